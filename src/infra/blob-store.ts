@@ -1,0 +1,142 @@
+/**
+ * Content-addressed blob store. A blob is named by the SHA-256 of its bytes; it is written to a
+ * temporary file and renamed into place, so a crash never leaves a half file under a real name.
+ * `LocalBlobStore` keeps blobs under AIAAS_HOME/blobs; an S3-compatible store implements the
+ * same interface for the scale-out mode.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { tooLarge } from './errors.js';
+
+export interface BlobInfo {
+  hash: string;
+  size: number;
+  /** false when identical bytes were already stored. */
+  created: boolean;
+}
+
+export interface BlobStore {
+  /** Streams bytes in; past `maxBytes` it stops with a 413 and leaves nothing behind. */
+  put(source: AsyncIterable<Uint8Array> | Uint8Array, opts?: { maxBytes?: number }): Promise<BlobInfo>;
+  /** Takes ownership of a file the caller wrote at a path from `scratchPath()`. */
+  putFile(file: string): Promise<BlobInfo>;
+  /** A fresh path for a scratch file on the same volume as the store (cheap rename). */
+  scratchPath(suffix?: string): string;
+  read(hash: string): Promise<Buffer>;
+  /** A local file holding the blob's bytes, for readers that seek (an S3 store would cache one). */
+  localPath(hash: string): Promise<string>;
+  stream(hash: string): Readable;
+  size(hash: string): Promise<number>;
+  has(hash: string): Promise<boolean>;
+  delete(hash: string): Promise<void>;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+export class LocalBlobStore implements BlobStore {
+  private readonly tmpDir: string;
+
+  /**
+   * `sweepScratch: false` for a second process on the same store (a job's worker process): only
+   * the process that owns AIAAS_HOME may delete scratch files, which may belong to live uploads.
+   */
+  constructor(private readonly root: string, opts: { sweepScratch?: boolean } = {}) {
+    this.tmpDir = path.join(root, 'tmp');
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    // Scratch files of a process that died are garbage: nothing refers to them.
+    if (opts.sweepScratch !== false) {
+      for (const f of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, f), { force: true });
+    }
+  }
+
+  pathOf(hash: string): string {
+    if (!HASH.test(hash)) throw new Error(`not a blob hash: ${hash}`);
+    return path.join(this.root, 'sha256', hash.slice(0, 2), hash);
+  }
+
+  scratchPath(suffix = ''): string {
+    return path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}${suffix}`);
+  }
+
+  async put(source: AsyncIterable<Uint8Array> | Uint8Array, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
+    const tmp = this.scratchPath();
+    const hasher = createHash('sha256');
+    const limit = opts.maxBytes ?? Infinity;
+    let size = 0;
+    const out = fs.createWriteStream(tmp, { flags: 'wx' });
+    try {
+      const chunks = source instanceof Uint8Array ? [source] : source;
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > limit) {
+          throw tooLarge(`The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
+        }
+        hasher.update(chunk);
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      }
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      out.destroy();
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    return this.commit(tmp, hasher.digest('hex'), size);
+  }
+
+  async putFile(file: string): Promise<BlobInfo> {
+    const hasher = createHash('sha256');
+    let size = 0;
+    for await (const chunk of fs.createReadStream(file)) {
+      hasher.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return this.commit(file, hasher.digest('hex'), size);
+  }
+
+  private async commit(tmp: string, hash: string, size: number): Promise<BlobInfo> {
+    const dest = this.pathOf(hash);
+    if (await exists(dest)) {
+      await fsp.rm(tmp, { force: true });
+      return { hash, size, created: false };
+    }
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.rename(tmp, dest);
+    return { hash, size, created: true };
+  }
+
+  read(hash: string): Promise<Buffer> {
+    return fsp.readFile(this.pathOf(hash));
+  }
+
+  async localPath(hash: string): Promise<string> {
+    return this.pathOf(hash);
+  }
+
+  stream(hash: string): Readable {
+    return fs.createReadStream(this.pathOf(hash));
+  }
+
+  async size(hash: string): Promise<number> {
+    return (await fsp.stat(this.pathOf(hash))).size;
+  }
+
+  has(hash: string): Promise<boolean> {
+    return exists(this.pathOf(hash));
+  }
+
+  async delete(hash: string): Promise<void> {
+    await fsp.rm(this.pathOf(hash), { force: true });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Versioned schema migrations, run on every start (Kysely's Migrator records what has run, and
+ * runs the rest in name order). Each migration is written once with the schema builder, so it
+ * means the same on SQLite and PostgreSQL. Never edit a released migration: add the next one,
+ * one file per migration in ./migrations, listed here.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { foundation } from './migrations/0001-foundation.js';
+
+const migrations: Record<string, Migration> = {
+  '0001_foundation': foundation,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,73 @@
+/**
+ * Every error leaves as `{"error": {code, message, details}}` with the status of API.md, whether
+ * it came from a service (AppError), from schema validation, from Fastify's body parsing, or from
+ * a bug (500, logged with its stack, never shown to the caller).
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../infra/errors.js';
+
+interface ErrorReply {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+const FASTIFY_CODES: Record<string, (e: FastifyError) => ErrorReply> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: (e) => ({ status: 400, code: 'invalid_json', message: `The body is not valid JSON (${e.message}). Check quoting and commas.` }),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => ({ status: 400, code: 'invalid_json', message: 'The body is empty but Content-Type says JSON. Send a JSON object.' }),
+  FST_ERR_CTP_BODY_TOO_LARGE: () => ({ status: 413, code: 'payload_too_large', message: 'The request body is larger than the limit. Send less, or raise AIAAS_BODY_LIMIT_BYTES.' }),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: (e) => ({ status: 415, code: 'unsupported_media_type', message: `${e.message}. Send Content-Type: application/json.` }),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => ({ status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body sent.' }),
+};
+
+export function toErrorReply(err: unknown): ErrorReply | undefined {
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  const fe = err as FastifyError;
+  if (fe?.validation) {
+    const where = fe.validationContext ?? 'body';
+    const errors = fe.validation.map((v) => ({
+      path: `${where}${v.instancePath.replaceAll('/', '.')}`,
+      message: validationMessage(v),
+    }));
+    const first = errors[0]!;
+    return {
+      // A body that parses but does not fit the schema is unusable (422); bad query or path is a bad request.
+      status: where === 'body' ? 422 : 400,
+      code: 'invalid_request',
+      message: `${first.path}: ${first.message}. See /docs for this route's schema.`,
+      details: { errors },
+    };
+  }
+  const mapped = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return mapped(fe);
+  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, code: (fe.code ?? 'bad_request').toLowerCase(), message: fe.message };
+  }
+  return undefined;
+}
+
+function validationMessage(v: { keyword: string; params: Record<string, unknown>; message?: string }): string {
+  if (v.keyword === 'additionalProperties') return `unknown field '${String(v.params.additionalProperty)}'`;
+  if (v.keyword === 'enum') return `must be one of ${(v.params.allowedValues as unknown[]).join(', ')}`;
+  return v.message ?? 'is invalid';
+}
+
+export function sendError(reply: FastifyReply, e: ErrorReply): FastifyReply {
+  reply.request.errorCode = e.code;
+  const retryAfter = e.details?.retryAfterSeconds;
+  if (e.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
+  return reply.code(e.status).type('application/json').send({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const known = toErrorReply(err);
+    if (known) return sendError(reply, known);
+    req.log.error({ err }, 'unhandled error');
+    return sendError(reply, { status: 500, code: 'internal_error', message: `Something went wrong on our side. Quote request id ${req.id} when reporting it.` });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, { status: 404, code: 'route_not_found', message: `There is no route ${req.method} ${req.url.split('?')[0]}. See /docs for the API reference.` }),
+  );
+}

@@ -1,0 +1,32 @@
+/** API keys: create (the secret is in this response only), list, revoke. */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../../platform.js';
+import { principalOf } from '../context.js';
+import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf } from '../schemas.js';
+
+export async function keyRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  app.post('/v1/keys', {
+    config: { access: 'write' },
+    schema: { tags: ['keys'], summary: 'Create an API key (shown once)', body: CreateKey, response: { 201: CreatedKey } },
+  }, async (req, reply) => {
+    const k = await platform.keys.create(req.body, principalOf(req));
+    req.auditObjectId = k.id;
+    return reply.code(201).send(k);
+  });
+
+  app.get('/v1/keys', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['keys'], summary: 'List keys (admins: all, or ?tenant=; developers: their tenant)',
+      querystring: Type.Object({ tenant: Type.Optional(Type.String()) }), response: { 200: ListOf(ApiKey) },
+    },
+  }, async (req) => ({ data: await platform.keys.list(principalOf(req), req.query.tenant) }));
+
+  app.delete('/v1/keys/:id', {
+    config: { access: 'write' },
+    schema: { tags: ['keys'], summary: 'Revoke a key (takes effect at once)', params: IdParams, response: { 200: ApiKey } },
+  }, async (req) => platform.keys.revoke(principalOf(req), req.params.id));
+}

@@ -1,0 +1,79 @@
+/**
+ * The composition root: opens the store and blob store, builds the services, and owns their
+ * lifetimes. The HTTP server, the CLI and the tests all start the platform through here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from '../infra/config.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { openStore, pingStore, type Db } from '../infra/store/database.js';
+import { LocalBlobStore, type BlobStore } from '../infra/blob-store.js';
+import { TenantService } from '../services/tenants.js';
+import { KeyService } from '../services/keys.js';
+import { AuditService } from '../services/audit.js';
+import { DatasetService } from '../services/datasets.js';
+import { BlobRefs } from '../services/blob-refs.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+export interface Platform {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  blobs: BlobStore;
+  metrics: Registry;
+  readiness: ReadinessCheck[];
+  tenants: TenantService;
+  keys: KeyService;
+  audit: AuditService;
+  datasets: DatasetService;
+  /** The admin key generated or taken from AIAAS_ADMIN_KEY on this start, if this was the first start. */
+  firstAdminKey?: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TENANT = 'default';
+
+export async function createPlatform(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Platform> {
+  fs.mkdirSync(config.home, { recursive: true });
+  const db = await openStore({ home: config.home, databaseUrl: config.databaseUrl });
+  const blobs = new LocalBlobStore(path.join(config.home, 'blobs'));
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const tenants = new TenantService(db);
+  const keys = new KeyService(db, tenants);
+  const refs = new BlobRefs(db, blobs);
+  const platform: Platform = {
+    config, logger, db, blobs, metrics,
+    readiness: [{ name: 'store', check: () => pingStore(db) }],
+    tenants, keys,
+    audit: new AuditService(db),
+    datasets: new DatasetService(db, blobs, refs, config.datasetMaxBytes),
+    async close() {
+      await db.destroy();
+    },
+  };
+  platform.firstAdminKey = await bootstrapAdmin(platform);
+  return platform;
+}
+
+/**
+ * First start: a default tenant and an admin key (AIAAS_ADMIN_KEY, or generated and written to
+ * $AIAAS_HOME/admin.key with mode 0600). Later starts change nothing.
+ */
+async function bootstrapAdmin(p: Platform): Promise<string | undefined> {
+  if ((await p.keys.countAdmins()) > 0) return undefined;
+  if (p.config.adminKey !== undefined && p.config.adminKey.length < 16) {
+    throw new Error('AIAAS_ADMIN_KEY must be at least 16 characters long; choose a longer secret or unset it to have one generated.');
+  }
+  const tenant = await p.tenants.ensure(DEFAULT_TENANT);
+  const created = await p.keys.createAdmin(tenant.id, p.config.adminKey);
+  if (!p.config.adminKey) {
+    fs.writeFileSync(path.join(p.config.home, 'admin.key'), created.key + '\n', { mode: 0o600 });
+  }
+  return created.key;
+}

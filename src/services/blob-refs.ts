@@ -1,0 +1,32 @@
+/**
+ * Blob ownership. Objects record which blobs they hold; a blob nobody holds any more is deleted.
+ * Content addressing means two objects may hold the same blob, so deletion always asks first.
+ */
+import type { Db } from '../infra/store/database.js';
+import type { BlobStore } from '../infra/blob-store.js';
+import { nowIso } from '../infra/ids.js';
+
+export class BlobRefs {
+  constructor(private readonly db: Db, private readonly blobs: BlobStore) {}
+
+  async hold(db: Db, hashes: string[], ownerType: string, ownerId: string): Promise<void> {
+    const at = nowIso();
+    for (const hash of new Set(hashes)) {
+      await db.insertInto('blob_refs').values({ hash, owner_type: ownerType, owner_id: ownerId, created_at: at }).execute();
+    }
+  }
+
+  async release(db: Db, ownerType: string, ownerId: string): Promise<string[]> {
+    const rows = await db.selectFrom('blob_refs').select('hash').where('owner_type', '=', ownerType).where('owner_id', '=', ownerId).execute();
+    await db.deleteFrom('blob_refs').where('owner_type', '=', ownerType).where('owner_id', '=', ownerId).execute();
+    return rows.map((r) => r.hash);
+  }
+
+  /** Deletes those of `hashes` that no object holds. Call after the releasing transaction commits. */
+  async collect(hashes: Iterable<string>): Promise<void> {
+    for (const hash of new Set(hashes)) {
+      const held = await this.db.selectFrom('blob_refs').select('hash').where('hash', '=', hash).executeTakeFirst();
+      if (!held) await this.blobs.delete(hash);
+    }
+  }
+}

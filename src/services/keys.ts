@@ -1,0 +1,146 @@
+/**
+ * API keys: shown once at creation, stored only as SHA-256. Authentication reads the store on
+ * every request, so a revoked key stops working at once, on every node.
+ */
+import type { Db } from '../infra/store/database.js';
+import { badRequest, forbidden, notFound, unprocessable } from '../infra/errors.js';
+import { generateApiKey, hashApiKey, keyHint } from '../infra/crypto.js';
+import { newId, nowIso } from '../infra/ids.js';
+import type { ApiKeysTable } from '../infra/store/schema.js';
+import { isAdmin, ROLES, type Principal, type Role } from './principal.js';
+import type { TenantService } from './tenants.js';
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  role: Role;
+  tenant: string | null;
+  endpoint: string | null;
+  hint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreateKeyInput {
+  name: string;
+  role: string;
+  tenant?: string;
+  endpoint?: string;
+}
+
+/** last_used_at is refreshed at most this often per key, so a busy key costs no write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export class KeyService {
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(private readonly db: Db, private readonly tenants: TenantService) {}
+
+  async create(input: CreateKeyInput, by: Principal | null): Promise<ApiKeyInfo & { key: string }> {
+    const role = parseRole(input.role);
+    if (!input.name.trim()) throw unprocessable('invalid_name', 'Key name must not be empty.', { field: 'name' });
+    if (input.endpoint && role !== 'inference') {
+      throw unprocessable('invalid_key_scope', `Only inference keys can be scoped to an endpoint; drop 'endpoint' or use role 'inference'.`, { field: 'endpoint' });
+    }
+    const tenantId = await this.targetTenant(input, role, by);
+    return this.insert({ name: input.name, role, tenantId, endpoint: input.endpoint ?? null, createdBy: by?.keyId ?? null });
+  }
+
+  /** Used at first start: the admin key given in AIAAS_ADMIN_KEY, or a generated one. */
+  async createAdmin(tenantId: string, key?: string): Promise<ApiKeyInfo & { key: string }> {
+    return this.insert({ name: 'admin', role: 'admin', tenantId, endpoint: null, createdBy: null, key });
+  }
+
+  async countAdmins(): Promise<number> {
+    const row = await this.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('role', '=', 'admin').where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  private async insert(k: { name: string; role: Role; tenantId: string; endpoint: string | null; createdBy: string | null; key?: string }) {
+    const key = k.key ?? generateApiKey();
+    const row: ApiKeysTable = {
+      id: newId('key'), tenant_id: k.tenantId, name: k.name, role: k.role, endpoint: k.endpoint,
+      key_hash: hashApiKey(key), key_hint: keyHint(key), created_at: nowIso(), created_by: k.createdBy,
+      revoked_at: null, last_used_at: null,
+    };
+    await this.db.insertInto('api_keys').values(row).execute();
+    return { ...toInfo(row), key };
+  }
+
+  private async targetTenant(input: CreateKeyInput, role: Role, by: Principal | null): Promise<string> {
+    if (by && !isAdmin(by)) {
+      if (role === 'admin') throw forbidden('Only admins can create admin keys.');
+      if (input.tenant && input.tenant !== by.keyTenantId) {
+        const t = await this.tenants.find(input.tenant);
+        if (!t || t.id !== by.keyTenantId) throw notFound('Tenant', input.tenant);
+      }
+      return by.keyTenantId;
+    }
+    if (!input.tenant) {
+      if (!by) throw badRequest('tenant_required', 'A tenant is required.');
+      return by.tenantId;
+    }
+    const t = await this.tenants.find(input.tenant);
+    if (!t) throw notFound('Tenant', input.tenant);
+    return t.id;
+  }
+
+  async authenticate(key: string): Promise<Omit<Principal, 'tenantId'> | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll()
+      .where('key_hash', '=', hashApiKey(key)).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!row || !row.tenant_id) return undefined;
+    this.touch(row.id);
+    return { keyId: row.id, keyName: row.name, role: row.role as Role, keyTenantId: row.tenant_id, endpoint: row.endpoint };
+  }
+
+  private touch(id: string): void {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastTouched.set(id, now);
+    // Best effort: a failed bookkeeping write must not fail the caller's request.
+    this.db.updateTable('api_keys').set({ last_used_at: new Date(now).toISOString() }).where('id', '=', id)
+      .execute().catch(() => undefined);
+  }
+
+  /** Admins list every key (or one tenant's); others list their tenant's keys. */
+  async list(p: Principal, tenant?: string): Promise<ApiKeyInfo[]> {
+    let q = this.db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('id');
+    if (!isAdmin(p)) q = q.where('tenant_id', '=', p.keyTenantId);
+    else if (tenant) {
+      const t = await this.tenants.find(tenant);
+      if (!t) throw notFound('Tenant', tenant);
+      q = q.where('tenant_id', '=', t.id);
+    }
+    return (await q.execute()).map(toInfo);
+  }
+
+  async revoke(p: Principal, id: string): Promise<ApiKeyInfo> {
+    let q = this.db.selectFrom('api_keys').selectAll().where('id', '=', id);
+    if (!isAdmin(p)) q = q.where('tenant_id', '=', p.keyTenantId);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('Key', id);
+    if (!isAdmin(p) && row.role === 'admin') throw forbidden('Only admins can revoke admin keys.');
+    if (row.role === 'admin' && !row.revoked_at && (await this.countAdmins()) <= 1) {
+      throw forbidden('This is the last admin key; create another admin key before revoking it.');
+    }
+    const revokedAt = row.revoked_at ?? nowIso();
+    await this.db.updateTable('api_keys').set({ revoked_at: revokedAt }).where('id', '=', id).execute();
+    return toInfo({ ...row, revoked_at: revokedAt });
+  }
+}
+
+function parseRole(role: string): Role {
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw unprocessable('invalid_role', `Role '${role}' does not exist; use one of ${ROLES.join(', ')}.`, { field: 'role' });
+  }
+  return role as Role;
+}
+
+function toInfo(row: ApiKeysTable): ApiKeyInfo {
+  return {
+    id: row.id, name: row.name, role: row.role as Role, tenant: row.tenant_id, endpoint: row.endpoint,
+    hint: row.key_hint, createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Who is calling, after authentication, and what their role lets them do. Services take a
+ * Principal and scope every query to `principal.tenantId`: objects of another tenant are
+ * simply not found.
+ */
+import { forbidden } from '../infra/errors.js';
+
+export const ROLES = ['admin', 'developer', 'viewer', 'inference'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a route needs: read objects, change them, administer tenants, or run predictions. */
+export type Access = 'read' | 'write' | 'admin' | 'predict';
+
+export interface Principal {
+  keyId: string;
+  keyName: string;
+  role: Role;
+  /** The tenant this request acts in: the key's own, or for admins the one chosen by X-Tenant. */
+  tenantId: string;
+  /** The tenant the key belongs to. */
+  keyTenantId: string;
+  /** For inference keys scoped to one endpoint. */
+  endpoint: string | null;
+}
+
+const ALLOWED: Record<Access, readonly Role[]> = {
+  read: ['admin', 'developer', 'viewer'],
+  write: ['admin', 'developer'],
+  admin: ['admin'],
+  predict: ['admin', 'developer', 'inference'],
+};
+
+export function assertAccess(p: Principal, access: Access): void {
+  if (!ALLOWED[access].includes(p.role)) {
+    const need = ALLOWED[access].join(' or ');
+    throw forbidden(`This call needs a key with role ${need}; yours has role ${p.role}. Ask an admin or a developer of your tenant for such a key.`);
+  }
+}
+
+export const isAdmin = (p: Principal): boolean => p.role === 'admin';
