@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../infra/config.js';
 import { createLogger, type Logger } from '../infra/logger.js';
@@ -14,6 +15,11 @@ import { KeyService } from '../services/keys.js';
 import { AuditService } from '../services/audit.js';
 import { DatasetService } from '../services/datasets.js';
 import { BlobRefs } from '../services/blob-refs.js';
+import { JobSystem } from '../services/jobs/job-system.js';
+import { modelArtifactStorage } from '../services/jobs/metering.js';
+import { RegistryService } from '../services/registry.js';
+import { ServingService } from '../services/serving/serving.js';
+import { registerTrainingJobs } from '../services/training/job-types.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -31,6 +37,15 @@ export interface Platform {
   keys: KeyService;
   audit: AuditService;
   datasets: DatasetService;
+  /** Model registry: versions, stages, artifacts (the training service registers versions here). */
+  registry: RegistryService;
+  /** Endpoints: replicas, batching, autoscaling, traffic splitting, predictions. */
+  serving: ServingService;
+  /**
+   * Jobs and the scheduler: `jobs.types.register(…)` adds a job type (see services/jobs/job-types.ts),
+   * `jobs.jobs` submits and reads jobs, `jobs.metering.recordPredictions(tenantId, n, endpoint?)` counts predictions.
+   */
+  jobs: JobSystem<Platform>;
   /** The admin key generated or taken from AIAAS_ADMIN_KEY on this start, if this was the first start. */
   firstAdminKey?: string;
   close(): Promise<void>;
@@ -47,17 +62,33 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const tenants = new TenantService(db);
   const keys = new KeyService(db, tenants);
   const refs = new BlobRefs(db, blobs);
+  const registry = new RegistryService(db, blobs, refs, config.modelMaxBytes);
+  const serving = new ServingService(db, registry, logger, metrics);
+  const jobs: JobSystem<Platform> = new JobSystem<Platform>({
+    db, refs, config, logger, metrics, platform: () => platform,
+    workerEntry: path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js'),
+  });
+  // GET /v1/usage counts what serving counted, and model artifacts as storage.
+  jobs.metering.addPredictionSource(async (from, to) => new Map((await serving.predictionsByTenant(from, to)).map((r) => [r.tenant, r.predictions])));
+  jobs.metering.addStorageSource(modelArtifactStorage);
+  registerTrainingJobs(jobs.types);
   const platform: Platform = {
-    config, logger, db, blobs, metrics,
-    readiness: [{ name: 'store', check: () => pingStore(db) }],
+    config, logger, db, blobs, metrics, jobs,
+    readiness: [{ name: 'store', check: () => pingStore(db) }, { name: 'serving', check: async () => serving.readiness() }, { name: 'scheduler', check: () => jobs.check() }],
     tenants, keys,
     audit: new AuditService(db),
     datasets: new DatasetService(db, blobs, refs, config.datasetMaxBytes),
+    registry, serving,
     async close() {
+      await jobs.close();
+      await serving.close();
       await db.destroy();
     },
   };
   platform.firstAdminKey = await bootstrapAdmin(platform);
+  await jobs.start();
+  // Endpoints of the store come back by themselves (each loads in the background).
+  await serving.start();
   return platform;
 }
 

@@ -4,32 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnServer } from './testing/server-process.js';
 
-const BIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../bin/aiaas.js');
-
-function startProcess(home: string, env: Record<string, string> = {}): { child: ChildProcess; output: () => string; ready: Promise<string> } {
-  const child = spawn(process.execPath, [BIN, 'server'], {
-    env: { ...process.env, AIAAS_HOME: home, PORT: '0', AIAAS_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const ready = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /console (http:\/\/\S+?)\//.exec(out);
-      if (m && /admin key/i.test(out)) resolve(m[1]!);
-    });
-    child.stderr!.on('data', (d) => { out += d; });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { child, output: () => out, ready };
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const startProcess = (home: string, env: Record<string, string> = {}) => spawnServer(home, env, { waitForKey: true });
+const exited = (p: { exited: Promise<number | null> }) => p.exited;
 
 test('first start prints the console URL and a generated admin key, saved with mode 0600', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-srv-'));
@@ -44,7 +27,7 @@ test('first start prints the console URL and a generated admin key, saved with m
     const r = await fetch(`${url}/v1/tenants`, { headers: { authorization: `Bearer ${key}` } });
     assert.equal(r.status, 200);
     first.child.kill('SIGTERM');
-    assert.equal(await exited(first.child), 0);
+    assert.equal(await exited(first), 0);
 
     // A second start keeps the key and does not print it again.
     const second = startProcess(home);
@@ -52,7 +35,7 @@ test('first start prints the console URL and a generated admin key, saved with m
     assert.ok(!second.output().includes(key!));
     assert.equal((await fetch(`${url2}/v1/tenants`, { headers: { authorization: `Bearer ${key}` } })).status, 200);
     second.child.kill('SIGTERM');
-    assert.equal(await exited(second.child), 0);
+    assert.equal(await exited(second), 0);
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }
@@ -65,25 +48,27 @@ test('AIAAS_ADMIN_KEY sets the first admin key; SIGTERM lets an in-flight upload
     const p = startProcess(home, { AIAAS_ADMIN_KEY: key });
     const url = await p.ready;
     assert.ok(!fs.existsSync(path.join(home, 'admin.key')));
-    // A slow upload: the body arrives in pieces; SIGTERM comes while it is in flight.
-    const rows = Array.from({ length: 2000 }, (_, i) => `${i},${i % 7},${i % 2 ? 'a' : 'b'}\n`);
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (sent === 0) controller.enqueue(new TextEncoder().encode('x,y,z\n'));
-        if (sent >= rows.length) return controller.close();
-        controller.enqueue(new TextEncoder().encode(rows.slice(sent, sent + 200).join('')));
-        sent += 200;
-        if (sent === 400) p.child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 30));
-      },
-    });
-    const res = await fetch(`${url}/v1/datasets?name=slow`, {
-      method: 'POST', body, headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' }, duplex: 'half',
-    } as RequestInit);
-    assert.equal(res.status, 201);
-    assert.equal(((await res.json()) as { rows: number }).rows, 2000);
-    assert.equal(await exited(p.child), 0);
+    // A slow upload over a raw socket: headers and the first rows go out, the server has them,
+    // then SIGTERM arrives while the rest of the body is still being sent.
+    const rows = ['x,y,z\n', ...Array.from({ length: 2000 }, (_, i) => `${i},${i % 7},${i % 2 ? 'a' : 'b'}\n`)].join('');
+    const { port } = new URL(url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    let response = '';
+    socket.on('data', (d) => { response += d; });
+    const ended = once(socket, 'end');
+    socket.write(`POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: text/csv\r\nContent-Length: ${Buffer.byteLength(rows)}\r\nConnection: close\r\n\r\n`);
+    socket.write(rows.slice(0, 1000));
+    await new Promise((r) => setTimeout(r, 1000));
+    p.child.kill('SIGTERM');
+    for (let i = 1000; i < rows.length; i += 4000) {
+      socket.write(rows.slice(i, i + 4000));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ended;
+    assert.match(response, /^HTTP\/1\.1 201/, response.slice(0, 300));
+    assert.match(response, /"rows":2000/);
+    assert.equal(await exited(p), 0);
     // After shutdown nothing listens.
     await assert.rejects(fetch(`${url}/healthz`));
   } finally {

@@ -1,6 +1,11 @@
 /**
- * API keys: shown once at creation, stored only as SHA-256. Authentication reads the store on
- * every request, so a revoked key stops working at once, on every node.
+ * API keys: shown once at creation, stored only as SHA-256.
+ *
+ * Authentication keeps what the store said about a key (by its hash) for at most
+ * AUTH_RECHECK_MS (1 s), so a busy key costs one store read per second, not one per request.
+ * Revocation still lands at once on the node that revokes (its cache entry is dropped), and
+ * within AUTH_RECHECK_MS on every other node (the store is read again once the entry is a second
+ * old). Unknown and revoked keys are never cached: a key created on another node works at once.
  */
 import type { Db } from '../infra/store/database.js';
 import { badRequest, forbidden, notFound, unprocessable } from '../infra/errors.js';
@@ -31,9 +36,18 @@ export interface CreateKeyInput {
 
 /** last_used_at is refreshed at most this often per key, so a busy key costs no write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** A key's cached authentication is re-read from the store after this long (revocation by another node lands within it). */
+export const AUTH_RECHECK_MS = 1000;
+const AUTH_CACHE_MAX = 10_000;
+
+type KeyPrincipal = Omit<Principal, 'tenantId'>;
 
 export class KeyService {
   private readonly lastTouched = new Map<string, number>();
+  /** key hash → the key as the store last said, and when (performance.now()). */
+  private readonly authCache = new Map<string, { key: KeyPrincipal; checkedAt: number }>();
+  /** Bumped by every revocation: a store read that a revocation overtook is not cached. */
+  private revocations = 0;
 
   constructor(private readonly db: Db, private readonly tenants: TenantService) {}
 
@@ -87,12 +101,33 @@ export class KeyService {
     return t.id;
   }
 
-  async authenticate(key: string): Promise<Omit<Principal, 'tenantId'> | undefined> {
+  async authenticate(key: string): Promise<KeyPrincipal | undefined> {
+    const hash = hashApiKey(key);
+    const now = performance.now();
+    const cached = this.authCache.get(hash);
+    if (cached && now - cached.checkedAt < AUTH_RECHECK_MS) {
+      this.touch(cached.key.keyId);
+      return cached.key;
+    }
+    const generation = this.revocations;
     const row = await this.db.selectFrom('api_keys').selectAll()
-      .where('key_hash', '=', hashApiKey(key)).where('revoked_at', 'is', null).executeTakeFirst();
-    if (!row || !row.tenant_id) return undefined;
+      .where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!row || !row.tenant_id) {
+      this.authCache.delete(hash);
+      return undefined;
+    }
     this.touch(row.id);
-    return { keyId: row.id, keyName: row.name, role: row.role as Role, keyTenantId: row.tenant_id, endpoint: row.endpoint };
+    const found: KeyPrincipal = { keyId: row.id, keyName: row.name, role: row.role as Role, keyTenantId: row.tenant_id, endpoint: row.endpoint };
+    if (generation !== this.revocations) return found; // answered as the store was when asked; not kept
+    if (this.authCache.size >= AUTH_CACHE_MAX && !cached) this.authCache.delete(this.authCache.keys().next().value!);
+    this.authCache.set(hash, { key: found, checkedAt: now });
+    return found;
+  }
+
+  /** Forgets what authentication knows of a key: its next request reads the store. */
+  private forget(id: string): void {
+    this.revocations++;
+    for (const [hash, c] of this.authCache) if (c.key.keyId === id) this.authCache.delete(hash);
   }
 
   private touch(id: string): void {
@@ -127,6 +162,7 @@ export class KeyService {
     }
     const revokedAt = row.revoked_at ?? nowIso();
     await this.db.updateTable('api_keys').set({ revoked_at: revokedAt }).where('id', '=', id).execute();
+    this.forget(id);
     return toInfo({ ...row, revoked_at: revokedAt });
   }
 }

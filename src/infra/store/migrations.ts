@@ -6,9 +6,13 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { foundation } from './migrations/0001-foundation.js';
+import { jobs } from './migrations/0002-jobs.js';
+import { registry } from './migrations/0003-registry.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
+  '0002_jobs': jobs,
+  '0003_registry': registry,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

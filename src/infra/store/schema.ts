@@ -2,6 +2,8 @@
  * Table types of the metadata store. Times are ISO-8601 text and structured values JSON text,
  * so the same SQL runs on SQLite and PostgreSQL.
  */
+import type { JobTables } from './tables-jobs.js';
+import type { RegistryTables } from './tables-registry.js';
 
 export interface TenantsTable {
   id: string;
@@ -76,8 +78,9 @@ export interface BlobRefsTable {
 
 /**
  * Every table. A later part of the platform declares its tables in a file of its own
+ * (e.g. `tables-jobs.ts`) and adds them here with `extends`.
  */
-export interface Database {
+export interface Database extends JobTables, RegistryTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;

@@ -1,7 +1,7 @@
 /**
  * The `aiaas` command. `aiaas server` runs the platform (what `npm start` runs).
  */
-import { runServer } from '../server.js';
+import { CLIENT_HELP, runClientCommand } from './client-commands.js';
 
 const HELP = `aiaas: AI models as a service
 
@@ -12,12 +12,17 @@ Commands:
                 Configuration comes from the environment: PORT, HOST, AIAAS_HOME,
                 AIAAS_ADMIN_KEY, AIAAS_DATABASE_URL, AIAAS_WORKERS, AIAAS_CPU,
                 AIAAS_MEMORY_MB, AIAAS_GPUS (see README).
+  worker        Run only a node agent: offer this machine's AIAAS_CPU, AIAAS_MEMORY_MB
+                and AIAAS_GPUS to the server's scheduler and run the jobs it places
+                here. Needs the server's store: the same AIAAS_HOME, or
+                AIAAS_DATABASE_URL plus an AIAAS_HOME on a shared filesystem.
   help          Show this help.
 
 Options:
   -h, --help    Show this help.
   -v, --version Show the version.
-`;
+
+${CLIENT_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -35,9 +40,21 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
+    const { runServer } = await import('../server.js');
     await runServer();
     return -1; // keeps running
   }
+  if (command === 'worker') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const { runWorkerNode } = await import('../worker-node.js');
+    await runWorkerNode();
+    return -1; // keeps running
+  }
+  const code = await runClientCommand(command, rest);
+  if (code !== undefined) return code;
   process.stderr.write(`aiaas: unknown command '${command}'. Run 'aiaas --help' for the list.\n`);
   return 2;
 }

@@ -5,13 +5,19 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Platform } from '../platform.js';
 import { registerAuth } from './auth.js';
+import { consoleRoutes } from './console.js';
 import { registerErrorHandling } from './errors.js';
 import { registerObservability, requestId } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { jobRoutes } from './routes/jobs.js';
+import { usageRoutes } from './routes/usage.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { endpointRoutes } from './routes/endpoints.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
+import { modelRoutes } from './routes/models.js';
 import { tenantRoutes } from './routes/tenants.js';
 
 export const API_VERSION = '0.1.0';
@@ -23,6 +29,9 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     bodyLimit: platform.config.bodyLimitBytes,
     // Fastify answers in-flight requests before close() resolves; idle keep-alive sockets go at once.
     forceCloseConnections: 'idle',
+    // Predictions are counted in metrics, not logged one by one at info (two log lines cost more
+    // than the rest of the request's bookkeeping); their errors are still logged.
+    disableRequestLogging: (req: unknown) => (req as { routeOptions?: { config?: { access?: string } } }).routeOptions?.config?.access === 'predict',
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   registerErrorHandling(app);
@@ -35,5 +44,11 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   await app.register(keyRoutes, opts);
   await app.register(auditRoutes, opts);
   await app.register(datasetRoutes, opts);
+  await app.register(jobRoutes, opts);
+  await app.register(clusterRoutes, opts);
+  await app.register(usageRoutes, opts);
+  await app.register(modelRoutes, opts);
+  await app.register(endpointRoutes, opts);
+  await app.register(consoleRoutes);
   return app;
 }

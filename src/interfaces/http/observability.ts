@@ -30,11 +30,13 @@ export function registerObservability(app: FastifyInstance, platform: Platform):
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback-style hooks where nothing is awaited: cheaper than async ones, on every request.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     // Unknown routes share one label so that scanners cannot blow up the series count.
     const route = req.routeOptions.url ?? 'unmatched';
     const labels = { method: req.method, route, status: String(reply.statusCode) };
@@ -43,7 +45,9 @@ export function registerObservability(app: FastifyInstance, platform: Platform):
     // Predictions (POST only to carry a body) change nothing: they are counted, not audited.
     const access = req.routeOptions.config?.access;
     if (MUTATING.has(req.method) && req.routeOptions.url && access !== 'public' && access !== 'predict') {
-      await audit(req, reply.statusCode, platform);
+      void audit(req, reply.statusCode, platform).then(() => done());
+    } else {
+      done();
     }
   });
 }

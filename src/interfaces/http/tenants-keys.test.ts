@@ -67,6 +67,21 @@ describe('tenants, keys and roles', () => {
     assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 401);
   });
 
+  test('authentication is cached per key for at most a second: a revocation by another node lands within it', async () => {
+    const t = await s.tenant('revoke-elsewhere-co');
+    assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 200); // now cached
+    // Another node revokes: only the shared store changes, this node's cache does not hear of it.
+    const keys = await s.call('GET', '/v1/keys', { key: t.developer });
+    const viewer = keys.body.data.find((k: { role: string }) => k.role === 'viewer');
+    await s.server.platform.db.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', viewer.id).execute();
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 401);
+    // A key created elsewhere (never seen here) works at once: unknown keys are not cached.
+    assert.equal((await s.call('GET', '/v1/datasets', { key: 'aiaas_not-a-key-yet' })).status, 401);
+    const made = await s.call('POST', '/v1/keys', { key: t.developer, json: { name: 'later', role: 'viewer' } });
+    assert.equal((await s.call('GET', '/v1/datasets', { key: made.body.key })).status, 200);
+  });
+
   test('the last admin key cannot be revoked', async () => {
     const keys = await s.call('GET', '/v1/keys');
     const admin = keys.body.data.find((k: { role: string }) => k.role === 'admin');

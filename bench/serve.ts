@@ -1,0 +1,360 @@
+/**
+ * Serving benchmark (`npm run bench:serve`): the platform's endpoint against the seed document's
+ * deployment (Flask + PyTorch under gunicorn with 2 workers), side by side in one run, on the same
+ * 784-128-10 MLP with the same weights, single-row requests, 32 connections, load from wrk on
+ * loopback. Also: raw ONNX Runtime calls in one process (the ceiling), and dynamic batching off.
+ *
+ * Goal: at least 5× the peer's requests/s, with our p99 latency under the peer's p50.
+ * Needs Debian's wrk, python3-flask, gunicorn and python3-torch (run with /usr/bin/python3).
+ * BENCH_SECONDS (default 10) sets the length of each measured run; the peer and our endpoint take
+ * turns in BENCH_ROUNDS (default 5) slices of it, so that load from elsewhere on a shared machine
+ * weighs on both alike (latency percentiles pool the slices' quantiles). For profiling:
+ * BENCH_NODE_ARGS adds node flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), and
+ * BENCH_ONLY=ours measures our endpoint alone (no peer, no ceiling; the goals are not judged).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { mlpModel, mlpWeights } from '../src/interfaces/testing/onnx-fixtures.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 32;
+const PYTHON = '/usr/bin/python3';
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const ONLY_OURS = process.env.BENCH_ONLY === 'ours';
+/** The peer and our endpoint take turns in this many slices of BENCH_SECONDS / ROUNDS each. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+
+interface WrkResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  errors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  /** Latency quantiles (ms) at 0.05%, 0.15%, … 99.95%: to pool several runs. */
+  quantiles: number[];
+}
+
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > until) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function start(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string }): ChildProcess {
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  child.on('exit', (code) => {
+    if (code && code !== 0 && !stopping) process.stderr.write(`${cmd} exited with ${code}:\n${err}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function stopAll(): void {
+  stopping = true;
+  for (const c of children) if (c.exitCode === null && c.pid) c.kill('SIGTERM');
+}
+
+async function wrk(url: string, bodyFile: string, headers: Record<string, string>, seconds: number, dir: string): Promise<WrkResult> {
+  const script = path.join(dir, `post-${Math.random().toString(36).slice(2)}.lua`);
+  const lines = [
+    'wrk.method = "POST"',
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
+    `local f = io.open("${bodyFile}", "r")`,
+    'wrk.body = f:read("*a")',
+    'f:close()',
+    'done = function(summary, latency, requests)',
+    '  local e = summary.errors',
+    '  io.write(string.format("RESULT %d %d %d %d %d %d %d %f\\n", summary.requests, summary.duration,',
+    '    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99), 0, latency.mean))',
+    '  local q = {}',
+    '  for i = 0, 999 do q[#q + 1] = latency:percentile(i / 10 + 0.05) end',
+    '  io.write("QUANTILES " .. table.concat(q, " ") .. "\\n")',
+    'end',
+  ];
+  fs.writeFileSync(script, lines.join('\n'));
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let s = '';
+    p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (s += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`wrk failed (${code}): ${s}`))));
+  });
+  const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) ([\d.]+)/.exec(out);
+  if (!m) throw new Error(`could not read wrk output:\n${out}`);
+  const requests = Number(m[1]);
+  const secs = Number(m[2]) / 1e6;
+  const q = /QUANTILES ([\d. ]+)/.exec(out);
+  return {
+    requests, seconds: secs, rps: requests / secs, errors: Number(m[3]),
+    p50: Number(m[4]) / 1000, p90: Number(m[5]) / 1000, p99: Number(m[6]) / 1000, mean: Number(m[8]) / 1000,
+    quantiles: q ? q[1]!.trim().split(/\s+/).map((x) => Number(x) / 1000) : [],
+  };
+}
+
+/**
+ * Several runs as one: requests and time add up; latency percentiles come from the runs'
+ * quantiles pooled, each run weighted by its requests.
+ */
+function pool(runs: WrkResult[]): WrkResult {
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const points = runs.flatMap((r) => r.quantiles.map((v) => ({ v, w: r.requests / Math.max(1, r.quantiles.length) }))).sort((a, b) => a.v - b.v);
+  const total = points.reduce((n, p) => n + p.w, 0);
+  const at = (q: number) => {
+    let acc = 0;
+    for (const p of points) if ((acc += p.w) >= q * total) return p.v;
+    return points.at(-1)?.v ?? 0;
+  };
+  return {
+    requests, seconds, rps: requests / seconds, errors: runs.reduce((n, r) => n + r.errors, 0),
+    p50: at(0.5), p90: at(0.9), p99: at(0.99), mean: runs.reduce((n, r) => n + r.mean * r.requests, 0) / Math.max(1, requests),
+    quantiles: [],
+  };
+}
+
+async function api(base: string, key: string, method: string, route: string, body?: unknown, raw?: Uint8Array, contentType?: string) {
+  const headers: Record<string, string> = { authorization: `Bearer ${key}` };
+  let payload: RequestInit['body'];
+  if (raw) {
+    headers['content-type'] = contentType ?? 'application/octet-stream';
+    payload = raw as unknown as RequestInit['body'];
+  } else if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const r = await fetch(base + route, { method, headers, body: payload });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${route}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Raw ONNX Runtime in this process, one session, one thread: the ceiling of single-row serving. */
+async function ortCeiling(model: Uint8Array, row: Float32Array, seconds: number, batch = 1): Promise<{ runsPerSecond: number; rowsPerSecond: number; meanMs: number }> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const data = new Float32Array(784 * batch);
+  for (let i = 0; i < batch; i++) data.set(row, i * 784);
+  const run = () => session.run({ x: new ort.Tensor('float32', data, [batch, 784]) });
+  for (let i = 0; i < 500; i++) await run();
+  let n = 0;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 100; i++) await run();
+    n += 100;
+  }
+  const dt = (performance.now() - t0) / 1000;
+  await session.release();
+  return { runsPerSecond: n / dt, rowsPerSecond: (n * batch) / dt, meanMs: (dt * 1000) / n };
+}
+
+function mnistRow(): { label: number; pixels: number[] } {
+  const csv = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, 'examples/data/mnist_test.csv.gz'))).toString('utf8');
+  const line = csv.split('\n')[1]!;
+  const values = line.split(',').map(Number);
+  return { label: values[0]!, pixels: values.slice(1).map((p) => Math.round((p / 255) * 1000) / 1000) };
+}
+
+async function batchStats(base: string, key: string): Promise<{ runs: number; rows: number }> {
+  const r = await fetch(`${base}/v1/endpoints/mnist/metrics`, { headers: { authorization: `Bearer ${key}` } });
+  const text = await r.text();
+  const num = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { runs: num('aiaas_endpoint_batch_size_count'), rows: num('aiaas_endpoint_batch_size_sum') };
+}
+
+/** CPU seconds of a process's main thread and of all its threads (Linux /proc). */
+function cpuTimes(pid: number): { main: number; all: number } {
+  const tick = 100; // USER_HZ
+  const read = (file: string) => {
+    const f = fs.readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / tick;
+  };
+  try {
+    return { main: read(`/proc/${pid}/task/${pid}/stat`), all: read(`/proc/${pid}/stat`) };
+  } catch {
+    return { main: 0, all: 0 };
+  }
+}
+
+const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<number> {
+  for (const [what, file] of [['wrk', '/usr/bin/wrk'], ['python3 (Debian)', PYTHON]] as const) {
+    if (!fs.existsSync(file)) throw new Error(`${what} is missing (${file}); install the Debian packages wrk, python3-flask, gunicorn, python3-torch.`);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-bench-serve-'));
+  try {
+    // The model, its weights for the peer, and one real MNIST digit as the request.
+    const weights = mlpWeights([784, 128, 10], 42);
+    const model = mlpModel(weights);
+    const weightsFile = path.join(dir, 'mlp.json');
+    fs.writeFileSync(weightsFile, JSON.stringify({ sizes: weights.sizes, layers: weights.layers.map((l) => ({ W: Array.from(l.W), b: Array.from(l.b) })) }));
+    const { pixels } = mnistRow();
+    const oursBody = path.join(dir, 'ours.json');
+    const peerBody = path.join(dir, 'peer.json');
+    fs.writeFileSync(oursBody, JSON.stringify({ instances: [pixels] }));
+    fs.writeFileSync(peerBody, JSON.stringify({ input_data: [pixels] }));
+
+    // The platform, as `npm start` runs it.
+    const port = await freePort();
+    const adminKey = 'bench_admin_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+    start(process.execPath, [...NODE_ARGS, path.join(ROOT, 'bin/aiaas.js'), 'server'], {
+      env: { AIAAS_HOME: path.join(dir, 'home'), PORT: String(port), HOST: '127.0.0.1', AIAAS_ADMIN_KEY: adminKey, AIAAS_LOG_LEVEL: 'warn' },
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(`${base}/healthz`);
+    await api(base, adminKey, 'POST', '/v1/tenants', { name: 'bench' });
+    const dev = (await api(base, adminKey, 'POST', '/v1/keys', { name: 'bench-dev', role: 'developer', tenant: 'bench' })).key as string;
+    const inference = (await api(base, dev, 'POST', '/v1/keys', { name: 'bench-inference', role: 'inference', endpoint: 'mnist' })).key as string;
+    await api(base, dev, 'POST', '/v1/models/mnist/versions?task=classification', undefined, model);
+    const ep = await api(base, dev, 'POST', '/v1/endpoints?wait=true', {
+      name: 'mnist', model: 'mnist', version: 1, replicas: { min: 1, max: 1 }, batching: { maxBatchSize: 32, maxDelayMs: 0 },
+    });
+    if (ep.status !== 'ready') throw new Error(`endpoint not ready: ${JSON.stringify(ep)}`);
+
+    if (ONLY_OURS) {
+      const url = `${base}/v1/endpoints/mnist/predict`;
+      const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${inference}` };
+      await wrk(url, oursBody, headers, 2, dir);
+      const b0 = await batchStats(base, dev);
+      const c0 = cpuTimes(children[0]!.pid!);
+      const r = await wrk(url, oursBody, headers, SECONDS, dir);
+      const c1 = cpuTimes(children[0]!.pid!);
+      const b1 = await batchStats(base, dev);
+      const mean = (b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs);
+      // CPU per request (less sensitive to a loaded machine than requests/s).
+      const us = (a: number, b: number) => fmt(((b - a) * 1e6) / r.requests, 0);
+      process.stdout.write(`  aiaas (batching maxBatchSize 32): ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, errors ${r.errors}, mean batch ${fmt(mean, 1)} rows; CPU per request: main thread ${us(c0.main, c1.main)} µs, whole server ${us(c0.all, c1.all)} µs\n`);
+      const server = children[0]!;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      stopAll();
+      await exited; // the server writes its profile (BENCH_NODE_ARGS=--cpu-prof) as it exits
+      return 0;
+    }
+
+    // The peer.
+    const peerPort = await freePort();
+    start(PYTHON, ['-m', 'gunicorn', '-w', '2', '-b', `127.0.0.1:${peerPort}`, '--log-level', 'warning', 'flask_server:app'], {
+      cwd: path.join(ROOT, 'bench/peers'), env: { MLP_WEIGHTS: weightsFile },
+    });
+    const peerBase = `http://127.0.0.1:${peerPort}`;
+    await waitFor(`${peerBase}/health`);
+
+    // Same model, same answer.
+    const ours = await api(base, inference, 'POST', '/v1/endpoints/mnist/predict', JSON.parse(fs.readFileSync(oursBody, 'utf8')));
+    const peerAnswer = await (await fetch(`${peerBase}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fs.readFileSync(peerBody) })).json() as { probabilities: number[][] };
+    const diff = Math.max(...ours.predictions[0].probabilities.map((p: number, i: number) => Math.abs(p - peerAnswer.probabilities[0]![i]!)));
+    if (!(diff < 1e-4)) throw new Error(`the two servers disagree (max |Δp| = ${diff}); they must serve the same model`);
+
+    const oursUrl = `${base}/v1/endpoints/mnist/predict`;
+    const oursHeaders = { 'Content-Type': 'application/json', Authorization: `Bearer ${inference}` };
+    const peerUrl = `${peerBase}/predict`;
+    const peerHeaders = { 'Content-Type': 'application/json' };
+    process.stdout.write(`serving benchmark: 784-128-10 MLP, single-row requests, ${CONNECTIONS} connections, ${SECONDS} s per run (wrk, loopback), ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+
+    await wrk(peerUrl, peerBody, peerHeaders, 2, dir); // warm-up
+    await wrk(oursUrl, oursBody, oursHeaders, 2, dir); // warm-up
+    // The two servers take turns, ROUNDS slices each, so that a change in the machine's load
+    // (shared machines) weighs on both alike rather than on whichever ran at the wrong moment.
+    const slice = Math.max(1, Math.round(SECONDS / ROUNDS));
+    const peerRuns: WrkResult[] = [];
+    const oursRuns: WrkResult[] = [];
+    const before = await batchStats(base, dev);
+    for (let i = 0; i < ROUNDS; i++) {
+      peerRuns.push(await wrk(peerUrl, peerBody, peerHeaders, slice, dir));
+      oursRuns.push(await wrk(oursUrl, oursBody, oursHeaders, slice, dir));
+    }
+    const after = await batchStats(base, dev);
+    const peer = pool(peerRuns);
+    const batched = pool(oursRuns);
+    const meanBatch = (after.rows - before.rows) / Math.max(1, after.runs - before.runs);
+    const perRound = peerRuns.map((r, i) => fmt(oursRuns[i]!.rps / r.rps, 1) + '×').join(' ');
+    process.stdout.write(`  peer (Flask + PyTorch, gunicorn -w 2): ${fmt(peer.rps)} req/s, p50 ${fmt(peer.p50, 2)} ms, p99 ${fmt(peer.p99, 2)} ms, errors ${peer.errors}\n`);
+    process.stdout.write(`  aiaas (batching maxBatchSize 32): ${fmt(batched.rps)} req/s, p50 ${fmt(batched.p50, 2)} ms, p99 ${fmt(batched.p99, 2)} ms, errors ${batched.errors}, mean batch ${fmt(meanBatch, 1)} rows\n`);
+    process.stdout.write(`  (${ROUNDS} alternating rounds of ${slice} s; ours/peer per round: ${perRound})\n`);
+
+    await api(base, dev, 'PATCH', '/v1/endpoints/mnist', { batching: { maxBatchSize: 1 } });
+    await wrk(oursUrl, oursBody, oursHeaders, 2, dir);
+    const unbatched = await wrk(oursUrl, oursBody, oursHeaders, SECONDS, dir);
+    process.stdout.write(`  aiaas (batching off, maxBatchSize 1): ${fmt(unbatched.rps)} req/s, p50 ${fmt(unbatched.p50, 2)} ms, p99 ${fmt(unbatched.p99, 2)} ms, errors ${unbatched.errors}\n`);
+    await api(base, dev, 'PATCH', '/v1/endpoints/mnist', { batching: { maxBatchSize: 32 } });
+    stopAll();
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const row = Float32Array.from(pixels);
+    const ceiling = await ortCeiling(model, row, Math.min(SECONDS, 5));
+    const ceiling32 = await ortCeiling(model, row, Math.min(SECONDS, 5), 32);
+    process.stdout.write(`  raw ONNX Runtime in one process (1 thread): ${fmt(ceiling.runsPerSecond)} single-row runs/s (${fmt(ceiling.meanMs * 1000, 1)} µs each); batch 32: ${fmt(ceiling32.rowsPerSecond)} rows/s\n`);
+
+    const speedup = batched.rps / peer.rps;
+    const goals = { throughput: speedup >= 5, latency: batched.p99 < peer.p50, errors: batched.errors === 0 && unbatched.errors === 0 };
+    const md = [
+      '| server | requests/s | p50 ms | p99 ms | errors |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| peer: Flask + PyTorch ${'(gunicorn -w 2)'} | ${fmt(peer.rps)} | ${fmt(peer.p50, 2)} | ${fmt(peer.p99, 2)} | ${peer.errors} |`,
+      `| aiaas endpoint, dynamic batching (maxBatchSize 32, mean ${fmt(meanBatch, 1)} rows/run) | ${fmt(batched.rps)} | ${fmt(batched.p50, 2)} | ${fmt(batched.p99, 2)} | ${batched.errors} |`,
+      `| aiaas endpoint, batching off (maxBatchSize 1) | ${fmt(unbatched.rps)} | ${fmt(unbatched.p50, 2)} | ${fmt(unbatched.p99, 2)} | ${unbatched.errors} |`,
+      `| ceiling: raw ONNX Runtime session.run, one process, single row | ${fmt(ceiling.runsPerSecond)} | ${fmt(ceiling.meanMs, 3)} (mean) | – | – |`,
+      '',
+      `- throughput vs peer: **${fmt(speedup, 1)}×** (goal ≥ 5×: ${goals.throughput ? 'met' : 'NOT met'}); our p99 ${fmt(batched.p99, 2)} ms vs peer p50 ${fmt(peer.p50, 2)} ms (goal p99 < peer p50: ${goals.latency ? 'met' : 'NOT met'})`,
+      `- against the ceiling: ${fmt((100 * batched.rps) / ceiling.runsPerSecond, 0)}% of raw single-row ONNX Runtime calls (which do no HTTP, JSON, auth or thread hand-off); raw batch-32 runs reach ${fmt(ceiling32.rowsPerSecond)} rows/s`,
+      `- dynamic batching: ${fmt(batched.rps / unbatched.rps, 2)}× the requests/s of batching off (p99 ${fmt(batched.p99, 2)} vs ${fmt(unbatched.p99, 2)} ms)`,
+    ].join('\n');
+    process.stdout.write('\n' + md + '\n');
+    fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench/results/serve.json'), JSON.stringify({
+      at: new Date().toISOString(), cores: os.availableParallelism(), loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS,
+      peer, batched: { ...batched, meanBatch }, unbatched: { ...unbatched, quantiles: undefined }, ceiling, ceiling32, speedup, goals,
+      rounds_ratio: peerRuns.map((r, i) => oursRuns[i]!.rps / r.rps),
+    }, null, 2) + '\n');
+    const ok = goals.throughput && goals.latency && goals.errors;
+    process.stdout.write(ok ? '\nserving goals met\n' : '\nserving goals NOT met\n');
+    return ok ? 0 : 1;
+  } finally {
+    stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (err) => {
+  stopAll();
+  process.stderr.write(`bench:serve failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,288 @@
+/** Jobs: the queue, the training form, and a live page per job (SSE: progress, curves, logs). */
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Job, ModelKind, TrainRequest } from '../../src/sdk/index.js';
+import { client, message, useLoad } from './api.js';
+import { LineChart, Progress, fmt, type Series } from './charts.js';
+import { Link, navigate, useLocation } from './router.js';
+import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
+
+export function JobsPage() {
+  const { data, error } = useLoad(() => client.jobs.list({ limit: 100 }), [], 2000);
+  return (
+    <section>
+      <div className="row spread"><h1>Jobs</h1><Link className="button" to="/jobs/new">New training job</Link></div>
+      <ErrorBox error={error} />
+      {!data ? <Loading /> : (
+        <Table label="jobs" head={['Job', 'Type', 'Name', 'Status', 'Progress', 'Created', 'Result']}>
+          {data.length === 0 && <tr><td colSpan={7} className="muted">No jobs yet.</td></tr>}
+          {data.map((j) => (
+            <tr key={j.id}>
+              <td><Link to={`/jobs/${j.id}`}>{j.id}</Link></td><td>{j.type}</td><td>{j.name ?? '–'}</td><td><Status status={j.status} /></td>
+              <td className="narrow"><Progress fraction={j.progress.fraction} /></td><td>{ago(j.createdAt)}</td>
+              <td>{j.result ? <Link to={`/models/${encodeURIComponent(j.result.model)}/versions/${j.result.version}`}>{j.result.model} v{j.result.version}</Link> : (j.error ?? j.queueReason ?? '')}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </section>
+  );
+}
+
+const KINDS: Array<{ kind: ModelKind; label: string; neural: boolean }> = [
+  { kind: 'logistic_regression', label: 'Logistic regression (classification)', neural: false },
+  { kind: 'linear_regression', label: 'Linear regression (regression)', neural: false },
+  { kind: 'random_forest', label: 'Random forest', neural: false },
+  { kind: 'gradient_boosting', label: 'Gradient boosting', neural: false },
+  { kind: 'mlp', label: 'Neural network (MLP)', neural: true },
+  { kind: 'cnn', label: 'Convolutional network (images)', neural: true },
+];
+
+export function NewJobPage() {
+  const { query } = useLocation();
+  const datasets = useLoad(() => client.datasets.list(), []);
+  const [dataset, setDataset] = useState(query.get('dataset') ?? '');
+  const profile = useLoad(() => (dataset ? client.datasets.get(dataset) : Promise.resolve(undefined)), [dataset]);
+  const [target, setTarget] = useState('');
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<ModelKind>('logistic_regression');
+  const [hidden, setHidden] = useState('32');
+  const [activation, setActivation] = useState('relu');
+  const [dropout, setDropout] = useState('0');
+  const [trees, setTrees] = useState('50');
+  const [depth, setDepth] = useState('');
+  const [epochs, setEpochs] = useState('20');
+  const [batchSize, setBatchSize] = useState('32');
+  const [learningRate, setLearningRate] = useState('0.01');
+  const [optimizer, setOptimizer] = useState('adam');
+  const [testShare, setTestShare] = useState('0.2');
+  const [preprocessing, setPreprocessing] = useState('auto');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!dataset && datasets.data?.length) setDataset(datasets.data[0]!.name);
+  }, [datasets.data, dataset]);
+  useEffect(() => {
+    const cols = profile.data?.columns;
+    if (!cols) return;
+    if (!cols.some((c) => c.name === target)) setTarget(cols[cols.length - 1]!.name);
+    if (!name) setName(`${profile.data!.name}-model`);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [profile.data]);
+
+  const neural = KINDS.find((k) => k.kind === kind)!.neural;
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const model: TrainRequest['model'] = { kind };
+    if (kind === 'mlp') Object.assign(model, { hidden: hidden.split(',').map((s) => Number(s.trim())).filter((n) => n > 0), activation, dropout: Number(dropout) });
+    if (kind === 'random_forest' || kind === 'gradient_boosting') Object.assign(model, { nEstimators: Number(trees), ...(depth ? { maxDepth: Number(depth) } : {}) });
+    const spec: TrainRequest = {
+      name, dataset, target, model, split: { test: Number(testShare) },
+      preprocessing: preprocessing === 'auto' ? 'auto' : preprocessing === 'standardize' ? [{ op: 'impute', strategy: 'mean' }, { op: 'standardize' }, { op: 'one_hot' }] : [],
+      ...(neural ? { training: { epochs: Number(epochs), batchSize: Number(batchSize), learningRate: Number(learningRate), optimizer: optimizer as 'adam' } } : {}),
+    };
+    try {
+      const job = await client.jobs.train(spec);
+      navigate(`/jobs/${job.id}`);
+    } catch (err) {
+      setError(message(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <section>
+      <p className="crumbs"><Link to="/jobs">Jobs</Link> / new</p>
+      <h1>Train a model</h1>
+      <p className="muted">Other job types (tune, sleep, noop): <a href="#any-job">submit any job as JSON</a> below.</p>
+      <form className="card form" onSubmit={submit}>
+        <fieldset>
+          <legend>Data</legend>
+          <label>Dataset
+            <select name="dataset" value={dataset} onChange={(e) => { setDataset(e.target.value); setName(''); }} required>
+              {!datasets.data?.length && <option value="">(upload a dataset first)</option>}
+              {datasets.data?.map((d) => <option key={d.id} value={d.name}>{d.name}</option>)}
+            </select>
+          </label>
+          <label>Target column
+            <select name="target" value={target} onChange={(e) => setTarget(e.target.value)} required>
+              {profile.data?.columns.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.type})</option>)}
+            </select>
+          </label>
+          <label>Test share <input name="test" type="number" min="0.05" max="0.9" step="0.05" value={testShare} onChange={(e) => setTestShare(e.target.value)} /></label>
+          <label>Preprocessing
+            <select name="preprocessing" value={preprocessing} onChange={(e) => setPreprocessing(e.target.value)}>
+              <option value="auto">auto (impute, scale, one-hot, drop duplicates)</option>
+              <option value="standardize">impute means, standardize, one-hot</option>
+              <option value="none">none</option>
+            </select>
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Model</legend>
+          <label>Model name <input name="name" value={name} onChange={(e) => setName(e.target.value)} required /></label>
+          <label>Kind
+            <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as ModelKind)}>
+              {KINDS.map((k) => <option key={k.kind} value={k.kind}>{k.label}</option>)}
+            </select>
+          </label>
+          {kind === 'mlp' && (
+            <>
+              <label>Hidden layers (units, comma-separated) <input name="hidden" value={hidden} onChange={(e) => setHidden(e.target.value)} /></label>
+              <label>Activation
+                <select name="activation" value={activation} onChange={(e) => setActivation(e.target.value)}>
+                  {['relu', 'tanh', 'sigmoid', 'gelu'].map((a) => <option key={a}>{a}</option>)}
+                </select>
+              </label>
+              <label>Dropout <input name="dropout" type="number" min="0" max="0.9" step="0.05" value={dropout} onChange={(e) => setDropout(e.target.value)} /></label>
+            </>
+          )}
+          {(kind === 'random_forest' || kind === 'gradient_boosting') && (
+            <>
+              <label>Trees <input name="nEstimators" type="number" min="1" value={trees} onChange={(e) => setTrees(e.target.value)} /></label>
+              <label>Max depth <input name="maxDepth" type="number" min="1" value={depth} placeholder="default" onChange={(e) => setDepth(e.target.value)} /></label>
+            </>
+          )}
+        </fieldset>
+        {neural && (
+          <fieldset>
+            <legend>Training</legend>
+            <label>Epochs <input name="epochs" type="number" min="1" value={epochs} onChange={(e) => setEpochs(e.target.value)} /></label>
+            <label>Batch size <input name="batchSize" type="number" min="1" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} /></label>
+            <label>Optimizer
+              <select name="optimizer" value={optimizer} onChange={(e) => setOptimizer(e.target.value)}>
+                {['adam', 'adamw', 'sgd'].map((o) => <option key={o}>{o}</option>)}
+              </select>
+            </label>
+            <label>Learning rate <input name="learningRate" type="number" min="0" step="any" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} /></label>
+          </fieldset>
+        )}
+        <ErrorBox error={error} />
+        <button type="submit" disabled={busy || !dataset || !target}>Start training</button>
+      </form>
+      <AnyJob />
+    </section>
+  );
+}
+
+/** Any job type from its JSON spec (tune, sleep, noop…). */
+function AnyJob() {
+  const [text, setText] = useState('{"type": "sleep", "seconds": 3, "steps": 6}');
+  const [error, setError] = useState<string>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    let spec: unknown;
+    try {
+      spec = JSON.parse(text);
+    } catch (err) {
+      setError(`Not JSON: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      const job = await client.jobs.submit(spec as never);
+      navigate(`/jobs/${job.id}`);
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+  return (
+    <form className="card form" onSubmit={submit} id="any-job">
+      <h2>Submit any job</h2>
+      <label>Job spec (JSON, as in POST /v1/jobs)
+        <textarea name="jobSpec" rows={5} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />
+      </label>
+      <ErrorBox error={error} />
+      <button type="submit">Submit job</button>
+    </form>
+  );
+}
+
+interface Live {
+  job?: Job;
+  epochs: Array<Record<string, number>>;
+  logs: string[];
+}
+
+export function JobPage({ id }: { id: string }) {
+  const [live, setLive] = useState<Live>({ epochs: [], logs: [] });
+  const [error, setError] = useState<string>();
+  const [cancelling, setCancelling] = useState(false);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    let stopped = false;
+    setLive({ epochs: [], logs: [] });
+    const refresh = () => client.jobs.get(id).then((job) => { if (!stopped) setLive((l) => ({ ...l, job })); }, (err) => setError(message(err)));
+    void (async () => {
+      await refresh();
+      try {
+        for await (const e of client.jobs.events(id, { signal: abort.signal })) {
+          if (stopped) return;
+          if (e.event === 'metrics' && typeof e.data.epoch === 'number') {
+            const point = Object.fromEntries(Object.entries(e.data).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+            setLive((l) => ({ ...l, epochs: [...l.epochs.filter((p) => p.epoch !== point.epoch), point] }));
+          } else if (e.event === 'log') {
+            setLive((l) => ({ ...l, logs: [...l.logs, String(e.data.line ?? '')].slice(-500) }));
+          } else if (e.event === 'progress') {
+            const { at: _at, ...progress } = e.data;
+            setLive((l) => (l.job ? { ...l, job: { ...l.job, progress: { ...l.job.progress, ...progress } as Job['progress'] } } : l));
+          } else if (e.event === 'status') {
+            await refresh();
+          }
+        }
+        await refresh();
+      } catch (err) {
+        if (!stopped && (err as Error).name !== 'AbortError') setError(message(err));
+      }
+    })();
+    return () => {
+      stopped = true;
+      abort.abort();
+    };
+  }, [id]);
+
+  const job = live.job;
+  if (!job) return error ? <ErrorBox error={error} /> : <Loading />;
+  const m = job.metrics as Record<string, unknown>;
+  const series = (keys: string[]): Series[] => keys
+    .map((k) => ({ name: k, points: live.epochs.filter((p) => typeof p[k] === 'number').map((p) => [p.epoch!, p[k]!] as [number, number]) }))
+    .filter((s) => s.points.length);
+  const done = ['succeeded', 'failed', 'cancelled'].includes(job.status);
+  const scalars = Object.entries(m).filter(([k, v]) => typeof v === 'number' && !['epoch'].includes(k));
+  return (
+    <section>
+      <p className="crumbs"><Link to="/jobs">Jobs</Link> / {job.id}</p>
+      <div className="row spread">
+        <h1>{job.name ?? job.type} <Status status={job.status} /></h1>
+        {!done && <button type="button" className="danger" disabled={cancelling} onClick={async () => { setCancelling(true); try { const j = await client.jobs.cancel(job.id); setLive((l) => ({ ...l, job: j })); } catch (err) { setError(message(err)); } finally { setCancelling(false); } }}>{cancelling ? 'Cancelling…' : 'Cancel job'}</button>}
+      </div>
+      <Progress fraction={job.progress.fraction} label={job.progress.message ?? job.status} />
+      <ErrorBox error={error ?? job.error} />
+      {job.queueReason && job.status === 'queued' && <p className="muted">Waiting: {job.queueReason}</p>}
+      {job.result && (
+        <p className="result" data-testid="job-result">Registered <Link to={`/models/${encodeURIComponent(job.result.model)}/versions/${job.result.version}`}>{job.result.model} version {job.result.version}</Link>.</p>
+      )}
+      <div className="charts">
+        <LineChart title="Loss per epoch" xLabel="epoch" series={series(['loss', 'valLoss', 'val_loss'])} />
+        <LineChart title="Accuracy per epoch" xLabel="epoch" series={series(['accuracy', 'valAccuracy', 'val_accuracy'])} />
+      </div>
+      {scalars.length > 0 && (
+        <>
+          <h2>Metrics</h2>
+          <dl className="metrics">{scalars.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{fmt(v as number)}</dd></div>)}</dl>
+        </>
+      )}
+      <h2>Details</h2>
+      <dl className="kv">
+        <dt>Type</dt><dd>{job.type}</dd>
+        <dt>Resources</dt><dd>{job.resources.cpu} CPU · {job.resources.memoryMb} MB · {job.resources.gpu} GPU</dd>
+        <dt>Created</dt><dd>{ago(job.createdAt)}</dd>
+        <dt>Node</dt><dd>{job.node ?? '–'}</dd>
+        <dt>CPU-seconds</dt><dd>{fmt(job.cpuSeconds)}</dd>
+      </dl>
+      <h2>Logs</h2>
+      <pre className="logs" tabIndex={0} aria-label="job logs">{live.logs.join('\n') || '(no log lines yet)'}</pre>
+    </section>
+  );
+}

@@ -1,0 +1,81 @@
+/** Gradient checks of every layer (through the primitive ops' rules) and every loss. */
+import { describe, test } from 'node:test';
+import type { Tensor } from '../graph.js';
+import { binaryCrossEntropy, categoricalCrossEntropy, mae, mse, sparseCategoricalCrossEntropy } from '../losses.js';
+import { gradCheck } from '../testing/gradcheck.js';
+import type { LayerSpec } from '../spec.js';
+import { LAYERS } from './index.js';
+import type { LayerContext } from './types.js';
+
+/** Build one layer with its parameters taken, in creation order, from the given tensors. */
+function layer(spec: LayerSpec, training = true) {
+  return (x: Tensor, ...rest: Tensor[]): Tensor => {
+    const queue = [...rest];
+    const ctx: LayerContext = {
+      graph: x.graph, training,
+      param: () => queue.shift()!,
+      state: () => queue.shift()!,
+      setState: () => {},
+      noise: () => queue.shift()!,
+    };
+    return LAYERS[spec.type].build(ctx, x, spec, 'l');
+  };
+}
+
+describe('layers', () => {
+  test('dense with each activation (float64; gelu float32)', async () => {
+    for (const activation of ['linear', 'relu', 'leaky_relu', 'sigmoid', 'tanh', 'softmax'] as const) {
+      await gradCheck(`dense_${activation}`, [{ shape: [3, 4] }, { shape: [4, 5] }, { shape: [5] }], layer({ type: 'dense', units: 5, activation }));
+    }
+    await gradCheck('dense_gelu', [{ shape: [3, 4] }, { shape: [4, 5] }, { shape: [5] }], layer({ type: 'dense', units: 5, activation: 'gelu' }), { dtype: 'float32' });
+    await gradCheck('dense_seq', [{ shape: [2, 3, 4] }, { shape: [4, 2] }, { shape: [2] }], layer({ type: 'dense', units: 2, activation: 'tanh' }));
+  });
+  test('dropout in training (fixed noise) and inference', async () => {
+    await gradCheck('dropout', [{ shape: [4, 6] }, { shape: [4, 6], values: Array.from({ length: 24 }, (_, i) => (i * 0.37) % 1), nograd: true }],
+      layer({ type: 'dropout', rate: 0.3 }));
+    await gradCheck('dropout_inf', [{ shape: [4, 6] }], layer({ type: 'dropout', rate: 0.3 }, false));
+  });
+  test('conv2d valid/same/strided (float32)', async () => {
+    const o = { dtype: 'float32' as const, samples: 10 };
+    await gradCheck('conv_valid', [{ shape: [2, 2, 6, 6] }, { shape: [3, 2, 3, 3] }, { shape: [3] }], layer({ type: 'conv2d', filters: 3, kernelSize: 3, activation: 'tanh' }), o);
+    await gradCheck('conv_same_s2', [{ shape: [2, 1, 7, 7] }, { shape: [2, 1, 3, 3] }, { shape: [2] }], layer({ type: 'conv2d', filters: 2, kernelSize: 3, strides: 2, padding: 'same' }), o);
+  });
+  test('max/avg pooling with same padding', async () => {
+    await gradCheck('maxpool_same', [{ shape: [2, 2, 5, 5] }], layer({ type: 'max_pool2d', poolSize: 2, padding: 'same' }));
+    await gradCheck('avgpool_same', [{ shape: [2, 2, 5, 5] }], layer({ type: 'avg_pool2d', poolSize: 2, padding: 'same' }), { dtype: 'float32' });
+  });
+  test('flatten and reshape (images go through channels-last)', async () => {
+    await gradCheck('flatten', [{ shape: [2, 3, 2, 2] }], layer({ type: 'flatten' }));
+    await gradCheck('reshape', [{ shape: [2, 12] }], layer({ type: 'reshape', targetShape: [2, 3, 2] }));
+  });
+  test('batch norm (training and inference) and layer norm', async () => {
+    // Inputs: x, gamma, beta, moving mean, moving variance.
+    const bn = [{ shape: [4, 3] }, { shape: [3] }, { shape: [3] }, { shape: [3], nograd: true }, { shape: [3], values: [1, 2, 0.5], nograd: true }];
+    await gradCheck('batchnorm_train', bn, layer({ type: 'batch_norm' }));
+    await gradCheck('batchnorm_infer', bn, layer({ type: 'batch_norm' }, false));
+    await gradCheck('batchnorm_conv', [{ shape: [2, 2, 3, 3] }, { shape: [2] }, { shape: [2] }, { shape: [2], nograd: true }, { shape: [2], values: [1, 1], nograd: true }],
+      layer({ type: 'batch_norm' }));
+    await gradCheck('layernorm', [{ shape: [3, 5] }, { shape: [5] }, { shape: [5] }], layer({ type: 'layer_norm' }));
+  });
+  test('embedding', async () => {
+    await gradCheck('embedding', [{ shape: [2, 3], values: [1, 0, 3, 3, 2, 1], nograd: true }, { shape: [4, 2] }], layer({ type: 'embedding', inputDim: 4, outputDim: 2 }));
+  });
+  test('activation layers', async () => {
+    for (const activation of ['relu', 'sigmoid', 'tanh', 'softmax', 'leaky_relu'] as const) {
+      await gradCheck(`act_${activation}`, [{ shape: [3, 4] }], layer({ type: 'activation', activation }));
+    }
+  });
+});
+
+describe('losses (float64, from logits)', () => {
+  test('mse, mae', async () => {
+    await gradCheck('mse', [{ shape: [4, 2] }, { shape: [4, 2], nograd: true }], (p, y) => mse(p!, y!));
+    await gradCheck('mae', [{ shape: [4, 2] }, { shape: [4, 2], nograd: true }], (p, y) => mae(p!, y!));
+  });
+  test('binary, categorical and sparse categorical cross-entropy', async () => {
+    await gradCheck('bce', [{ shape: [5, 1], values: [-30, -1, 0.2, 2, 40] }, { shape: [5, 1], values: [0, 1, 1, 0, 1], nograd: true }], (z, y) => binaryCrossEntropy(z!, y!));
+    await gradCheck('cce', [{ shape: [3, 4] }, { shape: [3, 4], values: [1, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 1], nograd: true }], (z, y) => categoricalCrossEntropy(z!, y!));
+    await gradCheck('scce', [{ shape: [3, 4], values: [100, -50, 3, 0, 1, 2, 3, 4, -1, -2, -3, -4] }, { shape: [3], values: [0, 3, 2], int: true }],
+      (z, y) => sparseCategoricalCrossEntropy(z!, y!));
+  });
+});

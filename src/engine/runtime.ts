@@ -1,0 +1,62 @@
+/**
+ * ONNX Runtime sessions with explicit thread settings and explicit release. Every session the
+ * engine opens goes through here so thread counts are never left to ORT's default (all cores,
+ * which oversubscribes a machine shared by several jobs).
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { encodeModel, type GraphDef, type ModelDef } from './onnx/model.js';
+
+export interface RuntimeOptions {
+  /** Threads inside one op (ORT intra-op pool). Default: 1 (the training loop is latency-bound at batch 32). */
+  intraOpThreads?: number;
+  /** Threads across independent ops; 1 means sequential execution. */
+  interOpThreads?: number;
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** Opsets of every engine graph: ONNX 17 (LayerNorm-era ops, Reduce* axes as in 13–17). */
+export const ENGINE_OPSET = 17;
+export const ENGINE_IR_VERSION = 8;
+
+export function modelOf(graph: GraphDef, metadata?: Record<string, string>): ModelDef {
+  return {
+    graph, opsets: [{ domain: '', version: ENGINE_OPSET }], irVersion: ENGINE_IR_VERSION,
+    producerName: 'aiaas-engine', producerVersion: '0.1.0', metadata,
+  };
+}
+
+export function sessionOptions(o: RuntimeOptions = {}): ort.InferenceSession.SessionOptions {
+  const intra = Math.max(1, Math.min(o.intraOpThreads ?? 1, availableParallelism()));
+  const inter = Math.max(1, o.interOpThreads ?? 1);
+  return {
+    intraOpNumThreads: intra,
+    interOpNumThreads: inter,
+    executionMode: inter > 1 ? 'parallel' : 'sequential',
+    graphOptimizationLevel: o.optimization ?? 'all',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+}
+
+export async function openSession(model: ModelDef | Uint8Array, o: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+  const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+  return ort.InferenceSession.create(bytes, sessionOptions(o));
+}
+
+/** Run `fn` with a session that is released afterwards, whatever happens. */
+export async function withSession<T>(model: ModelDef | Uint8Array, o: RuntimeOptions, fn: (s: ort.InferenceSession) => Promise<T>): Promise<T> {
+  const s = await openSession(model, o);
+  try {
+    return await fn(s);
+  } finally {
+    await s.release();
+  }
+}
+
+export function f32(data: Float32Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+export function i64(data: BigInt64Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('int64', data, dims);
+}

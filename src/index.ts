@@ -1,0 +1,2 @@
+/** The package entry: the TypeScript SDK (`import { AiaasClient } from 'aiaas'`). */
+export * from './sdk/index.js';

@@ -1,0 +1,200 @@
+/**
+ * The `aiaas` client commands as a user runs them: `node bin/aiaas.js …` child processes against
+ * the real server, with a temporary HOME for the stored login. Output (human and --json), exit
+ * codes, and API errors printed as messages.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
+
+const BIN = path.resolve(EXAMPLES, '../../bin/aiaas.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function aiaas(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('aiaas CLI', () => {
+  let s: TestServer;
+  let dev: string;
+  let home: string;
+  let env: Record<string, string>;
+  const run = (...args: string[]) => aiaas(args, env);
+  const ok = async (...args: string[]) => {
+    const r = await run(...args);
+    assert.equal(r.code, 0, `aiaas ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const json = async (...args: string[]) => JSON.parse((await ok(...args, '--json')).stdout);
+
+  before(async () => {
+    s = await startTestServer({ AIAAS_CPU: '2' });
+    dev = (await s.tenant('cli-co')).developer;
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-cli-home-'));
+    env = { HOME: home, AIAAS_URL: s.url, AIAAS_API_KEY: dev };
+  });
+  after(async () => {
+    await s.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  test('login stores the URL and key with mode 0600; the environment overrides it', async () => {
+    const r = await aiaas(['login', '--url', s.url, '--key', dev], { HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Logged in to .* \(tenant cli-co\)/);
+    const file = path.join(home, '.config', 'aiaas', 'config.json');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { url: s.url, key: dev });
+    // Without environment variables the stored login is used…
+    const stored = await aiaas(['datasets', 'list', '--json'], { HOME: home });
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.deepEqual(JSON.parse(stored.stdout), []);
+    // …and AIAAS_API_KEY wins over it: a bad key is an API error (exit 1) with the API's message, no stack trace.
+    const bad = await aiaas(['datasets', 'list'], { HOME: home, AIAAS_API_KEY: 'aiaas_nope' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /unknown or revoked.*HTTP 401/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /);
+    // A bad key at login is refused and not stored.
+    const refused = await aiaas(['login', '--url', s.url, '--key', 'aiaas_nope'], { HOME: home });
+    assert.equal(refused.code, 1);
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).key, dev);
+  });
+
+  test('datasets upload, list, show, rows', async () => {
+    const v = await json('datasets', 'upload', path.join(EXAMPLES, 'iris.csv'));
+    assert.equal(v.name, 'iris');
+    assert.equal(v.rows, 150);
+    const human = await ok('datasets', 'upload', path.join(EXAMPLES, 'iris.csv'), '--name', 'iris2');
+    assert.match(human.stdout, /Uploaded iris2 version 1: 150 rows, 5 columns/);
+    assert.match(human.stdout, /species\s+category\s+0\s+3/);
+    const list = await json('datasets', 'list');
+    assert.deepEqual(list.map((d: { name: string }) => d.name).sort(), ['iris', 'iris2']);
+    assert.match((await ok('datasets', 'list')).stdout, /^NAME\s+VERSION\s+ROWS/);
+    const show = await ok('datasets', 'show', 'iris');
+    assert.match(show.stdout, /rows:\s+150/);
+    assert.match(show.stdout, /petal_width\s+number/);
+    const rows = await json('datasets', 'rows', 'iris', '--offset', '10', '--limit', '2');
+    assert.equal(rows.rows.length, 2);
+    assert.equal(rows.offset, 10);
+  });
+
+  test('train: live per-epoch lines for humans, the final job for scripts', async () => {
+    const human = await ok('train', '--name', 'iris-cli', '--dataset', 'iris', '--target', 'species', '--kind', 'mlp', '--hidden', '8', '--epochs', '3', '--learning-rate', '0.05');
+    assert.match(human.stdout, /^epoch 1\/3 .*loss \d/m);
+    assert.match(human.stdout, /^epoch 3\/3 .*accuracy/m);
+    assert.match(human.stdout, /Registered model iris-cli version 1/);
+    assert.match(human.stderr, /status: succeeded/);
+
+    // A YAML spec file, with a flag on top.
+    const spec = path.join(home, 'train.yaml');
+    fs.writeFileSync(spec, 'name: iris-cli\ndataset: iris\ntarget: species\nmodel:\n  kind: random_forest\n');
+    const job = await json('train', '--spec', spec, '--kind', 'logistic_regression', '--set', 'split.seed=1');
+    assert.equal(job.spec.split.seed, 1);
+    assert.equal(job.status, 'succeeded');
+    assert.deepEqual(job.result, { model: 'iris-cli', version: 2 });
+    assert.equal(job.spec.model.kind, 'logistic_regression');
+
+    // A bad spec is the API's 422 message, exit 1; a missing flag is a usage error, exit 2.
+    const bad = await run('train', '--name', 'x', '--dataset', 'iris', '--target', 'colour');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /column 'colour' is not in dataset 'iris'.*HTTP 422/);
+    const usage = await run('train', '--dataset', 'iris');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /train needs --name/);
+  });
+
+  test('jobs list, show, logs, logs -f, cancel; a failed job exits 4', async () => {
+    const jobs = await json('jobs', 'list');
+    assert.ok(jobs.length >= 2);
+    const id = jobs[0].id;
+    assert.match((await ok('jobs', 'list')).stdout, /ID\s+TYPE\s+NAME\s+STATUS/);
+    assert.match((await ok('jobs', 'show', id)).stdout, /status:\s+succeeded/);
+    assert.match((await ok('jobs', 'logs', id)).stdout, /registered iris-cli version 2/);
+    assert.match((await ok('jobs', 'logs', '-f', id)).stdout, /registered iris-cli version 2/);
+
+    const long = (await ok('jobs', 'submit', '--type', 'sleep', '--set', 'seconds=30')).stdout.trim();
+    assert.match(long, /^job_/);
+    const cancelled = await json('jobs', 'cancel', long);
+    assert.equal(cancelled.status, 'cancelled');
+
+    const failing = await run('jobs', 'submit', '{"type": "sleep", "seconds": 0.4, "steps": 2, "failAt": 1, "retryable": false}', '--wait');
+    assert.equal(failing.code, 4, failing.stderr);
+    assert.match(failing.stderr, /failed/);
+    const missing = await run('jobs', 'show', 'job_nope');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not found/i);
+  });
+
+  test('models list, show, stage, download', async () => {
+    const models = await json('models', 'list');
+    assert.equal(models[0].name, 'iris-cli');
+    assert.equal(models[0].versions, 2);
+    assert.match((await ok('models', 'show', 'iris-cli')).stdout, /VERSION\s+STAGE\s+KIND/);
+    const v2 = await ok('models', 'show', 'iris-cli', '2');
+    assert.match(v2.stdout, /Confusion matrix/);
+    assert.match(v2.stdout, /Feature importance/);
+    const staged = await json('models', 'stage', 'iris-cli', '2', 'production');
+    assert.equal(staged.stage, 'production');
+    assert.equal((await run('models', 'stage', 'iris-cli', '2', 'prod')).code, 2);
+    const out = path.join(home, 'model.onnx');
+    const dl = await json('models', 'download', 'iris-cli', '2', '-o', out);
+    assert.equal(dl.bytes, staged.sizeBytes);
+    assert.equal(fs.statSync(out).size, staged.sizeBytes);
+  });
+
+  test('deploy, predict from a CSV (streamed JSON lines), endpoints, usage', async () => {
+    const ep = await json('deploy', 'iris', '--model', 'iris-cli', '--stage', 'production');
+    assert.equal(ep.status, 'ready');
+    assert.deepEqual(ep.traffic.map((t: { version: number }) => t.version), [2]);
+    const csv = path.join(home, 'rows.csv');
+    const lines = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'), 'utf8').trim().split('\n');
+    fs.writeFileSync(csv, [lines[0], ...lines.slice(1, 51), ...lines.slice(101, 151)].join('\n') + '\n');
+    const r = await ok('predict', 'iris', '--file', csv, '--batch', '16', '--json');
+    const preds = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(preds.length, 100);
+    assert.deepEqual(preds.map((p) => p.row), [...Array(100).keys()]);
+    assert.ok(preds.slice(0, 50).filter((p) => p.label === 'setosa').length >= 48);
+    assert.ok(preds.slice(50).filter((p) => p.label === 'virginica').length >= 40);
+    assert.equal(preds[0].model, 'iris-cli');
+    const human = await ok('predict', 'iris', '--data', '{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}');
+    assert.match(human.stdout, /^\s+0\s+setosa\s+\(p=/);
+    assert.match((await ok('endpoints', 'list')).stdout, /iris\s+iris-cli\s+ready\s+v2:100%/);
+
+    const usage = await json('usage');
+    assert.equal(usage.data.length, 1);
+    assert.ok(usage.data[0].jobs >= 4);
+    assert.ok(usage.data[0].predictions >= 101);
+    assert.match((await ok('usage')).stdout, /TENANT\s+CPU-S/);
+  });
+
+  test('exit codes: usage errors 2, unreachable server 3, help 0', async () => {
+    assert.equal((await run('frobnicate')).code, 2);
+    const sub = await run('datasets', 'explode');
+    assert.equal(sub.code, 2);
+    assert.match(sub.stderr, /unknown subcommand 'datasets explode'/);
+    const down = await aiaas(['datasets', 'list'], { HOME: home, AIAAS_URL: 'http://127.0.0.1:9', AIAAS_API_KEY: dev });
+    assert.equal(down.code, 3);
+    assert.match(down.stderr, /Cannot reach http:\/\/127.0.0.1:9/);
+    const help = await run('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /login \[--url URL\] --key KEY/);
+    assert.match(help.stdout, /Exit codes/);
+  });
+});

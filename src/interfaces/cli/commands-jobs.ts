@@ -1,0 +1,247 @@
+/** aiaas train, and aiaas jobs list|show|logs [-f]|cancel|submit|wait */
+import fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { AiaasClient, Job, JobEvent, TrainRequest } from '../../sdk/index.js';
+import { Cli, CommandFailed, EXIT, UsageError, ago, fields, fmt, table } from './common.js';
+
+/** Reads a JSON or YAML spec file ('-' for stdin). */
+function readSpec(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read the spec file '${file}'.`);
+  }
+  try {
+    const v = /\.ya?ml$/i.test(file) ? parseYaml(text) : /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('the spec must be an object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError(`the spec file '${file}' is not valid JSON or YAML: ${(err as Error).message}`);
+  }
+}
+
+/** `--set a.b=value`: value parsed as JSON when it is JSON, else kept as a string. */
+function setPath(obj: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--set takes path=value, e.g. --set training.epochs=20; got '${assignment}'.`);
+  const keys = assignment.slice(0, eq).split('.');
+  const raw = assignment.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch { /* a plain string */ }
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[keys[keys.length - 1]!] = value;
+}
+
+const list = (v: string, flag: string) => v.split(',').filter(Boolean).map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} takes positive integers separated by commas, e.g. 64,32.`);
+  return n;
+});
+
+/** The train request from --spec and the flags (flags win). */
+export function trainRequest(cli: Cli): TrainRequest {
+  const spec: Record<string, unknown> = cli.flag('spec', 'f') ? readSpec(cli.flag('spec', 'f')!) : {};
+  delete spec.type;
+  const put = (path: string, v: unknown) => { if (v !== undefined) setPath(spec, `${path}=${JSON.stringify(v)}`); };
+  put('name', cli.flag('name'));
+  put('dataset', cli.flag('dataset') ?? cli.args.positionals[0]);
+  put('target', cli.flag('target'));
+  put('task', cli.flag('task'));
+  const pre = cli.flag('preprocessing');
+  if (pre !== undefined) {
+    if (pre === 'auto') spec.preprocessing = 'auto';
+    else {
+      try { spec.preprocessing = JSON.parse(pre); } catch { throw new UsageError(`--preprocessing is 'auto' or a JSON list of steps, e.g. '[{"op":"standardize"}]'.`); }
+    }
+  }
+  put('model.kind', cli.flag('kind', 'model'));
+  const hidden = cli.flag('hidden');
+  if (hidden !== undefined) put('model.hidden', list(hidden, 'hidden'));
+  put('model.activation', cli.flag('activation'));
+  put('model.dropout', cli.number('dropout', { min: 0, max: 1 }));
+  put('model.nEstimators', cli.number('n-estimators', { integer: true, min: 1 }));
+  put('model.maxDepth', cli.number('max-depth', { integer: true, min: 1 }));
+  put('training.epochs', cli.number('epochs', { integer: true, min: 1 }));
+  put('training.batchSize', cli.number('batch-size', { integer: true, min: 1 }));
+  put('training.optimizer', cli.flag('optimizer'));
+  put('training.learningRate', cli.number('learning-rate', { min: 0 }));
+  const patience = cli.number('patience', { integer: true, min: 1 });
+  if (patience !== undefined) put('training.earlyStopping', { patience });
+  put('split.test', cli.number('test', { min: 0, max: 1 }));
+  put('split.validation', cli.number('validation', { min: 0, max: 1 }));
+  put('split.seed', cli.number('seed', { integer: true, min: 0 }));
+  put('testDataset', cli.flag('test-dataset'));
+  put('priority', cli.number('priority', { integer: true }));
+  put('resources.cpu', cli.number('cpu', { min: 0 }));
+  put('resources.memoryMb', cli.number('memory-mb', { integer: true, min: 16 }));
+  for (const s of cli.flags('set')) setPath(spec, s);
+  for (const f of ['name', 'dataset', 'target']) {
+    if (typeof spec[f] !== 'string') throw new UsageError(`train needs --${f} (or '${f}' in the --spec file). Example: aiaas train --name iris-classifier --dataset iris --target species --kind mlp --epochs 20`);
+  }
+  return spec as unknown as TrainRequest;
+}
+
+export async function train(cli: Cli): Promise<number> {
+  const client = cli.client();
+  const spec = trainRequest(cli);
+  const job = await client.jobs.train(spec);
+  if (cli.bool('detach', 'no-wait')) {
+    cli.print(job, () => `Queued training job ${job.id} (model ${spec.name}). Follow it with: aiaas jobs show ${job.id} · aiaas jobs logs -f ${job.id}`);
+    return 0;
+  }
+  if (!cli.json) cli.err(`Training job ${job.id} queued (model ${spec.name}, ${spec.model?.kind ?? 'default model'} on ${spec.dataset}).`);
+  const epochs = (job.spec as { training?: { epochs?: number } }).training?.epochs ?? spec.training?.epochs;
+  return follow(cli, client, job.id, { logs: false, epochs });
+}
+
+/** Follows a job live: a progress bar (terminals), one line per epoch, then the outcome. */
+async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number }): Promise<number> {
+  const bar = !cli.json && process.stderr.isTTY ? new ProgressBar() : undefined;
+  let epochs = opts.epochs;
+  const final = await client.jobs.wait(id, {
+    onEvent: (e) => {
+      if (cli.json) return;
+      if (e.event === 'metrics') {
+        bar?.clear();
+        const line = epochLine(e, epochs);
+        if (line) cli.out(line);
+      } else if (e.event === 'progress') {
+        if (typeof e.data.epochs === 'number') epochs = e.data.epochs;
+        bar?.draw(Number(e.data.fraction ?? 0), String(e.data.message ?? ''));
+      } else if (e.event === 'log' && opts.logs) {
+        bar?.clear();
+        cli.out(String(e.data.line ?? ''));
+      } else if (e.event === 'status') {
+        bar?.clear();
+        if (!opts.logs) cli.err(`status: ${e.data.status}${e.data.error ? ` (${e.data.error})` : ''}`);
+      }
+    },
+  });
+  bar?.clear();
+  if (cli.json) cli.out(JSON.stringify(final, null, 2));
+  else cli.out(summary(final));
+  if (final.status !== 'succeeded') throw new CommandFailed(`job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}`, EXIT.jobFailed);
+  return 0;
+}
+
+/** "epoch 3/10  loss 0.4321  accuracy 0.9  val_loss 0.5" from a metrics event (null if not per-epoch). */
+export function epochLine(e: JobEvent, epochs?: number): string | null {
+  const d: Record<string, unknown> = { epochs, ...e.data };
+  const parts: string[] = [];
+  if (d.epoch !== undefined) parts.push(`epoch ${d.epoch}${d.epochs !== undefined ? `/${d.epochs}` : ''}`);
+  else if (d.fold !== undefined) parts.push(`fold ${d.fold}`);
+  for (const [k, v] of Object.entries(d)) {
+    if (['epoch', 'epochs', 'fold', 'at', 'seconds', 'samplesPerSecond', 'learningRate'].includes(k) || typeof v !== 'number') continue;
+    parts.push(`${k} ${fmt(v)}`);
+  }
+  return parts.length ? parts.join('  ') : null;
+}
+
+function summary(job: Job): string {
+  const m = job.metrics as Record<string, unknown>;
+  const keys = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc', 'mse', 'rmse', 'mae', 'r2', 'trainSeconds'];
+  const metrics = keys.filter((k) => typeof m[k] === 'number').map((k) => `${k} ${fmt(m[k] as number)}`).join('  ');
+  const lines = [`Job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}.`];
+  if (metrics) lines.push(`Test metrics: ${metrics}`);
+  if (job.result) lines.push(`Registered model ${job.result.model} version ${job.result.version}. Deploy it: aiaas deploy ${job.result.model} --model ${job.result.model} --version ${job.result.version}`);
+  return lines.join('\n');
+}
+
+class ProgressBar {
+  private shown = false;
+  draw(fraction: number, message: string): void {
+    const width = 30;
+    const f = Math.max(0, Math.min(1, fraction));
+    const filled = Math.round(f * width);
+    process.stderr.write(`\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}% ${message}`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
+  const client = cli.client();
+  switch (sub) {
+    case 'list':
+    case undefined: {
+      const list = await client.jobs.list({ status: cli.flag('status') as never, type: cli.flag('type'), limit: cli.number('limit', { integer: true, min: 1 }) ?? 50 });
+      cli.print(list, () => table(['ID', 'TYPE', 'NAME', 'STATUS', 'PROGRESS', 'CREATED', 'RESULT'], list.map((j) => [
+        j.id, j.type, j.name, j.status, `${Math.round((j.progress.fraction ?? 0) * 100)}%`, ago(j.createdAt),
+        j.result ? `${j.result.model} v${j.result.version}` : j.error ?? j.queueReason ?? '',
+      ])));
+      return 0;
+    }
+    case 'show': {
+      const j = await client.jobs.get(cli.arg(1, 'the job id (aiaas jobs show ID)'));
+      cli.print(j, () => {
+        const m = j.metrics as Record<string, unknown>;
+        const scalar = Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${fmt(v as number)}`).join('  ');
+        return fields([
+          ['id', j.id], ['type', j.type], ['name', j.name], ['status', j.status], ['progress', `${Math.round(j.progress.fraction * 100)}%${j.progress.message ? ` (${j.progress.message})` : ''}`],
+          ['priority', j.priority], ['resources', `${j.resources.cpu} CPU, ${j.resources.memoryMb} MB, ${j.resources.gpu} GPU`], ['node', j.node],
+          ['queueReason', j.queueReason], ['error', j.error], ['result', j.result ? `${j.result.model} version ${j.result.version}` : undefined],
+          ['metrics', scalar || undefined], ['created', j.createdAt], ['started', j.startedAt], ['finished', j.finishedAt], ['cpuSeconds', j.cpuSeconds],
+        ]);
+      });
+      return 0;
+    }
+    case 'logs': {
+      const id = cli.arg(1, 'the job id (aiaas jobs logs [-f] ID)');
+      if (cli.bool('follow', 'f')) {
+        for await (const e of client.jobs.events(id)) {
+          if (e.event !== 'log') continue;
+          if (cli.json) cli.out(JSON.stringify({ seq: e.id, at: e.data.at, stream: e.data.stream, line: e.data.line }));
+          else cli.out(String(e.data.line ?? ''));
+        }
+        return 0;
+      }
+      let after = 0;
+      for (;;) {
+        const page = await client.jobs.logs(id, { after, limit: 1000 });
+        for (const l of page.data) cli.out(cli.json ? JSON.stringify(l) : l.line);
+        if (page.data.length < 1000) return 0;
+        after = page.next;
+      }
+    }
+    case 'cancel': {
+      const j = await client.jobs.cancel(cli.arg(1, 'the job id (aiaas jobs cancel ID)'));
+      cli.print(j, () => `Job ${j.id} ${j.status}.`);
+      return 0;
+    }
+    case 'wait': {
+      const id = cli.arg(1, 'the job id (aiaas jobs wait ID)');
+      return follow(cli, client, id, { logs: false });
+    }
+    case 'submit': {
+      // aiaas jobs submit --spec job.yaml | '{"type": "sleep", "seconds": 3}' [--set k=v] [--wait]
+      const inline = cli.args.positionals[1];
+      let spec: Record<string, unknown>;
+      if (cli.flag('spec', 'f')) spec = readSpec(cli.flag('spec', 'f')!);
+      else if (inline) {
+        try { spec = JSON.parse(inline); } catch { throw new UsageError(`the job is not JSON: ${inline}`); }
+      } else spec = {};
+      if (cli.flag('type')) spec.type = cli.flag('type');
+      for (const s of cli.flags('set')) setPath(spec, s);
+      if (typeof spec.type !== 'string') throw new UsageError(`jobs submit needs a job type: --type sleep, or a JSON/YAML spec with "type".`);
+      const job = await client.jobs.submit(spec as never);
+      if (cli.bool('wait')) {
+        if (!cli.json) cli.err(`Job ${job.id} queued.`);
+        return follow(cli, client, job.id, { logs: true });
+      }
+      cli.print(job, () => job.id);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown subcommand 'jobs ${sub}': use list, show, logs, cancel, wait or submit.`);
+  }
+}

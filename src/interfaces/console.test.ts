@@ -1,0 +1,214 @@
+/**
+ * The web console in a real browser: Debian's chromium (headless) driven by playwright-core
+ * against the real server. Walks upload → train → deploy → predict, checks there were no console
+ * errors, and saves a screenshot of every page (into docs/screenshots/ with `npm run screenshots`).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { EXAMPLES, startTestServer, type TestServer } from './testing/test-server.js';
+import { CONSOLE_DIR } from './http/console.js';
+
+const CHROMIUM = process.env.AIAAS_CHROMIUM ?? '/usr/bin/chromium';
+// `npm run screenshots` refreshes docs/screenshots; a plain test run keeps its pictures out of the tree.
+const SHOTS = process.env.AIAAS_SCREENSHOTS_DIR ? path.resolve(process.env.AIAAS_SCREENSHOTS_DIR) : fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-shots-'));
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+describe('web console (chromium)', () => {
+  let s: TestServer;
+  let browser: Browser;
+  let dev: string;
+  const problems: string[] = [];
+
+  before(async () => {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`The console browser test needs Chromium at ${CHROMIUM} (Debian: apt-get install chromium; .ci/run installs it), or AIAAS_CHROMIUM=/path/to/chromium.`);
+    }
+    if (!fs.existsSync(path.join(CONSOLE_DIR, 'index.html'))) {
+      throw new Error(`The console is not built (${CONSOLE_DIR} is missing): run npm run build:console (npm test does it).`);
+    }
+    fs.mkdirSync(SHOTS, { recursive: true });
+    s = await startTestServer({ AIAAS_CPU: '2' });
+    dev = (await s.tenant('web')).developer;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.stop();
+  });
+
+  function watch(page: Page): Page {
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error on ${page.url()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
+    page.on('response', (r) => { if (r.status() >= 400 && !r.url().includes('/v1/')) problems.push(`${r.status()} for ${r.url()}`); });
+    return page;
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  test('sign in, upload, train, deploy and predict; every page renders without console errors', { timeout: 150_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // A wrong key is refused with the API's message (the browser logs that 401, so this page is not watched).
+    const signin = await context.newPage();
+    await signin.goto(s.url + '/');
+    await signin.fill('input[name=apiKey]', 'aiaas_not_a_key');
+    await signin.click('button[type=submit]');
+    await signin.getByRole('alert').filter({ hasText: /unknown or revoked/ }).waitFor();
+    await shot(signin, '00-sign-in');
+    await signin.close();
+
+    const page = watch(await context.newPage());
+    page.setDefaultTimeout(20_000);
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', dev);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+
+    // Upload iris.csv through the drop zone's file input; the profile page opens.
+    await page.setInputFiles('input[type=file]', path.join(EXAMPLES, 'iris.csv'));
+    assert.equal(await page.inputValue('input[name=datasetName]'), 'iris');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.waitForURL('**/datasets/iris');
+    await page.getByRole('heading', { name: 'Profile' }).waitFor();
+    await page.locator('svg.hist').first().waitFor();
+    assert.equal(await page.locator('table[class=""], table').nth(0).locator('tbody tr').count(), 5);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('rows 20–39 of 150').waitFor();
+    await shot(page, '02-dataset-profile');
+
+    // Train a small MLP from the form; the live page shows progress, curves and the result.
+    await page.getByRole('link', { name: 'Train a model on iris' }).click();
+    await page.waitForURL('**/jobs/new?dataset=iris');
+    await page.locator('select[name=target] option[value=species]').waitFor({ state: 'attached' });
+    assert.equal(await page.inputValue('select[name=target]'), 'species');
+    await page.fill('input[name=name]', 'iris-web');
+    await page.selectOption('select[name=kind]', 'mlp');
+    await page.fill('input[name=hidden]', '16');
+    await page.fill('input[name=epochs]', '30');
+    await page.fill('input[name=learningRate]', '0.05');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/\/jobs\/job_/);
+    await page.getByTestId('job-result').waitFor({ timeout: 90_000 });
+    await page.locator('figure.chart polyline').first().waitFor();
+    assert.ok(await page.locator('figure.chart polyline').count() >= 2, 'loss and accuracy curves are drawn');
+    await shot(page, '04-job-detail');
+
+    // The model version: metrics, confusion matrix, importance; deploy it from there.
+    await page.getByTestId('job-result').getByRole('link').click();
+    await page.waitForURL('**/models/iris-web/versions/1');
+    await page.locator('svg.heatmap').waitFor();
+    await shot(page, '06-model-version');
+    await page.getByRole('button', { name: 'Deploy this version' }).click();
+    await page.waitForURL('**/endpoints/iris-web');
+    await page.locator('.badge.ready').first().waitFor({ timeout: 60_000 });
+
+    // "Try it": the form is generated from the signature; the prediction is shown.
+    const fillIris = async () => {
+      await page.fill('input[name=sepal_length]', '5.1');
+      await page.fill('input[name=sepal_width]', '3.5');
+      await page.fill('input[name=petal_length]', '1.4');
+      await page.fill('input[name=petal_width]', '0.2');
+    };
+    await fillIris();
+    await page.getByRole('button', { name: 'Predict' }).click();
+    const prediction = page.getByTestId('prediction');
+    await prediction.waitFor();
+    assert.match(await prediction.innerText(), /Prediction: (setosa|versicolor|virginica)/);
+    // A second version (trained through the API) gets 20% of the traffic with the slider.
+    const v2 = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'train', name: 'iris-web', dataset: 'iris', target: 'species', model: { kind: 'logistic_regression' } } });
+    assert.equal(v2.status, 202, v2.text);
+    for (let i = 0; i < 300 && (await s.call('GET', `/v1/jobs/${v2.body.id}`, { key: dev })).body.status !== 'succeeded'; i++) await page.waitForTimeout(200);
+    await page.reload();
+    await page.locator('select[name=canary] option[value="2"]').waitFor({ state: 'attached' });
+    await page.selectOption('select[name=canary]', '2');
+    await page.locator('input[name=share]').fill('20');
+    await page.getByRole('button', { name: 'Apply split' }).click();
+    await page.getByText('v1 80% · v2 20%').first().waitFor({ timeout: 60_000 });
+    await fillIris();
+    for (let i = 0; i < 3; i++) {
+      await page.getByRole('button', { name: 'Predict' }).click();
+      await page.waitForTimeout(400);
+    }
+    await prediction.waitFor();
+    await page.waitForTimeout(2500); // points of the live requests/latency charts
+    await shot(page, '07-endpoint');
+
+    // The other pages, through the navigation.
+    for (const [nav, heading, name] of [
+      ['Datasets', 'Datasets', '01-datasets'], ['Jobs', 'Jobs', '03-jobs'], ['Models', 'Models', '05-models'],
+      ['Endpoints', 'Endpoints', '08-endpoints'], ['Cluster & usage', 'Cluster & usage', '09-cluster-usage'],
+    ] as const) {
+      await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: nav }).click();
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.locator('table tbody tr').first().waitFor();
+      await shot(page, name);
+    }
+    // Access: a key made in the console (an inference key for this endpoint), shown once.
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Access' }).click();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.fill('input[name=keyName]', 'iris-app');
+    await page.selectOption('select[name=role]', 'inference');
+    await page.fill('input[name=keyEndpoint]', 'iris-web');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.getByTestId('new-key').innerText();
+    assert.match(key, /^aiaas_/);
+    const predicted = await s.call('POST', '/v1/endpoints/iris-web/predict', { key, json: { instances: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] } });
+    assert.equal(predicted.status, 200, predicted.text);
+    await page.getByRole('cell', { name: 'iris-app' }).waitFor();
+    await shot(page, '11-access');
+
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Models' }).click();
+    await page.getByRole('link', { name: 'iris-web' }).click();
+    await page.getByRole('heading', { name: 'Versions side by side' }).waitFor();
+    await shot(page, '05-model-versions');
+
+    // Keyboard: the drop zone and the navigation are reachable with Tab.
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Datasets' }).click();
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const focused = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      focused.add(await page.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent ?? ''"));
+    }
+    assert.ok([...focused].some((f) => f.startsWith('Upload a dataset')), `drop zone reachable by keyboard: ${[...focused].join(' | ')}`);
+    assert.ok(focused.has('Jobs'), 'navigation reachable by keyboard');
+
+    // An admin: the tenant switcher shows another tenant's data; quotas are set on the cluster page.
+    const admin = watch(await context.newPage());
+    await admin.goto(s.url + '/');
+    await admin.fill('input[name=apiKey]', s.adminKey);
+    await admin.click('button[type=submit]');
+    await admin.getByRole('heading', { name: 'Datasets' }).waitFor();
+    await admin.locator('select[aria-label=tenant] option', { hasText: 'web' }).waitFor({ state: 'attached' });
+    await admin.selectOption('select[aria-label=tenant]', { label: 'web' });
+    await admin.getByRole('link', { name: 'iris', exact: true }).waitFor();
+    await admin.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Cluster & usage' }).click();
+    await admin.locator('select[name=quotaTenant] option', { hasText: 'web' }).waitFor({ state: 'attached' });
+    await admin.selectOption('select[name=quotaTenant]', { label: 'web' });
+    await admin.fill('input[name=maxConcurrentJobs]', '3');
+    await admin.getByRole('button', { name: 'Save quota' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    assert.equal((await s.call('GET', '/v1/tenants/web/quota')).body.maxConcurrentJobs, 3);
+    await shot(admin, '12-admin-cluster');
+    await admin.close();
+
+    // A phone-width screen: nothing wider than the viewport on the job and endpoint pages.
+    const phone = watch(await (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 })).newPage());
+    await phone.goto(s.url + '/');
+    await phone.fill('input[name=apiKey]', dev);
+    await phone.click('button[type=submit]');
+    await phone.getByRole('heading', { name: 'Datasets' }).waitFor();
+    await phone.goto(s.url + '/endpoints/iris-web');
+    await phone.locator('.badge.ready').first().waitFor();
+    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone screen`);
+    await shot(phone, '10-phone-endpoint');
+    await phone.context().close();
+    await context.close();
+
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
+});

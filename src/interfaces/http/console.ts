@@ -1,0 +1,52 @@
+/**
+ * The web console (React SPA, built by Vite into console/dist) served at `/`: its hashed assets
+ * under /assets/ with long caching, and index.html for `/` and every client route (SPA fallback).
+ * All public: the console signs in with an API key in the browser. When the console has not been
+ * built, these routes answer a 503 page saying how to build it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import fastifyStatic from '@fastify/static';
+
+/** console/dist at the repository root (this file runs from dist/src/interfaces/http/). */
+export const CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../console/dist');
+
+/** The console's client-side routes: the server answers index.html for them. */
+const CLIENT_ROUTES = ['/', '/login', '/datasets', '/jobs', '/models', '/endpoints', '/cluster', '/access'];
+
+const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>aiaas: console not built</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>The web console is not built</h1>
+<p>The API is running (see <a href="/docs">/docs</a>), but <code>console/dist</code> is missing.
+Build the console with <code>npm run build:console</code> (it runs by itself in <code>npm ci</code> / <code>npm install</code>,
+which install its build tools), then reload this page.</p></body></html>`;
+
+export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string } = {}) {
+  const dir = opts.dir ?? CONSOLE_DIR;
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config ?? {}), access: 'public' };
+    route.schema = { ...(route.schema ?? {}), hide: true };
+  });
+  const assets = path.join(dir, 'assets');
+  if (fs.existsSync(assets)) {
+    await app.register(fastifyStatic, {
+      root: assets, prefix: '/assets/', decorateReply: false, index: false, wildcard: true,
+      immutable: true, maxAge: '365d', cacheControl: true,
+    });
+  }
+  const index = async (_req: unknown, reply: FastifyReply) => {
+    let html: string;
+    try {
+      html = await fs.promises.readFile(path.join(dir, 'index.html'), 'utf8');
+    } catch {
+      return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
+    }
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+  };
+  for (const route of CLIENT_ROUTES) {
+    app.get(route, index);
+    if (route !== '/') app.get(`${route}/*`, index);
+  }
+}

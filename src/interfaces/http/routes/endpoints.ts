@@ -1,0 +1,176 @@
+/**
+ * Endpoints (create, list, change traffic and settings, delete, per-endpoint metrics) and
+ * predictions: POST /v1/endpoints/{name}/predict and the Open Inference Protocol (KServe v2).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../../platform.js';
+import { AppError } from '../../../infra/errors.js';
+import { sendError } from '../errors.js';
+import { principalOf } from '../context.js';
+import { ListOf } from '../schemas.js';
+import {
+  CreateEndpointBody, EndpointParams, EndpointSchema, PredictBody, UpdateEndpointBody, V2InferBody, V2ModelParams,
+} from '../schemas-serving.js';
+
+export async function endpointRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  const serving = platform.serving;
+
+  app.post('/v1/endpoints', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['endpoints'], summary: 'Deploy a model version behind an endpoint',
+      description: 'Give `version`, `stage`, or `traffic` ([{version, weight}]); with none of them the production version (else the latest) is deployed. Answers 201 at once with status "loading"; the endpoint is ready when GET shows status "ready" (or add ?wait=true).',
+      body: CreateEndpointBody, querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }), response: { 201: EndpointSchema },
+    },
+  }, async (req, reply) => {
+    const ep = await serving.create(principalOf(req), req.body, { wait: req.query.wait });
+    req.auditObjectId = ep.id;
+    return reply.code(201).send(ep);
+  });
+
+  app.get('/v1/endpoints', {
+    config: { access: 'read' },
+    schema: { tags: ['endpoints'], summary: 'List endpoints', response: { 200: ListOf(EndpointSchema) } },
+  }, async (req) => ({ data: await serving.list(principalOf(req)) }));
+
+  app.get('/v1/endpoints/:name', {
+    config: { access: 'read' },
+    schema: { tags: ['endpoints'], summary: 'An endpoint: status, traffic, replicas per version, scale events', params: EndpointParams, response: { 200: EndpointSchema } },
+  }, async (req) => serving.get(principalOf(req), req.params.name));
+
+  app.patch('/v1/endpoints/:name', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['endpoints'], summary: 'Change traffic (canary, blue-green, rollback), replicas, batching or autoscaling',
+      description: '`traffic: [{version, weight}]` splits requests by weight; `version` (or `stage`) rolls all traffic to one version. New versions are loaded and warm before they get traffic and old ones finish their requests before they stop: no request is lost. Answers when the switch is done.',
+      params: EndpointParams, body: UpdateEndpointBody, response: { 200: EndpointSchema },
+    },
+  }, async (req) => serving.update(principalOf(req), req.params.name, req.body));
+
+  app.delete('/v1/endpoints/:name', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['endpoints'], summary: 'Delete an endpoint (queued requests are still answered)', params: EndpointParams,
+      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), deleted: Type.Boolean() }) },
+    },
+  }, async (req) => serving.delete(principalOf(req), req.params.name));
+
+  app.get('/v1/endpoints/:name/metrics', {
+    config: { access: 'read' },
+    schema: { tags: ['endpoints'], summary: "Prometheus metrics of one endpoint (requests by status, latency, batch sizes, queue depth, replicas, scale events)", params: EndpointParams },
+  }, async (req, reply) => {
+    reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return serving.endpointMetrics(principalOf(req), req.params.name);
+  });
+
+  await app.register(inferenceRoutes, { platform });
+}
+
+/** The prediction routes, with their own request metrics (per endpoint). */
+async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  const serving = platform.serving;
+
+  // Prediction bodies are large arrays of numbers; plain JSON.parse is much faster than the
+  // prototype-poisoning scan of the default parser, and safe here: rows are only read by key,
+  // never merged into other objects.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`), undefined);
+    }
+  });
+
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const params = req.params as { name?: string; endpoint?: string } | undefined;
+    const name = params?.name ?? params?.endpoint;
+    if (name && req.principal && req.method === 'POST') serving.observe(req.principal.tenantId, name, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+
+  await app.register(predictRoute, { platform });
+
+  app.get('/v2/health/live', {
+    config: { access: 'public' },
+    schema: { tags: ['inference'], summary: 'Open Inference Protocol: server live', security: [], response: { 200: Type.Object({ live: Type.Boolean() }) } },
+  }, async () => ({ live: true }));
+
+  app.get('/v2/health/ready', {
+    config: { access: 'public' },
+    schema: { tags: ['inference'], summary: 'Open Inference Protocol: server ready', security: [] },
+  }, async (_req, reply) => {
+    try {
+      serving.readiness();
+      return { ready: true };
+    } catch (err) {
+      return sendError(reply, { status: 503, code: 'not_ready', message: (err as Error).message });
+    }
+  });
+
+  app.get('/v2/models/:endpoint', {
+    config: { access: 'predict' },
+    schema: { tags: ['inference'], summary: 'Open Inference Protocol: model metadata (inputs, outputs, datatypes, shapes)', params: V2ModelParams },
+  }, async (req) => serving.metadata(principalOf(req), req.params.endpoint));
+
+  app.get('/v2/models/:endpoint/ready', {
+    config: { access: 'predict' },
+    schema: { tags: ['inference'], summary: 'Open Inference Protocol: model ready (200) or not (503)', params: V2ModelParams },
+  }, async (req, reply) => {
+    const ready = serving.isReady(principalOf(req), req.params.endpoint);
+    if (!ready) return sendError(reply, { status: 503, code: 'endpoint_not_ready', message: `Endpoint '${req.params.endpoint}' is not ready yet.`, details: { name: req.params.endpoint, ready: false } });
+    return { name: req.params.endpoint, ready: true };
+  });
+
+  app.post('/v2/models/:endpoint/infer', {
+    config: { access: 'predict' },
+    schema: {
+      tags: ['inference'], summary: 'Open Inference Protocol: infer (tensors by graph input, or columns by name)',
+      description: 'Inputs are the graph inputs (`{name, shape, datatype, data}`, datatype BOOL, INT8, UINT8, INT32, INT64, FP32, FP64 or BYTES), or, for models with raw columns, one input per column with shape [N].',
+      params: V2ModelParams, body: V2InferBody,
+    },
+  }, async (req) => serving.infer(principalOf(req), req.params.endpoint, req.body as never));
+
+  app.post('/v2/models/:endpoint/versions/:version/infer', {
+    config: { access: 'predict' },
+    schema: {
+      tags: ['inference'], summary: 'Open Inference Protocol: infer on one version of the traffic (weight 0 included)',
+      params: Type.Object({ endpoint: Type.String(), version: Type.String() }), body: V2InferBody,
+    },
+  }, async (req) => serving.infer(principalOf(req), req.params.endpoint, req.body as never, req.params.version));
+}
+
+/**
+ * POST /v1/endpoints/{name}/predict. The body is not parsed here: its bytes go to a replica
+ * thread, which parses and checks it (the schema below is enforced there, with the same 422),
+ * runs it and writes the answer, so this thread (HTTP for every endpoint) does no per-row work.
+ */
+async function predictRoute(base: FastifyInstance, { platform }: { platform: Platform }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  const serving = platform.serving;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.post('/v1/endpoints/:name/predict', {
+    config: { access: 'predict' },
+    schema: {
+      tags: ['inference'], summary: 'Predict: {instances: [{column: value}…] | [[numbers…]…]}',
+      description: 'Answers `{predictions: [{label?, probabilities?, value?}], model, version}`, one prediction per row. A bad row answers 422 naming the row (0-based) and the column; the endpoint keeps serving.',
+      params: EndpointParams, body: PredictBody,
+    },
+    // The body stays bytes until a replica reads it (and checks it against PredictBody there);
+    // the path parameter is a plain string.
+    validatorCompiler: () => () => true,
+  }, async (req, reply) => {
+    const body: unknown = req.body;
+    // Bytes when sent as JSON; anything else (another content type, no body) is refused as the schema would.
+    if (!Buffer.isBuffer(body)) return serving.predict(principalOf(req), req.params.name, body as never);
+    const out = await serving.predictJson(principalOf(req), req.params.name, body);
+    if (typeof out !== 'string') return out;
+    return reply.type('application/json; charset=utf-8').send(out);
+  });
+}

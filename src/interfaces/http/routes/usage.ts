@@ -1,0 +1,46 @@
+/** Metered usage per tenant: CPU- and GPU-seconds, jobs, predictions, storage, and cost. */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../../platform.js';
+import { badRequest, notFound } from '../../../infra/errors.js';
+import { isAdmin } from '../../../services/principal.js';
+import { monthStart } from '../../../services/jobs/scheduler/quotas.js';
+import { principalOf } from '../context.js';
+import { Usage } from '../schemas-jobs.js';
+
+export async function usageRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  app.get('/v1/usage', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['usage'], summary: 'Usage and cost per tenant (admins: every tenant, or ?tenant=; others: their own)',
+      description: 'Between `from` (default: the start of this month, UTC) and `to` (default: now). CPU- and GPU-seconds are allocated resources × wall time of job runs; storageBytes is what the tenant holds now; cost uses the configured prices.',
+      querystring: Type.Object({
+        from: Type.Optional(Type.String({ description: 'ISO date or time' })),
+        to: Type.Optional(Type.String({ description: 'ISO date or time' })),
+        tenant: Type.Optional(Type.String({ description: 'admins: one tenant (id or name)' })),
+      }),
+      response: { 200: Usage },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const from = time(req.query.from, 'from') ?? monthStart(new Date()).toISOString();
+    const to = time(req.query.to, 'to');
+    let tenants: string[] | undefined;
+    if (!isAdmin(p)) tenants = [p.keyTenantId];
+    else if (req.query.tenant) {
+      const t = await platform.tenants.find(req.query.tenant);
+      if (!t) throw notFound('Tenant', req.query.tenant);
+      tenants = [t.id];
+    }
+    return platform.jobs.metering.report(from, to, tenants);
+  });
+}
+
+function time(v: string | undefined, field: string): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw badRequest('invalid_time', `'${field}' is not a date or time: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T12:00:00Z.`, { field });
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,127 @@
+/** JSON schemas of the model registry, endpoints and inference routes (TypeBox). */
+import { Type } from '@sinclair/typebox';
+
+export const StageSchema = Type.Union([Type.Literal('none'), Type.Literal('staging'), Type.Literal('production'), Type.Literal('archived')]);
+const Task = Type.Union([Type.Literal('classification'), Type.Literal('regression'), Type.Literal('other')]);
+
+const SigTensor = Type.Object({ name: Type.String(), dtype: Type.String(), shape: Type.Array(Type.Integer({ description: '-1: free (the batch)' })) });
+export const SignatureSchema = Type.Object({
+  inputs: Type.Array(Type.Object({
+    name: Type.String({ description: 'raw column name used in instances' }), type: Type.String(), tensor: Type.String(), index: Type.Integer(),
+    nullable: Type.Boolean(), categories: Type.Optional(Type.Array(Type.String())),
+  }, { additionalProperties: true }), { description: 'raw columns (empty for imported graphs: send tensors)' }),
+  tensors: Type.Array(SigTensor, { description: 'graph inputs' }),
+  outputs: Type.Array(SigTensor),
+  task: Task,
+  labels: Type.Optional(Type.Array(Type.String())),
+}, { additionalProperties: true });
+
+export const ModelVersionSchema = Type.Object({
+  id: Type.String(), name: Type.String(), version: Type.Integer(), stage: StageSchema, kind: Type.String(), task: Task,
+  source: Type.Union([Type.Literal('trained'), Type.Literal('imported')]),
+  signature: SignatureSchema,
+  metrics: Type.Record(Type.String(), Type.Unknown()),
+  lineage: Type.Object({
+    job: Type.Union([Type.String(), Type.Null()]), dataset: Type.Union([Type.String(), Type.Null()]),
+    datasetVersion: Type.Union([Type.Integer(), Type.Null()]), params: Type.Record(Type.String(), Type.Unknown()),
+  }),
+  description: Type.Union([Type.String(), Type.Null()]),
+  sizeBytes: Type.Integer(), sha256: Type.String(), createdAt: Type.String(), updatedAt: Type.String(),
+});
+
+const Stages = Type.Object({
+  none: Type.Array(Type.Integer()), staging: Type.Array(Type.Integer()), production: Type.Array(Type.Integer()), archived: Type.Array(Type.Integer()),
+});
+export const ModelSummarySchema = Type.Object({
+  id: Type.String(), name: Type.String(), description: Type.Union([Type.String(), Type.Null()]), latestVersion: Type.Integer(),
+  versions: Type.Integer({ description: 'number of versions' }), stages: Stages, createdAt: Type.String(), updatedAt: Type.String(),
+});
+export const ModelDetailSchema = Type.Composite([ModelSummarySchema, Type.Object({ latest: Type.Union([ModelVersionSchema, Type.Null()]) })]);
+
+export const ModelParams = Type.Object({ name: Type.String() });
+export const VersionParams = Type.Object({ name: Type.String(), v: Type.String({ description: 'version number, a stage (production, staging…: its newest version) or latest' }) });
+
+export const SetStageBody = Type.Object({
+  stage: StageSchema,
+  archiveExisting: Type.Optional(Type.Boolean({ default: true, description: 'promoting to production archives the other production versions (default true)' })),
+}, { additionalProperties: false });
+
+export const ImportQuery = Type.Object({
+  task: Type.Optional(Task),
+  labels: Type.Optional(Type.String({ description: 'comma-separated class labels, in the order of the probability columns' })),
+  description: Type.Optional(Type.String()),
+  kind: Type.Optional(Type.String({ description: "what the graph is (default 'onnx')" })),
+});
+
+const Traffic = Type.Array(Type.Object({ version: Type.Integer({ minimum: 1 }), weight: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { minItems: 1 });
+const ReplicasIn = Type.Object({ min: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })), max: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })) }, { additionalProperties: false });
+const BatchingIn = Type.Object({
+  maxBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'rows per model run; 1 turns batching off (default 32)' })),
+  maxDelayMs: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, description: 'how long a free replica waits for a batch to fill (default 0)' })),
+}, { additionalProperties: false });
+const AutoscalingIn = Type.Object({
+  intervalMs: Type.Optional(Type.Integer({ minimum: 50, description: 'measurement period (default 1000)' })),
+  cooldownMs: Type.Optional(Type.Integer({ minimum: 0, description: 'low load needed before scaling down (default 30000)' })),
+  targetQueueDepth: Type.Optional(Type.Number({ minimum: 0, description: 'rows waiting per replica that trigger a scale-up (default 8)' })),
+  targetLatencyMs: Type.Optional(Type.Number({ minimum: 0, description: 'mean latency that triggers a scale-up while requests wait (default 0: off)' })),
+}, { additionalProperties: false });
+
+export const CreateEndpointBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  model: Type.String({ minLength: 1 }),
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  stage: Type.Optional(StageSchema),
+  traffic: Type.Optional(Traffic),
+  replicas: Type.Optional(ReplicasIn),
+  batching: Type.Optional(BatchingIn),
+  autoscaling: Type.Optional(AutoscalingIn),
+}, { additionalProperties: false });
+
+export const UpdateEndpointBody = Type.Object({
+  traffic: Type.Optional(Traffic),
+  version: Type.Optional(Type.Integer({ minimum: 1, description: 'roll all traffic to this version' })),
+  stage: Type.Optional(StageSchema),
+  replicas: Type.Optional(ReplicasIn),
+  batching: Type.Optional(BatchingIn),
+  autoscaling: Type.Optional(AutoscalingIn),
+}, { additionalProperties: false });
+
+export const EndpointSchema = Type.Object({
+  id: Type.String(), name: Type.String(), model: Type.String(), stage: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('updating'), Type.Literal('failed')]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  traffic: Type.Array(Type.Object({ version: Type.Integer(), weight: Type.Number() })),
+  replicas: Type.Object({ min: Type.Integer(), max: Type.Integer(), current: Type.Integer(), ready: Type.Integer() }),
+  batching: Type.Object({ maxBatchSize: Type.Integer(), maxDelayMs: Type.Number() }),
+  autoscaling: Type.Object({ intervalMs: Type.Integer(), cooldownMs: Type.Integer(), targetQueueDepth: Type.Number(), targetLatencyMs: Type.Number() }),
+  versions: Type.Array(Type.Object({
+    version: Type.Integer(), weight: Type.Number(), replicas: Type.Integer(), ready: Type.Integer(), queueDepth: Type.Integer(), inflight: Type.Integer(),
+  })),
+  events: Type.Array(Type.Object({
+    at: Type.String(), type: Type.String(), version: Type.Optional(Type.Integer()), from: Type.Optional(Type.Integer()),
+    to: Type.Optional(Type.Integer()), message: Type.String(),
+  })),
+  urls: Type.Object({ predict: Type.String(), infer: Type.String() }),
+  createdAt: Type.String(), updatedAt: Type.String(),
+});
+
+export const EndpointParams = Type.Object({ name: Type.String() });
+export const V2ModelParams = Type.Object({ endpoint: Type.String() });
+
+export const PredictBody = Type.Object({
+  instances: Type.Optional(Type.Array(Type.Unknown(), { description: 'rows: objects keyed by column, or arrays of numbers' })),
+  inputs: Type.Optional(Type.Array(Type.Unknown(), { description: 'alias of instances' })),
+}, { additionalProperties: true });
+
+export const V2InferBody = Type.Object({
+  id: Type.Optional(Type.String()),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  inputs: Type.Array(Type.Object({
+    name: Type.String(),
+    shape: Type.Array(Type.Integer({ minimum: 0 })),
+    datatype: Type.String({ description: 'BOOL, UINT8, INT8, INT32, INT64, FP32, FP64, BYTES' }),
+    data: Type.Unknown({ description: 'row-major, flat or nested' }),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }), { minItems: 1 }),
+  outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }))),
+}, { additionalProperties: true });

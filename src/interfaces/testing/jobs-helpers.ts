@@ -1,0 +1,81 @@
+/** Helpers for tests that run jobs through the API. */
+import type { TestServer } from './test-server.js';
+
+export const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Polls a job until `pred` holds (default: it has ended); returns the job. */
+export async function waitJob(s: TestServer, id: string, opts: { key?: string; pred?: (j: any) => boolean; timeoutMs?: number } = {}): Promise<any> {
+  const pred = opts.pred ?? ((j: any) => TERMINAL.includes(j.status));
+  return until(`job ${id}`, async () => {
+    const r = await s.call('GET', `/v1/jobs/${id}`, { key: opts.key });
+    if (r.status !== 200) throw new Error(`GET job ${id}: ${r.status} ${r.text}`);
+    return pred(r.body) ? r.body : undefined;
+  }, opts.timeoutMs ?? 60_000);
+}
+
+export async function submit(s: TestServer, job: Record<string, unknown>, key?: string): Promise<any> {
+  const r = await s.call('POST', '/v1/jobs', { json: job, key });
+  if (r.status !== 202) throw new Error(`submit: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+export interface SseEvent {
+  id: number;
+  event: string;
+  data: any;
+}
+
+/** Reads a job's event stream until the server ends it (or `stopWhen` holds). */
+export async function readEvents(url: string, key: string, headers: Record<string, string> = {}, stopWhen?: (e: SseEvent) => boolean): Promise<{ events: SseEvent[]; status: number; contentType: string | null }> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${key}`, ...headers }, signal: controller.signal });
+  const events: SseEvent[] = [];
+  if (!res.ok || !res.body) return { events, status: res.status, contentType: res.headers.get('content-type') };
+  const decoder = new TextDecoder();
+  let buf = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const fields: Record<string, string> = {};
+        for (const line of block.split('\n')) {
+          if (!line || line.startsWith(':')) continue;
+          const c = line.indexOf(':');
+          fields[line.slice(0, c)] = line.slice(c + 1).trimStart();
+        }
+        if (fields.id === undefined) continue;
+        const e = { id: Number(fields.id), event: fields.event ?? 'message', data: JSON.parse(fields.data ?? 'null') };
+        events.push(e);
+        if (stopWhen?.(e)) {
+          controller.abort();
+          return { events, status: res.status, contentType: res.headers.get('content-type') };
+        }
+      }
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err;
+  }
+  return { events, status: res.status, contentType: res.headers.get('content-type') };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * `aiaas server` as a separate process, for tests of what only a real process shows: the first
+ * start's output, SIGTERM draining, kill -9 and recovery.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const BIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../bin/aiaas.js');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** Resolves with the base URL once the server printed it (and, when asked, its admin key line). */
+  ready: Promise<string>;
+  output(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+export function spawnServer(home: string, env: Record<string, string> = {}, opts: { waitForKey?: boolean } = {}): ServerProcess {
+  const child = spawn(process.execPath, [BIN, 'server'], {
+    env: { ...process.env, AIAAS_HOME: home, PORT: '0', AIAAS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /console (http:\/\/\S+?)\//.exec(out);
+      if (m && (!opts.waitForKey || /admin key/i.test(out))) resolve(m[1]!);
+    });
+    child.stderr!.on('data', (d) => { out += d; });
+    child.once('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${out}`)));
+  });
+  ready.catch(() => undefined);
+  return { child, ready, exited, output: () => out };
+}

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../../infra/errors.js';
+import { loadExampleSplit } from './example_data.js';
+import { evaluateModel, fitModel, predict } from './index.js';
+import { onnxParity } from './onnx_verify.js';
+import { fitRandomForest } from './random_forest.js';
+import type { ClassPrediction, Matrix, Target } from './types.js';
+
+test('random forest on iris: ≥ 90% test accuracy, probabilities sum to 1, ONNX parity', async () => {
+  const { train, test: held } = loadExampleSplit('iris');
+  const state = fitModel({ kind: 'random_forest' }, train.x, train.target, { seed: 0 });
+  assert.equal(state.kind === 'random_forest' && state.trees.length, 100);
+  const m = evaluateModel(state, held.x, held.target) as { accuracy: number };
+  assert.ok(m.accuracy >= 0.9, `accuracy ${m.accuracy}`);
+  const p = predict(state, held.x) as ClassPrediction;
+  for (let i = 0; i < held.x.rows; i++) {
+    const s = p.probabilities[i * 3]! + p.probabilities[i * 3 + 1]! + p.probabilities[i * 3 + 2]!;
+    assert.ok(Math.abs(s - 1) < 1e-6);
+  }
+  const parity = await onnxParity(state, held.x);
+  assert.ok(parity.maxDiff < 1e-5, `maxDiff ${parity.maxDiff}`);
+  assert.equal(parity.labelMismatches.length - parity.nearTies, 0);
+});
+
+test('random forest on loans with missing values left in: ≥ 70% accuracy, NaN routed identically in ONNX', async () => {
+  const { train, test: held } = loadExampleSplit('loans');
+  let nan = 0;
+  for (const v of held.x.data) if (Number.isNaN(v)) nan++;
+  assert.ok(nan > 0, 'the test rows keep their missing values');
+  const state = fitModel({ kind: 'random_forest', nEstimators: 50 }, train.x, train.target, { seed: 0 });
+  const m = evaluateModel(state, held.x, held.target) as { accuracy: number; rocAuc: number };
+  assert.ok(m.accuracy >= 0.7, `accuracy ${m.accuracy}`);
+  assert.ok(m.rocAuc >= 0.7, `rocAuc ${m.rocAuc}`);
+  const parity = await onnxParity(state, held.x);
+  assert.ok(parity.maxDiff < 1e-5, `maxDiff ${parity.maxDiff}`);
+  assert.equal(parity.labelMismatches.length - parity.nearTies, 0);
+});
+
+test('random forest regression on diabetes: R² ≥ 0.4, ONNX parity', async () => {
+  const { train, test: held } = loadExampleSplit('diabetes');
+  const state = fitModel({ kind: 'random_forest' }, train.x, train.target, { seed: 0 });
+  assert.equal(state.kind === 'random_forest' && state.params.maxFeatures, 'all');
+  const m = evaluateModel(state, held.x, held.target) as { r2: number };
+  assert.ok(m.r2 >= 0.4, `r2 ${m.r2}`);
+  const parity = await onnxParity(state, held.x);
+  assert.ok(parity.maxDiff < 1e-5, `maxDiff ${parity.maxDiff}`);
+});
+
+test('the same seed gives the same forest; the state survives JSON', () => {
+  const { train, test: held } = loadExampleSplit('iris');
+  const a = fitRandomForest(train.x, train.target, { nEstimators: 10 }, { seed: 7 });
+  const b = fitRandomForest(train.x, train.target, { nEstimators: 10 }, { seed: 7 });
+  const c = fitRandomForest(train.x, train.target, { nEstimators: 10 }, { seed: 8 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.trees, c.trees);
+  const copy = JSON.parse(JSON.stringify(a));
+  assert.deepEqual(predict(copy, held.x), predict(a, held.x));
+});
+
+test('depth and leaf limits are honoured', () => {
+  const { train } = loadExampleSplit('loans', { impute: true });
+  const state = fitRandomForest(train.x, train.target, { nEstimators: 5, maxDepth: 3, minSamplesLeaf: 50 }, { seed: 0 });
+  for (const t of state.trees) {
+    const depth = (node: number): number => (t.feature[node]! < 0 ? 0 : 1 + Math.max(depth(t.left[node]!), depth(t.right[node]!)));
+    assert.ok(depth(0) <= 3);
+    assert.ok(t.feature.length <= 15);
+  }
+  // Leaf sizes: route the training rows and count them per leaf.
+  const full = fitRandomForest(train.x, train.target, { nEstimators: 1, minSamplesLeaf: 40, bootstrap: false }, { seed: 0 });
+  const t = full.trees[0]!;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < train.x.rows; i++) {
+    let node = 0;
+    while (t.feature[node]! >= 0) node = Math.fround(train.x.data[i * train.x.cols + t.feature[node]!]!) <= t.threshold[node]! ? t.left[node]! : t.right[node]!;
+    counts.set(node, (counts.get(node) ?? 0) + 1);
+  }
+  for (const c of counts.values()) assert.ok(c >= 40, `leaf with ${c} rows`);
+});
+
+test('missing values carry signal: the forest learns their direction', () => {
+  // y = 1 exactly when x0 is missing; x1 is noise.
+  const n = 400;
+  const data = new Float64Array(n * 2);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 3 === 0 ? 1 : 0;
+    data[i * 2] = y[i] ? NaN : (i % 7) / 7;
+    data[i * 2 + 1] = ((i * 7919) % 101) / 101;
+  }
+  const x: Matrix = { data, rows: n, cols: 2 };
+  const target: Target = { task: 'classification', y, classCount: 2 };
+  const state = fitRandomForest(x, target, { nEstimators: 10 }, { seed: 0 });
+  const p = predict(state, x) as ClassPrediction;
+  assert.deepEqual(Array.from(p.labels), Array.from(y));
+});
+
+test('invalid parameters are 422 AppErrors', () => {
+  const { train } = loadExampleSplit('iris');
+  const bad = (params: object, re: RegExp) => assert.throws(
+    () => fitRandomForest(train.x, train.target, params as never), (e: unknown) => e instanceof AppError && e.status === 422 && re.test(e.message),
+  );
+  bad({ nEstimators: 0 }, /'nEstimators'/);
+  bad({ maxFeatures: 'half' }, /'maxFeatures'/);
+  bad({ maxFeatures: 1.5 }, /'maxFeatures'/);
+  bad({ minSamplesLeaf: 0 }, /'minSamplesLeaf'/);
+  bad({ maxDepth: 0 }, /'maxDepth'/);
+  bad({ maxBins: 256 }, /'maxBins'/);
+});

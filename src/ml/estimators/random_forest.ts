@@ -1,0 +1,576 @@
+/**
+ * Random forests (scikit-learn's RandomForestClassifier/Regressor): bootstrap samples, a random
+ * subset of features at every node, trees grown depth-first with the gini criterion
+ * (classification) or squared error (regression), predictions averaged over the trees.
+ *
+ * Splits are searched on binned features (≤ 255 bins, as the boosting models) rather than on
+ * sorted raw values: the same split as scikit-learn whenever a feature has at most `maxBins`
+ * distinct values, a quantile approximation otherwise — and several times faster. Within a
+ * node the threshold is placed at the bin edge halfway between the two occupied bins, like the
+ * midpoint scikit-learn uses.
+ *
+ * Missing values (NaN) are routed like the boosting models do: each split learns their side;
+ * where a node saw none, they follow the child with more training weight.
+ */
+import { unprocessable } from '../../infra/errors.js';
+import { binMatrix, fitBinThresholds, FLOAT32_MAX, MISSING_BIN } from './binning.js';
+import { scoresToClasses } from './linear.js';
+import { badParam, boolParam, checkData, checkFeatures, checkKnown, intParam, optionalIntParam } from './params.js';
+import { Rng } from './random.js';
+import { asFloat32, ensembleScores, TreeBuilder } from './tree.js';
+import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, ValuePrediction } from './types.js';
+
+/**
+ * Parameters (scikit-learn's defaults):
+ * - `nEstimators` (100, ≥ 1).
+ * - `maxDepth` (null: grow until pure or `minSamplesSplit`; else ≥ 1).
+ * - `minSamplesSplit` (2, ≥ 2), `minSamplesLeaf` (1, ≥ 1): counted in distinct training rows.
+ * - `maxFeatures`: features tried per node — 'sqrt' (classification default), 'log2', 'all'
+ *   (regression default), a fraction in (0, 1] or an integer count > 1.
+ * - `bootstrap` (true), `maxSamples` (null = n rows drawn with replacement; else a fraction in (0, 1]).
+ * - `maxBins` (255, in [2, 255]).
+ */
+export interface RandomForestParams {
+  nEstimators?: number;
+  maxDepth?: number | null;
+  minSamplesSplit?: number;
+  minSamplesLeaf?: number;
+  maxFeatures?: 'sqrt' | 'log2' | 'all' | number;
+  bootstrap?: boolean;
+  maxSamples?: number | null;
+  maxBins?: number;
+}
+
+const KNOWN = ['nEstimators', 'maxDepth', 'minSamplesSplit', 'minSamplesLeaf', 'maxFeatures', 'bootstrap', 'maxSamples', 'maxBins'] as const;
+
+interface Resolved {
+  nEstimators: number;
+  maxDepth: number | null;
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  maxFeatures: 'sqrt' | 'log2' | 'all' | number;
+  bootstrap: boolean;
+  maxSamples: number | null;
+  maxBins: number;
+}
+
+function resolve(params: RandomForestParams, task: Target['task']): Resolved {
+  const p = params as Record<string, unknown>;
+  checkKnown(p, KNOWN, 'random_forest');
+  const mf = p.maxFeatures ?? (task === 'classification' ? 'sqrt' : 'all');
+  const mfOk = mf === 'sqrt' || mf === 'log2' || mf === 'all'
+    || (typeof mf === 'number' && ((mf > 0 && mf <= 1) || (Number.isInteger(mf) && mf > 1)));
+  if (!mfOk) throw badParam('maxFeatures', "'sqrt', 'log2', 'all', a fraction in (0, 1] or an integer > 1", mf);
+  const ms = p.maxSamples;
+  if (ms !== undefined && ms !== null && !(typeof ms === 'number' && ms > 0 && ms <= 1)) {
+    throw badParam('maxSamples', 'null or a fraction in (0, 1]', ms);
+  }
+  return {
+    nEstimators: intParam(p, 'nEstimators', 100, 1, 100_000),
+    maxDepth: optionalIntParam(p, 'maxDepth', null, 1),
+    minSamplesSplit: intParam(p, 'minSamplesSplit', 2, 2),
+    minSamplesLeaf: intParam(p, 'minSamplesLeaf', 1, 1),
+    maxFeatures: mf as Resolved['maxFeatures'],
+    bootstrap: boolParam(p, 'bootstrap', true),
+    maxSamples: (ms as number | null | undefined) ?? null,
+    maxBins: intParam(p, 'maxBins', 255, 2, 255),
+  };
+}
+
+function featuresPerNode(mf: Resolved['maxFeatures'], F: number): number {
+  let m: number;
+  if (mf === 'sqrt') m = Math.floor(Math.sqrt(F));
+  else if (mf === 'log2') m = Math.floor(Math.log2(F));
+  else if (mf === 'all') m = F;
+  else if (mf <= 1) m = Math.floor(mf * F);
+  else m = mf;
+  return Math.min(F, Math.max(1, m));
+}
+
+export function fitRandomForest(x: Matrix, target: Target, params: RandomForestParams = {}, opts: FitOptions = {}): TreeEnsembleState {
+  const P = resolve(params, target.task);
+  checkData(x, target, { allowNaN: true, model: 'random_forest' });
+  const rng = new Rng(opts.seed ?? 0);
+  const n = x.rows;
+  const F = x.cols;
+  const isClf = target.task === 'classification';
+  const K = isClf ? target.classCount : 0;
+  const thresholds = fitBinThresholds(x, P.maxBins, rng);
+  const binned = binMatrix(x, thresholds, { rowMajor: false });
+  if (n > MAX_FOREST_ROWS) {
+    throw unprocessable('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
+  }
+  const grower = new ForestGrower(binned.colMajor, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
+  const nDraws = P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n));
+  const weights = new Float64Array(n);
+  const trees = [];
+  let nodes = 0;
+  for (let t = 0; t < P.nEstimators; t++) {
+    const treeRng = rng.fork();
+    if (P.bootstrap) {
+      weights.fill(0);
+      for (let d = 0; d < nDraws; d++) weights[treeRng.int(n)]!++;
+    } else {
+      weights.fill(1);
+    }
+    const tree = grower.grow(weights, treeRng);
+    nodes += tree.feature.length;
+    trees.push(tree.finish(-1));
+    if ((t + 1) % 10 === 0 || t + 1 === P.nEstimators) opts.onProgress?.((t + 1) / P.nEstimators, `tree ${t + 1}/${P.nEstimators}`);
+  }
+  return {
+    kind: 'random_forest', task: target.task, nFeatures: F, classCount: K, outputs: isClf ? K : 1, aggregate: 'average',
+    baseScore: new Array<number>(isClf ? K : 1).fill(0), postTransform: 'none', trees,
+    params: { ...P }, info: { nodes: nodes, featuresPerNode: featuresPerNode(P.maxFeatures, F) },
+  };
+}
+
+/** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */
+export function checkRandomForestParams(params: RandomForestParams, task: Target['task']): void {
+  resolve(params, task);
+}
+
+export function predictRandomForest(state: TreeEnsembleState, x: Matrix): ClassPrediction | ValuePrediction {
+  checkFeatures(x, state.nFeatures, 'random_forest');
+  const scores = ensembleScores(state, asFloat32(x.data), x.rows);
+  if (state.task === 'regression') return { task: 'regression', values: scores };
+  return scoresToClasses(scores, x.rows, state.classCount, 'none');
+}
+
+interface Best {
+  score: number;
+  feature: number;
+  /** Last bin going left, and the bin whose upper edge is the threshold. */
+  bin: number;
+  thrBin: number;
+  missingLeft: boolean;
+}
+
+const BINS = 256;
+/**
+ * Bootstrap weights are integers, so a histogram cell holds `weight + count · UNIT` in one float64
+ * (exact below 2^53): one update per sample instead of two, the row count being what
+ * `minSamplesLeaf` needs. Limits a training set to 2^26 rows.
+ */
+const UNIT = 67108864;
+export const MAX_FOREST_ROWS = UNIT - 1;
+
+class ForestGrower {
+  private readonly indices: Int32Array;
+  private readonly nBins: Int32Array;
+  /** Histogram cells per bin: K class cells, or 2 (packed Σw + count, Σwy) for regression. */
+  private readonly stride: number;
+  /** Two histograms back to back: the dense path alternates rows between them to break dependency chains. */
+  private readonly hist: Float64Array;
+  private readonly mark = new Int32Array(BINS);
+  private readonly touched = new Int32Array(BINS);
+  private stamp = 0;
+  private readonly features: Int32Array;
+  private readonly cls: Int32Array | null;
+  private readonly yReg: Float64Array | null;
+  private readonly K: number;
+  private readonly isConst: Uint8Array;
+  /** Per row of the current tree: weight + UNIT, and for regression weight · y. */
+  private readonly pw: Float64Array;
+  private readonly wy: Float64Array;
+  private readonly scratch: Float64Array;
+  /** The best split found so far in the current node (valid when `hasBest`), reused to avoid garbage. */
+  private readonly best: Best = { score: -Infinity, feature: -1, bin: 0, thrBin: 0, missingLeft: false };
+  private hasBest = false;
+  private readonly found: number[] = [];
+  private readonly partScratch: Int32Array;
+  private bestLeft: Float64Array;
+  /** Node sums (stride per node), reused across trees. */
+  private sums: Float64Array;
+  private cand: Float64Array;
+  private readonly missScratch: Float64Array;
+
+  constructor(
+    private readonly bins: Uint8Array,
+    private readonly n: number,
+    private readonly F: number,
+    private readonly thresholds: Float64Array[],
+    target: Target,
+    private readonly P: Resolved,
+    private readonly mtry: number,
+  ) {
+    this.indices = new Int32Array(n);
+    this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
+    this.K = target.task === 'classification' ? target.classCount : 0;
+    this.cls = target.task === 'classification' ? target.y : null;
+    this.yReg = target.task === 'regression' ? target.y : null;
+    this.stride = this.cls ? this.K : 2;
+    this.hist = new Float64Array(2 * BINS * this.stride);
+    this.features = Int32Array.from({ length: F }, (_, i) => i);
+    this.isConst = new Uint8Array(F);
+    this.partScratch = new Int32Array(n);
+    this.pw = new Float64Array(n);
+    this.wy = new Float64Array(this.cls ? 0 : n);
+    this.scratch = new Float64Array(this.stride);
+    this.bestLeft = new Float64Array(this.stride);
+    this.sums = new Float64Array(this.stride * 64);
+    this.cand = new Float64Array(this.stride);
+    this.missScratch = new Float64Array(this.stride);
+  }
+
+  grow(w: Float64Array, rng: Rng): TreeBuilder {
+    const tree = new TreeBuilder(this.cls ? this.K : 1);
+    const idx = this.indices;
+    const { pw, wy } = this;
+    let m = 0;
+    const stride = this.stride;
+    // A tree over m rows has at most 2m - 1 nodes.
+    if (this.sums.length < (2 * this.n + 1) * stride) this.sums = new Float64Array((2 * this.n + 1) * stride);
+    const sums = this.sums;
+    const rootSums = sums.subarray(0, stride);
+    rootSums.fill(0);
+    for (let i = 0; i < this.n; i++) {
+      const wi = w[i]!;
+      if (wi > 0) {
+        idx[m++] = i;
+        pw[i] = wi + UNIT;
+        if (this.cls) rootSums[this.cls[i]!]! += wi;
+        else { wy[i] = wi * this.yReg![i]!; rootSums[0]! += wi; rootSums[1]! += wy[i]!; }
+      }
+    }
+    // Depth-first over an explicit stack of (node, start, end, depth, sums offset) with, beside
+    // it, the features known to be constant there (constant in an ancestor).
+    const stack: number[] = [tree.add(), 0, m, 0, 0];
+    const stackConstants: number[][] = [[]];
+    const isConst = this.isConst;
+    const found = this.found;
+    const best = this.best;
+    while (stack.length) {
+      const at = stack.pop()!;
+      const depth = stack.pop()!;
+      const end = stack.pop()!;
+      const start = stack.pop()!;
+      const node = stack.pop()!;
+      const constants = stackConstants.pop()!;
+      this.setLeafValue(tree, node, at);
+      const count = end - start;
+      if (this.isPure(at) || count < this.P.minSamplesSplit || count < 2 * this.P.minSamplesLeaf
+        || (this.P.maxDepth !== null && depth >= this.P.maxDepth)) {
+        continue;
+      }
+      for (const f of constants) isConst[f] = 1;
+      found.length = 0;
+      const ok = this.findSplit(start, end, at, count, rng, found);
+      for (const f of constants) isConst[f] = 0;
+      if (!ok) continue;
+      const f = best.feature;
+      const thr = best.thrBin >= this.nBins[f]! - 1 ? FLOAT32_MAX : this.thresholds[f]![best.thrBin]!;
+      const ids = tree.split(node, f, thr, best.missingLeft);
+      const mid = this.partition(start, end, f, best.bin, best.missingLeft);
+      tree.value.fill(0, node * tree.outputs, (node + 1) * tree.outputs);
+      const childConstants = found.length ? constants.concat(found) : constants;
+      const la = ids.left * stride;
+      const ra = ids.right * stride;
+      for (let k = 0; k < stride; k++) {
+        sums[la + k] = this.bestLeft[k]!;
+        sums[ra + k] = sums[at + k]! - this.bestLeft[k]!;
+      }
+      stack.push(ids.right, mid, end, depth + 1, ra, ids.left, start, mid, depth + 1, la);
+      stackConstants.push(childConstants, childConstants);
+    }
+    return tree;
+  }
+
+  private isPure(at: number): boolean {
+    if (this.cls) {
+      const sums = this.sums;
+      let nonzero = 0;
+      for (let k = 0; k < this.K; k++) if (sums[at + k]! > 0) nonzero++;
+      return nonzero <= 1;
+    }
+    return false; // regression nodes stop when no split reduces the error (all targets equal)
+  }
+
+  private setLeafValue(tree: TreeBuilder, node: number, at: number): void {
+    const sums = this.sums;
+    if (this.cls) {
+      let s = 0;
+      for (let k = 0; k < this.K; k++) s += sums[at + k]!;
+      for (let k = 0; k < this.K; k++) tree.setValue(node, k, sums[at + k]! / s);
+    } else {
+      tree.setValue(node, 0, sums[at + 1]! / sums[at]!);
+    }
+  }
+
+  /**
+   * Samples features without replacement until `mtry` were visited and one of them could split
+   * (scikit-learn's rule). Features known to be constant in an ancestor cost nothing (they still
+   * count as visited); features found constant here are appended to `newConstants`.
+   */
+  private findSplit(start: number, end: number, at: number, count: number, rng: Rng, newConstants: number[]): boolean {
+    const feats = this.features;
+    const F = this.F;
+    this.hasBest = false;
+    this.best.score = -Infinity;
+    let visited = 0;
+    let informative = 0;
+    for (let j = 0; j < F && (visited < this.mtry || informative === 0); j++) {
+      const r = j + rng.int(F - j);
+      const f = feats[r]!;
+      feats[r] = feats[j]!;
+      feats[j] = f;
+      visited++;
+      if (this.isConst[f]) continue;
+      if (this.evaluateFeature(f, start, end, at, count)) informative++;
+      else newConstants.push(f);
+    }
+    return this.hasBest;
+  }
+
+  /** Best split on feature f (kept in `this.best` when it beats it); false when f is constant in the node. */
+  private evaluateFeature(f: number, start: number, end: number, at: number, count: number): boolean {
+    const { hist, mark, touched, stride, bins, n, pw } = this;
+    const idx = this.indices;
+    const col = f * n;
+    const nb = this.nBins[f]!;
+    const mo = MISSING_BIN * stride;
+    let m = 0;
+    let hasMissing: boolean;
+    if (nb * 4 <= count) {
+      // Dense: two interleaved histograms (rows alternate), then merged into the first.
+      const half = BINS * stride;
+      for (let j = nb * stride - 1; j >= 0; j--) { hist[j] = 0; hist[half + j] = 0; }
+      for (let k = 0; k < stride; k++) { hist[mo + k] = 0; hist[half + mo + k] = 0; }
+      let p = start;
+      if (this.cls) {
+        const cls = this.cls;
+        for (; p + 1 < end; p += 2) {
+          const i0 = idx[p]!;
+          const i1 = idx[p + 1]!;
+          hist[bins[col + i0]! * stride + cls[i0]!]! += pw[i0]!;
+          hist[half + bins[col + i1]! * stride + cls[i1]!]! += pw[i1]!;
+        }
+        if (p < end) { const i = idx[p]!; hist[bins[col + i]! * stride + cls[i]!]! += pw[i]!; }
+      } else {
+        const wy = this.wy;
+        for (; p + 1 < end; p += 2) {
+          const i0 = idx[p]!;
+          const i1 = idx[p + 1]!;
+          const o0 = bins[col + i0]! * 2;
+          const o1 = half + bins[col + i1]! * 2;
+          hist[o0]! += pw[i0]!;
+          hist[o0 + 1]! += wy[i0]!;
+          hist[o1]! += pw[i1]!;
+          hist[o1 + 1]! += wy[i1]!;
+        }
+        if (p < end) { const i = idx[p]!; const o = bins[col + i]! * 2; hist[o]! += pw[i]!; hist[o + 1]! += wy[i]!; }
+      }
+      for (let j = nb * stride - 1; j >= 0; j--) hist[j]! += hist[half + j]!;
+      let any = 0;
+      for (let b = 0; b < nb; b++) {
+        let c = 0;
+        for (let k = 0; k < stride; k++) c += hist[b * stride + k]!;
+        if (c > 0) touched[m++] = b;
+      }
+      for (let k = 0; k < stride; k++) { hist[mo + k]! += hist[half + mo + k]!; any += hist[mo + k]!; }
+      hasMissing = any > 0;
+    } else {
+      // Sparse: only the bins this node touches are cleared and visited.
+      const stamp = ++this.stamp;
+      let nt = 0;
+      if (this.cls) {
+        const cls = this.cls;
+        for (let p = start; p < end; p++) {
+          const i = idx[p]!;
+          const b = bins[col + i]!;
+          const o = b * stride;
+          if (mark[b] !== stamp) {
+            mark[b] = stamp;
+            touched[nt++] = b;
+            for (let k = 0; k < stride; k++) hist[o + k] = 0;
+          }
+          hist[o + cls[i]!]! += pw[i]!;
+        }
+      } else {
+        const wy = this.wy;
+        for (let p = start; p < end; p++) {
+          const i = idx[p]!;
+          const b = bins[col + i]!;
+          const o = b * 2;
+          if (mark[b] !== stamp) {
+            mark[b] = stamp;
+            touched[nt++] = b;
+            hist[o] = 0;
+            hist[o + 1] = 0;
+          }
+          hist[o]! += pw[i]!;
+          hist[o + 1]! += wy[i]!;
+        }
+      }
+      hasMissing = mark[MISSING_BIN] === stamp;
+      // Occupied non-missing bins in ascending order.
+      if (nt <= 24) {
+        for (let a = 0; a < nt; a++) if (touched[a] !== MISSING_BIN) touched[m++] = touched[a]!;
+        for (let a = 1; a < m; a++) {
+          const v = touched[a]!;
+          let b = a - 1;
+          while (b >= 0 && touched[b]! > v) { touched[b + 1] = touched[b]!; b--; }
+          touched[b + 1] = v;
+        }
+      } else {
+        for (let b = 0; b < nb; b++) if (mark[b] === stamp) touched[m++] = b;
+      }
+    }
+    if (m + (hasMissing ? 1 : 0) <= 1) return false;
+    if (this.cls) this.scanGini(f, m, hasMissing, at, count);
+    else this.scanMse(f, m, hasMissing, at, count);
+    return true;
+  }
+
+  /**
+   * Gini: maximise Σk l_k²/W_L + Σk r_k²/W_R (the weighted impurity decrease up to a constant).
+   * Candidate split after each occupied bin, with missing values right, then left.
+   */
+  private scanGini(f: number, m: number, hasMissing: boolean, at: number, count: number): void {
+    const { hist, touched, K, cand } = this;
+    const tot = this.sums;
+    const minLeaf = this.P.minSamplesLeaf;
+    const left = this.scratch;
+    left.fill(0);
+    const mo = MISSING_BIN * K;
+    let missC = 0;
+    const miss = this.missScratch;
+    if (hasMissing) {
+      for (let k = 0; k < K; k++) {
+        const v = hist[mo + k]!;
+        const c = Math.floor(v / UNIT);
+        missC += c;
+        miss[k] = v - c * UNIT;
+      }
+    }
+    let totW = 0;
+    for (let k = 0; k < K; k++) totW += tot[at + k]!;
+    let lC = 0;
+    let bestScore = this.hasBest ? this.best.score : -Infinity;
+    for (let a = 0; a < m; a++) {
+      const o = touched[a]! * K;
+      for (let k = 0; k < K; k++) {
+        const v = hist[o + k]!;
+        if (v !== 0) {
+          const c = Math.floor(v / UNIT);
+          lC += c;
+          left[k]! += v - c * UNIT;
+        }
+      }
+      const last = a === m - 1;
+      for (let side = 0; side < 2; side++) {
+        // side 0: missing values right (the only option after the last bin); side 1: left.
+        if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
+        const cL = side ? lC + missC : lC;
+        const cR = count - cL;
+        if (cL < minLeaf || cR < minLeaf) continue;
+        let lSq = 0;
+        let rSq = 0;
+        let lW = 0;
+        for (let k = 0; k < K; k++) {
+          const l = side ? left[k]! + miss[k]! : left[k]!;
+          const r = tot[at + k]! - l;
+          cand[k] = l;
+          lSq += l * l;
+          rSq += r * r;
+          lW += l;
+        }
+        const rW = totW - lW;
+        const score = lSq / lW + rSq / rW;
+        if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
+          bestScore = score;
+          this.setBest(score, f, a, m, side === 1 ? true : hasMissing ? false : lW >= rW);
+          this.bestLeft.set(cand);
+        }
+      }
+    }
+  }
+
+  /** Squared error: maximise S_L²/W_L + S_R²/W_R. */
+  private scanMse(f: number, m: number, hasMissing: boolean, at: number, count: number): void {
+    const { hist, touched } = this;
+    const tot = this.sums;
+    const minLeaf = this.P.minSamplesLeaf;
+    const mo = MISSING_BIN * 2;
+    let missC = 0;
+    let missW = 0;
+    let missS = 0;
+    if (hasMissing) {
+      const v = hist[mo]!;
+      missC = Math.floor(v / UNIT);
+      missW = v - missC * UNIT;
+      missS = hist[mo + 1]!;
+    }
+    let lW = 0;
+    let lS = 0;
+    let lC = 0;
+    let bestScore = this.hasBest ? this.best.score : -Infinity;
+    // Error reduction must be positive: a node whose targets are all equal stays a leaf.
+    const parent = (tot[at + 1]! * tot[at + 1]!) / tot[at]!;
+    const floor = parent + 1e-12 * Math.abs(parent);
+    for (let a = 0; a < m; a++) {
+      const o = touched[a]! * 2;
+      const v = hist[o]!;
+      const c = Math.floor(v / UNIT);
+      lC += c;
+      lW += v - c * UNIT;
+      lS += hist[o + 1]!;
+      const last = a === m - 1;
+      for (let side = 0; side < 2; side++) {
+        if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
+        const cL = side ? lC + missC : lC;
+        const cR = count - cL;
+        if (cL < minLeaf || cR < minLeaf) continue;
+        const wL = side ? lW + missW : lW;
+        const sL = side ? lS + missS : lS;
+        const wR = tot[at]! - wL;
+        const sR = tot[at + 1]! - sL;
+        const score = (sL * sL) / wL + (sR * sR) / wR;
+        if (score <= floor) continue;
+        if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
+          bestScore = score;
+          this.setBest(score, f, a, m, side === 1 ? true : hasMissing ? false : wL >= wR);
+          this.bestLeft[0] = wL;
+          this.bestLeft[1] = sL;
+        }
+      }
+    }
+  }
+
+  /** A split after the a-th of m occupied bins; the threshold edge sits halfway to the next one. */
+  private setBest(score: number, feature: number, a: number, m: number, missingLeft: boolean): void {
+    const b = this.touched[a]!;
+    const best = this.best;
+    best.score = score;
+    best.feature = feature;
+    best.bin = b;
+    // After the last occupied bin: "every non-missing value left, missing right".
+    best.thrBin = a + 1 < m ? (b + this.touched[a + 1]! - 1) >> 1 : this.nBins[feature]! - 1;
+    best.missingLeft = missingLeft;
+    this.hasBest = true;
+  }
+
+  private partition(start: number, end: number, f: number, bin: number, missingLeft: boolean): number {
+    // Branch-free: every row is written to both ends of a scratch buffer and one cursor advances.
+    const { bins, n } = this;
+    const idx = this.indices;
+    const tmp = this.partScratch;
+    const col = f * n;
+    const ml = missingLeft ? 1 : 0;
+    let l = 0;
+    let r = end - start - 1;
+    for (let p = start; p < end; p++) {
+      const i = idx[p]!;
+      const b = bins[col + i]!;
+      const left = (b <= bin ? 1 : 0) | (b === MISSING_BIN ? ml : 0);
+      tmp[l] = i;
+      tmp[r] = i;
+      l += left;
+      r -= 1 - left;
+    }
+    // Left rows in order at the front, right rows (reversed) at the back.
+    idx.set(tmp.subarray(0, end - start), start);
+    return start + l;
+  }
+
+}

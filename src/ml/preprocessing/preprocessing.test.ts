@@ -1,0 +1,99 @@
+/** Preprocessing: steps validated, fitted on training rows only, applied by the ONNX graph alone. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { assemble } from '../../engine/onnx/compose.js';
+import { encodeModel } from '../../engine/onnx/model.js';
+import { AppError } from '../../infra/errors.js';
+import { buildFeeds, type RawTable } from '../table.js';
+import { fitPreprocessing } from './fit.js';
+import { preprocessingInputs, preprocessingPart } from './onnx.js';
+import { autoSteps, planSteps, type ColumnInfo } from './steps.js';
+
+const table: RawTable = {
+  rows: 6,
+  columns: [
+    { name: 'age', type: 'integer', values: Float64Array.from([20, 30, NaN, 40, 1000, 50]) },
+    { name: 'income', type: 'number', values: Float64Array.from([1, 2, 3, 4, 5, 6]) },
+    { name: 'city', type: 'category', codes: Int32Array.from([0, 1, 0, -1, 2, 0]), dictionary: ['paris', 'rome', 'oslo'] },
+  ],
+};
+const info: ColumnInfo[] = [
+  { name: 'age', type: 'integer', missing: 1 }, { name: 'income', type: 'number', missing: 0 }, { name: 'city', type: 'category', missing: 1 },
+];
+
+async function runGraph(fitted: ReturnType<typeof fitPreprocessing>, rows: number[]): Promise<Float32Array> {
+  const part = preprocessingPart(fitted);
+  const model = encodeModel(assemble({ name: 'pre', inputs: preprocessingInputs(fitted), parts: [part], outputs: part.outputs }));
+  const session = await ort.InferenceSession.create(model);
+  try {
+    const { features, categories } = buildFeeds(table, fitted.numeric.map((c) => c.name), fitted.categorical.map((c) => c.name), rows);
+    const out = await session.run({
+      features: new ort.Tensor('float32', features, [rows.length, fitted.numeric.length]),
+      categories: new ort.Tensor('string', categories, [rows.length, fitted.categorical.length]),
+    });
+    return out.preprocessed!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+test('impute, clip, standardize and one-hot are fitted on training rows and run as ONNX', async () => {
+  const steps = planSteps([
+    { op: 'impute', strategy: 'median' },
+    { op: 'clip_outliers', method: 'iqr', columns: ['age'] },
+    { op: 'standardize', columns: ['income'] },
+    { op: 'one_hot' },
+  ], info);
+  const train = Int32Array.from([0, 1, 2, 3, 4]); // row 5 is held out: its values must not be seen
+  const fitted = fitPreprocessing(table, ['age', 'income', 'city'], train, steps, { modelHandlesMissing: false });
+  assert.deepEqual(fitted.featureNames, ['age', 'income', 'city=paris', 'city=oslo', 'city=rome']);
+  // age median over train [20, 30, 40, 1000] = 35; IQR bounds of [20, 30, 35, 40, 1000]: q1 30, q3 40 → [15, 55]
+  const fill = fitted.numericOps[0]!;
+  assert.deepEqual(fill, { op: 'fill', values: [35, 3] });
+  const clip = fitted.numericOps[1]!;
+  assert.ok(clip.op === 'clip' && clip.lo[0] === 15 && clip.hi[0] === 55 && clip.lo[1] === -Infinity);
+  const out = await runGraph(fitted, [2, 3, 4, 5]);
+  const std = Math.sqrt([1, 2, 3, 4, 5].reduce((a, x) => a + (x - 3) ** 2, 0) / 5);
+  const expected = [
+    [35, (3 - 3) / std, 1, 0, 0], // age imputed; paris
+    [40, (4 - 3) / std, 1, 0, 0], // city missing → imputed as most frequent (paris)
+    [55, (5 - 3) / std, 0, 1, 0], // age 1000 clipped to 55; oslo
+    [50, (6 - 3) / std, 1, 0, 0],
+  ].flat();
+  expected.forEach((v, i) => assert.ok(Math.abs(out[i]! - v) < 1e-5, `out[${i}] = ${out[i]}, expected ${v}`));
+});
+
+test('unknown categories at serving time become all zeros', async () => {
+  const fitted = fitPreprocessing(table, ['income', 'city'], Int32Array.from([0, 1, 2]), planSteps([{ op: 'one_hot' }, { op: 'minmax' }], info), { modelHandlesMissing: false });
+  assert.deepEqual(fitted.featureNames, ['income', 'city=paris', 'city=rome']);
+  const out = await runGraph(fitted, [4, 3]); // oslo unseen in training, row 3 missing and not imputed
+  assert.deepEqual(Array.from(out), [2, 0, 0, 1.5, 0, 0]);
+});
+
+test('bad steps are refused with what to fix', () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof AppError);
+      return `${e.code}: ${e.message}`;
+    }
+    return 'no error';
+  };
+  assert.match(code(() => planSteps([{ op: 'normalise' }], info)), /unknown op 'normalise'/);
+  assert.match(code(() => planSteps([{ op: 'standardize', columns: ['city'] }], info)), /works on numbers.*'city'/);
+  assert.match(code(() => planSteps([{ op: 'drop', columns: ['zip'] }], info)), /'zip' is not a feature column/);
+  assert.match(code(() => planSteps([{ op: 'scale', factor: 2, colour: 1 }], info)), /unknown field 'colour'/);
+  assert.match(code(() => planSteps([{ op: 'drop', columns: ['age'] }, { op: 'minmax', columns: ['age'] }], info)), /dropped by an earlier step/);
+  assert.match(code(() => fitPreprocessing(table, ['age', 'city'], Int32Array.from([0, 1, 2]), planSteps([{ op: 'one_hot' }], info), { modelHandlesMissing: false })), /missing_values: Column 'age' has 1 missing/);
+  assert.match(code(() => fitPreprocessing(table, ['income', 'city'], Int32Array.from([0, 1]), planSteps([{ op: 'standardize' }], info), { modelHandlesMissing: false })), /unencoded_column: Column 'city'/);
+});
+
+test('"auto" imputes, standardizes and one-hots; pixel data is scaled to 0..1', () => {
+  const steps = autoSteps(info, new Map());
+  assert.deepEqual(steps.map((s) => s.op), ['drop_duplicates', 'impute', 'standardize', 'one_hot']);
+  const pixels = Array.from({ length: 64 }, (_, i) => ({ name: `p${i}`, type: 'integer' as const, missing: 0 }));
+  const ranges = new Map(pixels.map((p) => [p.name, { min: 0, max: 255 }]));
+  assert.deepEqual(autoSteps(pixels, ranges)[2], { op: 'scale', factor: 1 / 255 });
+});

@@ -1,0 +1,90 @@
+/**
+ * The SDK's types, taken from the server's own TypeBox schemas (type-only imports: nothing of the
+ * server is bundled into a browser build), so request and response shapes are written once.
+ */
+import type { Static } from '@sinclair/typebox';
+import type {
+  ApiKey as ApiKeySchema, ColumnProfile as ColumnProfileSchema, CreatedKey as CreatedKeySchema, CreateKey as CreateKeySchema,
+  DatasetSummary as DatasetSummarySchema, DatasetVersion as DatasetVersionSchema, ErrorBody as ErrorBodySchema, Tenant as TenantSchema,
+  AuditEntry as AuditEntrySchema,
+} from '../interfaces/http/schemas.js';
+import type {
+  Cluster as ClusterSchema, Job as JobSchema, JobQuery as JobQuerySchema, LogLine as LogLineSchema, Quota as QuotaSchema,
+  SubmitJob as SubmitJobSchema, Usage as UsageSchema,
+} from '../interfaces/http/schemas-jobs.js';
+import type {
+  CreateEndpointBody as CreateEndpointSchema, EndpointSchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
+  PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
+} from '../interfaces/http/schemas-serving.js';
+import type { ModelKind, TrainingOptions } from '../services/training/train-spec.js';
+
+export type ErrorBody = Static<typeof ErrorBodySchema>;
+export type Tenant = Static<typeof TenantSchema>;
+export type ApiKey = Static<typeof ApiKeySchema>;
+export type CreateKey = Static<typeof CreateKeySchema>;
+export type CreatedKey = Static<typeof CreatedKeySchema>;
+export type AuditEntry = Static<typeof AuditEntrySchema>;
+export type ColumnProfile = Static<typeof ColumnProfileSchema>;
+export type DatasetVersion = Static<typeof DatasetVersionSchema>;
+export type DatasetSummary = Static<typeof DatasetSummarySchema>;
+export type Job = Static<typeof JobSchema>;
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobQuery = Partial<Static<typeof JobQuerySchema>>;
+export type LogLine = Static<typeof LogLineSchema>;
+export type Quota = Static<typeof QuotaSchema>;
+export type Cluster = Static<typeof ClusterSchema>;
+export type Usage = Static<typeof UsageSchema>;
+export type SubmitJob = Static<typeof SubmitJobSchema>;
+export type Stage = Static<typeof StageSchema>;
+export type Signature = Static<typeof SignatureSchema>;
+export type ModelVersion = Static<typeof ModelVersionSchema>;
+export type ModelSummary = Static<typeof ModelSummarySchema>;
+export type ModelDetail = Static<typeof ModelDetailSchema>;
+export type Endpoint = Static<typeof EndpointSchema>;
+export type CreateEndpoint = Static<typeof CreateEndpointSchema>;
+export type UpdateEndpoint = Static<typeof UpdateEndpointSchema>;
+export type PredictRequest = Static<typeof PredictBodySchema>;
+export type { ModelKind, TrainingOptions };
+
+/** A `train` job request (API.md); the server checks it completely before queueing. */
+export interface TrainRequest extends Omit<SubmitJob, 'type'> {
+  type?: 'train';
+  name: string;
+  dataset: string;
+  datasetVersion?: number;
+  target: string;
+  task?: 'classification' | 'regression';
+  split?: { test?: number; validation?: number; seed?: number };
+  testDataset?: string | { name: string; version?: number };
+  preprocessing?: 'auto' | Array<{ op: string } & Record<string, unknown>>;
+  model?: { kind: ModelKind } & Record<string, unknown>;
+  training?: Partial<TrainingOptions>;
+  importanceRepeats?: number;
+}
+
+export interface DatasetRows {
+  offset: number;
+  limit: number;
+  total: number;
+  rows: Array<Record<string, string | number | boolean | null>>;
+}
+
+export interface Prediction {
+  label?: string | number | boolean;
+  probabilities?: number[];
+  value?: number;
+  [k: string]: unknown;
+}
+
+export interface PredictResponse {
+  predictions: Prediction[];
+  model: string;
+  version: number;
+}
+
+/** One Server-Sent Event of a job: `status`, `progress`, `metrics` (one per epoch) or `log`. */
+export interface JobEvent {
+  id: number;
+  event: 'status' | 'progress' | 'metrics' | 'log' | string;
+  data: Record<string, unknown> & { at?: string };
+}

@@ -1,0 +1,218 @@
+/**
+ * One serving replica: a worker thread that owns one ONNX Runtime session (one intra-op thread)
+ * and runs batches sent by the main thread. A batch is several requests; their feeds are
+ * stacked along the first axis into one run and the outputs split back by rows. If the stacked
+ * run fails, each request is run alone, so one bad request never fails its neighbours.
+ *
+ * Predict calls arrive as their raw JSON body: the replica parses and checks them (a bad one is
+ * refused alone, with its 4xx), stacks the good ones in runs of at most `maxRows` rows, and
+ * writes each answer as JSON text, so the main thread (HTTP for every endpoint) only routes.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../../infra/errors.js';
+import { instancesToFeeds, predictRows, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
+import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest, RunResult } from './protocol.js';
+
+let session: ort.InferenceSession | undefined;
+let fetches: string[] = [];
+let predict: PredictSpec | undefined;
+
+const port = parentPort!;
+
+port.on('message', (msg: ToReplica) => {
+  void handle(msg);
+});
+
+async function handle(msg: ToReplica): Promise<void> {
+  try {
+    if (msg.type === 'load') {
+      session = await ort.InferenceSession.create(msg.model, {
+        intraOpNumThreads: msg.threads, interOpNumThreads: 1, executionMode: 'sequential',
+        graphOptimizationLevel: 'all', enableCpuMemArena: true, enableMemPattern: true,
+      });
+      fetches = msg.fetches;
+      predict = msg.predict;
+      // One warm-up run with the given example makes the first real request as fast as the rest.
+      if (msg.warmup) await run([msg.warmup]).catch(() => undefined);
+      send({ type: 'ready' });
+    } else if (msg.type === 'run') {
+      const started = performance.now();
+      const runs: number[] = [];
+      const results = await runBatch(msg.requests, msg.bodies, msg.maxRows, runs);
+      const transfer: ArrayBuffer[] = [];
+      for (const r of results) {
+        if (r.ok && 'outputs' in r) for (const t of Object.values(r.outputs)) if (!Array.isArray(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
+      }
+      send({ type: 'result', id: msg.id, results, runMs: performance.now() - started, runs }, transfer);
+    } else if (msg.type === 'close') {
+      await session?.release();
+      session = undefined;
+      port.close();
+    }
+  } catch (err) {
+    if (msg.type === 'run') send({ type: 'result', id: msg.id, results: msg.requests.map(() => ({ ok: false, message: (err as Error).message })), runMs: 0, runs: [] });
+    else send({ type: 'error', message: (err as Error).message });
+  }
+}
+
+function send(m: FromReplica, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+/** A predict body into feeds (throws the 4xx a bad body gets). */
+function parseBody(bodies: Uint8Array, at: number, length: number): { feeds: Feeds; rows: number } {
+  if (!predict) throw new Error('replica cannot read predict bodies');
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(bodies.buffer, bodies.byteOffset + at, length).toString('utf8'));
+  } catch (err) {
+    throw new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
+  }
+  return instancesToFeeds(predict.signature, predictRows(body));
+}
+
+function refusal(err: unknown): RunResult {
+  const e = err as Error;
+  const error: ReplicaError | undefined = err instanceof AppError ? { status: err.status, code: err.code, message: err.message, details: err.details } : undefined;
+  return { ok: false, message: e?.message ?? String(err), error };
+}
+
+/**
+ * Runs one batch from the main thread: parses raw bodies, stacks what parsed in runs of at most
+ * `maxRows` rows (a larger request runs alone), and answers raw bodies as JSON bytes.
+ */
+async function runBatch(requests: ReplicaRequest[], bodies: Uint8Array | undefined, maxRows: number, runs: number[]): Promise<RunResult[]> {
+  const results: RunResult[] = new Array(requests.length);
+  const ready: Array<{ at: number; feeds: Feeds; rows: number; json: boolean }> = [];
+  let offset = 0;
+  for (let i = 0; i < requests.length; i++) {
+    const req = requests[i]!;
+    if ('feeds' in req) {
+      ready.push({ at: i, feeds: req.feeds, rows: rowsOf(req.feeds), json: false });
+      continue;
+    }
+    const at = offset;
+    offset += req.json;
+    try {
+      const { feeds, rows } = parseBody(bodies!, at, req.json);
+      ready.push({ at: i, feeds, rows, json: true });
+    } catch (err) {
+      results[i] = refusal(err);
+    }
+  }
+  for (let from = 0; from < ready.length;) {
+    let to = from + 1;
+    let rows = ready[from]!.rows;
+    while (to < ready.length && rows + ready[to]!.rows <= maxRows) rows += ready[to++]!.rows;
+    const chunk = ready.slice(from, to);
+    const out = await run(chunk.map((c) => c.feeds));
+    runs.push(rows);
+    for (let j = 0; j < chunk.length; j++) {
+      const c = chunk[j]!;
+      const r = out[j]!;
+      results[c.at] = c.json && r.ok && 'outputs' in r ? answer(r.outputs, c.rows) : r;
+    }
+    from = to;
+  }
+  return results;
+}
+
+/** A predict answer, as the JSON text the HTTP layer sends. */
+function answer(outputs: Feeds, rows: number): RunResult {
+  const spec = predict!;
+  try {
+    const text = JSON.stringify({ predictions: toPredictions(spec.signature, spec.roles, outputs, rows), model: spec.model, version: spec.version });
+    return { ok: true, answer: text, rows };
+  } catch (err) {
+    return refusal(err);
+  }
+}
+
+function rowsOf(feeds: Feeds): number {
+  const first = Object.values(feeds)[0];
+  return first && first.dims.length > 0 ? first.dims[0]! : 1;
+}
+
+function toOrt(t: FeedTensor): ort.Tensor {
+  return new ort.Tensor(t.dtype, t.data as ort.Tensor.DataType, t.dims);
+}
+
+function fromOrt(t: ort.Tensor): FeedTensor {
+  return { dtype: t.type as FeedTensor['dtype'], dims: [...t.dims], data: t.data as TensorData };
+}
+
+async function runOne(feeds: Feeds): Promise<Feeds> {
+  if (!session) throw new Error('replica has no model loaded');
+  const input: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) input[name] = toOrt(t);
+  const out = await session.run(input, fetches);
+  const result: Feeds = {};
+  for (const name of fetches) {
+    const t = out[name];
+    if (t) result[name] = fromOrt(t as ort.Tensor);
+  }
+  return result;
+}
+
+function concat(parts: FeedTensor[]): FeedTensor {
+  const first = parts[0]!;
+  const rows = parts.reduce((n, p) => n + p.dims[0]!, 0);
+  const total = parts.reduce((n, p) => n + p.data.length, 0);
+  let data: TensorData;
+  if (Array.isArray(first.data)) {
+    data = ([] as string[]).concat(...(parts.map((p) => p.data) as string[][]));
+  } else {
+    const Ctor = first.data.constructor as new (n: number) => Exclude<TensorData, string[]>;
+    const out = new Ctor(total);
+    let at = 0;
+    for (const p of parts) {
+      (out as Float32Array).set(p.data as Float32Array, at);
+      at += p.data.length;
+    }
+    data = out;
+  }
+  return { dtype: first.dtype, dims: [rows, ...first.dims.slice(1)], data };
+}
+
+function slice(t: FeedTensor, from: number, to: number, rows: number): FeedTensor {
+  const width = t.data.length / rows;
+  const data = t.data.slice(from * width, to * width) as TensorData;
+  return { dtype: t.dtype, dims: [to - from, ...t.dims.slice(1)], data };
+}
+
+async function run(requests: Feeds[]): Promise<RunResult[]> {
+  if (requests.length === 1) return [await attempt(requests[0]!)];
+  const counts = requests.map(rowsOf);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const stacked: Feeds = {};
+  for (const name of Object.keys(requests[0]!)) stacked[name] = concat(requests.map((r) => r[name]!));
+  let out: Feeds;
+  try {
+    out = await runOne(stacked);
+  } catch {
+    return Promise.all(requests.map(attempt));
+  }
+  // Outputs without the batch as their first axis cannot be split: answer each request alone.
+  if (Object.values(out).some((t) => t.dims[0] !== total)) return Promise.all(requests.map(attempt));
+  const results: RunResult[] = [];
+  let at = 0;
+  for (const n of counts) {
+    const part: Feeds = {};
+    for (const [name, t] of Object.entries(out)) part[name] = slice(t, at, at + n, total);
+    results.push({ ok: true, outputs: part });
+    at += n;
+  }
+  return results;
+}
+
+async function attempt(feeds: Feeds): Promise<RunResult> {
+  try {
+    const outputs = await runOne(feeds);
+    // Own copies, so their buffers can be transferred to the main thread.
+    for (const t of Object.values(outputs)) if (!Array.isArray(t.data)) t.data = t.data.slice() as TensorData;
+    return { ok: true, outputs };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The `train` job, as it runs in a worker process: read the dataset, train through the
+ * pipeline, measure the artifact on the held-out rows, and register the model version.
+ * A network checkpoints after every epoch, so a preempted or crashed job resumes where it was.
+ */
+import type { JobContext, JobOutcome } from '../jobs/job-types.js';
+import { BlobRefs } from '../blob-refs.js';
+import { DatasetService } from '../datasets.js';
+import { RegistryService } from '../registry.js';
+import type { Principal } from '../principal.js';
+import { loadTable, type RawTable } from '../../ml/table.js';
+import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
+import { evaluate, prepareData, stratifyBy, trainOnRows, type PreparedData, type TrainHooks } from './pipeline.js';
+import { rawPermutationImportance } from './evaluate.js';
+import type { TrainSpec } from './train-spec.js';
+
+/** Above this many raw columns × held-out rows, importance uses one repeat (wide image data). */
+const IMPORTANCE_BUDGET = 2_000_000;
+
+export async function run(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
+  const s = await ctx.services();
+  const refs = new BlobRefs(s.db, s.blobs);
+  const datasets = new DatasetService(s.db, s.blobs, refs, s.config.datasetMaxBytes);
+  const registry = new RegistryService(s.db, s.blobs, refs, s.config.modelMaxBytes);
+  const principal: Principal = { ...ctx.principal, tenantId: ctx.tenantId };
+  const spec = ctx.spec;
+  const hooks: TrainHooks = {
+    threads: ctx.threads, signal: ctx.signal,
+    progress: (fraction, message, epoch, epochs) => ctx.progress({ fraction, message, epoch, epochs }),
+    epochMetrics: (m) => ctx.metrics(m),
+    log: (line) => ctx.log(line),
+    checkpoint: ctx.checkpoint,
+  };
+  ctx.progress({ fraction: 0, message: 'loading dataset' });
+  const table = await readTable(datasets, principal, spec.dataset, spec.datasetVersion);
+  const testTable = spec.testDataset ? await readTable(datasets, principal, spec.testDataset.name, spec.testDataset.version) : undefined;
+  const data = prepareData(spec, table, testTable);
+  if (spec.trial) return runTrial(ctx, spec, data, hooks);
+  const cv = spec.cv ? await crossValidate(ctx, spec, data, spec.cv, { ...hooks }) : undefined;
+  ctx.log(`training ${spec.model.kind} on ${data.trainRows.length} rows, testing on ${data.testRows.length}`);
+  const trained = await trainOnRows(spec, data, data.trainRows, hooks);
+
+  ctx.progress({ fraction: 0.9, message: 'evaluating on the test split' });
+  const { session, feeds, truth, metrics } = await evaluate(trained.artifact, trained.preprocessing, data.testTable, data.testTarget, data.testRows, ctx.threads);
+  let featureImportance;
+  try {
+    if (spec.importanceRepeats > 0) {
+      const columns = trained.signature.inputs.map((i) => ({ name: i.name, tensor: i.tensor as 'features' | 'categories', index: i.index }));
+      const repeats = columns.length * data.testRows.length * spec.importanceRepeats > IMPORTANCE_BUDGET ? 1 : spec.importanceRepeats;
+      featureImportance = await rawPermutationImportance(session, spec.task, feeds, truth, columns, repeats, spec.split.seed, ctx.signal);
+    }
+  } finally {
+    await session.release();
+  }
+  const summary: Record<string, unknown> = {
+    ...metrics,
+    trainSeconds: round(trained.trainSeconds),
+    trainSamplesPerSecond: round(trained.trainSamples / Math.max(trained.trainSeconds, 1e-9)),
+    trainRows: data.trainRows.length,
+    testRows: data.testRows.length,
+    ...(trained.epochs !== undefined ? { epochs: trained.epochs } : {}),
+    ...(featureImportance ? { featureImportance } : {}),
+    ...(cv ? { crossValidation: { folds: spec.cv, ...cv } } : {}),
+  };
+  ctx.progress({ fraction: 0.97, message: 'registering the model version' });
+  // An aborted run's outcome is discarded (the job is requeued or cancelled): register nothing.
+  ctx.signal.throwIfAborted();
+  const version = await registry.registerVersion(ctx.tenantId, {
+    name: spec.name, artifact: trained.artifact, kind: spec.model.kind, task: spec.task, signature: trained.signature,
+    metrics: summary, source: 'trained',
+    lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
+    params: { ...spec, droppedColumns: trained.preprocessing.dropped, features: trained.preprocessing.featureNames.length },
+  });
+  ctx.log(`registered ${version.name} version ${version.version}`);
+  return { metrics: summary, result: { model: version.name, version: version.version } };
+}
+
+/**
+ * A tuning trial: the score of the spec by k-fold cross-validation over the training rows (or one
+ * held-out fifth of them when cv is 0). The test rows stay unseen, for the final model's metrics.
+ */
+async function runTrial(ctx: JobContext<TrainSpec>, spec: TrainSpec, data: PreparedData, hooks: TrainHooks): Promise<JobOutcome> {
+  const { cv, metric } = spec.trial!;
+  const result = await crossValidate(ctx, spec, data, cv, hooks);
+  const m = result[metric];
+  if (!m) throw new Error(`metric '${metric}' is not defined for this model and data (e.g. rocAuc needs two classes)`);
+  return { metrics: { metric, score: m.mean, scoreStd: m.std, folds: m.folds } };
+}
+
+type CvSummary = Record<string, { mean: number; std: number; folds: number[] }>;
+
+/** Every scalar test metric, per fold and as mean ± std, over k folds of the training rows. */
+async function crossValidate(ctx: JobContext<TrainSpec>, spec: TrainSpec, data: PreparedData, cv: number, hooks: TrainHooks): Promise<CvSummary> {
+  const rows = data.trainRows;
+  const stratify = stratifyBy(data.target, rows);
+  const splits = cv >= 2 ? kFold(rows.length, cv, { seed: spec.split.seed, stratify }) : [trainTestSplit(rows.length, { testFraction: 0.2, seed: spec.split.seed, stratify })];
+  const perFold: Record<string, number>[] = [];
+  for (const [k, split] of splits.entries()) {
+    const fold = { ...hooks, checkpoint: undefined, epochMetrics: undefined, progress: (f: number, m?: string) => ctx.progress({ fraction: (k + f) / (splits.length + 1), message: `fold ${k + 1}/${splits.length}: ${m ?? ''}` }) };
+    const trainRows = Int32Array.from(split.train, (i) => rows[i]!);
+    const heldOut = Int32Array.from(split.test, (i) => rows[i]!);
+    const trained = await trainOnRows(spec, data, trainRows, fold);
+    const { session, metrics } = await evaluate(trained.artifact, trained.preprocessing, data.table, data.target, heldOut, ctx.threads);
+    await session.release();
+    const scalars: Record<string, number> = {};
+    for (const [key, v] of Object.entries(metrics)) if (typeof v === 'number' && !Number.isNaN(v)) scalars[key] = v;
+    perFold.push(scalars);
+    ctx.metrics({ fold: k + 1, ...scalars });
+  }
+  const summary: CvSummary = {};
+  for (const key of Object.keys(perFold[0] ?? {})) {
+    const folds = perFold.map((f) => f[key]!).filter((v) => v !== undefined);
+    if (folds.length !== perFold.length) continue;
+    const mean = folds.reduce((a, b) => a + b, 0) / folds.length;
+    summary[key] = { mean, std: Math.sqrt(folds.reduce((a, v) => a + (v - mean) ** 2, 0) / folds.length), folds };
+  }
+  return summary;
+}
+
+async function readTable(datasets: DatasetService, p: Principal, id: string, version: number): Promise<RawTable> {
+  const { reader } = await datasets.open(p, id, version);
+  try {
+    return await loadTable(reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;

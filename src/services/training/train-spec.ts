@@ -1,0 +1,213 @@
+/**
+ * The `train` job's spec (API.md), checked completely in the API process before anything is
+ * queued: dataset, target, task, split, preprocessing, model and training fields. Every problem
+ * is a 422 that names the field and says how to fix it.
+ */
+import { unprocessable } from '../../infra/errors.js';
+import type { ColumnProfile } from '../../ml/data/ingest.js';
+import { validateSpec as validateNetwork } from '../../engine/network.js';
+import type { ModelSpec as NetworkSpec } from '../../engine/spec.js';
+import { autoSteps, planSteps, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
+import type { DatasetService, DatasetVersion } from '../datasets.js';
+import type { Principal } from '../principal.js';
+import { assertName } from '../tenants.js';
+import { validateModelSpec, type ModelSpec as ClassicalSpec } from '../../ml/estimators/index.js';
+import { checkTarget, inferTask, type Task } from './target.js';
+
+export const NEURAL_KINDS = ['mlp', 'cnn', 'sequential'] as const;
+export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'random_forest', 'gradient_boosting'] as const;
+export type ModelKind = (typeof NEURAL_KINDS)[number] | (typeof CLASSICAL_KINDS)[number];
+
+export interface TrainingOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  learningRate?: number;
+  momentum?: number;
+  weightDecay?: number;
+  clipNorm?: number;
+  schedule?: { type: 'constant' } | { type: 'step'; stepSize: number; gamma?: number } | { type: 'cosine'; minLearningRate?: number; warmupEpochs?: number };
+  earlyStopping?: { patience: number; monitor?: 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy'; minDelta?: number };
+}
+
+export interface TrainSpec {
+  name: string;
+  dataset: string;
+  datasetVersion: number;
+  target: string;
+  task: Task;
+  split: { test: number; validation: number; seed: number };
+  testDataset?: { name: string; version: number };
+  preprocessing: 'auto' | Step[];
+  /** The steps "auto" stood for, fixed at submission so a resumed job does the same. */
+  steps: Step[];
+  model: { kind: ModelKind } & Record<string, unknown>;
+  training: TrainingOptions;
+  /** Permutation-importance repeats (0: skip). */
+  importanceRepeats: number;
+  /** k-fold cross-validation on the training rows, reported beside the test metrics (0: none). */
+  cv: number;
+  /** Set by a tune job on its trials: score by cross-validation on the training rows, register nothing. */
+  trial?: { cv: number; metric: string };
+}
+
+const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'target', 'task', 'split', 'testDataset', 'preprocessing', 'model', 'training', 'importanceRepeats', 'cv'];
+const TRAINING_FIELDS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'momentum', 'weightDecay', 'clipNorm', 'schedule', 'earlyStopping'];
+
+const fail = (field: string, message: string, details: Record<string, unknown> = {}) =>
+  unprocessable('invalid_train_spec', `${field}: ${message}`, { field, ...details });
+
+function onlyFields(obj: Record<string, unknown>, allowed: string[], where: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw fail(where ? `${where}.${k}` : k, `unknown field; ${where || 'a train job'} takes ${allowed.join(', ')}.`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function num(v: unknown, field: string, lo: number, hi: number, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
+    throw fail(field, `must be ${integer ? 'an integer' : 'a number'} from ${lo} to ${hi}; got ${JSON.stringify(v)}.`);
+  }
+  return v;
+}
+
+export interface SpecContext {
+  principal: Principal;
+  datasets: DatasetService;
+}
+
+/** Normalises a train spec; `raw` is the POST body without the job-level fields. */
+export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecContext): Promise<TrainSpec> {
+  onlyFields(raw, TOP_FIELDS, '');
+  if (typeof raw.name !== 'string') throw fail('name', 'the model name is required, e.g. "iris-classifier".');
+  assertName('Model', raw.name);
+  if (typeof raw.dataset !== 'string') throw fail('dataset', 'the dataset name or id is required.');
+  if (typeof raw.target !== 'string') throw fail('target', 'the target column is required.');
+  const dataset = await findDataset(ctx, raw.dataset, raw.datasetVersion, 'dataset');
+  const profile = dataset.columns.find((c) => c.name === raw.target);
+  if (!profile) throw unprocessable('unknown_column', `target: column '${raw.target}' is not in dataset '${dataset.name}' (columns: ${dataset.columns.map((c) => c.name).join(', ')}).`, { field: 'target', column: raw.target });
+  const task = raw.task === undefined ? inferTask(profile) : raw.task;
+  if (task !== 'classification' && task !== 'regression') throw fail('task', `must be 'classification' or 'regression' (or omitted: inferred from the target).`);
+  checkTarget(profile, task, dataset.rows);
+
+  const features = dataset.columns.filter((c) => c.name !== raw.target);
+  const infos: ColumnInfo[] = features.map((c) => ({ name: c.name, type: c.type, missing: c.missing }));
+  const pre = raw.preprocessing ?? 'auto';
+  const steps = pre === 'auto' ? autoSteps(infos, new Map(features.map((c) => [c.name, { min: c.min, max: c.max }]))) : planSteps(pre, infos);
+  const split = parseSplit(raw.split, raw.testDataset !== undefined);
+  const testDataset = raw.testDataset === undefined ? undefined : await parseTestDataset(ctx, raw.testDataset, dataset);
+  const model = parseModel(raw.model, task);
+  const training = parseTraining(raw.training);
+  const importanceRepeats = raw.importanceRepeats === undefined ? 3 : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
+  const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
+  if (isNeural(model.kind)) checkNetwork(model, task, features, steps, profile);
+  else validateModelSpec(model as unknown as ClassicalSpec, task);
+  return {
+    name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, target: raw.target, task, split, testDataset,
+    preprocessing: pre === 'auto' ? 'auto' : steps, steps, model, training, importanceRepeats, cv,
+  };
+}
+
+export const isNeural = (kind: string): boolean => (NEURAL_KINDS as readonly string[]).includes(kind);
+
+async function findDataset(ctx: SpecContext, ref: string, version: unknown, field: string): Promise<DatasetVersion> {
+  if (version !== undefined) num(version, `${field}Version`, 1, Number.MAX_SAFE_INTEGER, true);
+  try {
+    return await ctx.datasets.get(ctx.principal, ref, version as number | undefined);
+  } catch {
+    throw unprocessable('unknown_dataset', `${field}: dataset '${ref}'${version ? ` version ${version}` : ''} does not exist in your tenant; upload it with POST /v1/datasets?name=${ref}.`, { field, dataset: ref });
+  }
+}
+
+function parseSplit(raw: unknown, hasTestDataset: boolean): TrainSpec['split'] {
+  const s = raw ?? {};
+  if (!isObject(s)) throw fail('split', 'must be an object like {"test": 0.2, "validation": 0.1, "seed": 0}.');
+  onlyFields(s, ['test', 'validation', 'seed'], 'split');
+  const test = hasTestDataset ? 0 : s.test === undefined ? 0.2 : num(s.test, 'split.test', 0.01, 0.9);
+  if (hasTestDataset && s.test !== undefined) throw fail('split.test', 'give either split.test or testDataset, not both.');
+  const validation = s.validation === undefined ? 0.1 : num(s.validation, 'split.validation', 0, 0.5);
+  if (test + validation >= 0.95) throw fail('split', 'test and validation together must leave rows to train on.');
+  return { test, validation, seed: s.seed === undefined ? 0 : num(s.seed, 'split.seed', 0, 2 ** 31 - 1, true) };
+}
+
+async function parseTestDataset(ctx: SpecContext, raw: unknown, train: DatasetVersion): Promise<{ name: string; version: number }> {
+  const ref = typeof raw === 'string' ? raw : isObject(raw) ? raw.name : undefined;
+  if (typeof ref !== 'string') throw fail('testDataset', 'must be a dataset name, or {"name", "version"}.');
+  const v = await findDataset(ctx, ref, isObject(raw) ? raw.version : undefined, 'testDataset');
+  for (const c of train.columns) {
+    if (!v.columns.some((t) => t.name === c.name)) throw fail('testDataset', `column '${c.name}' of the training dataset is missing from '${v.name}'.`, { column: c.name });
+  }
+  return { name: v.id, version: v.version };
+}
+
+function parseModel(raw: unknown, task: Task): TrainSpec['model'] {
+  const m = raw ?? { kind: task === 'classification' ? 'random_forest' : 'gradient_boosting' };
+  if (!isObject(m) || typeof m.kind !== 'string') throw fail('model', `must be an object with a 'kind': ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')}.`);
+  const kinds: readonly string[] = [...NEURAL_KINDS, ...CLASSICAL_KINDS];
+  if (!kinds.includes(m.kind)) throw fail('model.kind', `'${m.kind}' is not a model kind; use one of ${kinds.join(', ')}.`);
+  if (m.kind === 'logistic_regression' && task !== 'classification') throw fail('model.kind', `logistic_regression is a classifier; for regression use linear_regression.`);
+  if (m.kind === 'linear_regression' && task !== 'regression') throw fail('model.kind', `linear_regression predicts numbers; for classification use logistic_regression.`);
+  return m as TrainSpec['model'];
+}
+
+function parseTraining(raw: unknown): TrainingOptions {
+  const t = raw ?? {};
+  if (!isObject(t)) throw fail('training', 'must be an object like {"epochs": 5, "batchSize": 32}.');
+  onlyFields(t, TRAINING_FIELDS, 'training');
+  const optimizer = t.optimizer ?? 'adam';
+  if (optimizer !== 'sgd' && optimizer !== 'adam' && optimizer !== 'adamw') throw fail('training.optimizer', `use 'sgd', 'adam' or 'adamw'.`);
+  const out: TrainingOptions = {
+    epochs: t.epochs === undefined ? 10 : num(t.epochs, 'training.epochs', 1, 10_000, true),
+    batchSize: t.batchSize === undefined ? 32 : num(t.batchSize, 'training.batchSize', 1, 65_536, true),
+    optimizer,
+  };
+  if (t.learningRate !== undefined) out.learningRate = num(t.learningRate, 'training.learningRate', 1e-8, 10);
+  if (t.momentum !== undefined) out.momentum = num(t.momentum, 'training.momentum', 0, 0.999);
+  if (t.weightDecay !== undefined) out.weightDecay = num(t.weightDecay, 'training.weightDecay', 0, 1);
+  if (t.clipNorm !== undefined) out.clipNorm = num(t.clipNorm, 'training.clipNorm', 1e-6, 1e6);
+  if (t.schedule !== undefined) out.schedule = parseSchedule(t.schedule);
+  if (t.earlyStopping !== undefined) {
+    const e = t.earlyStopping;
+    if (!isObject(e)) throw fail('training.earlyStopping', 'must be an object like {"patience": 3}.');
+    onlyFields(e, ['patience', 'monitor', 'minDelta'], 'training.earlyStopping');
+    const monitors = ['loss', 'accuracy', 'val_loss', 'val_accuracy'];
+    if (e.monitor !== undefined && !monitors.includes(e.monitor as string)) throw fail('training.earlyStopping.monitor', `use one of ${monitors.join(', ')}.`);
+    out.earlyStopping = {
+      patience: num(e.patience, 'training.earlyStopping.patience', 1, 1000, true),
+      ...(e.monitor !== undefined ? { monitor: e.monitor as 'loss' } : {}),
+      ...(e.minDelta !== undefined ? { minDelta: num(e.minDelta, 'training.earlyStopping.minDelta', 0, 1e6) } : {}),
+    };
+  }
+  return out;
+}
+
+function parseSchedule(s: unknown): NonNullable<TrainingOptions['schedule']> {
+  if (!isObject(s) || !['constant', 'step', 'cosine'].includes(s.type as string)) throw fail('training.schedule', `must be {"type": "constant" | "step" | "cosine", …}.`);
+  if (s.type === 'step') {
+    onlyFields(s, ['type', 'stepSize', 'gamma'], 'training.schedule');
+    return { type: 'step', stepSize: num(s.stepSize, 'training.schedule.stepSize', 1, 10_000, true), ...(s.gamma !== undefined ? { gamma: num(s.gamma, 'training.schedule.gamma', 0, 1) } : {}) };
+  }
+  if (s.type === 'cosine') {
+    onlyFields(s, ['type', 'minLearningRate', 'warmupEpochs'], 'training.schedule');
+    return {
+      type: 'cosine',
+      ...(s.minLearningRate !== undefined ? { minLearningRate: num(s.minLearningRate, 'training.schedule.minLearningRate', 0, 10) } : {}),
+      ...(s.warmupEpochs !== undefined ? { warmupEpochs: num(s.warmupEpochs, 'training.schedule.warmupEpochs', 0, 1000, true) } : {}),
+    };
+  }
+  return { type: 'constant' };
+}
+
+/** Validates the network against the input width preprocessing will produce (known from the profiles). */
+function checkNetwork(model: TrainSpec['model'], task: Task, features: ColumnProfile[], steps: Step[], target: ColumnProfile): void {
+  const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
+  const width = features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+  const reshape = steps.find((s): s is Extract<Step, { op: 'reshape' }> => s.op === 'reshape');
+  const { kind, ...rest } = model;
+  validateNetwork({ kind, ...rest } as NetworkSpec, {
+    inputShape: reshape?.shape ?? [width],
+    outputs: task === 'classification' ? target.distinct : 1,
+    task,
+  });
+}

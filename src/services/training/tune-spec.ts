@@ -1,0 +1,91 @@
+/**
+ * The `tune` job's spec (API.md): a base train spec, a search space, a strategy (grid, random,
+ * successive halving), the number of trials, cross-validation folds and the metric to optimise.
+ * Every candidate is drawn and validated as a train spec at submission, so a bad space is a 422
+ * before anything runs.
+ */
+import { unprocessable } from '../../infra/errors.js';
+import type { Resources } from '../jobs/job-types.js';
+import { applyParams, gridCandidates, parseSpace, randomCandidates, type Params } from './search-space.js';
+import { isNeural, validateTrainSpec, type SpecContext, type TrainSpec } from './train-spec.js';
+
+export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc'];
+export const REGRESSION_METRICS = ['r2', 'mse', 'rmse', 'mae'];
+const LOWER_IS_BETTER = new Set(['logLoss', 'mse', 'rmse', 'mae']);
+
+export interface Candidate {
+  params: Params;
+  spec: TrainSpec;
+}
+
+export interface TuneSpec {
+  name: string;
+  strategy: 'grid' | 'random' | 'halving';
+  metric: string;
+  higherIsBetter: boolean;
+  cv: number;
+  seed: number;
+  candidates: Candidate[];
+  /** Halving: the reduction factor between rungs. */
+  eta: number;
+  trialResources: Resources;
+}
+
+const FIELDS = ['base', 'space', 'strategy', 'trials', 'cv', 'metric', 'seed', 'eta', 'trialResources'];
+const MAX_TRIALS = 200;
+
+export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecContext & { name?: string }): Promise<TuneSpec> {
+  for (const k of Object.keys(raw)) {
+    if (!FIELDS.includes(k)) throw unprocessable('invalid_tune_spec', `${k}: unknown field; a tune job takes name, ${FIELDS.join(', ')}.`, { field: k });
+  }
+  const base = raw.base;
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+    throw unprocessable('invalid_tune_spec', `base: give the train job to tune, e.g. {"dataset": "iris", "target": "species", "model": {"kind": "mlp"}}.`, { field: 'base' });
+  }
+  const baseSpec = { ...(base as Record<string, unknown>) };
+  delete baseSpec.type;
+  const name = ctx.name ?? (typeof baseSpec.name === 'string' ? baseSpec.name : undefined);
+  if (!name) throw unprocessable('invalid_tune_spec', 'name: give the model name for the best trial ("name" of the job, or base.name).', { field: 'name' });
+  baseSpec.name = name;
+  const space = parseSpace(raw.space);
+  const strategy = raw.strategy ?? 'random';
+  if (strategy !== 'grid' && strategy !== 'random' && strategy !== 'halving') throw unprocessable('invalid_tune_spec', `strategy: use 'grid', 'random' or 'halving'.`, { field: 'strategy' });
+  const trials = raw.trials === undefined ? (strategy === 'grid' ? MAX_TRIALS : 10) : raw.trials;
+  if (!Number.isInteger(trials) || (trials as number) < 1 || (trials as number) > MAX_TRIALS) throw unprocessable('invalid_tune_spec', `trials: an integer from 1 to ${MAX_TRIALS}.`, { field: 'trials' });
+  const cv = raw.cv === undefined ? 0 : raw.cv;
+  if (!Number.isInteger(cv) || (cv !== 0 && ((cv as number) < 2 || (cv as number) > 20))) throw unprocessable('invalid_tune_spec', 'cv: 0 (one held-out validation split) or the number of folds, 2 to 20.', { field: 'cv' });
+  const seed = raw.seed === undefined ? 0 : raw.seed;
+  if (!Number.isInteger(seed)) throw unprocessable('invalid_tune_spec', 'seed: an integer.', { field: 'seed' });
+  const eta = raw.eta === undefined ? 3 : raw.eta;
+  if (!Number.isInteger(eta) || (eta as number) < 2 || (eta as number) > 10) throw unprocessable('invalid_tune_spec', 'eta: an integer from 2 to 10.', { field: 'eta' });
+
+  const params = strategy === 'grid' ? gridCandidates(space) : randomCandidates(space, trials as number, seed as number);
+  if (strategy === 'grid' && params.length > (trials as number)) {
+    throw unprocessable('invalid_tune_spec', `The grid has ${params.length} points, more than trials = ${trials}; narrow the space or raise trials.`, { field: 'trials', gridPoints: params.length });
+  }
+  const candidates: Candidate[] = [];
+  for (const [i, p] of params.entries()) {
+    try {
+      candidates.push({ params: p, spec: await validateTrainSpec(applyParams(baseSpec, p), ctx) });
+    } catch (err) {
+      const e = err as { message?: string; details?: Record<string, unknown> };
+      throw unprocessable('invalid_tune_candidate', `Candidate ${i} (${JSON.stringify(p)}) is not a valid train spec: ${e.message}`, { candidate: p, ...e.details });
+    }
+  }
+  const task = candidates[0]!.spec.task;
+  const allowed = task === 'classification' ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
+  const metric = raw.metric ?? (task === 'classification' ? 'accuracy' : 'r2');
+  if (typeof metric !== 'string' || !allowed.includes(metric)) throw unprocessable('invalid_tune_spec', `metric: for ${task}, use one of ${allowed.join(', ')}.`, { field: 'metric' });
+  const trialResources = { cpu: 0.5, memoryMb: 1024, gpu: 0, ...(raw.trialResources as Partial<Resources> | undefined) };
+  return { name, strategy, metric, higherIsBetter: !LOWER_IS_BETTER.has(metric), cv: cv as number, seed: seed as number, candidates, eta: eta as number, trialResources };
+}
+
+/** The budget a halving rung scales: epochs for networks, trees or boosting rounds for ensembles. */
+export function withBudget(spec: TrainSpec, fraction: number): TrainSpec {
+  if (fraction >= 1) return spec;
+  const scale = (full: number) => Math.max(1, Math.round(full * fraction));
+  if (isNeural(spec.model.kind)) return { ...spec, training: { ...spec.training, epochs: scale(spec.training.epochs) } };
+  if (spec.model.kind === 'random_forest') return { ...spec, model: { ...spec.model, nEstimators: scale(Number(spec.model.nEstimators ?? 100)) } };
+  if (spec.model.kind === 'gradient_boosting') return { ...spec, model: { ...spec.model, maxIter: scale(Number(spec.model.maxIter ?? 100)) } };
+  return spec;
+}
