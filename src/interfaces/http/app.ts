@@ -29,9 +29,6 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     bodyLimit: platform.config.bodyLimitBytes,
     // Fastify answers in-flight requests before close() resolves; idle keep-alive sockets go at once.
     forceCloseConnections: 'idle',
-    // Predictions are counted in metrics, not logged one by one at info (two log lines cost more
-    // than the rest of the request's bookkeeping); their errors are still logged.
-    disableRequestLogging: (req: unknown) => (req as { routeOptions?: { config?: { access?: string } } }).routeOptions?.config?.access === 'predict',
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   registerErrorHandling(app);

@@ -415,9 +415,9 @@ export class VersionPool {
     r.inflight++;
     for (const p of batch) r.outstandingRows += p.rows;
     // Raw bodies go as one buffer, transferred: cloning buffers through postMessage is slow.
-    let bytes = 0;
-    for (const p of batch) if ('json' in p.request) bytes += p.request.json.byteLength;
-    const bodies = bytes > 0 ? new Uint8Array(bytes) : undefined;
+    let bytes = -1;
+    for (const p of batch) if ('json' in p.request) bytes = Math.max(bytes, 0) + p.request.json.byteLength;
+    const bodies = bytes >= 0 ? new Uint8Array(bytes) : undefined; // empty bodies too: the replica refuses them
     const requests: ReplicaRequest[] = new Array(batch.length);
     let at = 0;
     for (let i = 0; i < batch.length; i++) {

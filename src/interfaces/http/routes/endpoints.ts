@@ -165,6 +165,9 @@ async function predictRoute(base: FastifyInstance, { platform }: { platform: Pla
     // The body stays bytes until a replica reads it (and checks it against PredictBody there);
     // the path parameter is a plain string.
     validatorCompiler: () => () => true,
+    // Predictions are counted in metrics, not logged one by one at info (Fastify's two lines per
+    // request cost more than the rest of the request's bookkeeping); warnings and errors still are.
+    logLevel: (['trace', 'debug', 'info'].includes(platform.config.logLevel) ? 'warn' : platform.config.logLevel) as 'warn' | 'error' | 'fatal' | 'silent',
   }, async (req, reply) => {
     const body: unknown = req.body;
     // Bytes when sent as JSON; anything else (another content type, no body) is refused as the schema would.
