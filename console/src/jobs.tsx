@@ -1,16 +1,17 @@
-/** Jobs: the queue, the training form, and a live page per job (SSE: progress, curves, logs). */
+/** Jobs: the queue, the training and tune forms, and a live page per job (SSE: progress, curves, logs). */
 import { useEffect, useState, type FormEvent } from 'react';
-import type { Job, ModelKind, TrainRequest } from '../../src/sdk/index.js';
+import type { Job, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { LineChart, Progress, fmt, type Series } from './charts.js';
 import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
+import { TuneFields, TuneTrials, buildSpace, useTuneSettings } from './tune.js';
 
 export function JobsPage() {
   const { data, error } = useLoad(() => client.jobs.list({ limit: 100 }), [], 2000);
   return (
     <section>
-      <div className="row spread"><h1>Jobs</h1><Link className="button" to="/jobs/new">New training job</Link></div>
+      <div className="row spread"><h1>Jobs</h1><div className="row"><Link className="button" to="/jobs/new">New training job</Link><Link className="button" to="/jobs/new?mode=tune">New tune job</Link></div></div>
       <ErrorBox error={error} />
       {!data ? <Loading /> : (
         <Table label="jobs" head={['Job', 'Type', 'Name', 'Status', 'Progress', 'Created', 'Result']}>
@@ -39,6 +40,8 @@ const KINDS: Array<{ kind: ModelKind; label: string; neural: boolean }> = [
 
 export function NewJobPage() {
   const { query } = useLocation();
+  const tuneMode = query.get('mode') === 'tune';
+  const [tune, setTune] = useTuneSettings();
   const datasets = useLoad(() => client.datasets.list(), []);
   const [dataset, setDataset] = useState(query.get('dataset') ?? '');
   const profile = useLoad(() => (dataset ? client.datasets.get(dataset) : Promise.resolve(undefined)), [dataset]);
@@ -84,6 +87,22 @@ export function NewJobPage() {
       ...(neural ? { training: { epochs: Number(epochs), batchSize: Number(batchSize), learningRate: Number(learningRate), optimizer: optimizer as 'adam' } } : {}),
     };
     try {
+      if (tuneMode) {
+        const space = buildSpace(tune.rows);
+        if (typeof space === 'string') {
+          setError(space);
+          setBusy(false);
+          return;
+        }
+        const { name: _name, ...base } = spec;
+        const request: TuneRequest = {
+          name, base, space, strategy: tune.strategy, cv: Number(tune.cv || 0),
+          ...(tune.trials ? { trials: Number(tune.trials) } : {}), ...(tune.metric ? { metric: tune.metric } : {}),
+        };
+        const job = await client.jobs.tune(request);
+        navigate(`/jobs/${job.id}`);
+        return;
+      }
       const job = await client.jobs.train(spec);
       navigate(`/jobs/${job.id}`);
     } catch (err) {
@@ -94,8 +113,14 @@ export function NewJobPage() {
   return (
     <section>
       <p className="crumbs"><Link to="/jobs">Jobs</Link> / new</p>
-      <h1>Train a model</h1>
-      <p className="muted">Other job types (tune, sleep, noop): <a href="#any-job">submit any job as JSON</a> below.</p>
+      <h1>{tuneMode ? 'Tune a model' : 'Train a model'}</h1>
+      <nav className="tabs" aria-label="job kind">
+        <Link to={`/jobs/new${dataset ? `?dataset=${encodeURIComponent(dataset)}` : ''}`} aria-current={tuneMode ? undefined : 'page'}>Train one model</Link>
+        <Link to={`/jobs/new?mode=tune${dataset ? `&dataset=${encodeURIComponent(dataset)}` : ''}`} aria-current={tuneMode ? 'page' : undefined}>Tune hyper-parameters</Link>
+      </nav>
+      <p className="muted">{tuneMode
+        ? 'Trials of the model below with the parameters of the search space run as child train jobs; the best candidate is trained on all training rows and registered. '
+        : ''}Other job types (sleep, noop): <a href="#any-job">submit any job as JSON</a> below.</p>
       <form className="card form" onSubmit={submit}>
         <fieldset>
           <legend>Data</legend>
@@ -158,15 +183,16 @@ export function NewJobPage() {
             <label>Learning rate <input name="learningRate" type="number" min="0" step="any" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} /></label>
           </fieldset>
         )}
+        {tuneMode && <TuneFields settings={tune} onChange={setTune} />}
         <ErrorBox error={error} />
-        <button type="submit" disabled={busy || !dataset || !target}>Start training</button>
+        <button type="submit" disabled={busy || !dataset || !target}>{tuneMode ? 'Start tuning' : 'Start training'}</button>
       </form>
       <AnyJob />
     </section>
   );
 }
 
-/** Any job type from its JSON spec (tune, sleep, noop…). */
+/** Any job type from its JSON spec (sleep, noop, or a tune with options the form lacks…). */
 function AnyJob() {
   const [text, setText] = useState('{"type": "sleep", "seconds": 3, "steps": 6}');
   const [error, setError] = useState<string>();
@@ -263,10 +289,11 @@ export function JobPage({ id }: { id: string }) {
       {job.result && (
         <p className="result" data-testid="job-result">Registered <Link to={`/models/${encodeURIComponent(job.result.model)}/versions/${job.result.version}`}>{job.result.model} version {job.result.version}</Link>.</p>
       )}
-      <div className="charts">
+      {job.type === 'tune' && <TuneTrials job={job} />}
+      {job.type !== 'tune' && <div className="charts">
         <LineChart title="Loss per epoch" xLabel="epoch" series={series(['loss', 'valLoss', 'val_loss'])} />
         <LineChart title="Accuracy per epoch" xLabel="epoch" series={series(['accuracy', 'valAccuracy', 'val_accuracy'])} />
-      </div>
+      </div>}
       {scalars.length > 0 && (
         <>
           <h2>Metrics</h2>

@@ -49,7 +49,7 @@ describe('web console (chromium)', () => {
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-  test('sign in, upload, train, deploy and predict; every page renders without console errors', { timeout: 150_000 }, async () => {
+  test('sign in, upload, train, deploy and predict; every page renders without console errors', { timeout: 240_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     // A wrong key is refused with the API's message (the browser logs that 401, so this page is not watched).
     const signin = await context.newPage();
@@ -176,6 +176,45 @@ describe('web console (chromium)', () => {
     assert.ok([...focused].some((f) => f.startsWith('Upload a dataset')), `drop zone reachable by keyboard: ${[...focused].join(' | ')}`);
     assert.ok(focused.has('Jobs'), 'navigation reachable by keyboard');
 
+    // Tune from the form (no JSON): random forest vs gradient boosting × maxDepth 1 or 3, a 2-fold grid;
+    // the job page shows the trial table as the trials finish, then the best candidate and its version.
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Jobs' }).click();
+    await page.getByRole('link', { name: 'New tune job' }).click();
+    await page.getByRole('heading', { name: 'Tune a model' }).waitFor();
+    await page.locator('select[name=target] option[value=species]').waitFor({ state: 'attached' });
+    assert.equal(await page.inputValue('select[name=dataset]'), 'iris');
+    assert.equal(await page.inputValue('select[name=target]'), 'species');
+    await page.fill('input[name=name]', 'tuned-iris');
+    await page.selectOption('select[name=kind]', 'random_forest');
+    await page.fill('input[name=nEstimators]', '10');
+    await page.selectOption('select[name=strategy]', 'grid');
+    await page.fill('input[name=cv]', '2');
+    await page.selectOption('select[name=metric]', 'f1');
+    await page.selectOption('select[name=spacePath-0]', 'model.maxDepth');
+    await page.fill('input[name=spaceValues-0]', '1, 3');
+    await page.getByRole('button', { name: 'Add parameter' }).focus();
+    await page.keyboard.press('Enter'); // the editor works from the keyboard
+    await page.selectOption('select[name=spacePath-1]', 'model.kind');
+    await page.fill('input[name=spaceValues-1]', 'random_forest, gradient_boosting');
+    await shot(page, '13-tune-form');
+    await page.getByRole('button', { name: 'Start tuning' }).click();
+    await page.waitForURL(/\/jobs\/job_/);
+    const tuneUrl = page.url();
+    const trials = page.getByRole('region', { name: 'trials' }).locator('tbody tr');
+    await trials.filter({ hasText: 'job_' }).first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('job-result').filter({ hasText: 'tuned-iris version 1' }).waitFor({ timeout: 120_000 });
+    await page.getByTestId('tune-best').filter({ hasText: /Best candidate: .*model\.maxDepth = [13].*\(f1 0\.\d+\)/ }).waitFor();
+    assert.equal(await trials.count(), 4);
+    assert.equal(await trials.locator('.badge.succeeded').count(), 4);
+    const cells = await trials.locator('td.params').allInnerTexts();
+    assert.deepEqual(new Set(cells), new Set(['model.maxDepth = 1, model.kind = random_forest', 'model.maxDepth = 1, model.kind = gradient_boosting',
+      'model.maxDepth = 3, model.kind = random_forest', 'model.maxDepth = 3, model.kind = gradient_boosting']));
+    await shot(page, '14-tune-job');
+    // Each trial links to its child train job.
+    await trials.first().getByRole('link').click();
+    await page.waitForURL(/\/jobs\/job_/);
+    await page.getByRole('heading', { name: /tuned-iris-trial-\d-r0/ }).waitFor();
+
     // An admin: the tenant switcher shows another tenant's data; quotas are set on the cluster page.
     const admin = watch(await context.newPage());
     await admin.goto(s.url + '/');
@@ -206,6 +245,13 @@ describe('web console (chromium)', () => {
     const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone screen`);
     await shot(phone, '10-phone-endpoint');
+    for (const url of [tuneUrl, s.url + '/jobs/new?mode=tune']) {
+      await phone.goto(url);
+      await phone.getByRole('heading', { name: /tuned-iris|Tune a model/ }).first().waitFor();
+      const wide = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      assert.ok(wide <= 1, `${url} is ${wide}px wider than a phone screen`);
+      await shot(phone, url === tuneUrl ? '15-phone-tune-job' : '16-phone-tune-form');
+    }
     await phone.context().close();
     await context.close();
 

@@ -5,7 +5,7 @@
  */
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
-  JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Quota, Stage, SubmitJob, Tenant, TrainRequest,
+  JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Quota, Stage, SubmitJob, Tenant, TrainRequest, TuneRequest,
   UpdateEndpoint, Usage,
 } from './types.js';
 
@@ -190,6 +190,8 @@ export class AiaasClient {
     submit: (job: SubmitJob & Record<string, unknown>) => this.request<Job>('POST', '/v1/jobs', { json: job }),
     /** Starts a training job (API.md's train request). */
     train: (spec: TrainRequest) => this.request<Job>('POST', '/v1/jobs', { json: { ...spec, type: 'train' } }),
+    /** Starts a tune job (API.md's tune request): trials as child train jobs, the best registered. */
+    tune: (spec: TuneRequest) => this.request<Job>('POST', '/v1/jobs', { json: { ...spec, type: 'tune' } }),
     list: (query: JobQuery = {}) => this.get<{ data: Job[] }>('/v1/jobs', query as RequestOptions['query']).then((r) => r.data),
     get: (id: string) => this.get<Job>(`/v1/jobs/${enc(id)}`),
     cancel: (id: string) => this.request<Job>('POST', `/v1/jobs/${enc(id)}/cancel`),

@@ -62,6 +62,43 @@ export interface TrainRequest extends Omit<SubmitJob, 'type'> {
   importanceRepeats?: number;
 }
 
+/** One dimension of a tune job's search space: a list of choices, or a numeric range. */
+export type SearchDimension = unknown[] | { min: number; max: number; log?: boolean; integer?: boolean; gridPoints?: number };
+
+/** A `tune` job request (API.md): trials run as child train jobs; the best candidate is registered. */
+export interface TuneRequest extends Omit<SubmitJob, 'type'> {
+  type?: 'tune';
+  name: string;
+  base: Omit<TrainRequest, 'name'> & { name?: string };
+  space: Record<string, SearchDimension>;
+  strategy?: 'grid' | 'random' | 'halving';
+  trials?: number;
+  cv?: number;
+  metric?: string;
+  seed?: number;
+  eta?: number;
+}
+
+/** One row of a finished tune job's `metrics.tuning.trials`. */
+export interface TuneTrial {
+  candidate: number;
+  rung: number;
+  budget: number;
+  job: string;
+  status?: string;
+  score?: number;
+  error?: string;
+  params: Record<string, unknown>;
+}
+
+/** A finished tune job's `metrics.tuning`. */
+export interface Tuning {
+  metric: string;
+  strategy: string;
+  best: { params: Record<string, unknown>; score?: number; job: string };
+  trials: TuneTrial[];
+}
+
 export interface DatasetRows {
   offset: number;
   limit: number;

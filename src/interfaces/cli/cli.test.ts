@@ -197,4 +197,32 @@ describe('aiaas CLI', () => {
     assert.match(help.stdout, /login \[--url URL\] --key KEY/);
     assert.match(help.stdout, /Exit codes/);
   });
+
+  test('tune: flags and --space, the trial table at the end; a bad space is the API\'s message, exit 1', async () => {
+    const r = await ok('tune', '--name', 'iris-tune-cli', '--dataset', 'iris', '--target', 'species', '--kind', 'random_forest', '--n-estimators', '10',
+      '--strategy', 'grid', '--cv', '2', '--metric', 'f1', '--space', 'model.maxDepth=1,3');
+    assert.match(r.stderr, /Tune job job_\S+ queued \(model iris-tune-cli, 2 candidates, grid search on iris\)/);
+    assert.match(r.stderr, /2 trials done/);
+    assert.match(r.stdout, /^CANDIDATE\s+PARAMS\s+RUNG\s+BUDGET\s+STATUS\s+F1\s+JOB$/m);
+    assert.match(r.stdout, /^0\s+model\.maxDepth=1\s+0\s+100%\s+succeeded\s+0\.\d+\s+job_/m);
+    assert.match(r.stdout, /^1\s+model\.maxDepth=3\s+0\s+100%\s+succeeded\s+0\.\d+\s+job_/m);
+    assert.match(r.stdout, /Best candidate: model\.maxDepth=\d \(f1 0\.\d+, trial job_\S+\)\./);
+    assert.match(r.stdout, /Registered model iris-tune-cli version 1/);
+
+    // A range in a spec file with --set on top, --detach: the job as JSON.
+    const spec = path.join(home, 'tune.yaml');
+    fs.writeFileSync(spec, 'name: iris-tune-cli\nbase: {dataset: iris, target: species, model: {kind: random_forest, nEstimators: 10}}\nstrategy: random\ntrials: 2\n');
+    const queued = await json('tune', '--spec', spec, '--space', 'model.maxDepth=1:4:int', '--set', 'seed=7', '--detach');
+    assert.equal(queued.type, 'tune');
+    assert.equal(queued.spec.candidates.length, 2);
+    assert.ok(queued.spec.candidates.every((c: { params: Record<string, number> }) => Number.isInteger(c.params['model.maxDepth'])));
+    await ok('jobs', 'cancel', queued.id);
+
+    const bad = await run('tune', '--name', 'x', '--dataset', 'iris', '--target', 'species', '--space', 'colour=1,2');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /space\['colour'\]: paths start with model\., training\. or split\..*HTTP 422/);
+    const usage = await run('tune', '--name', 'x', '--dataset', 'iris', '--target', 'species');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /tune needs --space/);
+  });
 });

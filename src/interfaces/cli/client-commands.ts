@@ -1,7 +1,7 @@
 /** The client commands of `aiaas` (everything but server and worker), all through the SDK. */
 import { api, cluster, keys, login, logout, quota, tenants, usage, whoami } from './commands-account.js';
 import { datasets } from './commands-datasets.js';
-import { jobs, train } from './commands-jobs.js';
+import { jobs, train, tune } from './commands-jobs.js';
 import { deploy, endpoints, models, predict } from './commands-serving.js';
 import { Cli, parseArgs, reportError } from './common.js';
 
@@ -18,6 +18,11 @@ export const CLIENT_HELP = `Client commands (talk to a running server):
         --patience N] [--test 0.2 --validation 0.1 --seed 0] [--preprocessing auto|JSON]
         [--spec train.json|train.yaml] [--set path=value …] [--detach]
                                 Starts a training job and follows it: progress bar, one line per epoch.
+  tune --name MODEL --dataset D --target COL [--kind K --n-estimators N --max-depth N --epochs N]
+       --space path=a,b,c | --space path=min:max[:log][:int] … [--strategy grid|random|halving]
+       [--trials N --cv FOLDS --metric M --seed N --eta N] [--spec tune.json|tune.yaml] [--set path=value …]
+       [--detach]               Searches hyper-parameters (trials are child train jobs), registers the
+                                best; a progress line while it runs, the trial table at the end.
   jobs list [--status S --type T] | show ID | logs [-f] ID | cancel ID | wait ID
        | submit (JSON | --spec FILE | --type T) [--set k=v …] [--wait]
   models list | show NAME [VERSION] | stage NAME VERSION none|staging|production|archived
@@ -47,6 +52,7 @@ const COMMANDS: Record<string, { handler: Handler; sub: boolean }> = {
   keys: { handler: keys, sub: true },
   datasets: { handler: datasets, sub: true },
   train: { handler: train, sub: false },
+  tune: { handler: tune, sub: false },
   jobs: { handler: jobs, sub: true },
   models: { handler: models, sub: true },
   deploy: { handler: deploy, sub: false },

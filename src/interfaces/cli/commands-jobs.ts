@@ -1,7 +1,7 @@
-/** aiaas train, and aiaas jobs list|show|logs [-f]|cancel|submit|wait */
+/** aiaas train, aiaas tune, and aiaas jobs list|show|logs [-f]|cancel|submit|wait */
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { AiaasClient, Job, JobEvent, TrainRequest } from '../../sdk/index.js';
+import type { AiaasClient, Job, JobEvent, SearchDimension, TrainRequest, TuneRequest, Tuning } from '../../sdk/index.js';
 import { Cli, CommandFailed, EXIT, UsageError, ago, fields, fmt, table } from './common.js';
 
 /** Reads a JSON or YAML spec file ('-' for stdin). */
@@ -102,9 +102,10 @@ export async function train(cli: Cli): Promise<number> {
 }
 
 /** Follows a job live: a progress bar (terminals), one line per epoch, then the outcome. */
-async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number }): Promise<number> {
+async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number; progressLines?: boolean; render?: (job: Job) => string }): Promise<number> {
   const bar = !cli.json && process.stderr.isTTY ? new ProgressBar() : undefined;
   let epochs = opts.epochs;
+  let lastMessage = '';
   const final = await client.jobs.wait(id, {
     onEvent: (e) => {
       if (cli.json) return;
@@ -114,7 +115,11 @@ async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: b
         if (line) cli.out(line);
       } else if (e.event === 'progress') {
         if (typeof e.data.epochs === 'number') epochs = e.data.epochs;
-        bar?.draw(Number(e.data.fraction ?? 0), String(e.data.message ?? ''));
+        const msg = String(e.data.message ?? '');
+        bar?.draw(Number(e.data.fraction ?? 0), msg);
+        // Without a terminal, jobs with no per-epoch lines (tune) print each new progress message once.
+        if (!bar && opts.progressLines && msg && msg !== lastMessage) cli.err(msg);
+        lastMessage = msg;
       } else if (e.event === 'log' && opts.logs) {
         bar?.clear();
         cli.out(String(e.data.line ?? ''));
@@ -126,9 +131,115 @@ async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: b
   });
   bar?.clear();
   if (cli.json) cli.out(JSON.stringify(final, null, 2));
-  else cli.out(summary(final));
+  else cli.out(opts.render ? opts.render(final) : summary(final));
   if (final.status !== 'succeeded') throw new CommandFailed(`job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}`, EXIT.jobFailed);
   return 0;
+}
+
+/**
+ * `--space path=a,b,c` (choices; numbers, true/false and JSON are parsed, other text kept) or
+ * `--space path=min:max[:log][:int][:points=N]` (a range).
+ */
+export function parseSpaceFlag(s: string): [string, SearchDimension] {
+  const eq = s.indexOf('=');
+  const example = `e.g. --space model.maxDepth=2,4,8 or --space training.learningRate=0.0001:0.1:log`;
+  if (eq <= 0 || eq === s.length - 1) throw new UsageError(`--space takes path=a,b,c or path=min:max[:log][:int]; got '${s}' (${example}).`);
+  const path = s.slice(0, eq).trim();
+  const v = s.slice(eq + 1).trim();
+  if (v.startsWith('[')) {
+    try {
+      const list = JSON.parse(v);
+      if (Array.isArray(list)) return [path, list];
+    } catch { /* falls through to the usage error */ }
+    throw new UsageError(`--space ${path}: '${v}' is not a JSON list (${example}).`);
+  }
+  const parts = v.split(':');
+  if (!v.includes(',') && parts.length >= 2 && parts[0] !== '' && Number.isFinite(Number(parts[0])) && Number.isFinite(Number(parts[1]))) {
+    const range: SearchDimension = { min: Number(parts[0]), max: Number(parts[1]) };
+    for (const opt of parts.slice(2)) {
+      if (opt === 'log') range.log = true;
+      else if (opt === 'int' || opt === 'integer') range.integer = true;
+      else if (/^points=\d+$/.test(opt)) range.gridPoints = Number(opt.slice(7));
+      else throw new UsageError(`--space ${path}: unknown range option '${opt}'; use log, int or points=N (${example}).`);
+    }
+    return [path, range];
+  }
+  return [path, v.split(',').map((x) => x.trim()).filter(Boolean).map(choice)];
+}
+
+function choice(s: string): unknown {
+  if (s !== '' && Number.isFinite(Number(s))) return Number(s);
+  if (s === 'true' || s === 'false' || s === 'null' || /^[[{"]/.test(s)) {
+    try { return JSON.parse(s); } catch { /* a plain string */ }
+  }
+  return s;
+}
+
+/** The tune request from --spec and the flags (flags win); base train spec flags go under `base`. */
+export function tuneRequest(cli: Cli): TuneRequest {
+  const spec: Record<string, unknown> = cli.flag('spec', 'f') ? readSpec(cli.flag('spec', 'f')!) : {};
+  delete spec.type;
+  const put = (path: string, v: unknown) => { if (v !== undefined) setPath(spec, `${path}=${JSON.stringify(v)}`); };
+  put('name', cli.flag('name'));
+  put('base.dataset', cli.flag('dataset') ?? cli.args.positionals[0]);
+  put('base.target', cli.flag('target'));
+  put('base.task', cli.flag('task'));
+  put('base.model.kind', cli.flag('kind', 'model'));
+  put('base.model.nEstimators', cli.number('n-estimators', { integer: true, min: 1 }));
+  put('base.model.maxDepth', cli.number('max-depth', { integer: true, min: 1 }));
+  put('base.training.epochs', cli.number('epochs', { integer: true, min: 1 }));
+  put('base.split.seed', cli.number('split-seed', { integer: true, min: 0 }));
+  put('strategy', cli.flag('strategy'));
+  put('trials', cli.number('trials', { integer: true, min: 1 }));
+  put('cv', cli.number('cv', { integer: true, min: 0 }));
+  put('metric', cli.flag('metric'));
+  put('seed', cli.number('seed', { integer: true, min: 0 }));
+  put('eta', cli.number('eta', { integer: true, min: 2 }));
+  put('priority', cli.number('priority', { integer: true }));
+  const spaceFlags = cli.flags('space');
+  if (spaceFlags.length) {
+    const space = (typeof spec.space === 'object' && spec.space !== null && !Array.isArray(spec.space) ? spec.space : {}) as Record<string, unknown>;
+    for (const f of spaceFlags) {
+      const [path, dim] = parseSpaceFlag(f);
+      space[path] = dim;
+    }
+    spec.space = space;
+  }
+  for (const s of cli.flags('set')) setPath(spec, s);
+  const base = (spec.base ?? {}) as Record<string, unknown>;
+  const missing = typeof spec.name !== 'string' ? 'name' : typeof base.dataset !== 'string' ? 'dataset' : typeof base.target !== 'string' ? 'target' : spec.space === undefined ? 'space' : undefined;
+  if (missing) {
+    throw new UsageError(`tune needs --${missing} (or '${missing === 'name' || missing === 'space' ? missing : `base.${missing}`}' in the --spec file). Example: aiaas tune --name iris-tuned --dataset iris --target species --kind random_forest --strategy grid --cv 3 --space model.maxDepth=2,4,8`);
+  }
+  return spec as unknown as TuneRequest;
+}
+
+export async function tune(cli: Cli): Promise<number> {
+  const client = cli.client();
+  const spec = tuneRequest(cli);
+  const job = await client.jobs.tune(spec);
+  if (cli.bool('detach', 'no-wait')) {
+    cli.print(job, () => `Queued tune job ${job.id} (model ${spec.name}). Follow it with: aiaas jobs show ${job.id} · aiaas jobs wait ${job.id}`);
+    return 0;
+  }
+  const n = (job.spec as { candidates?: unknown[] }).candidates?.length;
+  if (!cli.json) cli.err(`Tune job ${job.id} queued (model ${spec.name}, ${n ?? '?'} candidates, ${spec.strategy ?? 'random'} search on ${spec.base.dataset}).`);
+  return follow(cli, client, job.id, { logs: false, progressLines: true, render: tuneSummary });
+}
+
+/** The trial table, the best candidate, then the usual outcome lines. */
+export function tuneSummary(job: Job): string {
+  const tuning = (job.metrics as { tuning?: Tuning }).tuning;
+  const lines: string[] = [];
+  if (tuning) {
+    const params = (p: Record<string, unknown>) => Object.entries(p).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    lines.push(table(['CANDIDATE', 'PARAMS', 'RUNG', 'BUDGET', 'STATUS', tuning.metric.toUpperCase(), 'JOB'], tuning.trials.map((t) => [
+      t.candidate, params(t.params), t.rung, `${Math.round(t.budget * 100)}%`, t.status ?? '-', t.score ?? (t.error ? `(${t.error})` : '-'), t.job,
+    ])));
+    lines.push(`Best candidate: ${params(tuning.best.params)} (${tuning.metric} ${tuning.best.score === undefined ? '-' : fmt(tuning.best.score)}, trial ${tuning.best.job}).`);
+  }
+  lines.push(summary(job));
+  return lines.join('\n');
 }
 
 /** "epoch 3/10  loss 0.4321  accuracy 0.9  val_loss 0.5" from a metrics event (null if not per-epoch). */
