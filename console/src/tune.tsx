@@ -35,7 +35,8 @@ let nextId = 1;
 const newRow = (path = 'model.maxDepth', values = '2, 4, 8'): SpaceRow => ({ id: nextId++, path, other: '', kind: 'choices', values, min: '', max: '', log: false, integer: false });
 
 export function useTuneSettings() {
-  return useState<TuneSettings>(() => ({ strategy: 'random', trials: '10', cv: '3', metric: '', rows: [newRow()] }));
+  // The default search compares two model kinds: valid for any base model and either task.
+  return useState<TuneSettings>(() => ({ strategy: 'random', trials: '10', cv: '3', metric: '', rows: [newRow('model.kind', 'random_forest, gradient_boosting')] }));
 }
 
 /** One choice typed by a person: numbers, true/false and JSON become values, other text stays text. */
