@@ -48,6 +48,9 @@ export async function runServer(): Promise<void> {
     lines.push(`Admin key: in ${platform.config.home}/admin.key (if it was generated here).`);
   }
   process.stdout.write(lines.join('\n') + '\n');
+  if (process.env.AIAAS_WORKERS) {
+    platform.logger.warn('AIAAS_WORKERS is not used yet: concurrent jobs are bounded by AIAAS_CPU, AIAAS_MEMORY_MB and AIAAS_GPUS.');
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       platform.logger.info({ signal }, 'shutting down');

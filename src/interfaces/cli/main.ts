@@ -10,7 +10,7 @@ Usage: aiaas <command> [options]
 Commands:
   server        Run the platform (API, console, scheduler) on this machine.
                 Configuration comes from the environment: PORT, HOST, AIAAS_HOME,
-                AIAAS_ADMIN_KEY, AIAAS_DATABASE_URL, AIAAS_WORKERS, AIAAS_CPU,
+                AIAAS_ADMIN_KEY, AIAAS_DATABASE_URL, AIAAS_CPU,
                 AIAAS_MEMORY_MB, AIAAS_GPUS (see README).
   worker        Run only a node agent: offer this machine's AIAAS_CPU, AIAAS_MEMORY_MB
                 and AIAAS_GPUS to the server's scheduler and run the jobs it places
