@@ -17,6 +17,7 @@ import type {
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../interfaces/http/schemas-serving.js';
 import type { ModelKind, TrainingOptions } from '../services/training/train-spec.js';
+import type { TuningSummary } from '../services/training/tune-spec.js';
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 export type Tenant = Static<typeof TenantSchema>;
@@ -79,25 +80,9 @@ export interface TuneRequest extends Omit<SubmitJob, 'type'> {
   eta?: number;
 }
 
-/** One row of a finished tune job's `metrics.tuning.trials`. */
-export interface TuneTrial {
-  candidate: number;
-  rung: number;
-  budget: number;
-  job: string;
-  status?: string;
-  score?: number;
-  error?: string;
-  params: Record<string, unknown>;
-}
-
-/** A finished tune job's `metrics.tuning`. */
-export interface Tuning {
-  metric: string;
-  strategy: string;
-  best: { params: Record<string, unknown>; score?: number; job: string };
-  trials: TuneTrial[];
-}
+/** One row of a finished tune job's `metrics.tuning.trials`, and `metrics.tuning` itself (the server's own types). */
+export type TuneTrial = TuningSummary['trials'][number];
+export type Tuning = TuningSummary;
 
 export interface DatasetRows {
   offset: number;

@@ -8,18 +8,8 @@
 import type { JobContext, JobOutcome } from '../jobs/job-types.js';
 import { JobStore } from '../jobs/job-store.js';
 import { trainJob } from './job-types.js';
-import { withBudget, type TuneSpec } from './tune-spec.js';
+import { withBudget, type Trial, type TuneSpec, type TuningSummary } from './tune-spec.js';
 import type { TrainSpec } from './train-spec.js';
-
-interface Trial {
-  candidate: number;
-  rung: number;
-  budget: number;
-  job: string;
-  status?: string;
-  score?: number;
-  error?: string;
-}
 
 interface TuneState {
   trials: Trial[];
@@ -80,12 +70,13 @@ export async function run(ctx: JobContext<TuneSpec>): Promise<JobOutcome> {
   ctx.progress({ fraction: 0.9, message: 'training the best candidate on all training rows' });
   const final = await waitForJob(ctx, store, state.finalJob);
   if (final.status !== 'succeeded') throw new Error(`the final training of the best candidate ${final.status}: ${final.error ?? ''}`);
-  const table = state.trials.map((t) => ({ ...t, params: spec.candidates[t.candidate]!.params }));
+  const tuning: TuningSummary = {
+    metric: spec.metric, strategy: spec.strategy,
+    best: { params: spec.candidates[best]!.params, score: bestTrial.score, job: bestTrial.job },
+    trials: state.trials.map((t) => ({ ...t, params: spec.candidates[t.candidate]!.params })),
+  };
   return {
-    metrics: {
-      ...JSON.parse(final.metrics) as Record<string, unknown>,
-      tuning: { metric: spec.metric, strategy: spec.strategy, best: { params: spec.candidates[best]!.params, score: bestTrial.score, job: bestTrial.job }, trials: table },
-    },
+    metrics: { ...JSON.parse(final.metrics) as Record<string, unknown>, tuning },
     result: final.result ? JSON.parse(final.result) : undefined,
   };
 }

@@ -31,6 +31,25 @@ export interface TuneSpec {
   trialResources: Resources;
 }
 
+/** One trial of a tune job: a candidate at a rung's budget, run as a child train job. */
+export interface Trial {
+  candidate: number;
+  rung: number;
+  budget: number;
+  job: string;
+  status?: string;
+  score?: number;
+  error?: string;
+}
+
+/** A finished tune job's `metrics.tuning`: the trial table and the best candidate. */
+export interface TuningSummary {
+  metric: string;
+  strategy: string;
+  best: { params: Params; score?: number; job: string };
+  trials: (Trial & { params: Params })[];
+}
+
 const FIELDS = ['base', 'space', 'strategy', 'trials', 'cv', 'metric', 'seed', 'eta', 'trialResources'];
 const MAX_TRIALS = 200;
 
