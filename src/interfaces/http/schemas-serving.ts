@@ -1,8 +1,9 @@
 /** JSON schemas of the model registry, endpoints and inference routes (TypeBox). */
 import { Type } from '@sinclair/typebox';
+import { StringEnum } from './schemas.js';
 
-export const StageSchema = Type.Union([Type.Literal('none'), Type.Literal('staging'), Type.Literal('production'), Type.Literal('archived')]);
-const Task = Type.Union([Type.Literal('classification'), Type.Literal('regression'), Type.Literal('other')]);
+export const StageSchema = StringEnum(['none', 'staging', 'production', 'archived'] as const);
+const Task = StringEnum(['classification', 'regression', 'other'] as const);
 
 const SigTensor = Type.Object({ name: Type.String(), dtype: Type.String(), shape: Type.Array(Type.Integer({ description: '-1: free (the batch)' })) });
 export const SignatureSchema = Type.Object({

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
-import { IdParams, ListOf } from '../schemas.js';
+import { IdParams, ListOf, StringEnum } from '../schemas.js';
 import { Job, JobQuery, LogLine, SubmitJob } from '../schemas-jobs.js';
 import { TERMINAL, type JobEvent } from '../../../services/jobs/job-store.js';
 import type { SubmitInput } from '../../../services/jobs/jobs-service.js';
@@ -74,7 +74,7 @@ export async function jobRoutes(base: FastifyInstance, { platform }: { platform:
       querystring: Type.Object({
         after: Type.Integer({ minimum: 0, default: 0 }),
         limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
-        format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])),
+        format: Type.Optional(StringEnum(['json', 'text'] as const)),
       }),
       response: { 200: Type.Object({ data: Type.Array(LogLine), next: Type.Integer({ description: 'pass as `after` for the next page' }) }) },
     },
