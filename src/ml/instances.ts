@@ -36,7 +36,8 @@ export interface Prediction {
   value?: number | number[];
 }
 
-const MAX_ROWS = 100_000;
+/** Rows per request, at most. */
+export const MAX_ROWS = 100_000;
 
 function bad(code: string, message: string, details: Record<string, unknown>): never {
   throw unprocessable(code, message, details);

@@ -1,8 +1,10 @@
 /**
  * API keys: shown once at creation, stored only as SHA-256.
  *
- * Authentication keeps what the store said about a key (by its hash) for at most
- * AUTH_RECHECK_MS (1 s), so a busy key costs one store read per second, not one per request.
+ * Authentication keeps what the store said about a key for at most AUTH_RECHECK_MS (1 s), so a
+ * busy key costs one store read per second, not one per request; the cache is in memory only and
+ * looked up by the key itself, so a cached key costs no SHA-256 either (`cached` answers from it
+ * alone, synchronously, for the prediction fast path).
  * Revocation still lands at once on the node that revokes (its cache entry is dropped), and
  * within AUTH_RECHECK_MS on every other node (the store is read again once the entry is a second
  * old). Unknown and revoked keys are never cached: a key created on another node works at once.
@@ -44,8 +46,8 @@ type KeyPrincipal = Omit<Principal, 'tenantId'>;
 
 export class KeyService {
   private readonly lastTouched = new Map<string, number>();
-  /** key hash → the key as the store last said, and when (performance.now()). */
-  private readonly authCache = new Map<string, { key: KeyPrincipal; checkedAt: number }>();
+  /** key → the key as the store last said, and when (performance.now()). In memory only. */
+  private readonly authCache = new Map<string, { key: Principal; checkedAt: number }>();
   /** Bumped by every revocation: a store read that a revocation overtook is not cached. */
   private revocations = 0;
 
@@ -102,32 +104,41 @@ export class KeyService {
   }
 
   async authenticate(key: string): Promise<KeyPrincipal | undefined> {
-    const hash = hashApiKey(key);
+    const hit = this.cached(key);
+    if (hit) return hit;
+    const cached = this.authCache.get(key);
     const now = performance.now();
-    const cached = this.authCache.get(hash);
-    if (cached && now - cached.checkedAt < AUTH_RECHECK_MS) {
-      this.touch(cached.key.keyId);
-      return cached.key;
-    }
     const generation = this.revocations;
     const row = await this.db.selectFrom('api_keys').selectAll()
-      .where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+      .where('key_hash', '=', hashApiKey(key)).where('revoked_at', 'is', null).executeTakeFirst();
     if (!row || !row.tenant_id) {
-      this.authCache.delete(hash);
+      this.authCache.delete(key);
       return undefined;
     }
     this.touch(row.id);
     const found: KeyPrincipal = { keyId: row.id, keyName: row.name, role: row.role as Role, keyTenantId: row.tenant_id, endpoint: row.endpoint };
     if (generation !== this.revocations) return found; // answered as the store was when asked; not kept
     if (this.authCache.size >= AUTH_CACHE_MAX && !cached) this.authCache.delete(this.authCache.keys().next().value!);
-    this.authCache.set(hash, { key: found, checkedAt: now });
+    // Kept as the key acting in its own tenant, so a hit costs no new object.
+    this.authCache.set(key, { key: { ...found, tenantId: found.keyTenantId }, checkedAt: now });
     return found;
+  }
+
+  /**
+   * The key as authentication last read it, acting in its own tenant, if that was less than
+   * AUTH_RECHECK_MS ago; else undefined (ask `authenticate`). The object is shared: do not change it.
+   */
+  cached(key: string): Principal | undefined {
+    const c = this.authCache.get(key);
+    if (!c || performance.now() - c.checkedAt >= AUTH_RECHECK_MS) return undefined;
+    this.touch(c.key.keyId);
+    return c.key;
   }
 
   /** Forgets what authentication knows of a key: its next request reads the store. */
   private forget(id: string): void {
     this.revocations++;
-    for (const [hash, c] of this.authCache) if (c.key.keyId === id) this.authCache.delete(hash);
+    for (const [key, c] of this.authCache) if (c.key.keyId === id) this.authCache.delete(key);
   }
 
   private touch(id: string): void {

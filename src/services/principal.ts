@@ -30,8 +30,13 @@ const ALLOWED: Record<Access, readonly Role[]> = {
   predict: ['admin', 'developer', 'inference'],
 };
 
+/** Whether a key of this role may make calls that need `access`. */
+export function mayAccess(role: Role, access: Access): boolean {
+  return ALLOWED[access].includes(role);
+}
+
 export function assertAccess(p: Principal, access: Access): void {
-  if (!ALLOWED[access].includes(p.role)) {
+  if (!mayAccess(p.role, access)) {
     const need = ALLOWED[access].join(' or ');
     throw forbidden(`This call needs a key with role ${need}; yours has role ${p.role}. Ask an admin or a developer of your tenant for such a key.`);
   }

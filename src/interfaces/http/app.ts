@@ -2,12 +2,14 @@
  * The HTTP application: shared hooks (request ids, auth, metrics, audit, errors), the OpenAPI
  * document, and one encapsulated plugin per resource.
  */
+import http from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Platform } from '../platform.js';
 import { registerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { registerErrorHandling } from './errors.js';
-import { registerObservability, requestId } from './observability.js';
+import { HttpMetrics, registerObservability, requestId } from './observability.js';
+import { PredictFastPath } from './predict-fast-path.js';
 import { registerOpenApi } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -23,7 +25,21 @@ import { tenantRoutes } from './routes/tenants.js';
 export const API_VERSION = '0.1.0';
 
 export async function buildApp(platform: Platform): Promise<FastifyInstance> {
+  const metrics = new HttpMetrics(platform);
+  const fastPath = new PredictFastPath(platform, metrics);
   const app = Fastify({
+    // Predictions with a recently seen key are answered before Fastify's lifecycle (see
+    // predict-fast-path.ts); every other request, and those it leaves, go to Fastify.
+    serverFactory: (handler, opts) => {
+      const server = http.createServer((req, res) => {
+        if (!fastPath.handle(req, res)) handler(req, res);
+      });
+      // What Fastify sets on the servers it makes itself.
+      server.keepAliveTimeout = Number(opts.keepAliveTimeout);
+      server.requestTimeout = Number(opts.requestTimeout);
+      server.setTimeout(Number(opts.connectionTimeout));
+      return server;
+    },
     loggerInstance: platform.logger as FastifyBaseLogger,
     genReqId: requestId,
     bodyLimit: platform.config.bodyLimitBytes,
@@ -32,7 +48,11 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   registerErrorHandling(app);
-  registerObservability(app, platform);
+  registerObservability(app, platform, metrics);
+  app.addHook('preClose', (done) => {
+    fastPath.closing = true;
+    done();
+  });
   registerAuth(app, platform);
   await registerOpenApi(app, API_VERSION);
   const opts = { platform };

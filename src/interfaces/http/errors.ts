@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../infra/errors.js';
 
-interface ErrorReply {
+export interface ErrorReply {
   status: number;
   code: string;
   message: string;
@@ -47,25 +47,36 @@ export function toErrorReply(err: unknown): ErrorReply | undefined {
   return undefined;
 }
 
+/** What any error answers: known ones as they are, anything else a 500 that is logged (with its stack) but not shown. */
+export function errorReplyFor(err: unknown, requestId: string, log: { error(obj: object, msg: string): void }): ErrorReply {
+  const known = toErrorReply(err);
+  if (known) return known;
+  log.error({ err }, 'unhandled error');
+  return { status: 500, code: 'internal_error', message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.` };
+}
+
 function validationMessage(v: { keyword: string; params: Record<string, unknown>; message?: string }): string {
   if (v.keyword === 'additionalProperties') return `unknown field '${String(v.params.additionalProperty)}'`;
   if (v.keyword === 'enum') return `must be one of ${(v.params.allowedValues as unknown[]).join(', ')}`;
   return v.message ?? 'is invalid';
 }
 
+/** The body and extra headers of an error answer (the one format of API.md). */
+export function errorAnswer(e: ErrorReply): { body: { error: { code: string; message: string; details?: Record<string, unknown> } }; headers: Record<string, string> } {
+  const retryAfter = e.details?.retryAfterSeconds;
+  const headers: Record<string, string> = e.status === 429 && typeof retryAfter === 'number' ? { 'retry-after': String(Math.ceil(retryAfter)) } : {};
+  return { body: { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }, headers };
+}
+
 export function sendError(reply: FastifyReply, e: ErrorReply): FastifyReply {
   reply.request.errorCode = e.code;
-  const retryAfter = e.details?.retryAfterSeconds;
-  if (e.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
-  return reply.code(e.status).type('application/json').send({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+  const { body, headers } = errorAnswer(e);
+  return reply.code(e.status).headers(headers).type('application/json').send(body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const known = toErrorReply(err);
-    if (known) return sendError(reply, known);
-    req.log.error({ err }, 'unhandled error');
-    return sendError(reply, { status: 500, code: 'internal_error', message: `Something went wrong on our side. Quote request id ${req.id} when reporting it.` });
+    return sendError(reply, errorReplyFor(err, req.id, req.log));
   });
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, { status: 404, code: 'route_not_found', message: `There is no route ${req.method} ${req.url.split('?')[0]}. See /docs for the API reference.` }),

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, Histogram } from 'prom-client';
+import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from '../../infra/hot-metrics.js';
 import type { Platform } from '../platform.js';
 import './context.js';
 
@@ -19,17 +19,36 @@ export function requestId(req: IncomingMessage): string {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function registerObservability(app: FastifyInstance, platform: Platform): void {
-  const requests = new Counter({
-    name: 'aiaas_http_requests_total', help: 'HTTP requests by method, route and status.',
-    labelNames: ['method', 'route', 'status'], registers: [platform.metrics],
-  });
-  const latency = new Histogram({
-    name: 'aiaas_http_request_duration_seconds', help: 'HTTP request latency by method, route and status.',
-    labelNames: ['method', 'route', 'status'], registers: [platform.metrics],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  });
+/**
+ * The HTTP request metrics (count and latency by method, route and status), shared by Fastify's
+ * hooks and the prediction fast path; each label set's series is found once and kept.
+ */
+export class HttpMetrics {
+  private readonly requests: HotCounter<'method' | 'route' | 'status'>;
+  private readonly latency: HotHistogram<'method' | 'route' | 'status'>;
+  private readonly series = new Map<string, { count: CounterSeries<string>; latency: HistogramSeries<string> }>();
 
+  constructor(platform: Platform) {
+    const labels = ['method', 'route', 'status'] as const;
+    this.requests = new HotCounter('aiaas_http_requests_total', 'HTTP requests by method, route and status.', labels, platform.metrics);
+    this.latency = new HotHistogram('aiaas_http_request_duration_seconds', 'HTTP request latency by method, route and status.', labels,
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], platform.metrics);
+  }
+
+  /** One answered request; `route` is the route's pattern ('unmatched' for unknown routes). */
+  record(method: string, route: string, status: number, seconds: number): void {
+    const k = `${method} ${route} ${status}`;
+    let s = this.series.get(k);
+    if (!s) {
+      const labels = { method, route, status: String(status) };
+      this.series.set(k, (s = { count: this.requests.series(labels), latency: this.latency.series(labels) }));
+    }
+    s.count.inc();
+    s.latency.observe(seconds);
+  }
+}
+
+export function registerObservability(app: FastifyInstance, platform: Platform, metrics: HttpMetrics): void {
   // Callback-style hooks where nothing is awaited: cheaper than async ones, on every request.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
@@ -38,10 +57,7 @@ export function registerObservability(app: FastifyInstance, platform: Platform):
 
   app.addHook('onResponse', (req, reply, done) => {
     // Unknown routes share one label so that scanners cannot blow up the series count.
-    const route = req.routeOptions.url ?? 'unmatched';
-    const labels = { method: req.method, route, status: String(reply.statusCode) };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+    metrics.record(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     // Predictions (POST only to carry a body) change nothing: they are counted, not audited.
     const access = req.routeOptions.config?.access;
     if (MUTATING.has(req.method) && req.routeOptions.url && access !== 'public' && access !== 'predict') {

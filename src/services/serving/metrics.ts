@@ -3,37 +3,44 @@
  * registry (GET /metrics); `endpointText` renders one endpoint's series for its tenant
  * (GET /v1/endpoints/{name}/metrics).
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from '../../infra/hot-metrics.js';
 
 export interface EndpointGauges {
   /** [tenant, endpoint, version, replicas, queueDepth] for every live pool. */
   pools(): Array<{ tenant: string; endpoint: string; version: number; replicas: number; queueDepth: number }>;
 }
 
+interface EndpointSeries {
+  requests: Map<number, CounterSeries<'tenant' | 'endpoint' | 'status'>>;
+  latency: HistogramSeries<'tenant' | 'endpoint'>;
+  batchSize: HistogramSeries<'tenant' | 'endpoint'>;
+  predictions: CounterSeries<'tenant' | 'endpoint'>;
+}
+
 export class ServingMetrics {
-  readonly requests: Counter<'tenant' | 'endpoint' | 'status'>;
-  readonly latency: Histogram<'tenant' | 'endpoint'>;
-  readonly batchSize: Histogram<'tenant' | 'endpoint'>;
-  readonly predictions: Counter<'tenant' | 'endpoint'>;
-  readonly scaleEvents: Counter<'tenant' | 'endpoint' | 'direction'>;
-  readonly queueDepth: Gauge<'tenant' | 'endpoint'>;
-  readonly replicas: Gauge<'tenant' | 'endpoint' | 'version'>;
-  private readonly all: Array<Counter<string> | Histogram<string> | Gauge<string>>;
+  // Per request or per run: plain numbers (../../infra/hot-metrics.ts), read when scraped.
+  private readonly requests: HotCounter<'tenant' | 'endpoint' | 'status'>;
+  private readonly latency: HotHistogram<'tenant' | 'endpoint'>;
+  private readonly batchSize: HotHistogram<'tenant' | 'endpoint'>;
+  private readonly predictions: HotCounter<'tenant' | 'endpoint'>;
+  private readonly scaleEvents: HotCounter<'tenant' | 'endpoint' | 'direction'>;
+  private readonly queueDepth: Gauge<'tenant' | 'endpoint'>;
+  private readonly replicas: Gauge<'tenant' | 'endpoint' | 'version'>;
+  private readonly all: Array<{ get(): Promise<{ name: string; help: string; type: unknown; values: Array<{ labels: Record<string, unknown>; value: number; metricName?: string }> }> }>;
+  /** Each endpoint's series, found once. */
+  private readonly series = new Map<string, EndpointSeries>();
 
   constructor(registry: Registry, gauges: EndpointGauges) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'aiaas_endpoint_requests_total', help: 'Prediction requests by endpoint and HTTP status.', labelNames: ['tenant', 'endpoint', 'status'], registers });
-    this.latency = new Histogram({
-      name: 'aiaas_endpoint_request_duration_seconds', help: 'Prediction request latency (server side, parse to reply).',
-      labelNames: ['tenant', 'endpoint'], registers,
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
-    });
-    this.batchSize = new Histogram({
-      name: 'aiaas_endpoint_batch_size', help: 'Rows per model run (dynamic batching stacks requests into one run).',
-      labelNames: ['tenant', 'endpoint'], registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
-    });
-    this.predictions = new Counter({ name: 'aiaas_endpoint_predictions_total', help: 'Rows predicted by endpoint.', labelNames: ['tenant', 'endpoint'], registers });
-    this.scaleEvents = new Counter({ name: 'aiaas_endpoint_scale_events_total', help: 'Autoscaling events by direction (up, down).', labelNames: ['tenant', 'endpoint', 'direction'], registers });
+    const endpoint = ['tenant', 'endpoint'] as const;
+    this.requests = new HotCounter('aiaas_endpoint_requests_total', 'Prediction requests by endpoint and HTTP status.', ['tenant', 'endpoint', 'status'], registry);
+    this.latency = new HotHistogram('aiaas_endpoint_request_duration_seconds', 'Prediction request latency (server side, parse to reply).', endpoint,
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registry);
+    this.batchSize = new HotHistogram('aiaas_endpoint_batch_size', 'Rows per model run (dynamic batching stacks requests into one run).', endpoint,
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry);
+    this.predictions = new HotCounter('aiaas_endpoint_predictions_total', 'Rows predicted by endpoint.', endpoint, registry);
+    this.scaleEvents = new HotCounter('aiaas_endpoint_scale_events_total', 'Autoscaling events by direction (up, down).', ['tenant', 'endpoint', 'direction'], registry);
     this.queueDepth = new Gauge({
       name: 'aiaas_endpoint_queue_depth', help: 'Requests waiting for a replica.', labelNames: ['tenant', 'endpoint'], registers,
       collect() {
@@ -58,19 +65,45 @@ export class ServingMetrics {
     this.all = [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents, this.queueDepth, this.replicas];
   }
 
-  /** Forgets an endpoint's series (it was deleted). */
-  async forget(tenant: string, endpoint: string): Promise<void> {
-    for (const m of [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents] as Array<Counter<string>>) {
-      const seen = new Set<string>();
-      for (const v of (await m.get()).values) {
-        if (v.labels.tenant !== tenant || v.labels.endpoint !== endpoint) continue;
-        const { le: _le, ...labels } = v.labels as Record<string, string | number>;
-        const key = JSON.stringify(labels);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        m.remove(labels as Record<string, string>);
-      }
+  /** A replica was added (up) or removed (down). */
+  scaled(tenant: string, endpoint: string, direction: 'up' | 'down'): void {
+    this.scaleEvents.series({ tenant, endpoint, direction }).inc();
+  }
+
+  /** One prediction request answered with `status` after `seconds`. */
+  request(tenant: string, endpoint: string, status: number, seconds: number): void {
+    const s = this.of(tenant, endpoint);
+    let count = s.requests.get(status);
+    if (!count) s.requests.set(status, (count = this.requests.series({ tenant, endpoint, status: String(status) })));
+    count.inc();
+    s.latency.observe(seconds);
+  }
+
+  /** Rows predicted. */
+  predicted(tenant: string, endpoint: string, rows: number): void {
+    this.of(tenant, endpoint).predictions.inc(rows);
+  }
+
+  /** One model run of `rows` rows. */
+  batch(tenant: string, endpoint: string, rows: number): void {
+    this.of(tenant, endpoint).batchSize.observe(rows);
+  }
+
+  private of(tenant: string, endpoint: string): EndpointSeries {
+    const k = `${tenant}\0${endpoint}`;
+    let s = this.series.get(k);
+    if (!s) {
+      const labels = { tenant, endpoint };
+      s = { requests: new Map(), latency: this.latency.series(labels), batchSize: this.batchSize.series(labels), predictions: this.predictions.series(labels) };
+      this.series.set(k, s);
     }
+    return s;
+  }
+
+  /** Forgets an endpoint's series (it was deleted). */
+  forget(tenant: string, endpoint: string): void {
+    this.series.delete(`${tenant}\0${endpoint}`);
+    for (const m of [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents]) m.remove({ tenant, endpoint });
   }
 
   /** Prometheus text of one endpoint's series. */

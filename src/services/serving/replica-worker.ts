@@ -11,12 +11,16 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../infra/errors.js';
-import { instancesToFeeds, predictRows, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
+import { instancesToFeeds, MAX_ROWS, predictRows, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
+import { readNumberRows } from '../../ml/number-rows.js';
+import type { Signature } from '../../ml/signature.js';
 import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest, RunResult } from './protocol.js';
 
 let session: ort.InferenceSession | undefined;
 let fetches: string[] = [];
 let predict: PredictSpec | undefined;
+/** The model's one float input of fixed width, if so: bodies of number rows are read without JSON.parse. */
+let numberRows: { name: string; width: number; dtype: 'float32' | 'float64' } | undefined;
 
 const port = parentPort!;
 
@@ -33,6 +37,7 @@ async function handle(msg: ToReplica): Promise<void> {
       });
       fetches = msg.fetches;
       predict = msg.predict;
+      numberRows = predict && numberRowsInput(predict.signature);
       // One warm-up run with the given example makes the first real request as fast as the rest.
       if (msg.warmup) await run([msg.warmup]).catch(() => undefined);
       send({ type: 'ready' });
@@ -60,9 +65,21 @@ function send(m: FromReplica, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
 }
 
+function numberRowsInput(sig: Signature): typeof numberRows {
+  const t = sig.tensors[0];
+  if (sig.tensors.length !== 1 || !t || (t.dtype !== 'float32' && t.dtype !== 'float64')) return undefined;
+  if (t.shape.length !== 2 || !(t.shape[1]! > 0)) return undefined;
+  return { name: t.name, width: t.shape[1]!, dtype: t.dtype };
+}
+
 /** A predict body into feeds (throws the 4xx a bad body gets). */
 function parseBody(bodies: Uint8Array, at: number, length: number): { feeds: Feeds; rows: number } {
   if (!predict) throw new Error('replica cannot read predict bodies');
+  if (numberRows) {
+    const { name, width, dtype } = numberRows;
+    const read = readNumberRows(bodies, at, at + length, width, dtype, MAX_ROWS);
+    if (read) return { feeds: { [name]: { dtype, dims: [read.rows, width], data: read.data } }, rows: read.rows };
+  }
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(bodies.buffer, bodies.byteOffset + at, length).toString('utf8'));

@@ -271,10 +271,10 @@ export class ServingService {
       onScale: (e) => {
         const up = e.to > e.from;
         ep.event({ type: up ? 'scale_up' : 'scale_down', version, from: e.from, to: e.to, message: e.reason });
-        this.metrics.scaleEvents.inc({ tenant: ep.row.tenant_id, endpoint: ep.row.name, direction: up ? 'up' : 'down' });
+        this.metrics.scaled(ep.row.tenant_id, ep.row.name, up ? 'up' : 'down');
         this.logger.info({ endpoint: ep.row.name, version, from: e.from, to: e.to, reason: e.reason }, 'endpoint scaled');
       },
-      onBatch: (rows) => this.metrics.batchSize.observe({ tenant: ep.row.tenant_id, endpoint: ep.row.name }, rows),
+      onBatch: (rows) => this.metrics.batch(ep.row.tenant_id, ep.row.name, rows),
       onReplicaFailure: (message) => {
         ep.event({ type: 'replica_failed', version, message });
         this.logger.error({ endpoint: ep.row.name, version, message }, 'replica failed');
@@ -359,7 +359,7 @@ export class ServingService {
       ep.setRouting([]);
       // Requests already queued are answered; new ones find no endpoint.
       await Promise.all(pools.map((s) => s.pool.drain()));
-      await this.metrics.forget(ep.row.tenant_id, ep.row.name);
+      this.metrics.forget(ep.row.tenant_id, ep.row.name);
       return { id: ep.row.id, name: ep.row.name, deleted: true as const };
     });
   }
@@ -487,9 +487,7 @@ export class ServingService {
   /** Per-request metrics, from the HTTP layer (only for endpoints that exist). */
   observe(tenantId: string, name: string, status: number, seconds: number): void {
     if (!this.endpoints.has(`${tenantId}\0${name}`)) return;
-    const labels = { tenant: tenantId, endpoint: name };
-    this.metrics.requests.inc({ ...labels, status: String(status) });
-    this.metrics.latency.observe(labels, seconds);
+    this.metrics.request(tenantId, name, status, seconds);
   }
 
   async endpointMetrics(p: Principal, name: string): Promise<string> {
@@ -505,7 +503,7 @@ export class ServingService {
     if (!u) this.usage.set(k, (u = { tenant: ep.row.tenant_id, endpoint: ep.row.name, predictions: 0, requests: 0 }));
     u.predictions += rows;
     u.requests += 1;
-    this.metrics.predictions.inc({ tenant: ep.row.tenant_id, endpoint: ep.row.name }, rows);
+    this.metrics.predicted(ep.row.tenant_id, ep.row.name, rows);
   }
 
   /** Adds the predictions counted since the last flush to the hourly rows of `prediction_usage`. */
