@@ -48,13 +48,14 @@ export function readNumberRows(b: Uint8Array, from: number, to: number, width: n
   i = expect(b, skip(b, i, end), end, C.LBracket);
   if (i < 0) return undefined;
 
-  let data = new Float64Array(width);
+  // A Float32Array rounds each double once as it is stored, as JSON.parse's numbers written into one would.
+  let data: Float32Array | Float64Array = dtype === 'float32' ? new Float32Array(width) : new Float64Array(width);
   let rows = 0;
   for (;;) {
     i = expect(b, skip(b, i, end), end, C.LBracket);
     if (i < 0) return undefined;
     if ((rows + 1) * width > data.length) {
-      const grown = new Float64Array(data.length * 2);
+      const grown = dtype === 'float32' ? new Float32Array(data.length * 2) : new Float64Array(data.length * 2);
       grown.set(data);
       data = grown;
     }
@@ -134,8 +135,7 @@ export function readNumberRows(b: Uint8Array, from: number, to: number, width: n
   i = expect(b, skip(b, i, end), end, C.RBrace);
   if (i < 0 || skip(b, i, end) !== end) return undefined;
   const n = rows * width;
-  // Float32 rounds each double once, as writing JSON.parse's numbers into a Float32Array would.
-  return { data: dtype === 'float32' ? new Float32Array(data.subarray(0, n)) : data.length === n ? data : data.slice(0, n), rows };
+  return { data: data.length === n ? data : data.slice(0, n), rows };
 }
 
 /** The position after JSON whitespace from i. */

@@ -19,6 +19,10 @@
  * - `drain()` stops nothing in flight: the queue empties through the replicas, then they close.
  */
 import { Worker } from 'node:worker_threads';
+// Loaded here too so that the native addon stays loaded for the life of the process: once every
+// thread that loaded it has gone, a new replica thread cannot load it again (Node: "Module did
+// not self-register"), and a pool that lost its last replica could not replace it.
+import 'onnxruntime-node';
 import { AppError } from '../../infra/errors.js';
 import type { Feeds } from '../../ml/instances.js';
 import type { FromReplica, PredictSpec, ReplicaRequest, RunResult, ToReplica } from './protocol.js';
@@ -339,10 +343,28 @@ export class VersionPool {
       this.queuedBytes += p.bytes;
     }
     this.queue = again.concat(this.queue);
-    if (!this.closed && !this.draining && this.live().length < Math.max(1, this.settings.replicas.min)) {
-      void this.addReplica().catch((err) => this.hooks.onReplicaFailure((err as Error).message));
-    }
+    this.replace();
     this.schedulePump();
+  }
+
+  /**
+   * Brings the replicas back to the minimum after a death. If none can start, what waits is
+   * refused (503, rather than waiting for ever) and starting is tried again every second.
+   */
+  private replace(): void {
+    if (this.closed || this.draining || this.live().length >= Math.max(1, this.settings.replicas.min)) return;
+    this.addReplica().catch((err) => {
+      const why = (err as Error).message;
+      this.hooks.onReplicaFailure(`a replacement replica did not start: ${why}`);
+      if (this.live().length === 0) {
+        const refused = new AppError(503, 'endpoint_unavailable', `No replica of this model version could be started (${why}); retry shortly.`, { retryAfterSeconds: 1 });
+        this.noteQueue();
+        for (const p of this.queue.splice(0)) p.reject(refused);
+        this.queuedRows = 0;
+        this.queuedBytes = 0;
+      }
+      setTimeout(() => this.replace(), 1000).unref();
+    });
   }
 
   private schedulePump(): void {
@@ -489,10 +511,13 @@ export class VersionPool {
     }
     // Referenced again, so that the process waits for the replica to release its session.
     r.worker.ref();
-    const exited = new Promise<void>((resolve) => r.worker.once('exit', () => resolve()));
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000));
-    await Promise.race([exited, timeout]);
-    await r.worker.terminate().catch(() => undefined);
+    const exited = new Promise<boolean>((resolve) => r.worker.once('exit', () => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
+    if (await Promise.race([exited, timeout])) return;
+    // Still inside a long run: it exits once the run ends. It is not forced: stopping a thread
+    // inside an ONNX Runtime run aborts the whole process (the run returns into a stopped
+    // N-API environment), so it is only no longer waited for.
+    r.worker.unref();
   }
 
   private scaled(from: number, to: number, reason: string): void {

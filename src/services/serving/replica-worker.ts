@@ -24,8 +24,17 @@ let numberRows: { name: string; width: number; dtype: 'float32' | 'float64' } | 
 
 const port = parentPort!;
 
+/** Batches being run: a close waits for them (a thread stopped inside an ONNX Runtime run aborts the process). */
+const running = new Set<Promise<void>>();
+
 port.on('message', (msg: ToReplica) => {
-  void handle(msg);
+  if (msg.type !== 'run') {
+    void handle(msg);
+    return;
+  }
+  const p = handle(msg);
+  running.add(p);
+  void p.finally(() => running.delete(p));
 });
 
 async function handle(msg: ToReplica): Promise<void> {
@@ -51,6 +60,7 @@ async function handle(msg: ToReplica): Promise<void> {
       }
       send({ type: 'result', id: msg.id, results, runMs: performance.now() - started, runs }, transfer);
     } else if (msg.type === 'close') {
+      await Promise.all(running);
       await session?.release();
       session = undefined;
       port.close();
