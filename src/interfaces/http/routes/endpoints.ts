@@ -148,6 +148,8 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
  * POST /v1/endpoints/{name}/predict. The body is not parsed here: its bytes go to a replica
  * thread, which parses and checks it (the schema below is enforced there, with the same 422),
  * runs it and writes the answer, so this thread (HTTP for every endpoint) does no per-row work.
+ * Calls with a key seen in the last second are answered before Fastify, by ../predict-fast-path.ts,
+ * with the same service call; this route takes the rest.
  */
 async function predictRoute(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
