@@ -17,7 +17,7 @@ import { HotCounter, type CounterSeries } from '../../infra/hot-metrics.js';
 import type { Logger } from '../../infra/logger.js';
 import { mayAccess, type Principal } from '../../services/principal.js';
 import type { Platform } from '../platform.js';
-import { errorAnswer, errorReplyFor } from './errors.js';
+import { errorAnswer, errorReplyFor, type ErrorReply } from './errors.js';
 import { requestId, type HttpMetrics } from './observability.js';
 
 const PREFIX = '/v1/endpoints/';
@@ -95,7 +95,7 @@ export class PredictFastPath {
     req.on('error', () => undefined);
   }
 
-  private answerError(res: ServerResponse, id: string, principal: Principal, name: string, started: number, e: Parameters<typeof errorAnswer>[0]): void {
+  private answerError(res: ServerResponse, id: string, principal: Principal, name: string, started: number, e: ErrorReply): void {
     const { body, headers } = errorAnswer(e);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     this.answer(res, id, principal, name, started, e.status, JSON.stringify(body));
