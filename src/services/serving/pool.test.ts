@@ -106,6 +106,31 @@ test('a drain during a run of many pieces answers everything, the pieces joined 
   });
 });
 
+test('a replica that dies during a drain: what it held is answered by a replacement, and the drain still ends', async () => {
+  const failures: string[] = [];
+  const pool = new VersionPool(1, slowModel(200), ['y'], settings, { ...quiet, onReplicaFailure: (m) => failures.push(m) }, true, true);
+  await pool.start();
+  const first = (pool as unknown as { replicas: Array<{ worker: Worker }> }).replicas[0]!.worker;
+  const answers = Array.from({ length: 24 }, () => pool.submit(row(0.5), 1));
+  assert.ok(pool.stats().inflight > 0);
+  const drained = pool.drain();
+  first.postMessage(null);
+  const got = await Promise.all(answers);
+  assert.equal(got.length, 24);
+  await drained;
+  assert.equal(failures.length, 1, failures.join('; '));
+  assert.equal(threads(pool), 0);
+});
+
+test('a pool closed while its replicas start: the start fails, the close waits for the loads to end and the threads to exit', async () => {
+  const pool = new VersionPool(1, slowModel(20), ['y'], { ...settings, replicas: { min: 2, max: 2 } }, quiet, true, true);
+  const started = pool.start();
+  const closed = pool.close();
+  await assert.rejects(started, /closed before it was ready/);
+  await closed;
+  assert.equal(threads(pool), 0);
+});
+
 /**
  * The shutdown of a server: a request of 2,048 rows through 160 layers takes seconds on one core.
  * A close that gave up waiting for it let the process exit with the thread inside ONNX Runtime:
