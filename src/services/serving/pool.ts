@@ -1,49 +1,41 @@
 /**
- * The replicas of one model version behind an endpoint, and the queue in front of them.
+ * The replicas of one model version behind an endpoint, and the queue in front of them: the
+ * glue between the batch queue (./batch-queue.ts), the replicas (./replica.ts, each a state
+ * machine around a worker thread) and the autoscaler (./autoscaler.ts, pure decisions).
  *
- * - Replicas are worker threads, each owning an ONNX Runtime session; a batch goes to the ready
- *   replica with the least outstanding work (rows in flight), at most two batches in flight per
- *   replica so that one is always ready to run when the other finishes.
- * - Dynamic batching as in Triton: requests queue; a free replica takes the oldest request and
- *   every later compatible one up to `maxBatchSize` rows, waiting up to `maxDelayMs` for the batch
- *   to fill (0: take what has arrived, handing work to a free replica as soon as half a batch
- *   waits); the replica stacks them into one run and splits the outputs back.
+ * - A batch goes to the ready replica with the least outstanding work (rows in flight), at most
+ *   two batches in flight per replica so that one is always ready to run when the other finishes.
+ * - Dynamic batching as in Triton: a free replica takes the oldest request and every later
+ *   compatible one up to `maxBatchSize` rows, waiting up to `maxDelayMs` for the batch to fill
+ *   (0: take what has arrived, handing work to a free replica as soon as half a batch waits);
+ *   the replica stacks them into one run and splits the outputs back. A request of more rows
+ *   than `maxBatchSize` is run by its replica in pieces of `maxBatchSize` rows.
  * - Predict calls can reach the replica as raw JSON bytes (`submitJson`): the replica parses,
  *   checks, runs and answers them, so this thread only routes. Their rows are counted as one per
- *   request until a replica reads them (and the replica splits runs at `maxBatchSize` rows).
- * - Autoscaling between min and max replicas: every `intervalMs` the time-averaged queue depth,
- *   the mean latency and the busy fraction of the replicas are compared with their targets; a
- *   replica is added at once when they are exceeded, and one is removed only after `cooldownMs`
- *   of low load since the last scale event. Each change is reported through `onScale`.
- * - A replica whose thread dies has its batches queued again and is replaced.
- * - `drain()` stops nothing in flight: the queue empties through the replicas, then they close.
+ *   request until a replica reads them.
+ * - Every `intervalMs` the load since the last tick goes to the autoscaler; a replica is added or
+ *   removed as it decides, and each change is reported through `onScale`.
+ * - A replica whose thread dies has its batches queued again (twice at most) and is replaced.
+ * - `drain()` (a version leaving the traffic) and `close()` (shutdown) take no new request;
+ *   drain answers everything queued and in flight, close refuses what is queued (503) and lets
+ *   the runs under way end after their current piece. Both end when every replica thread has
+ *   exited: no thread is ever stopped inside a run, nor left running when they resolve.
+ *
+ * The hot path (submit → enqueue → pump → dispatch → result) allocates one promise per request
+ * and one array per batch, nothing per replica or per state change.
  */
-import { Worker } from 'node:worker_threads';
-// Loaded here too so that the native addon stays loaded for the life of the process: once every
-// thread that loaded it has gone, a new replica thread cannot load it again (Node: "Module did
-// not self-register"), and a pool that lost its last replica could not replace it.
-import 'onnxruntime-node';
 import { AppError } from '../../infra/errors.js';
 import type { Feeds } from '../../ml/instances.js';
-import type { FromReplica, PredictSpec, ReplicaRequest, RunResult, ToReplica } from './protocol.js';
+import { Autoscaler, type AutoscalingSettings } from './autoscaler.js';
+import { BatchQueue, type Pending } from './batch-queue.js';
+import type { PredictSpec, RunResult } from './protocol.js';
+import { Replica, type ReplicaListener, type ReplicaState } from './replica.js';
 
-/** A request as queued: a raw body is kept (not transferred) so it can be retried elsewhere. */
-type QueuedRequest = { feeds: Feeds } | { json: Uint8Array };
+export type { AutoscalingSettings } from './autoscaler.js';
 
 export interface BatchingSettings {
   maxBatchSize: number;
   maxDelayMs: number;
-}
-
-export interface AutoscalingSettings {
-  /** How often load is measured and replicas adjusted. */
-  intervalMs: number;
-  /** Low load must last this long since the last scale event before a replica is removed. */
-  cooldownMs: number;
-  /** Scale up when the average queue (rows waiting) per replica exceeds this. */
-  targetQueueDepth: number;
-  /** Scale up when the mean latency exceeds this while requests wait (0: off). */
-  targetLatencyMs: number;
 }
 
 export interface PoolSettings {
@@ -64,25 +56,14 @@ export interface PoolHooks {
   onReplicaFailure(message: string): void;
 }
 
-type Answered = Extract<RunResult, { ok: true }>;
-
-interface Pending {
-  request: QueuedRequest;
-  /** Rows (for a raw JSON body, not yet parsed: counted as 1 until the replica reads it). */
-  rows: number;
-  bytes: number;
-  key: string;
-  enqueuedAt: number;
-  retries: number;
-  resolve(result: Answered): void;
-  reject(err: Error): void;
-}
-
 /** A predict call answered by a replica: the JSON text of the answer, and the rows predicted. */
 export interface JsonAnswer {
   answer: string;
   rows: number;
 }
+
+/** running → draining (drain) → closed, or running/draining → closed (close). */
+type PoolState = 'running' | 'draining' | 'closed';
 
 const MAX_INFLIGHT = 2;
 /**
@@ -94,55 +75,33 @@ const MAX_INFLIGHT = 2;
  * leave the replica idle while this thread reads.
  */
 const EAGER_FRACTION = 1 / 2;
-const MAX_QUEUED_ROWS = 50_000;
-/** Raw bodies waiting (their rows are not known before a replica parses them). */
-const MAX_QUEUED_BYTES = 256 * 2 ** 20;
-const WORKER_URL = new URL('./replica-worker.js', import.meta.url);
+/** A request whose replica died this many times is refused rather than retried for ever. */
+const MAX_RETRIES = 2;
 
-class Replica {
-  readonly worker: Worker;
-  ready = false;
-  closing = false;
-  dead = false;
-  inflight = 0;
-  outstandingRows = 0;
-  busySince = 0;
-  busyMs = 0;
-  readonly batches = new Map<number, Pending[]>();
-
-  constructor() {
-    this.worker = new Worker(WORKER_URL);
-    this.worker.unref();
-  }
-
-  busyTime(now: number): number {
-    const t = this.busyMs + (this.inflight > 0 ? now - this.busySince : 0);
-    this.busyMs = 0;
-    if (this.inflight > 0) this.busySince = now;
-    return t;
-  }
-}
+const shuttingDown = () => new AppError(503, 'endpoint_unavailable', 'The server is shutting down; retry the request.');
 
 export class VersionPool {
+  /** Every replica whose thread has not exited yet, whatever its state. */
   private readonly replicas: Replica[] = [];
-  private queue: Pending[] = [];
-  private queuedRows = 0;
-  private queuedBytes = 0;
-  private seq = 0;
+  private readonly queue: BatchQueue;
+  private readonly autoscaler = new Autoscaler(performance.now());
+  private state: PoolState = 'running';
   private pumpScheduled = false;
   private delayTimer: NodeJS.Timeout | undefined;
   private scaleTimer: NodeJS.Timeout | undefined;
-  private draining = false;
-  private drained: (() => void) | undefined;
-  private closed = false;
-  // Autoscaling measurements since the last tick.
-  private queueArea = 0;
-  private queueChangedAt = performance.now();
+  private drained: Promise<void> | undefined;
+  private resolveDrained: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+  // Latencies answered since the last autoscaling tick.
   private latencySum = 0;
   private latencyCount = 0;
-  private lastScaleAt = performance.now();
-  private lastBusyAt = performance.now();
   private readonly constantKey: boolean;
+  private readonly listener: ReplicaListener = {
+    onReady: () => this.schedulePump(),
+    onResult: (_r, batch, results, runs) => this.onResult(batch, results, runs),
+    onFailed: (_r, why, from, lost) => this.onReplicaFailed(why, from, lost),
+    onExit: (r) => this.onReplicaExit(r),
+  };
 
   constructor(
     readonly version: number,
@@ -159,6 +118,7 @@ export class VersionPool {
     private readonly predict?: PredictSpec,
   ) {
     this.constantKey = fixedInnerShapes;
+    this.queue = new BatchQueue(batchable, fixedInnerShapes);
   }
 
   /**
@@ -173,26 +133,20 @@ export class VersionPool {
   async start(): Promise<void> {
     const n = Math.max(1, this.settings.replicas.min);
     await Promise.all(Array.from({ length: n }, () => this.addReplica()));
-    this.scaleTimer = setInterval(() => this.autoscale(), this.settings.autoscaling.intervalMs);
-    this.scaleTimer.unref();
+    if (this.state === 'running') this.startTimer();
   }
 
   update(settings: PoolSettings): void {
     const intervalChanged = settings.autoscaling.intervalMs !== this.settings.autoscaling.intervalMs;
     this.settings = settings;
-    if (intervalChanged && this.scaleTimer) {
-      clearInterval(this.scaleTimer);
-      this.scaleTimer = setInterval(() => this.autoscale(), settings.autoscaling.intervalMs);
-      this.scaleTimer.unref();
-    }
+    if (this.state !== 'running') return;
+    if (intervalChanged && this.scaleTimer) this.startTimer();
     // Bring the count inside the new bounds now; the autoscaler does the rest.
-    const live = this.live();
-    if (live.length < settings.replicas.min) {
-      const from = live.length;
+    const from = this.live().length;
+    if (from < settings.replicas.min) {
       for (let i = from; i < settings.replicas.min; i++) void this.addReplica().catch(() => undefined);
       this.scaled(from, settings.replicas.min, 'replicas.min raised');
-    } else if (live.length > settings.replicas.max) {
-      const from = live.length;
+    } else if (from > settings.replicas.max) {
       for (let i = settings.replicas.max; i < from; i++) this.retireOne();
       this.scaled(from, settings.replicas.max, 'replicas.max lowered');
     }
@@ -200,15 +154,15 @@ export class VersionPool {
   }
 
   stats() {
-    const live = this.live();
-    return {
-      version: this.version,
-      replicas: live.length,
-      ready: live.filter((r) => r.ready).length,
-      queueDepth: this.queue.length,
-      queuedRows: this.queuedRows,
-      inflight: live.reduce((n, r) => n + r.inflight, 0),
-    };
+    let replicas = 0;
+    let ready = 0;
+    let inflight = 0;
+    for (const r of this.replicas) {
+      if (r.live) replicas++;
+      if (r.state === 'ready') ready++;
+      inflight += r.inflight;
+    }
+    return { version: this.version, replicas, ready, queueDepth: this.queue.length, queuedRows: this.queue.rows, inflight };
   }
 
   submit(feeds: Feeds, rows: number): Promise<Feeds> {
@@ -232,136 +186,115 @@ export class VersionPool {
     });
   }
 
+  /**
+   * Takes no new request, answers everything queued and in flight, then closes the replicas.
+   * Resolves when their threads have exited.
+   */
+  drain(): Promise<void> {
+    if (this.state === 'closed') return this.closing ?? this.drained ?? Promise.resolve();
+    if (!this.drained) {
+      this.state = 'draining';
+      this.stopTimers(false);
+      this.drained = new Promise<void>((resolve) => (this.resolveDrained = resolve));
+    }
+    this.checkDrained();
+    return this.drained;
+  }
+
+  /**
+   * Takes no new request and refuses what is queued (503); the runs under way end after their
+   * current piece of at most `maxBatchSize` rows (answered, or 503 for what they did not reach).
+   * Resolves when every replica thread has exited, which takes at most one piece.
+   */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.state = 'closed';
+      this.stopTimers(true);
+      this.queue.rejectAll(shuttingDown());
+      const exits = this.replicas.map((r) => r.close());
+      this.closing = Promise.all(exits).then(() => this.resolveDrained?.());
+    }
+    return this.closing;
+  }
+
   private refuse(rows: number, bytes: number): AppError | undefined {
-    if (this.closed) return new AppError(503, 'endpoint_unavailable', 'This model version is no longer served; retry the request.');
-    if (this.queuedRows + rows > MAX_QUEUED_ROWS || this.queuedBytes + bytes > MAX_QUEUED_BYTES) {
+    if (this.state !== 'running') return new AppError(503, 'endpoint_unavailable', 'This model version is no longer served; retry the request.');
+    if (this.queue.full(rows, bytes)) {
       return new AppError(429, 'too_many_requests', 'The endpoint queue is full; retry shortly, or raise replicas.max.', { retryAfterSeconds: 1 });
     }
     return undefined;
   }
 
   private enqueue(p: Pending): void {
-    this.noteQueue();
     this.queue.push(p);
-    this.queuedRows += p.rows;
-    this.queuedBytes += p.bytes;
     const { maxBatchSize, maxDelayMs } = this.settings.batching;
-    if (maxDelayMs === 0 && this.queuedRows >= Math.max(1, Math.ceil(maxBatchSize * EAGER_FRACTION))) this.pump();
+    if (maxDelayMs === 0 && this.queue.rows >= Math.max(1, Math.ceil(maxBatchSize * EAGER_FRACTION))) this.pump();
     else this.schedulePump();
   }
 
-  /** Serves what is queued and in flight, then closes the replicas. */
-  drain(): Promise<void> {
-    this.draining = true;
+  private startTimer(): void {
     if (this.scaleTimer) clearInterval(this.scaleTimer);
-    return new Promise<void>((resolve) => {
-      this.drained = resolve;
-      this.checkDrained();
-    });
+    this.scaleTimer = setInterval(() => this.autoscale(), this.settings.autoscaling.intervalMs);
+    this.scaleTimer.unref();
   }
 
-  /** Stops at once: queued requests fail (used when the platform shuts down after draining HTTP). */
-  async close(): Promise<void> {
-    this.closed = true;
+  private stopTimers(all: boolean): void {
     if (this.scaleTimer) clearInterval(this.scaleTimer);
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    for (const p of this.queue.splice(0)) p.reject(new AppError(503, 'endpoint_unavailable', 'The server is shutting down; retry the request.'));
-    await Promise.all(this.replicas.splice(0).map((r) => this.terminate(r)));
+    this.scaleTimer = undefined;
+    if (all && this.delayTimer) clearTimeout(this.delayTimer);
   }
 
+  /** Replicas starting or ready: the serving capacity. */
   private live(): Replica[] {
-    return this.replicas.filter((r) => !r.closing && !r.dead);
-  }
-
-  private noteQueue(): void {
-    const now = performance.now();
-    this.queueArea += this.queuedRows * (now - this.queueChangedAt);
-    this.queueChangedAt = now;
+    return this.replicas.filter((r) => r.live);
   }
 
   private addReplica(): Promise<void> {
-    const r = new Replica();
+    const r = new Replica({
+      type: 'load', model: this.model, threads: 1, fetches: this.fetches, split: this.batchable, warmup: this.warmup, predict: this.predict,
+    }, this.listener);
     this.replicas.push(r);
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      r.worker.on('message', (m: FromReplica) => {
-        if (m.type === 'result') this.onResult(r, m.id, m.results, m.runs);
-        else if (m.type === 'ready') {
-          r.ready = true;
-          settled = true;
-          if (this.closed || this.draining) this.retire(r);
-          resolve();
-          this.schedulePump();
-        } else if (m.type === 'error') {
-          settled = true;
-          r.dead = true;
-          void this.terminate(r);
-          reject(new Error(m.message));
-        }
-      });
-      const failed = (why: string) => {
-        if (r.closing && r.inflight === 0) return;
-        if (!settled) {
-          settled = true;
-          r.dead = true;
-          this.remove(r);
-          reject(new Error(why));
-          return;
-        }
-        if (r.dead) return;
-        r.dead = true;
-        this.onReplicaDied(r, why);
-      };
-      r.worker.on('error', (err) => failed(err.message));
-      r.worker.on('exit', (code) => failed(`replica thread exited with code ${code}`));
-      const load: ToReplica = { type: 'load', model: this.model, threads: 1, fetches: this.fetches, warmup: this.warmup, predict: this.predict };
-      r.worker.postMessage(load);
-    });
+    return r.started;
   }
 
-  private remove(r: Replica): void {
-    const i = this.replicas.indexOf(r);
-    if (i >= 0) this.replicas.splice(i, 1);
-  }
-
-  private onReplicaDied(r: Replica, why: string): void {
-    this.remove(r);
+  private onReplicaFailed(why: string, from: ReplicaState, lost: Pending[][]): void {
+    // A replica that did not load is reported by whoever started it (start, replace, scale-up).
+    if (from === 'starting') return;
     this.hooks.onReplicaFailure(why);
-    // Its batches go back to the front of the queue, in order; a request that has killed two
-    // replicas is refused rather than retried forever.
     const again: Pending[] = [];
-    for (const batch of r.batches.values()) {
+    for (const batch of lost) {
       for (const p of batch) {
-        if (++p.retries > 2) p.reject(new AppError(500, 'replica_failed', `The model crashed while serving this request (${why}).`));
+        if (this.state === 'closed') p.reject(shuttingDown());
+        else if (++p.retries > MAX_RETRIES) p.reject(new AppError(500, 'replica_failed', `The model crashed while serving this request (${why}).`));
         else again.push(p);
       }
     }
-    r.batches.clear();
-    this.noteQueue();
-    for (const p of again) {
-      this.queuedRows += p.rows;
-      this.queuedBytes += p.bytes;
-    }
-    this.queue = again.concat(this.queue);
+    this.queue.requeueFront(again);
     this.replace();
     this.schedulePump();
   }
 
+  private onReplicaExit(r: Replica): void {
+    const i = this.replicas.indexOf(r);
+    if (i >= 0) this.replicas.splice(i, 1);
+    this.checkDrained();
+  }
+
   /**
-   * Brings the replicas back to the minimum after a death. If none can start, what waits is
-   * refused (503, rather than waiting for ever) and starting is tried again every second.
+   * Brings the replicas back to what is needed after a death: the minimum while running, one
+   * while a drain still has requests to answer. If none can start, what waits is refused (503,
+   * rather than waiting for ever) and starting is tried again every second.
    */
   private replace(): void {
-    if (this.closed || this.draining || this.live().length >= Math.max(1, this.settings.replicas.min)) return;
+    if (this.state === 'closed') return;
+    const needed = this.state === 'running' ? Math.max(1, this.settings.replicas.min) : this.queue.length > 0 ? 1 : 0;
+    if (this.live().length >= needed) return;
     this.addReplica().catch((err) => {
       const why = (err as Error).message;
       this.hooks.onReplicaFailure(`a replacement replica did not start: ${why}`);
       if (this.live().length === 0) {
-        const refused = new AppError(503, 'endpoint_unavailable', `No replica of this model version could be started (${why}); retry shortly.`, { retryAfterSeconds: 1 });
-        this.noteQueue();
-        for (const p of this.queue.splice(0)) p.reject(refused);
-        this.queuedRows = 0;
-        this.queuedBytes = 0;
+        this.queue.rejectAll(new AppError(503, 'endpoint_unavailable', `No replica of this model version could be started (${why}); retry shortly.`, { retryAfterSeconds: 1 }));
+        this.checkDrained();
       }
       setTimeout(() => this.replace(), 1000).unref();
     });
@@ -380,7 +313,7 @@ export class VersionPool {
   private pick(): Replica | undefined {
     let best: Replica | undefined;
     for (const r of this.replicas) {
-      if (!r.ready || r.closing || r.dead || r.inflight >= MAX_INFLIGHT) continue;
+      if (r.state !== 'ready' || r.inflight >= MAX_INFLIGHT) continue;
       if (!best || r.outstandingRows < best.outstandingRows) best = r;
     }
     return best;
@@ -391,8 +324,8 @@ export class VersionPool {
     while (this.queue.length > 0) {
       const r = this.pick();
       if (!r) return;
-      if (this.batchable && maxDelayMs > 0 && this.queuedRows < maxBatchSize) {
-        const waited = performance.now() - this.queue[0]!.enqueuedAt;
+      if (this.batchable && maxDelayMs > 0 && this.queue.rows < maxBatchSize) {
+        const waited = performance.now() - this.queue.oldestAt;
         if (waited < maxDelayMs) {
           if (!this.delayTimer) {
             this.delayTimer = setTimeout(() => {
@@ -403,70 +336,15 @@ export class VersionPool {
           return;
         }
       }
-      this.dispatch(r, this.takeBatch(maxBatchSize));
+      r.run(this.queue.take(maxBatchSize), maxBatchSize);
     }
     this.checkDrained();
   }
 
-  private takeBatch(maxRows: number): Pending[] {
-    this.noteQueue();
-    const head = this.queue.shift()!;
-    const batch = [head];
-    let rows = head.rows;
-    if (this.batchable) {
-      for (let i = 0; i < this.queue.length && rows < maxRows;) {
-        const p = this.queue[i]!;
-        if (p.key === head.key && rows + p.rows <= maxRows) {
-          batch.push(p);
-          rows += p.rows;
-          this.queue.splice(i, 1);
-        } else if (this.constantKey) {
-          break;
-        } else {
-          i++;
-        }
-      }
-    }
-    this.queuedRows -= rows;
-    for (const p of batch) this.queuedBytes -= p.bytes;
-    return batch;
-  }
-
-  private dispatch(r: Replica, batch: Pending[]): void {
-    const id = ++this.seq;
-    r.batches.set(id, batch);
-    if (r.inflight === 0) r.busySince = performance.now();
-    r.inflight++;
-    for (const p of batch) r.outstandingRows += p.rows;
-    // Raw bodies go as one buffer, transferred: cloning buffers through postMessage is slow.
-    let bytes = -1;
-    for (const p of batch) if ('json' in p.request) bytes = Math.max(bytes, 0) + p.request.json.byteLength;
-    const bodies = bytes >= 0 ? new Uint8Array(bytes) : undefined; // empty bodies too: the replica refuses them
-    const requests: ReplicaRequest[] = new Array(batch.length);
-    let at = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const q = batch[i]!.request;
-      if ('feeds' in q) requests[i] = q;
-      else {
-        bodies!.set(q.json, at);
-        at += q.json.byteLength;
-        requests[i] = { json: q.json.byteLength };
-      }
-    }
-    const msg: ToReplica = { type: 'run', id, requests, maxRows: this.settings.batching.maxBatchSize, bodies };
-    r.worker.postMessage(msg, bodies ? [bodies.buffer] : []);
-  }
-
-  private onResult(r: Replica, id: number, results: RunResult[], runs: number[]): void {
-    const batch = r.batches.get(id);
-    if (!batch) return;
-    r.batches.delete(id);
-    r.inflight--;
+  private onResult(batch: Pending[], results: RunResult[], runs: number[]): void {
     const now = performance.now();
-    if (r.inflight === 0) r.busyMs += now - r.busySince;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
-      r.outstandingRows -= p.rows;
       this.latencySum += now - p.enqueuedAt;
       this.latencyCount++;
       const res = results[i];
@@ -475,100 +353,56 @@ export class VersionPool {
       else p.reject(new AppError(422, 'inference_failed', `The model could not run on this input: ${res?.message ?? 'no result'}. Check the input against GET /v2/models/{endpoint}.`, { reason: res?.message }));
     }
     for (const rows of runs) this.hooks.onBatch(rows, batch.length);
-    if (r.closing && r.inflight === 0) void this.terminate(r);
     this.pump();
   }
 
+  /** While draining: once nothing waits, the replicas drain; once their threads have exited, the drain is over. */
   private checkDrained(): void {
-    if (!this.draining || !this.drained) return;
-    if (this.queue.length > 0 || this.replicas.some((r) => r.inflight > 0)) return;
-    const done = this.drained;
-    this.drained = undefined;
-    this.closed = true;
-    void Promise.all(this.replicas.splice(0).map((r) => this.terminate(r))).then(() => done());
+    if (this.state !== 'draining' || this.queue.length > 0) return;
+    for (const r of this.replicas) if (r.live) void r.drain();
+    if (this.replicas.length > 0) return;
+    this.state = 'closed';
+    this.resolveDrained?.();
   }
 
   private retireOne(): void {
     const live = this.live();
     if (live.length === 0) return;
     // The least busy goes; a replica still loading is the cheapest to drop.
-    const victim = live.find((r) => !r.ready) ?? live.reduce((a, b) => (b.outstandingRows < a.outstandingRows ? b : a));
-    this.retire(victim);
-  }
-
-  private retire(r: Replica): void {
-    r.closing = true;
-    if (r.inflight === 0) void this.terminate(r);
-  }
-
-  private async terminate(r: Replica): Promise<void> {
-    r.closing = true;
-    this.remove(r);
-    try {
-      r.worker.postMessage({ type: 'close' } satisfies ToReplica);
-    } catch {
-      /* already gone */
-    }
-    // Referenced again, so that the process waits for the replica to release its session.
-    r.worker.ref();
-    const exited = new Promise<boolean>((resolve) => r.worker.once('exit', () => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
-    if (await Promise.race([exited, timeout])) return;
-    // Still inside a long run: it exits once the run ends. It is not forced: stopping a thread
-    // inside an ONNX Runtime run aborts the whole process (the run returns into a stopped
-    // N-API environment), so it is only no longer waited for.
-    r.worker.unref();
+    const victim = live.find((r) => r.state === 'starting') ?? live.reduce((a, b) => (b.outstandingRows < a.outstandingRows ? b : a));
+    void victim.drain();
   }
 
   private scaled(from: number, to: number, reason: string): void {
-    this.lastScaleAt = performance.now();
-    this.lastBusyAt = this.lastScaleAt;
+    this.autoscaler.noteScaled(performance.now());
     this.hooks.onScale({ from, to, reason });
   }
 
-  /** One autoscaling decision from the load since the last one. */
+  /** One autoscaling tick: the load since the last one, to the autoscaler; its decision, applied. */
   private autoscale(): void {
-    if (this.closed || this.draining) return;
+    if (this.state !== 'running') return;
     const now = performance.now();
-    this.noteQueue();
-    const { intervalMs, cooldownMs, targetQueueDepth, targetLatencyMs } = this.settings.autoscaling;
-    const live = this.live();
-    const ready = live.filter((r) => r.ready);
-    let busy = 0;
-    for (const r of ready) busy += r.busyTime(now);
-    const n = Math.max(1, ready.length);
-    const span = Math.max(1, intervalMs);
-    const utilization = busy / (span * n);
-    const avgQueue = this.queueArea / span;
-    const latency = this.latencyCount > 0 ? this.latencySum / this.latencyCount : 0;
-    this.queueArea = 0;
+    let replicas = 0;
+    let ready = 0;
+    let busyMs = 0;
+    for (const r of this.replicas) {
+      if (!r.live) continue;
+      replicas++;
+      if (r.state === 'ready') {
+        ready++;
+        busyMs += r.takeBusyTime(now);
+      }
+    }
+    const load = { queueRowMs: this.queue.takeArea(), busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, replicas, ready };
     this.latencySum = 0;
     this.latencyCount = 0;
-    const { min, max } = this.settings.replicas;
-    if (live.length > ready.length) return; // a replica is still starting: judge once it serves
-    const fmt = (x: number) => (Math.round(x * 100) / 100).toString();
-    let up: string | undefined;
-    if (avgQueue / n > targetQueueDepth) up = `queue depth ${fmt(avgQueue)} rows over ${n} replica(s) > target ${targetQueueDepth}`;
-    else if (targetLatencyMs > 0 && latency > targetLatencyMs && avgQueue >= 1) up = `mean latency ${fmt(latency)} ms > target ${targetLatencyMs} ms`;
-    else if (utilization > 0.9 && avgQueue >= 1) up = `replicas ${Math.round(utilization * 100)}% busy with requests waiting`;
-    if (up) {
-      this.lastBusyAt = now;
-      if (live.length < max) {
-        const from = live.length;
-        void this.addReplica().catch((err) => this.hooks.onReplicaFailure((err as Error).message));
-        this.scaled(from, from + 1, up);
-      }
-      return;
-    }
-    const quiet = avgQueue < 0.5 && (n <= 1 || (utilization * n) / (n - 1) < 0.5);
-    if (!quiet) {
-      this.lastBusyAt = now;
-      return;
-    }
-    if (live.length > Math.max(1, min) && now - this.lastBusyAt >= cooldownMs && now - this.lastScaleAt >= cooldownMs) {
-      const from = live.length;
+    const d = this.autoscaler.decide(load, this.settings, now);
+    if (d.change === 1) {
+      void this.addReplica().catch((err) => this.hooks.onReplicaFailure((err as Error).message));
+      this.hooks.onScale({ from: replicas, to: replicas + 1, reason: d.reason });
+    } else if (d.change === -1) {
       this.retireOne();
-      this.scaled(from, from - 1, `low load for ${Math.round(cooldownMs / 1000)} s (${Math.round(utilization * 100)}% busy, queue ${fmt(avgQueue)})`);
+      this.hooks.onScale({ from: replicas, to: replicas - 1, reason: d.reason });
     }
   }
 }

@@ -28,9 +28,15 @@ export interface ReplicaError {
 }
 
 export type ToReplica =
-  | { type: 'load'; model: Uint8Array; threads: number; fetches: string[]; warmup?: Feeds; predict?: PredictSpec }
+  /** `split`: a request of more than `maxRows` rows may be run in pieces (every input and output has a free first axis). */
+  | { type: 'load'; model: Uint8Array; threads: number; fetches: string[]; split: boolean; warmup?: Feeds; predict?: PredictSpec }
   | { type: 'run'; id: number; requests: ReplicaRequest[]; maxRows: number; bodies?: Uint8Array }
-  | { type: 'close' };
+  /**
+   * Release the session and exit once the runs held end. `stop`: each run ends after the piece
+   * of at most `maxRows` rows under way (what it did not reach is answered 503), so that a close
+   * takes one piece, not the rest of a large batch.
+   */
+  | { type: 'close'; stop: boolean };
 
 export type RunResult =
   | { ok: true; outputs: Feeds }

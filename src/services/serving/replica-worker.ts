@@ -18,24 +18,54 @@ import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest,
 
 let session: ort.InferenceSession | undefined;
 let fetches: string[] = [];
+let split = false;
 let predict: PredictSpec | undefined;
 /** The model's one float input of fixed width, if so: bodies of number rows are read without JSON.parse. */
 let numberRows: { name: string; width: number; dtype: 'float32' | 'float64' } | undefined;
 
 const port = parentPort!;
 
-/** Batches being run: a close waits for them (a thread stopped inside an ONNX Runtime run aborts the process). */
+/**
+ * What a close waits for: the load and the batches being run. The thread only exits once none
+ * is inside ONNX Runtime: a thread stopped inside a native call aborts the whole process (the
+ * call returns into a stopped N-API environment: "terminate called after throwing Napi::Error").
+ */
+let loading: Promise<void> | undefined;
 const running = new Set<Promise<void>>();
+/** Set by a close with `stop`: runs end after their current piece. */
+let stopping = false;
+let closing: Promise<void> | undefined;
 
 port.on('message', (msg: ToReplica) => {
-  if (msg.type !== 'run') {
-    void handle(msg);
-    return;
+  if (msg.type === 'run') {
+    if (closing) {
+      // Not sent by the pool (it stops dispatching before it closes); answered, never run.
+      send({ type: 'result', id: msg.id, results: msg.requests.map(() => stopped()), runMs: 0, runs: [] });
+      return;
+    }
+    const p = handle(msg);
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  } else if (msg.type === 'close') {
+    if (msg.stop) stopping = true;
+    closing ??= close();
+  } else {
+    loading = handle(msg);
   }
-  const p = handle(msg);
-  running.add(p);
-  void p.finally(() => running.delete(p));
 });
+
+async function close(): Promise<void> {
+  try {
+    await loading;
+    await Promise.all(running);
+    await session?.release();
+  } catch {
+    /* the thread exits all the same */
+  } finally {
+    session = undefined;
+    port.close();
+  }
+}
 
 async function handle(msg: ToReplica): Promise<void> {
   try {
@@ -45,6 +75,7 @@ async function handle(msg: ToReplica): Promise<void> {
         graphOptimizationLevel: 'all', enableCpuMemArena: true, enableMemPattern: true,
       });
       fetches = msg.fetches;
+      split = msg.split;
       predict = msg.predict;
       numberRows = predict && numberRowsInput(predict.signature);
       // One warm-up run with the given example makes the first real request as fast as the rest.
@@ -59,16 +90,28 @@ async function handle(msg: ToReplica): Promise<void> {
         if (r.ok && 'outputs' in r) for (const t of Object.values(r.outputs)) if (!Array.isArray(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
       }
       send({ type: 'result', id: msg.id, results, runMs: performance.now() - started, runs }, transfer);
-    } else if (msg.type === 'close') {
-      await Promise.all(running);
-      await session?.release();
-      session = undefined;
-      port.close();
     }
   } catch (err) {
     if (msg.type === 'run') send({ type: 'result', id: msg.id, results: msg.requests.map(() => ({ ok: false, message: (err as Error).message })), runMs: 0, runs: [] });
     else send({ type: 'error', message: (err as Error).message });
   }
+}
+
+/** The answer of a request a close stopped before (or while) it ran: retry it, another replica or version serves it. */
+function stopped(): RunResult {
+  const message = 'This model version stopped serving (the server is shutting down, or the version left the traffic) before the request was run to its end; retry the request.';
+  return { ok: false, message, error: { status: 503, code: 'endpoint_unavailable', message, details: { retryAfterSeconds: 1 } } };
+}
+
+/**
+ * Between two pieces of a batch: lets the messages that arrived meanwhile be read (a native run
+ * blocks this thread's event loop, so a close is only seen between runs), then says whether a
+ * close asked runs to stop.
+ */
+async function mustStop(): Promise<boolean> {
+  if (stopping) return true;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return stopping;
 }
 
 function send(m: FromReplica, transfer: ArrayBuffer[] = []): void {
@@ -107,7 +150,8 @@ function refusal(err: unknown): RunResult {
 
 /**
  * Runs one batch from the main thread: parses raw bodies, stacks what parsed in runs of at most
- * `maxRows` rows (a larger request runs alone), and answers raw bodies as JSON bytes.
+ * `maxRows` rows (a larger request runs alone, in pieces of `maxRows` rows when the model
+ * allows), and answers raw bodies as JSON bytes.
  */
 async function runBatch(requests: ReplicaRequest[], bodies: Uint8Array | undefined, maxRows: number, runs: number[]): Promise<RunResult[]> {
   const results: RunResult[] = new Array(requests.length);
@@ -129,12 +173,17 @@ async function runBatch(requests: ReplicaRequest[], bodies: Uint8Array | undefin
     }
   }
   for (let from = 0; from < ready.length;) {
+    // A close with `stop` ends the batch here: it waits for one piece, not for the whole batch.
+    if (from > 0 && await mustStop()) {
+      for (let j = from; j < ready.length; j++) results[ready[j]!.at] = stopped();
+      break;
+    }
     let to = from + 1;
     let rows = ready[from]!.rows;
     while (to < ready.length && rows + ready[to]!.rows <= maxRows) rows += ready[to++]!.rows;
     const chunk = ready.slice(from, to);
-    const out = await run(chunk.map((c) => c.feeds));
-    runs.push(rows);
+    const out = rows > maxRows && split ? [await runInPieces(chunk[0]!.feeds, rows, maxRows, runs)] : await run(chunk.map((c) => c.feeds));
+    if (rows <= maxRows || !split) runs.push(rows);
     for (let j = 0; j < chunk.length; j++) {
       const c = chunk[j]!;
       const r = out[j]!;
@@ -143,6 +192,42 @@ async function runBatch(requests: ReplicaRequest[], bodies: Uint8Array | undefin
     from = to;
   }
   return results;
+}
+
+/**
+ * A request of more than `maxRows` rows, run in pieces of at most `maxRows` rows whose outputs
+ * are joined: a run, and so a close, never waits for more than one piece. Stopped by a close
+ * between pieces, the request is answered 503 (what ran is dropped: a partial answer would be
+ * wrong). A model whose outputs do not keep the rows on their first axis (despite its
+ * signature) cannot be joined: the request is then run whole, as it came.
+ */
+async function runInPieces(feeds: Feeds, rows: number, maxRows: number, runs: number[]): Promise<RunResult> {
+  const parts = new Map<string, FeedTensor[]>();
+  for (let at = 0; at < rows; at += maxRows) {
+    if (at > 0 && await mustStop()) return stopped();
+    const end = Math.min(rows, at + maxRows);
+    const piece: Feeds = {};
+    for (const [name, t] of Object.entries(feeds)) piece[name] = slice(t, at, end, rows);
+    let out: Feeds;
+    try {
+      out = await runOne(piece);
+    } catch (err) {
+      return { ok: false, message: (err as Error).message };
+    }
+    runs.push(end - at);
+    for (const [name, t] of Object.entries(out)) {
+      if (t.dims[0] !== end - at) {
+        runs.push(rows);
+        return attempt(feeds);
+      }
+      let list = parts.get(name);
+      if (!list) parts.set(name, (list = []));
+      list.push(t);
+    }
+  }
+  const outputs: Feeds = {};
+  for (const [name, list] of parts) outputs[name] = concat(list);
+  return { ok: true, outputs };
 }
 
 /** A predict answer, as the JSON text the HTTP layer sends. */
