@@ -4,19 +4,21 @@
  * suggest `cv`). Shared by every strict spec check so the wording is the same everywhere.
  */
 
-/** Levenshtein distance, case-insensitive (a field typed `learningrate` is still a typo). */
+/** Edit distance counting a swap of two neighbours as one edit (`tset` → `test`), case-insensitive. */
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
-  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => [i, ...Array<number>(t.length).fill(0)]);
+  for (let j = 1; j <= t.length; j++) d[0]![j] = j;
   for (let i = 1; i <= s.length; i++) {
-    const row = [i];
     for (let j = 1; j <= t.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
-    prev = row;
   }
-  return prev[t.length]!;
+  return d[s.length]![t.length]!;
 }
 
 /**

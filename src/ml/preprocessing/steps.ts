@@ -77,7 +77,8 @@ export function planSteps(spec: unknown, columns: ColumnInfo[]): Step[] {
     if (!(op in FIELDS)) throw bad(i, `unknown op '${String(step.op)}'; use one of ${Object.keys(FIELDS).join(', ')}.${didYouMean(String(step.op), Object.keys(FIELDS))}`, { op: step.op });
     for (const k of Object.keys(step)) {
       if (k !== 'op' && !FIELDS[op].includes(k)) {
-        throw bad(i, `unknown field '${k}' for op '${op}'; it takes ${FIELDS[op].join(', ') || 'no fields'}.${didYouMean(k, FIELDS[op])}`, { field: `preprocessing[${i}].${k}` });
+        const field = `preprocessing[${i}].${k}`;
+        throw unprocessable('invalid_preprocessing', `${field}: unknown field '${k}' for op '${op}'; it takes ${FIELDS[op].join(', ') || 'no fields'}.${didYouMean(k, FIELDS[op])}`, { step: i, field });
       }
     }
     if ('columns' in step) checkColumns(i, step.columns, byName, dropped, op);

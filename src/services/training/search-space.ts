@@ -100,7 +100,7 @@ export function countGrid(space: Space, cap: number): { points: number; factors:
   for (const [path, d] of Object.entries(space)) {
     const n = gridSize(d);
     factors.push(`${path}: ${n}`);
-    points = Math.min(points * n, Number.MAX_SAFE_INTEGER);
+    points *= n; // ≤ 20 dimensions: a double holds the product (Infinity only for absurd steps)
   }
   return { points, factors, over: points > cap };
 }

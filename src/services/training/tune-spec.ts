@@ -105,10 +105,10 @@ export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecCo
 function checkGridSize(space: ReturnType<typeof parseSpace>, trials: number, given: boolean): void {
   const { points, factors, over } = countGrid(space, trials);
   if (!over) return;
-  const size = points >= Number.MAX_SAFE_INTEGER ? 'more than 9e15' : points.toLocaleString('en-US');
+  const size = Number.isFinite(points) ? points.toLocaleString('en-US') : 'more than 10^308';
   const fix = given && trials < MAX_TRIALS ? 'narrow the space or raise trials' : `narrow the space (fewer choices, fewer gridPoints or a larger step), or use "strategy": "random" with trials ≤ ${MAX_TRIALS}`;
   throw unprocessable('search_space_too_large', `space: the grid has ${size} points (${factors.join(' × ')}), more than ${given ? `trials = ${trials}` : `the limit of ${MAX_TRIALS} trials`}; ${fix}.`,
-    { field: 'space', gridPoints: points, limit: trials, maxTrials: MAX_TRIALS });
+    { field: 'space', gridPoints: Number.isFinite(points) ? points : null, limit: trials, maxTrials: MAX_TRIALS });
 }
 
 /** The budget a halving rung scales: epochs for networks, trees or boosting rounds for ensembles. */
