@@ -136,8 +136,9 @@ function checkSize(model: Model, layers: LayerSpec[], shapes: number[][], inputS
     params += layerParams(l, input);
     values += shapes[i]!.reduce((a, b) => a * b, 1);
     if (params > NETWORK_LIMITS.params) {
-      const field = model.kind === 'sequential' ? `model.layers[${i}]` : 'model';
-      throw fail(field, `the network reaches ${fmt(params)} trainable parameters at layer ${i} (${l.type}); the limit is ${fmt(NETWORK_LIMITS.params)}. Use fewer or smaller layers.`, { limit: NETWORK_LIMITS.params, params });
+      const field = model.kind === 'sequential' ? `model.layers[${i}]` : model.kind === 'mlp' ? 'model.hidden' : 'model';
+      const where = model.kind === 'sequential' ? `layer ${i}` : `layer ${i} of the expanded ${model.kind}`;
+      throw fail(field, `the network reaches ${fmt(params)} trainable parameters at ${where} (${l.type}); the limit is ${fmt(NETWORK_LIMITS.params)}. Use fewer or smaller layers.`, { limit: NETWORK_LIMITS.params, params });
     }
   });
   if (values * batchSize > NETWORK_LIMITS.activations) {

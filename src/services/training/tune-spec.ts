@@ -68,6 +68,11 @@ export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecCo
   if (!name) throw unprocessable('invalid_tune_spec', 'name: give the model name for the best trial ("name" of the job, or base.name).', { field: 'name' });
   baseSpec.name = name;
   const baseKind = typeof (baseSpec.model as { kind?: unknown } | undefined)?.kind === 'string' ? (baseSpec.model as { kind: string }).kind : undefined;
+  const rawKeys = typeof raw.space === 'object' && raw.space !== null ? Object.keys(raw.space) : [];
+  const modelKeys = rawKeys.filter((k) => k.startsWith('model.') && k !== 'model.kind');
+  if (!baseKind && !rawKeys.includes('model.kind') && modelKeys.length > 0) {
+    throw unprocessable('invalid_tune_spec', `base.model: give the model kind whose ${modelKeys.join(', ')} the space tunes, e.g. "model": {"kind": "random_forest"}, or put model.kind in the space.`, { field: 'base.model' });
+  }
   const space = parseSpace(raw.space, (sp) => tunablePaths([baseKind, ...(Array.isArray(sp['model.kind']) ? sp['model.kind'] : [])]));
   const strategy = raw.strategy ?? 'random';
   if (strategy !== 'grid' && strategy !== 'random' && strategy !== 'halving') throw unprocessable('invalid_tune_spec', `strategy: use 'grid', 'random' or 'halving'.`, { field: 'strategy' });
