@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
 
 const MAX_BYTES = 4 * 2 ** 20;
-const MAX_CELLS = 100_000;
+const MAX_CELLS = 500_000;
 
 /** A gzip of `bytes` zero bytes, streamed through zlib a MiB at a time (1 GB of zeros is about 1 MB). */
 async function zeroGzip(bytes: number): Promise<Buffer> {
@@ -172,6 +172,21 @@ describe('abusive specs and data', () => {
     await s.call('POST', `/v1/jobs/${shallow.body.id}/cancel`, { key: dev });
   });
 
+  test('one-hot encoding that would make the feature matrix too large is refused, naming the widest columns', async () => {
+    // 100,000 rows × 3 category columns of 1,000 values: 300 million encoded values
+    const lines = ['a,b,c,y', ...Array.from({ length: 100_000 }, (_, i) => `a${i % 1000},b${(i * 7) % 1000},c${(i * 13) % 1000},${i % 2}`)];
+    const up = await s.call('POST', '/v1/datasets?name=wide-categories', { key: dev, body: lines.join('\n') + '\n' });
+    assert.equal(up.status, 201, up.text);
+    assert.deepEqual(up.body.columns.map((c: { type: string }) => c.type), ['category', 'category', 'category', 'integer']);
+    const r = await train({ dataset: 'wide-categories', target: 'y', model: { kind: 'logistic_regression' } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.error.details.field, 'preprocessing');
+    assert.match(r.body.error.message, /100,000 rows × 3,000 encoded features = 300,000,000 values, more than the limit of 200,000,000\. The widest one-hot columns: a \(1000 values\)/);
+    const dropped = await train({ dataset: 'wide-categories', target: 'y', preprocessing: [{ op: 'drop', columns: ['b', 'c'] }, { op: 'one_hot' }], model: { kind: 'logistic_regression' } });
+    assert.equal(dropped.status, 202, dropped.text);
+    await s.call('POST', `/v1/jobs/${dropped.body.id}/cancel`, { key: dev });
+  });
+
   test('network outputs must match the task, and windows must fit the input', async () => {
     const cases: [Record<string, unknown>, RegExp, string][] = [
       [{ model: { kind: 'sequential', layers: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 5 }] } }, /model.layers\[1\]: layer 1 \(dense\): the network ends with shape \[5\] but the task needs \[3\] \(3 classes\)/, 'model.layers[1]'],
@@ -242,18 +257,18 @@ describe('abusive specs and data', () => {
   });
 
   test('a table over the cell limit is a 413 naming rows, columns, the limit and its setting', async () => {
-    const cols = 101;
+    const cols = 501;
     const header = Array.from({ length: cols }, (_, i) => `c${i}`).join(',');
     const row = Array(cols).fill('1').join(',');
-    const csv = [header, ...Array(1000).fill(row)].join('\n') + '\n'; // 101,000 cells, 200 KB
+    const csv = [header, ...Array(1000).fill(row)].join('\n') + '\n'; // 501,000 cells, 1 MB
     const files = filesUnder(s.home);
     const r = await s.call('POST', '/v1/datasets?name=wide', { key: dev, body: csv });
     assert.equal(r.status, 413, r.text);
     assert.equal(r.body.error.details.limit, MAX_CELLS);
     assert.equal(r.body.error.details.columns, cols);
-    assert.match(r.body.error.message, /991 rows × 101 columns, more than the limit of 100000 cells.*AIAAS_DATASET_MAX_CELLS/);
+    assert.match(r.body.error.message, /999 rows × 501 columns, more than the limit of 500000 cells.*AIAAS_DATASET_MAX_CELLS/);
     assert.deepEqual(filesUnder(s.home), files);
-    const ok = await s.call('POST', '/v1/datasets?name=wide', { key: dev, body: [header, ...Array(990).fill(row)].join('\n') + '\n' });
+    const ok = await s.call('POST', '/v1/datasets?name=wide', { key: dev, body: [header, ...Array(998).fill(row)].join('\n') + '\n' });
     assert.equal(ok.status, 201, ok.text);
   });
 

@@ -88,7 +88,9 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const training = parseTraining(raw.training);
   const importanceRepeats = raw.importanceRepeats === undefined ? 3 : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
   const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
-  if (isNeural(model.kind)) checkNetwork(model, task, features, steps, profile, training.batchSize);
+  const width = encodedWidth(features, steps);
+  checkFeatureMatrix(features, steps, width, dataset.rows);
+  if (isNeural(model.kind)) checkNetwork(model, task, width, steps, profile, training.batchSize);
   else checkClassicalSpec(model, task, dataset.rows, task === 'classification' ? profile.distinct : 1);
   return {
     name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, target: raw.target, task, split, testDataset,
@@ -209,10 +211,31 @@ function parseSchedule(s: unknown): NonNullable<TrainingOptions['schedule']> {
   return { type: 'constant' };
 }
 
-/** Validates the network against the input width preprocessing will produce (known from the profiles). */
-function checkNetwork(model: TrainSpec['model'], task: Task, features: ColumnProfile[], steps: Step[], target: ColumnProfile, batchSize: number): void {
+/**
+ * Values of the encoded feature matrix a worker holds (rows × features after one-hot encoding, as
+ * float64 for the estimators: 1.6 GB at the limit, before preprocessing's copies). The dataset cell
+ * limit bounds the raw table, but one-hot encoding multiplies it: 100 category columns of 1,000
+ * values each make 100,000 features.
+ */
+export const FEATURE_VALUES_LIMIT = 200_000_000;
+
+/** Features after preprocessing: one per numeric column, one per category (one-hot), dropped columns excluded. */
+function encodedWidth(features: ColumnProfile[], steps: Step[]): number {
   const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
-  const width = features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+  return features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+}
+
+function checkFeatureMatrix(features: ColumnProfile[], steps: Step[], width: number, rows: number): void {
+  if (width * rows <= FEATURE_VALUES_LIMIT) return;
+  const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
+  const widest = features.filter((c) => !dropped.has(c.name) && (c.type === 'category' || c.type === 'text'))
+    .sort((a, b) => b.distinct - a.distinct).slice(0, 3).map((c) => `${c.name} (${c.distinct} values)`);
+  throw fail('preprocessing', `${rows.toLocaleString('en-US')} rows × ${width.toLocaleString('en-US')} encoded features = ${(width * rows).toLocaleString('en-US')} values, more than the limit of ${FEATURE_VALUES_LIMIT.toLocaleString('en-US')}.${widest.length ? ` The widest one-hot columns: ${widest.join(', ')}.` : ''} Drop columns with a {"op": "drop", "columns": [...]} step, or train on fewer rows.`,
+    { limit: FEATURE_VALUES_LIMIT, rows, features: width });
+}
+
+/** Validates the network against the input width preprocessing will produce (known from the profiles). */
+function checkNetwork(model: TrainSpec['model'], task: Task, width: number, steps: Step[], target: ColumnProfile, batchSize: number): void {
   const reshape = steps.find((s): s is Extract<Step, { op: 'reshape' }> => s.op === 'reshape');
   checkNetworkSpec(model, {
     inputShape: reshape?.shape ?? [width],
