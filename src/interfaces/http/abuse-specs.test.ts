@@ -233,6 +233,11 @@ describe('abusive specs and data', () => {
     assert.match(step.body.error.message, /did you mean 'columns'\?/i);
     const layerType = await train({ model: { kind: 'sequential', layers: [{ type: 'dens', units: 3 }] } });
     assert.match(layerType.body.error.message, /Did you mean 'dense'\?/);
+    // names of Object's own properties are not fields, ops or kinds (no 500 from a prototype lookup)
+    assert.equal((await train({ preprocessing: [{ op: 'constructor' }] })).status, 422);
+    assert.equal((await train({ model: { kind: 'sequential', layers: [{ type: 'toString' }] } })).status, 422);
+    const proto = await submit({ type: 'tune', name: 't', base: { dataset: 'iris', target: 'species' }, space: { 'model.kind': ['constructor', 'random_forest'] } });
+    assert.equal(proto.status, 422, proto.text);
     const kind = await train({ model: { kind: 'random_forrest' } });
     assert.match(kind.body.error.message, /Did you mean 'random_forest'\?/);
     assert.equal(await jobCount(), before);

@@ -74,7 +74,7 @@ export function planSteps(spec: unknown, columns: ColumnInfo[]): Step[] {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(i, 'each step must be an object with an "op".');
     const step = raw as Record<string, unknown>;
     const op = step.op as Step['op'];
-    if (!(op in FIELDS)) throw bad(i, `unknown op '${String(step.op)}'; use one of ${Object.keys(FIELDS).join(', ')}.${didYouMean(String(step.op), Object.keys(FIELDS))}`, { op: step.op });
+    if (typeof op !== 'string' || !Object.hasOwn(FIELDS, op)) throw bad(i, `unknown op '${String(step.op)}'; use one of ${Object.keys(FIELDS).join(', ')}.${didYouMean(String(step.op), Object.keys(FIELDS))}`, { op: step.op });
     for (const k of Object.keys(step)) {
       if (k !== 'op' && !FIELDS[op].includes(k)) {
         const field = `preprocessing[${i}].${k}`;

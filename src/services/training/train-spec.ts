@@ -106,7 +106,10 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
 export function tunablePaths(kinds: unknown[]): string[] {
   const model = new Set<string>(['kind']);
   for (const k of kinds) {
-    const fields = NETWORK_MODEL_FIELDS[k as keyof typeof NETWORK_MODEL_FIELDS] ?? CLASSICAL_PARAMS[k as keyof typeof CLASSICAL_PARAMS] ?? [];
+    if (typeof k !== 'string') continue;
+    // hasOwn: a kind named "constructor" must not find Object's own properties
+    const fields = Object.hasOwn(NETWORK_MODEL_FIELDS, k) ? NETWORK_MODEL_FIELDS[k as keyof typeof NETWORK_MODEL_FIELDS]
+      : Object.hasOwn(CLASSICAL_PARAMS, k) ? CLASSICAL_PARAMS[k as keyof typeof CLASSICAL_PARAMS] : [];
     for (const f of fields) model.add(f);
   }
   return [
