@@ -195,6 +195,7 @@ describe('abusive specs and data', () => {
         /model.layers\[0\]: layer 0 \(conv2d\): window \[9, 9\] does not fit input \[8, 8, 1\]/, 'model.layers[0]'],
       [{ dataset: 'tiny-images', target: 'label', model: { kind: 'cnn', filters: [4, 4, 4], kernelSize: 3 } }, /model \(layer \d+ of the expanded cnn\): .*does not fit.*Use fewer filters/, 'model'],
       [{ model: { kind: 'sequential', layers: [{ type: 'max_pool2d', poolSize: 2 }, { type: 'dense', units: 3 }] } }, /model.layers\[0\]: .*needs an image input/, 'model.layers[0]'],
+      [{ dataset: 'diabetes', target: 'progression', model: { kind: 'cnn' } }, /model: cnn: input of 10 features is not a square image/, 'model'],
       [{ model: { kind: 'sequential', layers: [{ type: 'conv2d', filters: 4, kernelSize: 1000 }] } }, /model.layers\[0\].kernelSize: must be an integer from 1 to 64/, 'model.layers[0].kernelSize'],
     ];
     for (const [spec, message, field] of cases) {

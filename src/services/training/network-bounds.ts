@@ -119,7 +119,8 @@ function withFieldPath<T>(model: Model, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    if (!(err instanceof AppError) || typeof err.details?.layerIndex !== 'number' || err.details.field !== undefined) throw err;
+    if (!(err instanceof AppError) || err.status !== 422 || err.details?.field !== undefined) throw err;
+    if (typeof err.details?.layerIndex !== 'number') throw new AppError(err.status, err.code, `model: ${err.message}`, { ...err.details, field: 'model' });
     const i = err.details.layerIndex;
     const field = model.kind === 'sequential' ? `model.layers[${i}]` : `model (layer ${i} of the expanded ${model.kind})`;
     const hint = model.kind === 'cnn' ? ' Use fewer filters (each adds a 2×2 pooling) or a smaller kernelSize, or reshape to a larger image.' : '';
