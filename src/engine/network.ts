@@ -104,7 +104,8 @@ export function validateSpec(spec: ModelSpec, o: NetworkOptions): { layers: Laye
   return { layers, shapes };
 }
 
-function resolveHead(layers: LayerSpec[], shapes: number[][], o: CreateOptions): { loss: LossName; head: Network['head']; folded: number } {
+/** The loss and head of a network, or a 422 when its last layer cannot produce the task's outputs. */
+export function resolveHead(layers: LayerSpec[], shapes: number[][], o: CreateOptions): { loss: LossName; head: Network['head']; folded: number } {
   const lastIndex = layers.length - 1;
   const last = layers[lastIndex]!;
   const out = shapes[lastIndex]!;

@@ -36,6 +36,31 @@ export interface LayerSpec {
   epsilon?: number;
 }
 
+/**
+ * The fields each layer type takes (API.md: Keras' names). Anything else in a layer is a typo the
+ * caller must hear about, not a field to ignore: a misspelt `units` would otherwise train a default.
+ */
+export const LAYER_FIELDS: Record<LayerType, readonly string[]> = {
+  dense: ['type', 'name', 'units', 'activation', 'alpha', 'useBias', 'kernelInitializer'],
+  dropout: ['type', 'name', 'rate'],
+  conv2d: ['type', 'name', 'filters', 'kernelSize', 'strides', 'padding', 'activation', 'alpha', 'useBias', 'kernelInitializer'],
+  max_pool2d: ['type', 'name', 'poolSize', 'strides', 'padding'],
+  avg_pool2d: ['type', 'name', 'poolSize', 'strides', 'padding'],
+  flatten: ['type', 'name'],
+  reshape: ['type', 'name', 'targetShape'],
+  batch_norm: ['type', 'name', 'momentum', 'epsilon'],
+  layer_norm: ['type', 'name', 'epsilon'],
+  embedding: ['type', 'name', 'inputDim', 'outputDim'],
+  activation: ['type', 'name', 'activation', 'alpha'],
+};
+
+/** The fields of each network model kind (besides `kind`). */
+export const NETWORK_MODEL_FIELDS = {
+  mlp: ['hidden', 'activation', 'dropout', 'batchNorm'],
+  cnn: ['filters', 'kernelSize', 'dense', 'activation', 'dropout'],
+  sequential: ['layers'],
+} as const;
+
 export type ModelSpec =
   | { kind: 'sequential'; layers: LayerSpec[] }
   | { kind: 'mlp'; hidden?: number[]; activation?: ActivationName; dropout?: number; batchNorm?: boolean }

@@ -40,8 +40,13 @@ export interface Config {
   gpus: number;
   /** Largest JSON request body, bytes. */
   bodyLimitBytes: number;
-  /** Largest dataset upload (the raw file as sent, compressed or not), bytes. */
+  /** Largest dataset, bytes: both the file as sent and its data after decompression (gzip bombs). */
   datasetMaxBytes: number;
+  /**
+   * Most cells (rows × columns) in one dataset. Training holds every cell as a float (4-8 bytes)
+   * plus preprocessing copies, so the default 100 million is about 1-2 GB in a training worker.
+   */
+  datasetMaxCells: number;
   /** Largest ONNX model import (POST /v1/models/{name}/versions), bytes. */
   modelMaxBytes: number;
   logLevel: string;
@@ -87,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     gpus: int(env, 'AIAAS_GPUS', 0),
     bodyLimitBytes: int(env, 'AIAAS_BODY_LIMIT_BYTES', 10 * 2 ** 20, 1024),
     datasetMaxBytes: int(env, 'AIAAS_DATASET_MAX_BYTES', 1024 * 2 ** 20, 1),
+    datasetMaxCells: int(env, 'AIAAS_DATASET_MAX_CELLS', 100_000_000, 1),
     modelMaxBytes: int(env, 'AIAAS_MODEL_MAX_BYTES', 512 * 2 ** 20, 1),
     logLevel: env.AIAAS_LOG_LEVEL || env.LOG_LEVEL || 'info',
     metricsPublic: env.AIAAS_METRICS_PUBLIC === 'true' || env.AIAAS_METRICS_PUBLIC === '1',

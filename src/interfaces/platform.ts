@@ -77,7 +77,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
     readiness: [{ name: 'store', check: () => pingStore(db) }, { name: 'serving', check: async () => serving.readiness() }, { name: 'scheduler', check: () => jobs.check() }],
     tenants, keys,
     audit: new AuditService(db),
-    datasets: new DatasetService(db, blobs, refs, config.datasetMaxBytes),
+    datasets: new DatasetService(db, blobs, refs, config.datasetMaxBytes, config.datasetMaxCells),
     registry, serving,
     async close() {
       await jobs.close();

@@ -63,8 +63,8 @@ export interface TrainRequest extends Omit<SubmitJob, 'type'> {
   importanceRepeats?: number;
 }
 
-/** One dimension of a tune job's search space: a list of choices, or a numeric range. */
-export type SearchDimension = unknown[] | { min: number; max: number; log?: boolean; integer?: boolean; gridPoints?: number };
+/** One dimension of a tune job's search space: a list of choices, or a numeric range (grid: `step` apart, or `gridPoints` values). */
+export type SearchDimension = unknown[] | { min: number; max: number; log?: boolean; integer?: boolean; gridPoints?: number; step?: number };
 
 /** A `tune` job request (API.md): trials run as child train jobs; the best candidate is registered. */
 export interface TuneRequest extends Omit<SubmitJob, 'type'> {

@@ -57,10 +57,11 @@ export class DatasetService {
     private readonly blobs: BlobStore,
     private readonly refs: BlobRefs,
     private readonly maxBytes: number,
+    private readonly maxCells = Infinity,
   ) {}
 
   async upload(p: Principal, input: UploadInput): Promise<DatasetVersion> {
-    assertName('Dataset', input.name);
+    assertDatasetName(input.name);
     const format = resolveFormat(input.format, input.filename);
     const created: string[] = [];
     try {
@@ -69,7 +70,7 @@ export class DatasetService {
       const columnarPath = this.blobs.scratchPath('.columnar');
       let profile;
       try {
-        profile = await ingestDataset(this.blobs.stream(original.hash), { format, maxBytes: this.maxBytes, columnarPath });
+        profile = await ingestDataset(this.blobs.stream(original.hash), { format, maxBytes: this.maxBytes, maxCells: this.maxCells, columnarPath });
       } catch (err) {
         await fsp.rm(columnarPath, { force: true });
         throw err;
@@ -194,6 +195,21 @@ export class DatasetService {
     const row = await this.db.selectFrom('dataset_versions').selectAll().where('dataset_id', '=', dataset.id).where('version', '=', v).executeTakeFirst();
     if (!row) throw notFound('Dataset version', `${dataset.name}@${v}`);
     return { dataset, row };
+  }
+}
+
+/**
+ * The prefixes of the platform's ids (src/infra/ids.ts callers): `GET /v1/datasets/{ref}` takes an
+ * id or a name, so a dataset named like an id could shadow another dataset, or be mistaken for one.
+ */
+const ID_PREFIXES = ['ds', 'dsv', 'job', 'use', 'node', 'key', 'mdl', 'mv', 'aud', 'tn', 'ep'];
+const ID_LIKE = new RegExp(`^(${ID_PREFIXES.join('|')})_`, 'i');
+
+function assertDatasetName(name: string): void {
+  assertName('Dataset', name);
+  if (ID_LIKE.test(name)) {
+    const prefix = name.slice(0, name.indexOf('_') + 1);
+    throw unprocessable('invalid_name', `Dataset name '${name}' starts with '${prefix}', which is how the platform's ids start (${ID_PREFIXES.map((p) => `${p}_`).join(', ')}); a name must not look like an id. Choose another name, e.g. '${name.replace('_', '-')}'.`, { name, field: 'name' });
   }
 }
 

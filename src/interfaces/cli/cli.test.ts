@@ -220,7 +220,7 @@ describe('aiaas CLI', () => {
 
     const bad = await run('tune', '--name', 'x', '--dataset', 'iris', '--target', 'species', '--space', 'colour=1,2');
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /space\['colour'\]: paths start with model\., training\. or split\..*HTTP 422/);
+    assert.match(bad.stderr, /space\['colour'\]: not a path of the train spec.*HTTP 422/);
     const usage = await run('tune', '--name', 'x', '--dataset', 'iris', '--target', 'species');
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /tune needs --space/);

@@ -160,7 +160,8 @@ export function parseSpaceFlag(s: string): [string, SearchDimension] {
       if (opt === 'log') range.log = true;
       else if (opt === 'int' || opt === 'integer') range.integer = true;
       else if (/^points=\d+$/.test(opt)) range.gridPoints = Number(opt.slice(7));
-      else throw new UsageError(`--space ${path}: unknown range option '${opt}'; use log, int or points=N (${example}).`);
+      else if (/^step=[\d.e+-]+$/.test(opt) && Number.isFinite(Number(opt.slice(5)))) range.step = Number(opt.slice(5));
+      else throw new UsageError(`--space ${path}: unknown range option '${opt}'; use log, int, points=N or step=S (${example}).`);
     }
     return [path, range];
   }

@@ -221,7 +221,7 @@ describe('training service', () => {
       [{ dataset: 'iris', target: 'species', colour: 'red' }, /colour: unknown field/],
       [{ dataset: 'iris', target: 'species', training: { epochs: 5, momentun: 0.9 } }, /training.momentun: unknown field/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'svm' } }, /'svm' is not a model kind/],
-      [{ dataset: 'iris', target: 'species', model: { kind: 'sequential', layers: [{ type: 'dense', units: 8 }, { type: 'wormhole' }] } }, /layer 1/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'sequential', layers: [{ type: 'dense', units: 8 }, { type: 'wormhole' }] } }, /model.layers\[1\].type: unknown layer type "wormhole"/],
       [{ dataset: 'iris', target: 'species', preprocessing: [{ op: 'normalise' }] }, /unknown op 'normalise'/],
       [{ dataset: 'iris', target: 'species', split: { test: 1.5 } }, /split.test/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'random_forest', nEstimators: 0 } }, /nEstimators/],

@@ -11,7 +11,7 @@
  * is kept as a literal character; text after a closing quote (other than spaces) is an error.
  * Line numbers count physical lines of the decompressed file, including lines inside quoted fields.
  */
-import { dataErrors, MAX_COLUMNS, MAX_FIELD_BYTES } from './errors.js';
+import { dataErrors, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_BYTES } from './errors.js';
 import type { ByteConsumer, TableSink } from './table.js';
 
 const COMMA = 44;
@@ -245,8 +245,8 @@ export class CsvParser {
 }
 
 /**
- * Reads a CSV table: the first record is the header (names trimmed; must be non-empty and unique;
- * at most MAX_COLUMNS), every later record must have exactly as many fields.
+ * Reads a CSV table: the first record is the header (names trimmed; must be non-empty, unique and at
+ * most MAX_COLUMN_NAME_CHARS long; at most MAX_COLUMNS), every later record must have exactly as many fields.
  */
 export class CsvTableReader implements ByteConsumer, CsvRecordSink {
   rows = 0;
@@ -296,6 +296,7 @@ export class CsvTableReader implements ByteConsumer, CsvRecordSink {
     const seen = new Map<string, number>();
     names.forEach((name, i) => {
       if (name === '') throw dataErrors.emptyColumnName(i + 1, line);
+      if (name.length > MAX_COLUMN_NAME_CHARS) throw dataErrors.columnNameTooLong(i + 1, name.length, line);
       const first = seen.get(name);
       if (first !== undefined) throw dataErrors.duplicateColumn(name, first + 1, i + 1, line);
       seen.set(name, i);

@@ -10,6 +10,8 @@ import { AppError, badRequest, tooLarge, unprocessable } from '../../infra/error
 
 /** More columns than this is almost always a broken file (wrong delimiter, a missing newline). */
 export const MAX_COLUMNS = 10_000;
+/** A column name longer than this is data in the header line (a missing header), not a name. */
+export const MAX_COLUMN_NAME_CHARS = 256;
 /** A single CSV field or JSONL line longer than this is almost always an unbalanced quote. */
 export const MAX_FIELD_BYTES = 32 * 1024 * 1024;
 
@@ -17,13 +19,24 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export const dataErrors = {
   payloadTooLarge: (limit: number) =>
-    tooLarge(`The upload is larger than the limit of ${limit} bytes. Split the dataset, or compress it with gzip.`, {
-      limit,
+    tooLarge(`The upload is larger than the limit of ${limit} bytes. Split the dataset, compress it with gzip, or raise the limit (server setting AIAAS_DATASET_MAX_BYTES).`, {
+      limit, setting: 'AIAAS_DATASET_MAX_BYTES',
     }),
   decompressedTooLarge: (limit: number) =>
     tooLarge(
-      `The file decompresses to more than ${limit} bytes, the limit for decompressed data. Split the dataset into smaller files.`,
-      { limit, decompressed: true },
+      `The file decompresses to more than ${limit} bytes, the dataset size limit, which applies to the data after decompression. Split the dataset into smaller files, or raise the limit (server setting AIAAS_DATASET_MAX_BYTES).`,
+      { limit, decompressed: true, setting: 'AIAAS_DATASET_MAX_BYTES' },
+    ),
+  tooManyCells: (limit: number, rows: number, columns: number, line: number) =>
+    tooLarge(
+      `Line ${line}: the table reaches ${rows} rows × ${columns} columns, more than the limit of ${limit} cells. Split the dataset, drop columns, or raise the limit (server setting AIAAS_DATASET_MAX_CELLS).`,
+      { limit, rows, columns, line, setting: 'AIAAS_DATASET_MAX_CELLS' },
+    ),
+  columnNameTooLong: (position: number, length: number, line: number) =>
+    unprocessable(
+      'column_name_too_long',
+      `Column ${position} has a name of ${length} characters (line ${line}); the limit is ${MAX_COLUMN_NAME_CHARS}. Shorten it; if the first line holds data rather than names, add a header line.`,
+      { position, length, limit: MAX_COLUMN_NAME_CHARS, line },
     ),
   invalidGzip: (reason: string) =>
     badRequest('invalid_gzip', `The upload starts like a gzip file but cannot be decompressed (${reason}). Re-compress it, or upload it uncompressed.`, {

@@ -49,10 +49,13 @@ export interface IngestOptions {
   /** Limit on the raw input bytes as uploaded (compressed or not); over it: 413 payload_too_large. */
   maxBytes: number;
   /**
-   * Limit on the decompressed bytes, against gzip bombs; over it: 413 payload_too_large with
-   * details.decompressed. Default: 32 x maxBytes (MNIST CSV compresses about 9x).
+   * Limit on the decompressed bytes, against gzip bombs (a gzip of 1 GB of zeros is 1 MB); over it:
+   * 413 payload_too_large with details.decompressed. Default: maxBytes, so the dataset size limit
+   * means the data's size, whether it arrives compressed or not.
    */
   maxDecompressedBytes?: number;
+  /** Limit on rows × columns; over it: 413 payload_too_large naming the line. Default: none. */
+  maxCells?: number;
   /** Where to write the columnar file (created or truncated; removed again on failure). */
   columnarPath: string;
 }
@@ -100,8 +103,8 @@ interface FirstPass {
 }
 
 async function firstPass(input: AsyncIterable<Buffer | Uint8Array>, spoolPath: string, opts: IngestOptions): Promise<FirstPass> {
-  const schema = new SchemaPass();
-  const stage = new ByteStage(new Utf8Validator(tableReader(opts.format, schema)), opts.maxDecompressedBytes ?? opts.maxBytes * 32);
+  const schema = new SchemaPass(opts.maxCells);
+  const stage = new ByteStage(new Utf8Validator(tableReader(opts.format, schema)), opts.maxDecompressedBytes ?? opts.maxBytes);
   const spool = await open(spoolPath, 'w');
   let bytes = 0;
   // Counts, limits and spools the raw upload. Pulls with next() so that on error the caller's
@@ -183,17 +186,26 @@ async function consume(
   target: ByteConsumer,
   afterChunk?: () => Promise<void>,
 ): Promise<void> {
+  // Node 20's pipeline rejects with a bare AbortError when its last stage throws while gunzip still
+  // has output (a size limit hit mid-stream): keep the stage's own error to rethrow it.
+  let stageError: unknown;
   const feed = async (chunks: AsyncIterable<Buffer | Uint8Array>) => {
-    for await (const chunk of chunks) {
-      target.push(toBuffer(chunk));
-      if (afterChunk) await afterChunk();
+    try {
+      for await (const chunk of chunks) {
+        target.push(toBuffer(chunk));
+        if (afterChunk) await afterChunk();
+      }
+      target.end();
+    } catch (err) {
+      stageError ??= err;
+      throw err;
     }
-    target.end();
   };
   if (!gzip) return feed(source);
   try {
     await pipeline(Readable.from(source, { objectMode: false }), createGunzip({ chunkSize: 256 * 1024 }), feed);
   } catch (err) {
+    if (stageError !== undefined) throw stageError;
     if (isZlibError(err)) throw dataErrors.invalidGzip(err.message);
     throw err;
   }

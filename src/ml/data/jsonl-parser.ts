@@ -3,7 +3,7 @@
  * Columns are the union of the objects' keys in first-seen order; a key absent from a row is a
  * missing value. Only the current line is held (as bytes, then one string for JSON.parse).
  */
-import { dataErrors, MAX_COLUMNS, MAX_FIELD_BYTES } from './errors.js';
+import { dataErrors, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_BYTES } from './errors.js';
 import type { ByteConsumer, TableSink } from './table.js';
 
 const LF = 10;
@@ -77,6 +77,7 @@ export class JsonlTableReader implements ByteConsumer {
       for (const key of Object.keys(obj)) {
         if (this.index.has(key)) continue;
         if (key.trim() === '') throw dataErrors.emptyColumnName(this.names.length + 1, this.line);
+        if (key.length > MAX_COLUMN_NAME_CHARS) throw dataErrors.columnNameTooLong(this.names.length + 1, key.length, this.line);
         if (this.names.length >= MAX_COLUMNS) throw dataErrors.tooManyColumns(this.line);
         this.addColumn(key);
         this.sink.addColumn(key, this.rows);

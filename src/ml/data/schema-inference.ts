@@ -13,6 +13,7 @@
  * A numeric column with some missing cells stays numeric (missing is NaN in storage).
  */
 import { BOOLEAN, cell, classifyBytes, classifyValue, MISSING, NUMBER, STRING } from './cell.js';
+import { dataErrors } from './errors.js';
 import type { TableSink } from './table.js';
 
 /** Distinct values are counted exactly up to this many per column; beyond it the count is a lower bound. */
@@ -66,6 +67,9 @@ export class SchemaPass implements TableSink {
   readonly columns: ColumnStats[] = [];
   rows = 0;
 
+  /** `maxCells`: rows × columns allowed (training holds every cell as a number), checked row by row. */
+  constructor(private readonly maxCells = Infinity) {}
+
   addColumn(name: string, rowsBefore: number): void {
     const stats = new ColumnStats(name);
     stats.missing = rowsBefore;
@@ -88,8 +92,9 @@ export class SchemaPass implements TableSink {
     else stats.addText(cell.str, kind);
   }
 
-  endRow(): void {
+  endRow(line: number): void {
     this.rows++;
+    if (this.rows * this.columns.length > this.maxCells) throw dataErrors.tooManyCells(this.maxCells, this.rows, this.columns.length, line);
   }
 }
 

@@ -48,7 +48,10 @@ export interface GradientBoostingParams {
   tol?: number;
 }
 
-const KNOWN = ['maxIter', 'learningRate', 'maxLeafNodes', 'maxDepth', 'minSamplesLeaf', 'l2Regularization', 'maxBins',
+/** Upper bounds on one fit (boosting rounds, depth, leaves per tree), as FOREST_LIMITS for forests. */
+export const BOOSTING_LIMITS = { maxIter: 10_000, maxDepth: 64, maxLeafNodes: 65_536 } as const;
+
+export const KNOWN = ['maxIter', 'learningRate', 'maxLeafNodes', 'maxDepth', 'minSamplesLeaf', 'l2Regularization', 'maxBins',
   'earlyStopping', 'validationFraction', 'nIterNoChange', 'tol'] as const;
 
 const MIN_HESSIAN_TO_SPLIT = 1e-3;
@@ -73,10 +76,10 @@ function resolve(params: GradientBoostingParams): ResolvedParams {
   const es = p.earlyStopping;
   if (es !== undefined && es !== 'auto' && typeof es !== 'boolean') throw badParam('earlyStopping', "'auto', true or false", es);
   return {
-    maxIter: intParam(p, 'maxIter', 100, 1, 100_000),
+    maxIter: intParam(p, 'maxIter', 100, 1, BOOSTING_LIMITS.maxIter),
     learningRate: numParam(p, 'learningRate', 0.1, 0, Infinity, { min: true, max: true }),
-    maxLeafNodes: optionalIntParam(p, 'maxLeafNodes', 31, 2) ?? Number.MAX_SAFE_INTEGER,
-    maxDepth: optionalIntParam(p, 'maxDepth', null, 1) ?? Number.MAX_SAFE_INTEGER,
+    maxLeafNodes: optionalIntParam(p, 'maxLeafNodes', 31, 2, BOOSTING_LIMITS.maxLeafNodes) ?? Number.MAX_SAFE_INTEGER,
+    maxDepth: optionalIntParam(p, 'maxDepth', null, 1, BOOSTING_LIMITS.maxDepth) ?? Number.MAX_SAFE_INTEGER,
     minSamplesLeaf: intParam(p, 'minSamplesLeaf', 20, 1),
     l2: numParam(p, 'l2Regularization', 0, 0, Infinity, { max: true }),
     maxBins: intParam(p, 'maxBins', 255, 2, 255),

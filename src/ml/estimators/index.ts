@@ -17,11 +17,11 @@ import { permutationImportance } from '../metrics/importance.js';
 import type { PermutationImportanceResult } from '../metrics/importance.js';
 import { regressionMetrics } from '../metrics/regression.js';
 import type { RegressionMetrics } from '../metrics/regression.js';
-import { checkGradientBoostingParams, fitGradientBoosting, predictGradientBoosting } from './gradient_boosting.js';
+import { checkGradientBoostingParams, fitGradientBoosting, KNOWN as BOOSTING_PARAMS, predictGradientBoosting } from './gradient_boosting.js';
 import type { GradientBoostingParams } from './gradient_boosting.js';
-import { fitLogisticRegression, fitRidge, predictLinear, resolveLogisticParams, resolveRidgeParams } from './linear.js';
+import { fitLogisticRegression, fitRidge, LOGISTIC_PARAMS, predictLinear, resolveLogisticParams, resolveRidgeParams, RIDGE_PARAMS } from './linear.js';
 import type { LogisticRegressionParams, RidgeParams } from './linear.js';
-import { checkRandomForestParams, fitRandomForest, predictRandomForest } from './random_forest.js';
+import { checkRandomForestParams, fitRandomForest, KNOWN as FOREST_PARAMS, predictRandomForest } from './random_forest.js';
 import type { RandomForestParams } from './random_forest.js';
 import type { FitOptions, Matrix, ModelKind, ModelState, Prediction, Target } from './types.js';
 
@@ -156,6 +156,13 @@ function taskMismatch(kind: string, needs: string, instead: string) {
 export { exportOnnx, onnxNodes } from './onnx.js';
 export type { OnnxModelPart, OnnxNodesOptions, OnnxOutputNames } from './onnx.js';
 export { Rng } from './random.js';
+export { BOOSTING_LIMITS } from './gradient_boosting.js';
+export { FOREST_LIMITS } from './random_forest.js';
+
+/** The parameters each classical kind takes (besides `kind`): for strict specs and did-you-mean. */
+export const CLASSICAL_PARAMS: Record<ModelKind, readonly string[]> = {
+  logistic_regression: LOGISTIC_PARAMS, linear_regression: RIDGE_PARAMS, random_forest: FOREST_PARAMS, gradient_boosting: BOOSTING_PARAMS,
+};
 export type * from './types.js';
 export type { GradientBoostingParams, LogisticRegressionParams, RidgeParams, RandomForestParams };
 export { fitGradientBoosting, fitLogisticRegression, fitRandomForest, fitRidge };

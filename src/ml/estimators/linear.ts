@@ -24,7 +24,8 @@ export interface LogisticRegressionParams {
   fitIntercept?: boolean;
 }
 
-const LOGISTIC_PARAMS = ['C', 'maxIter', 'tol', 'fitIntercept'] as const;
+export const LOGISTIC_PARAMS = ['C', 'maxIter', 'tol', 'fitIntercept'] as const;
+export const RIDGE_PARAMS = ['alpha', 'fitIntercept'] as const;
 
 /** Validated parameters with defaults filled in; throws a 422 `bad_params` AppError. */
 export function resolveLogisticParams(params: LogisticRegressionParams): Required<LogisticRegressionParams> {
@@ -163,7 +164,7 @@ export interface RidgeParams {
 
 export function resolveRidgeParams(params: RidgeParams): Required<RidgeParams> {
   const p = params as Record<string, unknown>;
-  checkKnown(p, ['alpha', 'fitIntercept'], 'linear_regression');
+  checkKnown(p, RIDGE_PARAMS, 'linear_regression');
   return { alpha: numParam(p, 'alpha', 1, 0, Infinity, { max: true }), fitIntercept: boolParam(p, 'fitIntercept', true) };
 }
 

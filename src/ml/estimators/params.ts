@@ -3,6 +3,7 @@
  * `bad_params` naming the parameter, the allowed range and the value received.
  */
 import { unprocessable } from '../../infra/errors.js';
+import { closest } from '../../infra/suggest.js';
 import type { Matrix, Target } from './types.js';
 
 export function badParam(param: string, allowed: string, value: unknown) {
@@ -22,11 +23,13 @@ export function intParam(params: Record<string, unknown>, name: string, def: num
 }
 
 /** An integer in [min, max] or null (meaning "no limit"); `undefined` gives the default. */
-export function optionalIntParam(params: Record<string, unknown>, name: string, def: number | null, min: number): number | null {
+export function optionalIntParam(params: Record<string, unknown>, name: string, def: number | null, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
   const v = params[name];
   if (v === undefined) return def;
   if (v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw badParam(name, `null or an integer ≥ ${min}`, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw badParam(name, max === Number.MAX_SAFE_INTEGER ? `null or an integer ≥ ${min}` : `null or an integer in [${min}, ${max}]`, v);
+  }
   return v;
 }
 
@@ -66,8 +69,9 @@ export function checkKnown(params: Record<string, unknown>, known: readonly stri
   for (const k of Object.keys(params)) {
     if (k === 'kind') continue;
     if (!known.includes(k)) {
-      throw unprocessable('bad_params', `Unknown parameter '${k}' for ${model}; known parameters: ${known.join(', ')}.`, {
-        param: k, known,
+      const suggestion = closest(k, known);
+      throw unprocessable('bad_params', `Unknown parameter '${k}' for ${model}${suggestion ? `; did you mean '${suggestion}'?` : '.'} Known parameters: ${known.join(', ')}.`, {
+        param: k, known, ...(suggestion ? { suggestion } : {}),
       });
     }
   }

@@ -41,7 +41,14 @@ export interface RandomForestParams {
   maxBins?: number;
 }
 
-const KNOWN = ['nEstimators', 'maxDepth', 'minSamplesSplit', 'minSamplesLeaf', 'maxFeatures', 'bootstrap', 'maxSamples', 'maxBins'] as const;
+/**
+ * Upper bounds that keep one fit within a worker's memory: each tree is stored node by node, so
+ * thousands of trees or a depth nobody needs (a tree of depth d has up to 2^d leaves) are refused
+ * up front. The node count against the data's rows is estimated in services/training.
+ */
+export const FOREST_LIMITS = { nEstimators: 5_000, maxDepth: 64 } as const;
+
+export const KNOWN = ['nEstimators', 'maxDepth', 'minSamplesSplit', 'minSamplesLeaf', 'maxFeatures', 'bootstrap', 'maxSamples', 'maxBins'] as const;
 
 interface Resolved {
   nEstimators: number;
@@ -66,8 +73,8 @@ function resolve(params: RandomForestParams, task: Target['task']): Resolved {
     throw badParam('maxSamples', 'null or a fraction in (0, 1]', ms);
   }
   return {
-    nEstimators: intParam(p, 'nEstimators', 100, 1, 100_000),
-    maxDepth: optionalIntParam(p, 'maxDepth', null, 1),
+    nEstimators: intParam(p, 'nEstimators', 100, 1, FOREST_LIMITS.nEstimators),
+    maxDepth: optionalIntParam(p, 'maxDepth', null, 1, FOREST_LIMITS.maxDepth),
     minSamplesSplit: intParam(p, 'minSamplesSplit', 2, 2),
     minSamplesLeaf: intParam(p, 'minSamplesLeaf', 1, 1),
     maxFeatures: mf as Resolved['maxFeatures'],

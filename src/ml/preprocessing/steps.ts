@@ -4,6 +4,7 @@
  * to fix.
  */
 import { unprocessable } from '../../infra/errors.js';
+import { didYouMean } from '../../infra/suggest.js';
 import type { ColumnKind } from '../signature.js';
 
 export type ImputeStrategy = 'mean' | 'median' | 'most_frequent' | 'constant';
@@ -73,9 +74,12 @@ export function planSteps(spec: unknown, columns: ColumnInfo[]): Step[] {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(i, 'each step must be an object with an "op".');
     const step = raw as Record<string, unknown>;
     const op = step.op as Step['op'];
-    if (!(op in FIELDS)) throw bad(i, `unknown op '${String(step.op)}'; use one of ${Object.keys(FIELDS).join(', ')}.`, { op: step.op });
+    if (typeof op !== 'string' || !Object.hasOwn(FIELDS, op)) throw bad(i, `unknown op '${String(step.op)}'; use one of ${Object.keys(FIELDS).join(', ')}.${didYouMean(String(step.op), Object.keys(FIELDS))}`, { op: step.op });
     for (const k of Object.keys(step)) {
-      if (k !== 'op' && !FIELDS[op].includes(k)) throw bad(i, `unknown field '${k}' for op '${op}'; it takes ${FIELDS[op].join(', ') || 'no fields'}.`, { field: k });
+      if (k !== 'op' && !FIELDS[op].includes(k)) {
+        const field = `preprocessing[${i}].${k}`;
+        throw unprocessable('invalid_preprocessing', `${field}: unknown field '${k}' for op '${op}'; it takes ${FIELDS[op].join(', ') || 'no fields'}.${didYouMean(k, FIELDS[op])}`, { step: i, field });
+      }
     }
     if ('columns' in step) checkColumns(i, step.columns, byName, dropped, op);
     checkStep(i, step, byName);

@@ -4,14 +4,17 @@
  * is a 422 that names the field and says how to fix it.
  */
 import { unprocessable } from '../../infra/errors.js';
+import { didYouMean } from '../../infra/suggest.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
-import { validateSpec as validateNetwork } from '../../engine/network.js';
-import type { ModelSpec as NetworkSpec } from '../../engine/spec.js';
 import { autoSteps, planSteps, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
 import type { DatasetService, DatasetVersion } from '../datasets.js';
 import type { Principal } from '../principal.js';
 import { assertName } from '../tenants.js';
-import { validateModelSpec, type ModelSpec as ClassicalSpec } from '../../ml/estimators/index.js';
+import { NETWORK_MODEL_FIELDS } from '../../engine/spec.js';
+import { CLASSICAL_PARAMS } from '../../ml/estimators/index.js';
+import { checkClassicalSpec } from './classical-bounds.js';
+import { checkNetworkSpec } from './network-bounds.js';
+import { fail, isObject, num, onlyFields } from './spec-fields.js';
 import { checkTarget, inferTask, type Task } from './target.js';
 
 export const NEURAL_KINDS = ['mlp', 'cnn', 'sequential'] as const;
@@ -52,25 +55,9 @@ export interface TrainSpec {
 }
 
 const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'target', 'task', 'split', 'testDataset', 'preprocessing', 'model', 'training', 'importanceRepeats', 'cv'];
+const SPLIT_FIELDS = ['test', 'validation', 'seed'];
+const EARLY_STOPPING_FIELDS = ['patience', 'monitor', 'minDelta'];
 const TRAINING_FIELDS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'momentum', 'weightDecay', 'clipNorm', 'schedule', 'earlyStopping'];
-
-const fail = (field: string, message: string, details: Record<string, unknown> = {}) =>
-  unprocessable('invalid_train_spec', `${field}: ${message}`, { field, ...details });
-
-function onlyFields(obj: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw fail(where ? `${where}.${k}` : k, `unknown field; ${where || 'a train job'} takes ${allowed.join(', ')}.`);
-  }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function num(v: unknown, field: string, lo: number, hi: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
-    throw fail(field, `must be ${integer ? 'an integer' : 'a number'} from ${lo} to ${hi}; got ${JSON.stringify(v)}.`);
-  }
-  return v;
-}
 
 export interface SpecContext {
   principal: Principal;
@@ -101,12 +88,38 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const training = parseTraining(raw.training);
   const importanceRepeats = raw.importanceRepeats === undefined ? 3 : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
   const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
-  if (isNeural(model.kind)) checkNetwork(model, task, features, steps, profile);
-  else validateModelSpec(model as unknown as ClassicalSpec, task);
+  const width = encodedWidth(features, steps);
+  checkFeatureMatrix(features, steps, width, dataset.rows);
+  if (isNeural(model.kind)) checkNetwork(model, task, width, steps, profile, training.batchSize);
+  else checkClassicalSpec(model, task, dataset.rows, task === 'classification' ? profile.distinct : 1);
   return {
     name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, target: raw.target, task, split, testDataset,
     preprocessing: pre === 'auto' ? 'auto' : steps, steps, model, training, importanceRepeats, cv,
   };
+}
+
+/**
+ * The train-spec paths a tune `space` may name, for the model kinds it may use: every model
+ * field of those kinds, the training options (with schedule and earlyStopping fields), the split,
+ * and preprocessing as a whole ("auto" or a list of steps).
+ */
+export function tunablePaths(kinds: unknown[]): string[] {
+  const model = new Set<string>(['kind']);
+  for (const k of kinds) {
+    if (typeof k !== 'string') continue;
+    // hasOwn: a kind named "constructor" must not find Object's own properties
+    const fields = Object.hasOwn(NETWORK_MODEL_FIELDS, k) ? NETWORK_MODEL_FIELDS[k as keyof typeof NETWORK_MODEL_FIELDS]
+      : Object.hasOwn(CLASSICAL_PARAMS, k) ? CLASSICAL_PARAMS[k as keyof typeof CLASSICAL_PARAMS] : [];
+    for (const f of fields) model.add(f);
+  }
+  return [
+    ...[...model].map((f) => `model.${f}`),
+    ...TRAINING_FIELDS.map((f) => `training.${f}`),
+    ...['type', 'stepSize', 'gamma', 'minLearningRate', 'warmupEpochs'].map((f) => `training.schedule.${f}`),
+    ...EARLY_STOPPING_FIELDS.map((f) => `training.earlyStopping.${f}`),
+    ...SPLIT_FIELDS.map((f) => `split.${f}`),
+    'preprocessing',
+  ];
 }
 
 export const isNeural = (kind: string): boolean => (NEURAL_KINDS as readonly string[]).includes(kind);
@@ -123,7 +136,7 @@ async function findDataset(ctx: SpecContext, ref: string, version: unknown, fiel
 function parseSplit(raw: unknown, hasTestDataset: boolean): TrainSpec['split'] {
   const s = raw ?? {};
   if (!isObject(s)) throw fail('split', 'must be an object like {"test": 0.2, "validation": 0.1, "seed": 0}.');
-  onlyFields(s, ['test', 'validation', 'seed'], 'split');
+  onlyFields(s, SPLIT_FIELDS, 'split');
   const test = hasTestDataset ? 0 : s.test === undefined ? 0.2 : num(s.test, 'split.test', 0.01, 0.9);
   if (hasTestDataset && s.test !== undefined) throw fail('split.test', 'give either split.test or testDataset, not both.');
   const validation = s.validation === undefined ? 0.1 : num(s.validation, 'split.validation', 0, 0.5);
@@ -134,6 +147,7 @@ function parseSplit(raw: unknown, hasTestDataset: boolean): TrainSpec['split'] {
 async function parseTestDataset(ctx: SpecContext, raw: unknown, train: DatasetVersion): Promise<{ name: string; version: number }> {
   const ref = typeof raw === 'string' ? raw : isObject(raw) ? raw.name : undefined;
   if (typeof ref !== 'string') throw fail('testDataset', 'must be a dataset name, or {"name", "version"}.');
+  if (isObject(raw)) onlyFields(raw, ['name', 'version'], 'testDataset');
   const v = await findDataset(ctx, ref, isObject(raw) ? raw.version : undefined, 'testDataset');
   for (const c of train.columns) {
     if (!v.columns.some((t) => t.name === c.name)) throw fail('testDataset', `column '${c.name}' of the training dataset is missing from '${v.name}'.`, { column: c.name });
@@ -145,7 +159,7 @@ function parseModel(raw: unknown, task: Task): TrainSpec['model'] {
   const m = raw ?? { kind: task === 'classification' ? 'random_forest' : 'gradient_boosting' };
   if (!isObject(m) || typeof m.kind !== 'string') throw fail('model', `must be an object with a 'kind': ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')}.`);
   const kinds: readonly string[] = [...NEURAL_KINDS, ...CLASSICAL_KINDS];
-  if (!kinds.includes(m.kind)) throw fail('model.kind', `'${m.kind}' is not a model kind; use one of ${kinds.join(', ')}.`);
+  if (!kinds.includes(m.kind)) throw fail('model.kind', `'${m.kind}' is not a model kind; use one of ${kinds.join(', ')}.${didYouMean(m.kind, kinds)}`);
   if (m.kind === 'logistic_regression' && task !== 'classification') throw fail('model.kind', `logistic_regression is a classifier; for regression use linear_regression.`);
   if (m.kind === 'linear_regression' && task !== 'regression') throw fail('model.kind', `linear_regression predicts numbers; for classification use logistic_regression.`);
   return m as TrainSpec['model'];
@@ -170,7 +184,7 @@ function parseTraining(raw: unknown): TrainingOptions {
   if (t.earlyStopping !== undefined) {
     const e = t.earlyStopping;
     if (!isObject(e)) throw fail('training.earlyStopping', 'must be an object like {"patience": 3}.');
-    onlyFields(e, ['patience', 'monitor', 'minDelta'], 'training.earlyStopping');
+    onlyFields(e, EARLY_STOPPING_FIELDS, 'training.earlyStopping');
     const monitors = ['loss', 'accuracy', 'val_loss', 'val_accuracy'];
     if (e.monitor !== undefined && !monitors.includes(e.monitor as string)) throw fail('training.earlyStopping.monitor', `use one of ${monitors.join(', ')}.`);
     out.earlyStopping = {
@@ -196,18 +210,39 @@ function parseSchedule(s: unknown): NonNullable<TrainingOptions['schedule']> {
       ...(s.warmupEpochs !== undefined ? { warmupEpochs: num(s.warmupEpochs, 'training.schedule.warmupEpochs', 0, 1000, true) } : {}),
     };
   }
+  onlyFields(s, ['type'], 'training.schedule');
   return { type: 'constant' };
 }
 
-/** Validates the network against the input width preprocessing will produce (known from the profiles). */
-function checkNetwork(model: TrainSpec['model'], task: Task, features: ColumnProfile[], steps: Step[], target: ColumnProfile): void {
+/**
+ * Values of the encoded feature matrix a worker holds (rows × features after one-hot encoding, as
+ * float64 for the estimators: 1.6 GB at the limit, before preprocessing's copies). The dataset cell
+ * limit bounds the raw table, but one-hot encoding multiplies it: 100 category columns of 1,000
+ * values each make 100,000 features.
+ */
+export const FEATURE_VALUES_LIMIT = 200_000_000;
+
+/** Features after preprocessing: one per numeric column, one per category (one-hot), dropped columns excluded. */
+function encodedWidth(features: ColumnProfile[], steps: Step[]): number {
   const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
-  const width = features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+  return features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+}
+
+function checkFeatureMatrix(features: ColumnProfile[], steps: Step[], width: number, rows: number): void {
+  if (width * rows <= FEATURE_VALUES_LIMIT) return;
+  const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
+  const widest = features.filter((c) => !dropped.has(c.name) && (c.type === 'category' || c.type === 'text'))
+    .sort((a, b) => b.distinct - a.distinct).slice(0, 3).map((c) => `${c.name} (${c.distinct} values)`);
+  throw fail('preprocessing', `${rows.toLocaleString('en-US')} rows × ${width.toLocaleString('en-US')} encoded features = ${(width * rows).toLocaleString('en-US')} values, more than the limit of ${FEATURE_VALUES_LIMIT.toLocaleString('en-US')}.${widest.length ? ` The widest one-hot columns: ${widest.join(', ')}.` : ''} Drop columns with a {"op": "drop", "columns": [...]} step, or train on fewer rows.`,
+    { limit: FEATURE_VALUES_LIMIT, rows, features: width });
+}
+
+/** Validates the network against the input width preprocessing will produce (known from the profiles). */
+function checkNetwork(model: TrainSpec['model'], task: Task, width: number, steps: Step[], target: ColumnProfile, batchSize: number): void {
   const reshape = steps.find((s): s is Extract<Step, { op: 'reshape' }> => s.op === 'reshape');
-  const { kind, ...rest } = model;
-  validateNetwork({ kind, ...rest } as NetworkSpec, {
+  checkNetworkSpec(model, {
     inputShape: reshape?.shape ?? [width],
     outputs: task === 'classification' ? target.distinct : 1,
     task,
-  });
+  }, batchSize);
 }

@@ -6,8 +6,8 @@
  */
 import { unprocessable } from '../../infra/errors.js';
 import type { Resources } from '../jobs/job-types.js';
-import { applyParams, gridCandidates, parseSpace, randomCandidates, type Params } from './search-space.js';
-import { isNeural, validateTrainSpec, type SpecContext, type TrainSpec } from './train-spec.js';
+import { applyParams, countGrid, gridCandidates, parseSpace, randomCandidates, type Params } from './search-space.js';
+import { isNeural, tunablePaths, validateTrainSpec, type SpecContext, type TrainSpec } from './train-spec.js';
 
 export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc'];
 export const REGRESSION_METRICS = ['r2', 'mse', 'rmse', 'mae'];
@@ -51,7 +51,8 @@ export interface TuningSummary {
 }
 
 const FIELDS = ['base', 'space', 'strategy', 'trials', 'cv', 'metric', 'seed', 'eta', 'trialResources'];
-const MAX_TRIALS = 200;
+/** Trials of one tune job (each a child train job): the grid's size is checked against this before it is built. */
+export const MAX_TRIALS = 200;
 
 export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecContext & { name?: string }): Promise<TuneSpec> {
   for (const k of Object.keys(raw)) {
@@ -66,11 +67,20 @@ export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecCo
   const name = ctx.name ?? (typeof baseSpec.name === 'string' ? baseSpec.name : undefined);
   if (!name) throw unprocessable('invalid_tune_spec', 'name: give the model name for the best trial ("name" of the job, or base.name).', { field: 'name' });
   baseSpec.name = name;
-  const space = parseSpace(raw.space);
+  const baseKind = typeof (baseSpec.model as { kind?: unknown } | undefined)?.kind === 'string' ? (baseSpec.model as { kind: string }).kind : undefined;
+  const rawKeys = typeof raw.space === 'object' && raw.space !== null ? Object.keys(raw.space) : [];
+  const modelKeys = rawKeys.filter((k) => k.startsWith('model.') && k !== 'model.kind');
+  if (!baseKind && !rawKeys.includes('model.kind') && modelKeys.length > 0) {
+    throw unprocessable('invalid_tune_spec', `base.model: give the model kind whose ${modelKeys.join(', ')} the space tunes, e.g. "model": {"kind": "random_forest"}, or put model.kind in the space.`, { field: 'base.model' });
+  }
+  const space = parseSpace(raw.space, (sp) => tunablePaths([baseKind, ...(Array.isArray(sp['model.kind']) ? sp['model.kind'] : [])]));
   const strategy = raw.strategy ?? 'random';
   if (strategy !== 'grid' && strategy !== 'random' && strategy !== 'halving') throw unprocessable('invalid_tune_spec', `strategy: use 'grid', 'random' or 'halving'.`, { field: 'strategy' });
   const trials = raw.trials === undefined ? (strategy === 'grid' ? MAX_TRIALS : 10) : raw.trials;
-  if (!Number.isInteger(trials) || (trials as number) < 1 || (trials as number) > MAX_TRIALS) throw unprocessable('invalid_tune_spec', `trials: an integer from 1 to ${MAX_TRIALS}.`, { field: 'trials' });
+  if (!Number.isInteger(trials) || (trials as number) < 1 || (trials as number) > MAX_TRIALS) {
+    throw unprocessable('invalid_tune_spec', `trials: an integer from 1 to ${MAX_TRIALS} (the limit per tune job); got ${JSON.stringify(trials)}.`, { field: 'trials', limit: MAX_TRIALS });
+  }
+  if (strategy === 'grid') checkGridSize(space, trials as number, raw.trials !== undefined);
   const cv = raw.cv === undefined ? 0 : raw.cv;
   if (!Number.isInteger(cv) || (cv !== 0 && ((cv as number) < 2 || (cv as number) > 20))) throw unprocessable('invalid_tune_spec', 'cv: 0 (one held-out validation split) or the number of folds, 2 to 20.', { field: 'cv' });
   const seed = raw.seed === undefined ? 0 : raw.seed;
@@ -79,9 +89,6 @@ export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecCo
   if (!Number.isInteger(eta) || (eta as number) < 2 || (eta as number) > 10) throw unprocessable('invalid_tune_spec', 'eta: an integer from 2 to 10.', { field: 'eta' });
 
   const params = strategy === 'grid' ? gridCandidates(space) : randomCandidates(space, trials as number, seed as number);
-  if (strategy === 'grid' && params.length > (trials as number)) {
-    throw unprocessable('invalid_tune_spec', `The grid has ${params.length} points, more than trials = ${trials}; narrow the space or raise trials.`, { field: 'trials', gridPoints: params.length });
-  }
   const candidates: Candidate[] = [];
   for (const [i, p] of params.entries()) {
     try {
@@ -97,6 +104,16 @@ export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecCo
   if (typeof metric !== 'string' || !allowed.includes(metric)) throw unprocessable('invalid_tune_spec', `metric: for ${task}, use one of ${allowed.join(', ')}.`, { field: 'metric' });
   const trialResources = { cpu: 0.5, memoryMb: 1024, gpu: 0, ...(raw.trialResources as Partial<Resources> | undefined) };
   return { name, strategy, metric, higherIsBetter: !LOWER_IS_BETTER.has(metric), cv: cv as number, seed: seed as number, candidates, eta: eta as number, trialResources };
+}
+
+/** A grid larger than the trials it may run is refused from its size alone, before any point is built. */
+function checkGridSize(space: ReturnType<typeof parseSpace>, trials: number, given: boolean): void {
+  const { points, factors, over } = countGrid(space, trials);
+  if (!over) return;
+  const size = Number.isFinite(points) ? points.toLocaleString('en-US') : 'more than 10^308';
+  const fix = given && trials < MAX_TRIALS ? 'narrow the space or raise trials' : `narrow the space (fewer choices, fewer gridPoints or a larger step), or use "strategy": "random" with trials ≤ ${MAX_TRIALS}`;
+  throw unprocessable('search_space_too_large', `space: the grid has ${size} points (${factors.join(' × ')}), more than ${given ? `trials = ${trials}` : `the limit of ${MAX_TRIALS} trials`}; ${fix}.`,
+    { field: 'space', gridPoints: Number.isFinite(points) ? points : null, limit: trials, maxTrials: MAX_TRIALS });
 }
 
 /** The budget a halving rung scales: epochs for networks, trees or boosting rounds for ensembles. */
