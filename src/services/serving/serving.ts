@@ -19,7 +19,7 @@ import { newId, nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
 import type { Signature } from '../../ml/signature.js';
 import {
-  allocate, feedsToV2, instancesToFeeds, outputRoles, predictRows, toPredictions, v2InputsToFeeds, V2_DATATYPES,
+  allocate, feedsToV2, instancesToFeeds, outputRoles, readPredictBody, toPredictions, v2InputsToFeeds, V2_DATATYPES,
   type Feeds, type OutputRoles, type Prediction, type V2Tensor,
 } from '../../ml/instances.js';
 import type { Principal } from '../principal.js';
@@ -403,7 +403,8 @@ export class ServingService {
     const ep = this.serving(p, name);
     const s = this.route(ep);
     const sig = s.version.signature;
-    const { feeds, rows } = instancesToFeeds(sig, predictRows(body));
+    const { instances, options } = readPredictBody(body);
+    const { feeds, rows } = instancesToFeeds(sig, instances, options);
     const outputs = await s.pool.submit(feeds, rows);
     this.count(ep, rows);
     return { predictions: toPredictions(sig, s.roles, outputs, rows), model: ep.row.model_name, version: s.version.version };
@@ -427,7 +428,8 @@ export class ServingService {
         throw new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
       }
       const sig = s.version.signature;
-      const { feeds, rows } = instancesToFeeds(sig, predictRows(body));
+      const { instances, options } = readPredictBody(body);
+      const { feeds, rows } = instancesToFeeds(sig, instances, options);
       const outputs = await s.pool.submit(feeds, rows);
       this.count(ep, rows);
       return { predictions: toPredictions(sig, s.roles, outputs, rows), model: ep.row.model_name, version: s.version.version };
@@ -438,10 +440,14 @@ export class ServingService {
   }
 
   /** Open Inference Protocol infer. */
-  async infer(p: Principal, name: string, body: { id?: string; inputs: V2Tensor[]; outputs?: Array<{ name: string }> }, version?: string) {
+  async infer(p: Principal, name: string, body: { id?: string; inputs: V2Tensor[]; outputs?: Array<{ name: string }>; parameters?: Record<string, unknown> }, version?: string) {
     const ep = this.serving(p, name);
     const s = this.route(ep, version);
-    const { feeds, rows } = v2InputsToFeeds(s.version.signature, body.inputs);
+    const impute = body.parameters?.impute;
+    if (impute !== undefined && typeof impute !== 'boolean') {
+      throw unprocessable('invalid_request', 'body.parameters.impute: must be boolean. See /docs for this route\'s schema.', { errors: [{ path: 'body.parameters.impute', message: 'must be boolean' }] });
+    }
+    const { feeds, rows } = v2InputsToFeeds(s.version.signature, body.inputs, { impute: impute === true });
     const wanted = body.outputs?.map((o) => o.name);
     for (const w of wanted ?? []) {
       if (!s.version.signature.outputs.some((o) => o.name === w)) {
