@@ -38,6 +38,8 @@ export interface Config {
   cpu: number;
   memoryMb: number;
   gpus: number;
+  /** Replicas (model copies, one thread each) this server runs over all endpoints of all tenants. */
+  servingMaxReplicas: number;
   /** Largest JSON request body, bytes. */
   bodyLimitBytes: number;
   /** Largest dataset upload (the raw file as sent, compressed or not), bytes. */
@@ -75,6 +77,7 @@ function num(env: Env, name: string, fallback: number): number {
 
 export function loadConfig(env: Env = process.env): Config {
   const cores = os.availableParallelism();
+  const cpu = int(env, 'AIAAS_CPU', cores, 1);
   return {
     port: int(env, 'PORT', 8080),
     host: env.HOST || '127.0.0.1',
@@ -82,9 +85,10 @@ export function loadConfig(env: Env = process.env): Config {
     adminKey: env.AIAAS_ADMIN_KEY || undefined,
     databaseUrl: env.AIAAS_DATABASE_URL || undefined,
     workers: int(env, 'AIAAS_WORKERS', cores, 1),
-    cpu: int(env, 'AIAAS_CPU', cores, 1),
+    cpu,
     memoryMb: int(env, 'AIAAS_MEMORY_MB', Math.floor((os.totalmem() / 2 ** 20) * 0.8), 64),
     gpus: int(env, 'AIAAS_GPUS', 0),
+    servingMaxReplicas: int(env, 'AIAAS_SERVING_MAX_REPLICAS', 4 * cpu, 1),
     bodyLimitBytes: int(env, 'AIAAS_BODY_LIMIT_BYTES', 10 * 2 ** 20, 1024),
     datasetMaxBytes: int(env, 'AIAAS_DATASET_MAX_BYTES', 1024 * 2 ** 20, 1),
     modelMaxBytes: int(env, 'AIAAS_MODEL_MAX_BYTES', 512 * 2 ** 20, 1),

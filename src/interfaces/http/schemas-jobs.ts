@@ -1,5 +1,6 @@
 /** JSON schemas of the jobs, cluster, quota and usage routes (TypeBox). */
 import { Type } from '@sinclair/typebox';
+import { ServingQuotaPatch, ServingQuotaSchema } from './schemas-serving.js';
 
 const Num = Type.Number();
 const AnyObject = Type.Object({}, { additionalProperties: true });
@@ -62,6 +63,9 @@ export const Quota = Type.Object({
   monthlyCpuSeconds: Type.Union([Type.Null(), Type.Number({ minimum: 0 })], { description: 'per calendar month, UTC' }),
 });
 export const QuotaPatch = Type.Partial(Quota, { additionalProperties: false });
+/** A tenant's whole quota: jobs (null: no limit) and serving (always a number; see schemas-serving.ts). */
+export const TenantQuota = Type.Composite([Quota, ServingQuotaSchema]);
+export const TenantQuotaPatch = Type.Composite([Type.Partial(Quota), ServingQuotaPatch], { additionalProperties: false });
 
 const Alloc = Type.Object({ cpu: Num, memoryMb: Num, gpu: Num, jobs: Type.Integer() });
 export const Cluster = Type.Object({
