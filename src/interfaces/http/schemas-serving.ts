@@ -1,6 +1,6 @@
 /** JSON schemas of the model registry, endpoints and inference routes (TypeBox). */
 import { Type } from '@sinclair/typebox';
-import { StringEnum } from './schemas.js';
+import { NumberOrNull, StringEnum } from './schemas.js';
 
 export const StageSchema = StringEnum(['none', 'staging', 'production', 'archived'] as const);
 const Task = StringEnum(['classification', 'regression', 'other'] as const);
@@ -137,16 +137,8 @@ export const ServingQuotaSchema = Type.Object({
   maxReplicas: Type.Integer({ minimum: 0, description: "replicas over all the tenant's endpoints, counted as replicas.max per version in the traffic (default 16)" }),
 });
 
-/**
- * An integer or null, as one JSON-schema `type` list: Fastify's AJV coerces types, and with a
- * union it would coerce 0 to null (null tried first) or null to 0 (integer first); with a type
- * list it coerces only what matches neither.
- */
-const IntegerOrNull = (o: { minimum: number; maximum?: number; description: string }) =>
-  Type.Unsafe<number | null>({ type: ['integer', 'null'], ...o });
-
 export const ServingQuotaPatch = Type.Object({
-  maxEndpoints: Type.Optional(IntegerOrNull({ minimum: 0, description: 'null: back to the default (10)' })),
-  maxReplicasPerEndpoint: Type.Optional(IntegerOrNull({ minimum: 1, maximum: 64, description: 'null: back to the default (8)' })),
-  maxReplicas: Type.Optional(IntegerOrNull({ minimum: 0, description: 'null: back to the default (16)' })),
+  maxEndpoints: Type.Optional(NumberOrNull({ integer: true, minimum: 0, description: 'null: back to the default (10)' })),
+  maxReplicasPerEndpoint: Type.Optional(NumberOrNull({ integer: true, minimum: 1, maximum: 64, description: 'null: back to the default (8)' })),
+  maxReplicas: Type.Optional(NumberOrNull({ integer: true, minimum: 0, description: 'null: back to the default (16)' })),
 });

@@ -64,6 +64,10 @@ describe('serving quotas', () => {
     // A jobs-only change keeps the serving fields, and the other way round.
     const jobsOnly = await s.call('PUT', `/v1/tenants/${a.id}/quota`, { json: { maxCpu: null } });
     assert.deepEqual([jobsOnly.body.maxEndpoints, jobsOnly.body.maxReplicas, jobsOnly.body.maxCpu], [2, 3, null]);
+    // 0 stays a limit of 0 on the jobs fields too (type coercion once made it null: no limit).
+    const zeroJobs = await s.call('PUT', `/v1/tenants/${a.id}/quota`, { json: { maxConcurrentJobs: 0, maxCpu: 0 } });
+    assert.deepEqual([zeroJobs.body.maxConcurrentJobs, zeroJobs.body.maxCpu], [0, 0], zeroJobs.text);
+    await s.call('PUT', `/v1/tenants/${a.id}/quota`, { json: { maxConcurrentJobs: null, maxCpu: null } });
     // Tenant B is untouched, and neither tenant can read the other's quota.
     const other = await s.call('GET', `/v1/tenants/${b.id}/quota`, { key: b.viewer });
     assert.deepEqual([other.body.maxEndpoints, other.body.maxReplicas], [10, 16]);
