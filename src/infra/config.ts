@@ -38,6 +38,8 @@ export interface Config {
   cpu: number;
   memoryMb: number;
   gpus: number;
+  /** Replicas (model copies, one thread each) this server runs over all endpoints of all tenants. */
+  servingMaxReplicas: number;
   /** Largest JSON request body, bytes. */
   bodyLimitBytes: number;
   /** Largest dataset, bytes: both the file as sent and its data after decompression (gzip bombs). */
@@ -80,6 +82,7 @@ function num(env: Env, name: string, fallback: number): number {
 
 export function loadConfig(env: Env = process.env): Config {
   const cores = os.availableParallelism();
+  const cpu = int(env, 'AIAAS_CPU', cores, 1);
   return {
     port: int(env, 'PORT', 8080),
     host: env.HOST || '127.0.0.1',
@@ -87,9 +90,10 @@ export function loadConfig(env: Env = process.env): Config {
     adminKey: env.AIAAS_ADMIN_KEY || undefined,
     databaseUrl: env.AIAAS_DATABASE_URL || undefined,
     workers: int(env, 'AIAAS_WORKERS', cores, 1),
-    cpu: int(env, 'AIAAS_CPU', cores, 1),
+    cpu,
     memoryMb: int(env, 'AIAAS_MEMORY_MB', Math.floor((os.totalmem() / 2 ** 20) * 0.8), 64),
     gpus: int(env, 'AIAAS_GPUS', 0),
+    servingMaxReplicas: int(env, 'AIAAS_SERVING_MAX_REPLICAS', 4 * cpu, 1),
     bodyLimitBytes: int(env, 'AIAAS_BODY_LIMIT_BYTES', 10 * 2 ** 20, 1024),
     datasetMaxBytes: int(env, 'AIAAS_DATASET_MAX_BYTES', 1024 * 2 ** 20, 1),
     datasetMaxCells: int(env, 'AIAAS_DATASET_MAX_CELLS', 100_000_000, 1),

@@ -41,9 +41,9 @@ function rejects(fn: () => unknown, code: string, details: Record<string, unknow
 
 test('objects keyed by column fill features [N, F] and categories [N, K] in signature order', () => {
   const { feeds, rows } = instancesToFeeds(tabular, [
-    { age: 31.5, income: 5000, member: true, city: 'Oslo', note: 'hi', extra: 'ignored' },
+    { age: 31.5, income: 5000, member: true, city: 'Oslo', note: 'hi' },
     { age: null, income: 7, member: 0, city: 42 },
-  ]);
+  ], { impute: true });
   assert.equal(rows, 2);
   assert.deepEqual(feeds.features!.dims, [2, 3]);
   const f = Array.from(feeds.features!.data as Float32Array);
@@ -55,14 +55,76 @@ test('objects keyed by column fill features [N, F] and categories [N, K] in sign
 });
 
 test('a missing column, a wrong type and NaN-like values are 422s naming row and column', () => {
-  rejects(() => instancesToFeeds(tabular, [{ age: 1, income: 2, member: true, city: 'a' }, { age: 1, member: true, city: 'a' }]), 'missing_column', { row: 1, column: 'income' });
-  rejects(() => instancesToFeeds(tabular, [{ age: 'old', income: 2, member: true, city: 'a' }]), 'invalid_value', { row: 0, column: 'age' });
-  rejects(() => instancesToFeeds(tabular, [{ age: 1, income: 2, member: 'yes', city: 'a' }]), 'invalid_value', { row: 0, column: 'member' });
-  rejects(() => instancesToFeeds(tabular, [{ age: 1, income: 2, member: true, city: ['a'] }]), 'invalid_value', { row: 0, column: 'city' });
-  rejects(() => instancesToFeeds(tabular, [{ age: 1, income: true, member: true, city: 'a' }]), 'invalid_value', { row: 0, column: 'income' });
-  rejects(() => instancesToFeeds(tabular, [{ age: 1, income: 2, member: true, city: 'a' }, [1, 2]]), 'invalid_row', { row: 1 });
+  const ok = { age: 1, income: 2, member: true, city: 'a', note: null };
+  rejects(() => instancesToFeeds(tabular, [ok, { age: 1, member: true, city: 'a' }], { impute: true }), 'missing_column', { row: 1, column: 'income' });
+  rejects(() => instancesToFeeds(tabular, [{ ...ok, age: 'old' }]), 'invalid_value', { row: 0, column: 'age' });
+  rejects(() => instancesToFeeds(tabular, [{ ...ok, member: 'yes' }]), 'invalid_value', { row: 0, column: 'member' });
+  rejects(() => instancesToFeeds(tabular, [{ ...ok, city: ['a'] }]), 'invalid_value', { row: 0, column: 'city' });
+  rejects(() => instancesToFeeds(tabular, [{ ...ok, income: true }]), 'invalid_value', { row: 0, column: 'income' });
+  rejects(() => instancesToFeeds(tabular, [ok, [1, 2]]), 'invalid_row', { row: 1 });
   rejects(() => instancesToFeeds(tabular, []), 'invalid_instances', {});
   rejects(() => instancesToFeeds(tabular, [[1, 2, 3]]), 'invalid_instances', {});
+});
+
+test('an absent column is refused unless imputation is asked for; an unknown one always, with the closest name', () => {
+  const ok = { age: 1, income: 2, member: true, city: 'a', note: 'n' };
+  const { note: _, ...noNote } = ok;
+  const { age: __, ...noAge } = ok;
+  rejects(() => instancesToFeeds(tabular, [ok, noNote]), 'missing_column', { row: 1, column: 'note' });
+  rejects(() => instancesToFeeds(tabular, [noAge]), 'missing_column', { row: 0, column: 'age' });
+  const imputed = instancesToFeeds(tabular, [noAge, noNote], { impute: true });
+  assert.ok(Number.isNaN((imputed.feeds.features!.data as Float32Array)[0]), 'absent age goes in as NaN, which the graph imputes');
+  assert.deepEqual(imputed.feeds.categories!.data, ['a', 'n', 'a', '']);
+  // null is an explicit missing value: allowed where the column may be missing, without `impute`.
+  assert.equal(instancesToFeeds(tabular, [{ ...ok, age: null, note: null }]).rows, 1);
+  rejects(() => instancesToFeeds(tabular, [{ ...ok, incme: 3 }]), 'unknown_column', { row: 0, column: 'incme', suggestion: 'income' });
+  rejects(() => instancesToFeeds(tabular, [ok, { ...ok, Age: 3 }], { impute: true }), 'unknown_column', { row: 1, column: 'Age', suggestion: 'age' });
+  rejects(() => instancesToFeeds(tabular, [{ ...ok, zzzzzz: 3 }]), 'unknown_column', { row: 0, column: 'zzzzzz', suggestion: undefined });
+});
+
+test('values a float32 cannot hold are refused naming row and column, on every reader', () => {
+  const ok = { age: 1, income: 2, member: true, city: 'a', note: 'n' };
+  for (const v of [1e39, -1e39, 3.5e38]) {
+    rejects(() => instancesToFeeds(tabular, [ok, { ...ok, income: v }]), 'invalid_value', { row: 1, column: 'income' });
+  }
+  assert.equal((instancesToFeeds(tabular, [{ ...ok, income: 3.4e38 }]).feeds.features!.data as Float32Array)[1], Math.fround(3.4e38));
+  const numeric: Signature = { ...tabular, inputs: tabular.inputs.slice(0, 3), tensors: [tabular.tensors[0]!] };
+  rejects(() => instancesToFeeds(numeric, [[1, 2, 3], [1, -1e39, 3]]), 'invalid_value', { row: 1, column: 'income' });
+  rejects(() => instancesToFeeds(image, [[1, 2, 3, 1e39]]), 'invalid_value', { row: 0, column: 'pixels[3]' });
+  rejects(() => v2InputsToFeeds(tabular, [
+    { name: 'features', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 1e39, 6] },
+    { name: 'categories', shape: [2, 2], datatype: 'BYTES', data: ['a', 'b', 'c', 'd'] },
+  ]), 'invalid_value', { row: 1, column: 'features' });
+  const f64: Signature = { ...numeric, tensors: [{ name: 'features', dtype: 'float64', shape: [-1, 3] }] };
+  assert.equal((instancesToFeeds(f64, [[1, 1e39, 3]]).feeds.features!.data as Float64Array)[1], 1e39, 'a float64 input holds it');
+});
+
+test('wrong nesting is refused, and no nesting depth overflows the stack', () => {
+  const numeric: Signature = { ...tabular, inputs: tabular.inputs.slice(0, 3), tensors: [tabular.tensors[0]!] };
+  rejects(() => instancesToFeeds(numeric, [[[1, 2, 3]]]), 'invalid_shape', { row: 0, column: 'features' });
+  rejects(() => instancesToFeeds(numeric, [[1, 2, 3], [[1, 2, 3]]]), 'invalid_shape', { row: 1, column: 'features' });
+  rejects(() => instancesToFeeds(numeric, [1, 2, 3]), 'invalid_shape', { row: 0, column: 'features' });
+  rejects(() => instancesToFeeds(image, [[[1, 2], [3, 4]]]), 'invalid_shape', { row: 0, column: 'pixels' });
+  rejects(() => instancesToFeeds(image, [[[[[1]], [2]], [[3], [4]]]]), 'invalid_shape', { row: 0, column: 'pixels' });
+  let deep: unknown = 1;
+  for (let i = 0; i < 200_000; i++) deep = [deep];
+  rejects(() => instancesToFeeds(numeric, [deep]), 'invalid_shape', { row: 0 });
+  rejects(() => instancesToFeeds(image, [deep]), 'invalid_shape', { row: 0 });
+  rejects(() => instancesToFeeds(tabular, [{ age: 1, income: 2, member: true, city: deep, note: 'n' }]), 'invalid_value', { row: 0, column: 'city' });
+  rejects(() => v2InputsToFeeds(image, [{ name: 'pixels', shape: [1, 2, 2, 1], datatype: 'FP32', data: deep }]), 'invalid_shape', { column: 'pixels' });
+  rejects(() => v2InputsToFeeds(image, [{ name: 'pixels', shape: [1, 4], datatype: 'FP32', data: [[1, 2], [3, 4]] }]), 'invalid_shape', { column: 'pixels' });
+  const sig: Signature = { inputs: [], task: 'other', outputs: [], tensors: [{ name: 'ids', dtype: 'int64', shape: [-1, 2] }] };
+  rejects(() => instancesToFeeds(sig, [{ ids: deep }]), 'invalid_shape', { row: 0, column: 'ids' });
+});
+
+test('Open Inference Protocol: an input given twice, or a misspelled one, is refused', () => {
+  const f = { name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] };
+  const c = { name: 'categories', shape: [1, 2], datatype: 'BYTES', data: ['a', 'b'] };
+  rejects(() => v2InputsToFeeds(tabular, [f, c, f]), 'duplicate_input', { column: 'features' });
+  const age = { name: 'age', shape: [1], datatype: 'FP32', data: [1] };
+  rejects(() => v2InputsToFeeds(tabular, [age, age]), 'duplicate_input', { column: 'age' });
+  rejects(() => v2InputsToFeeds(tabular, [{ ...f, name: 'featuers' }, c]), 'unknown_input', { column: 'featuers', suggestion: 'features' });
+  rejects(() => v2InputsToFeeds(tabular, [age, c]), 'invalid_inputs', { column: 'categories' });
 });
 
 test('arrays of numbers feed the single numeric input, flat or nested, and are checked per row', () => {
@@ -106,13 +168,14 @@ test('Open Inference Protocol inputs: tensors by graph input, or raw columns by 
     { name: 'income', shape: [2, 1], datatype: 'INT64', data: [[3], [4]] },
     { name: 'member', shape: [2], datatype: 'BOOL', data: [true, false] },
     { name: 'city', shape: [2], datatype: 'BYTES', data: ['x', 'y'] },
-  ]);
+  ], { impute: true });
   assert.equal(c.rows, 2);
   assert.deepEqual(Array.from(c.feeds.features!.data as Float32Array), [1, 3, 1, 2, 4, 0]);
   rejects(() => v2InputsToFeeds(tabular, [{ name: 'features', shape: [1, 3], datatype: 'INT64', data: [1, 2, 3] }, { name: 'categories', shape: [1, 2], datatype: 'BYTES', data: ['a', 'b'] }]), 'invalid_datatype', { column: 'features' });
   rejects(() => v2InputsToFeeds(tabular, [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }, { name: 'categories', shape: [1, 2], datatype: 'BYTES', data: ['a', 'b'] }]), 'invalid_shape', { column: 'features' });
   rejects(() => v2InputsToFeeds(tabular, [{ name: 'features', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 'x', 6] }, { name: 'categories', shape: [2, 2], datatype: 'BYTES', data: ['a', 'b', 'c', 'd'] }]), 'invalid_value', { row: 1, column: 'features' });
-  rejects(() => v2InputsToFeeds(tabular, [{ name: 'age', shape: [1], datatype: 'FP32', data: [1] }, { name: 'income', shape: [1], datatype: 'FP32', data: [1] }, { name: 'member', shape: [1], datatype: 'BOOL', data: [true] }]), 'missing_column', { row: 0, column: 'city' });
+  rejects(() => v2InputsToFeeds(tabular, [{ name: 'age', shape: [1], datatype: 'FP32', data: [1] }, { name: 'income', shape: [1], datatype: 'FP32', data: [1] }, { name: 'member', shape: [1], datatype: 'BOOL', data: [true] }], { impute: true }), 'missing_column', { row: 0, column: 'city' });
+  rejects(() => v2InputsToFeeds(tabular, [{ name: 'age', shape: [1], datatype: 'FP32', data: [1] }, { name: 'income', shape: [1], datatype: 'FP32', data: [1] }, { name: 'member', shape: [1], datatype: 'BOOL', data: [true] }, { name: 'city', shape: [1], datatype: 'BYTES', data: ['x'] }]), 'missing_column', { row: 0, column: 'note' });
   rejects(() => v2InputsToFeeds(tabular, [{ name: 'nope', shape: [1], datatype: 'FP32', data: [1] }]), 'unknown_input', { column: 'nope' });
 });
 

@@ -8,27 +8,27 @@
  *   read from its column and written at `[row, index]` of its tensor (`features` float32 [N, F],
  *   `categories` string [N, K]). Numbers for number/integer columns, true/false (or 0/1) for
  *   boolean ones (as 1/0), strings for category/text ones (numbers and booleans are turned into
- *   their text). A missing value (absent or null) becomes NaN (numbers) or '' (categories) when
- *   the column is nullable, and is refused otherwise. Keys that are no column are ignored, so a
- *   whole dataset row (target included) can be sent.
+ *   their text). null marks a missing value: NaN (numbers) or '' (categories), which the graph
+ *   imputes, when the column is nullable; refused otherwise. An absent column is refused unless
+ *   the request asks for imputation (`impute`), and then goes in as missing; a key that is no
+ *   column is always refused (with the closest column's name), so a typo never passes as a
+ *   missing value.
  * - objects keyed by graph input (an imported model, whose signature has no raw columns): each
  *   key is an input tensor, each value that row's slice of it.
  * - arrays (of numbers, nested for images): the row of the model's single non-string input.
- * Every refusal is a 422 whose details name the row (0-based) and the column.
+ * Numbers must fit the tensor's type (a float32 holds at most ±3.4028235e38). Every refusal is
+ * a 422 whose details name the row (0-based) and the column. Nested arrays are walked to the
+ * depth the tensor's shape allows and no further, so no body can exhaust the stack.
  */
 import { unprocessable } from '../infra/errors.js';
+import { closest } from '../infra/did-you-mean.js';
+import {
+  allocate, bad, describe, flatten, list, MAX_NESTING, mismatch, put, sameShape, shapeText,
+  type FeedTensor, type Feeds, type Nesting, type TensorData,
+} from './tensor-values.js';
 import type { Signature, SignatureInput, SignatureTensor, TensorDtype } from './signature.js';
 
-export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | string[];
-
-/** A tensor as plain data: what goes to a replica and comes back from it. */
-export interface FeedTensor {
-  dtype: TensorDtype;
-  dims: number[];
-  data: TensorData;
-}
-
-export type Feeds = Record<string, FeedTensor>;
+export { allocate, type FeedTensor, type Feeds, type TensorData } from './tensor-values.js';
 
 export interface Prediction {
   label?: string | number | boolean;
@@ -38,70 +38,6 @@ export interface Prediction {
 
 /** Rows per request, at most. */
 export const MAX_ROWS = 100_000;
-
-function bad(code: string, message: string, details: Record<string, unknown>): never {
-  throw unprocessable(code, message, details);
-}
-
-export function allocate(dtype: TensorDtype, n: number): TensorData {
-  switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'bool': case 'uint8': return new Uint8Array(n);
-    case 'int8': return new Int8Array(n);
-    case 'string': return new Array<string>(n).fill('');
-  }
-}
-
-/** Writes one JSON value into a tensor of `dtype`; returns false when it does not fit. */
-function put(data: TensorData, dtype: TensorDtype, i: number, v: unknown): boolean {
-  switch (dtype) {
-    case 'float32': case 'float64':
-      if (typeof v === 'number') (data as Float32Array)[i] = v;
-      else if (typeof v === 'boolean') (data as Float32Array)[i] = v ? 1 : 0;
-      else return false;
-      return true;
-    case 'int64':
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
-      (data as BigInt64Array)[i] = BigInt(v);
-      return true;
-    case 'int32':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) return false;
-      (data as Int32Array)[i] = v;
-      return true;
-    case 'uint8':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) return false;
-      (data as Uint8Array)[i] = v;
-      return true;
-    case 'int8':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < -128 || v > 127) return false;
-      (data as Int8Array)[i] = v;
-      return true;
-    case 'bool':
-      if (typeof v === 'boolean') (data as Uint8Array)[i] = v ? 1 : 0;
-      else if (v === 0 || v === 1) (data as Uint8Array)[i] = v;
-      else return false;
-      return true;
-    case 'string':
-      if (typeof v !== 'string') return false;
-      (data as string[])[i] = v;
-      return true;
-  }
-}
-
-const DTYPE_WORDS: Record<TensorDtype, string> = {
-  float32: 'a number', float64: 'a number', int64: 'an integer', int32: 'an integer', uint8: 'an integer 0-255',
-  int8: 'an integer -128..127', bool: 'true or false', string: 'a string',
-};
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
 
 function checkRows(instances: unknown): unknown[] {
   if (!Array.isArray(instances) || instances.length === 0) {
@@ -113,28 +49,39 @@ function checkRows(instances: unknown): unknown[] {
   return instances;
 }
 
+/** How a request's rows are read. */
+export interface ReadOptions {
+  /**
+   * Absent columns go to the model's fitted imputation (as missing values: NaN for numbers, ''
+   * for categories) instead of being refused. Only for columns the model can impute (nullable).
+   */
+  impute?: boolean;
+}
+
 /**
- * The rows of a predict body: `instances`, or its alias `inputs`. Checked as the route's schema
- * would (a 422 `invalid_request` naming the field), since the body may be parsed off the HTTP
- * path (in a replica thread).
+ * The rows of a predict body (`instances`, or its alias `inputs`) and its options (`impute`).
+ * Checked as the route's schema would (a 422 `invalid_request` naming the field), since the
+ * body may be parsed off the HTTP path (in a replica thread).
  */
-export function predictRows(body: unknown): unknown {
+export function readPredictBody(body: unknown): { instances: unknown; options: ReadOptions } {
   const invalid = (path: string, message: string): never => {
     throw unprocessable('invalid_request', `${path}: ${message}. See /docs for this route's schema.`, { errors: [{ path, message }] });
   };
   if (body === null || typeof body !== 'object' || Array.isArray(body)) invalid('body', 'must be object');
-  const b = body as { instances?: unknown; inputs?: unknown };
+  const b = body as { instances?: unknown; inputs?: unknown; impute?: unknown };
   if (b.instances !== undefined && !Array.isArray(b.instances)) invalid('body.instances', 'must be array');
   if (b.inputs !== undefined && !Array.isArray(b.inputs)) invalid('body.inputs', 'must be array');
-  return b.instances === undefined && Array.isArray(b.inputs) ? b.inputs : b.instances;
+  if (b.impute !== undefined && typeof b.impute !== 'boolean') invalid('body.impute', 'must be boolean');
+  const instances = b.instances === undefined && Array.isArray(b.inputs) ? b.inputs : b.instances;
+  return { instances, options: { impute: b.impute === true } };
 }
 
 /** Turns `instances` into feeds for a model with this signature. */
-export function instancesToFeeds(sig: Signature, instances: unknown): { feeds: Feeds; rows: number } {
+export function instancesToFeeds(sig: Signature, instances: unknown, options: ReadOptions = {}): { feeds: Feeds; rows: number } {
   const rows = checkRows(instances);
   const first = rows[0];
   if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
-    return sig.inputs.length > 0 ? columnsToFeeds(sig, rows) : namedTensorsToFeeds(sig, rows);
+    return sig.inputs.length > 0 ? columnsToFeeds(sig, rows, options) : namedTensorsToFeeds(sig, rows);
   }
   return arraysToFeeds(sig, rows);
 }
@@ -145,7 +92,39 @@ function columnWidth(t: SignatureTensor | undefined, cols: SignatureInput[]): nu
   return Math.max(fromShape, ...cols.map((c) => c.index + 1));
 }
 
-function columnsToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; rows: number } {
+/**
+ * Every row is an object whose keys are columns of the model, and has every column unless
+ * absent ones are to be imputed: a misspelled or forgotten column is refused (422 naming the
+ * row and the column, with the closest column name), never silently imputed or ignored.
+ */
+function checkColumnRows(sig: Signature, rows: unknown[], options: ReadOptions): void {
+  const names = new Set(sig.inputs.map((c) => c.name));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      bad('invalid_row', `Row ${r} is ${describe(row)}; every row must be an object keyed by column, like row 0.`, { row: r });
+    }
+    const obj = row as Record<string, unknown>;
+    for (const k in obj) {
+      if (names.has(k)) continue;
+      const near = closest(k, names);
+      bad('unknown_column', `Row ${r} has column '${k}', which this model does not take.${near ? ` Did you mean '${near}'?` : ''} Its columns: ${list([...names])}.`, {
+        row: r, column: k, ...(near ? { suggestion: near } : {}),
+      });
+    }
+    if (options.impute) continue;
+    for (const c of sig.inputs) {
+      if (obj[c.name] !== undefined) continue;
+      const how = c.nullable
+        ? `Send it (null marks a value as missing), or add "impute": true to the body to have the model impute absent columns.`
+        : 'The model cannot impute it: send a value.';
+      bad('missing_column', `Row ${r} has no column '${c.name}' (${c.type}). ${how}`, { row: r, column: c.name });
+    }
+  }
+}
+
+function columnsToFeeds(sig: Signature, rows: unknown[], options: ReadOptions): { feeds: Feeds; rows: number } {
+  checkColumnRows(sig, rows, options);
   const n = rows.length;
   const groups = new Map<string, SignatureInput[]>();
   for (const c of sig.inputs) {
@@ -160,17 +139,13 @@ function columnsToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; rows: 
     const width = columnWidth(t, cols);
     const data = allocate(dtype, n * width);
     for (let r = 0; r < n; r++) {
-      const row = rows[r];
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-        bad('invalid_row', `Row ${r} is ${describe(row)}; every row must be an object keyed by column, like row 0.`, { row: r });
-      }
-      const obj = row as Record<string, unknown>;
+      const obj = rows[r] as Record<string, unknown>;
       for (const c of cols) {
         let v = obj[c.name];
         const at = r * width + c.index;
         if (v === undefined || v === null) {
           if (!c.nullable) {
-            bad('missing_column', `Row ${r} has no value for column '${c.name}', which this model needs (${c.type}).`, { row: r, column: c.name });
+            bad('missing_column', `Row ${r} has no value for column '${c.name}', which this model needs (${c.type}) and cannot impute.`, { row: r, column: c.name });
           }
           if (dtype === 'string') (data as string[])[at] = '';
           else if (dtype === 'float32' || dtype === 'float64') (data as Float32Array)[at] = NaN;
@@ -179,9 +154,9 @@ function columnsToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; rows: 
         }
         if (dtype === 'string' && (typeof v === 'number' || typeof v === 'boolean')) v = String(v);
         const ok = (c.type === 'number' || c.type === 'integer') && typeof v === 'boolean' ? false : put(data, dtype, at, v);
-        if (!ok || (typeof v === 'number' && !Number.isFinite(v))) {
+        if (!ok) {
           const want = c.type === 'boolean' ? 'true or false' : c.type === 'category' || c.type === 'text' ? 'a string' : 'a number';
-          bad('invalid_value', `Row ${r}, column '${c.name}': expected ${want}, got ${describe(v)}.`, { row: r, column: c.name, expected: c.type });
+          bad('invalid_value', `Row ${r}, column '${c.name}': ${mismatch(dtype, v, want)}.`, { row: r, column: c.name, expected: c.type });
         }
       }
     }
@@ -190,69 +165,46 @@ function columnsToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; rows: 
   return { feeds, rows: n };
 }
 
-/** Shape of a nested JSON array (`[]` for a scalar), and its values flattened. */
-function flatten(v: unknown, out: unknown[], shape: number[], depth: number): boolean {
-  if (!Array.isArray(v)) {
-    if (depth < shape.length) return false;
-    out.push(v);
-    return true;
-  }
-  if (depth === shape.length) shape.push(v.length);
-  else if (shape[depth] !== v.length) return false;
-  for (const x of v) if (!flatten(x, out, shape, depth + 1)) return false;
-  return true;
-}
-
 /**
- * Rows of one tensor: each row a scalar or a (nested) array. A fully known row shape accepts
- * the values flat or nested; otherwise every row must have the shape of the first.
+ * Rows of one tensor: each row a (nested) array of the tensor's row shape. A fully known row
+ * shape also accepts the row's values flat; otherwise every row must have the shape of the
+ * first. Any other nesting (deeper, shallower, a number for a row) is refused.
  */
 function rowsToTensor(t: SignatureTensor, values: unknown[], columnOf: (r: number, j: number) => string, nullable?: (j: number) => boolean): FeedTensor {
   const n = values.length;
   const inner = t.shape.slice(1);
   const known = inner.every((d) => d > 0);
   const size = known ? inner.reduce((a, b) => a * b, 1) : -1;
+  // The common case, a flat row of numbers into a float tensor of known width, skips flattening.
+  if (known && inner.length === 1 && (t.dtype === 'float32' || t.dtype === 'float64')) {
+    const out = fastFloatRows(t.dtype, values, size);
+    if (out) return { dtype: t.dtype, dims: [n, size], data: out };
+  }
   let rowShape: number[] | undefined = known ? inner : undefined;
   let data: TensorData | undefined;
   let width = size;
   const flat: unknown[] = [];
-  // The common case, a flat row of numbers into a float tensor of known width, skips flattening.
-  if (known && inner.length === 1 && (t.dtype === 'float32' || t.dtype === 'float64')) {
-    const out = allocate(t.dtype, n * width) as Float32Array;
-    let fast = true;
-    for (let r = 0; r < n && fast; r++) {
-      const row = values[r];
-      if (!Array.isArray(row) || row.length !== width) {
-        fast = false;
-        break;
-      }
-      const at = r * width;
-      for (let j = 0; j < width; j++) {
-        const v = row[j];
-        if (typeof v !== 'number' || !Number.isFinite(v)) {
-          fast = false;
-          break;
-        }
-        out[at + j] = v;
-      }
-    }
-    if (fast) return { dtype: t.dtype, dims: [n, width], data: out };
-  }
   for (let r = 0; r < n; r++) {
     flat.length = 0;
-    const shape: number[] = [];
-    if (!flatten(values[r], flat, shape, 0)) {
+    const nesting: Nesting = { shape: [], leaf: -1 };
+    const problem = flatten(values[r], flat, nesting, 0, Math.min(Math.max(inner.length, 1), MAX_NESTING));
+    const shape = nesting.shape;
+    const want = rowShape ? `rows of shape [${rowShape.join(', ')}]${known && inner.length > 1 ? ` (or ${width} values flat)` : ''}` : `rows of shape ${shapeText(inner)}`;
+    if (problem === 'ragged') {
       bad('invalid_shape', `Row ${r} of '${t.name}' is a ragged array; every row must have the same shape.`, { row: r, column: t.name });
+    }
+    if (problem === 'deep' || shape.length === 0) {
+      const what = problem === 'deep' ? 'is nested deeper than that' : `is ${describe(values[r])}`;
+      bad('invalid_shape', `Row ${r} of '${t.name}' ${what}; this model takes ${want}.`, { row: r, column: t.name, expected: rowShape ?? inner });
     }
     if (rowShape === undefined) {
       if (shape.length !== inner.length || shape.some((d, i) => inner[i]! > 0 && inner[i] !== d)) {
-        bad('invalid_shape', `Row ${r} of '${t.name}' has shape [${shape.join(', ')}]; this model takes rows of shape [${inner.map((d) => (d > 0 ? d : '?')).join(', ')}].`, { row: r, column: t.name, expected: inner, got: shape });
+        bad('invalid_shape', `Row ${r} of '${t.name}' has shape [${shape.join(', ')}]; this model takes ${want}.`, { row: r, column: t.name, expected: inner, got: shape });
       }
       rowShape = shape;
       width = shape.reduce((a, b) => a * b, 1);
-    } else if (flat.length !== width || (!known && shape.some((d, i) => rowShape![i] !== d))) {
-      const want = known ? `${width} values` : `shape [${rowShape.join(', ')}] like row 0`;
-      bad('invalid_shape', `Row ${r} of '${t.name}' has ${flat.length} values; this model takes ${want} per row.`, { row: r, column: t.name, expected: known ? width : rowShape, got: flat.length });
+    } else if (!sameShape(shape, rowShape) && !(known && shape.length === 1 && shape[0] === width)) {
+      bad('invalid_shape', `Row ${r} of '${t.name}' has shape [${shape.join(', ')}]; this model takes ${known ? want : `shape [${rowShape.join(', ')}] like row 0`}.`, { row: r, column: t.name, expected: rowShape, got: shape });
     }
     data ??= allocate(t.dtype, n * width);
     for (let j = 0; j < flat.length; j++) {
@@ -261,12 +213,33 @@ function rowsToTensor(t: SignatureTensor, values: unknown[], columnOf: (r: numbe
         (data as Float32Array)[r * width + j] = NaN;
         continue;
       }
-      if (!put(data, t.dtype, r * width + j, v) || (typeof v === 'number' && !Number.isFinite(v))) {
-        bad('invalid_value', `Row ${r}, column '${columnOf(r, j)}': expected ${DTYPE_WORDS[t.dtype]}, got ${describe(v)}.`, { row: r, column: columnOf(r, j), expected: t.dtype });
+      if (!put(data, t.dtype, r * width + j, v)) {
+        bad('invalid_value', `Row ${r}, column '${columnOf(r, j)}': ${mismatch(t.dtype, v)}.`, { row: r, column: columnOf(r, j), expected: t.dtype });
       }
     }
   }
   return { dtype: t.dtype, dims: [n, ...(rowShape ?? [])], data: data ?? allocate(t.dtype, 0) };
+}
+
+/**
+ * Flat rows of `width` finite numbers into a float tensor, or undefined at the first thing
+ * that is not (the general reader then names it). A value stored as ±Infinity (beyond float32)
+ * counts as not.
+ */
+function fastFloatRows(dtype: 'float32' | 'float64', values: unknown[], width: number): Float32Array | Float64Array | undefined {
+  const out = allocate(dtype, values.length * width) as Float32Array;
+  for (let r = 0; r < values.length; r++) {
+    const row = values[r];
+    if (!Array.isArray(row) || row.length !== width) return undefined;
+    const at = r * width;
+    for (let j = 0; j < width; j++) {
+      const v = row[j];
+      if (typeof v !== 'number') return undefined;
+      out[at + j] = v;
+      if (!Number.isFinite(out[at + j]!)) return undefined;
+    }
+  }
+  return out;
 }
 
 /** Input tensors that take a batch: what arrays of numbers may feed. */
@@ -291,8 +264,8 @@ function arraysToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; rows: n
     // A rank-1 input: each instance is one value.
     const data = allocate(t.dtype, rows.length);
     rows.forEach((v, r) => {
-      if (!put(data, t.dtype, r, v) || (typeof v === 'number' && !Number.isFinite(v))) {
-        bad('invalid_value', `Row ${r}, column '${t.name}': expected ${DTYPE_WORDS[t.dtype]}, got ${describe(v)}.`, { row: r, column: t.name, expected: t.dtype });
+      if (!put(data, t.dtype, r, v)) {
+        bad('invalid_value', `Row ${r}, column '${t.name}': ${mismatch(t.dtype, v)}.`, { row: r, column: t.name, expected: t.dtype });
       }
     });
     return { feeds: { [t.name]: { dtype: t.dtype, dims: [rows.length], data } }, rows: rows.length };
@@ -308,6 +281,13 @@ function namedTensorsToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; r
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
       bad('invalid_row', `Row ${r} is ${describe(row)}; every row must be an object keyed by input name, like row 0.`, { row: r });
     }
+    for (const k in row as Record<string, unknown>) {
+      if (sig.tensors.some((t) => t.name === k)) continue;
+      const near = closest(k, sig.tensors.map((t) => t.name));
+      bad('unknown_column', `Row ${r} has input '${k}', which this model does not take.${near ? ` Did you mean '${near}'?` : ''} Its inputs: ${list(sig.tensors.map((t) => t.name))}.`, {
+        row: r, column: k, ...(near ? { suggestion: near } : {}),
+      });
+    }
     for (const t of sig.tensors) {
       if (!((row as Record<string, unknown>)[t.name] !== undefined)) {
         bad('missing_column', `Row ${r} has no value for input '${t.name}' (${t.dtype}, shape [${t.shape.join(', ')}]).`, { row: r, column: t.name });
@@ -319,7 +299,7 @@ function namedTensorsToFeeds(sig: Signature, rows: unknown[]): { feeds: Feeds; r
     if (t.shape.length === 1) {
       const data = allocate(t.dtype, rows.length);
       values.forEach((v, r) => {
-        if (!put(data, t.dtype, r, v)) bad('invalid_value', `Row ${r}, column '${t.name}': expected ${DTYPE_WORDS[t.dtype]}, got ${describe(v)}.`, { row: r, column: t.name, expected: t.dtype });
+        if (!put(data, t.dtype, r, v)) bad('invalid_value', `Row ${r}, column '${t.name}': ${mismatch(t.dtype, v)}.`, { row: r, column: t.name, expected: t.dtype });
       });
       feeds[t.name] = { dtype: t.dtype, dims: [rows.length], data };
     } else {
@@ -348,41 +328,55 @@ export interface V2Tensor {
 /**
  * The `inputs` of an OIP infer request. Either every input names a graph input (tensors, whose
  * datatype must be the graph's), or every input names a raw column of the signature (shape [N]
- * or [N, 1]): the columns are assembled into rows and go the way of `instances`.
+ * or [N, 1]): the columns are assembled into rows and go the way of `instances` (with the
+ * request's `parameters.impute` as the predict body's `impute`). Each name comes once.
  */
-export function v2InputsToFeeds(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: number } {
+export function v2InputsToFeeds(sig: Signature, inputs: V2Tensor[], options: ReadOptions = {}): { feeds: Feeds; rows: number } {
   if (!Array.isArray(inputs) || inputs.length === 0) bad('invalid_inputs', '`inputs` must be a non-empty array of {name, shape, datatype, data}.', { field: 'inputs' });
+  const seen = new Set<string>();
+  for (const i of inputs) {
+    if (seen.has(i.name)) bad('duplicate_input', `Input '${i.name}' is given more than once; send each input once.`, { column: i.name });
+    seen.add(i.name);
+  }
   const tensorNames = new Set(sig.tensors.map((t) => t.name));
   const columnNames = new Set(sig.inputs.map((c) => c.name));
   if (inputs.every((i) => tensorNames.has(i.name))) return v2Tensors(sig, inputs);
-  if (sig.inputs.length > 0 && inputs.every((i) => columnNames.has(i.name) || tensorNames.has(i.name)) && inputs.some((i) => !tensorNames.has(i.name))) {
-    return v2Columns(sig, inputs);
+  if (sig.inputs.length > 0 && inputs.every((i) => columnNames.has(i.name))) return v2Columns(sig, inputs, options);
+  const unknown = inputs.find((i) => !tensorNames.has(i.name) && !columnNames.has(i.name));
+  if (!unknown) {
+    const tensor = inputs.find((i) => tensorNames.has(i.name))!;
+    bad('invalid_inputs', `Input '${tensor.name}' is a graph input but others are raw columns; send the graph inputs (${list([...tensorNames])}) or the columns (${list([...columnNames])}), not both.`, { column: tensor.name });
   }
-  const unknown = inputs.find((i) => !tensorNames.has(i.name) && !columnNames.has(i.name)) ?? inputs[0]!;
+  const near = closest(unknown.name, [...tensorNames, ...columnNames]);
   const known = sig.inputs.length > 0
-    ? `graph inputs ${[...tensorNames].join(', ')} or columns ${[...columnNames].join(', ')}`
-    : `graph inputs ${[...tensorNames].join(', ')}`;
-  return bad('unknown_input', `Input '${unknown.name}' is not one this model takes; use the ${known} (not both).`, { column: unknown.name });
+    ? `graph inputs ${list([...tensorNames])} or columns ${list([...columnNames])}`
+    : `graph inputs ${list([...tensorNames])}`;
+  return bad('unknown_input', `Input '${unknown.name}' is not one this model takes.${near ? ` Did you mean '${near}'?` : ''} Use the ${known} (not both).`, {
+    column: unknown.name, ...(near ? { suggestion: near } : {}),
+  });
 }
 
+/**
+ * An input's values, flat, after checking its shape: `data` is flat, or nested exactly as the
+ * shape (never deeper: the walk stops there), and holds as many values as the shape says.
+ */
 function v2Data(i: V2Tensor): unknown[] {
+  if (!Array.isArray(i.shape) || i.shape.length > MAX_NESTING || i.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    bad('invalid_shape', `Input '${i.name}': shape must be an array of at most ${MAX_NESTING} non-negative integers.`, { column: i.name });
+  }
   const flat: unknown[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) for (const x of v) walk(x);
-    else flat.push(v);
-  };
-  walk(i.data);
-  return flat;
-}
-
-function checkV2Shape(i: V2Tensor, count: number): void {
-  if (!Array.isArray(i.shape) || i.shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    bad('invalid_shape', `Input '${i.name}': shape must be an array of non-negative integers.`, { column: i.name });
+  const nesting: Nesting = { shape: [], leaf: -1 };
+  const problem = flatten(i.data, flat, nesting, 0, Math.max(i.shape.length, 1));
+  const got = nesting.shape;
+  if (problem || (got.length > 1 && !sameShape(got, i.shape))) {
+    const what = problem === 'deep' ? 'is nested deeper than its shape' : problem === 'ragged' ? 'is a ragged array' : `is nested as [${got.join(', ')}]`;
+    bad('invalid_shape', `Input '${i.name}': data ${what}; send it flat or nested as its shape [${i.shape.join(', ')}].`, { column: i.name, shape: i.shape });
   }
   const size = i.shape.reduce((a, b) => a * b, 1);
-  if (size !== count) {
-    bad('invalid_shape', `Input '${i.name}' has shape [${i.shape.join(', ')}] (${size} values) but ${count} values in data.`, { column: i.name, shape: i.shape, values: count });
+  if (size !== flat.length) {
+    bad('invalid_shape', `Input '${i.name}' has shape [${i.shape.join(', ')}] (${size} values) but ${flat.length} values in data.`, { column: i.name, shape: i.shape, values: flat.length });
   }
+  return flat;
 }
 
 function v2Tensors(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: number } {
@@ -396,7 +390,6 @@ function v2Tensors(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: nu
       bad('invalid_datatype', `Input '${t.name}' must have datatype ${V2_DATATYPES[t.dtype]}; got ${JSON.stringify(i.datatype)}.`, { column: t.name, expected: V2_DATATYPES[t.dtype], got: i.datatype });
     }
     const flat = v2Data(i);
-    checkV2Shape(i, flat.length);
     if (i.shape.length !== t.shape.length || i.shape.some((d, k) => t.shape[k]! > 0 && t.shape[k] !== d)) {
       bad('invalid_shape', `Input '${t.name}' has shape [${i.shape.join(', ')}]; this model takes [${t.shape.map((d) => (d > 0 ? d : '?')).join(', ')}].`, { column: t.name, expected: t.shape, got: i.shape });
     }
@@ -407,9 +400,9 @@ function v2Tensors(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: nu
     const data = allocate(t.dtype, flat.length);
     for (let k = 0; k < flat.length; k++) {
       const v = flat[k];
-      if (!put(data, t.dtype, k, v) || (typeof v === 'number' && !Number.isFinite(v))) {
+      if (!put(data, t.dtype, k, v)) {
         const r = width > 0 ? Math.floor(k / width) : 0;
-        bad('invalid_value', `Row ${r}, input '${t.name}': expected ${DTYPE_WORDS[t.dtype]}, got ${describe(v)}.`, { row: r, column: t.name, expected: V2_DATATYPES[t.dtype] });
+        bad('invalid_value', `Row ${r}, input '${t.name}': ${mismatch(t.dtype, v)}.`, { row: r, column: t.name, expected: V2_DATATYPES[t.dtype] });
       }
     }
     feeds[t.name] = { dtype: t.dtype, dims: [...i.shape], data };
@@ -417,12 +410,11 @@ function v2Tensors(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: nu
   return { feeds, rows: Math.max(rows, 0) };
 }
 
-function v2Columns(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: number } {
+function v2Columns(sig: Signature, inputs: V2Tensor[], options: ReadOptions): { feeds: Feeds; rows: number } {
   let n = -1;
   const columns = new Map<string, unknown[]>();
   for (const i of inputs) {
     const flat = v2Data(i);
-    checkV2Shape(i, flat.length);
     if (i.shape.length === 0 || i.shape.length > 2 || (i.shape.length === 2 && i.shape[1] !== 1)) {
       bad('invalid_shape', `Column '${i.name}' must have shape [N] or [N, 1]; got [${i.shape.join(', ')}].`, { column: i.name });
     }
@@ -441,7 +433,7 @@ function v2Columns(sig: Signature, inputs: V2Tensor[]): { feeds: Feeds; rows: nu
     for (const [name, values] of columns) row[name] = values[r];
     rows.push(row);
   }
-  return columnsToFeeds(sig, rows);
+  return columnsToFeeds(sig, rows, options);
 }
 
 /** Output tensors as OIP outputs (optionally only those asked for). */

@@ -4,9 +4,9 @@
  * Float64Array: no JSON.parse, no JS array of numbers per row, no garbage.
  *
  * Only that exact shape is read (whitespace anywhere JSON allows it); anything else (another
- * key, objects for rows, a ragged row, null, a string, a number too large) answers undefined,
- * and the caller takes the general path (JSON.parse, then ./instances.ts), which accepts or
- * refuses it with the usual errors. So this is never stricter or looser than that path, and the
+ * key, objects for rows, a ragged row, null, a string, a number the tensor cannot hold, e.g.
+ * 1e39 for a float32) answers undefined, and the caller takes the general path (JSON.parse,
+ * then ./instances.ts), which accepts or refuses it with the usual errors. So this is never stricter or looser than that path, and the
  * values are the same to the bit: a number of at most 15 significant digits and a decimal
  * exponent within ±22 is exactly `digits × 10^e` or `digits / 10^-e`, one correctly rounded
  * IEEE operation on two exact doubles (Clinger's fast path), as JSON.parse would give; other
@@ -115,9 +115,10 @@ export function readNumberRows(b: Uint8Array, from: number, to: number, width: n
         if (negative) v = -v;
       } else {
         v = Number(String.fromCharCode(...b.subarray(start, i)));
-        if (!Number.isFinite(v)) return undefined;
       }
       data[rowAt + j] = v;
+      // Infinite as stored (beyond a float32, or an exponent past a double's): the general path refuses it, naming row and column.
+      if (!Number.isFinite(data[rowAt + j]!)) return undefined;
     }
     i = expect(b, skip(b, i, end), end, C.RBracket);
     if (i < 0) return undefined;

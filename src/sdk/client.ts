@@ -5,7 +5,7 @@
  */
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
-  JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Quota, Stage, SubmitJob, Tenant, TrainRequest, TuneRequest,
+  JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest,
   UpdateEndpoint, Usage,
 } from './types.js';
 
@@ -133,8 +133,8 @@ export class AiaasClient {
     list: () => this.get<{ data: Tenant[] }>('/v1/tenants').then((r) => r.data),
     get: (id: string) => this.get<Tenant>(`/v1/tenants/${enc(id)}`),
     create: (name: string) => this.request<Tenant>('POST', '/v1/tenants', { json: { name } }),
-    quota: (id: string) => this.get<Quota>(`/v1/tenants/${enc(id)}/quota`),
-    setQuota: (id: string, quota: Partial<Quota>) => this.request<Quota>('PUT', `/v1/tenants/${enc(id)}/quota`, { json: quota }),
+    quota: (id: string) => this.get<TenantQuota>(`/v1/tenants/${enc(id)}/quota`),
+    setQuota: (id: string, quota: TenantQuotaPatch) => this.request<TenantQuota>('PUT', `/v1/tenants/${enc(id)}/quota`, { json: quota }),
   };
 
   keys = {

@@ -9,7 +9,7 @@ import type {
   AuditEntry as AuditEntrySchema,
 } from '../interfaces/http/schemas.js';
 import type {
-  Cluster as ClusterSchema, Job as JobSchema, JobQuery as JobQuerySchema, LogLine as LogLineSchema, Quota as QuotaSchema,
+  Cluster as ClusterSchema, Job as JobSchema, JobQuery as JobQuerySchema, LogLine as LogLineSchema, Quota as QuotaSchema, TenantQuota as TenantQuotaSchema, TenantQuotaPatch as TenantQuotaPatchSchema,
   SubmitJob as SubmitJobSchema, Usage as UsageSchema,
 } from '../interfaces/http/schemas-jobs.js';
 import type {
@@ -33,6 +33,9 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancell
 export type JobQuery = Partial<Static<typeof JobQuerySchema>>;
 export type LogLine = Static<typeof LogLineSchema>;
 export type Quota = Static<typeof QuotaSchema>;
+/** A tenant's whole quota: jobs (null: no limit) and serving (endpoints, replicas). */
+export type TenantQuota = Static<typeof TenantQuotaSchema>;
+export type TenantQuotaPatch = Static<typeof TenantQuotaPatchSchema>;
 export type Cluster = Static<typeof ClusterSchema>;
 export type Usage = Static<typeof UsageSchema>;
 export type SubmitJob = Static<typeof SubmitJobSchema>;

@@ -8,11 +8,13 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import { foundation } from './migrations/0001-foundation.js';
 import { jobs } from './migrations/0002-jobs.js';
 import { registry } from './migrations/0003-registry.js';
+import { servingQuotas } from './migrations/0004-serving-quotas.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_jobs': jobs,
   '0003_registry': registry,
+  '0004_serving_quotas': servingQuotas,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

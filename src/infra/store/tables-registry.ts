@@ -64,9 +64,19 @@ export interface PredictionUsageTable {
   requests: number;
 }
 
+/** Per-tenant serving quotas; null: the default (services/serving/quotas.ts). */
+export interface ServingQuotasTable {
+  tenant_id: string;
+  max_endpoints: number | null;
+  max_replicas_per_endpoint: number | null;
+  max_replicas: number | null;
+  updated_at: string;
+}
+
 export interface RegistryTables {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   endpoints: EndpointsTable;
   prediction_usage: PredictionUsageTable;
+  serving_quotas: ServingQuotasTable;
 }

@@ -33,7 +33,8 @@ export const CLIENT_HELP = `Client commands (talk to a running server):
                                 Streams rows in batches; one prediction per line as they return.
   cluster | usage [--from DATE --to DATE --tenant T]
   quota show TENANT | set TENANT [--max-cpu N --max-gpu N --max-concurrent-jobs N
-        --monthly-cpu-seconds N] (a number, or none)
+        --monthly-cpu-seconds N --max-endpoints N --max-replicas-per-endpoint N --max-replicas N]
+        (a number, or none: no limit for jobs, the default for serving)
   api METHOD PATH [--data JSON] Any route, answered as JSON.
 
 Common options: --json (machine-readable output) · --url URL · --key KEY · --tenant-context T

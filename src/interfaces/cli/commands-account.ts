@@ -90,7 +90,12 @@ export async function quota(cli: Cli, sub: string | undefined): Promise<number> 
   }
   if (sub === 'set') {
     const patch: Record<string, number | null> = {};
-    for (const [flag, field] of [['max-cpu', 'maxCpu'], ['max-gpu', 'maxGpu'], ['max-concurrent-jobs', 'maxConcurrentJobs'], ['monthly-cpu-seconds', 'monthlyCpuSeconds']] as const) {
+    const flags = [
+      ['max-cpu', 'maxCpu'], ['max-gpu', 'maxGpu'], ['max-concurrent-jobs', 'maxConcurrentJobs'], ['monthly-cpu-seconds', 'monthlyCpuSeconds'],
+      // Serving quotas: 'none' puts them back to their defaults.
+      ['max-endpoints', 'maxEndpoints'], ['max-replicas-per-endpoint', 'maxReplicasPerEndpoint'], ['max-replicas', 'maxReplicas'],
+    ] as const;
+    for (const [flag, field] of flags) {
       const v = cli.flag(flag);
       if (v === undefined) continue;
       if (v === 'none' || v === 'null') patch[field] = null;
@@ -100,7 +105,7 @@ export async function quota(cli: Cli, sub: string | undefined): Promise<number> 
         patch[field] = n;
       }
     }
-    if (!Object.keys(patch).length) throw new UsageError('give at least one of --max-cpu, --max-gpu, --max-concurrent-jobs, --monthly-cpu-seconds (a number, or none).');
+    if (!Object.keys(patch).length) throw new UsageError(`give at least one of ${flags.map(([f]) => `--${f}`).join(', ')} (a number, or none).`);
     const q = await client.tenants.setQuota(tenant, patch);
     cli.print(q, () => fields(Object.entries(q).map(([k, v]) => [k, v ?? 'no limit'])));
     return 0;

@@ -125,9 +125,13 @@ describe('endpoints', () => {
     ]);
     assert.deepEqual(big!.body.predictions.map((x: { label: string }) => x.label), many.map((l) => irisExpected(l)));
     assert.deepEqual(singles.map((x) => x.body.predictions[0].label), lengths.map((l) => irisExpected(l)));
-    // A nullable column may be missing (imputed in the graph); unknown keys are ignored.
-    const partial = await call('POST', '/v1/endpoints/iris/predict', { key: dev, json: { instances: [row(6, { sepal_width: null, species: 'x' })] } });
+    // A nullable column may be null (imputed in the graph), or absent when the body asks for imputation.
+    const partial = await call('POST', '/v1/endpoints/iris/predict', { key: dev, json: { instances: [row(6, { sepal_width: null })] } });
     assert.equal(partial.body.predictions[0].label, 'virginica');
+    const { sepal_width: _, ...absent } = row(6);
+    const imputed = await call('POST', '/v1/endpoints/iris/predict', { key: dev, json: { instances: [absent], impute: true } });
+    assert.equal(imputed.status, 200, imputed.text);
+    assert.deepEqual(imputed.body.predictions, partial.body.predictions, 'an absent column is imputed as a null one is');
     const list = await call('GET', '/v1/endpoints', { key: viewer });
     assert.deepEqual(list.body.data.map((e: { name: string }) => e.name), ['iris']);
     assert.equal((await call('POST', '/v1/endpoints', { key: dev, json: { name: 'iris', model: 'iris' } })).status, 409);
@@ -149,6 +153,18 @@ describe('endpoints', () => {
       [{ inputs: 'x' }, 'invalid_request', {}],
       [[row(1)], 'invalid_request', {}],
       [{ inputs: [row(1), { ...row(1), petal_length: 'x' }] }, 'invalid_value', { row: 1, column: 'petal_length' }],
+      // Values a float32 cannot hold would come back as null probabilities and a confident label.
+      [{ instances: [row(1), row(1e39)] }, 'invalid_value', { row: 1, column: 'petal_length' }],
+      [{ instances: [row(1, { sepal_length: -1e39 })] }, 'invalid_value', { row: 0, column: 'sepal_length' }],
+      // Absent columns are not imputed unless asked for; unknown (misspelled) ones are named, with the closest column.
+      [{ instances: [row(1), { ...row(1), sepal_width: undefined }] }, 'missing_column', { row: 1, column: 'sepal_width' }],
+      [{ instances: [{ ...row(1), color: undefined }], impute: true }, 'missing_column', { row: 0, column: 'color' }],
+      [{ instances: [row(1, { petal_lenght: 1.4 })] }, 'unknown_column', { row: 0, column: 'petal_lenght', suggestion: 'petal_length' }],
+      [{ instances: [row(1, { species: 'setosa' })], impute: true }, 'unknown_column', { row: 0, column: 'species' }],
+      [{ instances: [row(1)], impute: 'yes' }, 'invalid_request', {}],
+      // Wrong nesting: a number where a row is expected, arrays for a model with two inputs.
+      [{ instances: [row(1), 5] }, 'invalid_row', { row: 1 }],
+      [{ instances: [[[5.1, 3.5, 1.4, 0.2]]] }, 'invalid_instances', {}],
     ];
     for (const [body, code, details] of cases) {
       const r = await call('POST', '/v1/endpoints/iris/predict', { key: dev, json: body });
@@ -162,6 +178,42 @@ describe('endpoints', () => {
     ] } });
     assert.equal(shape.status, 422, shape.text);
     assert.equal(shape.body.error.details.column, 'features');
+    const irisColumns = (petal: number[]) => [
+      { name: 'sepal_length', shape: [petal.length], datatype: 'FP32', data: petal.map(() => 5.1) },
+      { name: 'sepal_width', shape: [petal.length], datatype: 'FP32', data: petal.map(() => 3.5) },
+      { name: 'petal_length', shape: [petal.length], datatype: 'FP32', data: petal },
+      { name: 'petal_width', shape: [petal.length], datatype: 'FP32', data: petal.map(() => 0.2) },
+      { name: 'color', shape: [petal.length], datatype: 'BYTES', data: petal.map(() => 'red') },
+    ];
+    const v2Cases: Array<[unknown, string, Record<string, unknown>]> = [
+      [{ inputs: irisColumns([1, 1e39]) }, 'invalid_value', { row: 1, column: 'petal_length' }],
+      [{ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, -1e39, 3, 4] }, { name: 'categories', shape: [1, 1], datatype: 'BYTES', data: ['red'] }] }, 'invalid_value', { row: 0, column: 'features' }],
+      [{ inputs: [...irisColumns([1]), irisColumns([2])[2]] }, 'duplicate_input', { column: 'petal_length' }],
+      [{ inputs: irisColumns([1]).filter((c) => c.name !== 'sepal_width') }, 'missing_column', { row: 0, column: 'sepal_width' }],
+      [{ inputs: irisColumns([1]).map((c) => (c.name === 'color' ? { ...c, name: 'colour' } : c)) }, 'unknown_input', { column: 'colour', suggestion: 'color' }],
+      [{ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [[[1, 2, 3, 4]]] }, { name: 'categories', shape: [1, 1], datatype: 'BYTES', data: ['red'] }] }, 'invalid_shape', { column: 'features' }],
+      [{ inputs: irisColumns([1]), parameters: { impute: 1 } }, 'invalid_request', {}],
+    ];
+    for (const [body, code, details] of v2Cases) {
+      const r = await call('POST', '/v2/models/iris/infer', { key: dev, json: body });
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.body.error.code, code, r.text);
+      for (const [k, v] of Object.entries(details)) assert.equal(r.body.error.details[k], v, r.text);
+    }
+    const imputedV2 = await call('POST', '/v2/models/iris/infer', { key: dev, json: { inputs: irisColumns([1]).filter((c) => c.name !== 'sepal_width'), parameters: { impute: true } } });
+    assert.equal(imputedV2.status, 200, imputedV2.text);
+    // However deep a body nests, the answer is a 4xx (never a stack overflow, a 500).
+    const deep = (v: string) => '['.repeat(200_000) + v + ']'.repeat(200_000);
+    const deepBodies = [
+      `{"instances": [${deep('1')}]}`,
+      `{"instances": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1, "petal_width": 0.2, "color": ${deep('"red"')}}]}`,
+    ];
+    for (const body of deepBodies) {
+      const r = await call('POST', '/v1/endpoints/iris/predict', { key: dev, body, headers: { 'content-type': 'application/json' } });
+      assert.ok(r.status === 400 || r.status === 422, `${r.status} ${r.text.slice(0, 300)}`);
+    }
+    const deepInfer = await call('POST', '/v2/models/iris/infer', { key: dev, body: `{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": ${deep('1')}}]}`, headers: { 'content-type': 'application/json' } });
+    assert.ok(deepInfer.status === 400 || deepInfer.status === 422, `${deepInfer.status} ${deepInfer.text.slice(0, 300)}`);
     const bad = await call('POST', '/v1/endpoints/iris/predict', { key: dev, body: '{"instances": [', headers: { 'content-type': 'application/json' } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_json');

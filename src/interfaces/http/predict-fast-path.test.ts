@@ -67,6 +67,15 @@ describe('prediction fast path', () => {
       ['rows not an array', { instances: 'x' }],
       ['an empty body', ''],
       ['an unknown endpoint', { instances: [x] }, 'nope'],
+      ['a value beyond float32', { instances: [x, [1, 2, 3, 4, 5, 1e39]] }],
+      ['a negative value beyond float32', { instances: [[-1e39, 2, 3, 4, 5, 6]] }],
+      ['a value beyond float64', '{"instances": [[1, 2, 3, 4, 5, 1e999]]}'],
+      ['rows nested one level too deep', { instances: [[x]] }],
+      ['a number where a row is expected', { instances: [1, 2] }],
+      ['rows nested very deep', `{"instances": [${'['.repeat(1000)}1${']'.repeat(1000)}]}`],
+      ['impute asked for', { instances: [x], impute: true }],
+      ['impute not a boolean', { instances: [x], impute: 'yes' }],
+      ['an object keyed by a misspelled input', { instances: [{ X: x }] }],
     ];
     const before = await taken();
     for (const [what, body, name] of cases) {
@@ -89,6 +98,15 @@ describe('prediction fast path', () => {
     assert.equal(bad.status, 422);
     assert.equal(bad.body.error.details.row, 0);
     assert.equal(bad.body.error.details.column, 'x[5]');
+    const huge = await predict(tenant.developer, { instances: [x, [1, 2, 3, 4, 5, 1e39]] });
+    assert.deepEqual([huge.status, huge.body.error.code, huge.body.error.details.row, huge.body.error.details.column], [422, 'invalid_value', 1, 'x[5]'], huge.text);
+    assert.match(huge.body.error.message, /float32/);
+    for (const body of [{ instances: [[x]] }, { instances: [1, 2] }]) {
+      const r = await predict(tenant.developer, body);
+      assert.deepEqual([r.status, r.body.error.code, r.body.error.details.row], [422, 'invalid_shape', 0], r.text);
+    }
+    const misspelled = await predict(tenant.developer, { instances: [{ X: x }] });
+    assert.deepEqual([misspelled.status, misspelled.body.error.code, misspelled.body.error.details.suggestion], [422, 'unknown_column', 'x'], misspelled.text);
   });
 
   test('request ids: a sane X-Request-Id comes back, otherwise one is made', async () => {

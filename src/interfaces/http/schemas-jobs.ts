@@ -1,5 +1,7 @@
 /** JSON schemas of the jobs, cluster, quota and usage routes (TypeBox). */
 import { Type } from '@sinclair/typebox';
+import { ServingQuotaPatch, ServingQuotaSchema } from './schemas-serving.js';
+import { NumberOrNull } from './schemas.js';
 
 const Num = Type.Number();
 const AnyObject = Type.Object({}, { additionalProperties: true });
@@ -54,14 +56,16 @@ export const JobQuery = Type.Object({
 
 export const LogLine = Type.Object({ seq: Type.Integer(), at: Type.String(), stream: Type.String(), line: Type.String() });
 
-// Null first: Fastify's AJV coerces types, and would turn null into 0 for an integer tried first.
 export const Quota = Type.Object({
-  maxCpu: Type.Union([Type.Null(), Type.Number({ minimum: 0 })], { description: 'CPU cores at once (null: no limit)' }),
-  maxGpu: Type.Union([Type.Null(), Type.Integer({ minimum: 0 })]),
-  maxConcurrentJobs: Type.Union([Type.Null(), Type.Integer({ minimum: 0 })]),
-  monthlyCpuSeconds: Type.Union([Type.Null(), Type.Number({ minimum: 0 })], { description: 'per calendar month, UTC' }),
+  maxCpu: NumberOrNull({ minimum: 0, description: 'CPU cores at once (null: no limit)' }),
+  maxGpu: NumberOrNull({ integer: true, minimum: 0 }),
+  maxConcurrentJobs: NumberOrNull({ integer: true, minimum: 0 }),
+  monthlyCpuSeconds: NumberOrNull({ minimum: 0, description: 'per calendar month, UTC' }),
 });
 export const QuotaPatch = Type.Partial(Quota, { additionalProperties: false });
+/** A tenant's whole quota: jobs (null: no limit) and serving (always a number; see schemas-serving.ts). */
+export const TenantQuota = Type.Composite([Quota, ServingQuotaSchema]);
+export const TenantQuotaPatch = Type.Composite([Type.Partial(Quota), ServingQuotaPatch], { additionalProperties: false });
 
 const Alloc = Type.Object({ cpu: Num, memoryMb: Num, gpu: Num, jobs: Type.Integer() });
 export const Cluster = Type.Object({

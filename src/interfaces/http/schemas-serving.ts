@@ -1,6 +1,6 @@
 /** JSON schemas of the model registry, endpoints and inference routes (TypeBox). */
 import { Type } from '@sinclair/typebox';
-import { StringEnum } from './schemas.js';
+import { NumberOrNull, StringEnum } from './schemas.js';
 
 export const StageSchema = StringEnum(['none', 'staging', 'production', 'archived'] as const);
 const Task = StringEnum(['classification', 'regression', 'other'] as const);
@@ -112,11 +112,15 @@ export const V2ModelParams = Type.Object({ endpoint: Type.String() });
 export const PredictBody = Type.Object({
   instances: Type.Optional(Type.Array(Type.Unknown(), { description: 'rows: objects keyed by column, or arrays of numbers' })),
   inputs: Type.Optional(Type.Array(Type.Unknown(), { description: 'alias of instances' })),
+  impute: Type.Optional(Type.Boolean({
+    default: false,
+    description: "columns absent from a row go to the model's fitted imputation (as missing values) instead of a 422 `missing_column`; only for columns the model can impute (nullable in its signature). Unknown columns are refused either way.",
+  })),
 }, { additionalProperties: true });
 
 export const V2InferBody = Type.Object({
   id: Type.Optional(Type.String()),
-  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: '`impute: true`: raw columns left out are imputed, as `impute` of the predict route' })),
   inputs: Type.Array(Type.Object({
     name: Type.String(),
     shape: Type.Array(Type.Integer({ minimum: 0 })),
@@ -126,3 +130,15 @@ export const V2InferBody = Type.Object({
   }), { minItems: 1 }),
   outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }))),
 }, { additionalProperties: true });
+
+export const ServingQuotaSchema = Type.Object({
+  maxEndpoints: Type.Integer({ minimum: 0, description: 'endpoints of the tenant (default 10)' }),
+  maxReplicasPerEndpoint: Type.Integer({ minimum: 1, maximum: 64, description: 'highest replicas.max of an endpoint (default 8)' }),
+  maxReplicas: Type.Integer({ minimum: 0, description: "replicas over all the tenant's endpoints, counted as replicas.max per version in the traffic (default 16)" }),
+});
+
+export const ServingQuotaPatch = Type.Object({
+  maxEndpoints: Type.Optional(NumberOrNull({ integer: true, minimum: 0, description: 'null: back to the default (10)' })),
+  maxReplicasPerEndpoint: Type.Optional(NumberOrNull({ integer: true, minimum: 1, maximum: 64, description: 'null: back to the default (8)' })),
+  maxReplicas: Type.Optional(NumberOrNull({ integer: true, minimum: 0, description: 'null: back to the default (16)' })),
+});

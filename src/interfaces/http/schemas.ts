@@ -13,6 +13,16 @@ export const ErrorBody = Type.Object({
 }, { $id: 'Error' });
 
 /** A string from a fixed set, as one JSON-schema `enum` (clearer errors and docs than a union of literals). */
+/**
+ * A number (or integer) or null, as one JSON-schema `type` list. Fastify's AJV coerces types:
+ * with a union it would coerce 0 to null (null tried first: "no limit" for a limit of 0) or
+ * null to 0 (number first); with a type list it coerces only what matches neither.
+ */
+export const NumberOrNull = (o: { integer?: boolean; minimum?: number; maximum?: number; description?: string } = {}) => {
+  const { integer, ...rest } = o;
+  return Type.Unsafe<number | null>({ type: [integer ? 'integer' : 'number', 'null'], ...rest });
+};
+
 export const StringEnum = <const T extends readonly string[]>(values: T, opts: { description?: string; default?: T[number] } = {}) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
 

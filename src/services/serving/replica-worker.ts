@@ -11,7 +11,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../infra/errors.js';
-import { instancesToFeeds, MAX_ROWS, predictRows, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
+import { instancesToFeeds, MAX_ROWS, readPredictBody, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
 import { readNumberRows } from '../../ml/number-rows.js';
 import type { Signature } from '../../ml/signature.js';
 import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest, RunResult } from './protocol.js';
@@ -139,7 +139,8 @@ function parseBody(bodies: Uint8Array, at: number, length: number): { feeds: Fee
   } catch (err) {
     throw new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
   }
-  return instancesToFeeds(predict.signature, predictRows(body));
+  const { instances, options } = readPredictBody(body);
+  return instancesToFeeds(predict.signature, instances, options);
 }
 
 function refusal(err: unknown): RunResult {

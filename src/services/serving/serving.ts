@@ -19,7 +19,7 @@ import { newId, nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
 import type { Signature } from '../../ml/signature.js';
 import {
-  allocate, feedsToV2, instancesToFeeds, outputRoles, predictRows, toPredictions, v2InputsToFeeds, V2_DATATYPES,
+  allocate, feedsToV2, instancesToFeeds, outputRoles, readPredictBody, toPredictions, v2InputsToFeeds, V2_DATATYPES,
   type Feeds, type OutputRoles, type Prediction, type V2Tensor,
 } from '../../ml/instances.js';
 import type { Principal } from '../principal.js';
@@ -27,6 +27,7 @@ import type { ModelVersion, RegistryService } from '../registry.js';
 import { assertName } from '../tenants.js';
 import { VersionPool, type AutoscalingSettings, type BatchingSettings, type PoolSettings } from './pool.js';
 import { ServingMetrics } from './metrics.js';
+import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingUse } from './quotas.js';
 import type { Registry } from 'prom-client';
 
 export interface TrafficEntry {
@@ -114,8 +115,12 @@ class Endpoint {
   /** Serialises changes (create, update, delete) of this endpoint. */
   chain: Promise<unknown> = Promise.resolve();
   deleted = false;
+  /** Replicas held against the quotas: replicas.max per version in the traffic (more while an update loads). */
+  reserved: number;
 
-  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: PoolSettings) {}
+  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: PoolSettings) {
+    this.reserved = reservation(settings, traffic);
+  }
 
   get key(): string {
     return `${this.row.tenant_id}\0${this.row.name}`;
@@ -159,8 +164,21 @@ class Endpoint {
   }
 }
 
+/** Replicas an endpoint may come to run: each version in its traffic has a pool of up to replicas.max. */
+function reservation(settings: PoolSettings, traffic: TrafficEntry[]): number {
+  return settings.replicas.max * traffic.length;
+}
+
+export interface ServingLimits {
+  /** Replicas this server runs over all tenants (AIAAS_SERVING_MAX_REPLICAS). */
+  maxReplicas: number;
+}
+
 export class ServingService {
+  readonly quotas: ServingQuotas;
   private readonly endpoints = new Map<string, Endpoint>();
+  /** Endpoints being created (their row not stored yet): they hold their share of the quotas already. */
+  private readonly creating = new Set<{ tenant: string; replicas: number }>();
   private readonly metrics: ServingMetrics;
   private readonly usage = new Map<string, { tenant: string; endpoint: string; predictions: number; requests: number }>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -172,7 +190,9 @@ export class ServingService {
     private readonly registry: RegistryService,
     private readonly logger: Logger,
     promRegistry: Registry,
+    private readonly limits: ServingLimits,
   ) {
+    this.quotas = new ServingQuotas(db);
     this.metrics = new ServingMetrics(promRegistry, {
       pools: () => {
         const out = [];
@@ -219,7 +239,14 @@ export class ServingService {
   async create(p: Principal, input: CreateEndpointInput, opts: { wait?: boolean } = {}): Promise<EndpointInfo> {
     assertName('Endpoint', input.name);
     const settings = settingsFrom(input);
+    const quota = await this.quotas.get(p.tenantId);
+    checkReplicasPerEndpoint(p.tenantId, settings.replicas.max, quota);
     const { traffic, stage } = await this.resolveTraffic(p.tenantId, input.model, input);
+    const need = reservation(settings, traffic);
+    // Checked and held in one synchronous step, so concurrent creates cannot both take the last room.
+    checkRoom(p.tenantId, { endpoints: 1, replicas: need }, this.use(p.tenantId), quota, this.use(), this.limits.maxReplicas);
+    const hold = { tenant: p.tenantId, replicas: need };
+    this.creating.add(hold);
     const now = nowIso();
     const row: EndpointsTable = {
       id: newId('ep'), tenant_id: p.tenantId, name: input.name, model_name: input.model, stage: stage ?? null,
@@ -230,6 +257,8 @@ export class ServingService {
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('name_taken', `An endpoint named '${input.name}' already exists; choose another name, or PATCH it.`, { name: input.name });
       throw err;
+    } finally {
+      this.creating.delete(hold);
     }
     const ep = new Endpoint(row, traffic, settings);
     this.endpoints.set(ep.key, ep);
@@ -303,6 +332,9 @@ export class ServingService {
     return ep.serial(async () => {
       if (ep.deleted) throw notFound('Endpoint', name);
       const settings = settingsFrom(input, ep.settings);
+      const quota = await this.quotas.get(p.tenantId);
+      // A change that does not raise what the endpoint holds is never refused, even over a lowered quota.
+      if (settings.replicas.max > ep.settings.replicas.max) checkReplicasPerEndpoint(p.tenantId, settings.replicas.max, quota);
       let traffic = ep.traffic;
       let stage = ep.row.stage;
       if (input.traffic || input.version !== undefined || input.stage !== undefined) {
@@ -310,10 +342,16 @@ export class ServingService {
         traffic = resolved.traffic;
         stage = resolved.stage ?? null;
       }
+      const held = ep.reserved;
+      const need = reservation(settings, traffic);
+      if (need > held) checkRoom(p.tenantId, { endpoints: 0, replicas: need - held }, this.use(p.tenantId), quota, this.use(), this.limits.maxReplicas);
+      // While new versions load, the old ones still run: hold the larger of the two until the switch.
+      ep.reserved = Math.max(held, need);
       // Versions entering the traffic are loaded and warm before any request is routed to them.
       const wasFailed = ep.status === 'failed';
       const added: Served[] = [];
       const previous = ep.status;
+      const previousSettings = ep.settings;
       ep.status = wasFailed ? 'loading' : 'updating';
       ep.settings = settings;
       try {
@@ -328,6 +366,8 @@ export class ServingService {
       } catch (err) {
         for (const a of added) void a.pool.close();
         ep.status = previous;
+        ep.settings = previousSettings;
+        ep.reserved = held;
         throw err;
       }
       // The switch: one synchronous step.
@@ -336,6 +376,8 @@ export class ServingService {
       for (const s of leaving) ep.served.delete(s.version.version);
       const trafficChanged = JSON.stringify(traffic) !== JSON.stringify(ep.traffic);
       ep.traffic = traffic;
+      // Versions leaving drain what they hold and close: briefly over, never by more than they held.
+      ep.reserved = need;
       ep.setRouting(traffic);
       for (const s of ep.served.values()) s.pool.update(settings);
       ep.status = 'ready';
@@ -362,6 +404,27 @@ export class ServingService {
       this.metrics.forget(ep.row.tenant_id, ep.row.name);
       return { id: ep.row.id, name: ep.row.name, deleted: true as const };
     });
+  }
+
+  /** Endpoints and reserved replicas of one tenant (or, without one, of the whole server). */
+  private use(tenantId?: string): ServingUse {
+    const use = { endpoints: 0, replicas: 0 };
+    for (const ep of this.endpoints.values()) {
+      if (tenantId !== undefined && ep.row.tenant_id !== tenantId) continue;
+      use.endpoints++;
+      use.replicas += ep.reserved;
+    }
+    for (const c of this.creating) {
+      if (tenantId !== undefined && c.tenant !== tenantId) continue;
+      use.endpoints++;
+      use.replicas += c.replicas;
+    }
+    return use;
+  }
+
+  /** What a tenant's endpoints hold against its serving quota. */
+  servingUse(tenantId: string): ServingUse {
+    return this.use(tenantId);
   }
 
   private find(p: Principal, name: string): Endpoint {
@@ -403,7 +466,8 @@ export class ServingService {
     const ep = this.serving(p, name);
     const s = this.route(ep);
     const sig = s.version.signature;
-    const { feeds, rows } = instancesToFeeds(sig, predictRows(body));
+    const { instances, options } = readPredictBody(body);
+    const { feeds, rows } = instancesToFeeds(sig, instances, options);
     const outputs = await s.pool.submit(feeds, rows);
     this.count(ep, rows);
     return { predictions: toPredictions(sig, s.roles, outputs, rows), model: ep.row.model_name, version: s.version.version };
@@ -427,7 +491,8 @@ export class ServingService {
         throw new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
       }
       const sig = s.version.signature;
-      const { feeds, rows } = instancesToFeeds(sig, predictRows(body));
+      const { instances, options } = readPredictBody(body);
+      const { feeds, rows } = instancesToFeeds(sig, instances, options);
       const outputs = await s.pool.submit(feeds, rows);
       this.count(ep, rows);
       return { predictions: toPredictions(sig, s.roles, outputs, rows), model: ep.row.model_name, version: s.version.version };
@@ -438,10 +503,14 @@ export class ServingService {
   }
 
   /** Open Inference Protocol infer. */
-  async infer(p: Principal, name: string, body: { id?: string; inputs: V2Tensor[]; outputs?: Array<{ name: string }> }, version?: string) {
+  async infer(p: Principal, name: string, body: { id?: string; inputs: V2Tensor[]; outputs?: Array<{ name: string }>; parameters?: Record<string, unknown> }, version?: string) {
     const ep = this.serving(p, name);
     const s = this.route(ep, version);
-    const { feeds, rows } = v2InputsToFeeds(s.version.signature, body.inputs);
+    const impute = body.parameters?.impute;
+    if (impute !== undefined && typeof impute !== 'boolean') {
+      throw unprocessable('invalid_request', 'body.parameters.impute: must be boolean. See /docs for this route\'s schema.', { errors: [{ path: 'body.parameters.impute', message: 'must be boolean' }] });
+    }
+    const { feeds, rows } = v2InputsToFeeds(s.version.signature, body.inputs, { impute: impute === true });
     const wanted = body.outputs?.map((o) => o.name);
     for (const w of wanted ?? []) {
       if (!s.version.signature.outputs.some((o) => o.name === w)) {

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
 import { IdParams } from '../schemas.js';
-import { Cluster, Quota, QuotaPatch } from '../schemas-jobs.js';
+import { Cluster, TenantQuota, TenantQuotaPatch } from '../schemas-jobs.js';
 
 export async function clusterRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -19,24 +19,30 @@ export async function clusterRoutes(base: FastifyInstance, { platform }: { platf
 
   app.get('/v1/tenants/:id/quota', {
     config: { access: 'read' },
-    schema: { tags: ['scheduler'], summary: 'A tenant\'s quota (null: no limit)', params: IdParams, response: { 200: Quota } },
+    schema: { tags: ['scheduler'], summary: 'A tenant\'s quota: jobs (null: no limit) and serving (endpoints, replicas)', params: IdParams, response: { 200: TenantQuota } },
   }, async (req) => {
     const tenant = await platform.tenants.get(principalOf(req), req.params.id);
-    return platform.jobs.quotas.get(tenant.id);
+    return tenantQuota(platform, tenant.id);
   });
 
   app.put('/v1/tenants/:id/quota', {
     config: { access: 'admin' },
     schema: {
       tags: ['scheduler'], summary: 'Set a tenant\'s quota (admin)',
-      description: 'Fields left out keep their value; null removes a limit. Jobs over the quota stay queued with the reason in `queueReason`; a job that could never fit is refused with 429.',
-      params: IdParams, body: QuotaPatch, response: { 200: Quota },
+      description: 'Fields left out keep their value. Jobs: null removes a limit; jobs over the quota stay queued with the reason in `queueReason`; a job that could never fit is refused with 429. Serving: `maxEndpoints` (default 10), `maxReplicasPerEndpoint` (highest `replicas.max`, default 8) and `maxReplicas` (over all the tenant\'s endpoints, `replicas.max` counted once per version in the traffic, default 16); null restores the default. Creating or scaling an endpoint past them is refused with 429 `quota_exceeded`; what already runs is left as it is.',
+      params: IdParams, body: TenantQuotaPatch, response: { 200: TenantQuota },
     },
   }, async (req) => {
     const tenant = await platform.tenants.get(principalOf(req), req.params.id);
     req.auditObjectId = tenant.id;
-    const q = await platform.jobs.quotas.put(tenant.id, req.body);
+    const { maxEndpoints, maxReplicasPerEndpoint, maxReplicas, ...jobs } = req.body;
+    await platform.jobs.quotas.put(tenant.id, jobs);
+    await platform.serving.quotas.put(tenant.id, { maxEndpoints, maxReplicasPerEndpoint, maxReplicas });
     platform.jobs.scheduler.wake();
-    return q;
+    return tenantQuota(platform, tenant.id);
   });
+}
+
+async function tenantQuota(platform: Platform, tenantId: string) {
+  return { ...(await platform.jobs.quotas.get(tenantId)), ...(await platform.serving.quotas.get(tenantId)) };
 }
