@@ -3,7 +3,7 @@
  * `bad_params` naming the parameter, the allowed range and the value received.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { closest } from '../../infra/suggest.js';
+import { closest } from '../../infra/did-you-mean.js';
 import type { Matrix, Target } from './types.js';
 
 export function badParam(param: string, allowed: string, value: unknown) {

@@ -4,7 +4,7 @@
  * to fix.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { didYouMean } from '../../infra/suggest.js';
+import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnKind } from '../signature.js';
 
 export type ImputeStrategy = 'mean' | 'median' | 'most_frequent' | 'constant';

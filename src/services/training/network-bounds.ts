@@ -11,7 +11,7 @@
  * three times that with the backward pass: a few GiB per job, leaving room for the rest.
  */
 import { AppError } from '../../infra/errors.js';
-import { closest } from '../../infra/suggest.js';
+import { didYouMean } from '../../infra/did-you-mean.js';
 import { resolveHead, validateSpec } from '../../engine/network.js';
 import { ACTIVATIONS, LAYER_FIELDS, NETWORK_MODEL_FIELDS, type LayerSpec, type LayerType, type ModelSpec, type NetworkOptions, pair } from '../../engine/spec.js';
 import { fail, isObject, onlyFields } from './spec-fields.js';
@@ -109,10 +109,7 @@ function checkLayer(l: unknown, at: string): void {
   }
 }
 
-const suggest = (v: unknown, known: readonly string[]) => {
-  const c = typeof v === 'string' ? closest(v, known) : undefined;
-  return c ? ` Did you mean '${c}'?` : '';
-};
+const suggest = (v: unknown, known: readonly string[]) => (typeof v === 'string' ? didYouMean(v, known) : '');
 
 /** The engine's layer errors name the layer; this adds the spec's field path to them. */
 function withFieldPath<T>(model: Model, f: () => T): T {

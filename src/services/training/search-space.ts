@@ -4,7 +4,7 @@
  * here, deterministically from a seed, so a resumed tune job draws the same ones.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { closest } from '../../infra/suggest.js';
+import { closest } from '../../infra/did-you-mean.js';
 import { Rng } from '../../ml/estimators/random.js';
 
 export type Dimension =

@@ -4,7 +4,7 @@
  * and numbers within a stated range.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { closest } from '../../infra/suggest.js';
+import { closest } from '../../infra/did-you-mean.js';
 
 export const fail = (field: string, message: string, details: Record<string, unknown> = {}) =>
   unprocessable('invalid_train_spec', `${field}: ${message}`, { field, ...details });

@@ -4,7 +4,7 @@
  * is a 422 that names the field and says how to fix it.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { didYouMean } from '../../infra/suggest.js';
+import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
 import { autoSteps, planSteps, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
 import type { DatasetService, DatasetVersion } from '../datasets.js';
