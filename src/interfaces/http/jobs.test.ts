@@ -99,7 +99,7 @@ describe('jobs API', () => {
   });
 
   test('cancel stops the worker process; a finished job cannot be cancelled', async () => {
-    // A job that would run for 10 minutes: only the cancel can end it before the test runner's timeout.
+    // A job that would run for 10 minutes: only the cancel can end it soon.
     const job = await submit(s, { type: 'sleep', seconds: 600, steps: 600 }, acme.developer);
     const running = await waitJob(s, job.id, { key: acme.developer, pred: (j) => j.status === 'running' && j.attempts?.[0]?.pid });
     const pid = running.attempts[0].pid as number;

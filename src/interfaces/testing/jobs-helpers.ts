@@ -8,7 +8,7 @@ export const TERMINAL = ['succeeded', 'failed', 'cancelled'];
  * (`--test-timeout` in package.json), so a wait has no deadline of its own that a slow or busy
  * machine could miss; this bound only ends a poll left behind by a test that already timed out.
  */
-export const WAIT_LIMIT_MS = 10 * 60_000;
+export const WAIT_LIMIT_MS = 20 * 60_000;
 
 /** Polls `probe` until it returns something truthy (the awaited event happened); returns it. */
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, everyMs = 50): Promise<T> {
