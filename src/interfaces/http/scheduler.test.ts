@@ -54,7 +54,7 @@ describe('scheduler on one core', () => {
 
   test('preemption: a higher-priority job preempts; the preempted one checkpoints and resumes at its saved step', async () => {
     const low = await submit(s, { ...LONG, priority: 0 }, t.developer);
-    await waitJob(s, low.id, { key: t.developer, pred: (j) => j.status === 'running' && j.progress.fraction * 3600 >= 2 });
+    await waitJob(s, low.id, { key: t.developer, pred: (j) => j.status === 'running' && Math.round(j.progress.fraction * 3600) >= 2 });
     const high = await submit(s, { type: 'sleep', seconds: 0.5, steps: 1, priority: 10 }, t.developer);
     const h = await waitJob(s, high.id, { key: t.developer });
     assert.equal(h.status, 'succeeded');
