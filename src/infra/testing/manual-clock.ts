@@ -4,7 +4,12 @@
  * through it (and does not depend on how fast the machine is).
  */
 export class ManualClock {
-  constructor(private t = 0) {}
+  private t: number;
+
+  /** Starts at `start` rounded up to a whole ms, so that whole-ms steps add up exactly (no float drift). */
+  constructor(start = 0) {
+    this.t = Math.ceil(start);
+  }
 
   /** The current time in ms; a bound function, to hand over as `now`. */
   readonly now = (): number => this.t;
