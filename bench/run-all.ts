@@ -7,7 +7,7 @@ import path from 'node:path';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 let failed = 0;
-for (const name of ['train', 'ml', 'scheduler', 'serve']) {
+for (const name of ['train', 'ml', 'scheduler', 'serve', 'ingest']) {
   process.stdout.write(`\n=== npm run bench:${name} ===\n`);
   const r = spawnSync(process.execPath, [path.join(here, `${name}.js`), ...process.argv.slice(2)], { stdio: 'inherit' });
   if (r.status !== 0) {

@@ -45,7 +45,8 @@ test('AIAAS_ADMIN_KEY sets the first admin key; SIGTERM lets an in-flight upload
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-srv-'));
   const key = 'aiaas_my_chosen_admin_key_0123456789';
   try {
-    const p = startProcess(home, { AIAAS_ADMIN_KEY: key });
+    // Info level: the server says when it begins shutting down, which the test waits for.
+    const p = startProcess(home, { AIAAS_ADMIN_KEY: key, AIAAS_LOG_LEVEL: 'info' });
     const url = await p.ready;
     assert.ok(!fs.existsSync(path.join(home, 'admin.key')));
     // A slow upload over a raw socket: headers and the first rows go out, the server has them,
@@ -55,18 +56,27 @@ test('AIAAS_ADMIN_KEY sets the first admin key; SIGTERM lets an in-flight upload
     const socket = net.connect(Number(port), '127.0.0.1');
     await once(socket, 'connect');
     let response = '';
-    socket.on('data', (d) => { response += d; });
+    // Node's HTTP server answers "100 Continue" as it hands the request to the app: the server
+    // has the request from then on (an event, where a sleep would only guess).
+    let gotHeaders!: () => void;
+    const headersTaken = new Promise<void>((resolve) => { gotHeaders = resolve; });
+    socket.on('data', (d) => {
+      response += d;
+      if (/^HTTP\/1\.1 100 Continue\r\n\r\n/.test(response)) gotHeaders();
+    });
     const ended = once(socket, 'end');
-    socket.write(`POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: text/csv\r\nContent-Length: ${Buffer.byteLength(rows)}\r\nConnection: close\r\n\r\n`);
+    socket.write(`POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: text/csv\r\nContent-Length: ${Buffer.byteLength(rows)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+    await headersTaken;
     socket.write(rows.slice(0, 1000));
-    await new Promise((r) => setTimeout(r, 1000));
     p.child.kill('SIGTERM');
+    // The rest of the body goes out only once the server is shutting down.
+    await p.printed(/"msg":"shutting down"/);
     for (let i = 1000; i < rows.length; i += 4000) {
       socket.write(rows.slice(i, i + 4000));
       await new Promise((r) => setTimeout(r, 20));
     }
     await ended;
-    assert.match(response, /^HTTP\/1\.1 201/, response.slice(0, 300));
+    assert.match(response, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201/, response.slice(0, 300));
     assert.match(response, /"rows":2000/);
     assert.equal(await exited(p), 0);
     // After shutdown nothing listens.

@@ -34,20 +34,21 @@ test('a worker node joins, runs the jobs that only fit on it, and obeys cancel',
   const cluster = await until('the worker node to join', async () => {
     const c = await s.call('GET', '/v1/cluster');
     return c.body.nodes.filter((n: { alive: boolean }) => n.alive).length === 2 ? c.body : undefined;
-  }, 20_000);
+  });
   const remote = cluster.nodes.find((n: { id: string }) => n.id === 'remote-1');
   assert.deepEqual([remote.kind, remote.cpu], ['worker', 2]);
   assert.equal(cluster.capacity.cpu, 3);
 
   const big = await submit(s, { type: 'sleep', seconds: 0.5, steps: 2, resources: { cpu: 2 } });
-  const done = await waitJob(s, big.id, { timeoutMs: 30_000 });
+  const done = await waitJob(s, big.id);
   assert.equal(done.status, 'succeeded', JSON.stringify(done));
   assert.equal(done.attempts[0].node, 'remote-1');
 
   const long = await submit(s, { type: 'sleep', seconds: 60, steps: 60, resources: { cpu: 2 } });
   await waitJob(s, long.id, { pred: (j) => j.status === 'running' && j.progress.fraction > 0 });
-  const cancelled = await s.call('POST', `/v1/jobs/${long.id}/cancel`);
-  assert.equal(cancelled.body.status, 'cancelled');
+  assert.equal((await s.call('POST', `/v1/jobs/${long.id}/cancel`)).status, 200);
+  // The cancel's answer waits only a grace period; the job's end is waited for, however long it takes.
+  assert.equal((await waitJob(s, long.id)).status, 'cancelled');
 
   // A stopped worker leaves the cluster.
   const exited = new Promise((r) => worker.once('exit', r));
@@ -56,6 +57,6 @@ test('a worker node joins, runs the jobs that only fit on it, and obeys cancel',
   const after = await until('the worker node to leave', async () => {
     const c = await s.call('GET', '/v1/cluster');
     return c.body.nodes.length === 1 ? c.body : undefined;
-  }, 10_000);
+  });
   assert.notEqual(after.nodes[0].id, 'remote-1');
 });

@@ -46,12 +46,16 @@ type KeyPrincipal = Omit<Principal, 'tenantId'>;
 
 export class KeyService {
   private readonly lastTouched = new Map<string, number>();
-  /** key → the key as the store last said, and when (performance.now()). In memory only. */
+  /** key → the key as the store last said, and when (by `now`). In memory only. */
   private readonly authCache = new Map<string, { key: Principal; checkedAt: number }>();
   /** Bumped by every revocation: a store read that a revocation overtook is not cached. */
   private revocations = 0;
 
-  constructor(private readonly db: Db, private readonly tenants: TenantService) {}
+  /**
+   * @param now the auth cache's clock (monotonic ms). Tests hand in (or swap in) a manual clock to
+   *   move past AUTH_RECHECK_MS without sleeping.
+   */
+  constructor(private readonly db: Db, private readonly tenants: TenantService, public now: () => number = () => performance.now()) {}
 
   async create(input: CreateKeyInput, by: Principal | null): Promise<ApiKeyInfo & { key: string }> {
     const role = parseRole(input.role);
@@ -107,7 +111,7 @@ export class KeyService {
     const hit = this.cached(key);
     if (hit) return hit;
     const cached = this.authCache.get(key);
-    const now = performance.now();
+    const now = this.now();
     const generation = this.revocations;
     const row = await this.db.selectFrom('api_keys').selectAll()
       .where('key_hash', '=', hashApiKey(key)).where('revoked_at', 'is', null).executeTakeFirst();
@@ -130,7 +134,7 @@ export class KeyService {
    */
   cached(key: string): Principal | undefined {
     const c = this.authCache.get(key);
-    if (!c || performance.now() - c.checkedAt >= AUTH_RECHECK_MS) return undefined;
+    if (!c || this.now() - c.checkedAt >= AUTH_RECHECK_MS) return undefined;
     this.touch(c.key.keyId);
     return c.key;
   }

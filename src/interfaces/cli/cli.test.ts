@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
+import { waitJob } from '../testing/jobs-helpers.js';
 
 const BIN = path.resolve(EXAMPLES, '../../bin/aiaas.js');
 
@@ -132,7 +133,9 @@ describe('aiaas CLI', () => {
     const long = (await ok('jobs', 'submit', '--type', 'sleep', '--set', 'seconds=30')).stdout.trim();
     assert.match(long, /^job_/);
     const cancelled = await json('jobs', 'cancel', long);
-    assert.equal(cancelled.status, 'cancelled');
+    // The cancel's answer waits only a grace period for the worker; its end is waited for here.
+    assert.ok(['queued', 'running', 'cancelled'].includes(cancelled.status), cancelled.status);
+    assert.equal((await waitJob(s, long, { key: dev })).status, 'cancelled');
 
     const failing = await run('jobs', 'submit', '{"type": "sleep", "seconds": 0.4, "steps": 2, "failAt": 1, "retryable": false}', '--wait');
     assert.equal(failing.code, 4, failing.stderr);

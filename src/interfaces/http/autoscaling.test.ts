@@ -3,16 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { slowModel } from '../testing/onnx-fixtures.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from '../testing/jobs-helpers.js';
 
 describe('autoscaling', () => {
   let s: TestServer;
@@ -47,7 +38,7 @@ describe('autoscaling', () => {
       const up = await until('scale up', async () => {
         const g = await s.call('GET', '/v1/endpoints/slow', { key: dev });
         return g.body.replicas.current === 2 && g.body.replicas.ready === 2 ? g.body : undefined;
-      }, 30_000);
+      });
       const event = up.events.find((e: { type: string }) => e.type === 'scale_up');
       assert.ok(event, JSON.stringify(up.events));
       assert.equal(event.from, 1);
@@ -62,7 +53,7 @@ describe('autoscaling', () => {
     const down = await until('scale down', async () => {
       const g = await s.call('GET', '/v1/endpoints/slow', { key: dev });
       return g.body.replicas.current === 1 ? g.body : undefined;
-    }, 30_000);
+    });
     const event = down.events.find((e: { type: string }) => e.type === 'scale_down');
     assert.ok(event, JSON.stringify(down.events));
     assert.match(event.message, /low load/);

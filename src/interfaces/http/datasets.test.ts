@@ -104,13 +104,11 @@ describe('datasets', () => {
     assert.equal((await s.call('GET', '/v1/datasets/iris/rows?offset=-1', { key: dev })).status, 400);
   });
 
-  test('mnist_train.csv.gz (8,000 × 785) uploads and profiles in under 10 s', async () => {
+  // How fast is measured by `npm run bench:ingest`, not here: a test must pass on a busy machine.
+  test('mnist_train.csv.gz (8,000 × 785) uploads and profiles', async () => {
     const gz = fs.readFileSync(path.join(EXAMPLES, 'mnist_train.csv.gz'));
-    const t0 = performance.now();
     const r = await s.call('POST', '/v1/datasets?name=mnist', { key: dev, body: gz, headers: { 'content-type': 'application/gzip' } });
-    const seconds = (performance.now() - t0) / 1000;
     assert.equal(r.status, 201, r.text);
-    assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s`);
     assert.equal(r.body.rows, 8000);
     assert.equal(r.body.columns.length, 785);
     assert.equal(r.body.columns[0].name, 'label');

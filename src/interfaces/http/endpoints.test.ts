@@ -9,21 +9,12 @@ import { loadConfig } from '../../infra/config.js';
 import { startServer, type RunningServer } from '../server.js';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { irisClassifier, irisExpected, mixedTypesModel } from '../testing/onnx-fixtures.js';
+import { until } from '../testing/jobs-helpers.js';
 
 const octet = { 'content-type': 'application/octet-stream' };
 const row = (petal_length: number, extra: Record<string, unknown> = {}) => ({
   sepal_length: 5.1, sepal_width: 3.5, petal_length, petal_width: 0.2, color: 'red', ...extra,
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Continuous predictions from `concurrency` loops until stopped; counts statuses and versions. */
 function load(url: string, key: string, endpoint: string, concurrency: number) {

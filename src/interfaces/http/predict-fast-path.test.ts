@@ -7,6 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { mlpModel, mlpWeights, type MlpWeights } from '../testing/onnx-fixtures.js';
+import { until } from '../testing/jobs-helpers.js';
+import { ManualClock } from '../../infra/testing/manual-clock.js';
+import { AUTH_RECHECK_MS } from '../../services/keys.js';
 
 const WIDTH = 6;
 const BODY_LIMIT = 4096;
@@ -30,6 +33,11 @@ describe('prediction fast path', () => {
   let tenant: { id: string; developer: string; viewer: string };
   let other: { id: string; developer: string; viewer: string };
   const weights = mlpWeights([WIDTH, 8, 3], 5);
+  /**
+   * The auth cache's clock, moved only by the tests: "authenticated less than a second ago" must
+   * not depend on how long the machine takes between two requests.
+   */
+  let clock: ManualClock;
 
   /** How many predictions the fast path has answered so far (from /metrics). */
   const taken = async () => Number(/^aiaas_http_predict_fast_path_total (\S+)$/m.exec((await s.call('GET', '/metrics')).text)?.[1]);
@@ -41,16 +49,15 @@ describe('prediction fast path', () => {
 
   before(async () => {
     s = await startTestServer({ AIAAS_BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+    clock = new ManualClock(performance.now());
+    s.server.platform.keys.now = clock.now;
     tenant = await s.tenant('fast-co');
     other = await s.tenant('fast-other');
     const m = await s.call('POST', '/v1/models/mlp/versions', { key: tenant.developer, body: mlpModel(weights), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(m.status, 201, m.text);
     const e = await s.call('POST', '/v1/endpoints', { key: tenant.developer, json: { name: 'mlp', model: 'mlp', version: 1, batching: { maxBatchSize: 8, maxDelayMs: 0 } } });
     assert.equal(e.status, 201, e.text);
-    for (let i = 0; (await s.call('GET', '/v1/endpoints/mlp', { key: tenant.developer })).body.status !== 'ready'; i++) {
-      assert.ok(i < 300, 'endpoint never became ready');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the endpoint to be ready', async () => (await s.call('GET', '/v1/endpoints/mlp', { key: tenant.developer })).body.status === 'ready');
   });
   after(() => s.stop());
 
@@ -94,6 +101,15 @@ describe('prediction fast path', () => {
       }
     }
     assert.equal(await taken(), before + cases.length, 'every second call took the fast path');
+    // Once the key was authenticated AUTH_RECHECK_MS ago, Fastify checks it again (and caches it anew).
+    const key = await newKey();
+    await predict(key, { instances: [x] });
+    clock.advance(AUTH_RECHECK_MS);
+    const stale = await taken();
+    assert.equal((await predict(key, { instances: [x] })).status, 200);
+    assert.equal(await taken(), stale, 'a key checked a second ago goes through Fastify');
+    assert.equal((await predict(key, { instances: [x] })).status, 200);
+    assert.equal(await taken(), stale + 1, 'and is taken by the fast path again once re-checked');
     const bad = await predict(tenant.developer, { instances: [[1, 2, 3, 4, 5, 'six']] });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.error.details.row, 0);

@@ -2,6 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { ManualClock } from '../../infra/testing/manual-clock.js';
+import { AUTH_RECHECK_MS } from '../../services/keys.js';
 
 describe('tenants, keys and roles', () => {
   let s: TestServer;
@@ -68,18 +70,29 @@ describe('tenants, keys and roles', () => {
   });
 
   test('authentication is cached per key for at most a second: a revocation by another node lands within it', async () => {
-    const t = await s.tenant('revoke-elsewhere-co');
-    assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 200); // now cached
-    // Another node revokes: only the shared store changes, this node's cache does not hear of it.
-    const keys = await s.call('GET', '/v1/keys', { key: t.developer });
-    const viewer = keys.body.data.find((k: { role: string }) => k.role === 'viewer');
-    await s.server.platform.db.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', viewer.id).execute();
-    await new Promise((r) => setTimeout(r, 1100));
-    assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 401);
-    // A key created elsewhere (never seen here) works at once: unknown keys are not cached.
-    assert.equal((await s.call('GET', '/v1/datasets', { key: 'aiaas_not-a-key-yet' })).status, 401);
-    const made = await s.call('POST', '/v1/keys', { key: t.developer, json: { name: 'later', role: 'viewer' } });
-    assert.equal((await s.call('GET', '/v1/datasets', { key: made.body.key })).status, 200);
+    // The auth cache's clock moves only when this test says: no sleeping, whatever the machine's speed.
+    const keys = s.server.platform.keys;
+    const clock = new ManualClock(performance.now());
+    const realClock = keys.now;
+    keys.now = clock.now;
+    try {
+      const t = await s.tenant('revoke-elsewhere-co');
+      assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 200); // now cached
+      // Another node revokes: only the shared store changes, this node's cache does not hear of it.
+      const listed = await s.call('GET', '/v1/keys', { key: t.developer });
+      const viewer = listed.body.data.find((k: { role: string }) => k.role === 'viewer');
+      await s.server.platform.db.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', viewer.id).execute();
+      clock.advance(AUTH_RECHECK_MS - 1);
+      assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 200, 'still answered from the cache');
+      clock.advance(1);
+      assert.equal((await s.call('GET', '/v1/datasets', { key: t.viewer })).status, 401, 'the store is read again after AUTH_RECHECK_MS');
+      // A key created elsewhere (never seen here) works at once: unknown keys are not cached.
+      assert.equal((await s.call('GET', '/v1/datasets', { key: 'aiaas_not-a-key-yet' })).status, 401);
+      const made = await s.call('POST', '/v1/keys', { key: t.developer, json: { name: 'later', role: 'viewer' } });
+      assert.equal((await s.call('GET', '/v1/datasets', { key: made.body.key })).status, 200);
+    } finally {
+      keys.now = realClock;
+    }
   });
 
   test('the last admin key cannot be revoked', async () => {

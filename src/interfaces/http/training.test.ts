@@ -9,18 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
+import { TERMINAL, until, waitJob } from '../testing/jobs-helpers.js';
 
 const file = (name: string) => fs.readFileSync(path.join(EXAMPLES, name));
 
-async function finished(s: TestServer, key: string, id: string, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await s.call('GET', `/v1/jobs/${id}`, { key })).body;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits for the job to end, however long the machine takes (the test runner's timeout is the bound). */
+const finished = (s: TestServer, key: string, id: string) => waitJob(s, id, { key });
 
 async function train(s: TestServer, key: string, spec: Record<string, unknown>) {
   const r = await s.call('POST', '/v1/jobs', { key, json: { type: 'train', ...spec } });
@@ -93,7 +87,7 @@ describe('training service', () => {
     // The platform's own predictions (an endpoint on the same version) match the plain runtime's.
     const ep = await s.call('POST', '/v1/endpoints', { key: dev, json: { name: 'iris', model: 'iris-classifier', version: 1 } });
     assert.equal(ep.status, 201, ep.text);
-    for (let i = 0; i < 40 && (await s.call('GET', '/v1/endpoints/iris', { key: dev })).body.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 250));
+    await until('the endpoint to be ready', async () => (await s.call('GET', '/v1/endpoints/iris', { key: dev })).body.status === 'ready');
     const instances = rows.map((r) => Object.fromEntries(cols.slice(0, 4).map((c, j) => [c, Number(r[j])])));
     const pred = await s.call('POST', '/v1/endpoints/iris/predict', { key: dev, json: { instances } });
     assert.equal(pred.status, 200, pred.text);
@@ -167,15 +161,12 @@ describe('training service', () => {
       },
     });
     assert.equal(r.status, 202, r.text);
-    const deadline = Date.now() + 60_000;
-    while (!((await s.call('GET', `/v1/jobs/${r.body.id}`, { key: dev })).body.progress.epoch >= 2)) {
-      assert.ok(Date.now() < deadline, 'training never reached epoch 2');
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    const training = await waitJob(s, r.body.id, { key: dev, pred: (j) => j.progress.epoch >= 2 || TERMINAL.includes(j.status) });
+    assert.equal(training.status, 'running', training.error);
     // A more important job needs the whole node: the training job must make way.
     const urgent = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'sleep', seconds: 0.5, steps: 1, priority: 10, resources: { cpu: 2, memoryMb: 256 } } });
     assert.equal(urgent.status, 202, urgent.text);
-    const job = await finished(s, dev, r.body.id, 180_000);
+    const job = await finished(s, dev, r.body.id);
     assert.equal(job.status, 'succeeded', job.error);
     assert.equal(job.metrics.epochs, 40);
     assert.ok(job.attempts.length >= 2, JSON.stringify(job.attempts));

@@ -3,24 +3,32 @@ import type { TestServer } from './test-server.js';
 
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * How long `until` polls before giving up: the test runner's own per-test timeout
+ * (`--test-timeout` in package.json), so a wait has no deadline of its own that a slow or busy
+ * machine could miss; this bound only ends a poll left behind by a test that already timed out.
+ */
+export const WAIT_LIMIT_MS = 20 * 60_000;
+
+/** Polls `probe` until it returns something truthy (the awaited event happened); returns it. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, everyMs = 50): Promise<T> {
+  const giveUp = Date.now() + WAIT_LIMIT_MS;
   for (;;) {
     const v = await probe();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > giveUp) throw new Error(`still waiting for ${what} after ${WAIT_LIMIT_MS / 60_000} minutes`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /** Polls a job until `pred` holds (default: it has ended); returns the job. */
-export async function waitJob(s: TestServer, id: string, opts: { key?: string; pred?: (j: any) => boolean; timeoutMs?: number } = {}): Promise<any> {
+export async function waitJob(s: TestServer, id: string, opts: { key?: string; pred?: (j: any) => boolean } = {}): Promise<any> {
   const pred = opts.pred ?? ((j: any) => TERMINAL.includes(j.status));
   return until(`job ${id}`, async () => {
     const r = await s.call('GET', `/v1/jobs/${id}`, { key: opts.key });
     if (r.status !== 200) throw new Error(`GET job ${id}: ${r.status} ${r.text}`);
     return pred(r.body) ? r.body : undefined;
-  }, opts.timeoutMs ?? 60_000);
+  });
 }
 
 export async function submit(s: TestServer, job: Record<string, unknown>, key?: string): Promise<any> {

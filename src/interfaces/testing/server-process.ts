@@ -12,6 +12,8 @@ export interface ServerProcess {
   /** Resolves with the base URL once the server printed it (and, when asked, its admin key line). */
   ready: Promise<string>;
   output(): string;
+  /** Resolves once the output (so far or later) matches `re`: an event to wait for, not a time. */
+  printed(re: RegExp): Promise<void>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
 }
@@ -33,5 +35,18 @@ export function spawnServer(home: string, env: Record<string, string> = {}, opts
     child.once('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${out}`)));
   });
   ready.catch(() => undefined);
-  return { child, ready, exited, output: () => out };
+  const printed = (re: RegExp) => new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!re.test(out)) return;
+      child.stdout!.off('data', check);
+      child.stderr!.off('data', check);
+      resolve();
+    };
+    // Listeners added after ours: `out` already holds the new chunk when they run.
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', () => (re.test(out) ? resolve() : reject(new Error(`server exited before printing ${re}: ${out}`))));
+    check();
+  });
+  return { child, ready, exited, output: () => out, printed };
 }

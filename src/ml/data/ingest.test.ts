@@ -129,11 +129,9 @@ test('diabetes: all numeric, regression target', async () => {
   assert.equal(c.progression.distinct, 214);
 });
 
-test('mnist: 8000 x 785 gzipped integers, ingested fast', async () => {
-  const t0 = performance.now();
+// Its speed is measured by `npm run bench:ingest`, not here: a test must pass on a busy machine.
+test('mnist: 8000 x 785 gzipped integers', async () => {
   const r = await ingest(tmp.dir, { file: 'mnist_train.csv.gz' });
-  const seconds = (performance.now() - t0) / 1000;
-  assert.ok(seconds < 8, `mnist ingest took ${seconds.toFixed(2)} s`);
   assert.equal(r.gzip, true);
   assert.equal(r.bytes, 1689506);
   assert.equal(r.decompressedBytes, 14612750);
@@ -162,7 +160,6 @@ test('mnist: 8000 x 785 gzipped integers, ingested fast', async () => {
   } finally {
     await reader.close();
   }
-  console.log(`mnist_train ingest: ${seconds.toFixed(2)} s`);
 });
 
 test('mnist test split ingests too', async () => {
