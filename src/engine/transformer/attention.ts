@@ -1,0 +1,66 @@
+/**
+ * Multi-head self-attention, composed from the engine's primitives so that its gradient is the
+ * primitives' rules: one projection to queries, keys and values, batched MatMul of the scaled
+ * queries with the keys, masked Softmax (a 0 / −1e9 bias before it: causal, key padding or both),
+ * batched MatMul with the values, and the output projection.
+ *
+ *   x [B, T, D] → q, k, v [B, H, T, D/H] → scores [B, H, T, T] → probs → [B, H, T, D/H] → [B, T, D]
+ *
+ * The batch may be symbolic; the sequence length T must be static (the causal bias is a constant).
+ */
+import { unprocessable } from '../../infra/errors.js';
+import type { Tensor } from '../graph.js';
+import { add, matmul, mul, reshape, softmax, split, sub, transpose } from '../ops/index.js';
+
+/** −1e9 rather than −∞: a row whose every key is masked stays finite (uniform) instead of NaN. */
+export const MASKED = -1e9;
+
+export interface AttentionParams {
+  /** [D, 3D]: the query, key and value projections side by side. */
+  wqkv: Tensor;
+  bqkv?: Tensor;
+  /** [D, D] */
+  wo: Tensor;
+  bo?: Tensor;
+}
+
+export interface AttentionOptions {
+  heads: number;
+  /** Each position attends to itself and earlier ones only (decoders). */
+  causal: boolean;
+  /** [B, T], 1 for real tokens and 0 for padding: padded keys get no attention (encoders). */
+  keyMask?: Tensor;
+}
+
+export function selfAttention(x: Tensor, p: AttentionParams, o: AttentionOptions): Tensor {
+  const [, t, d] = x.shape;
+  if (x.shape.length !== 3 || typeof t !== 'number' || typeof d !== 'number') {
+    throw new Error(`engine: self-attention needs [batch, length, dim] with static length and dim, got [${x.shape.join(', ')}]`);
+  }
+  if (!Number.isInteger(o.heads) || o.heads < 1 || d % o.heads !== 0) {
+    throw unprocessable('invalid_model', `model.heads (${o.heads}) must divide model.dim (${d}).`, { field: 'model.heads', heads: o.heads, dim: d });
+  }
+  const dh = d / o.heads;
+  let qkv = matmul(x, p.wqkv);
+  if (p.bqkv) qkv = add(qkv, p.bqkv);
+  const [q, k, v] = split(qkv, [d, d, d], 2) as [Tensor, Tensor, Tensor];
+  const heads = (z: Tensor, perm: number[]) => transpose(reshape(z, [0, t, o.heads, dh]), perm);
+  // Scaling the queries ([.., T, D/H]) costs less than scaling the scores ([.., T, T]) when T > D/H.
+  const qh = mul(heads(q, [0, 2, 1, 3]), 1 / Math.sqrt(dh));
+  const kt = heads(k, [0, 2, 3, 1]); // [B, H, D/H, T]: keys already transposed for the product
+  const vh = heads(v, [0, 2, 1, 3]);
+  let scores = matmul(qh, kt);
+  if (o.causal) scores = add(scores, causalBias(x, t));
+  if (o.keyMask) scores = add(scores, reshape(mul(sub(1, o.keyMask), MASKED), [0, 1, 1, t]));
+  const context = matmul(softmax(scores, -1), vh);
+  const merged = reshape(transpose(context, [0, 2, 1, 3]), [0, t, d]);
+  const out = matmul(merged, p.wo);
+  return p.bo ? add(out, p.bo) : out;
+}
+
+/** [T, T]: 0 where key j ≤ query i, MASKED above the diagonal. */
+export function causalBias(like: Tensor, t: number): Tensor {
+  const values = new Array<number>(t * t);
+  for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) values[i * t + j] = j <= i ? 0 : MASKED;
+  return like.graph.constant(values, [t, t], like.dtype);
+}
