@@ -1,0 +1,5 @@
+/** Language models in the engine: a GPT, its programs and its training loop. */
+export { checkGptConfig, createGpt, gptLogits, gptParams, GPT_EPSILON, type Gpt, type GptConfig } from './gpt.js';
+export { buildLmTrainProgram, lmEvalModel, lmLogitsModel } from './program.js';
+export { lmLearningRate, type LmSchedule } from './schedule.js';
+export { sample, trainLm, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
