@@ -8,3 +8,4 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './gather.js';
 export * from './nn.js';
+export * from './range.js';

@@ -10,7 +10,7 @@
  */
 import { unprocessable } from '../../infra/errors.js';
 import type { Tensor } from '../graph.js';
-import { add, matmul, mul, reshape, softmax, split, sub, transpose } from '../ops/index.js';
+import { add, compare, concat, dimOf, matmul, mul, range, reshape, softmax, split, sub, transpose, where } from '../ops/index.js';
 
 /** −1e9 rather than −∞: a row whose every key is masked stays finite (uniform) instead of NaN. */
 export const MASKED = -1e9;
@@ -63,4 +63,41 @@ export function causalBias(like: Tensor, t: number): Tensor {
   const values = new Array<number>(t * t);
   for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) values[i * t + j] = j <= i ? 0 : MASKED;
   return like.graph.constant(values, [t, t], like.dtype);
+}
+
+export interface CachedAttentionOptions {
+  heads: number;
+  /** Keys and values of the earlier positions, [B, H, P, D/H] each (P may be 0). */
+  past: { key: Tensor; value: Tensor };
+  /** int64 [B, P + S]: 1 for real tokens, 0 for padding, over past and new positions. */
+  attentionMask: Tensor;
+}
+
+/**
+ * Causal self-attention of S new positions over the cache and themselves, for decoding: the new
+ * keys and values are appended to the past ones and returned (the `present` of Hugging Face's
+ * decoders), so the next call only computes the new token. Lengths are run-time values here, so
+ * the causal mask is computed in the graph: key j is visible from query i when j ≤ P + i.
+ */
+export function cachedSelfAttention(x: Tensor, p: AttentionParams, o: CachedAttentionOptions): { out: Tensor; key: Tensor; value: Tensor } {
+  const d = x.shape[2];
+  if (x.shape.length !== 3 || typeof d !== 'number' || d % o.heads !== 0) throw new Error('engine: cached attention needs [batch, length, dim] with heads dividing dim');
+  const dh = d / o.heads;
+  let qkv = matmul(x, p.wqkv);
+  if (p.bqkv) qkv = add(qkv, p.bqkv);
+  const [q, k, v] = split(qkv, [d, d, d], 2) as [Tensor, Tensor, Tensor];
+  const heads = (z: Tensor) => transpose(reshape(z, [0, 0, o.heads, dh]), [0, 2, 1, 3]);
+  const key = concat([o.past.key, heads(k)], 2);
+  const value = concat([o.past.value, heads(v)], 2);
+  let scores = matmul(mul(heads(q), 1 / Math.sqrt(dh)), transpose(key, [0, 1, 3, 2]));
+  const total = dimOf(key, 2);
+  const keyPos = reshape(range(x.graph.scalar(0, 'int64'), total), [1, -1]);
+  const queryPos = reshape(range(sub(total, dimOf(x, 1)), total), [-1, 1]);
+  scores = where(compare('LessOrEqual', keyPos, queryPos), scores, MASKED);
+  scores = where(reshape(compare('Equal', o.attentionMask, x.graph.scalar(1, 'int64')), [0, 1, 1, -1]), scores, MASKED);
+  const context = matmul(softmax(scores, -1), value);
+  const merged = reshape(transpose(context, [0, 2, 1, 3]), [0, 0, d]);
+  let out = matmul(merged, p.wo);
+  if (p.bo) out = add(out, p.bo);
+  return { out, key, value };
 }

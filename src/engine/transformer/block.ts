@@ -6,7 +6,7 @@
  */
 import type { Tensor } from '../graph.js';
 import { add, gelu, layerNormalization, matmul } from '../ops/index.js';
-import { type AttentionParams, selfAttention } from './attention.js';
+import { type AttentionParams, cachedSelfAttention, type CachedAttentionOptions, selfAttention } from './attention.js';
 
 export interface BlockParams {
   ln1: { gamma: Tensor; beta: Tensor };
@@ -29,8 +29,18 @@ export const residual = (x: Tensor, f: (x: Tensor) => Tensor): Tensor => add(x, 
 export function transformerBlock(x: Tensor, p: BlockParams, o: BlockOptions): Tensor {
   const eps = o.epsilon ?? 1e-5;
   const h = residual(x, (z) => selfAttention(layerNormalization(z, p.ln1.gamma, p.ln1.beta, eps), p.attention, o));
-  return residual(h, (z) => {
-    const inner = gelu(add(matmul(layerNormalization(z, p.ln2.gamma, p.ln2.beta, eps), p.mlp.w1), p.mlp.b1));
-    return add(matmul(inner, p.mlp.w2), p.mlp.b2);
-  });
+  return residual(h, (z) => mlpBranch(z, p, eps));
+}
+
+/** The same block over new positions with a key/value cache (decoding); returns the updated cache. */
+export function cachedTransformerBlock(x: Tensor, p: BlockParams, o: CachedAttentionOptions & { epsilon?: number }): { out: Tensor; key: Tensor; value: Tensor } {
+  const eps = o.epsilon ?? 1e-5;
+  const a = cachedSelfAttention(layerNormalization(x, p.ln1.gamma, p.ln1.beta, eps), p.attention, o);
+  const h = add(x, a.out);
+  return { out: residual(h, (z) => mlpBranch(z, p, eps)), key: a.key, value: a.value };
+}
+
+function mlpBranch(z: Tensor, p: BlockParams, eps: number): Tensor {
+  const inner = gelu(add(matmul(layerNormalization(z, p.ln2.gamma, p.ln2.beta, eps), p.mlp.w1), p.mlp.b1));
+  return add(matmul(inner, p.mlp.w2), p.mlp.b2);
 }

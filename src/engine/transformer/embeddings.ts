@@ -14,12 +14,13 @@ export interface EmbeddingParams {
   positions: Tensor;
 }
 
-/** ids: int64 [B, T] with a static T ≤ context; positionIds: int64 [B, T] or [T] when not 0..T−1. */
+/** ids: int64 [B, T]; positions 0..T−1 (T static, ≤ context) unless positionIds (int64 [B, T] or [T]) says otherwise. */
 export function embed(ids: Tensor, p: EmbeddingParams, positionIds?: Tensor): Tensor {
+  const tokens = gather(p.tokens, ids);
+  if (positionIds) return add(tokens, gather(p.positions, positionIds));
   const t = ids.shape[ids.shape.length - 1];
   const context = p.positions.shape[0];
-  if (typeof t !== 'number' || typeof context !== 'number') throw new Error('engine: embed needs a static length and context');
+  if (typeof t !== 'number' || typeof context !== 'number') throw new Error('engine: embed without position ids needs a static length and context');
   if (t > context) throw new Error(`engine: ${t} tokens exceed the ${context} learned positions`);
-  const pos = positionIds ? gather(p.positions, positionIds) : t === context ? p.positions : slice(p.positions, [0], [t], [0]);
-  return add(gather(p.tokens, ids), pos);
+  return add(tokens, t === context ? p.positions : slice(p.positions, [0], [t], [0]));
 }
