@@ -2,5 +2,5 @@
 export { checkGptConfig, createGpt, gptLogits, gptParams, GPT_EPSILON, type Gpt, type GptConfig } from './gpt.js';
 export { buildLmTrainProgram, lmEvalModel, lmLogitsModel } from './program.js';
 export { lmLearningRate, type LmSchedule } from './schedule.js';
-export { sample, trainLm, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
+export { sample, trainLm, type LmCheckpoint, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
 export { gptDecoderModel, pastName, presentName } from './decoder.js';

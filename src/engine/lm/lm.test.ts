@@ -12,7 +12,7 @@ import { reshape } from '../ops/index.js';
 import { unpack } from '../program.js';
 import { gradCheck } from '../testing/gradcheck.js';
 import { Rng } from '../init.js';
-import { createGpt, gptLogits, lmLearningRate, trainLm, type GptConfig } from './index.js';
+import { createGpt, gptLogits, lmLearningRate, trainLm, type GptConfig, type LmCheckpoint } from './index.js';
 
 describe('GPT', () => {
   test('gradient of the next-token loss w.r.t. every kind of weight, tied head included (float64)', async () => {
@@ -87,6 +87,24 @@ describe('training on ONNX Runtime', () => {
     assert.ok(h.tokensPerSecond > 0 && last.tokensPerSecond > 0);
     const prompt = ids[500]!;
     assert.deepEqual(last.sample, Array.from({ length: 8 }, (_, i) => (prompt + 1 + i) % 4));
+  });
+
+  test('a run resumed from its checkpoint ends with the weights of the uninterrupted run', async () => {
+    const straight = createGpt(config, 0);
+    await trainLm(straight, ids, undefined, { ...options, sampleTokens: 0, steps: 40, evalEvery: 20, stepsPerCall: 7 });
+    const resumed = createGpt(config, 0);
+    let saved: LmCheckpoint | undefined;
+    let weights: Float32Array | undefined;
+    const stop = new AbortController();
+    await assert.rejects(trainLm(resumed, ids, undefined, {
+      ...options, sampleTokens: 0, steps: 40, evalEvery: 20, stepsPerCall: 7, signal: stop.signal,
+      onCheckpoint: (c) => { saved = structuredClone(c); weights = resumed.weights.slice(); stop.abort(); },
+    }));
+    assert.equal(saved?.step, 20);
+    const again = createGpt(config, 0);
+    again.weights = weights!;
+    await trainLm(again, ids, undefined, { ...options, sampleTokens: 0, steps: 40, evalEvery: 20, stepsPerCall: 7, resume: saved });
+    assert.deepEqual(again.weights, straight.weights);
   });
 
   test('the same seed gives the same weights; corpus and window problems name their field', async () => {

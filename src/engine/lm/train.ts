@@ -38,7 +38,19 @@ export interface LmTrainOptions extends RuntimeOptions {
   /** Sampling temperature; 0 is greedy. */
   temperature?: number;
   onEval?(e: LmEval): void | Promise<void>;
+  /** After every evaluation: what resuming needs (with the model's weights, updated in place). */
+  onCheckpoint?(c: LmCheckpoint): void | Promise<void>;
+  /** Continue a run from its last checkpoint (the model must hold that checkpoint's weights). */
+  resume?: LmCheckpoint;
   signal?: AbortSignal;
+}
+
+/** A run's state at an evaluation: resuming from it draws exactly what the uninterrupted run would. */
+export interface LmCheckpoint {
+  step: number;
+  /** The optimizer's state vectors (AdamW: m, v). */
+  slots: Float32Array[];
+  trainSeconds: number;
 }
 
 export interface LmEval {
@@ -76,11 +88,14 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
   const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window)), o);
   const evalSession = val ? await openSession(lmEvalModel(gpt, window), o) : undefined;
   const sampler = (o.sampleTokens ?? 0) > 0 ? await openSession(lmLogitsModel(gpt, window), o) : undefined;
-  const windows = new Rng(o.seed ?? 0, 21);
-  const sampling = new Rng(o.seed ?? 0, 22);
-  const state: State = { W: gpt.weights, slots: Array.from({ length: slotCount(optimizer) }, () => new Float32Array(gpt.weights.length)), step: 0 };
+  const seed = o.seed ?? 0;
+  const state: State = {
+    W: gpt.weights,
+    slots: o.resume?.slots ?? Array.from({ length: slotCount(optimizer) }, () => new Float32Array(gpt.weights.length)),
+    step: o.resume?.step ?? 0,
+  };
   const evals: LmEval[] = [];
-  let trainSeconds = 0;
+  let trainSeconds = o.resume?.trainSeconds ?? 0;
   try {
     let lossSum = 0;
     let lossSteps = 0;
@@ -90,7 +105,9 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
       const steps = Math.min(perCall, nextEval - state.step);
       const t0 = performance.now();
       const rates = Float32Array.from({ length: steps }, (_, i) => lmLearningRate(base, state.step + i, o.steps, o.warmupSteps ?? 0, o.schedule));
-      const losses = await runSteps(session, state, randomWindows(train, window, o.batchSize, steps, windows), rates, o.batchSize, window);
+      // Windows keyed by the first step of the call, so a resumed run draws what this one would have.
+      const windows = randomWindows(train, window, o.batchSize, steps, new Rng(seed, 21, state.step));
+      const losses = await runSteps(session, state, windows, rates, o.batchSize, window);
       trainSeconds += (performance.now() - t0) / 1000;
       for (const l of losses) lossSum += l;
       lossSteps += losses.length;
@@ -102,11 +119,12 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
           tokensPerSecond: (state.step * o.batchSize * window) / trainSeconds,
         };
         if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window, o.maxEvalWindows));
-        if (sampler) e.sample = await sample(sampler, gpt, o.samplePrompt ?? [val?.[0] ?? train[0]!], o.sampleTokens!, window, o.temperature ?? 1, sampling);
+        if (sampler) e.sample = await sample(sampler, gpt, o.samplePrompt ?? [val?.[0] ?? train[0]!], o.sampleTokens!, window, o.temperature ?? 1, new Rng(seed, 22, state.step));
         evals.push(e);
         lossSum = 0;
         lossSteps = 0;
         await o.onEval?.(e);
+        await o.onCheckpoint?.({ step: state.step, slots: state.slots, trainSeconds });
       }
     }
   } finally {
