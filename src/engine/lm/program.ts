@@ -7,7 +7,7 @@
 import { gradients } from '../autodiff.js';
 import { emitGraph } from '../emit.js';
 import { Graph, type Tensor } from '../graph.js';
-import { sparseCategoricalCrossEntropy } from '../losses.js';
+import { tokenCrossEntropy } from '../losses.js';
 import type { ModelDef } from '../onnx/model.js';
 import { add, argmax, cast, compare, reduceSum, reshape } from '../ops/index.js';
 import { applyUpdate, type OptimizerSpec, slotCount } from '../optimizers.js';
@@ -35,7 +35,7 @@ function buildForward(gpt: Gpt, window: number): Forward {
   const y = graph.placeholder('y', ['N', window], 'int64');
   const logits = gptLogits(gpt.config, (name) => params.get(name)!, x);
   const labels = reshape(y, [-1]);
-  const loss = sparseCategoricalCrossEntropy(logits, labels);
+  const loss = tokenCrossEntropy(logits, labels);
   const correct = reduceSum(cast(compare('Equal', argmax(logits, -1), labels), 'float32'));
   return { graph, W, x, y, params, logits, labels, loss, correct };
 }
