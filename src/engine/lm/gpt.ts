@@ -72,9 +72,14 @@ export function gptParams(c: GptConfig): { name: string; shape: number[]; layer:
  */
 export function createGpt(config: GptConfig, seed = 0): Gpt {
   checkGptConfig(config);
+  return { config, ...initParams(gptParams(config), config.layers, seed) };
+}
+
+/** Lays out and initialises parameters as createGpt does (shared by the text encoder). */
+export function initParams(list: { name: string; shape: number[]; layer: number }[], layers: number, seed: number): Omit<Gpt, 'config'> {
   const rng = new Rng(seed, 11);
   let offset = 0;
-  const params: ParamInfo[] = gptParams(config).map((p) => {
+  const params: ParamInfo[] = list.map((p) => {
     const size = p.shape.reduce((a, b) => a * b, 1);
     const info = { ...p, size, offset };
     offset += size;
@@ -82,7 +87,7 @@ export function createGpt(config: GptConfig, seed = 0): Gpt {
   });
   const weights = new Float32Array(offset);
   const decayMask = new Float32Array(offset);
-  const residualStd = 0.02 / Math.sqrt(2 * config.layers);
+  const residualStd = 0.02 / Math.sqrt(2 * layers);
   for (const p of params) {
     const view = weights.subarray(p.offset, p.offset + p.size);
     if (p.shape.length === 2) {
@@ -91,23 +96,27 @@ export function createGpt(config: GptConfig, seed = 0): Gpt {
       decayMask.fill(1, p.offset, p.offset + p.size);
     } else if (p.name.includes('ln_') && p.name.endsWith('.weight')) view.fill(1);
   }
-  return { config, params, weights, decayMask };
+  return { params, weights, decayMask };
 }
 
-/** Logits [B·T, vocab] for ids [B, T] (int64, T ≤ context); `param` gives each parameter's tensor. */
-export function gptLogits(c: GptConfig, param: (name: string) => Tensor, ids: Tensor): Tensor {
-  const p = (name: string) => param(name);
-  let h = embed(ids, { tokens: p('wte.weight'), positions: p('wpe.weight') });
+/** The embeddings and blocks, [B, T, D] after the final LayerNorm; causal for decoders. */
+export function transformerTrunk(c: GptConfig, param: (name: string) => Tensor, ids: Tensor, o: { causal: boolean; keyMask?: Tensor }): Tensor {
+  let h = embed(ids, { tokens: param('wte.weight'), positions: param('wpe.weight') });
   for (let i = 0; i < c.layers; i++) {
-    const q = (name: string) => p(`h.${i}.${name}`);
+    const q = (name: string) => param(`h.${i}.${name}`);
     h = transformerBlock(h, {
       ln1: { gamma: q('ln_1.weight'), beta: q('ln_1.bias') },
       attention: { wqkv: q('attn.c_attn.weight'), bqkv: q('attn.c_attn.bias'), wo: q('attn.c_proj.weight'), bo: q('attn.c_proj.bias') },
       ln2: { gamma: q('ln_2.weight'), beta: q('ln_2.bias') },
       mlp: { w1: q('mlp.c_fc.weight'), b1: q('mlp.c_fc.bias'), w2: q('mlp.c_proj.weight'), b2: q('mlp.c_proj.bias') },
-    }, { heads: c.heads, causal: true, epsilon: GPT_EPSILON });
+    }, { heads: c.heads, causal: o.causal, keyMask: o.keyMask, epsilon: GPT_EPSILON });
   }
-  h = layerNormalization(h, p('ln_f.weight'), p('ln_f.bias'), GPT_EPSILON);
+  return layerNormalization(h, param('ln_f.weight'), param('ln_f.bias'), GPT_EPSILON);
+}
+
+/** Logits [B·T, vocab] for ids [B, T] (int64, T ≤ context); `param` gives each parameter's tensor. */
+export function gptLogits(c: GptConfig, param: (name: string) => Tensor, ids: Tensor): Tensor {
+  const h = transformerTrunk(c, param, ids, { causal: true });
   // Tied head: one Gemm with E transposed in place, [B·T, D] × [V, D]ᵀ.
-  return gemm(reshape(h, [-1, c.dim]), p('wte.weight'), false, true);
+  return gemm(reshape(h, [-1, c.dim]), param('wte.weight'), false, true);
 }
