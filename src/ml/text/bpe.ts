@@ -99,11 +99,9 @@ export class ByteLevelBpe implements TextTokenizer {
   }
 
   toJSON(): TokenizerJson {
-    const specialIds = new Set(this.specials.map((s) => s.id));
     const vocab: Record<string, number> = Object.fromEntries(this.tokens.map((t, id) => [t, id]));
     const merges = this.merges.map(([a, b]) => [this.tokens[a], this.tokens[b]] as [string, string]);
-    const added = this.specials.filter((s) => specialIds.has(s.id)).sort((a, b) => a.id - b.id);
-    return byteLevelJson(vocab, merges, added);
+    return byteLevelJson(vocab, merges, [...this.specials].sort((a, b) => a.id - b.id));
   }
 
   /** The text between special tokens, and the special tokens' ids, in order. */

@@ -117,6 +117,7 @@ export function readTokenizerJson(doc: unknown, kind?: TokenizerKind): TextToken
   if ((pre === null || pre === undefined) && decoder?.type === 'Fuse' && merges.length === 0) {
     const chars = Object.entries(model.vocab).filter(([t]) => t !== UNK).sort((a, b) => a[1] - b[1]);
     if (chars.some(([t, id], i) => id !== i || [...t].length !== 1)) throw unsupported('its char vocabulary is not one character per id 0..n-1');
+    if (model.vocab[UNK] !== chars.length) throw unsupported(`its ${UNK} token is not the id after the characters`);
     return new CharTokenizer(chars.map(([t]) => t));
   }
   throw unsupported(`its pre-tokenizer is ${pre?.type ?? 'none'} with decoder ${decoder?.type ?? 'none'}`);
