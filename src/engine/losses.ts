@@ -4,7 +4,7 @@
  * or sigmoid is folded into the loss instead of being differentiated through.
  */
 import type { Tensor } from './graph.js';
-import { abs, add, exp, log, logSoftmax, mul, neg, oneHot, reduceMean, reduceSum, relu, sub } from './ops/index.js';
+import { abs, add, exp, gatherElements, log, logSoftmax, mul, neg, oneHot, reduceMean, reduceSum, relu, reshape, sub } from './ops/index.js';
 
 export type LossName = 'mse' | 'mae' | 'binary_crossentropy' | 'categorical_crossentropy' | 'sparse_categorical_crossentropy';
 export const LOSSES: readonly LossName[] = ['mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy'];
@@ -30,6 +30,17 @@ export function categoricalCrossEntropy(logits: Tensor, target: Tensor): Tensor 
 export function sparseCategoricalCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const k = logits.shape[logits.shape.length - 1] as number;
   return categoricalCrossEntropy(logits, oneHot(labels, k, logits.dtype));
+}
+
+/**
+ * Sparse categorical cross-entropy that picks each row's log-probability with GatherElements
+ * instead of multiplying by a one-hot matrix: for language models, whose rows are every position
+ * of every window and whose classes are a vocabulary, the one-hot would be as large as the logits.
+ * logits [M, K], labels int64 [M].
+ */
+export function tokenCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const picked = gatherElements(logSoftmax(logits, -1), reshape(labels, [-1, 1]), 1);
+  return neg(reduceMean(picked));
 }
 
 /** mean(max(z, 0) − z·y + log(1 + e^−|z|)): the stable form of −y·log σ(z) − (1−y)·log(1−σ(z)). */

@@ -49,9 +49,10 @@ export interface UpdateResult {
 
 /**
  * One update. `step` is the 1-based step number (float scalar) for Adam's bias correction;
- * `lr` the learning rate of this step (float scalar).
+ * `lr` the learning rate of this step (float scalar). `decayMask` (adamw): 1 for the weights that
+ * decay, 0 for the rest (GPT recipes decay matrices and embeddings, not biases and norms).
  */
-export function applyUpdate(o: OptimizerSpec, w: Tensor, grad: Tensor, slots: Tensor[], step: Tensor, lr: Tensor): UpdateResult {
+export function applyUpdate(o: OptimizerSpec, w: Tensor, grad: Tensor, slots: Tensor[], step: Tensor, lr: Tensor, decayMask?: Tensor): UpdateResult {
   let g = clipGradient(o, grad);
   if (o.weightDecay && o.type !== 'adamw') g = add(g, mul(w, o.weightDecay));
   if (o.type === 'sgd') {
@@ -74,7 +75,10 @@ export function applyUpdate(o: OptimizerSpec, w: Tensor, grad: Tensor, slots: Te
   const k = div(mul(lr, rootBc2), bc1);
   const denom = add(sqrt(v), mul(rootBc2, eps));
   let base = w;
-  if (o.type === 'adamw') base = sub(w, mul(mul(w, lr), o.weightDecay ?? 0.01));
+  if (o.type === 'adamw') {
+    const decay = decayMask ? mul(decayMask, o.weightDecay ?? 0.01) : o.weightDecay ?? 0.01;
+    base = sub(w, mul(mul(w, lr), decay));
+  }
   return { w: sub(base, mul(div(m, denom), k)), slots: [m, v] };
 }
 

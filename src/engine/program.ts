@@ -21,12 +21,12 @@ import { applyUpdate, type OptimizerSpec, slotCount } from './optimizers.js';
 import { modelOf } from './runtime.js';
 
 /** Per-parameter tensors carved out of a flat vector (Split + Reshape; no split for one tensor). */
-function unpack(flat: Tensor, infos: { name: string; shape: number[]; size: number }[]): Map<string, Tensor> {
+export function unpack(flat: Tensor, infos: { name: string; shape: number[]; size: number }[]): Map<string, Tensor> {
   const parts = infos.length === 1 ? [flat] : split(flat, infos.map((p) => p.size));
   return new Map(infos.map((p, i) => [p.name, reshape(parts[i]!, p.shape)]));
 }
 
-function pack(ts: Tensor[]): Tensor {
+export function pack(ts: Tensor[]): Tensor {
   const flat = ts.map((t) => reshape(t, [-1]));
   return flat.length === 1 ? flat[0]! : concat(flat, 0);
 }

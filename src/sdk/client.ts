@@ -57,7 +57,7 @@ export type UploadBody = Blob | ArrayBuffer | Uint8Array | string | ReadableStre
 
 export interface UploadOptions {
   name?: string;
-  format?: 'csv' | 'jsonl';
+  format?: 'csv' | 'jsonl' | 'text';
   filename?: string;
   /** Browsers only: upload progress (0..1), reported through XMLHttpRequest. */
   onProgress?: (fraction: number) => void;

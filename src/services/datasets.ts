@@ -16,7 +16,8 @@ import type { BlobRefs } from './blob-refs.js';
 import type { Principal } from './principal.js';
 import { assertName } from './tenants.js';
 
-export type DatasetFormat = 'csv' | 'jsonl';
+export type DatasetFormat = 'csv' | 'jsonl' | 'text';
+const FORMATS: readonly string[] = ['csv', 'jsonl', 'text'];
 
 export interface DatasetVersion {
   id: string;
@@ -215,15 +216,17 @@ function assertDatasetName(name: string): void {
 
 function resolveFormat(format: string | undefined, filename: string | undefined): DatasetFormat {
   const given = format ?? guessFormat(filename);
-  if (given !== 'csv' && given !== 'jsonl') {
-    throw unprocessable('invalid_format', `Format '${given}' is not supported; use format=csv or format=jsonl (either may be gzip-compressed).`, { field: 'format' });
+  if (!FORMATS.includes(given)) {
+    throw unprocessable('invalid_format', `Format '${given}' is not supported; use format=csv, format=jsonl or format=text (any may be gzip-compressed).`, { field: 'format' });
   }
-  return given;
+  return given as DatasetFormat;
 }
 
+/** From the file name without a .gz: .jsonl/.ndjson are JSONL, .txt is a text corpus, anything else CSV. */
 function guessFormat(filename: string | undefined): string {
   const base = (filename ?? '').toLowerCase().replace(/\.gz$/, '');
-  return base.endsWith('.jsonl') || base.endsWith('.ndjson') ? 'jsonl' : 'csv';
+  if (base.endsWith('.jsonl') || base.endsWith('.ndjson')) return 'jsonl';
+  return base.endsWith('.txt') ? 'text' : 'csv';
 }
 
 function toVersion(name: string, datasetId: string, r: DatasetVersionsTable): DatasetVersion {

@@ -1,7 +1,9 @@
 /** Gradient checks of every layer (through the primitive ops' rules) and every loss. */
 import { describe, test } from 'node:test';
 import type { Tensor } from '../graph.js';
-import { binaryCrossEntropy, categoricalCrossEntropy, mae, mse, sparseCategoricalCrossEntropy } from '../losses.js';
+import { binaryCrossEntropy, categoricalCrossEntropy, mae, mse, sparseCategoricalCrossEntropy, tokenCrossEntropy } from '../losses.js';
+import assert from 'node:assert/strict';
+import { forward } from '../testing/forward.js';
 import { gradCheck } from '../testing/gradcheck.js';
 import type { LayerSpec } from '../spec.js';
 import { LAYERS } from './index.js';
@@ -77,5 +79,12 @@ describe('losses (float64, from logits)', () => {
     await gradCheck('cce', [{ shape: [3, 4] }, { shape: [3, 4], values: [1, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 1], nograd: true }], (z, y) => categoricalCrossEntropy(z!, y!));
     await gradCheck('scce', [{ shape: [3, 4], values: [100, -50, 3, 0, 1, 2, 3, 4, -1, -2, -3, -4] }, { shape: [3], values: [0, 3, 2], int: true }],
       (z, y) => sparseCategoricalCrossEntropy(z!, y!));
+    // The language models' form (GatherElements, no one-hot), repeated labels included.
+    await gradCheck('token_ce', [{ shape: [4, 5], values: [100, -50, 3, 0, 1, 2, 3, 4, -1, -2, -3, -4, 0, 0, 0, 9, 9, 9, 9, 9] }, { shape: [4], values: [0, 3, 3, 4], int: true }],
+      (z, y) => tokenCrossEntropy(z!, y!));
+    const inputs = [{ shape: [4, 5], values: Array.from({ length: 20 }, (_, i) => Math.sin(i) * 5) }, { shape: [4], values: [1, 4, 4, 0], int: true }];
+    const [a] = await forward(inputs, (z, y) => tokenCrossEntropy(z!, y!));
+    const [b] = await forward(inputs, (z, y) => sparseCategoricalCrossEntropy(z!, y!));
+    assert.ok(Math.abs(a! - b!) < 1e-12, `${a} vs ${b}`);
   });
 });

@@ -35,3 +35,22 @@ export function oneHot(labels: Tensor, depth: number, dtype: Tensor['dtype']): T
   const col = reshape(labels, [...labels.shape.map((d) => (typeof d === 'number' ? d : 0)), 1]);
   return cast(compare('Equal', col, ids), dtype);
 }
+
+/** out[i][j] = x[i][indices[i][j]] along `axis` (ONNX GatherElements); the gradient scatter-adds back. */
+export function gatherElements(x: Tensor, indices: Tensor, axis: number): Tensor {
+  if (indices.dtype !== 'int64') throw new Error('engine: gatherElements indices must be int64');
+  const a = axis < 0 ? axis + x.shape.length : axis;
+  return x.graph.apply1('GatherElements', [x, indices], { axis: a }, { dtype: x.dtype, shape: indices.shape });
+}
+registerOp('GatherElements', {
+  emit: simple('GatherElements', (n) => ({ axis: attr.int(n.attrs.axis as number) })),
+  grad: (node, [g]) => {
+    const [x, idx] = node.inputs as [Tensor, Tensor];
+    return [x.graph.apply1('ScatterElementsAdd', [zerosLike(x), idx, g!], { axis: node.attrs.axis }, { dtype: x.dtype, shape: x.shape }), undefined];
+  },
+});
+registerOp('ScatterElementsAdd', {
+  emit: (n, inputs, outputs) => [{
+    opType: 'ScatterElements', inputs, outputs, attributes: { axis: attr.int(n.attrs.axis as number), reduction: attr.string('add') },
+  }],
+});

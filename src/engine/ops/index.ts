@@ -7,3 +7,5 @@ export * from './shape.js';
 export * from './conv.js';
 export * from './pool.js';
 export * from './gather.js';
+export * from './nn.js';
+export * from './range.js';

@@ -93,6 +93,9 @@ describe('conv, pooling, gather', () => {
     await gradCheck('avgpool', [{ shape: [2, 2, 4, 4] }], (x) => op.avgPool2d(x!, { kernel: [2, 2] }), { dtype: 'float32' });
     await gradCheck('avgpool_pad', [{ shape: [1, 2, 5, 5] }], (x) => op.avgPool2d(x!, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), { dtype: 'float32' });
   });
+  test('gather elements (picking one class per row) with repeated indices', async () => {
+    await gradCheck('gather_elements', [{ shape: [3, 4] }, { shape: [3, 2], values: [0, 0, 3, 1, 2, 2], int: true }], (x, i) => op.gatherElements(x!, i!, 1));
+  });
   test('gather (embedding) with repeated indices', async () => {
     await gradCheck('gather', [{ shape: [5, 3] }, { shape: [2, 3], values: [0, 4, 4, 1, 0, 2], int: true }], (t, i) => op.gather(t!, i!));
   });

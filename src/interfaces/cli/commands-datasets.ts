@@ -24,7 +24,7 @@ export async function datasets(cli: Cli, sub: string | undefined): Promise<numbe
       const filename = path.basename(file);
       const body = Readable.toWeb(fs.createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
       const format = cli.flag('format');
-      if (format !== undefined && format !== 'csv' && format !== 'jsonl') throw new UsageError('--format is csv or jsonl.');
+      if (format !== undefined && format !== 'csv' && format !== 'jsonl' && format !== 'text') throw new UsageError('--format is csv, jsonl or text.');
       if (!cli.json && process.stderr.isTTY) cli.err(`Uploading ${filename} (${bytes(stat.size)})…`);
       const v = await client.datasets.upload(body, { name: cli.flag('name'), format, filename });
       cli.print(v, () => `Uploaded ${v.name} version ${v.version}: ${v.rows} rows, ${v.columns.length} columns, ${bytes(v.bytes)}.\n\n${profileTable(v.columns)}`);

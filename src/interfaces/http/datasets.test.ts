@@ -132,6 +132,55 @@ describe('datasets', () => {
     assert.equal(gz.body.rows, 3);
   });
 
+  test('a text corpus: kjv.txt.gz by file name, ?format=text, a multipart .txt; one row per line', async () => {
+    const kjv = fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'));
+    const r = await s.call('POST', '/v1/datasets?filename=kjv.txt.gz', { key: dev, body: kjv, headers: { 'content-type': 'application/gzip' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.name, 'kjv');
+    assert.equal(r.body.format, 'text');
+    assert.equal(r.body.rows, 31_102);
+    assert.equal(r.body.columns.length, 1);
+    const [c] = r.body.columns;
+    assert.equal(c.name, 'text');
+    assert.equal(c.type, 'text');
+    assert.equal(c.text.topTokens[0].token, 'the');
+    assert.ok(c.text.vocabulary > 10_000 && c.text.characters < 100, JSON.stringify(c.text).slice(0, 200));
+    assert.equal(c.text.length.histogram.counts.reduce((a: number, b: number) => a + b, 0), 31_102);
+    const first = await s.call('GET', '/v1/datasets/kjv/rows?limit=1', { key: dev });
+    assert.deepEqual(first.body.rows, [{ text: 'In the beginning God created the heaven and the earth.' }]);
+
+    const zh = '春眠不觉晓\n处处闻啼鸟\n42\n';
+    const q = await s.call('POST', '/v1/datasets?name=poem&format=text', { key: dev, body: zh });
+    assert.equal(q.status, 201, q.text);
+    assert.equal(q.body.rows, 3);
+    assert.equal(q.body.columns[0].type, 'text');
+    assert.equal(q.body.columns[0].text.length.max, 5);
+    assert.equal(q.body.columns[0].text.tokens, 10 + 1);
+    const rows = await s.call('GET', '/v1/datasets/poem/rows', { key: dev });
+    assert.deepEqual(rows.body.rows.map((x: { text: string }) => x.text), ['春眠不觉晓', '处处闻啼鸟', '42']);
+
+    const form = new FormData();
+    form.append('file', new Blob([zh]), 'poem-form.txt');
+    const m = await s.call('POST', '/v1/datasets', { key: dev, body: form });
+    assert.equal(m.status, 201, m.text);
+    assert.equal(m.body.name, 'poem-form');
+    assert.equal(m.body.format, 'text');
+  });
+
+  test('fortunes.csv: its text column is text with a profile, its topic a category', async () => {
+    const fortunes = fs.readFileSync(path.join(EXAMPLES, 'fortunes.csv'));
+    const r = await s.call('POST', '/v1/datasets?name=fortunes', { key: dev, body: fortunes });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.rows, 2864);
+    const [text, topic] = r.body.columns;
+    assert.equal(text.type, 'text');
+    assert.ok(text.text.length.min > 0 && text.text.length.max >= text.text.length.mean);
+    assert.equal(text.text.topTokens.length, 20);
+    assert.equal(topic.type, 'category');
+    assert.equal(topic.distinct, 8);
+    assert.equal(topic.text, undefined);
+  });
+
   test('bad files get a 4xx naming the line, and leave nothing behind', async () => {
     const before = blobFiles(s.home);
     const datasetsBefore = (await s.call('GET', '/v1/datasets', { key: dev })).body.data.length;
@@ -145,6 +194,8 @@ describe('datasets', () => {
       { name: 'too-big', body: Buffer.alloc(LIMIT + 10, 'a,b\n1,2\n'), status: 413, code: 'payload_too_large' },
       { name: 'bad name!', body: 'a\n1\n', status: 422, code: 'invalid_name' },
       { name: 'fmt', body: 'a\n1\n', status: 400, code: 'invalid_request', query: '&format=xlsx' },
+      { name: 'empty-text', body: '', status: 422, code: 'empty_file', query: '&format=text' },
+      { name: 'bad-text', body: Buffer.from([0x61, 0x0a, 0xc3, 0x0a]), status: 400, code: 'invalid_utf8', line: 2, query: '&format=text' },
     ];
     for (const c of cases) {
       const r = await s.call('POST', `/v1/datasets?name=${encodeURIComponent(c.name)}${c.query ?? ''}`, { key: dev, body: c.body });

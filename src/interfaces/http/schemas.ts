@@ -70,6 +70,18 @@ export const ColumnProfile = Type.Object({
   std: Type.Optional(Type.Number()),
   topValues: Type.Optional(Type.Array(Type.Object({ value: Type.Union([Type.String(), Type.Boolean(), Type.Number()]), count: Type.Integer() }))),
   histogram: Type.Optional(Type.Object({ edges: Type.Array(Type.Number()), counts: Type.Array(Type.Integer()) })),
+  text: Type.Optional(Type.Object({
+    length: Type.Object({
+      min: Type.Integer(), max: Type.Integer(), mean: Type.Number(),
+      histogram: Type.Object({ edges: Type.Array(Type.Number()), counts: Type.Array(Type.Integer()) }),
+    }, { description: 'in Unicode code points' }),
+    characters: Type.Integer({ description: 'distinct code points' }),
+    tokens: Type.Integer({ description: 'words in all values: runs of letters and digits; each Han/kana character and emoji is one' }),
+    vocabulary: Type.Integer({ description: 'distinct lower-cased tokens' }),
+    vocabularyCapped: Type.Optional(Type.Boolean()),
+    topTokens: Type.Array(Type.Object({ token: Type.String(), count: Type.Integer() })),
+    topCharacters: Type.Array(Type.Object({ character: Type.String(), count: Type.Integer() })),
+  }, { description: 'text columns only' })),
 }, { additionalProperties: true });
 export const DatasetVersion = Type.Object({
   id: Type.String(), name: Type.String(), version: Type.Integer(), format: Type.String(),

@@ -31,6 +31,7 @@ import { BOOLEAN, cell, classifyBytes, classifyValue, MISSING, NUMBER } from './
 import { dataErrors } from './errors.js';
 import type { ColumnProfile, ColumnType, NumericProfiler, Pass2Column } from './profile.js';
 import type { Storage } from './schema-inference.js';
+import { TextProfiler } from './text-profile.js';
 import type { TableSink } from './table.js';
 
 const MAGIC = Buffer.from('AIAASCL1', 'latin1');
@@ -70,6 +71,8 @@ export interface Footer {
 interface Encoder {
   setBytes(row: number, buf: Buffer, start: number, end: number): void;
   setValue(row: number, value: unknown): void;
+  /** A literal text cell (TableSink.cellLiteral): only text columns accept it. */
+  setLiteral(row: number, buf: Buffer, start: number, end: number): void;
   /** The chunk of the first `rows` rows, as parts to write; then starts a new group of `capacity` rows. */
   seal(rows: number, capacity: number): Uint8Array[];
   /** What the profile needs from pass 2. */
@@ -108,6 +111,10 @@ class NumberEncoder implements Encoder {
     else mismatch();
   }
 
+  setLiteral(): void {
+    mismatch();
+  }
+
   seal(rows: number, capacity: number): Uint8Array[] {
     const values = this.values;
     this.profiler.observe(values, rows);
@@ -139,6 +146,10 @@ class BoolEncoder implements Encoder {
 
   setValue(row: number, value: unknown): void {
     this.set(row, classifyValue(value));
+  }
+
+  setLiteral(): void {
+    mismatch();
   }
 
   private set(row: number, kind: number): void {
@@ -180,6 +191,10 @@ class DictEncoder implements Encoder {
     this.codes[row] = classifyValue(value) === MISSING ? -1 : this.code(cell.str);
   }
 
+  setLiteral(row: number, buf: Buffer, start: number, end: number): void {
+    this.codes[row] = end === start ? -1 : this.code(buf.toString('utf8', start, end));
+  }
+
   private code(text: string): number {
     let code = this.index.get(text);
     if (code === undefined) {
@@ -209,18 +224,27 @@ class Utf8Encoder implements Encoder {
   private bytes = Buffer.allocUnsafe(64 * 1024);
   used = 0;
 
+  /** Observes every value: a column this large has no dictionary to profile at the end. */
+  private readonly text = new TextProfiler();
+
   constructor(capacity: number) {
     this.offsets = new Int32Array(capacity + 1);
   }
 
   setBytes(_row: number, buf: Buffer, start: number, end: number): void {
-    if (classifyBytes(buf, start, end) !== MISSING) this.append(buf, start, end);
+    if (classifyBytes(buf, start, end) !== MISSING) this.setLiteral(_row, buf, start, end);
   }
 
   setValue(_row: number, value: unknown): void {
     if (classifyValue(value) === MISSING) return;
     const b = Buffer.from(cell.str, 'utf8');
-    this.append(b, 0, b.length);
+    this.setLiteral(_row, b, 0, b.length);
+  }
+
+  setLiteral(_row: number, buf: Buffer, start: number, end: number): void {
+    if (end === start) return;
+    this.text.observe(buf.toString('utf8', start, end));
+    this.append(buf, start, end);
   }
 
   endRow(row: number): void {
@@ -247,7 +271,7 @@ class Utf8Encoder implements Encoder {
   }
 
   pass2(): Pass2Column {
-    return { storage: 'utf8' };
+    return { storage: 'utf8', text: this.text };
   }
 }
 
@@ -309,6 +333,10 @@ export class ColumnarWriter implements TableSink {
 
   cellValue(col: number, value: unknown): void {
     this.encoders[col].setValue(this.row, value);
+  }
+
+  cellLiteral(col: number, buf: Buffer, start: number, end: number): void {
+    this.encoders[col].setLiteral(this.row, buf, start, end);
   }
 
   endRow(): void {

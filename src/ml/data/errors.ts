@@ -51,7 +51,9 @@ export const dataErrors = {
       'empty_file',
       format === 'csv'
         ? 'The file is empty. Upload a CSV file with a header line and at least one data row.'
-        : 'The file is empty. Upload a JSONL file with one JSON object per line.',
+        : format === 'text'
+          ? 'The file is empty. Upload a text file with at least one line (a corpus: one row per line).'
+          : 'The file is empty. Upload a JSONL file with one JSON object per line.',
     ),
   noRows: (line: number) =>
     unprocessable('no_rows', 'The file has a header line but no data rows. Add at least one row below the header.', { line }),
@@ -112,7 +114,7 @@ export const dataErrors = {
       got,
     }),
   unknownFormat: (format: string) =>
-    badRequest('invalid_format', `Unknown dataset format '${format}'. Use format=csv or format=jsonl.`, { format }),
+    badRequest('invalid_format', `Unknown dataset format '${format}'. Use format=csv, format=jsonl or format=text.`, { format }),
   corruptColumnar: (reason: string) =>
     new AppError(500, 'corrupt_dataset', `The stored dataset file is damaged (${reason}). Upload the dataset again.`, { reason }),
 };

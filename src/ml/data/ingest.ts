@@ -1,6 +1,7 @@
 /**
- * Dataset ingestion: an uploaded CSV / JSONL byte stream (gzip or not) becomes a schema, a profile
- * per column and a columnar file (format in columnar.ts).
+ * Dataset ingestion: an uploaded CSV / JSONL / text byte stream (gzip or not) becomes a schema, a
+ * profile per column and a columnar file (format in columnar.ts). A text upload is a corpus: one row
+ * per line in one column `text`, always of type text (text-reader.ts).
  *
  * How it works, and what it costs in memory (the goal: a 200 MB upload never needs 200 MB of heap):
  *
@@ -39,13 +40,15 @@ import { dataErrors } from './errors.js';
 import { JsonlTableReader } from './jsonl-parser.js';
 import { buildProfile, NumericProfiler, type ColumnProfile } from './profile.js';
 import { planColumns, SchemaPass, type ColumnPlan } from './schema-inference.js';
+import { TextLinesReader } from './text-reader.js';
 import type { ByteConsumer, TableSink } from './table.js';
 
 export type { ColumnProfile, ColumnType } from './profile.js';
+export type { TextProfile } from './text-profile.js';
 export { ColumnarReader, openColumnar, type ColumnData, type CellValue, type DatasetRow } from './columnar.js';
 
 export interface IngestOptions {
-  format: 'csv' | 'jsonl';
+  format: 'csv' | 'jsonl' | 'text';
   /** Limit on the raw input bytes as uploaded (compressed or not); over it: 413 payload_too_large. */
   maxBytes: number;
   /**
@@ -81,6 +84,7 @@ export async function ingestDataset(input: AsyncIterable<Buffer | Uint8Array>, o
   try {
     const first = await firstPass(input, spoolPath, opts);
     const plans = planColumns(first.schema);
+    if (opts.format === 'text') for (const p of plans) p.text = true;
     const { columnarBytes, columns } = await secondPass(spoolPath, first.gzip, opts, plans, first.schema.rows);
     return {
       rows: first.schema.rows,
@@ -173,6 +177,7 @@ async function secondPass(
 function tableReader(format: IngestOptions['format'], sink: TableSink, columns?: string[]): ByteConsumer {
   if (format === 'csv') return new CsvTableReader(sink);
   if (format === 'jsonl') return new JsonlTableReader(sink, columns);
+  if (format === 'text') return new TextLinesReader(sink);
   throw dataErrors.unknownFormat(String(format));
 }
 

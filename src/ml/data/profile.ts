@@ -9,6 +9,7 @@
  *   very high-cardinality text the capped pass-1 map (then `distinctCapped: true`, counts are a lower bound).
  */
 import { DISTINCT_CAP, type ColumnPlan, type ColumnStats } from './schema-inference.js';
+import { TextProfiler, type TextProfile } from './text-profile.js';
 
 export type ColumnType = 'number' | 'integer' | 'category' | 'text' | 'boolean';
 
@@ -29,6 +30,8 @@ export interface ColumnProfile {
   topValues?: { value: string | boolean; count: number }[];
   /** number / integer: bin i counts edges[i] <= v < edges[i+1] (the last bin includes the maximum). */
   histogram?: { edges: number[]; counts: number[] };
+  /** text columns: lengths, characters, vocabulary and top tokens (text-profile.ts). */
+  text?: TextProfile;
 }
 
 export const HISTOGRAM_BINS = 20;
@@ -123,7 +126,7 @@ export type Pass2Column =
   | { storage: 'f64' | 'f32'; profiler: NumericProfiler }
   | { storage: 'bool'; falseCount: number; trueCount: number }
   | { storage: 'dict'; dictionary: DictionaryCounts }
-  | { storage: 'utf8' };
+  | { storage: 'utf8'; text: TextProfiler };
 
 export function buildProfile(plan: ColumnPlan, rows: number, pass2: Pass2Column): ColumnProfile {
   const stats = plan.stats;
@@ -160,8 +163,10 @@ export function buildProfile(plan: ColumnPlan, rows: number, pass2: Pass2Column)
       const order = Array.from(values.keys()).sort((a, b) => counts[b] - counts[a] || a - b);
       const topValues = order.slice(0, TOP_VALUES).map((i) => ({ value: values[i], count: counts[i] }));
       const present = rows - stats.missing;
-      const type = present > 0 && isCategory(values.length, present) ? 'category' : 'text'; // all missing: text
-      return { name, type, missing, distinct: values.length, topValues };
+      const type = !plan.text && present > 0 && isCategory(values.length, present) ? 'category' : 'text'; // all missing: text
+      const profile: ColumnProfile = { name, type, missing, distinct: values.length, topValues };
+      if (type === 'text') withText(profile, dictionaryText(pass2.dictionary));
+      return profile;
     }
     case 'utf8': {
       // More than DISTINCT_CAP distinct values: text, with the capped pass-1 counts as a lower bound.
@@ -171,9 +176,22 @@ export function buildProfile(plan: ColumnPlan, rows: number, pass2: Pass2Column)
         .sort((a, b) => b.count - a.count || a.i - b.i)
         .slice(0, TOP_VALUES)
         .map(({ value, count }) => ({ value, count }));
-      return { name, type: 'text', missing, distinct: entries.length, distinctCapped: true, topValues };
+      return withText({ name, type: 'text', missing, distinct: entries.length, distinctCapped: true, topValues }, pass2.text);
     }
   }
+}
+
+/** Profiles each distinct value once, weighted by its count: a fraction of the work of every row. */
+function dictionaryText({ values, counts }: DictionaryCounts): TextProfiler {
+  const text = new TextProfiler();
+  for (let i = 0; i < values.length; i++) text.observe(values[i], counts[i]);
+  return text;
+}
+
+function withText(profile: ColumnProfile, text: TextProfiler): ColumnProfile {
+  const t = text.profile();
+  if (t) profile.text = t;
+  return profile;
 }
 
 function sampleStd(stats: ColumnStats): number {

@@ -84,6 +84,12 @@ export class SchemaPass implements TableSink {
     else stats.addText(buf.toString('utf8', start, end), kind);
   }
 
+  cellLiteral(col: number, buf: Buffer, start: number, end: number): void {
+    const stats = this.columns[col];
+    if (end === start) stats.missing++;
+    else stats.addText(buf.toString('utf8', start, end), STRING);
+  }
+
   cellValue(col: number, value: unknown): void {
     const stats = this.columns[col];
     const kind = classifyValue(value);
@@ -114,6 +120,8 @@ export interface ColumnPlan {
   kind: InferredKind;
   storage: Storage;
   stats: ColumnStats;
+  /** Always of type text, whatever its distinct count (the column of a format=text corpus). */
+  text?: boolean;
 }
 
 export function planColumns(pass: SchemaPass): ColumnPlan[] {

@@ -64,8 +64,28 @@ export interface SpecContext {
   datasets: DatasetService;
 }
 
+/**
+ * Parts of the contract (API.md "Text and language models") whose engine pieces exist (tokenizers,
+ * attention) but which cannot be trained through a job yet: refused up front with a clear 422
+ * rather than a confusing "unknown field".
+ */
+const NOT_YET_KINDS = ['causal_lm', 'text_classifier'];
+
+function refuseNotYetAvailable(raw: Record<string, unknown>): void {
+  const kind = isObject(raw.model) ? raw.model.kind : undefined;
+  const what = raw.task === 'language_modeling' ? ['task', "task 'language_modeling'"]
+    : typeof kind === 'string' && NOT_YET_KINDS.includes(kind) ? ['model.kind', `model.kind '${kind}'`]
+      : raw.tokenizer !== undefined ? ['tokenizer', 'the tokenizer field']
+        : raw.text !== undefined ? ['text', 'the text field'] : undefined;
+  if (what === undefined) return;
+  throw unprocessable('not_available', `${what[1]} (language models and text classifiers) is not available yet in this version; train one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular or image data.`, {
+    field: what[0],
+  });
+}
+
 /** Normalises a train spec; `raw` is the POST body without the job-level fields. */
 export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecContext): Promise<TrainSpec> {
+  refuseNotYetAvailable(raw);
   onlyFields(raw, TOP_FIELDS, '');
   if (typeof raw.name !== 'string') throw fail('name', 'the model name is required, e.g. "iris-classifier".');
   assertName('Model', raw.name);

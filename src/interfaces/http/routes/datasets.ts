@@ -13,7 +13,7 @@ import { DatasetSummary, DatasetVersion, IdOrNameParams, ListOf, StringEnum, Ver
 
 const UploadQuery = Type.Object({
   name: Type.Optional(Type.String({ description: 'dataset name; an existing name gets a new version. Default: the file name without extensions' })),
-  format: Type.Optional(StringEnum(['csv', 'jsonl'] as const, { description: 'default: from the file name, else csv; gzip is detected by content' })),
+  format: Type.Optional(StringEnum(['csv', 'jsonl', 'text'] as const, { description: 'default: from the file name (.jsonl/.ndjson: jsonl, .txt: text), else csv; gzip is detected by content. text: a corpus, one row per line in one column `text`' })),
   filename: Type.Optional(Type.String()),
 });
 
@@ -27,7 +27,7 @@ export async function datasetRoutes(base: FastifyInstance, { platform }: { platf
   app.post('/v1/datasets', {
     config: { access: 'write' },
     schema: {
-      tags: ['datasets'], summary: 'Upload a CSV, CSV.gz or JSONL file (raw body or multipart/form-data)',
+      tags: ['datasets'], summary: 'Upload a CSV, JSONL or text file, gzipped or not (raw body or multipart/form-data)',
       description: 'Send the file as the request body (any Content-Type), or as the `file` part of a multipart form. Uploading an existing name makes a new version.',
       querystring: UploadQuery, response: { 201: DatasetVersion },
     },

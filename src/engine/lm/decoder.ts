@@ -1,0 +1,61 @@
+/**
+ * The inference graph of a trained GPT as decoders are served: Hugging Face / optimum's layout for
+ * GPT-2 with a key/value cache, so transformers.js, ONNX Runtime alone, or our own serving decode
+ * one token per call after the prompt.
+ *
+ *   inputs   input_ids [batch, seq] · attention_mask [batch, past + seq] · position_ids [batch, seq]
+ *            past_key_values.N.key / .value [batch, heads, past, dim / heads]   (past may be 0)
+ *   outputs  logits [batch, seq, vocab] · present.N.key / .value [batch, heads, past + seq, dim / heads]
+ *
+ * Weights are initializers named as in the parameter vector (GPT-2's names).
+ */
+import { emitGraph, tensorValue } from '../emit.js';
+import { Graph, type Tensor } from '../graph.js';
+import type { ModelDef } from '../onnx/model.js';
+import { layerNormalization, matmul, transpose } from '../ops/index.js';
+import { modelOf } from '../runtime.js';
+import { cachedTransformerBlock, embed } from '../transformer/index.js';
+import { GPT_EPSILON, type Gpt } from './gpt.js';
+
+export const pastName = (layer: number, kind: 'key' | 'value') => `past_key_values.${layer}.${kind}`;
+export const presentName = (layer: number, kind: 'key' | 'value') => `present.${layer}.${kind}`;
+
+export function gptDecoderModel(gpt: Gpt): ModelDef {
+  const c = gpt.config;
+  const dh = c.dim / c.heads;
+  const g = new Graph('float32');
+  const weights = new Map<string, Tensor>(gpt.params.map((p) => [p.name, g.placeholder(p.name, p.shape)]));
+  const w = (name: string) => weights.get(name)!;
+  const ids = g.placeholder('input_ids', ['batch_size', 'sequence_length'], 'int64');
+  const mask = g.placeholder('attention_mask', ['batch_size', 'total_sequence_length'], 'int64');
+  const positions = g.placeholder('position_ids', ['batch_size', 'sequence_length'], 'int64');
+  const past = Array.from({ length: c.layers }, (_, i) => ({
+    key: g.placeholder(pastName(i, 'key'), ['batch_size', c.heads, 'past_sequence_length', dh]),
+    value: g.placeholder(pastName(i, 'value'), ['batch_size', c.heads, 'past_sequence_length', dh]),
+  }));
+  let h = embed(ids, { tokens: w('wte.weight'), positions: w('wpe.weight') }, positions);
+  const present: { tensor: Tensor; name: string }[] = [];
+  for (let i = 0; i < c.layers; i++) {
+    const q = (name: string) => w(`h.${i}.${name}`);
+    const b = cachedTransformerBlock(h, {
+      ln1: { gamma: q('ln_1.weight'), beta: q('ln_1.bias') },
+      attention: { wqkv: q('attn.c_attn.weight'), bqkv: q('attn.c_attn.bias'), wo: q('attn.c_proj.weight'), bo: q('attn.c_proj.bias') },
+      ln2: { gamma: q('ln_2.weight'), beta: q('ln_2.bias') },
+      mlp: { w1: q('mlp.c_fc.weight'), b1: q('mlp.c_fc.bias'), w2: q('mlp.c_proj.weight'), b2: q('mlp.c_proj.bias') },
+    }, { heads: c.heads, past: past[i]!, attentionMask: mask, epsilon: GPT_EPSILON });
+    h = b.out;
+    present.push({ tensor: b.key, name: presentName(i, 'key') }, { tensor: b.value, name: presentName(i, 'value') });
+  }
+  h = layerNormalization(h, w('ln_f.weight'), w('ln_f.bias'), GPT_EPSILON);
+  // Tied head; the Transpose of an initializer is folded by ONNX Runtime when the session loads.
+  const logits = matmul(h, transpose(w('wte.weight'), [1, 0]));
+  const graph = emitGraph(g, {
+    name: 'gpt2_decoder',
+    inputs: [ids, mask, positions, ...past.flatMap((p) => [p.key, p.value])],
+    outputs: [{ tensor: logits, name: 'logits' }, ...present],
+    external: [...weights.values()],
+    extraInitializers: gpt.params.map((p) => tensorValue(p.name, 'float32', p.shape, gpt.weights.subarray(p.offset, p.offset + p.size))),
+    initializers: true,
+  });
+  return modelOf(graph, { 'aiaas.kind': 'causal_lm', 'aiaas.config': JSON.stringify(c) });
+}

@@ -1,0 +1,7 @@
+/** Language models in the engine: a GPT, its programs and its training loop. */
+export { checkGptConfig, createGpt, gptLogits, gptParams, GPT_EPSILON, initParams, transformerTrunk, type Gpt, type GptConfig } from './gpt.js';
+export { buildLmTrainProgram, lmEvalModel, lmLogitsModel } from './program.js';
+export { lmLearningRate, type LmSchedule } from './schedule.js';
+export { sample, trainLm, type LmCheckpoint, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
+export { gptDecoderModel, pastName, presentName } from './decoder.js';
+export { createTextEncoder, textEncoderLogits, type TextEncoder, type TextEncoderConfig } from './encoder.js';

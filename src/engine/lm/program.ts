@@ -1,0 +1,74 @@
+/**
+ * The ONNX programs of a GPT: the training step (forward, next-token cross-entropy, gradients,
+ * AdamW with decay on matrices and embeddings only, clipping by global norm) in the same shape as
+ * every network's, so program.ts' Loop runs many steps per call; evaluation; logits for sampling.
+ * Data: token windows split into inputs x [N, T] and next tokens y [N, T] (int64).
+ */
+import { gradients } from '../autodiff.js';
+import { emitGraph } from '../emit.js';
+import { Graph, type Tensor } from '../graph.js';
+import { tokenCrossEntropy } from '../losses.js';
+import type { ModelDef } from '../onnx/model.js';
+import { add, argmax, cast, compare, reduceSum, reshape } from '../ops/index.js';
+import { applyUpdate, type OptimizerSpec, slotCount } from '../optimizers.js';
+import { pack, unpack, type TrainProgram } from '../program.js';
+import { modelOf } from '../runtime.js';
+import { type Gpt, gptLogits } from './gpt.js';
+
+interface Forward {
+  graph: Graph;
+  W: Tensor;
+  x: Tensor;
+  y: Tensor;
+  params: Map<string, Tensor>;
+  logits: Tensor;
+  labels: Tensor;
+  loss: Tensor;
+  correct: Tensor;
+}
+
+function buildForward(gpt: Gpt, window: number): Forward {
+  const graph = new Graph('float32');
+  const W = graph.placeholder('W', [gpt.weights.length]);
+  const params = unpack(W, gpt.params);
+  const x = graph.placeholder('x', ['N', window], 'int64');
+  const y = graph.placeholder('y', ['N', window], 'int64');
+  const logits = gptLogits(gpt.config, (name) => params.get(name)!, x);
+  const labels = reshape(y, [-1]);
+  const loss = tokenCrossEntropy(logits, labels);
+  const correct = reduceSum(cast(compare('Equal', argmax(logits, -1), labels), 'float32'));
+  return { graph, W, x, y, params, logits, labels, loss, correct };
+}
+
+/** The training step over windows of `window` tokens, for program.ts' stepModel / loopModel. */
+export function buildLmTrainProgram(gpt: Gpt, optimizer: OptimizerSpec, window: number): TrainProgram {
+  const f = buildForward(gpt, window);
+  const g = f.graph;
+  const grad = pack(gradients(f.loss, gpt.params.map((p) => f.params.get(p.name)!)));
+  const lr = g.placeholder('lr', []);
+  const step = g.placeholder('step', []);
+  const nextStep = add(step, 1);
+  const slots = Array.from({ length: slotCount(optimizer) }, (_, i) => g.placeholder(`slot${i}`, [gpt.weights.length]));
+  const mask = optimizer.type === 'adamw' ? g.constant(gpt.decayMask, [gpt.decayMask.length]) : undefined;
+  const upd = applyUpdate(optimizer, f.W, grad, slots, nextStep, lr, mask);
+  return {
+    graph: g, x: f.x, y: f.y, noises: [], lr, step, W: f.W, slots,
+    out: { W: upd.w, slots: upd.slots, step: nextStep, loss: f.loss, correct: f.correct },
+  };
+}
+
+/** Mean next-token loss and correct next-token count of a batch of windows: inputs W, x, y. */
+export function lmEvalModel(gpt: Gpt, window: number): ModelDef {
+  const f = buildForward(gpt, window);
+  return modelOf(emitGraph(f.graph, {
+    name: 'lm_evaluate', inputs: [f.W, f.x, f.y],
+    outputs: [{ tensor: f.loss, name: 'loss' }, { tensor: f.correct, name: 'correct' }], initializers: true,
+  }));
+}
+
+/** Logits [N, T, vocab] of windows x [N, T]: inputs W, x. */
+export function lmLogitsModel(gpt: Gpt, window: number): ModelDef {
+  const f = buildForward(gpt, window);
+  const logits = reshape(f.logits, [-1, window, gpt.config.vocabSize]);
+  return modelOf(emitGraph(f.graph, { name: 'lm_logits', inputs: [f.W, f.x], outputs: [{ tensor: logits, name: 'logits' }], initializers: true }));
+}

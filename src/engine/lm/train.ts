@@ -1,0 +1,244 @@
+/**
+ * Training a GPT on a token stream, the recipe of API.md: random windows of context + 1 tokens
+ * (seeded), AdamW, warm-up then cosine, clipping by global norm, many steps per ONNX Runtime call
+ * (program.ts' Loop: weights and optimizer state never leave the runtime within a call). Every
+ * `evalEvery` steps: the mean training loss since the last evaluation, `valLoss` over every
+ * non-overlapping full window of the held-out tokens, its perplexity, and a sampled continuation.
+ * `tokensPerSecond` counts only the time of training calls (evaluation and sampling excluded).
+ */
+import type * as ort from 'onnxruntime-node';
+import { AppError, unprocessable } from '../../infra/errors.js';
+import { Rng } from '../init.js';
+import { type OptimizerSpec, slotCount } from '../optimizers.js';
+import { loopModel } from '../program.js';
+import { f32, i64, openSession, type RuntimeOptions } from '../runtime.js';
+import type { Gpt } from './gpt.js';
+import { lmEvalModel, lmLogitsModel, buildLmTrainProgram } from './program.js';
+import { lmLearningRate, type LmSchedule } from './schedule.js';
+
+export interface LmTrainOptions extends RuntimeOptions {
+  steps: number;
+  batchSize: number;
+  /** Tokens per training window (default: the model's context). */
+  window?: number;
+  /** Default AdamW, learning rate 1e-3, weight decay 0.1, betas 0.9/0.999. */
+  optimizer?: OptimizerSpec;
+  warmupSteps?: number;
+  schedule?: LmSchedule;
+  seed?: number;
+  /** Evaluate every this many steps, and after the last (default: only after the last). */
+  evalEvery?: number;
+  /** Cap on held-out windows per evaluation (default: all). */
+  maxEvalWindows?: number;
+  /** Steps per runtime call (default 50; a call never crosses an evaluation). */
+  stepsPerCall?: number;
+  /** Tokens sampled at each evaluation (0: none), from `samplePrompt` (default: the first held-out token). */
+  sampleTokens?: number;
+  samplePrompt?: number[];
+  /** Sampling temperature; 0 is greedy. */
+  temperature?: number;
+  onEval?(e: LmEval): void | Promise<void>;
+  /** After every evaluation: what resuming needs (with the model's weights, updated in place). */
+  onCheckpoint?(c: LmCheckpoint): void | Promise<void>;
+  /** Continue a run from its last checkpoint (the model must hold that checkpoint's weights). */
+  resume?: LmCheckpoint;
+  signal?: AbortSignal;
+}
+
+/** A run's state at an evaluation: resuming from it draws exactly what the uninterrupted run would. */
+export interface LmCheckpoint {
+  step: number;
+  /** The optimizer's state vectors (AdamW: m, v). */
+  slots: Float32Array[];
+  trainSeconds: number;
+}
+
+export interface LmEval {
+  step: number;
+  /** Mean training loss of the steps since the previous evaluation. */
+  loss: number;
+  valLoss?: number;
+  perplexity?: number;
+  /** Next-token accuracy on the held-out windows. */
+  valAccuracy?: number;
+  learningRate: number;
+  tokensPerSecond: number;
+  sample?: number[];
+}
+
+export interface LmHistory {
+  evals: LmEval[];
+  trainSeconds: number;
+  tokensPerSecond: number;
+}
+
+interface State {
+  W: Float32Array;
+  slots: Float32Array[];
+  step: number;
+}
+
+export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | undefined, o: LmTrainOptions): Promise<LmHistory> {
+  const window = o.window ?? gpt.config.context;
+  checkOptions(gpt, train, val, window, o);
+  const optimizer: OptimizerSpec = o.optimizer ?? { type: 'adamw', learningRate: 1e-3, weightDecay: 0.1 };
+  const base = optimizer.learningRate ?? 1e-3;
+  const perCall = Math.max(1, o.stepsPerCall ?? 50);
+  const evalEvery = o.evalEvery ?? o.steps;
+  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window)), o);
+  const evalSession = val ? await openSession(lmEvalModel(gpt, window), o) : undefined;
+  const sampler = (o.sampleTokens ?? 0) > 0 ? await openSession(lmLogitsModel(gpt, window), o) : undefined;
+  const seed = o.seed ?? 0;
+  const state: State = {
+    W: gpt.weights,
+    slots: o.resume?.slots ?? Array.from({ length: slotCount(optimizer) }, () => new Float32Array(gpt.weights.length)),
+    step: o.resume?.step ?? 0,
+  };
+  const evals: LmEval[] = [];
+  let trainSeconds = o.resume?.trainSeconds ?? 0;
+  try {
+    let lossSum = 0;
+    let lossSteps = 0;
+    while (state.step < o.steps) {
+      if (o.signal?.aborted) throw o.signal.reason ?? new AppError(499, 'cancelled', 'Training was cancelled.');
+      const nextEval = Math.min(o.steps, (Math.floor(state.step / evalEvery) + 1) * evalEvery);
+      const steps = Math.min(perCall, nextEval - state.step);
+      const t0 = performance.now();
+      const rates = Float32Array.from({ length: steps }, (_, i) => lmLearningRate(base, state.step + i, o.steps, o.warmupSteps ?? 0, o.schedule));
+      // Windows keyed by the first step of the call, so a resumed run draws what this one would have.
+      const windows = randomWindows(train, window, o.batchSize, steps, new Rng(seed, 21, state.step));
+      const losses = await runSteps(session, state, windows, rates, o.batchSize, window);
+      trainSeconds += (performance.now() - t0) / 1000;
+      for (const l of losses) lossSum += l;
+      lossSteps += losses.length;
+      if (!losses.every(Number.isFinite)) throw unprocessable('nan_loss', `The loss became NaN or infinite by step ${state.step}. Lower training.learningRate or set training.clipNorm.`, { step: state.step });
+      if (state.step === nextEval) {
+        gpt.weights = state.W;
+        const e: LmEval = {
+          step: state.step, loss: lossSum / lossSteps, learningRate: rates[rates.length - 1]!,
+          tokensPerSecond: (state.step * o.batchSize * window) / trainSeconds,
+        };
+        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window, o.maxEvalWindows));
+        if (sampler) e.sample = await sample(sampler, gpt, o.samplePrompt ?? [val?.[0] ?? train[0]!], o.sampleTokens!, window, o.temperature ?? 1, new Rng(seed, 22, state.step));
+        evals.push(e);
+        lossSum = 0;
+        lossSteps = 0;
+        await o.onEval?.(e);
+        await o.onCheckpoint?.({ step: state.step, slots: state.slots, trainSeconds });
+      }
+    }
+  } finally {
+    await session.release();
+    await evalSession?.release();
+    await sampler?.release();
+  }
+  gpt.weights = state.W;
+  return { evals, trainSeconds, tokensPerSecond: trainSeconds > 0 ? (o.steps * o.batchSize * window) / trainSeconds : 0 };
+}
+
+function checkOptions(gpt: Gpt, train: Int32Array, val: Int32Array | undefined, window: number, o: LmTrainOptions): void {
+  if (!Number.isInteger(o.steps) || o.steps < 1) throw unprocessable('invalid_train_spec', 'training.steps must be a positive integer.', { field: 'training.steps' });
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw unprocessable('invalid_train_spec', 'training.batchSize must be a positive integer.', { field: 'training.batchSize' });
+  if (!Number.isInteger(window) || window < 1 || window > gpt.config.context) {
+    throw unprocessable('invalid_model', `The window of ${window} tokens is over model.context (${gpt.config.context} positions).`, { field: 'model.context' });
+  }
+  if (train.length < window + 1) {
+    throw unprocessable('corpus_too_short', `The training text has ${train.length} tokens, fewer than one window of model.context + 1 = ${window + 1}. Lower model.context or add text.`, {
+      field: 'model.context', tokens: train.length, window: window + 1,
+    });
+  }
+  if (val && val.length < window + 1) {
+    throw unprocessable('corpus_too_short', `The held-out text has ${val.length} tokens, fewer than one window of ${window + 1}. Hold out more lines (split.validation) or lower model.context.`, {
+      field: 'split.validation', tokens: val.length, window: window + 1,
+    });
+  }
+  for (const [name, tokens] of [['training', train], ['held-out', val]] as const) {
+    if (tokens?.some((t) => t < 0 || t >= gpt.config.vocabSize)) throw new Error(`engine: a ${name} token id is outside the vocabulary of ${gpt.config.vocabSize}`);
+  }
+}
+
+/** `steps` × `batch` windows at uniform random starts: inputs x and next tokens y, [steps, batch, window]. */
+function randomWindows(tokens: Int32Array, window: number, batch: number, steps: number, rng: Rng): { x: BigInt64Array; y: BigInt64Array } {
+  const n = steps * batch;
+  const x = new BigInt64Array(n * window);
+  const y = new BigInt64Array(n * window);
+  const starts = tokens.length - window; // start s needs s + window + 1 ≤ length
+  for (let r = 0; r < n; r++) {
+    const s = Math.floor(rng.next() * starts);
+    for (let j = 0; j < window; j++) {
+      x[r * window + j] = BigInt(tokens[s + j]!);
+      y[r * window + j] = BigInt(tokens[s + j + 1]!);
+    }
+  }
+  return { x, y };
+}
+
+async function runSteps(
+  s: ort.InferenceSession, state: State, data: { x: BigInt64Array; y: BigInt64Array }, rates: Float32Array, batch: number, window: number,
+): Promise<Float32Array> {
+  const steps = rates.length;
+  const feeds: Record<string, ort.Tensor> = {
+    M: i64(BigInt64Array.of(BigInt(steps)), []), W: f32(state.W, [state.W.length]), step: f32(Float32Array.of(state.step), []),
+    x_all: i64(data.x, [steps, batch, window]), y_all: i64(data.y, [steps, batch, window]), lr_all: f32(rates, [steps]),
+  };
+  state.slots.forEach((v, i) => { feeds[`slot${i}`] = f32(v, [v.length]); });
+  const out = await s.run(feeds);
+  state.W = out.W_out!.data as Float32Array;
+  state.slots = state.slots.map((_, i) => out[`slot${i}_out`]!.data as Float32Array);
+  state.step += steps;
+  return out.losses!.data as Float32Array;
+}
+
+/** Mean next-token loss over every non-overlapping full window of the held-out tokens. */
+async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number, cap?: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
+  const total = Math.min(Math.floor((val.length - 1) / window), cap ?? Infinity);
+  const chunk = 32;
+  let loss = 0;
+  let correct = 0;
+  for (let first = 0; first < total; first += chunk) {
+    const rows = Math.min(chunk, total - first);
+    const x = new BigInt64Array(rows * window);
+    const y = new BigInt64Array(rows * window);
+    for (let i = 0; i < rows * window; i++) {
+      const at = first * window + i;
+      x[i] = BigInt(val[at]!);
+      y[i] = BigInt(val[at + 1]!);
+    }
+    const out = await s.run({ W: f32(gpt.weights, [gpt.weights.length]), x: i64(x, [rows, window]), y: i64(y, [rows, window]) });
+    loss += Number(out.loss!.data[0]) * rows;
+    correct += Number(out.correct!.data[0]);
+  }
+  const valLoss = loss / total;
+  return { valLoss, perplexity: Math.exp(valLoss), valAccuracy: correct / (total * window) };
+}
+
+/** Continues `prompt` by `n` tokens, one forward pass per token over the last `window` tokens. */
+export async function sample(s: ort.InferenceSession, gpt: Gpt, prompt: number[], n: number, window: number, temperature: number, rng: Rng): Promise<number[]> {
+  const tokens = [...prompt];
+  const vocab = gpt.config.vocabSize;
+  const x = new BigInt64Array(window);
+  for (let k = 0; k < n; k++) {
+    const ctx = tokens.slice(-window);
+    x.fill(0n);
+    ctx.forEach((t, i) => (x[i] = BigInt(t)));
+    const out = await s.run({ W: f32(gpt.weights, [gpt.weights.length]), x: i64(x, [1, window]) });
+    // Positions after the context are padding; causal attention keeps them from affecting this row.
+    const row = (out.logits!.data as Float32Array).subarray((ctx.length - 1) * vocab, ctx.length * vocab);
+    tokens.push(pick(row, temperature, rng));
+  }
+  return tokens.slice(prompt.length);
+}
+
+function pick(logits: Float32Array, temperature: number, rng: Rng): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  if (temperature <= 0) return best;
+  const max = logits[best]!;
+  const p = Float64Array.from(logits, (v) => Math.exp((v - max) / temperature));
+  let r = rng.next() * p.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < p.length; i++) {
+    r -= p[i]!;
+    if (r < 0) return i;
+  }
+  return p.length - 1;
+}

@@ -1,0 +1,46 @@
+/**
+ * The pre-LayerNorm transformer block (GPT-2's): two residual branches,
+ *   x + attention(LN₁(x)),  then  h + W₂·GELU(W₁·LN₂(h) + b₁) + b₂.
+ * Residuals are plain Adds, so the gradient of the block input is the sum of the identity path and
+ * the branch (Add's rule); everything else is the rules of the ops it is made of.
+ */
+import type { Tensor } from '../graph.js';
+import { add, gelu, layerNormalization, matmul } from '../ops/index.js';
+import { type AttentionParams, cachedSelfAttention, type CachedAttentionOptions, selfAttention } from './attention.js';
+
+export interface BlockParams {
+  ln1: { gamma: Tensor; beta: Tensor };
+  attention: AttentionParams;
+  ln2: { gamma: Tensor; beta: Tensor };
+  /** [D, 4D], [4D], [4D, D], [D] */
+  mlp: { w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor };
+}
+
+export interface BlockOptions {
+  heads: number;
+  causal: boolean;
+  keyMask?: Tensor;
+  epsilon?: number;
+}
+
+/** x + f(x). */
+export const residual = (x: Tensor, f: (x: Tensor) => Tensor): Tensor => add(x, f(x));
+
+export function transformerBlock(x: Tensor, p: BlockParams, o: BlockOptions): Tensor {
+  const eps = o.epsilon ?? 1e-5;
+  const h = residual(x, (z) => selfAttention(layerNormalization(z, p.ln1.gamma, p.ln1.beta, eps), p.attention, o));
+  return residual(h, (z) => mlpBranch(z, p, eps));
+}
+
+/** The same block over new positions with a key/value cache (decoding); returns the updated cache. */
+export function cachedTransformerBlock(x: Tensor, p: BlockParams, o: CachedAttentionOptions & { epsilon?: number }): { out: Tensor; key: Tensor; value: Tensor } {
+  const eps = o.epsilon ?? 1e-5;
+  const a = cachedSelfAttention(layerNormalization(x, p.ln1.gamma, p.ln1.beta, eps), p.attention, o);
+  const h = add(x, a.out);
+  return { out: residual(h, (z) => mlpBranch(z, p, eps)), key: a.key, value: a.value };
+}
+
+function mlpBranch(z: Tensor, p: BlockParams, eps: number): Tensor {
+  const inner = gelu(add(matmul(layerNormalization(z, p.ln2.gamma, p.ln2.beta, eps), p.mlp.w1), p.mlp.b1));
+  return add(matmul(inner, p.mlp.w2), p.mlp.b2);
+}
