@@ -88,6 +88,11 @@ export class ConnectionGuard {
     return this.conns.size;
   }
 
+  /** Open connections without a request in progress. */
+  get quietCount(): number {
+    return this.fresh.size + this.idle.size;
+  }
+
   private onConnection(socket: Socket): void {
     if (this.draining) {
       socket.destroy();
@@ -248,7 +253,7 @@ export class ConnectionGuard {
         continue;
       }
       // Bytes waiting in the request stream mean the handler is behind, not the client.
-      if (w.req.readableLength > 0 || w.req.isPaused()) {
+      if (w.req.readableLength > 0) {
         w.windowStart = t;
         w.bytesAtStart = socket.bytesRead;
         continue;
