@@ -183,17 +183,26 @@ async function consume(
   target: ByteConsumer,
   afterChunk?: () => Promise<void>,
 ): Promise<void> {
+  // What the reader threw (a bad row, a field too long): pipeline() may report the AbortError of
+  // the streams it then tears down instead, which would hide the reason (and answer 500).
+  let readerError: unknown;
   const feed = async (chunks: AsyncIterable<Buffer | Uint8Array>) => {
-    for await (const chunk of chunks) {
-      target.push(toBuffer(chunk));
-      if (afterChunk) await afterChunk();
+    try {
+      for await (const chunk of chunks) {
+        target.push(toBuffer(chunk));
+        if (afterChunk) await afterChunk();
+      }
+      target.end();
+    } catch (err) {
+      readerError ??= err;
+      throw err;
     }
-    target.end();
   };
   if (!gzip) return feed(source);
   try {
     await pipeline(Readable.from(source, { objectMode: false }), createGunzip({ chunkSize: 256 * 1024 }), feed);
   } catch (err) {
+    if (readerError !== undefined && !isZlibError(err)) throw readerError;
     if (isZlibError(err)) throw dataErrors.invalidGzip(err.message);
     throw err;
   }
