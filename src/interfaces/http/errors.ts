@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../infra/errors.js';
+import { redactUrl } from '../../infra/logger.js';
 
 export interface ErrorReply {
   status: number;
@@ -108,6 +109,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(reply, errorReplyFor(err, req.id, req.log));
   });
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, { status: 404, code: 'route_not_found', message: `There is no route ${req.method} ${req.url.split('?')[0]}. See /docs for the API reference.` }),
+    sendError(reply, { status: 404, code: 'route_not_found', message: `There is no route ${req.method} ${redactUrl(req.url.split('?')[0]!)}. See /docs for the API reference.` }),
   );
 }
