@@ -66,7 +66,8 @@ export class ConnectionGuard {
   /** Quiet connections, oldest first: never used, then idle between requests. */
   private readonly fresh = new Set<Conn>();
   private readonly idle = new Set<Conn>();
-  private readonly watches = new Set<BodyWatch>();
+  /** Requests whose body is still coming, by their response. */
+  private readonly watches = new Map<ServerResponse, BodyWatch>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private draining = false;
   private drained?: Promise<void>;
@@ -75,8 +76,9 @@ export class ConnectionGuard {
     server.on('connection', (socket: Socket) => this.onConnection(socket));
     // server.close() (ours, and Fastify's in app.close()) would also destroy every connection
     // Node deems idle, including those whose client is between two requests: the guard closes
-    // connections itself (see `drain`).
-    server.closeIdleConnections = () => undefined;
+    // connections itself (see `drain`). Without a drain (a bare app.close()) Node's stays.
+    const closeIdle = server.closeIdleConnections.bind(server);
+    server.closeIdleConnections = () => { if (!this.draining) closeIdle(); };
     if (limits.bodyMinBytesPerSecond > 0) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(1000, limits.bodyRateWindowMs / 4)));
       this.sweeper.unref();
@@ -128,11 +130,7 @@ export class ConnectionGuard {
       res.once('close', () => this.settle(conn, res));
     }
     if (this.limits.bodyMinBytesPerSecond > 0 && hasBody(req)) {
-      const watch: BodyWatch = { req, res, windowStart: this.now(), bytesAtStart: req.socket.bytesRead };
-      this.watches.add(watch);
-      const done = () => this.watches.delete(watch);
-      req.once('end', done);
-      res.once('close', done);
+      this.watches.set(res, { req, res, windowStart: this.now(), bytesAtStart: req.socket.bytesRead });
     }
     if (!this.draining) return false;
     refuseWhileDraining(req, res);
@@ -182,6 +180,7 @@ export class ConnectionGuard {
   /** A request answered: its connection is quiet again, or closed when draining. */
   private settle(conn: Conn, res: ServerResponse): void {
     conn.responses.delete(res);
+    this.watches.delete(res);
     if (conn.responses.size > 0 || conn.socket.destroyed) return;
     if (!this.draining) {
       this.setQuiet(conn, true);
@@ -238,7 +237,7 @@ export class ConnectionGuard {
     if (this.conns.get(conn.socket) !== conn) return;
     this.conns.delete(conn.socket);
     this.setQuiet(conn, false);
-    for (const watch of this.watches) if (watch.req.socket === conn.socket) this.watches.delete(watch);
+    for (const res of conn.responses) this.watches.delete(res);
     if (--conn.client.count === 0) this.clients.delete(conn.address);
   }
 
@@ -246,10 +245,10 @@ export class ConnectionGuard {
   private sweep(): void {
     const t = this.now();
     const window = this.limits.bodyRateWindowMs;
-    for (const w of this.watches) {
+    for (const [res, w] of this.watches) {
       const socket = w.req.socket;
       if (w.req.complete || socket.destroyed) {
-        this.watches.delete(w);
+        this.watches.delete(res);
         continue;
       }
       // Bytes waiting in the request stream mean the handler is behind, not the client.
@@ -260,7 +259,7 @@ export class ConnectionGuard {
       }
       if (t - w.windowStart < window) continue;
       if (socket.bytesRead - w.bytesAtStart < (this.limits.bodyMinBytesPerSecond * window) / 1000) {
-        this.watches.delete(w);
+        this.watches.delete(res);
         cutSlowBody(w);
         continue;
       }
