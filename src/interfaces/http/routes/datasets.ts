@@ -30,7 +30,7 @@ export async function datasetRoutes(base: FastifyInstance, { platform }: { platf
     onRequest: checkUploadType,
     schema: {
       tags: ['datasets'], summary: 'Upload a CSV, CSV.gz or JSONL file (raw body or multipart/form-data)',
-      description: 'Send the file as the request body (any Content-Type), or as the `file` part of a multipart form. Uploading an existing name makes a new version.',
+      description: 'Send the file as the request body (no Content-Type, or one of text/csv, application/csv, text/plain, application/x-ndjson, application/jsonl, application/x-jsonlines, application/gzip, application/x-gzip, application/octet-stream, application/x-www-form-urlencoded; UTF-8 only: others answer 415), or as the `file` part of a multipart form. Uploading an existing name makes a new version.',
       querystring: UploadQuery, response: { 201: DatasetVersion },
     },
   }, async (req, reply) => {
