@@ -110,6 +110,8 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
+    // Shedding may have closed this client's last connection, which forgets the client.
+    this.clients.set(address, client);
     const conn: Conn = { socket, client, address, responses: new Set(), used: false, quietSince: 0 };
     this.conns.set(socket, conn);
     client.count++;

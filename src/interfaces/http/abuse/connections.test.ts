@@ -163,6 +163,27 @@ describe('busy connections', () => {
 
 });
 
+describe('a cap of one connection per client', () => {
+  test('each new connection sheds the previous one, and the count never drifts', { timeout: 60_000 }, async () => {
+    const s = await startTestServer({ AIAAS_MAX_CONNECTIONS_PER_CLIENT: '1' });
+    const port = Number(new URL(s.url).port);
+    const conns: RawConnection[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        conns.push(await RawConnection.open(port, { localAddress: '127.0.0.9' }));
+        if (i > 0) await conns[i - 1]!.ended();
+        while (connectionGuard(s.server.app).size !== 1) await new Promise((r) => setImmediate(r));
+      }
+      const last = conns.at(-1)!;
+      last.write(rawRequest('GET', '/healthz'));
+      assert.equal((await last.answer() as { status: number }).status, 200);
+    } finally {
+      for (const c of conns) c.close();
+      await s.stop();
+    }
+  });
+});
+
 describe('keep-alive timeout', () => {
   test('an idle keep-alive connection is closed after AIAAS_KEEP_ALIVE_TIMEOUT_MS', async () => {
     const s = await startTestServer({ AIAAS_KEEP_ALIVE_TIMEOUT_MS: '200' });
