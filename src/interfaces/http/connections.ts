@@ -14,7 +14,9 @@
  * - Shutdown (`drain`): stop accepting, close quiet connections at once, let each in-flight
  *   request finish with `Connection: close` on its answer, answer 503 (Connection: close) to
  *   requests that arrive on those connections meanwhile, and resolve once none is left (or
- *   after `shutdownGraceMs`, when what is left is cut).
+ *   after `shutdownGraceMs`, when what is left is cut). A connection whose last answer promised
+ *   keep-alive less than a second ago is not quiet but between two requests: it gets that
+ *   second for the next one (answered 503) before it closes, so no request is lost in flight.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -140,8 +142,9 @@ export class ConnectionGuard {
   }
 
   /**
-   * Stops accepting and resolves once every connection is gone: quiet ones are closed at once,
-   * busy ones after their answer (sent with Connection: close). After `graceMs` the rest is cut.
+   * Stops accepting and resolves once every connection is gone: quiet ones are closed at once
+   * (those answered moments ago after a short linger), busy ones after their answer (sent with
+   * Connection: close). After `graceMs` the rest is cut.
    */
   drain(graceMs: number): Promise<void> {
     if (this.drained) return this.drained;
