@@ -35,6 +35,8 @@ export interface BlobStore {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
@@ -45,7 +47,8 @@ export class LocalBlobStore implements BlobStore {
    */
   constructor(private readonly root: string, opts: { sweepScratch?: boolean } = {}) {
     this.tmpDir = path.join(root, 'tmp');
-    fs.mkdirSync(this.tmpDir, { recursive: true });
+    // Owner only, like the rest of AIAAS_HOME: blobs are tenants' data and models.
+    fs.mkdirSync(this.tmpDir, { recursive: true, mode: DIR_MODE });
     // Scratch files of a process that died are garbage: nothing refers to them.
     if (opts.sweepScratch !== false) {
       for (const f of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, f), { force: true });
@@ -66,7 +69,7 @@ export class LocalBlobStore implements BlobStore {
     const hasher = createHash('sha256');
     const limit = opts.maxBytes ?? Infinity;
     let size = 0;
-    const out = fs.createWriteStream(tmp, { flags: 'wx' });
+    const out = fs.createWriteStream(tmp, { flags: 'wx', mode: FILE_MODE });
     try {
       const chunks = source instanceof Uint8Array ? [source] : source;
       for await (const chunk of chunks) {
@@ -102,7 +105,9 @@ export class LocalBlobStore implements BlobStore {
       await fsp.rm(tmp, { force: true });
       return { hash, size, created: false };
     }
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.mkdir(path.dirname(dest), { recursive: true, mode: DIR_MODE });
+    // Files from putFile() were written by the caller, with whatever mode it chose.
+    await fsp.chmod(tmp, FILE_MODE);
     await fsp.rename(tmp, dest);
     return { hash, size, created: true };
   }

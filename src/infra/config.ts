@@ -2,6 +2,7 @@
  * Configuration from the environment (12-factor). Every variable has a default that makes
  * `npm start` work on a laptop with nothing set.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from './errors.js';
@@ -26,6 +27,30 @@ export interface SchedulerConfig {
   graceSeconds: number;
   /** This node's id in the cluster (default: generated once, kept in AIAAS_HOME/node-id). */
   nodeId?: string;
+}
+
+/**
+ * The HTTP edge: how many connections, and how long a client may take. The defaults suit a
+ * server facing the internet directly; behind a reverse proxy every client has the proxy's
+ * address, so set AIAAS_MAX_CONNECTIONS_PER_CLIENT=0 (no per-client cap) there.
+ */
+export interface HttpEdgeConfig {
+  /** All open connections (AIAAS_MAX_CONNECTIONS). Past it the oldest quiet connection is shed for a new one. */
+  maxConnections: number;
+  /** Open connections from one client address (AIAAS_MAX_CONNECTIONS_PER_CLIENT, 0 = no cap). */
+  maxConnectionsPerClient: number;
+  /** Time to receive a request's headers (AIAAS_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (AIAAS_REQUEST_TIMEOUT_MS, 0 = no limit). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (AIAAS_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /** A body must arrive at least this fast (AIAAS_BODY_MIN_BYTES_PER_SECOND, 0 = no minimum)… */
+  bodyMinBytesPerSecond: number;
+  /** …measured over windows of this length (AIAAS_BODY_RATE_WINDOW_MS). */
+  bodyRateWindowMs: number;
+  /** On SIGTERM, how long accepted requests may take to finish before their connections are cut (AIAAS_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
 }
 
 export interface Config {
@@ -56,6 +81,7 @@ export interface Config {
   metricsPublic: boolean;
   prices: Prices;
   scheduler: SchedulerConfig;
+  http: HttpEdgeConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -113,5 +139,38 @@ export function loadConfig(env: Env = process.env): Config {
       graceSeconds: num(env, 'AIAAS_JOB_GRACE_SECONDS', 10),
       nodeId: env.AIAAS_NODE_ID || undefined,
     },
+    http: loadHttpEdge(env),
   };
+}
+
+function loadHttpEdge(env: Env): HttpEdgeConfig {
+  const edge: HttpEdgeConfig = {
+    maxConnections: int(env, 'AIAAS_MAX_CONNECTIONS', defaultMaxConnections(), 1),
+    maxConnectionsPerClient: int(env, 'AIAAS_MAX_CONNECTIONS_PER_CLIENT', 256),
+    headersTimeoutMs: int(env, 'AIAAS_HEADERS_TIMEOUT_MS', 20_000, 1),
+    // Long enough for the largest dataset over a slow link; slow-drip bodies are cut by the minimum rate.
+    requestTimeoutMs: int(env, 'AIAAS_REQUEST_TIMEOUT_MS', 30 * 60_000),
+    keepAliveTimeoutMs: int(env, 'AIAAS_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1),
+    bodyMinBytesPerSecond: int(env, 'AIAAS_BODY_MIN_BYTES_PER_SECOND', 1024),
+    bodyRateWindowMs: int(env, 'AIAAS_BODY_RATE_WINDOW_MS', 10_000, 10),
+    shutdownGraceMs: int(env, 'AIAAS_SHUTDOWN_GRACE_MS', 30_000),
+  };
+  if (edge.requestTimeoutMs > 0 && edge.headersTimeoutMs > edge.requestTimeoutMs) {
+    throw new AppError(500, 'bad_config', `AIAAS_HEADERS_TIMEOUT_MS (${edge.headersTimeoutMs}) must not exceed AIAAS_REQUEST_TIMEOUT_MS (${edge.requestTimeoutMs}); lower the first or raise the second.`, { variable: 'AIAAS_HEADERS_TIMEOUT_MS' });
+  }
+  return edge;
+}
+
+/**
+ * 10,000 connections, or fewer when the process may not open that many files (each connection
+ * is one): a cap above the descriptor limit would fail accept() before any shedding could help.
+ */
+function defaultMaxConnections(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Math.max(64, Math.min(10_000, Number(m[1]) - 256));
+  } catch {
+    // Not Linux: no way to read the limit from Node; keep the default.
+  }
+  return 10_000;
 }

@@ -65,7 +65,11 @@ describe('web console (chromium)', () => {
     await signin.close();
 
     const page = watch(await context.newPage());
-    await page.goto(s.url + '/');
+    page.setDefaultTimeout(20_000);
+    // Served under its Content-Security-Policy: any violation would show as a console error below.
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(`CSP violation: ${m.text()}`); });
+    const home = await page.goto(s.url + '/');
+    assert.match(home!.headers()['content-security-policy'] ?? '', /script-src 'self'.*frame-ancestors 'none'/);
     await page.fill('input[name=apiKey]', dev);
     await page.click('button[type=submit]');
     await page.getByRole('heading', { name: 'Datasets' }).waitFor();

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
-import { buildApp } from './http/app.js';
+import { buildApp, connectionGuard } from './http/app.js';
 import { createPlatform, type Platform } from './platform.js';
 
 export interface RunningServer {
@@ -20,7 +20,10 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
   const app = await buildApp(platform);
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
-    await app.close(); // stops accepting, waits for in-flight requests
+    // Stops accepting, closes quiet connections, lets accepted requests finish (Connection: close).
+    const drained = connectionGuard(app).drain(config.http.shutdownGraceMs);
+    await app.close(); // preClose hooks end event streams, which would otherwise hold connections open
+    await drained;
     await platform.close();
   })());
   try {

@@ -24,8 +24,10 @@ export async function openStore(opts: StoreOptions): Promise<Db> {
 }
 
 function openSqlite(home: string): Db {
-  fs.mkdirSync(home, { recursive: true });
-  const file = new SqliteDatabase(path.join(home, 'aiaas.db'));
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const dbFile = path.join(home, 'aiaas.db');
+  ownerOnly(dbFile);
+  const file = new SqliteDatabase(dbFile);
   // WAL lets readers proceed while a writer commits; busy_timeout waits out a competing writer
   // (a worker process) instead of failing at once.
   file.pragma('journal_mode = WAL');
@@ -33,6 +35,18 @@ function openSqlite(home: string): Db {
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
   return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }) });
+}
+
+/**
+ * The database file readable by its owner only (it holds key hashes and the audit log), created
+ * so before SQLite opens it; SQLite gives its -wal and -shm files the same mode. Files of an
+ * older home are tightened too.
+ */
+function ownerOnly(dbFile: string): void {
+  fs.closeSync(fs.openSync(dbFile, 'a', 0o600));
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) {
+    if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+  }
 }
 
 /**

@@ -7,7 +7,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Platform } from '../platform.js';
 import { registerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
-import { registerErrorHandling } from './errors.js';
+import { ConnectionGuard } from './connections.js';
+import { clientErrorHandler, errorReplyFor, registerErrorHandling, sendError } from './errors.js';
+import { registerJsonParser } from './json-body.js';
 import { HttpMetrics, registerObservability, requestId } from './observability.js';
 import { PredictFastPath } from './predict-fast-path.js';
 import { registerOpenApi } from './openapi.js';
@@ -24,30 +26,55 @@ import { tenantRoutes } from './routes/tenants.js';
 
 export const API_VERSION = '0.1.0';
 
+const guards = new WeakMap<FastifyInstance, ConnectionGuard>();
+
+/** The app's connection guard: `drain()` is the first step of a graceful shutdown (see server.ts). */
+export function connectionGuard(app: FastifyInstance): ConnectionGuard {
+  const guard = guards.get(app);
+  if (!guard) throw new Error('not an app made by buildApp');
+  return guard;
+}
+
 export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   const metrics = new HttpMetrics(platform);
   const fastPath = new PredictFastPath(platform, metrics);
+  const edge = platform.config.http;
+  let guard: ConnectionGuard | undefined;
   const app = Fastify({
     // Predictions with a recently seen key are answered before Fastify's lifecycle (see
-    // predict-fast-path.ts); every other request, and those it leaves, go to Fastify.
-    serverFactory: (handler, opts) => {
-      const server = http.createServer((req, res) => {
+    // predict-fast-path.ts); every other request, and those it leaves, go to Fastify. The
+    // connection guard sees each request first (caps, body pace, draining: connections.ts).
+    serverFactory: (handler) => {
+      const server = http.createServer({
+        headersTimeout: edge.headersTimeoutMs,
+        requestTimeout: edge.requestTimeoutMs,
+        keepAliveTimeout: edge.keepAliveTimeoutMs,
+        // How often Node checks the two timeouts above (its default, 30 s, would let short ones run long).
+        connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(edge.headersTimeoutMs / 4))),
+      }, (req, res) => {
+        if (guard!.onRequest(req, res)) return;
+        res.setHeader('x-content-type-options', 'nosniff');
         if (!fastPath.handle(req, res)) handler(req, res);
       });
-      // What Fastify sets on the servers it makes itself.
-      server.keepAliveTimeout = Number(opts.keepAliveTimeout);
-      server.requestTimeout = Number(opts.requestTimeout);
-      server.setTimeout(Number(opts.connectionTimeout));
+      guard = new ConnectionGuard(server, edge);
       return server;
     },
     loggerInstance: platform.logger as FastifyBaseLogger,
     genReqId: requestId,
     bodyLimit: platform.config.bodyLimitBytes,
-    // Fastify answers in-flight requests before close() resolves; idle keep-alive sockets go at once.
-    forceCloseConnections: 'idle',
+    keepAliveTimeout: edge.keepAliveTimeoutMs,
+    requestTimeout: edge.requestTimeoutMs,
+    // The connection guard drains connections (Connection: close, 503 in API.md's format).
+    return503OnClosing: false,
+    forceCloseConnections: false,
+    clientErrorHandler,
+    // Bad URLs (e.g. `GET /%`) answer in API.md's format too.
+    frameworkErrors: (err, req, reply) => sendError(reply, errorReplyFor(err, String(req.id), req.log)),
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
+  guards.set(app, guard!);
   registerErrorHandling(app);
+  registerJsonParser(app);
   registerObservability(app, platform, metrics);
   app.addHook('preClose', (done) => {
     fastPath.closing = true;

@@ -23,11 +23,28 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 Build the console with <code>npm run build:console</code> (it runs by itself in <code>npm ci</code> / <code>npm install</code>,
 which install its build tools), then reload this page.</p></body></html>`;
 
+/**
+ * The console loads only its own bundle: no inline script or style, no other origin, and it may
+ * not be framed (clickjacking: the page holds an API key). The `data:` image is its empty
+ * favicon; React's style props go through the CSSOM, which style-src does not restrict.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "font-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+].join('; ');
+/** The not-built page: static text with inline style, nothing else. */
+const NOT_BUILT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+
 export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string } = {}) {
   const dir = opts.dir ?? CONSOLE_DIR;
   app.addHook('onRoute', (route) => {
     route.config = { ...(route.config ?? {}), access: 'public' };
     route.schema = { ...(route.schema ?? {}), hide: true };
+  });
+  app.addHook('onSend', (_req, reply, _payload, done) => {
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', CONSOLE_CSP);
+    reply.header('x-frame-options', 'DENY');
+    done();
   });
   const assets = path.join(dir, 'assets');
   if (fs.existsSync(assets)) {
@@ -41,7 +58,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }
     try {
       html = await fs.promises.readFile(path.join(dir, 'index.html'), 'utf8');
     } catch {
-      return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
+      return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', NOT_BUILT_CSP).send(NOT_BUILT);
     }
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
   };

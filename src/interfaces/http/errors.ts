@@ -3,8 +3,11 @@
  * it came from a service (AppError), from schema validation, from Fastify's body parsing, or from
  * a bug (500, logged with its stack, never shown to the caller).
  */
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../infra/errors.js';
+import { redactUrl } from '../../infra/logger.js';
 
 export interface ErrorReply {
   status: number;
@@ -19,6 +22,10 @@ const FASTIFY_CODES: Record<string, (e: FastifyError) => ErrorReply> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => ({ status: 413, code: 'payload_too_large', message: 'The request body is larger than the limit. Send less, or raise AIAAS_BODY_LIMIT_BYTES.' }),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (e) => ({ status: 415, code: 'unsupported_media_type', message: `${e.message}. Send Content-Type: application/json.` }),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => ({ status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body sent.' }),
+  FST_ERR_CTP_INVALID_TYPE: () => ({ status: 415, code: 'unsupported_media_type', message: 'The Content-Type header is not a valid media type. Send Content-Type: application/json.' }),
+  FST_ERR_CTP_EMPTY_TYPE: () => ({ status: 415, code: 'unsupported_media_type', message: 'The Content-Type header is empty. Send Content-Type: application/json.' }),
+  FST_ERR_BAD_URL: () => ({ status: 400, code: 'bad_url', message: 'The URL is not valid: a percent sign must start an escape like %20. Encode the path (encodeURIComponent).' }),
+  FST_ERR_MAX_PARAM_LENGTH: () => ({ status: 414, code: 'uri_too_long', message: 'A path parameter is longer than allowed. Use a shorter name or id.' }),
 };
 
 export function toErrorReply(err: unknown): ErrorReply | undefined {
@@ -74,11 +81,34 @@ export function sendError(reply: FastifyReply, e: ErrorReply): FastifyReply {
   return reply.code(e.status).headers(headers).type('application/json').send(body);
 }
 
+/** A whole HTTP/1.1 error answer as text, for writing to a socket outside any request (client errors, cut bodies). */
+export function rawErrorAnswer(e: ErrorReply): string {
+  const text = JSON.stringify(errorAnswer(e).body);
+  return `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(text)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`;
+}
+
+/** Requests Node could not read (malformed, headers too large, too slow): answered in API.md's format, then closed. */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e: ErrorReply = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? { status: 408, code: 'request_timeout', message: 'The request took too long to arrive (AIAAS_HEADERS_TIMEOUT_MS for the headers, AIAAS_REQUEST_TIMEOUT_MS for the whole request). Send it in one go.' }
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? { status: 431, code: 'headers_too_large', message: 'The request headers are larger than the server accepts (16 KiB). Send fewer or shorter headers.' }
+      : { status: 400, code: 'bad_request', message: `The request is not valid HTTP/1.1 (${err.code ?? err.message}). Check the client.` };
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawErrorAnswer(e));
+  socket.once('finish', () => socket.destroy());
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     return sendError(reply, errorReplyFor(err, req.id, req.log));
   });
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, { status: 404, code: 'route_not_found', message: `There is no route ${req.method} ${req.url.split('?')[0]}. See /docs for the API reference.` }),
+    sendError(reply, { status: 404, code: 'route_not_found', message: `There is no route ${req.method} ${redactUrl(req.url.split('?')[0]!)}. See /docs for the API reference.` }),
   );
 }

@@ -191,9 +191,10 @@ async function consume(
   target: ByteConsumer,
   afterChunk?: () => Promise<void>,
 ): Promise<void> {
-  // Node 20's pipeline rejects with a bare AbortError when its last stage throws while gunzip still
-  // has output (a size limit hit mid-stream): keep the stage's own error to rethrow it.
-  let stageError: unknown;
+  // What the reader threw (a bad row, a field too long, a size limit hit mid-stream): Node 20's
+  // pipeline() may report the AbortError of the streams it then tears down instead, which would
+  // hide the reason (and answer 500).
+  let readerError: unknown;
   const feed = async (chunks: AsyncIterable<Buffer | Uint8Array>) => {
     try {
       for await (const chunk of chunks) {
@@ -202,7 +203,7 @@ async function consume(
       }
       target.end();
     } catch (err) {
-      stageError ??= err;
+      readerError ??= err;
       throw err;
     }
   };
@@ -210,7 +211,7 @@ async function consume(
   try {
     await pipeline(Readable.from(source, { objectMode: false }), createGunzip({ chunkSize: 256 * 1024 }), feed);
   } catch (err) {
-    if (stageError !== undefined) throw stageError;
+    if (readerError !== undefined && !isZlibError(err)) throw readerError;
     if (isZlibError(err)) throw dataErrors.invalidGzip(err.message);
     throw err;
   }

@@ -2,12 +2,12 @@
  * Datasets. Uploads stream: the body is never buffered whole. This plugin is encapsulated so its
  * body parsers (any content type as a raw stream, and multipart) apply to its routes only.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import type { Platform } from '../../platform.js';
-import { unprocessable } from '../../../infra/errors.js';
+import { AppError, badRequest, unprocessable } from '../../../infra/errors.js';
 import { principalOf } from '../context.js';
 import { DatasetSummary, DatasetVersion, IdOrNameParams, ListOf, StringEnum, VersionQuery } from '../schemas.js';
 
@@ -26,9 +26,11 @@ export async function datasetRoutes(base: FastifyInstance, { platform }: { platf
 
   app.post('/v1/datasets', {
     config: { access: 'write' },
+    // Refused before the body is read (authentication, a root hook, runs first).
+    onRequest: checkUploadType,
     schema: {
       tags: ['datasets'], summary: 'Upload a CSV, JSONL or text file, gzipped or not (raw body or multipart/form-data)',
-      description: 'Send the file as the request body (any Content-Type), or as the `file` part of a multipart form. Uploading an existing name makes a new version.',
+      description: 'Send the file as the request body (no Content-Type, or one of text/csv, application/csv, text/plain, application/x-ndjson, application/jsonl, application/x-jsonlines, application/gzip, application/x-gzip, application/octet-stream, application/x-www-form-urlencoded; UTF-8 only: others answer 415), or as the `file` part of a multipart form. Uploading an existing name makes a new version.',
       querystring: UploadQuery, response: { 201: DatasetVersion },
     },
   }, async (req, reply) => {
@@ -87,18 +89,67 @@ interface UploadSource {
   body: AsyncIterable<Uint8Array>;
 }
 
+/**
+ * Content types an upload may declare. The format itself is told by ?format=, the file name, or
+ * the bytes (gzip), so these only keep out what is clearly not a data file (JSON, images…).
+ * application/x-www-form-urlencoded is what `curl --data-binary @file.csv` sends by default.
+ */
+export const UPLOAD_TYPES = [
+  'text/csv', 'application/csv', 'text/plain', 'application/x-ndjson', 'application/jsonl', 'application/x-jsonlines',
+  'application/gzip', 'application/x-gzip', 'application/octet-stream', 'multipart/form-data', 'application/x-www-form-urlencoded',
+];
+const TEXT_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+function checkUploadType(req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  const header = req.headers['content-type'];
+  if (header === undefined || header.trim() === '') return done();
+  const [type, ...params] = header.split(';').map((p) => p.trim().toLowerCase());
+  if (!UPLOAD_TYPES.includes(type!)) {
+    return done(new AppError(415, 'unsupported_media_type', `Content-Type ${type} is not a dataset upload. Send the file as one of: ${UPLOAD_TYPES.join(', ')} (or with no Content-Type).`, { contentType: type, accepted: UPLOAD_TYPES }));
+  }
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/^"|"$/g, '');
+  if (charset !== undefined && !TEXT_CHARSETS.has(charset)) {
+    return done(new AppError(415, 'unsupported_charset', `The upload declares charset=${charset}; only UTF-8 is accepted. Save the file as UTF-8 (for example "CSV UTF-8" in Excel) and send it again.`, { charset, accepted: ['utf-8'] }));
+  }
+  done();
+}
+
 async function readUpload(req: FastifyRequest, q: { name?: string; format?: string; filename?: string }): Promise<UploadSource> {
   if (req.isMultipart()) {
-    const part = await req.file();
+    const part = await req.file().catch((err: unknown) => { throw multipartError(err); });
     if (!part) throw unprocessable('file_missing', 'The multipart form has no file part; add the file as a field named "file".');
     const field = (n: string) => {
       const f = part.fields[n];
       return f && !Array.isArray(f) && f.type === 'field' ? String(f.value) : undefined;
     };
     const filename = q.filename ?? part.filename;
-    return { name: q.name ?? field('name') ?? nameFromFile(filename), format: q.format ?? field('format'), filename, body: part.file };
+    return { name: q.name ?? field('name') ?? nameFromFile(filename), format: q.format ?? field('format'), filename, body: mapStreamErrors(part.file, multipartError) };
   }
-  return { name: q.name ?? nameFromFile(q.filename), format: q.format, filename: q.filename, body: req.body as AsyncIterable<Uint8Array> };
+  const body = req.body as AsyncIterable<Uint8Array> | undefined;
+  if (body == null || typeof body[Symbol.asyncIterator] !== 'function') {
+    throw badRequest('body_missing', 'The request has no body. Send the file as the request body (curl --data-binary @data.csv) or as the "file" part of a multipart form (curl -F file=@data.csv).');
+  }
+  return { name: q.name ?? nameFromFile(q.filename), format: q.format, filename: q.filename, body: mapStreamErrors(body, interrupted) };
+}
+
+/** The body's own stream errors (a cut form, a client gone mid-upload) as 400s, not 500s; our errors pass. */
+async function* mapStreamErrors(body: AsyncIterable<Uint8Array>, toError: (err: unknown) => AppError): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    throw err instanceof AppError ? err : toError(err);
+  }
+}
+
+function multipartError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { statusCode?: number; message?: string };
+  const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 400;
+  return new AppError(status, 'invalid_multipart', `The multipart form could not be read (${e?.message ?? String(err)}). Send the whole form, ending with its closing boundary; curl -F file=@data.csv does it.`);
+}
+
+function interrupted(err: unknown): AppError {
+  return badRequest('upload_interrupted', `The upload stopped before its end (${(err as Error)?.message ?? String(err)}). Send the file again.`);
 }
 
 function nameFromFile(filename: string | undefined): string {

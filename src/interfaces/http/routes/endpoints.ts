@@ -10,6 +10,7 @@ import { AppError } from '../../../infra/errors.js';
 import { sendError } from '../errors.js';
 import { principalOf } from '../context.js';
 import { ListOf } from '../schemas.js';
+import { jsonTooDeep, tooDeep } from '../json-body.js';
 import {
   CreateEndpointBody, EndpointParams, EndpointSchema, PredictBody, UpdateEndpointBody, V2InferBody, V2ModelParams,
 } from '../schemas-serving.js';
@@ -79,6 +80,11 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
   // never merged into other objects.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    // Checked first: what reads the value afterwards (tensor flattening) recurses.
+    if (jsonTooDeep(body as string)) {
+      done(tooDeep(), undefined);
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {

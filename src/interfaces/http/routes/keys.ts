@@ -8,6 +8,12 @@ import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf } from '../schemas.js';
 
 export async function keyRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  // A created key is shown once, in this answer: no cache (browser, proxy) may keep a copy.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.method === 'POST') reply.header('cache-control', 'no-store');
+    done();
+  });
+
   app.post('/v1/keys', {
     config: { access: 'write' },
     schema: { tags: ['keys'], summary: 'Create an API key (shown once)', body: CreateKey, response: { 201: CreatedKey } },
