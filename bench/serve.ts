@@ -20,7 +20,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { mlpModel, mlpWeights } from '../src/interfaces/testing/onnx-fixtures.js';
+import { mlpModel, mlpWeights } from '../src/ml/testing/onnx-fixtures.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

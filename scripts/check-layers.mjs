@@ -5,7 +5,7 @@
  * layers; the SDK (a client of the HTTP API) may import the API's types only; and no two sibling
  * folders import each other, directly or through others (a cycle means two concepts that cannot
  * be read apart; a folder and its own subfolders may use each other). Tests are held to the layer
- * rule too. Prints every violation; exits 1 if there is one.
+ * rule too, and test support (a `testing/` folder) is imported by tests only. Prints every violation; exits 1 if there is one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,6 +50,10 @@ for (const file of walk(root)) {
       problems.push(`${rel} imports ${target}: the SDK may import only the API's types (${SDK_ALLOWED.map(String).join(', ')})`);
     } else if (RANK[from] && RANK[to] && RANK[to] > RANK[from]) {
       problems.push(`${rel} imports ${target}: ${from} is below ${to} (interfaces → services → ml → engine → infra)`);
+    }
+    const isTestSupport = (f) => f.endsWith('.test.ts') || f.split('/').includes('testing');
+    if (!isTestSupport(rel) && target.split('/').includes('testing')) {
+      problems.push(`${rel} imports ${target}: test support (testing/ folders) is for tests only`);
     }
     const a = folderOf(rel), b = folderOf(target);
     const nested = (x, y) => x.startsWith(y + '/');

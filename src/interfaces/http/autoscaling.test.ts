@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { slowModel } from '../testing/onnx-fixtures.js';
+import { slowModel } from '../../ml/testing/onnx-fixtures.js';
 import { until } from '../testing/jobs-helpers.js';
 
 describe('autoscaling', () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { loadConfig } from '../../infra/config.js';
 import { startServer, type RunningServer } from '../server.js';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { irisClassifier, irisExpected, mixedTypesModel } from '../testing/onnx-fixtures.js';
+import { irisClassifier, irisExpected, mixedTypesModel } from '../../ml/testing/onnx-fixtures.js';
 import { until } from '../testing/jobs-helpers.js';
 
 const octet = { 'content-type': 'application/octet-stream' };

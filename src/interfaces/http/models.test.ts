@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { irisClassifier, mixedTypesModel } from '../testing/onnx-fixtures.js';
+import { irisClassifier, mixedTypesModel } from '../../ml/testing/onnx-fixtures.js';
 
 const octet = { 'content-type': 'application/octet-stream' };
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { mlpModel, mlpWeights, type MlpWeights } from '../testing/onnx-fixtures.js';
+import { mlpModel, mlpWeights, type MlpWeights } from '../../ml/testing/onnx-fixtures.js';
 import { until } from '../testing/jobs-helpers.js';
 import { ManualClock } from '../../infra/testing/manual-clock.js';
 import { AUTH_RECHECK_MS } from '../../services/keys.js';

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { irisClassifier } from '../testing/onnx-fixtures.js';
+import { irisClassifier } from '../../ml/testing/onnx-fixtures.js';
 
 const SERVER_MAX = 6;
 

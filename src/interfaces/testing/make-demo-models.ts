@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { irisClassifier } from './onnx-fixtures.js';
+import { irisClassifier } from '../../ml/testing/onnx-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const dir = path.resolve(process.argv[2] ?? path.join(root, 'examples/models'));

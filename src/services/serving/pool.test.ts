@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { slowModel } from '../../interfaces/testing/onnx-fixtures.js';
+import { slowModel } from '../../ml/testing/onnx-fixtures.js';
 import type { AppError } from '../../infra/errors.js';
 import type { Feeds } from '../../ml/instances.js';
 import { VersionPool, type PoolHooks, type PoolSettings } from './pool.js';
@@ -138,7 +138,7 @@ test('a pool closed while its replicas start: the start fails, the close waits f
  */
 test('a process that closes its pool during a long run of many pieces exits by itself, with code 0 and no native abort', async () => {
   const pool = new URL('./pool.js', import.meta.url).href;
-  const fixtures = new URL('../../interfaces/testing/onnx-fixtures.js', import.meta.url).href;
+  const fixtures = new URL('../../ml/testing/onnx-fixtures.js', import.meta.url).href;
   const script = `
     const { VersionPool } = await import(${JSON.stringify(pool)});
     const { slowModel } = await import(${JSON.stringify(fixtures)});

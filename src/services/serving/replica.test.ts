@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { slowModel } from '../../interfaces/testing/onnx-fixtures.js';
+import { slowModel } from '../../ml/testing/onnx-fixtures.js';
 import type { Feeds } from '../../ml/instances.js';
 import type { Answered, Pending } from './batch-queue.js';
 import type { RunResult } from './protocol.js';

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { startTestServer, type Reply, type TestServer } from '../../testing/test-server.js';
-import { irisClassifier } from '../../testing/onnx-fixtures.js';
+import { irisClassifier } from '../../../ml/testing/onnx-fixtures.js';
 import { RawConnection } from '../../testing/raw-http.js';
 
 /** The default AIAAS_BODY_LIMIT_BYTES. */

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnServer } from '../../testing/server-process.js';
-import { irisClassifier } from '../../testing/onnx-fixtures.js';
+import { irisClassifier } from '../../../ml/testing/onnx-fixtures.js';
 import { RawConnection, rawRequest, type RawAnswer } from '../../testing/raw-http.js';
 
 const KEY = 'aiaas_shutdown_test_admin_key_0123456789';

@@ -3,7 +3,7 @@
  * serving tests and the serving benchmark. Nothing here is trained: weights are fixed numbers.
  */
 import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../engine/onnx/model.js';
-import type { Signature } from '../../ml/signature.js';
+import type { Signature } from '../signature.js';
 
 export const IRIS_LABELS = ['setosa', 'versicolor', 'virginica'];
 export const IRIS_COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
