@@ -7,7 +7,7 @@
  * not in an earlier bin, so a split "bin ≤ b" is exactly the ONNX test `x <= thresholds[b]` on a
  * float tensor: the fitted trees and their ONNX export agree bit for bit on the routing.
  */
-import { Rng } from './random.js';
+import { Rng } from '../core/random.js';
 import type { Matrix } from './types.js';
 
 export const MISSING_BIN = 255;

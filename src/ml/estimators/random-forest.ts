@@ -16,7 +16,7 @@ import { unprocessable } from '../../infra/errors.js';
 import { binMatrix, fitBinThresholds, FLOAT32_MAX, MISSING_BIN } from './binning.js';
 import { scoresToClasses } from './linear.js';
 import { badParam, boolParam, checkData, checkFeatures, checkKnown, intParam, optionalIntParam } from './params.js';
-import { Rng } from './random.js';
+import { Rng } from '../core/random.js';
 import { asFloat32, ensembleScores, TreeBuilder } from './tree.js';
 import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, ValuePrediction } from './types.js';
 

@@ -19,7 +19,7 @@ import { trainTestSplit, takeRows } from '../metrics/validation.js';
 import { binMatrix, fitBinThresholds, FLOAT32_MAX, MISSING_BIN } from './binning.js';
 import { scoresToClasses, sigmoid } from './linear.js';
 import { badParam, checkData, checkFeatures, checkKnown, intParam, numParam, optionalIntParam } from './params.js';
-import { Rng } from './random.js';
+import { Rng } from '../core/random.js';
 import { asFloat32, ensembleScores, leafIndices, TreeBuilder } from './tree.js';
 import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, TreeState, ValuePrediction } from './types.js';
 
