@@ -16,11 +16,14 @@
  * trick). Runs on one thread.
  */
 import { trainTestSplit, takeRows } from '../metrics/validation.js';
-import { binMatrix, fitBinThresholds, FLOAT32_MAX, MISSING_BIN } from './binning.js';
+import { binMatrix, fitBinThresholds } from './trees/binning.js';
+import { gradientTerm } from './trees/criteria.js';
+import { partition, splitThreshold } from './trees/partition.js';
+import type { BinnedLayout } from './trees/partition.js';
 import { scoresToClasses, sigmoid } from './linear.js';
 import { badParam, checkData, checkFeatures, checkKnown, intParam, numParam, optionalIntParam } from './params.js';
 import { Rng } from '../core/random.js';
-import { asFloat32, ensembleScores, leafIndices, TreeBuilder } from './tree.js';
+import { asFloat32, ensembleScores, leafIndices, TreeBuilder } from './trees/tree.js';
 import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, TreeState, ValuePrediction } from './types.js';
 
 /**
@@ -313,15 +316,13 @@ class Grower {
   ) {
     this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
+    this.layout = { bins, rowStride: F, featureStride: 1, nBins: this.nBins };
+    this.partScratch = new Int32Array(n);
     // Compact histograms: feature f owns cells offset[f] … offset[f] + nBins[f], the last one for
-    // missing values, so that clearing, subtracting and scanning skip the unused bins. The binned
-    // data is rewritten accordingly (missing: MISSING_BIN → nBins[f]).
+    // missing values (binning.ts), so that clearing, subtracting and scanning skip the unused bins.
     this.offset = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f]! + this.nBins[f]! + 1;
     this.histSize = this.offset[F]! * 3;
-    for (let i = 0; i < n; i++) {
-      for (let f = 0; f < F; f++) if (bins[i * F + f] === MISSING_BIN) bins[i * F + f] = this.nBins[f]!;
-    }
     // Sparse data (one-hot blocks, image backgrounds): when most cells hold their feature's most
     // frequent bin, rows keep only their other cells (CSR) and each node's most-frequent-bin
     // cells are filled in from the node totals, as LightGBM does.
@@ -351,6 +352,8 @@ class Grower {
 
   private readonly offset: Int32Array;
   private readonly histSize: number;
+  private readonly layout: BinnedLayout;
+  private readonly partScratch: Int32Array;
   private pairScratch: Float64Array | null = null;
   /** Per feature, the histogram cell of its most frequent bin. */
   private readonly defaultCell: Int32Array;
@@ -391,9 +394,9 @@ class Grower {
       const node = frontier[best]!;
       frontier.splice(best, 1);
       const s = node.split!;
-      const thr = s.bin >= this.nBins[s.feature]! - 1 ? FLOAT32_MAX : this.thresholds[s.feature]![s.bin]!;
+      const thr = splitThreshold(this.thresholds, this.nBins, s.feature, s.bin);
       const ids = tree.split(node.id, s.feature, thr, s.missingLeft);
-      const mid = this.partition(node.start, node.end, s.feature, s.bin, s.missingLeft);
+      const mid = partition(this.indices, this.partScratch, node.start, node.end, this.layout, s.feature, s.bin, s.missingLeft);
       nLeaves++;
       const left: GrowNode = { id: ids.left, start: node.start, end: mid, depth: node.depth + 1, g: s.gl, h: s.hl, hist: null, split: null };
       const right: GrowNode = { id: ids.right, start: mid, end: node.end, depth: node.depth + 1, g: node.g - s.gl, h: node.h - s.hl, hist: null, split: null };
@@ -529,7 +532,7 @@ class Grower {
     const G = node.g;
     const H = node.h;
     const C = node.end - node.start;
-    const parent = (G * G) / (H + l2);
+    const parent = gradientTerm(G, H, l2);
     let best: SplitInfo | null = null;
     let bestGain = 0; // scikit-learn's min_gain_to_split: a split must strictly reduce the loss
     for (let f = 0; f < this.F; f++) {
@@ -553,7 +556,7 @@ class Grower {
           const hr = H - hl;
           if (hl >= MIN_HESSIAN_TO_SPLIT && hr >= MIN_HESSIAN_TO_SPLIT) {
             const gr = G - gl;
-            const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2) - parent;
+            const gain = gradientTerm(gl, hl, l2) + gradientTerm(gr, hr, l2) - parent;
             if (gain > bestGain) {
               bestGain = gain;
               best = { gain, feature: f, bin: b, missingLeft: cm > 0 ? false : cl >= cr, gl, hl, cl };
@@ -568,7 +571,7 @@ class Grower {
           const hR = H - hL;
           if (cL >= minSamplesLeaf && cR >= minSamplesLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
             const gR = G - gL;
-            const gain = (gL * gL) / (hL + l2) + (gR * gR) / (hR + l2) - parent;
+            const gain = gradientTerm(gL, hL, l2) + gradientTerm(gR, hR, l2) - parent;
             if (gain > bestGain) {
               bestGain = gain;
               best = { gain, feature: f, bin: b, missingLeft: true, gl: gL, hl: hL, cl: cL };
@@ -581,26 +584,6 @@ class Grower {
     return best;
   }
 
-  /** Moves the samples going left to the front of [start, end); returns the boundary. */
-  private partition(start: number, end: number, f: number, bin: number, missingLeft: boolean): number {
-    const { bins, F } = this;
-    const idx = this.indices;
-    let i = start;
-    let j = end - 1;
-    const missing = this.nBins[f]!;
-    const goesLeft = (s: number): boolean => {
-      const b = bins[s * F + f]!;
-      return b === missing ? missingLeft : b <= bin;
-    };
-    while (i <= j) {
-      if (goesLeft(idx[i]!)) i++;
-      else {
-        const t = idx[i]!; idx[i] = idx[j]!; idx[j] = t;
-        j--;
-      }
-    }
-    return i;
-  }
 }
 
 /** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */

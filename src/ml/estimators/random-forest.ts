@@ -13,11 +13,14 @@
  * where a node saw none, they follow the child with more training weight.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { binMatrix, fitBinThresholds, FLOAT32_MAX, MISSING_BIN } from './binning.js';
+import { binMatrix, fitBinThresholds } from './trees/binning.js';
+import { giniTerm, varianceTerm } from './trees/criteria.js';
+import { partition, splitThreshold } from './trees/partition.js';
+import type { BinnedLayout } from './trees/partition.js';
 import { scoresToClasses } from './linear.js';
 import { badParam, boolParam, checkData, checkFeatures, checkKnown, intParam, optionalIntParam } from './params.js';
 import { Rng } from '../core/random.js';
-import { asFloat32, ensembleScores, TreeBuilder } from './tree.js';
+import { asFloat32, ensembleScores, TreeBuilder } from './trees/tree.js';
 import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, ValuePrediction } from './types.js';
 
 /**
@@ -191,6 +194,7 @@ class ForestGrower {
   private sums: Float64Array;
   private cand: Float64Array;
   private readonly missScratch: Float64Array;
+  private readonly layout: BinnedLayout;
 
   constructor(
     private readonly bins: Uint8Array,
@@ -203,6 +207,7 @@ class ForestGrower {
   ) {
     this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
+    this.layout = { bins, rowStride: 1, featureStride: n, nBins: this.nBins };
     this.K = target.task === 'classification' ? target.classCount : 0;
     this.cls = target.task === 'classification' ? target.y : null;
     this.yReg = target.task === 'regression' ? target.y : null;
@@ -266,9 +271,9 @@ class ForestGrower {
       for (const f of constants) isConst[f] = 0;
       if (!ok) continue;
       const f = best.feature;
-      const thr = best.thrBin >= this.nBins[f]! - 1 ? FLOAT32_MAX : this.thresholds[f]![best.thrBin]!;
+      const thr = splitThreshold(this.thresholds, this.nBins, f, best.thrBin);
       const ids = tree.split(node, f, thr, best.missingLeft);
-      const mid = this.partition(start, end, f, best.bin, best.missingLeft);
+      const mid = partition(this.indices, this.partScratch, start, end, this.layout, f, best.bin, best.missingLeft);
       tree.value.fill(0, node * tree.outputs, (node + 1) * tree.outputs);
       const childConstants = found.length ? constants.concat(found) : constants;
       const la = ids.left * stride;
@@ -335,7 +340,7 @@ class ForestGrower {
     const idx = this.indices;
     const col = f * n;
     const nb = this.nBins[f]!;
-    const mo = MISSING_BIN * stride;
+    const mo = nb * stride; // the missing values' cells (binning.ts)
     let m = 0;
     let hasMissing: boolean;
     if (nb * 4 <= count) {
@@ -409,10 +414,10 @@ class ForestGrower {
           hist[o + 1]! += wy[i]!;
         }
       }
-      hasMissing = mark[MISSING_BIN] === stamp;
+      hasMissing = mark[nb] === stamp;
       // Occupied non-missing bins in ascending order.
       if (nt <= 24) {
-        for (let a = 0; a < nt; a++) if (touched[a] !== MISSING_BIN) touched[m++] = touched[a]!;
+        for (let a = 0; a < nt; a++) if (touched[a] !== nb) touched[m++] = touched[a]!;
         for (let a = 1; a < m; a++) {
           const v = touched[a]!;
           let b = a - 1;
@@ -439,7 +444,7 @@ class ForestGrower {
     const minLeaf = this.P.minSamplesLeaf;
     const left = this.scratch;
     left.fill(0);
-    const mo = MISSING_BIN * K;
+    const mo = this.nBins[f]! * K;
     let missC = 0;
     const miss = this.missScratch;
     if (hasMissing) {
@@ -483,7 +488,7 @@ class ForestGrower {
           lW += l;
         }
         const rW = totW - lW;
-        const score = lSq / lW + rSq / rW;
+        const score = giniTerm(lSq, lW) + giniTerm(rSq, rW);
         if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
           bestScore = score;
           this.setBest(score, f, a, m, side === 1 ? true : hasMissing ? false : lW >= rW);
@@ -498,7 +503,7 @@ class ForestGrower {
     const { hist, touched } = this;
     const tot = this.sums;
     const minLeaf = this.P.minSamplesLeaf;
-    const mo = MISSING_BIN * 2;
+    const mo = this.nBins[f]! * 2;
     let missC = 0;
     let missW = 0;
     let missS = 0;
@@ -513,7 +518,7 @@ class ForestGrower {
     let lC = 0;
     let bestScore = this.hasBest ? this.best.score : -Infinity;
     // Error reduction must be positive: a node whose targets are all equal stays a leaf.
-    const parent = (tot[at + 1]! * tot[at + 1]!) / tot[at]!;
+    const parent = varianceTerm(tot[at + 1]!, tot[at]!);
     const floor = parent + 1e-12 * Math.abs(parent);
     for (let a = 0; a < m; a++) {
       const o = touched[a]! * 2;
@@ -532,7 +537,7 @@ class ForestGrower {
         const sL = side ? lS + missS : lS;
         const wR = tot[at]! - wL;
         const sR = tot[at + 1]! - sL;
-        const score = (sL * sL) / wL + (sR * sR) / wR;
+        const score = varianceTerm(sL, wL) + varianceTerm(sR, wR);
         if (score <= floor) continue;
         if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
           bestScore = score;
@@ -555,29 +560,6 @@ class ForestGrower {
     best.thrBin = a + 1 < m ? (b + this.touched[a + 1]! - 1) >> 1 : this.nBins[feature]! - 1;
     best.missingLeft = missingLeft;
     this.hasBest = true;
-  }
-
-  private partition(start: number, end: number, f: number, bin: number, missingLeft: boolean): number {
-    // Branch-free: every row is written to both ends of a scratch buffer and one cursor advances.
-    const { bins, n } = this;
-    const idx = this.indices;
-    const tmp = this.partScratch;
-    const col = f * n;
-    const ml = missingLeft ? 1 : 0;
-    let l = 0;
-    let r = end - start - 1;
-    for (let p = start; p < end; p++) {
-      const i = idx[p]!;
-      const b = bins[col + i]!;
-      const left = (b <= bin ? 1 : 0) | (b === MISSING_BIN ? ml : 0);
-      tmp[l] = i;
-      tmp[r] = i;
-      l += left;
-      r -= 1 - left;
-    }
-    // Left rows in order at the front, right rows (reversed) at the back.
-    idx.set(tmp.subarray(0, end - start), start);
-    return start + l;
   }
 
 }
