@@ -122,7 +122,7 @@ export const CLASSICAL_PARAMS = Object.fromEntries(
   CLASSICAL_KINDS.map((k) => [k, estimatorFor(k).params]),
 ) as Record<ModelKind, readonly string[]>;
 export { estimatorFor, estimatorKinds, registerEstimator } from './registry.js';
-export type { Estimator } from './registry.js';
+export type { Estimator, FittedState } from './registry.js';
 export type * from './types.js';
 export type { GradientBoostingParams, LogisticRegressionParams, RidgeParams, RandomForestParams };
 export { fitGradientBoosting, fitLogisticRegression, fitRandomForest, fitRidge };

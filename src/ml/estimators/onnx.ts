@@ -17,6 +17,7 @@
  */
 import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../engine/onnx/model.js';
 import type { NodeDef, OpsetImport, TensorValue, ValueInfo } from '../../engine/onnx/model.js';
+import { unprocessable } from '../../infra/errors.js';
 import './classical.js';
 import { estimatorFor } from './registry.js';
 import type { ModelState } from './types.js';
@@ -61,7 +62,9 @@ export function onnxNodes(state: ModelState, opts: OnnxNodesOptions): OnnxModelP
   const raw = state.task === 'regression' ? names.value : state.postTransform === 'none' ? names.probabilities : `${prefix}scores`;
 
   // The raw scores come from the kind's own graph (registry.ts); the head below is shared.
-  estimatorFor(state.kind).onnx(state, { input: opts.input, output: raw, prefix, nodes, initializers });
+  const scores = estimatorFor(state.kind).onnx;
+  if (!scores) throw unprocessable('bad_params', `Model kind '${state.kind}' has no ONNX export.`, { param: 'kind' });
+  scores(state, { input: opts.input, output: raw, prefix, nodes, initializers });
 
   if (state.task === 'regression') {
     return { nodes, initializers, opsets: DEFAULT_OPSETS, outputs: [{ name: names.value, type: { elemType: DataType.FLOAT, shape: [N, 1] } }] };

@@ -8,7 +8,13 @@ import { unprocessable } from '../../infra/errors.js';
 import type { OnnxScoreGraph } from './onnx-scores.js';
 import type { FitOptions, Matrix, ModelState, Prediction, Target, Task } from './types.js';
 
-export interface Estimator<S extends ModelState = ModelState, P = Record<string, unknown>> {
+/** The least a fitted state carries: its kind (the registry key) and task. */
+export interface FittedState {
+  kind: string;
+  task: Task;
+}
+
+export interface Estimator<S extends FittedState = ModelState, P = Record<string, unknown>> {
   kind: S['kind'];
   /** The parameters the kind takes besides `kind` (strict specs, did-you-mean). */
   params: readonly string[];
@@ -16,13 +22,13 @@ export interface Estimator<S extends ModelState = ModelState, P = Record<string,
   resolve(params: P, task: Task): void;
   fit(x: Matrix, target: Target, params: P, opts: FitOptions): S;
   predict(state: S, x: Matrix): Prediction;
-  /** Appends the nodes computing the raw scores of `state` from `g.input` into `g.output`. */
-  onnx(state: S, g: OnnxScoreGraph): void;
+  /** Appends the nodes computing the raw scores of `state` from `g.input` into `g.output` (absent: no ONNX export). */
+  onnx?(state: S, g: OnnxScoreGraph): void;
 }
 
 const estimators = new Map<string, Estimator>();
 
-export function registerEstimator<S extends ModelState, P>(e: Estimator<S, P>): void {
+export function registerEstimator<S extends FittedState, P>(e: Estimator<S, P>): void {
   if (estimators.has(e.kind)) throw new Error(`estimator kind '${e.kind}' is registered twice`);
   estimators.set(e.kind, e as unknown as Estimator);
 }
