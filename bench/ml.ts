@@ -20,10 +20,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { imputeMedian, loadExample, standardize } from '../src/ml/estimators/example_data.js';
+import { imputeMedian, loadExample, standardize } from '../src/ml/testing/example-data.js';
 import { evaluateModel, fitModel } from '../src/ml/estimators/index.js';
 import type { ModelSpec, ModelState } from '../src/ml/estimators/index.js';
-import { subset } from '../src/ml/metrics/cross_validation.js';
+import { subset } from '../src/ml/metrics/cross-validation.js';
 import { trainTestSplit } from '../src/ml/metrics/validation.js';
 
 interface Row {

@@ -11,18 +11,20 @@
 import { unprocessable } from '../../infra/errors.js';
 import { classificationMetrics } from '../metrics/classification.js';
 import type { ClassificationMetrics } from '../metrics/classification.js';
-import { crossValidate } from '../metrics/cross_validation.js';
-import type { CrossValidationResult } from '../metrics/cross_validation.js';
+import { crossValidate } from '../metrics/cross-validation.js';
+import type { CrossValidationResult } from '../metrics/cross-validation.js';
 import { permutationImportance } from '../metrics/importance.js';
 import type { PermutationImportanceResult } from '../metrics/importance.js';
 import { regressionMetrics } from '../metrics/regression.js';
 import type { RegressionMetrics } from '../metrics/regression.js';
-import { checkGradientBoostingParams, fitGradientBoosting, KNOWN as BOOSTING_PARAMS, predictGradientBoosting } from './gradient_boosting.js';
-import type { GradientBoostingParams } from './gradient_boosting.js';
-import { fitLogisticRegression, fitRidge, LOGISTIC_PARAMS, predictLinear, resolveLogisticParams, resolveRidgeParams, RIDGE_PARAMS } from './linear.js';
+import './classical.js';
+import type { GradientBoostingParams } from './gradient-boosting.js';
+import { fitGradientBoosting } from './gradient-boosting.js';
+import { fitLogisticRegression, fitRidge } from './linear.js';
 import type { LogisticRegressionParams, RidgeParams } from './linear.js';
-import { checkRandomForestParams, fitRandomForest, KNOWN as FOREST_PARAMS, predictRandomForest } from './random_forest.js';
-import type { RandomForestParams } from './random_forest.js';
+import { fitRandomForest } from './random-forest.js';
+import type { RandomForestParams } from './random-forest.js';
+import { estimatorFor } from './registry.js';
 import type { FitOptions, Matrix, ModelKind, ModelState, Prediction, Target } from './types.js';
 
 export type ModelSpec =
@@ -31,25 +33,12 @@ export type ModelSpec =
   | ({ kind: 'random_forest' } & RandomForestParams)
   | ({ kind: 'gradient_boosting' } & GradientBoostingParams);
 
+/** The built-in classical kinds (registered in classical.ts). */
 export const CLASSICAL_KINDS: readonly ModelKind[] = ['logistic_regression', 'linear_regression', 'random_forest', 'gradient_boosting'];
 
-/** Fits the model `spec.kind` with the other fields of `spec` as parameters. */
+/** Fits the model `spec.kind` with the other fields of `spec` as parameters (the estimators ignore `kind`). */
 export function fitModel(spec: ModelSpec, x: Matrix, target: Target, opts: FitOptions = {}): ModelState {
-  // The estimators ignore `kind` among their parameters.
-  switch (spec.kind) {
-    case 'logistic_regression':
-      if (target.task !== 'classification') throw taskMismatch(spec.kind, 'classification', 'linear_regression');
-      return fitLogisticRegression(x, target, spec, opts);
-    case 'linear_regression':
-      if (target.task !== 'regression') throw taskMismatch(spec.kind, 'regression', 'logistic_regression');
-      return fitRidge(x, target, spec, opts);
-    case 'random_forest':
-      return fitRandomForest(x, target, spec, opts);
-    case 'gradient_boosting':
-      return fitGradientBoosting(x, target, spec, opts);
-    default:
-      throw unprocessable('bad_params', `Unknown model kind '${String((spec as { kind: unknown }).kind)}'; classical kinds: ${CLASSICAL_KINDS.join(', ')}.`, { param: 'kind' });
-  }
+  return estimatorFor(spec.kind).fit(x, target, spec as unknown as Record<string, unknown>, opts);
 }
 
 /**
@@ -58,36 +47,11 @@ export function fitModel(spec: ModelSpec, x: Matrix, target: Target, opts: FitOp
  * 422 `bad_params` AppError naming the parameter and the allowed range.
  */
 export function validateModelSpec(spec: ModelSpec, task: Target['task']): void {
-  switch (spec.kind) {
-    case 'logistic_regression':
-      if (task !== 'classification') throw taskMismatch(spec.kind, 'classification', 'linear_regression');
-      resolveLogisticParams(spec);
-      return;
-    case 'linear_regression':
-      if (task !== 'regression') throw taskMismatch(spec.kind, 'regression', 'logistic_regression');
-      resolveRidgeParams(spec);
-      return;
-    case 'random_forest':
-      checkRandomForestParams(spec, task);
-      return;
-    case 'gradient_boosting':
-      checkGradientBoostingParams(spec);
-      return;
-    default:
-      throw unprocessable('bad_params', `Unknown model kind '${String((spec as { kind: unknown }).kind)}'; classical kinds: ${CLASSICAL_KINDS.join(', ')}.`, { param: 'kind' });
-  }
+  estimatorFor(spec.kind).resolve(spec as unknown as Record<string, unknown>, task);
 }
 
 export function predict(state: ModelState, x: Matrix): Prediction {
-  switch (state.kind) {
-    case 'logistic_regression':
-    case 'linear_regression':
-      return predictLinear(state, x);
-    case 'random_forest':
-      return predictRandomForest(state, x);
-    case 'gradient_boosting':
-      return predictGradientBoosting(state, x);
-  }
+  return estimatorFor(state.kind).predict(state, x);
 }
 
 /** Class probabilities (rows × classCount, row-major) of a fitted classifier. */
@@ -147,22 +111,18 @@ export function permutationImportanceModel(
   return permutationImportance(x, score, opts);
 }
 
-function taskMismatch(kind: string, needs: string, instead: string) {
-  return unprocessable('bad_params', `Model kind '${kind}' is for ${needs} only; use '${instead}' or 'random_forest' / 'gradient_boosting'.`, {
-    param: 'kind',
-  });
-}
-
 export { exportOnnx, onnxNodes } from './onnx.js';
 export type { OnnxModelPart, OnnxNodesOptions, OnnxOutputNames } from './onnx.js';
-export { Rng } from './random.js';
-export { BOOSTING_LIMITS } from './gradient_boosting.js';
-export { FOREST_LIMITS } from './random_forest.js';
+export { Rng } from '../core/random.js';
+export { BOOSTING_LIMITS } from './gradient-boosting.js';
+export { FOREST_LIMITS } from './random-forest.js';
 
 /** The parameters each classical kind takes (besides `kind`): for strict specs and did-you-mean. */
-export const CLASSICAL_PARAMS: Record<ModelKind, readonly string[]> = {
-  logistic_regression: LOGISTIC_PARAMS, linear_regression: RIDGE_PARAMS, random_forest: FOREST_PARAMS, gradient_boosting: BOOSTING_PARAMS,
-};
+export const CLASSICAL_PARAMS = Object.fromEntries(
+  CLASSICAL_KINDS.map((k) => [k, estimatorFor(k).params]),
+) as Record<ModelKind, readonly string[]>;
+export { estimatorFor, estimatorKinds, registerEstimator } from './registry.js';
+export type { Estimator, FittedState } from './registry.js';
 export type * from './types.js';
 export type { GradientBoostingParams, LogisticRegressionParams, RidgeParams, RandomForestParams };
 export { fitGradientBoosting, fitLogisticRegression, fitRandomForest, fitRidge };

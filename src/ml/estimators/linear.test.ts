@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../infra/errors.js';
-import { loadExampleSplit } from './example_data.js';
+import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
 import { fitLogisticRegression, fitRidge } from './linear.js';
-import { onnxParity } from './onnx_verify.js';
+import { onnxParity } from './onnx-verify.js';
 import type { ClassificationTarget, Matrix, RegressionTarget } from './types.js';
 
 test('ridge matches the closed form on a hand-computed example', () => {

@@ -1,35 +1,11 @@
 /**
- * Shared shapes of the classical estimators: the dense feature matrix they take, the targets,
- * and the fitted states (plain JSON-able data, like scikit-learn's fitted attributes).
+ * Shared shapes of the classical estimators: their predictions and fitted states (plain JSON-able data, like scikit-learn's fitted attributes).
  */
 
-export type FloatArray = Float32Array | Float64Array;
+import type { Task } from '../core/matrix.js';
 
-/**
- * A dense row-major matrix of already-preprocessed numeric features: element (i, j) is
- * `data[i * cols + j]`. NaN marks a missing value; the tree models route it (learned direction),
- * the linear models reject it.
- */
-export interface Matrix {
-  data: FloatArray;
-  rows: number;
-  cols: number;
-}
-
-/** Class indices 0..classCount-1, one per row. */
-export interface ClassificationTarget {
-  task: 'classification';
-  y: Int32Array;
-  classCount: number;
-}
-
-export interface RegressionTarget {
-  task: 'regression';
-  y: Float64Array;
-}
-
-export type Target = ClassificationTarget | RegressionTarget;
-export type Task = Target['task'];
+// The data shapes live in ml/core (shared with ml/metrics); re-exported for the estimators' users.
+export type { ClassificationTarget, FloatArray, Matrix, RegressionTarget, Target, Task } from '../core/matrix.js';
 
 /** What a classifier predicts: labels[i] = argmax of probabilities row i (row-major rows × classCount). */
 export interface ClassPrediction {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadExampleSplit } from '../estimators/example_data.js';
+import { loadExampleSplit } from '../testing/example-data.js';
 import { crossValidateModel, fitModel, permutationImportanceModel } from '../estimators/index.js';
-import { crossValidate } from './cross_validation.js';
+import { crossValidate } from './cross-validation.js';
 import { permutationImportance } from './importance.js';
-import type { Matrix } from '../estimators/types.js';
+import type { Matrix } from '../core/matrix.js';
 
 test('crossValidate fits once per fold and aggregates mean and std', () => {
   const x: Matrix = { data: Float64Array.from({ length: 20 }, (_, i) => i), rows: 20, cols: 1 };

@@ -4,8 +4,8 @@
  * any model through a scoring callback (higher = better, e.g. accuracy or R² on held-out rows).
  */
 import { unprocessable } from '../../infra/errors.js';
-import { Rng } from '../estimators/random.js';
-import type { Matrix } from '../estimators/types.js';
+import { Rng } from '../core/random.js';
+import type { Matrix } from '../core/matrix.js';
 
 export interface FeatureImportance {
   feature: number;

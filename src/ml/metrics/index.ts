@@ -1,5 +1,5 @@
 export * from './classification.js';
 export * from './regression.js';
 export * from './importance.js';
-export * from './cross_validation.js';
+export * from './cross-validation.js';
 export * from './validation.js';

@@ -3,7 +3,7 @@
  * classification) and k-fold cross-validation, all seeded and reproducible.
  */
 import { unprocessable } from '../../infra/errors.js';
-import { Rng } from '../estimators/random.js';
+import { Rng } from '../core/random.js';
 
 export interface Split {
   /** Row indices, ascending. */

@@ -3,7 +3,7 @@
  * rotations and shifts, a fresh draw per image and epoch. Images are channels-last [H, W, C];
  * pixels that come from outside the image are 0. Never part of the inference graph.
  */
-import { Rng } from '../estimators/random.js';
+import { Rng } from '../core/random.js';
 
 export interface Augmentation {
   flip: boolean;

@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { classificationMetrics, type ClassificationMetrics } from '../../ml/metrics/classification.js';
 import { regressionMetrics, type RegressionMetrics } from '../../ml/metrics/regression.js';
-import { permutation, Rng } from '../../ml/estimators/random.js';
+import { permutation, Rng } from '../../ml/core/random.js';
 import { CATEGORIES, FEATURES } from '../../ml/preprocessing/onnx.js';
 import type { Task } from './target.js';
 

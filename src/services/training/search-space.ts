@@ -5,7 +5,7 @@
  */
 import { unprocessable } from '../../infra/errors.js';
 import { closest } from '../../infra/did-you-mean.js';
-import { Rng } from '../../ml/estimators/random.js';
+import { Rng } from '../../ml/core/random.js';
 
 export type Dimension =
   | { kind: 'choice'; values: unknown[] }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../infra/errors.js';
-import { loadExampleSplit } from './example_data.js';
+import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
-import { onnxParity } from './onnx_verify.js';
-import { fitRandomForest } from './random_forest.js';
+import { onnxParity } from './onnx-verify.js';
+import { fitRandomForest } from './random-forest.js';
 import type { ClassPrediction, Matrix, Target } from './types.js';
 
 test('random forest on iris: ≥ 90% test accuracy, probabilities sum to 1, ONNX parity', async () => {

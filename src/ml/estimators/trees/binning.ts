@@ -1,16 +1,17 @@
 /**
  * Feature binning for the histogram-based trees, as scikit-learn's `_BinMapper` and LightGBM do:
  * each feature gets at most `maxBins` (≤ 255) bins, cut at the midpoints between distinct values
- * when there are few of them and at quantiles otherwise; bin 255 is reserved for missing values.
+ * when there are few of them and at quantiles otherwise. A feature's missing values (NaN) take
+ * the bin after its last one (`missingBin`: nBins(f) = thresholds[f].length + 1, ≤ 255), the one
+ * convention of both growers, so histograms stay compact (nBins(f) + 1 cells per feature).
  *
  * Thresholds are float32 values and a value falls in bin b when `fround(x) <= thresholds[b]` and
  * not in an earlier bin, so a split "bin ≤ b" is exactly the ONNX test `x <= thresholds[b]` on a
  * float tensor: the fitted trees and their ONNX export agree bit for bit on the routing.
  */
-import { Rng } from './random.js';
-import type { Matrix } from './types.js';
+import type { Matrix } from '../../core/matrix.js';
+import { Rng } from '../../core/random.js';
 
-export const MISSING_BIN = 255;
 /** The largest float32: the threshold of a "non-missing left, missing right" split. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -89,9 +90,14 @@ function safeThreshold(a: number, c: number): number {
   return t >= c ? a : t < a ? a : t;
 }
 
-/** Bin index of one value: the first b with fround(v) ≤ thresholds[b]; MISSING_BIN for NaN. */
+/** The bin of a feature's missing values: the one after its non-missing bins 0 … thr.length. */
+export function missingBin(thr: Float64Array): number {
+  return thr.length + 1;
+}
+
+/** Bin index of one value: the first b with fround(v) ≤ thresholds[b]; missingBin(thr) for NaN. */
 export function binOf(v: number, thr: Float64Array): number {
-  if (v !== v) return MISSING_BIN;
+  if (v !== v) return missingBin(thr);
   const x = Math.fround(v);
   let lo = 0;
   let hi = thr.length; // answer in [0, thr.length]
@@ -110,9 +116,10 @@ export function binMatrix(x: Matrix, thresholds: Float64Array[], opts: { rowMajo
   const hasMissing = new Uint8Array(F);
   for (let f = 0; f < F; f++) {
     const thr = thresholds[f]!;
+    const missing = missingBin(thr);
     for (let i = 0; i < n; i++) {
       const b = binOf(data[i * F + f]!, thr);
-      if (b === MISSING_BIN) hasMissing[f] = 1;
+      if (b === missing) hasMissing[f] = 1;
       if (rowMajor.length) rowMajor[i * F + f] = b;
       if (colMajor.length) colMajor[f * n + i] = b;
     }

@@ -1,147 +1,21 @@
 /**
- * Random forests (scikit-learn's RandomForestClassifier/Regressor): bootstrap samples, a random
- * subset of features at every node, trees grown depth-first with the gini criterion
- * (classification) or squared error (regression), predictions averaged over the trees.
- *
- * Splits are searched on binned features (≤ 255 bins, as the boosting models) rather than on
- * sorted raw values: the same split as scikit-learn whenever a feature has at most `maxBins`
- * distinct values, a quantile approximation otherwise — and several times faster. Within a
- * node the threshold is placed at the bin edge halfway between the two occupied bins, like the
- * midpoint scikit-learn uses.
- *
- * Missing values (NaN) are routed like the boosting models do: each split learns their side;
- * where a node saw none, they follow the child with more training weight.
+ * The random forests' tree grower: depth-first, on column-major binned features, one feature's
+ * histogram at a time (gini or variance criterion, trees/criteria.ts), a random subset of
+ * features per node. Binning, the split threshold rule and partitioning are the ones the boosting
+ * grower uses (trees/binning.ts, trees/partition.ts).
  */
-import { unprocessable } from '../../infra/errors.js';
-import { binMatrix, fitBinThresholds, FLOAT32_MAX, MISSING_BIN } from './binning.js';
-import { scoresToClasses } from './linear.js';
-import { badParam, boolParam, checkData, checkFeatures, checkKnown, intParam, optionalIntParam } from './params.js';
-import { Rng } from './random.js';
-import { asFloat32, ensembleScores, TreeBuilder } from './tree.js';
-import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, ValuePrediction } from './types.js';
+import type { Target } from '../../core/matrix.js';
+import type { Rng } from '../../core/random.js';
+import { giniTerm, varianceTerm } from './criteria.js';
+import { partition, splitThreshold } from './partition.js';
+import type { BinnedLayout } from './partition.js';
+import { TreeBuilder } from './tree.js';
 
-/**
- * Parameters (scikit-learn's defaults):
- * - `nEstimators` (100, ≥ 1).
- * - `maxDepth` (null: grow until pure or `minSamplesSplit`; else ≥ 1).
- * - `minSamplesSplit` (2, ≥ 2), `minSamplesLeaf` (1, ≥ 1): counted in distinct training rows.
- * - `maxFeatures`: features tried per node — 'sqrt' (classification default), 'log2', 'all'
- *   (regression default), a fraction in (0, 1] or an integer count > 1.
- * - `bootstrap` (true), `maxSamples` (null = n rows drawn with replacement; else a fraction in (0, 1]).
- * - `maxBins` (255, in [2, 255]).
- */
-export interface RandomForestParams {
-  nEstimators?: number;
-  maxDepth?: number | null;
-  minSamplesSplit?: number;
-  minSamplesLeaf?: number;
-  maxFeatures?: 'sqrt' | 'log2' | 'all' | number;
-  bootstrap?: boolean;
-  maxSamples?: number | null;
-  maxBins?: number;
-}
-
-/**
- * Upper bounds that keep one fit within a worker's memory: each tree is stored node by node, so
- * thousands of trees or a depth nobody needs (a tree of depth d has up to 2^d leaves) are refused
- * up front. The node count against the data's rows is estimated in services/training.
- */
-export const FOREST_LIMITS = { nEstimators: 5_000, maxDepth: 64 } as const;
-
-export const KNOWN = ['nEstimators', 'maxDepth', 'minSamplesSplit', 'minSamplesLeaf', 'maxFeatures', 'bootstrap', 'maxSamples', 'maxBins'] as const;
-
-interface Resolved {
-  nEstimators: number;
+/** The stopping rules of random-forest.ts's parameters that the grower applies. */
+export interface ForestGrowOptions {
   maxDepth: number | null;
   minSamplesSplit: number;
   minSamplesLeaf: number;
-  maxFeatures: 'sqrt' | 'log2' | 'all' | number;
-  bootstrap: boolean;
-  maxSamples: number | null;
-  maxBins: number;
-}
-
-function resolve(params: RandomForestParams, task: Target['task']): Resolved {
-  const p = params as Record<string, unknown>;
-  checkKnown(p, KNOWN, 'random_forest');
-  const mf = p.maxFeatures ?? (task === 'classification' ? 'sqrt' : 'all');
-  const mfOk = mf === 'sqrt' || mf === 'log2' || mf === 'all'
-    || (typeof mf === 'number' && ((mf > 0 && mf <= 1) || (Number.isInteger(mf) && mf > 1)));
-  if (!mfOk) throw badParam('maxFeatures', "'sqrt', 'log2', 'all', a fraction in (0, 1] or an integer > 1", mf);
-  const ms = p.maxSamples;
-  if (ms !== undefined && ms !== null && !(typeof ms === 'number' && ms > 0 && ms <= 1)) {
-    throw badParam('maxSamples', 'null or a fraction in (0, 1]', ms);
-  }
-  return {
-    nEstimators: intParam(p, 'nEstimators', 100, 1, FOREST_LIMITS.nEstimators),
-    maxDepth: optionalIntParam(p, 'maxDepth', null, 1, FOREST_LIMITS.maxDepth),
-    minSamplesSplit: intParam(p, 'minSamplesSplit', 2, 2),
-    minSamplesLeaf: intParam(p, 'minSamplesLeaf', 1, 1),
-    maxFeatures: mf as Resolved['maxFeatures'],
-    bootstrap: boolParam(p, 'bootstrap', true),
-    maxSamples: (ms as number | null | undefined) ?? null,
-    maxBins: intParam(p, 'maxBins', 255, 2, 255),
-  };
-}
-
-function featuresPerNode(mf: Resolved['maxFeatures'], F: number): number {
-  let m: number;
-  if (mf === 'sqrt') m = Math.floor(Math.sqrt(F));
-  else if (mf === 'log2') m = Math.floor(Math.log2(F));
-  else if (mf === 'all') m = F;
-  else if (mf <= 1) m = Math.floor(mf * F);
-  else m = mf;
-  return Math.min(F, Math.max(1, m));
-}
-
-export function fitRandomForest(x: Matrix, target: Target, params: RandomForestParams = {}, opts: FitOptions = {}): TreeEnsembleState {
-  const P = resolve(params, target.task);
-  checkData(x, target, { allowNaN: true, model: 'random_forest' });
-  const rng = new Rng(opts.seed ?? 0);
-  const n = x.rows;
-  const F = x.cols;
-  const isClf = target.task === 'classification';
-  const K = isClf ? target.classCount : 0;
-  const thresholds = fitBinThresholds(x, P.maxBins, rng);
-  const binned = binMatrix(x, thresholds, { rowMajor: false });
-  if (n > MAX_FOREST_ROWS) {
-    throw unprocessable('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
-  }
-  const grower = new ForestGrower(binned.colMajor, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
-  const nDraws = P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n));
-  const weights = new Float64Array(n);
-  const trees = [];
-  let nodes = 0;
-  for (let t = 0; t < P.nEstimators; t++) {
-    const treeRng = rng.fork();
-    if (P.bootstrap) {
-      weights.fill(0);
-      for (let d = 0; d < nDraws; d++) weights[treeRng.int(n)]!++;
-    } else {
-      weights.fill(1);
-    }
-    const tree = grower.grow(weights, treeRng);
-    nodes += tree.feature.length;
-    trees.push(tree.finish(-1));
-    if ((t + 1) % 10 === 0 || t + 1 === P.nEstimators) opts.onProgress?.((t + 1) / P.nEstimators, `tree ${t + 1}/${P.nEstimators}`);
-  }
-  return {
-    kind: 'random_forest', task: target.task, nFeatures: F, classCount: K, outputs: isClf ? K : 1, aggregate: 'average',
-    baseScore: new Array<number>(isClf ? K : 1).fill(0), postTransform: 'none', trees,
-    params: { ...P }, info: { nodes: nodes, featuresPerNode: featuresPerNode(P.maxFeatures, F) },
-  };
-}
-
-/** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */
-export function checkRandomForestParams(params: RandomForestParams, task: Target['task']): void {
-  resolve(params, task);
-}
-
-export function predictRandomForest(state: TreeEnsembleState, x: Matrix): ClassPrediction | ValuePrediction {
-  checkFeatures(x, state.nFeatures, 'random_forest');
-  const scores = ensembleScores(state, asFloat32(x.data), x.rows);
-  if (state.task === 'regression') return { task: 'regression', values: scores };
-  return scoresToClasses(scores, x.rows, state.classCount, 'none');
 }
 
 interface Best {
@@ -162,7 +36,7 @@ const BINS = 256;
 const UNIT = 67108864;
 export const MAX_FOREST_ROWS = UNIT - 1;
 
-class ForestGrower {
+export class ForestGrower {
   private readonly indices: Int32Array;
   private readonly nBins: Int32Array;
   /** Histogram cells per bin: K class cells, or 2 (packed Σw + count, Σwy) for regression. */
@@ -191,6 +65,7 @@ class ForestGrower {
   private sums: Float64Array;
   private cand: Float64Array;
   private readonly missScratch: Float64Array;
+  private readonly layout: BinnedLayout;
 
   constructor(
     private readonly bins: Uint8Array,
@@ -198,11 +73,12 @@ class ForestGrower {
     private readonly F: number,
     private readonly thresholds: Float64Array[],
     target: Target,
-    private readonly P: Resolved,
+    private readonly P: ForestGrowOptions,
     private readonly mtry: number,
   ) {
     this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
+    this.layout = { bins, rowStride: 1, featureStride: n, nBins: this.nBins };
     this.K = target.task === 'classification' ? target.classCount : 0;
     this.cls = target.task === 'classification' ? target.y : null;
     this.yReg = target.task === 'regression' ? target.y : null;
@@ -266,9 +142,9 @@ class ForestGrower {
       for (const f of constants) isConst[f] = 0;
       if (!ok) continue;
       const f = best.feature;
-      const thr = best.thrBin >= this.nBins[f]! - 1 ? FLOAT32_MAX : this.thresholds[f]![best.thrBin]!;
+      const thr = splitThreshold(this.thresholds, this.nBins, f, best.thrBin);
       const ids = tree.split(node, f, thr, best.missingLeft);
-      const mid = this.partition(start, end, f, best.bin, best.missingLeft);
+      const mid = partition(this.indices, this.partScratch, start, end, this.layout, f, best.bin, best.missingLeft);
       tree.value.fill(0, node * tree.outputs, (node + 1) * tree.outputs);
       const childConstants = found.length ? constants.concat(found) : constants;
       const la = ids.left * stride;
@@ -335,7 +211,7 @@ class ForestGrower {
     const idx = this.indices;
     const col = f * n;
     const nb = this.nBins[f]!;
-    const mo = MISSING_BIN * stride;
+    const mo = nb * stride; // the missing values' cells (binning.ts)
     let m = 0;
     let hasMissing: boolean;
     if (nb * 4 <= count) {
@@ -409,10 +285,10 @@ class ForestGrower {
           hist[o + 1]! += wy[i]!;
         }
       }
-      hasMissing = mark[MISSING_BIN] === stamp;
+      hasMissing = mark[nb] === stamp;
       // Occupied non-missing bins in ascending order.
       if (nt <= 24) {
-        for (let a = 0; a < nt; a++) if (touched[a] !== MISSING_BIN) touched[m++] = touched[a]!;
+        for (let a = 0; a < nt; a++) if (touched[a] !== nb) touched[m++] = touched[a]!;
         for (let a = 1; a < m; a++) {
           const v = touched[a]!;
           let b = a - 1;
@@ -439,7 +315,7 @@ class ForestGrower {
     const minLeaf = this.P.minSamplesLeaf;
     const left = this.scratch;
     left.fill(0);
-    const mo = MISSING_BIN * K;
+    const mo = this.nBins[f]! * K;
     let missC = 0;
     const miss = this.missScratch;
     if (hasMissing) {
@@ -483,7 +359,7 @@ class ForestGrower {
           lW += l;
         }
         const rW = totW - lW;
-        const score = lSq / lW + rSq / rW;
+        const score = giniTerm(lSq, lW) + giniTerm(rSq, rW);
         if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
           bestScore = score;
           this.setBest(score, f, a, m, side === 1 ? true : hasMissing ? false : lW >= rW);
@@ -498,7 +374,7 @@ class ForestGrower {
     const { hist, touched } = this;
     const tot = this.sums;
     const minLeaf = this.P.minSamplesLeaf;
-    const mo = MISSING_BIN * 2;
+    const mo = this.nBins[f]! * 2;
     let missC = 0;
     let missW = 0;
     let missS = 0;
@@ -513,7 +389,7 @@ class ForestGrower {
     let lC = 0;
     let bestScore = this.hasBest ? this.best.score : -Infinity;
     // Error reduction must be positive: a node whose targets are all equal stays a leaf.
-    const parent = (tot[at + 1]! * tot[at + 1]!) / tot[at]!;
+    const parent = varianceTerm(tot[at + 1]!, tot[at]!);
     const floor = parent + 1e-12 * Math.abs(parent);
     for (let a = 0; a < m; a++) {
       const o = touched[a]! * 2;
@@ -532,7 +408,7 @@ class ForestGrower {
         const sL = side ? lS + missS : lS;
         const wR = tot[at]! - wL;
         const sR = tot[at + 1]! - sL;
-        const score = (sL * sL) / wL + (sR * sR) / wR;
+        const score = varianceTerm(sL, wL) + varianceTerm(sR, wR);
         if (score <= floor) continue;
         if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
           bestScore = score;
@@ -555,29 +431,6 @@ class ForestGrower {
     best.thrBin = a + 1 < m ? (b + this.touched[a + 1]! - 1) >> 1 : this.nBins[feature]! - 1;
     best.missingLeft = missingLeft;
     this.hasBest = true;
-  }
-
-  private partition(start: number, end: number, f: number, bin: number, missingLeft: boolean): number {
-    // Branch-free: every row is written to both ends of a scratch buffer and one cursor advances.
-    const { bins, n } = this;
-    const idx = this.indices;
-    const tmp = this.partScratch;
-    const col = f * n;
-    const ml = missingLeft ? 1 : 0;
-    let l = 0;
-    let r = end - start - 1;
-    for (let p = start; p < end; p++) {
-      const i = idx[p]!;
-      const b = bins[col + i]!;
-      const left = (b <= bin ? 1 : 0) | (b === MISSING_BIN ? ml : 0);
-      tmp[l] = i;
-      tmp[r] = i;
-      l += left;
-      r -= 1 - left;
-    }
-    // Left rows in order at the front, right rows (reversed) at the back.
-    idx.set(tmp.subarray(0, end - start), start);
-    return start + l;
   }
 
 }

@@ -1,7 +1,8 @@
 /**
  * The example data sets (examples/data) as numeric matrices, for the estimators' tests and the
- * `bench:ml` benchmark only: a tiny CSV reader (no quoting) and a fixed numeric encoding. The
- * platform's real ingestion and preprocessing live in src/ml/data.
+ * `bench:ml` benchmark only (a test fixture, kept out of the production folders): the files are
+ * read with the platform's CSV parser (src/ml/data/csv-parser.ts) and encoded with a fixed
+ * numeric scheme; the platform's real preprocessing lives in src/ml/preprocessing.
  *
  * - iris: 4 numeric features; classes setosa, versicolor, virginica (sorted names → 0, 1, 2).
  * - diabetes: 10 numeric features; target `progression` (regression).
@@ -11,9 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { subset } from '../metrics/cross_validation.js';
+import type { Matrix, Target } from '../core/matrix.js';
+import { CsvParser } from '../data/csv-parser.js';
+import { subset } from '../metrics/cross-validation.js';
 import { trainTestSplit } from '../metrics/validation.js';
-import type { Matrix, Target } from './types.js';
 
 export interface ExampleDataset {
   name: string;
@@ -24,16 +26,23 @@ export interface ExampleDataset {
   classNames?: string[];
 }
 
-/** examples/data, found from this module's location (src/ml/estimators or dist/src/ml/estimators). */
+/** examples/data, found from this module's location (src/ml/testing or dist/src/ml/testing). */
 export function exampleDataDir(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : here.replace(/\/src\/ml\/estimators\/?$/, '');
+  const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : here.replace(/\/src\/ml\/testing\/?$/, '');
   return `${root}/examples/data`;
 }
 
 function readCsv(path: string): { header: string[]; rows: string[][] } {
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
-  return { header: lines[0]!.split(','), rows: lines.slice(1).map((l) => l.split(',')) };
+  const records: string[][] = [];
+  let record: string[] = [];
+  const parser = new CsvParser({
+    field: (index, buf, start, end) => { record[index] = buf.toString('utf8', start, end); },
+    endRecord: () => { records.push(record); record = []; },
+  });
+  parser.push(readFileSync(path));
+  parser.end();
+  return { header: records[0]!, rows: records.slice(1) };
 }
 
 const num = (s: string): number => (s === '' ? NaN : Number(s));

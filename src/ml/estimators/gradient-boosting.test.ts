@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../infra/errors.js';
-import { loadExampleSplit } from './example_data.js';
+import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
-import { fitGradientBoosting } from './gradient_boosting.js';
-import { onnxParity } from './onnx_verify.js';
-import { Rng } from './random.js';
+import { fitGradientBoosting } from './gradient-boosting.js';
+import { onnxParity } from './onnx-verify.js';
+import { Rng } from '../core/random.js';
 import type { Matrix, Target, TreeEnsembleState } from './types.js';
 
 test('gradient boosting on iris (multiclass softmax): ≥ 90% accuracy, ONNX parity', async () => {

@@ -3,7 +3,7 @@
  * classification, plain shuffled folds for regression; returns every fold's scores and their
  * mean and standard deviation.
  */
-import type { Matrix, Target } from '../estimators/types.js';
+import type { Matrix, Target } from '../core/matrix.js';
 import { kFold, takeRows } from './validation.js';
 import type { Split } from './validation.js';
 

@@ -2,7 +2,7 @@
  * The fitted-tree representation shared by the forests and the boosting models: growing code
  * appends nodes through `TreeBuilder`; prediction walks the arrays.
  */
-import type { FloatArray, TreeEnsembleState, TreeState } from './types.js';
+import type { FloatArray, TreeEnsembleState, TreeState } from '../types.js';
 
 export class TreeBuilder {
   feature: number[] = [];

@@ -1,0 +1,271 @@
+/**
+ * Histogram-based gradient boosting (scikit-learn's HistGradientBoostingClassifier/Regressor,
+ * LightGBM): features binned once into ≤ 255 bins, trees grown leaf-wise (best gain first) from
+ * gradient/hessian histograms with the sibling-subtraction trick, Newton leaf values shrunk by the
+ * learning rate, and early stopping on a held-out validation fraction.
+ *
+ * Losses: squared error for regression, log loss for two classes (one tree per iteration,
+ * sigmoid), multinomial log loss above (one tree per class per iteration, softmax).
+ *
+ * Missing values (NaN) get their own bin; each split learns whether they go left or right (the
+ * side with the better gain); a split may also be "non-missing vs missing". Where a node saw no
+ * missing value, they follow the child that received more samples, as in scikit-learn.
+ *
+ * Sparse data (mostly one bin per feature, e.g. one-hot blocks or image backgrounds) switches to
+ * CSR rows of the non-default cells; each node's default cells come from its totals (LightGBM's
+ * trick). Runs on one thread.
+ */
+import { trainTestSplit, takeRows } from '../metrics/validation.js';
+import { binMatrix, fitBinThresholds } from './trees/binning.js';
+import { BoostingGrower } from './trees/boosting-grower.js';
+import { scoresToClasses, sigmoid } from './linear.js';
+import { badParam, checkData, checkFeatures, checkKnown, intParam, numParam, optionalIntParam } from './params.js';
+import { Rng } from '../core/random.js';
+import { asFloat32, ensembleScores, leafIndices } from './trees/tree.js';
+import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, TreeState, ValuePrediction } from './types.js';
+
+/**
+ * Parameters (scikit-learn's HistGradientBoosting defaults):
+ * - `maxIter` (100, ≥ 1): boosting iterations (trees per class).
+ * - `learningRate` (0.1, (0, ∞)): shrinkage of every leaf value.
+ * - `maxLeafNodes` (31, ≥ 2 or null for no limit), `maxDepth` (null or ≥ 1), `minSamplesLeaf` (20, ≥ 1).
+ * - `l2Regularization` (0, ≥ 0): λ in the leaf value −G/(H+λ) and in the gains.
+ * - `maxBins` (255, in [2, 255]).
+ * - `earlyStopping` ('auto': on when there are more than 10,000 rows; true; false),
+ *   `validationFraction` (0.1, (0, 1)), `nIterNoChange` (10, ≥ 1), `tol` (1e-7, ≥ 0): stop when none
+ *   of the last `nIterNoChange` validation losses improved on the one before them by more than tol.
+ */
+export interface GradientBoostingParams {
+  maxIter?: number;
+  learningRate?: number;
+  maxLeafNodes?: number | null;
+  maxDepth?: number | null;
+  minSamplesLeaf?: number;
+  l2Regularization?: number;
+  maxBins?: number;
+  earlyStopping?: 'auto' | boolean;
+  validationFraction?: number;
+  nIterNoChange?: number;
+  tol?: number;
+}
+
+/** Upper bounds on one fit (boosting rounds, depth, leaves per tree), as FOREST_LIMITS for forests. */
+export const BOOSTING_LIMITS = { maxIter: 10_000, maxDepth: 64, maxLeafNodes: 65_536 } as const;
+
+export const KNOWN = ['maxIter', 'learningRate', 'maxLeafNodes', 'maxDepth', 'minSamplesLeaf', 'l2Regularization', 'maxBins',
+  'earlyStopping', 'validationFraction', 'nIterNoChange', 'tol'] as const;
+
+interface ResolvedParams {
+  maxIter: number;
+  learningRate: number;
+  maxLeafNodes: number;
+  maxDepth: number;
+  minSamplesLeaf: number;
+  l2: number;
+  maxBins: number;
+  earlyStopping: 'auto' | boolean;
+  validationFraction: number;
+  nIterNoChange: number;
+  tol: number;
+}
+
+function resolve(params: GradientBoostingParams): ResolvedParams {
+  const p = params as Record<string, unknown>;
+  checkKnown(p, KNOWN, 'gradient_boosting');
+  const es = p.earlyStopping;
+  if (es !== undefined && es !== 'auto' && typeof es !== 'boolean') throw badParam('earlyStopping', "'auto', true or false", es);
+  return {
+    maxIter: intParam(p, 'maxIter', 100, 1, BOOSTING_LIMITS.maxIter),
+    learningRate: numParam(p, 'learningRate', 0.1, 0, Infinity, { min: true, max: true }),
+    maxLeafNodes: optionalIntParam(p, 'maxLeafNodes', 31, 2, BOOSTING_LIMITS.maxLeafNodes) ?? Number.MAX_SAFE_INTEGER,
+    maxDepth: optionalIntParam(p, 'maxDepth', null, 1, BOOSTING_LIMITS.maxDepth) ?? Number.MAX_SAFE_INTEGER,
+    minSamplesLeaf: intParam(p, 'minSamplesLeaf', 20, 1),
+    l2: numParam(p, 'l2Regularization', 0, 0, Infinity, { max: true }),
+    maxBins: intParam(p, 'maxBins', 255, 2, 255),
+    earlyStopping: (es as 'auto' | boolean | undefined) ?? 'auto',
+    validationFraction: numParam(p, 'validationFraction', 0.1, 0, 1, { min: true, max: true }),
+    nIterNoChange: intParam(p, 'nIterNoChange', 10, 1),
+    tol: numParam(p, 'tol', 1e-7, 0, Infinity, { max: true }),
+  };
+}
+
+export function fitGradientBoosting(x: Matrix, target: Target, params: GradientBoostingParams = {}, opts: FitOptions = {}): TreeEnsembleState {
+  const P = resolve(params);
+  checkData(x, target, { allowNaN: true, model: 'gradient_boosting' });
+  const rng = new Rng(opts.seed ?? 0);
+  const n = x.rows;
+  const F = x.cols;
+  const isClf = target.task === 'classification';
+  const K = isClf ? target.classCount : 0;
+  const O = isClf && K > 2 ? K : 1;
+
+  // Validation split for early stopping (stratified for classification, as scikit-learn).
+  const early = P.earlyStopping === 'auto' ? n > 10_000 : P.earlyStopping;
+  let trainRows: Int32Array | null = null;
+  let valRows: Int32Array | null = null;
+  if (early) {
+    const split = trainTestSplit(n, {
+      testFraction: P.validationFraction, seed: rng.uint32(),
+      stratify: isClf ? { y: target.y as Int32Array, classCount: K } : undefined,
+    });
+    trainRows = split.train;
+    valRows = split.test;
+  }
+  const xTrain: Matrix = trainRows ? { data: takeRows(x.data, F, trainRows), rows: trainRows.length, cols: F } : x;
+  const yTrain = trainRows ? takeRows(target.y as Int32Array | Float64Array, 1, trainRows) : target.y;
+  const nt = xTrain.rows;
+
+  const thresholds = fitBinThresholds(xTrain, P.maxBins, rng);
+  const binned = binMatrix(xTrain, thresholds, { colMajor: false });
+
+  // Baseline raw score: the best constant.
+  const baseScore = new Array<number>(O).fill(0);
+  if (!isClf) {
+    let s = 0;
+    for (let i = 0; i < nt; i++) s += yTrain[i]!;
+    baseScore[0] = Math.fround(s / nt);
+  } else {
+    const counts = new Float64Array(K);
+    for (let i = 0; i < nt; i++) counts[yTrain[i]!]!++;
+    const eps = 1e-15;
+    if (O === 1) {
+      const p = Math.min(Math.max(counts[1]! / nt, eps), 1 - eps);
+      baseScore[0] = Math.fround(Math.log(p / (1 - p)));
+    } else {
+      const logs = Array.from(counts, (c) => Math.log(Math.max(c / nt, eps)));
+      const mean = logs.reduce((a, b) => a + b, 0) / K;
+      for (let k = 0; k < K; k++) baseScore[k] = Math.fround(logs[k]! - mean);
+    }
+  }
+
+  const raw = new Float64Array(nt * O);
+  for (let i = 0; i < nt; i++) for (let k = 0; k < O; k++) raw[i * O + k] = baseScore[k]!;
+  const grad = new Float64Array(nt * O); // class-major: grad[k * nt + i]
+  const hess = new Float64Array(isClf ? nt * O : 0);
+
+  let xVal32: Float32Array | null = null;
+  let yVal: Int32Array | Float64Array | null = null;
+  let rawVal: Float64Array | null = null;
+  if (valRows) {
+    xVal32 = asFloat32(takeRows(x.data, F, valRows));
+    yVal = takeRows(target.y as Int32Array | Float64Array, 1, valRows);
+    rawVal = new Float64Array(valRows.length * O);
+    for (let i = 0; i < valRows.length; i++) for (let k = 0; k < O; k++) rawVal[i * O + k] = baseScore[k]!;
+  }
+  const valScores: number[] = [];
+  const trainLosses: number[] = [];
+  if (rawVal) valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
+
+  const grower = new BoostingGrower(binned.rowMajor, nt, F, thresholds, P);
+  const trees: TreeState[] = [];
+  let iterations = 0;
+  const leavesOut = new Int32Array(valRows ? valRows.length : 0);
+  for (let it = 0; it < P.maxIter; it++) {
+    computeGradients(raw, yTrain, O, isClf, grad, hess);
+    for (let k = 0; k < O; k++) {
+      const g = grad.subarray(k * nt, (k + 1) * nt);
+      const h = isClf ? hess.subarray(k * nt, (k + 1) * nt) : null;
+      const { tree, leaves } = grower.grow(g, h);
+      const state = tree.finish(O > 1 ? k : 0);
+      trees.push(state);
+      // Update the training raw scores from the partition, without walking the tree.
+      const idx = grower.indices;
+      for (const leaf of leaves) {
+        const v = state.value[leaf.node]!;
+        for (let p = leaf.start; p < leaf.end; p++) raw[idx[p]! * O + k]! += v;
+      }
+      if (rawVal) {
+        leafIndices(state, xVal32!, valRows!.length, F, leavesOut);
+        for (let i = 0; i < valRows!.length; i++) rawVal[i * O + k]! += state.value[leavesOut[i]!]!;
+      }
+    }
+    iterations = it + 1;
+    opts.onProgress?.(iterations / P.maxIter, `iteration ${iterations}/${P.maxIter}`);
+    if (rawVal) {
+      valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
+      if (shouldStop(valScores, P.nIterNoChange, P.tol)) break;
+    }
+  }
+  trainLosses.push(meanLoss(raw, yTrain, O, isClf));
+
+  return {
+    kind: 'gradient_boosting', task: target.task, nFeatures: F, classCount: K, outputs: O, aggregate: 'sum',
+    baseScore, postTransform: !isClf ? 'none' : O === 1 ? 'logistic' : 'softmax', trees,
+    params: { ...P, maxLeafNodes: P.maxLeafNodes === Number.MAX_SAFE_INTEGER ? null : P.maxLeafNodes,
+      maxDepth: P.maxDepth === Number.MAX_SAFE_INTEGER ? null : P.maxDepth },
+    info: {
+      iterations, earlyStopping: early, sparseHistograms: grower.sparse, trainLoss: trainLosses[0],
+      validationLoss: valScores.length ? -valScores[valScores.length - 1]! : undefined,
+      validationLosses: valScores.length ? valScores.map((s) => -s) : undefined,
+    },
+  };
+}
+
+/** scikit-learn's rule: stop when none of the last n scores beats the one before them by more than tol. */
+function shouldStop(scores: number[], n: number, tol: number): boolean {
+  if (scores.length < n + 1) return false;
+  const reference = scores[scores.length - n - 1]! + tol;
+  for (let i = scores.length - n; i < scores.length; i++) if (scores[i]! > reference) return false;
+  return true;
+}
+
+function computeGradients(raw: Float64Array, y: ArrayLike<number>, O: number, isClf: boolean, grad: Float64Array, hess: Float64Array): void {
+  const n = y.length;
+  if (!isClf) {
+    for (let i = 0; i < n; i++) grad[i] = raw[i]! - y[i]!;
+  } else if (O === 1) {
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(raw[i]!);
+      grad[i] = p - (y[i] === 1 ? 1 : 0);
+      hess[i] = p * (1 - p);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      let m = -Infinity;
+      for (let k = 0; k < O; k++) m = Math.max(m, raw[i * O + k]!);
+      let s = 0;
+      for (let k = 0; k < O; k++) s += Math.exp(raw[i * O + k]! - m);
+      for (let k = 0; k < O; k++) {
+        const p = Math.exp(raw[i * O + k]! - m) / s;
+        grad[k * n + i] = p - (y[i] === k ? 1 : 0);
+        hess[k * n + i] = p * (1 - p);
+      }
+    }
+  }
+}
+
+/** Mean loss: half squared error (regression), log loss (classification) — scikit-learn's losses. */
+function meanLoss(raw: Float64Array, y: ArrayLike<number>, O: number, isClf: boolean): number {
+  const n = y.length;
+  let s = 0;
+  if (!isClf) {
+    for (let i = 0; i < n; i++) { const d = raw[i]! - y[i]!; s += 0.5 * d * d; }
+  } else if (O === 1) {
+    for (let i = 0; i < n; i++) {
+      const z = raw[i]!;
+      s += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - (y[i] === 1 ? z : 0);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      let m = -Infinity;
+      for (let k = 0; k < O; k++) m = Math.max(m, raw[i * O + k]!);
+      let t = 0;
+      for (let k = 0; k < O; k++) t += Math.exp(raw[i * O + k]! - m);
+      s += m + Math.log(t) - raw[i * O + y[i]!]!;
+    }
+  }
+  return s / n;
+}
+
+export function predictGradientBoosting(state: TreeEnsembleState, x: Matrix): ClassPrediction | ValuePrediction {
+  checkFeatures(x, state.nFeatures, 'gradient_boosting');
+  const scores = ensembleScores(state, asFloat32(x.data), x.rows);
+  if (state.task === 'regression') return { task: 'regression', values: scores };
+  return scoresToClasses(scores, x.rows, state.classCount, state.postTransform);
+}
+
+/** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */
+export function checkGradientBoostingParams(params: GradientBoostingParams): void {
+  resolve(params);
+}
+

@@ -1,0 +1,148 @@
+/**
+ * Random forests (scikit-learn's RandomForestClassifier/Regressor): bootstrap samples, a random
+ * subset of features at every node, trees grown depth-first with the gini criterion
+ * (classification) or squared error (regression), predictions averaged over the trees.
+ *
+ * Splits are searched on binned features (≤ 255 bins, as the boosting models) rather than on
+ * sorted raw values: the same split as scikit-learn whenever a feature has at most `maxBins`
+ * distinct values, a quantile approximation otherwise — and several times faster. Within a
+ * node the threshold is placed at the bin edge halfway between the two occupied bins, like the
+ * midpoint scikit-learn uses.
+ *
+ * Missing values (NaN) are routed like the boosting models do: each split learns their side;
+ * where a node saw none, they follow the child with more training weight.
+ */
+import { unprocessable } from '../../infra/errors.js';
+import { binMatrix, fitBinThresholds } from './trees/binning.js';
+import { ForestGrower, MAX_FOREST_ROWS } from './trees/forest-grower.js';
+import { scoresToClasses } from './linear.js';
+import { badParam, boolParam, checkData, checkFeatures, checkKnown, intParam, optionalIntParam } from './params.js';
+import { Rng } from '../core/random.js';
+import { asFloat32, ensembleScores } from './trees/tree.js';
+import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, ValuePrediction } from './types.js';
+
+/**
+ * Parameters (scikit-learn's defaults):
+ * - `nEstimators` (100, ≥ 1).
+ * - `maxDepth` (null: grow until pure or `minSamplesSplit`; else ≥ 1).
+ * - `minSamplesSplit` (2, ≥ 2), `minSamplesLeaf` (1, ≥ 1): counted in distinct training rows.
+ * - `maxFeatures`: features tried per node — 'sqrt' (classification default), 'log2', 'all'
+ *   (regression default), a fraction in (0, 1] or an integer count > 1.
+ * - `bootstrap` (true), `maxSamples` (null = n rows drawn with replacement; else a fraction in (0, 1]).
+ * - `maxBins` (255, in [2, 255]).
+ */
+export interface RandomForestParams {
+  nEstimators?: number;
+  maxDepth?: number | null;
+  minSamplesSplit?: number;
+  minSamplesLeaf?: number;
+  maxFeatures?: 'sqrt' | 'log2' | 'all' | number;
+  bootstrap?: boolean;
+  maxSamples?: number | null;
+  maxBins?: number;
+}
+
+/**
+ * Upper bounds that keep one fit within a worker's memory: each tree is stored node by node, so
+ * thousands of trees or a depth nobody needs (a tree of depth d has up to 2^d leaves) are refused
+ * up front. The node count against the data's rows is estimated in services/training.
+ */
+export const FOREST_LIMITS = { nEstimators: 5_000, maxDepth: 64 } as const;
+
+export const KNOWN = ['nEstimators', 'maxDepth', 'minSamplesSplit', 'minSamplesLeaf', 'maxFeatures', 'bootstrap', 'maxSamples', 'maxBins'] as const;
+
+interface Resolved {
+  nEstimators: number;
+  maxDepth: number | null;
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  maxFeatures: 'sqrt' | 'log2' | 'all' | number;
+  bootstrap: boolean;
+  maxSamples: number | null;
+  maxBins: number;
+}
+
+function resolve(params: RandomForestParams, task: Target['task']): Resolved {
+  const p = params as Record<string, unknown>;
+  checkKnown(p, KNOWN, 'random_forest');
+  const mf = p.maxFeatures ?? (task === 'classification' ? 'sqrt' : 'all');
+  const mfOk = mf === 'sqrt' || mf === 'log2' || mf === 'all'
+    || (typeof mf === 'number' && ((mf > 0 && mf <= 1) || (Number.isInteger(mf) && mf > 1)));
+  if (!mfOk) throw badParam('maxFeatures', "'sqrt', 'log2', 'all', a fraction in (0, 1] or an integer > 1", mf);
+  const ms = p.maxSamples;
+  if (ms !== undefined && ms !== null && !(typeof ms === 'number' && ms > 0 && ms <= 1)) {
+    throw badParam('maxSamples', 'null or a fraction in (0, 1]', ms);
+  }
+  return {
+    nEstimators: intParam(p, 'nEstimators', 100, 1, FOREST_LIMITS.nEstimators),
+    maxDepth: optionalIntParam(p, 'maxDepth', null, 1, FOREST_LIMITS.maxDepth),
+    minSamplesSplit: intParam(p, 'minSamplesSplit', 2, 2),
+    minSamplesLeaf: intParam(p, 'minSamplesLeaf', 1, 1),
+    maxFeatures: mf as Resolved['maxFeatures'],
+    bootstrap: boolParam(p, 'bootstrap', true),
+    maxSamples: (ms as number | null | undefined) ?? null,
+    maxBins: intParam(p, 'maxBins', 255, 2, 255),
+  };
+}
+
+function featuresPerNode(mf: Resolved['maxFeatures'], F: number): number {
+  let m: number;
+  if (mf === 'sqrt') m = Math.floor(Math.sqrt(F));
+  else if (mf === 'log2') m = Math.floor(Math.log2(F));
+  else if (mf === 'all') m = F;
+  else if (mf <= 1) m = Math.floor(mf * F);
+  else m = mf;
+  return Math.min(F, Math.max(1, m));
+}
+
+export function fitRandomForest(x: Matrix, target: Target, params: RandomForestParams = {}, opts: FitOptions = {}): TreeEnsembleState {
+  const P = resolve(params, target.task);
+  checkData(x, target, { allowNaN: true, model: 'random_forest' });
+  const rng = new Rng(opts.seed ?? 0);
+  const n = x.rows;
+  const F = x.cols;
+  const isClf = target.task === 'classification';
+  const K = isClf ? target.classCount : 0;
+  const thresholds = fitBinThresholds(x, P.maxBins, rng);
+  const binned = binMatrix(x, thresholds, { rowMajor: false });
+  if (n > MAX_FOREST_ROWS) {
+    throw unprocessable('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
+  }
+  const grower = new ForestGrower(binned.colMajor, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
+  const nDraws = P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n));
+  const weights = new Float64Array(n);
+  const trees = [];
+  let nodes = 0;
+  for (let t = 0; t < P.nEstimators; t++) {
+    const treeRng = rng.fork();
+    if (P.bootstrap) {
+      weights.fill(0);
+      for (let d = 0; d < nDraws; d++) weights[treeRng.int(n)]!++;
+    } else {
+      weights.fill(1);
+    }
+    const tree = grower.grow(weights, treeRng);
+    nodes += tree.feature.length;
+    trees.push(tree.finish(-1));
+    if ((t + 1) % 10 === 0 || t + 1 === P.nEstimators) opts.onProgress?.((t + 1) / P.nEstimators, `tree ${t + 1}/${P.nEstimators}`);
+  }
+  return {
+    kind: 'random_forest', task: target.task, nFeatures: F, classCount: K, outputs: isClf ? K : 1, aggregate: 'average',
+    baseScore: new Array<number>(isClf ? K : 1).fill(0), postTransform: 'none', trees,
+    params: { ...P }, info: { nodes: nodes, featuresPerNode: featuresPerNode(P.maxFeatures, F) },
+  };
+}
+
+/** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */
+export function checkRandomForestParams(params: RandomForestParams, task: Target['task']): void {
+  resolve(params, task);
+}
+
+export function predictRandomForest(state: TreeEnsembleState, x: Matrix): ClassPrediction | ValuePrediction {
+  checkFeatures(x, state.nFeatures, 'random_forest');
+  const scores = ensembleScores(state, asFloat32(x.data), x.rows);
+  if (state.task === 'regression') return { task: 'regression', values: scores };
+  return scoresToClasses(scores, x.rows, state.classCount, 'none');
+}
+
+export { MAX_FOREST_ROWS };
