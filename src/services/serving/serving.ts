@@ -184,6 +184,8 @@ export class ServingService {
   private flushTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
+  /** Every pool from its creation until its threads have exited: a close reaches pools still loading too. */
+  private readonly pools = new Set<VersionPool>();
 
   constructor(
     private readonly db: Db,
@@ -228,9 +230,8 @@ export class ServingService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
-    const all = [...this.endpoints.values()];
     this.endpoints.clear();
-    await Promise.all(all.flatMap((ep) => [...ep.served.values()].map((s) => s.pool.close())));
+    await Promise.all([...this.pools].map((pool) => this.endPool(pool, 'close')));
     await this.flushUsage().catch(() => undefined);
   }
 
@@ -284,9 +285,14 @@ export class ServingService {
       ep.error = (err as Error).message;
       ep.event({ type: 'failed', message: ep.error });
       this.logger.error({ err, endpoint: ep.row.name, tenant: ep.row.tenant_id }, 'endpoint failed to start');
-      for (const s of ep.served.values()) void s.pool.close();
+      for (const s of ep.served.values()) void this.endPool(s.pool, 'close');
       ep.served.clear();
     }
+  }
+
+  /** Drains or closes a pool and forgets it once its threads have exited. */
+  private endPool(pool: VersionPool, how: 'drain' | 'close'): Promise<void> {
+    return pool[how]().finally(() => this.pools.delete(pool));
   }
 
   private async load(ep: Endpoint, version: number): Promise<Served> {
@@ -309,10 +315,12 @@ export class ServingService {
         this.logger.error({ endpoint: ep.row.name, version, message }, 'replica failed');
       },
     }, batchable, fixedInner, fixedInner ? zeroFeeds(sig) : undefined, { signature: sig, roles, model: ep.row.model_name, version });
+    this.pools.add(pool);
     try {
+      if (this.closed) throw new Error('the server is shutting down'); // closed while the artifact was read
       await pool.start();
     } catch (err) {
-      await pool.close();
+      await this.endPool(pool, 'close');
       throw new AppError(422, 'model_load_failed', `Version ${version} of '${ep.row.model_name}' could not be loaded into a replica: ${(err as Error).message}`, { version });
     }
     return { version: v, pool, roles };
@@ -364,7 +372,7 @@ export class ServingService {
           .where('id', '=', ep.row.id).execute();
         ep.row = { ...ep.row, traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), stage, updated_at: now };
       } catch (err) {
-        for (const a of added) void a.pool.close();
+        for (const a of added) void this.endPool(a.pool, 'close');
         ep.status = previous;
         ep.settings = previousSettings;
         ep.reserved = held;
@@ -385,7 +393,7 @@ export class ServingService {
       if (trafficChanged) ep.event({ type: 'traffic', message: `traffic ${traffic.map((t) => `v${t.version} ${t.weight}`).join(', ')}` });
       if (input.replicas || input.batching || input.autoscaling) ep.event({ type: 'settings', message: 'replicas, batching or autoscaling changed' });
       // Versions leaving the traffic finish what they hold, then release their replicas.
-      for (const s of leaving) void s.pool.drain();
+      for (const s of leaving) void this.endPool(s.pool, 'drain');
       return this.info(ep);
     });
   }
@@ -400,7 +408,7 @@ export class ServingService {
       ep.served.clear();
       ep.setRouting([]);
       // Requests already queued are answered; new ones find no endpoint.
-      await Promise.all(pools.map((s) => s.pool.drain()));
+      await Promise.all(pools.map((s) => this.endPool(s.pool, 'drain')));
       this.metrics.forget(ep.row.tenant_id, ep.row.name);
       return { id: ep.row.id, name: ep.row.name, deleted: true as const };
     });
