@@ -6,6 +6,7 @@ import { LineChart, Progress, fmt, type Series } from './charts.js';
 import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
 import { TuneFields, TuneTrials, buildSpace, useTuneSettings } from './tune.js';
+import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
 
 export function JobsPage() {
   const { data, error } = useLoad(() => client.jobs.list({ limit: 100 }), [], 2000);
@@ -29,15 +30,6 @@ export function JobsPage() {
   );
 }
 
-const KINDS: Array<{ kind: ModelKind; label: string; neural: boolean }> = [
-  { kind: 'logistic_regression', label: 'Logistic regression (classification)', neural: false },
-  { kind: 'linear_regression', label: 'Linear regression (regression)', neural: false },
-  { kind: 'random_forest', label: 'Random forest', neural: false },
-  { kind: 'gradient_boosting', label: 'Gradient boosting', neural: false },
-  { kind: 'mlp', label: 'Neural network (MLP)', neural: true },
-  { kind: 'cnn', label: 'Convolutional network (images)', neural: true },
-];
-
 export function NewJobPage() {
   const { query } = useLocation();
   const tuneMode = query.get('mode') === 'tune';
@@ -46,12 +38,14 @@ export function NewJobPage() {
   const [dataset, setDataset] = useState(query.get('dataset') ?? '');
   const profile = useLoad(() => (dataset ? client.datasets.get(dataset) : Promise.resolve(undefined)), [dataset]);
   const [target, setTarget] = useState('');
-  const [name, setName] = useState('');
-  const [kind, setKind] = useState<ModelKind>('logistic_regression');
+  // undefined: the default name of the mode (a tune registers under a name of its own).
+  const [name, setName] = useState<string>();
+  const [kind, setKind] = useState<ModelKind>('random_forest');
   const [hidden, setHidden] = useState('32');
   const [activation, setActivation] = useState('relu');
   const [dropout, setDropout] = useState('0');
   const [trees, setTrees] = useState('50');
+  const [rounds, setRounds] = useState('');
   const [depth, setDepth] = useState('');
   const [epochs, setEpochs] = useState('20');
   const [batchSize, setBatchSize] = useState('32');
@@ -67,11 +61,24 @@ export function NewJobPage() {
   }, [datasets.data, dataset]);
   useEffect(() => {
     const cols = profile.data?.columns;
-    if (!cols) return;
-    if (!cols.some((c) => c.name === target)) setTarget(cols[cols.length - 1]!.name);
-    if (!name) setName(`${profile.data!.name}-model`);
+    if (!cols?.length) return;
+    if (!cols.some((c) => c.name === target)) setTarget(defaultTarget(cols)!);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [profile.data]);
+
+  const columns = profile.data?.columns ?? [];
+  const task = inferTask(columns.find((c) => c.name === target));
+  const features = Math.max(columns.length - 1, 0);
+  const kinds = kindsFor(task, features);
+  // The kind follows the target: a choice the target does not allow is replaced by the task's default.
+  // A kind the person picked stays while the new target allows it.
+  const [kindPicked, setKindPicked] = useState(false);
+  useEffect(() => {
+    if (!target || !columns.length) return;
+    if (!kindPicked || !kinds.some((k) => k.kind === kind)) setKind(defaultKind(task, features));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [target, task, features]);
+  const modelName = name ?? (dataset ? `${dataset}-${tuneMode ? 'tuned' : 'model'}` : '');
 
   const neural = KINDS.find((k) => k.kind === kind)!.neural;
   const submit = async (e: FormEvent) => {
@@ -80,9 +87,11 @@ export function NewJobPage() {
     setError(undefined);
     const model: TrainRequest['model'] = { kind };
     if (kind === 'mlp') Object.assign(model, { hidden: hidden.split(',').map((s) => Number(s.trim())).filter((n) => n > 0), activation, dropout: Number(dropout) });
-    if (kind === 'random_forest' || kind === 'gradient_boosting') Object.assign(model, { nEstimators: Number(trees), ...(depth ? { maxDepth: Number(depth) } : {}) });
+    // A forest's size is nEstimators; boosting's is maxIter (its rounds), both optional.
+    if (kind === 'random_forest') Object.assign(model, { ...(trees ? { nEstimators: Number(trees) } : {}), ...(depth ? { maxDepth: Number(depth) } : {}) });
+    if (kind === 'gradient_boosting') Object.assign(model, { ...(rounds ? { maxIter: Number(rounds) } : {}), ...(depth ? { maxDepth: Number(depth) } : {}) });
     const spec: TrainRequest = {
-      name, dataset, target, model, split: { test: Number(testShare) },
+      name: modelName, dataset, target, model, split: { test: Number(testShare) },
       preprocessing: preprocessing === 'auto' ? 'auto' : preprocessing === 'standardize' ? [{ op: 'impute', strategy: 'mean' }, { op: 'standardize' }, { op: 'one_hot' }] : [],
       ...(neural ? { training: { epochs: Number(epochs), batchSize: Number(batchSize), learningRate: Number(learningRate), optimizer: optimizer as 'adam' } } : {}),
     };
@@ -96,7 +105,7 @@ export function NewJobPage() {
         }
         const { name: _name, ...base } = spec;
         const request: TuneRequest = {
-          name, base, space, strategy: tune.strategy, cv: Number(tune.cv || 0),
+          name: modelName, base, space, strategy: tune.strategy, cv: Number(tune.cv || 0),
           ...(tune.trials ? { trials: Number(tune.trials) } : {}), ...(tune.metric ? { metric: tune.metric } : {}),
         };
         const job = await client.jobs.tune(request);
@@ -125,7 +134,7 @@ export function NewJobPage() {
         <fieldset>
           <legend>Data</legend>
           <label>Dataset
-            <select name="dataset" value={dataset} onChange={(e) => { setDataset(e.target.value); setName(''); }} required>
+            <select name="dataset" value={dataset} onChange={(e) => { setDataset(e.target.value); setName(undefined); }} required>
               {!datasets.data?.length && <option value="">(upload a dataset first)</option>}
               {datasets.data?.map((d) => <option key={d.id} value={d.name}>{d.name}</option>)}
             </select>
@@ -135,6 +144,7 @@ export function NewJobPage() {
               {profile.data?.columns.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.type})</option>)}
             </select>
           </label>
+          <p className="muted small" data-testid="task">Task: <strong>{task}</strong> ({task === 'classification' ? 'predicts a class of' : 'predicts the number in'} {target || 'the target'})</p>
           <label>Test share <input name="test" type="number" min="0.05" max="0.9" step="0.05" value={testShare} onChange={(e) => setTestShare(e.target.value)} /></label>
           <label>Preprocessing
             <select name="preprocessing" value={preprocessing} onChange={(e) => setPreprocessing(e.target.value)}>
@@ -146,10 +156,10 @@ export function NewJobPage() {
         </fieldset>
         <fieldset>
           <legend>Model</legend>
-          <label>Model name <input name="name" value={name} onChange={(e) => setName(e.target.value)} required /></label>
+          <label>Model name <input name="name" value={modelName} onChange={(e) => setName(e.target.value)} required /></label>
           <label>Kind
-            <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as ModelKind)}>
-              {KINDS.map((k) => <option key={k.kind} value={k.kind}>{k.label}</option>)}
+            <select name="kind" value={kind} onChange={(e) => { setKind(e.target.value as ModelKind); setKindPicked(true); }}>
+              {kinds.map((k) => <option key={k.kind} value={k.kind}>{k.label}</option>)}
             </select>
           </label>
           {kind === 'mlp' && (
@@ -165,7 +175,9 @@ export function NewJobPage() {
           )}
           {(kind === 'random_forest' || kind === 'gradient_boosting') && (
             <>
-              <label>Trees <input name="nEstimators" type="number" min="1" value={trees} onChange={(e) => setTrees(e.target.value)} /></label>
+              {kind === 'random_forest'
+                ? <label>Trees <input name="nEstimators" type="number" min="1" value={trees} onChange={(e) => setTrees(e.target.value)} /></label>
+                : <label>Boosting rounds <input name="maxIter" type="number" min="1" value={rounds} placeholder="default (100)" onChange={(e) => setRounds(e.target.value)} /></label>}
               <label>Max depth <input name="maxDepth" type="number" min="1" value={depth} placeholder="default" onChange={(e) => setDepth(e.target.value)} /></label>
             </>
           )}

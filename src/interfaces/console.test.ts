@@ -257,4 +257,43 @@ describe('web console (chromium)', () => {
 
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
+
+  test('the training form with untouched defaults trains on every example dataset', { timeout: 300_000 }, async () => {
+    const key = (await s.tenant('defaults')).developer;
+    for (const [name, file] of [['iris', 'iris.csv'], ['diabetes', 'diabetes.csv'], ['loans', 'loans.csv'], ['mnist', 'mnist_train.csv.gz']]) {
+      const up = await s.call('POST', `/v1/datasets?name=${name}`, { key, body: fs.readFileSync(path.join(EXAMPLES, file)), headers: { 'content-type': file.endsWith('.gz') ? 'application/gzip' : 'text/csv' } });
+      assert.equal(up.status, 201, up.text);
+    }
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = watch(await context.newPage());
+    page.setDefaultTimeout(20_000);
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const expected = { iris: ['species', 'classification'], diabetes: ['progression', 'regression'], loans: ['default', 'classification'], mnist: ['label', 'classification'] };
+    for (const [name, [target, task]] of Object.entries(expected)) {
+      await page.goto(`${s.url}/jobs/new?dataset=${name}`);
+      await page.locator(`select[name=target] option[value="${target}"]`).waitFor({ state: 'attached' });
+      await page.getByTestId('task').filter({ hasText: task! }).waitFor();
+      assert.equal(await page.inputValue('select[name=target]'), target);
+      const offered = await page.locator('select[name=kind] option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+      if (task === 'regression') assert.ok(!offered.includes('logistic_regression'), `${name}: no classifier offered for a regression target (${offered.join(', ')})`);
+      else assert.ok(!offered.includes('linear_regression'), `${name}: no regressor-only kind offered for classes (${offered.join(', ')})`);
+      assert.ok(offered.includes(await page.inputValue('select[name=kind]')));
+      assert.equal(await page.inputValue('input[name=name]'), `${name}-model`);
+      await page.getByRole('button', { name: 'Start training' }).click();
+      // The form's own error, if any, says why (rather than a bare navigation timeout).
+      const refused = page.getByRole('alert').waitFor().then(async () => { throw new Error(`${name}: ${await page.getByRole('alert').innerText()}`); });
+      await Promise.race([page.waitForURL(/\/jobs\/job_/), refused]);
+      refused.catch(() => undefined);
+      await page.getByTestId('job-result').filter({ hasText: `${name}-model version 1` }).waitFor({ timeout: 240_000 });
+    }
+    // The tune form names its model apart from the training form's.
+    await page.goto(`${s.url}/jobs/new?mode=tune&dataset=diabetes`);
+    await page.locator('select[name=target] option[value=progression]').waitFor({ state: 'attached' });
+    assert.equal(await page.inputValue('input[name=name]'), 'diabetes-tuned');
+    await context.close();
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
 });
