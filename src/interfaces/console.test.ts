@@ -66,6 +66,8 @@ describe('web console (chromium)', () => {
     await page.fill('input[name=apiKey]', dev);
     await page.click('button[type=submit]');
     await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    // Who and where: the key's name, role and tenant are in the header.
+    await page.getByTestId('whoami').filter({ hasText: 'web-dev · developer · web' }).waitFor();
 
     // Upload iris.csv through the drop zone's file input; the profile page opens.
     await page.setInputFiles('input[type=file]', path.join(EXAMPLES, 'iris.csv'));
@@ -149,6 +151,9 @@ describe('web console (chromium)', () => {
     // Access: a key made in the console (an inference key for this endpoint), shown once.
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Access' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    // A developer is offered only the roles it may grant; tenants show by name.
+    assert.deepEqual(await page.locator('select[name=role] option').allInnerTexts(), ['developer', 'viewer', 'inference']);
+    await page.getByRole('region', { name: 'keys' }).getByRole('cell', { name: 'web', exact: true }).first().waitFor();
     await page.fill('input[name=keyName]', 'iris-app');
     await page.selectOption('select[name=role]', 'inference');
     await page.fill('input[name=keyEndpoint]', 'iris-web');
@@ -222,6 +227,12 @@ describe('web console (chromium)', () => {
     await admin.click('button[type=submit]');
     await admin.getByRole('heading', { name: 'Datasets' }).waitFor();
     await admin.locator('select[aria-label=tenant] option', { hasText: 'web' }).waitFor({ state: 'attached' });
+    // The admin key's own tenant is empty, so the console opens the tenant that holds data; each tenant is listed once.
+    await admin.getByRole('link', { name: 'iris', exact: true }).waitFor();
+    const options = await admin.locator('select[aria-label=tenant] option').allInnerTexts();
+    assert.equal(new Set(options).size, options.length, options.join(' | '));
+    assert.ok(!options.some((o) => /own tenant/.test(o)), options.join(' | '));
+    await admin.getByTestId('whoami').filter({ hasText: 'admin · admin' }).waitFor();
     await admin.selectOption('select[aria-label=tenant]', { label: 'web' });
     await admin.getByRole('link', { name: 'iris', exact: true }).waitFor();
     await admin.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Cluster & usage' }).click();
