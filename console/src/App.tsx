@@ -52,6 +52,9 @@ export function App() {
     })();
   }, [signedIn]);
 
+  const known = path === '/' || path === '/login' || NAV.some(([p]) => path === p || path.startsWith(p + '/'));
+  // An unknown path is the console's own 404 page (the server answers it with status 404), signed in or not.
+  if (!signedIn && !known) return <main className="signin"><NotFound path={path} /></main>;
   if (!signedIn) return <SignIn onDone={() => setSignedIn(true)} />;
   if (path === '/' || path === '/login') {
     queueMicrotask(() => navigate('/datasets'));
@@ -131,7 +134,18 @@ function Page({ path }: { path: string }) {
   if ((m = match('/endpoints/:name', path))) return <EndpointPage name={m.name!} />;
   if (path === '/cluster') return <ClusterPage />;
   if (path === '/access') return <AccessPage />;
-  return <section><h1>Not found</h1><p>No console page at {path}. <Link to="/datasets">Go to datasets</Link>.</p></section>;
+  return <NotFound path={path} />;
+}
+
+function NotFound({ path }: { path: string }) {
+  return (
+    <section className="card" data-testid="not-found">
+      <h1>Not found</h1>
+      <p>There is no console page at <code>{path}</code>.</p>
+      <p>Go to <Link to="/datasets">Datasets</Link>, <Link to="/jobs">Jobs</Link>, <Link to="/models">Models</Link> or <Link to="/endpoints">Endpoints</Link>;
+        the API's reference is at <a href="/docs">/docs</a>.</p>
+    </section>
+  );
 }
 
 function SignIn({ onDone }: { onDone: () => void }) {

@@ -5,7 +5,7 @@ import { client, message, useLoad } from './api.js';
 import { LineChart, Progress, fmt, type Series } from './charts.js';
 import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
-import { TuneFields, TuneTrials, buildSpace, useTuneSettings } from './tune.js';
+import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
 import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
 
 export function JobsPage() {
@@ -33,7 +33,7 @@ export function JobsPage() {
 export function NewJobPage() {
   const { query } = useLocation();
   const tuneMode = query.get('mode') === 'tune';
-  const [tune, setTune] = useTuneSettings();
+  const [tune, setTune] = useTuneSettings('random_forest');
   const datasets = useLoad(() => client.datasets.list(), []);
   const [dataset, setDataset] = useState(query.get('dataset') ?? '');
   const profile = useLoad(() => (dataset ? client.datasets.get(dataset) : Promise.resolve(undefined)), [dataset]);
@@ -78,6 +78,11 @@ export function NewJobPage() {
     if (!kindPicked || !kinds.some((k) => k.kind === kind)) setKind(defaultKind(task, features));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [target, task, features]);
+  // Until the person edits the search space, it follows the base model's kind.
+  useEffect(() => {
+    if (!tune.edited) setTune((t) => (t.edited ? t : { ...t, rows: defaultRows(kind) }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [kind]);
   const modelName = name ?? (dataset ? `${dataset}-${tuneMode ? 'tuned' : 'model'}` : '');
 
   const neural = KINDS.find((k) => k.kind === kind)!.neural;

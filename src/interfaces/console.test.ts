@@ -300,10 +300,27 @@ describe('web console (chromium)', () => {
       refused.catch(() => undefined);
       await page.getByTestId('job-result').filter({ hasText: `${name}-model version 1` }).waitFor({ timeout: 240_000 });
     }
-    // The tune form names its model apart from the training form's.
+    // The tune form names its model apart from the training form's, and its default search is a
+    // small grid over the base kind's main knob: distinct trials, each run once.
     await page.goto(`${s.url}/jobs/new?mode=tune&dataset=diabetes`);
     await page.locator('select[name=target] option[value=progression]').waitFor({ state: 'attached' });
     assert.equal(await page.inputValue('input[name=name]'), 'diabetes-tuned');
+    await page.goto(`${s.url}/jobs/new?mode=tune&dataset=iris`);
+    await page.locator('select[name=target] option[value=species]').waitFor({ state: 'attached' });
+    assert.equal(await page.inputValue('select[name=strategy]'), 'grid');
+    assert.equal(await page.inputValue('select[name=spacePath-0]'), 'model.maxDepth');
+    await page.getByRole('button', { name: 'Start tuning' }).click();
+    await page.waitForURL(/\/jobs\/job_/);
+    await page.getByTestId('job-result').filter({ hasText: 'iris-tuned version 1' }).waitFor({ timeout: 240_000 });
+    const cells = await page.getByRole('region', { name: 'trials' }).locator('tbody td.params').allInnerTexts();
+    assert.deepEqual(cells.sort(), ['model.maxDepth = 12', 'model.maxDepth = 3', 'model.maxDepth = 6']);
+
+    // An unknown console path is the console's 404 page (status 404), not the API's JSON.
+    const lost = await context.newPage();
+    const res = await lost.goto(`${s.url}/no/such/page`);
+    assert.equal(res?.status(), 404);
+    await lost.getByTestId('not-found').getByRole('heading', { name: 'Not found' }).waitFor();
+    await lost.close();
     await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
