@@ -1,5 +1,5 @@
 /** Jobs: the queue, the training and tune forms, and a live page per job (SSE: progress, curves, logs). */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
 import type { Job, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { LineChart, Progress, fmt, type Series } from './charts.js';
@@ -8,22 +8,84 @@ import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
 import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
 import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
 
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const TYPES = ['train', 'tune', 'sleep', 'noop'];
+
+/** How long a job ran (or has run so far): "12 s", "3 min 4 s", "1 h 2 min"; "–" before it starts. */
+export function duration(job: Job, now = Date.now()): string {
+  if (!job.startedAt) return '–';
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
+  const s = Math.max(0, Math.round((end - Date.parse(job.startedAt)) / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** "3 trials + final" for a tune job's children (trials are named …-trial-N-rR, the refit …-final). */
+function childLabel(kids: Job[]): string {
+  const trials = kids.filter((k) => /-trial-\d+-r\d+$/.test(k.name ?? '')).length;
+  const others = kids.length - trials;
+  const final = kids.some((k) => k.name?.endsWith('-final'));
+  return `${trials} ${trials === 1 ? 'trial' : 'trials'}${final ? ' + final' : ''}${others > (final ? 1 : 0) ? ` + ${others - (final ? 1 : 0)} more` : ''}`;
+}
+
 export function JobsPage() {
-  const { data, error } = useLoad(() => client.jobs.list({ limit: 100 }), [], 2000);
+  const { query } = useLocation();
+  const status = query.get('status') ?? '';
+  const type = query.get('type') ?? '';
+  const { data, error } = useLoad(() => client.jobs.list({ limit: 200, ...(status ? { status: status as never } : {}), ...(type ? { type } : {}) }), [status, type], 2000);
+  const [open, setOpen] = useState<Set<string>>(new Set());
+  const filter = (patch: Record<string, string>) => {
+    const q = new URLSearchParams({ ...(status ? { status } : {}), ...(type ? { type } : {}), ...patch });
+    for (const [k, v] of [...q.entries()]) if (!v) q.delete(k);
+    navigate(`/jobs${q.toString() ? `?${q}` : ''}`);
+  };
+  // Trials (child jobs) sit under their tune job, folded; a child whose parent is not listed stands alone.
+  const ids = new Set((data ?? []).map((j) => j.id));
+  const children = new Map<string, Job[]>();
+  for (const j of data ?? []) if (j.parent && ids.has(j.parent)) children.set(j.parent, [...(children.get(j.parent) ?? []), j]);
+  const top = (data ?? []).filter((j) => !j.parent || !ids.has(j.parent));
+  const row = (j: Job, child = false): ReactElement[] => {
+    const kids = children.get(j.id) ?? [];
+    const shown = open.has(j.id);
+    return [
+      <tr key={j.id} className={child ? 'child-row' : undefined}>
+        <td>{child && <span aria-hidden="true">↳ </span>}<Link to={`/jobs/${j.id}`}>{j.id}</Link>
+          {kids.length > 0 && (
+            <button type="button" className="link toggle" aria-expanded={shown} onClick={() => setOpen((o) => { const n = new Set(o); if (n.has(j.id)) n.delete(j.id); else n.add(j.id); return n; })}>
+              {shown ? '▾' : '▸'} {childLabel(kids)}
+            </button>
+          )}
+        </td>
+        <td>{j.type}</td><td>{j.name ?? '–'}</td><td><Status status={j.status} /></td>
+        <td className="narrow"><Progress fraction={j.progress.fraction} /></td><td>{ago(j.createdAt)}</td><td>{duration(j)}</td>
+        <td>{j.result ? <Link to={`/models/${encodeURIComponent(j.result.model)}/versions/${j.result.version}`}>{j.result.model} v{j.result.version}</Link> : (j.error ?? j.queueReason ?? '')}</td>
+      </tr>,
+      ...(shown ? kids.map((k) => row(k, true)).flat() : []),
+    ];
+  };
   return (
     <section>
       <div className="row spread"><h1>Jobs</h1><div className="row"><Link className="button" to="/jobs/new">New training job</Link><Link className="button" to="/jobs/new?mode=tune">New tune job</Link></div></div>
+      <div className="row filters" role="search" aria-label="filter jobs">
+        <label>Status
+          <select name="statusFilter" value={status} onChange={(e) => filter({ status: e.target.value })}>
+            <option value="">any</option>
+            {STATUSES.map((x) => <option key={x}>{x}</option>)}
+          </select>
+        </label>
+        <label>Type
+          <select name="typeFilter" value={type} onChange={(e) => filter({ type: e.target.value })}>
+            <option value="">any</option>
+            {TYPES.map((x) => <option key={x}>{x}</option>)}
+          </select>
+        </label>
+      </div>
       <ErrorBox error={error} />
       {!data ? <Loading /> : (
-        <Table label="jobs" head={['Job', 'Type', 'Name', 'Status', 'Progress', 'Created', 'Result']}>
-          {data.length === 0 && <tr><td colSpan={7} className="muted">No jobs yet.</td></tr>}
-          {data.map((j) => (
-            <tr key={j.id}>
-              <td><Link to={`/jobs/${j.id}`}>{j.id}</Link></td><td>{j.type}</td><td>{j.name ?? '–'}</td><td><Status status={j.status} /></td>
-              <td className="narrow"><Progress fraction={j.progress.fraction} /></td><td>{ago(j.createdAt)}</td>
-              <td>{j.result ? <Link to={`/models/${encodeURIComponent(j.result.model)}/versions/${j.result.version}`}>{j.result.model} v{j.result.version}</Link> : (j.error ?? j.queueReason ?? '')}</td>
-            </tr>
-          ))}
+        <Table label="jobs" head={['Job', 'Type', 'Name', 'Status', 'Progress', 'Created', 'Duration', 'Result']}>
+          {top.length === 0 && <tr><td colSpan={8} className="muted">{status || type ? 'No jobs match these filters.' : 'No jobs yet.'}</td></tr>}
+          {top.map((j) => row(j))}
         </Table>
       )}
     </section>

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import type { Job, SearchDimension, Tuning } from '../../src/sdk/index.js';
 import { client, useLoad } from './api.js';
-import { fmt } from './charts.js';
+import { Scatter, fmt } from './charts.js';
 import { Link } from './router.js';
 import { Status, Table } from './ui.js';
 
@@ -234,6 +234,7 @@ export function TuneTrials({ job }: { job: Job }) {
           {final && <> · final training <Link to={`/jobs/${final.id}`}>{final.id}</Link> <Status status={final.status} /></>}
         </p>
       ) : <p className="muted">No trial has a score yet.</p>}
+      <TrialCharts rows={rows} metric={metric} best={best?.job} />
       <Table label="trials" head={['Candidate', 'Parameters', 'Rung', 'Budget', 'Status', metric, 'Trial job']}>
         {rows.length === 0 && <tr><td colSpan={7} className="muted">{children.error ?? 'No trials started yet.'}</td></tr>}
         {rows.map((r) => (
@@ -247,5 +248,21 @@ export function TuneTrials({ job }: { job: Job }) {
         ))}
       </Table>
     </section>
+  );
+}
+
+/** Score against each searched parameter: one scatter per parameter, the best trial in green (last rung only for halving). */
+function TrialCharts({ rows, metric, best }: { rows: Row[]; metric: string; best?: string }) {
+  const lastRung = Math.max(0, ...rows.map((r) => r.rung));
+  const scored = rows.filter((r) => r.score !== undefined && (r.rung === lastRung || rows.every((x) => x.rung === 0)));
+  const paths = [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
+  if (!paths.length || !scored.length) return null;
+  return (
+    <div className="charts" data-testid="trial-charts">
+      {paths.map((p) => (
+        <Scatter key={p} title={`${metric} against ${p}`} yLabel={metric}
+          points={scored.filter((r) => p in r.params).map((r) => ({ x: r.params[p], y: r.score!, best: r.job === best }))} />
+      ))}
+    </div>
   );
 }

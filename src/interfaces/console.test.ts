@@ -314,6 +314,53 @@ describe('web console (chromium)', () => {
     await page.getByTestId('job-result').filter({ hasText: 'iris-tuned version 1' }).waitFor({ timeout: 240_000 });
     const cells = await page.getByRole('region', { name: 'trials' }).locator('tbody td.params').allInnerTexts();
     assert.deepEqual(cells.sort(), ['model.maxDepth = 12', 'model.maxDepth = 3', 'model.maxDepth = 6']);
+    // Score against the searched parameter: a dot per trial.
+    await page.getByTestId('trial-charts').getByRole('img', { name: /against model\.maxDepth/ }).waitFor();
+    assert.equal(await page.getByTestId('trial-charts').locator('circle').count(), 3);
+
+    // What "auto" preprocessing chose for loans (categories one-hot encoded), and nice axis ticks.
+    await page.goto(`${s.url}/models/loans-model/versions/1`);
+    await page.getByTestId('preprocessing').filter({ hasText: '"auto" chose' }).filter({ hasText: 'one-hot encode categories' }).waitFor();
+
+    // Lists that scale: trials fold under their tune job; filters; MNIST's 785 columns come 25 at a time.
+    await page.goto(`${s.url}/jobs`);
+    const tuneRow = page.getByRole('region', { name: 'jobs' }).locator('tbody tr', { hasText: 'iris-tuned' }).filter({ hasText: 'tune' }).first();
+    await tuneRow.getByRole('button', { name: /3 trials/ }).waitFor();
+    assert.equal(await page.locator('tbody tr', { hasText: 'iris-tuned-trial-' }).count(), 0, 'trials folded');
+    await tuneRow.getByRole('button', { name: /3 trials/ }).click();
+    await page.locator('tbody tr.child-row', { hasText: 'iris-tuned-trial-' }).nth(2).waitFor();
+    await page.selectOption('select[name=typeFilter]', 'tune');
+    await page.waitForURL('**/jobs?type=tune');
+    await page.getByRole('region', { name: 'jobs' }).locator('tbody tr', { hasText: 'iris-tuned' }).first().waitFor();
+    assert.ok((await page.locator('tbody td', { hasText: /^train$/ }).count()) === 0, 'only tune jobs');
+    await page.goto(`${s.url}/datasets/mnist`);
+    await page.getByTestId('column-window').filter({ hasText: 'columns 1–25 of 785' }).waitFor();
+    assert.equal(await page.getByRole('region', { name: 'column profile' }).locator('tbody tr').count(), 25);
+    assert.ok(await page.evaluate<number>('document.documentElement.scrollHeight') < 8000, 'the MNIST page is not tens of thousands of pixels tall');
+    await page.fill('input[name=columnSearch]', 'pixel40');
+    await page.getByTestId('column-window').filter({ hasText: 'of 11 matching' }).waitFor();
+    await shot(page, '17-dataset-wide');
+
+    // Every page at desktop and phone width: nothing wider than the window.
+    const deployed = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'iris', model: 'iris-model', version: 1 } });
+    assert.equal(deployed.status, 201, deployed.text);
+    const tuneJob = (await s.call('GET', '/v1/jobs?type=tune', { key })).body.data[0].id;
+    // Before any request the traffic charts say so (not a flat 0).
+    await page.goto(`${s.url}/endpoints/iris`);
+    await page.getByTestId('traffic-note').filter({ hasText: 'No requests yet.' }).first().waitFor();
+    const paths = ['/datasets', '/datasets/mnist', '/datasets/loans', '/jobs', `/jobs/${tuneJob}`, '/jobs/new', '/jobs/new?mode=tune', '/models',
+      '/models/iris-model', '/models/iris-model/versions/1', '/endpoints', '/endpoints/iris', '/cluster', '/access'];
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 844 });
+      for (const p of paths) {
+        await page.goto(s.url + p);
+        await page.locator('main h1').first().waitFor();
+        await page.waitForFunction("!document.querySelector('main')?.textContent?.includes('Loading…')");
+        const wide = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        assert.ok(wide <= 0, `${p} at ${width}px is ${wide}px wider than the window`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // An unknown console path is the console's 404 page (status 404), not the API's JSON.
     const lost = await context.newPage();

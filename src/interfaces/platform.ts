@@ -53,7 +53,7 @@ export interface Platform {
 
 export const DEFAULT_TENANT = 'default';
 
-export async function createPlatform(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Platform> {
+export async function createPlatform(config: Config, logger: Logger = createLogger(config.logLevel, 'aiaas', config.logFormat)): Promise<Platform> {
   fs.mkdirSync(config.home, { recursive: true });
   const db = await openStore({ home: config.home, databaseUrl: config.databaseUrl });
   const blobs = new LocalBlobStore(path.join(config.home, 'blobs'));

@@ -41,6 +41,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
       return server;
     },
     loggerInstance: platform.logger as FastifyBaseLogger,
+    disableRequestLogging: !platform.config.logRequests,
     genReqId: requestId,
     bodyLimit: platform.config.bodyLimitBytes,
     // Fastify answers in-flight requests before close() resolves; idle keep-alive sockets go at once.
