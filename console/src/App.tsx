@@ -1,7 +1,7 @@
 /** The console shell: sign-in, tenant switcher, navigation, and the page for the path. */
 import { useEffect, useState, type FormEvent } from 'react';
-import type { Tenant } from '../../src/sdk/index.js';
-import { client, message, setTenant, signIn, signOut } from './api.js';
+import type { Tenant, Whoami } from '../../src/sdk/index.js';
+import { MeContext, client, message, setTenant, signIn, signOut } from './api.js';
 import { Link, match, navigate, useLocation } from './router.js';
 import { DatasetPage, DatasetsPage } from './datasets.js';
 import { JobPage, JobsPage, NewJobPage } from './jobs.js';
@@ -22,58 +22,102 @@ const NAV = [
 export function App() {
   const [signedIn, setSignedIn] = useState(Boolean(client.apiKey));
   const [tenants, setTenants] = useState<Tenant[]>([]);
+  const [me, setMe] = useState<Whoami>();
   const [tenant, setTenantState] = useState(client.tenant ?? '');
   const { path } = useLocation();
 
   useEffect(() => {
     if (!signedIn) return;
-    client.tenants.list().then(setTenants, (err) => {
-      if ((err as { status?: number }).status === 401) {
-        signOut();
-        setSignedIn(false);
+    void (async () => {
+      try {
+        const who = await client.whoami();
+        const list = await client.tenants.list().catch(() => [] as Tenant[]);
+        setTenants(list);
+        if (who.key.role === 'admin' && !client.tenant) {
+          const busiest = await busiestTenant(who.tenant.id);
+          if (busiest) {
+            setTenant(busiest);
+            setTenantState(busiest);
+            setMe(await client.whoami());
+            return;
+          }
+        }
+        setMe(who);
+      } catch (err) {
+        if ((err as { status?: number }).status === 401) {
+          signOut();
+          setSignedIn(false);
+        }
       }
-    });
+    })();
   }, [signedIn]);
 
+  const known = path === '/' || path === '/login' || NAV.some(([p]) => path === p || path.startsWith(p + '/'));
+  // An unknown path is the console's own 404 page (the server answers it with status 404), signed in or not.
+  if (!signedIn && !known) return <main className="signin"><NotFound path={path} /></main>;
   if (!signedIn) return <SignIn onDone={() => setSignedIn(true)} />;
   if (path === '/' || path === '/login') {
     queueMicrotask(() => navigate('/datasets'));
     return null;
   }
   const section = NAV.find(([p]) => path === p || path.startsWith(p + '/'))?.[0];
+  const acting = me?.actingTenant.id ?? '';
   return (
-    <div className="shell">
-      <header className="top">
-        <Link to="/datasets" className="brand">aiaas</Link>
-        <nav aria-label="main">
-          {NAV.map(([to, label]) => <Link key={to} to={to} aria-current={section === to ? 'page' : undefined}>{label}</Link>)}
-        </nav>
-        <div className="account">
-          {tenants.length > 1 && (
-            <label>
-              <span className="sr-only">Tenant</span>
-              <select
-                aria-label="tenant"
-                value={tenant}
-                onChange={(e) => {
-                  setTenant(e.target.value || undefined);
-                  setTenantState(e.target.value);
-                  navigate('/datasets');
-                }}
-              >
-                <option value="">own tenant</option>
-                {tenants.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
-              </select>
-            </label>
-          )}
-          <button type="button" className="link" onClick={() => { signOut(); setSignedIn(false); }}>Sign out</button>
-        </div>
-      </header>
-      <main key={`${tenant}`}>
-        <Page path={path} />
-      </main>
-    </div>
+    <MeContext.Provider value={me}>
+      <div className="shell">
+        <header className="top">
+          <Link to="/datasets" className="brand">aiaas</Link>
+          <nav aria-label="main">
+            {NAV.map(([to, label]) => <Link key={to} to={to} aria-current={section === to ? 'page' : undefined}>{label}</Link>)}
+          </nav>
+          <div className="account">
+            {me && (
+              <span className="who" data-testid="whoami" title={`key ${me.key.id}`}>
+                <strong>{me.key.name}</strong> · {me.key.role}{me.key.role !== 'admin' || tenants.length <= 1 ? <> · {me.actingTenant.name}</> : null}
+              </span>
+            )}
+            {me?.key.role === 'admin' && tenants.length > 1 && (
+              <label>
+                <span className="sr-only">Tenant</span>
+                <select
+                  aria-label="tenant"
+                  value={acting}
+                  onChange={async (e) => {
+                    // The key's own tenant needs no X-Tenant.
+                    const id = e.target.value === me.tenant.id ? undefined : e.target.value;
+                    setTenant(id);
+                    setTenantState(id ?? '');
+                    setMe(await client.whoami());
+                    navigate('/datasets');
+                  }}
+                >
+                  {tenants.map((t) => <option key={t.id} value={t.id}>{t.name}{t.id === me.tenant.id ? ' (your key\'s tenant)' : ''}</option>)}
+                </select>
+              </label>
+            )}
+            <button type="button" className="link" onClick={() => { signOut(); setSignedIn(false); setMe(undefined); }}>Sign out</button>
+          </div>
+        </header>
+        <main key={`${tenant}`}>
+          <Page path={path} />
+        </main>
+      </div>
+    </MeContext.Provider>
   );
+}
+
+/**
+ * Where an admin lands: the key's own tenant, unless it holds nothing and another tenant does
+ * (the admin key's tenant is usually an empty "default"); then the tenant with the most data and jobs.
+ */
+async function busiestTenant(own: string): Promise<string | undefined> {
+  const usage = await client.usage().catch(() => undefined);
+  if (!usage) return undefined;
+  const weight = (u: (typeof usage.data)[number]) => u.storageBytes + u.jobs;
+  const mine = usage.data.find((u) => u.tenant === own);
+  if (mine && weight(mine) > 0) return undefined;
+  const best = usage.data.filter((u) => u.tenant !== own && weight(u) > 0).sort((a, b) => weight(b) - weight(a))[0];
+  return best?.tenant;
 }
 
 function Page({ path }: { path: string }) {
@@ -90,7 +134,18 @@ function Page({ path }: { path: string }) {
   if ((m = match('/endpoints/:name', path))) return <EndpointPage name={m.name!} />;
   if (path === '/cluster') return <ClusterPage />;
   if (path === '/access') return <AccessPage />;
-  return <section><h1>Not found</h1><p>No console page at {path}. <Link to="/datasets">Go to datasets</Link>.</p></section>;
+  return <NotFound path={path} />;
+}
+
+function NotFound({ path }: { path: string }) {
+  return (
+    <section className="card" data-testid="not-found">
+      <h1>Not found</h1>
+      <p>There is no console page at <code>{path}</code>.</p>
+      <p>Go to <Link to="/datasets">Datasets</Link>, <Link to="/jobs">Jobs</Link>, <Link to="/models">Models</Link> or <Link to="/endpoints">Endpoints</Link>;
+        the API's reference is at <a href="/docs">/docs</a>.</p>
+    </section>
+  );
 }
 
 function SignIn({ onDone }: { onDone: () => void }) {

@@ -1,6 +1,6 @@
 /** The console's one SDK client (same origin), its sign-in state, and small hooks. */
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { AiaasClient, ApiError } from '../../src/sdk/index.js';
+import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import { AiaasClient, ApiError, type Whoami } from '../../src/sdk/index.js';
 
 export { ApiError };
 const KEY = 'aiaas.apiKey';
@@ -59,3 +59,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], every?: numb
   }, deps);
   return { data, error, reload, setData };
 }
+
+/** Who is signed in (GET /v1/whoami), given by the shell to every page. */
+export const MeContext = createContext<Whoami | undefined>(undefined);
+export const useMe = () => useContext(MeContext);

@@ -11,39 +11,59 @@ export function fmt(n: number | undefined | null, digits = 4): string {
   return String(Number(n.toFixed(digits)));
 }
 
+/**
+ * "Nice" axis ticks covering [lo, hi]: steps of 1, 2 or 5 × 10^k (0, 0.25, 0.5 rather than 0.3341),
+ * about `count` of them; the first and last tick enclose the data.
+ */
+export function niceTicks(lo: number, hi: number, count = 4): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(count - 1, 1);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag;
+  const first = Math.floor(lo / step + 1e-9) * step;
+  const out: number[] = [];
+  for (let v = first; v < hi + step - 1e-9 * step && out.length < 50; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 export interface Series {
   name: string;
   points: Array<[number, number]>;
 }
 
 /** Curves over x (epochs, time); the axes fit the data. */
-export function LineChart({ series, title, xLabel, height = 180, yFormat = fmt }: { series: Series[]; title: string; xLabel?: string; height?: number; yFormat?: (n: number) => string }) {
+export function LineChart({ series, title, xLabel, height = 180, yFormat = fmt, empty = 'No data yet.', note }: { series: Series[]; title: string; xLabel?: string; height?: number; yFormat?: (n: number) => string; empty?: string; note?: ReactNode }) {
   const W = 480;
   const H = height;
   const pad = { l: 48, r: 12, t: 10, b: 26 };
   const all = series.flatMap((s) => s.points);
-  if (!all.length) return <figure className="chart"><figcaption>{title}</figcaption><p className="muted">No data yet.</p></figure>;
+  if (!all.length) return <figure className="chart"><figcaption>{title}</figcaption><p className="muted">{empty}</p>{note}</figure>;
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys, 0), Math.max(...ys)];
   if (x0 === x1) x1 = x0 + 1;
   if (y0 === y1) y1 = y0 + 1;
+  // The y axis spans whole nice ticks; x ticks are nice values inside the data's range.
+  const ticks = niceTicks(y0, y1);
+  [y0, y1] = [Math.min(y0, ticks[0]!), Math.max(y1, ticks[ticks.length - 1]!)];
+  const xTicks = niceTicks(x0, x1, 5).filter((t) => t >= x0 - 1e-9 && t <= x1 + 1e-9);
   const X = (x: number) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
   const Y = (y: number) => H - pad.b - ((y - y0) / (y1 - y0)) * (H - pad.t - pad.b);
-  const ticks = [y0, (y0 + y1) / 2, y1];
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+      <svg viewBox={`0 0 ${W} ${H + 8}`} role="img" aria-label={title}>
         {ticks.map((t, i) => (
           <g key={i}>
             <line x1={pad.l} x2={W - pad.r} y1={Y(t)} y2={Y(t)} className="grid" />
             <text x={pad.l - 4} y={Y(t) + 4} textAnchor="end" className="tick">{yFormat(t)}</text>
           </g>
         ))}
-        <text x={pad.l} y={H - 6} className="tick">{fmt(x0, 1)}</text>
-        <text x={W - pad.r} y={H - 6} textAnchor="end" className="tick">{fmt(x1, 1)}{xLabel ? ` ${xLabel}` : ''}</text>
+        {xTicks.map((t, i) => (
+          <text key={`x${i}`} x={X(t)} y={H - 8} textAnchor={i === xTicks.length - 1 && X(t) > W - 40 ? 'end' : 'middle'} className="tick">{fmt(t, 3)}</text>
+        ))}
+        {xLabel && <text x={W - pad.r} y={H + 4} textAnchor="end" className="tick">{xLabel}</text>}
         {series.map((s, i) => (
           <g key={s.name}>
             <polyline fill="none" stroke={COLORS[i % COLORS.length]} strokeWidth={2} points={s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(' ')} />
@@ -54,6 +74,7 @@ export function LineChart({ series, title, xLabel, height = 180, yFormat = fmt }
       <div className="legend">
         {series.map((s, i) => <span key={s.name}><i style={{ background: COLORS[i % COLORS.length] }} />{s.name}</span>)}
       </div>
+      {note}
     </figure>
   );
 }
@@ -130,5 +151,51 @@ export function Progress({ fraction, label }: { fraction: number; label?: string
       <div className="progress-fill" style={{ width: `${pct}%` }} />
       <span>{pct}%{label ? ` · ${label}` : ''}</span>
     </div>
+  );
+}
+
+/**
+ * Score against one parameter: a dot per trial. Numbers on a linear (or log, when they span more
+ * than a factor 20) axis; other values (kinds, layer lists) as evenly spaced categories.
+ */
+export function Scatter({ title, points, yLabel }: { title: string; points: Array<{ x: unknown; y: number; best?: boolean }>; yLabel: string }) {
+  const W = 360;
+  const H = 170;
+  const pad = { l: 48, r: 14, t: 10, b: 30 };
+  if (!points.length) return <figure className="chart"><figcaption>{title}</figcaption><p className="muted">No scored trial yet.</p></figure>;
+  const numeric = points.every((p) => typeof p.x === 'number');
+  const cats = numeric ? [] : [...new Set(points.map((p) => (typeof p.x === 'string' ? p.x : JSON.stringify(p.x))))];
+  const xs = numeric ? points.map((p) => p.x as number) : [];
+  const log = numeric && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) > 20;
+  const tx = (v: number) => (log ? Math.log10(v) : v);
+  let [x0, x1] = numeric ? [Math.min(...xs.map(tx)), Math.max(...xs.map(tx))] : [-0.5, cats.length - 0.5];
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  const ys = points.map((p) => p.y);
+  const ticks = niceTicks(Math.min(...ys), Math.max(...ys) === Math.min(...ys) ? Math.min(...ys) + 1e-3 : Math.max(...ys));
+  const [y0, y1] = [ticks[0]!, ticks[ticks.length - 1]! === ticks[0]! ? ticks[0]! + 1 : ticks[ticks.length - 1]!];
+  const X = (v: number) => pad.l + ((v - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+  const Y = (v: number) => H - pad.b - ((v - y0) / (y1 - y0)) * (H - pad.t - pad.b);
+  const xOf = (p: { x: unknown }) => (numeric ? X(tx(p.x as number)) : X(cats.indexOf(typeof p.x === 'string' ? p.x : JSON.stringify(p.x))));
+  const xTicks = numeric ? (log ? niceTicks(x0, x1, 4).map((t) => ({ at: t, label: fmt(10 ** t, 3) })) : niceTicks(x0, x1, 4).map((t) => ({ at: t, label: fmt(t, 3) }))).filter((t) => t.at >= x0 - 1e-9 && t.at <= x1 + 1e-9)
+    : cats.map((c, i) => ({ at: i, label: c.length > 14 ? `${c.slice(0, 13)}…` : c }));
+  return (
+    <figure className="chart scatter">
+      <figcaption>{title}</figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+        {ticks.map((t, i) => (
+          <g key={i}>
+            <line x1={pad.l} x2={W - pad.r} y1={Y(t)} y2={Y(t)} className="grid" />
+            <text x={pad.l - 4} y={Y(t) + 4} textAnchor="end" className="tick">{fmt(t, 4)}</text>
+          </g>
+        ))}
+        {xTicks.map((t, i) => <text key={i} x={X(t.at)} y={H - 12} textAnchor="middle" className="tick">{t.label}</text>)}
+        <text x={W - pad.r} y={H - 1} textAnchor="end" className="tick">{log ? 'log scale' : ''}</text>
+        {points.map((p, i) => (
+          <circle key={i} cx={xOf(p)} cy={Y(p.y)} r={p.best ? 5 : 3.5} fill={p.best ? '#16a34a' : COLORS[0]} fillOpacity={0.8}>
+            <title>{`${typeof p.x === 'string' ? p.x : JSON.stringify(p.x)}: ${yLabel} ${fmt(p.y)}`}</title>
+          </circle>
+        ))}
+      </svg>
+    </figure>
   );
 }

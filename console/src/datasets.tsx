@@ -88,14 +88,22 @@ function Upload({ onDone }: { onDone: (name: string) => void }) {
 }
 
 const PAGE = 20;
+const COLS = 25;
 
 export function DatasetPage({ name }: { name: string }) {
   const { data: d, error } = useLoad(() => client.datasets.get(name), [name]);
   const [offset, setOffset] = useState(0);
   const rows = useLoad(() => client.datasets.rows(name, { offset, limit: PAGE }), [name, offset]);
+  const [search, setSearch] = useState('');
+  const [colPage, setColPage] = useState(0);
   if (error) return <section><h1>{name}</h1><ErrorBox error={error} /></section>;
   if (!d) return <Loading />;
-  const cols = d.columns.map((c) => c.name);
+  // Wide data (MNIST: 785 columns) shows COLS columns at a time, found by name, in both tables.
+  const matching = d.columns.filter((c) => c.name.toLowerCase().includes(search.trim().toLowerCase()));
+  const pages = Math.max(1, Math.ceil(matching.length / COLS));
+  const page = Math.min(colPage, pages - 1);
+  const visible = matching.slice(page * COLS, (page + 1) * COLS);
+  const cols = visible.map((c) => c.name);
   return (
     <section>
       <p className="crumbs"><Link to="/datasets">Datasets</Link> / {d.name}</p>
@@ -103,8 +111,16 @@ export function DatasetPage({ name }: { name: string }) {
       <p className="muted">{d.rows} rows · {d.columns.length} columns · {bytes(d.bytes)} · {d.filename ?? d.format} · uploaded {ago(d.createdAt)}</p>
       <p><Link className="button" to={`/jobs/new?dataset=${encodeURIComponent(d.name)}`}>Train a model on {d.name}</Link></p>
       <h2>Profile</h2>
+      {d.columns.length > COLS && (
+        <div className="row pager" role="search" aria-label="columns">
+          <label>Find a column <input name="columnSearch" type="search" value={search} placeholder="e.g. pixel40" onChange={(e) => { setSearch(e.target.value); setColPage(0); }} /></label>
+          <button type="button" disabled={page === 0} onClick={() => setColPage(page - 1)}>Previous columns</button>
+          <span data-testid="column-window">columns {matching.length ? page * COLS + 1 : 0}–{page * COLS + visible.length} of {matching.length}{matching.length < d.columns.length ? ` matching (${d.columns.length} in all)` : ''}</span>
+          <button type="button" disabled={page >= pages - 1} onClick={() => setColPage(page + 1)}>Next columns</button>
+        </div>
+      )}
       <Table label="column profile" head={['Column', 'Type', 'Missing', 'Distinct', 'Min', 'Mean', 'Max', 'Distribution']}>
-        {d.columns.map((c) => {
+        {visible.map((c) => {
           const hist = c.histogram?.counts?.length
             ? <Histogram counts={c.histogram.counts} labels={c.histogram.counts.map((_, i) => `${fmt(c.histogram!.edges[i]!, 3)}–${fmt(c.histogram!.edges[i + 1]!, 3)}`)} />
             : c.topValues?.length ? <Histogram counts={c.topValues.map((t) => t.count)} labels={c.topValues.map((t) => String(t.value))} /> : null;

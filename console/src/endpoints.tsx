@@ -1,5 +1,5 @@
 /** Endpoints: list and deploy, one endpoint with traffic split, live requests/s and latency, and a "try it" form. */
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { Endpoint, PredictResponse, Signature } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { Bars, LineChart, fmt } from './charts.js';
@@ -138,37 +138,61 @@ function Traffic({ ep, onChange }: { ep: Endpoint; onChange: (e: Endpoint) => vo
   );
 }
 
-/** Polls the endpoint's Prometheus metrics and draws requests/s and mean latency. */
+interface Sample { t: number; rps: number; latencyMs?: number }
+interface History { first: number; last?: { t: number; count: number; sum: number }; samples: Sample[] }
+
+/** Samples per endpoint, kept for the tab's life: leaving the page and coming back keeps the curve. */
+const HISTORY = new Map<string, History>();
+
+/**
+ * Polls the endpoint's Prometheus metrics and draws requests/s and mean latency. The totals since
+ * the endpoint started show at once; an idle interval is 0 requests/s and no latency point (not a
+ * latency of 0), and the chart says since when it is idle.
+ */
 function LiveMetrics({ name }: { name: string }) {
-  const [points, setPoints] = useState<Array<{ t: number; rps: number; latencyMs: number }>>([]);
-  const last = useRef<{ t: number; count: number; sum: number } | undefined>(undefined);
-  const start = useRef(Date.now());
+  const [, redraw] = useState(0);
+  const [totals, setTotals] = useState<{ count: number; sum: number }>();
   useEffect(() => {
     let stopped = false;
+    const h = HISTORY.get(name) ?? { first: Date.now(), samples: [] };
+    HISTORY.set(name, h);
     const tick = async () => {
       try {
         const text = await client.endpoints.metrics(name);
         const count = sumOf(text, 'aiaas_endpoint_request_duration_seconds_count');
         const sum = sumOf(text, 'aiaas_endpoint_request_duration_seconds_sum');
         const t = Date.now();
-        const prev = last.current;
-        last.current = { t, count, sum };
-        if (prev && !stopped) {
+        const prev = h.last;
+        h.last = { t, count, sum };
+        if (prev && count >= prev.count) {
           const dc = count - prev.count;
           const dt = (t - prev.t) / 1000;
-          const p = { t: (t - start.current) / 1000, rps: dt > 0 ? dc / dt : 0, latencyMs: dc > 0 ? ((sum - prev.sum) / dc) * 1000 : 0 };
-          setPoints((ps) => [...ps, p].slice(-60));
+          h.samples = [...h.samples, { t: (t - h.first) / 1000, rps: dt > 0 ? dc / dt : 0, ...(dc > 0 ? { latencyMs: ((sum - prev.sum) / dc) * 1000 } : {}) }].slice(-180);
         }
+        if (!stopped) { setTotals({ count, sum }); redraw((n) => n + 1); }
       } catch { /* the endpoint may be going away */ }
     };
     void tick();
     const timer = setInterval(tick, 2000);
     return () => { stopped = true; clearInterval(timer); };
   }, [name]);
+  const samples = HISTORY.get(name)?.samples ?? [];
+  const served = totals?.count ?? 0;
+  const idleFrom = [...samples].reverse().findIndex((p) => p.rps > 0);
+  const idleSeconds = samples.length && idleFrom !== 0 ? Math.round(samples[samples.length - 1]!.t - (idleFrom < 0 ? samples[0]!.t : samples[samples.length - 1 - idleFrom]!.t)) : 0;
+  const note = (
+    <p className="muted small" data-testid="traffic-note">
+      {served === 0 ? 'No requests yet.' : `${served} requests since the endpoint started · mean ${fmt((totals!.sum / served) * 1000, 3)} ms`}
+      {served > 0 && idleSeconds > 0 ? ` · idle for ${idleSeconds} s` : ''}
+    </p>
+  );
+  const waiting = served > 0 ? 'Measuring: the first interval is drawn within 2 s.' : 'No data yet: no requests so far.';
   return (
     <div className="charts">
-      <LineChart title="Requests per second" xLabel="s" series={[{ name: 'requests/s', points: points.map((p) => [p.t, p.rps]) }]} height={150} />
-      <LineChart title="Mean latency (ms)" xLabel="s" series={[{ name: 'latency ms', points: points.map((p) => [p.t, p.latencyMs]) }]} height={150} />
+      <LineChart title="Requests per second" xLabel="s" empty={waiting} note={note}
+        series={samples.length ? [{ name: 'requests/s', points: samples.map((p) => [p.t, p.rps]) }] : []} height={150} />
+      <LineChart title="Mean latency (ms)" xLabel="s" empty={served > 0 ? 'Idle: no request in the intervals shown.' : 'No data yet: no requests so far.'}
+        series={samples.some((p) => p.latencyMs !== undefined) ? [{ name: 'latency ms', points: samples.filter((p) => p.latencyMs !== undefined).map((p) => [p.t, p.latencyMs!]) }] : []} height={150} />
     </div>
   );
 }

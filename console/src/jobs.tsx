@@ -1,57 +1,113 @@
 /** Jobs: the queue, the training and tune forms, and a live page per job (SSE: progress, curves, logs). */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
 import type { Job, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { LineChart, Progress, fmt, type Series } from './charts.js';
 import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
-import { TuneFields, TuneTrials, buildSpace, useTuneSettings } from './tune.js';
+import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
+import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const TYPES = ['train', 'tune', 'sleep', 'noop'];
+
+/** How long a job ran (or has run so far): "12 s", "3 min 4 s", "1 h 2 min"; "–" before it starts. */
+export function duration(job: Job, now = Date.now()): string {
+  if (!job.startedAt) return '–';
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
+  const s = Math.max(0, Math.round((end - Date.parse(job.startedAt)) / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** "3 trials + final" for a tune job's children (trials are named …-trial-N-rR, the refit …-final). */
+function childLabel(kids: Job[]): string {
+  const trials = kids.filter((k) => /-trial-\d+-r\d+$/.test(k.name ?? '')).length;
+  const others = kids.length - trials;
+  const final = kids.some((k) => k.name?.endsWith('-final'));
+  return `${trials} ${trials === 1 ? 'trial' : 'trials'}${final ? ' + final' : ''}${others > (final ? 1 : 0) ? ` + ${others - (final ? 1 : 0)} more` : ''}`;
+}
 
 export function JobsPage() {
-  const { data, error } = useLoad(() => client.jobs.list({ limit: 100 }), [], 2000);
+  const { query } = useLocation();
+  const status = query.get('status') ?? '';
+  const type = query.get('type') ?? '';
+  const { data, error } = useLoad(() => client.jobs.list({ limit: 200, ...(status ? { status: status as never } : {}), ...(type ? { type } : {}) }), [status, type], 2000);
+  const [open, setOpen] = useState<Set<string>>(new Set());
+  const filter = (patch: Record<string, string>) => {
+    const q = new URLSearchParams({ ...(status ? { status } : {}), ...(type ? { type } : {}), ...patch });
+    for (const [k, v] of [...q.entries()]) if (!v) q.delete(k);
+    navigate(`/jobs${q.toString() ? `?${q}` : ''}`);
+  };
+  // Trials (child jobs) sit under their tune job, folded; a child whose parent is not listed stands alone.
+  const ids = new Set((data ?? []).map((j) => j.id));
+  const children = new Map<string, Job[]>();
+  for (const j of data ?? []) if (j.parent && ids.has(j.parent)) children.set(j.parent, [...(children.get(j.parent) ?? []), j]);
+  const top = (data ?? []).filter((j) => !j.parent || !ids.has(j.parent));
+  const row = (j: Job, child = false): ReactElement[] => {
+    const kids = children.get(j.id) ?? [];
+    const shown = open.has(j.id);
+    return [
+      <tr key={j.id} className={child ? 'child-row' : undefined}>
+        <td>{child && <span aria-hidden="true">↳ </span>}<Link to={`/jobs/${j.id}`}>{j.id}</Link>
+          {kids.length > 0 && (
+            <button type="button" className="link toggle" aria-expanded={shown} onClick={() => setOpen((o) => { const n = new Set(o); if (n.has(j.id)) n.delete(j.id); else n.add(j.id); return n; })}>
+              {shown ? '▾' : '▸'} {childLabel(kids)}
+            </button>
+          )}
+        </td>
+        <td>{j.type}</td><td>{j.name ?? '–'}</td><td><Status status={j.status} /></td>
+        <td className="narrow"><Progress fraction={j.progress.fraction} /></td><td>{ago(j.createdAt)}</td><td>{duration(j)}</td>
+        <td>{j.result ? <Link to={`/models/${encodeURIComponent(j.result.model)}/versions/${j.result.version}`}>{j.result.model} v{j.result.version}</Link> : (j.error ?? j.queueReason ?? '')}</td>
+      </tr>,
+      ...(shown ? kids.map((k) => row(k, true)).flat() : []),
+    ];
+  };
   return (
     <section>
       <div className="row spread"><h1>Jobs</h1><div className="row"><Link className="button" to="/jobs/new">New training job</Link><Link className="button" to="/jobs/new?mode=tune">New tune job</Link></div></div>
+      <div className="row filters" role="search" aria-label="filter jobs">
+        <label>Status
+          <select name="statusFilter" value={status} onChange={(e) => filter({ status: e.target.value })}>
+            <option value="">any</option>
+            {STATUSES.map((x) => <option key={x}>{x}</option>)}
+          </select>
+        </label>
+        <label>Type
+          <select name="typeFilter" value={type} onChange={(e) => filter({ type: e.target.value })}>
+            <option value="">any</option>
+            {TYPES.map((x) => <option key={x}>{x}</option>)}
+          </select>
+        </label>
+      </div>
       <ErrorBox error={error} />
       {!data ? <Loading /> : (
-        <Table label="jobs" head={['Job', 'Type', 'Name', 'Status', 'Progress', 'Created', 'Result']}>
-          {data.length === 0 && <tr><td colSpan={7} className="muted">No jobs yet.</td></tr>}
-          {data.map((j) => (
-            <tr key={j.id}>
-              <td><Link to={`/jobs/${j.id}`}>{j.id}</Link></td><td>{j.type}</td><td>{j.name ?? '–'}</td><td><Status status={j.status} /></td>
-              <td className="narrow"><Progress fraction={j.progress.fraction} /></td><td>{ago(j.createdAt)}</td>
-              <td>{j.result ? <Link to={`/models/${encodeURIComponent(j.result.model)}/versions/${j.result.version}`}>{j.result.model} v{j.result.version}</Link> : (j.error ?? j.queueReason ?? '')}</td>
-            </tr>
-          ))}
+        <Table label="jobs" head={['Job', 'Type', 'Name', 'Status', 'Progress', 'Created', 'Duration', 'Result']}>
+          {top.length === 0 && <tr><td colSpan={8} className="muted">{status || type ? 'No jobs match these filters.' : 'No jobs yet.'}</td></tr>}
+          {top.map((j) => row(j))}
         </Table>
       )}
     </section>
   );
 }
 
-const KINDS: Array<{ kind: ModelKind; label: string; neural: boolean }> = [
-  { kind: 'logistic_regression', label: 'Logistic regression (classification)', neural: false },
-  { kind: 'linear_regression', label: 'Linear regression (regression)', neural: false },
-  { kind: 'random_forest', label: 'Random forest', neural: false },
-  { kind: 'gradient_boosting', label: 'Gradient boosting', neural: false },
-  { kind: 'mlp', label: 'Neural network (MLP)', neural: true },
-  { kind: 'cnn', label: 'Convolutional network (images)', neural: true },
-];
-
 export function NewJobPage() {
   const { query } = useLocation();
   const tuneMode = query.get('mode') === 'tune';
-  const [tune, setTune] = useTuneSettings();
+  const [tune, setTune] = useTuneSettings('random_forest');
   const datasets = useLoad(() => client.datasets.list(), []);
   const [dataset, setDataset] = useState(query.get('dataset') ?? '');
   const profile = useLoad(() => (dataset ? client.datasets.get(dataset) : Promise.resolve(undefined)), [dataset]);
   const [target, setTarget] = useState('');
-  const [name, setName] = useState('');
-  const [kind, setKind] = useState<ModelKind>('logistic_regression');
+  // undefined: the default name of the mode (a tune registers under a name of its own).
+  const [name, setName] = useState<string>();
+  const [kind, setKind] = useState<ModelKind>('random_forest');
   const [hidden, setHidden] = useState('32');
   const [activation, setActivation] = useState('relu');
   const [dropout, setDropout] = useState('0');
   const [trees, setTrees] = useState('50');
+  const [rounds, setRounds] = useState('');
   const [depth, setDepth] = useState('');
   const [epochs, setEpochs] = useState('20');
   const [batchSize, setBatchSize] = useState('32');
@@ -67,11 +123,29 @@ export function NewJobPage() {
   }, [datasets.data, dataset]);
   useEffect(() => {
     const cols = profile.data?.columns;
-    if (!cols) return;
-    if (!cols.some((c) => c.name === target)) setTarget(cols[cols.length - 1]!.name);
-    if (!name) setName(`${profile.data!.name}-model`);
+    if (!cols?.length) return;
+    if (!cols.some((c) => c.name === target)) setTarget(defaultTarget(cols)!);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [profile.data]);
+
+  const columns = profile.data?.columns ?? [];
+  const task = inferTask(columns.find((c) => c.name === target));
+  const features = Math.max(columns.length - 1, 0);
+  const kinds = kindsFor(task, features);
+  // The kind follows the target: a choice the target does not allow is replaced by the task's default.
+  // A kind the person picked stays while the new target allows it.
+  const [kindPicked, setKindPicked] = useState(false);
+  useEffect(() => {
+    if (!target || !columns.length) return;
+    if (!kindPicked || !kinds.some((k) => k.kind === kind)) setKind(defaultKind(task, features));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [target, task, features]);
+  // Until the person edits the search space, it follows the base model's kind.
+  useEffect(() => {
+    if (!tune.edited) setTune((t) => (t.edited ? t : { ...t, rows: defaultRows(kind) }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [kind]);
+  const modelName = name ?? (dataset ? `${dataset}-${tuneMode ? 'tuned' : 'model'}` : '');
 
   const neural = KINDS.find((k) => k.kind === kind)!.neural;
   const submit = async (e: FormEvent) => {
@@ -80,9 +154,11 @@ export function NewJobPage() {
     setError(undefined);
     const model: TrainRequest['model'] = { kind };
     if (kind === 'mlp') Object.assign(model, { hidden: hidden.split(',').map((s) => Number(s.trim())).filter((n) => n > 0), activation, dropout: Number(dropout) });
-    if (kind === 'random_forest' || kind === 'gradient_boosting') Object.assign(model, { nEstimators: Number(trees), ...(depth ? { maxDepth: Number(depth) } : {}) });
+    // A forest's size is nEstimators; boosting's is maxIter (its rounds), both optional.
+    if (kind === 'random_forest') Object.assign(model, { ...(trees ? { nEstimators: Number(trees) } : {}), ...(depth ? { maxDepth: Number(depth) } : {}) });
+    if (kind === 'gradient_boosting') Object.assign(model, { ...(rounds ? { maxIter: Number(rounds) } : {}), ...(depth ? { maxDepth: Number(depth) } : {}) });
     const spec: TrainRequest = {
-      name, dataset, target, model, split: { test: Number(testShare) },
+      name: modelName, dataset, target, model, split: { test: Number(testShare) },
       preprocessing: preprocessing === 'auto' ? 'auto' : preprocessing === 'standardize' ? [{ op: 'impute', strategy: 'mean' }, { op: 'standardize' }, { op: 'one_hot' }] : [],
       ...(neural ? { training: { epochs: Number(epochs), batchSize: Number(batchSize), learningRate: Number(learningRate), optimizer: optimizer as 'adam' } } : {}),
     };
@@ -96,7 +172,7 @@ export function NewJobPage() {
         }
         const { name: _name, ...base } = spec;
         const request: TuneRequest = {
-          name, base, space, strategy: tune.strategy, cv: Number(tune.cv || 0),
+          name: modelName, base, space, strategy: tune.strategy, cv: Number(tune.cv || 0),
           ...(tune.trials ? { trials: Number(tune.trials) } : {}), ...(tune.metric ? { metric: tune.metric } : {}),
         };
         const job = await client.jobs.tune(request);
@@ -125,7 +201,7 @@ export function NewJobPage() {
         <fieldset>
           <legend>Data</legend>
           <label>Dataset
-            <select name="dataset" value={dataset} onChange={(e) => { setDataset(e.target.value); setName(''); }} required>
+            <select name="dataset" value={dataset} onChange={(e) => { setDataset(e.target.value); setName(undefined); }} required>
               {!datasets.data?.length && <option value="">(upload a dataset first)</option>}
               {datasets.data?.map((d) => <option key={d.id} value={d.name}>{d.name}</option>)}
             </select>
@@ -135,6 +211,7 @@ export function NewJobPage() {
               {profile.data?.columns.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.type})</option>)}
             </select>
           </label>
+          <p className="muted small" data-testid="task">Task: <strong>{task}</strong> ({task === 'classification' ? 'predicts a class of' : 'predicts the number in'} {target || 'the target'})</p>
           <label>Test share <input name="test" type="number" min="0.05" max="0.9" step="0.05" value={testShare} onChange={(e) => setTestShare(e.target.value)} /></label>
           <label>Preprocessing
             <select name="preprocessing" value={preprocessing} onChange={(e) => setPreprocessing(e.target.value)}>
@@ -146,10 +223,10 @@ export function NewJobPage() {
         </fieldset>
         <fieldset>
           <legend>Model</legend>
-          <label>Model name <input name="name" value={name} onChange={(e) => setName(e.target.value)} required /></label>
+          <label>Model name <input name="name" value={modelName} onChange={(e) => setName(e.target.value)} required /></label>
           <label>Kind
-            <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as ModelKind)}>
-              {KINDS.map((k) => <option key={k.kind} value={k.kind}>{k.label}</option>)}
+            <select name="kind" value={kind} onChange={(e) => { setKind(e.target.value as ModelKind); setKindPicked(true); }}>
+              {kinds.map((k) => <option key={k.kind} value={k.kind}>{k.label}</option>)}
             </select>
           </label>
           {kind === 'mlp' && (
@@ -165,7 +242,9 @@ export function NewJobPage() {
           )}
           {(kind === 'random_forest' || kind === 'gradient_boosting') && (
             <>
-              <label>Trees <input name="nEstimators" type="number" min="1" value={trees} onChange={(e) => setTrees(e.target.value)} /></label>
+              {kind === 'random_forest'
+                ? <label>Trees <input name="nEstimators" type="number" min="1" value={trees} onChange={(e) => setTrees(e.target.value)} /></label>
+                : <label>Boosting rounds <input name="maxIter" type="number" min="1" value={rounds} placeholder="default (100)" onChange={(e) => setRounds(e.target.value)} /></label>}
               <label>Max depth <input name="maxDepth" type="number" min="1" value={depth} placeholder="default" onChange={(e) => setDepth(e.target.value)} /></label>
             </>
           )}

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import type { ModelVersion, Stage } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { Bars, HeatMap, fmt } from './charts.js';
+import { PreprocessingView } from './preprocessing.js';
 import { Link, navigate } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago, bytes } from './ui.js';
 
@@ -170,6 +171,13 @@ export function VersionPage({ name, version }: { name: string; version: string }
         {cm && labels.length > 0 && <figure className="chart"><figcaption>Confusion matrix (rows: true, columns: predicted)</figcaption><HeatMap matrix={cm} labels={labels} /></figure>}
         {fi && fi.length > 0 && <figure className="chart"><figcaption>Feature importance (permutation)</figcaption><Bars items={fi.slice(0, 20).map((f) => ({ label: f.feature, value: f.importance }))} /></figure>}
       </div>
+      {cvOf(m).length > 0 && (
+        <>
+          <h3>Cross-validation <small className="muted">({(m.crossValidation as { folds: number }).folds} folds, mean ± std)</small></h3>
+          <dl className="metrics">{cvOf(m).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{fmt(v.mean)} <small className="muted">± {fmt(v.std, 3)}</small></dd></div>)}</dl>
+        </>
+      )}
+      <PreprocessingView params={(v.lineage as { params?: unknown }).params} />
       <h2>Signature</h2>
       <Table label="signature inputs" head={['Input', 'Type', 'Nullable', 'Categories']}>
         {v.signature.inputs.map((i) => <tr key={i.name}><td>{i.name}</td><td>{i.type}</td><td>{i.nullable ? 'yes' : 'no'}</td><td>{i.categories?.join(', ') ?? ''}</td></tr>)}
@@ -178,4 +186,11 @@ export function VersionPage({ name, version }: { name: string; version: string }
       {labels.length > 0 && <p className="muted">Labels: {labels.join(', ')}</p>}
     </section>
   );
+}
+
+/** The cross-validation summary of a version's metrics: [metric, {mean, std}] for the known metrics. */
+function cvOf(m: Record<string, unknown>): Array<[string, { mean: number; std: number }]> {
+  const cv = m.crossValidation as Record<string, unknown> | undefined;
+  if (!cv) return [];
+  return METRICS.filter((k) => typeof (cv[k] as { mean?: unknown } | undefined)?.mean === 'number').map((k) => [k, cv[k] as { mean: number; std: number }]);
 }

@@ -2,13 +2,13 @@
 import { useState } from 'react';
 import type { Job, SearchDimension, Tuning } from '../../src/sdk/index.js';
 import { client, useLoad } from './api.js';
-import { fmt } from './charts.js';
+import { Scatter, fmt } from './charts.js';
 import { Link } from './router.js';
 import { Status, Table } from './ui.js';
 
 export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc'];
 export const REGRESSION_METRICS = ['r2', 'mse', 'rmse', 'mae'];
-const COMMON_PATHS = ['model.kind', 'model.maxDepth', 'model.nEstimators', 'model.learningRate', 'model.hidden', 'training.learningRate', 'training.epochs', 'training.batchSize'];
+const COMMON_PATHS = ['model.kind', 'model.maxDepth', 'model.nEstimators', 'model.maxIter', 'model.learningRate', 'model.C', 'model.alpha', 'model.hidden', 'training.learningRate', 'training.epochs', 'training.batchSize'];
 const OTHER = '__other';
 
 export interface SpaceRow {
@@ -29,14 +29,31 @@ export interface TuneSettings {
   cv: string;
   metric: string;
   rows: SpaceRow[];
+  /** Whether the person changed the space; until then it follows the base model's kind. */
+  edited: boolean;
 }
 
 let nextId = 1;
 const newRow = (path = 'model.maxDepth', values = '2, 4, 8'): SpaceRow => ({ id: nextId++, path, other: '', kind: 'choices', values, min: '', max: '', log: false, integer: false });
 
-export function useTuneSettings() {
-  // The default search compares two model kinds: valid for any base model and either task.
-  return useState<TuneSettings>(() => ({ strategy: 'random', trials: '10', cv: '3', metric: '', rows: [newRow('model.kind', 'random_forest, gradient_boosting')] }));
+/** The main knob of each kind, three values each: a grid of 3 distinct trials that suits the model. */
+const DEFAULT_SPACE: Record<string, [string, string]> = {
+  random_forest: ['model.maxDepth', '3, 6, 12'],
+  gradient_boosting: ['model.learningRate', '0.03, 0.1, 0.3'],
+  logistic_regression: ['model.C', '0.1, 1, 10'],
+  linear_regression: ['model.alpha', '0.1, 1, 10'],
+  mlp: ['training.learningRate', '0.001, 0.01, 0.1'],
+  cnn: ['training.learningRate', '0.001, 0.01, 0.1'],
+};
+
+export function defaultRows(kind: string): SpaceRow[] {
+  const [path, values] = DEFAULT_SPACE[kind] ?? ['model.maxDepth', '3, 6, 12'];
+  return [newRow(path, values)];
+}
+
+export function useTuneSettings(kind: string) {
+  // A grid over the base kind's main knob: every trial distinct, as many trials as points.
+  return useState<TuneSettings>(() => ({ strategy: 'grid', trials: '', cv: '3', metric: '', rows: defaultRows(kind), edited: false }));
 }
 
 /** One choice typed by a person: numbers, true/false and JSON become values, other text stays text. */
@@ -77,9 +94,16 @@ export function buildSpace(rows: SpaceRow[]): Record<string, SearchDimension> | 
   return space;
 }
 
+/** How many points a grid over the rows has (a range counts its gridPoints, 3 by default); undefined when a row is incomplete. */
+export function gridSize(rows: SpaceRow[]): number | undefined {
+  const space = buildSpace(rows);
+  if (typeof space === 'string') return undefined;
+  return Object.values(space).reduce<number>((n, d) => n * (Array.isArray(d) ? new Set(d.map((v) => JSON.stringify(v))).size : d.gridPoints ?? 3), 1);
+}
+
 /** The tune fieldsets of the job form: strategy, trials, folds, metric, and the search space rows. */
 export function TuneFields({ settings, onChange }: { settings: TuneSettings; onChange: (s: TuneSettings) => void }) {
-  const set = (patch: Partial<TuneSettings>) => onChange({ ...settings, ...patch });
+  const set = (patch: Partial<TuneSettings>) => onChange({ ...settings, ...patch, edited: settings.edited || patch.rows !== undefined });
   const setRow = (id: number, patch: Partial<SpaceRow>) => set({ rows: settings.rows.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
   return (
     <>
@@ -92,7 +116,7 @@ export function TuneFields({ settings, onChange }: { settings: TuneSettings; onC
             <option value="halving">successive halving</option>
           </select>
         </label>
-        <label>Trials (at most) <input name="trials" type="number" min="1" max="200" value={settings.trials} onChange={(e) => set({ trials: e.target.value })} /></label>
+        <label>Trials (at most) <input name="trials" type="number" min="1" max="200" value={settings.trials} placeholder={settings.strategy === 'grid' ? `every point (${gridSize(settings.rows) ?? '?'})` : '10'} onChange={(e) => set({ trials: e.target.value })} /></label>
         <label>Cross-validation folds <input name="cv" type="number" min="0" max="20" value={settings.cv} onChange={(e) => set({ cv: e.target.value })} aria-describedby="cv-hint" />
           <span id="cv-hint" className="muted small">0: one held-out validation split</span>
         </label>
@@ -210,6 +234,7 @@ export function TuneTrials({ job }: { job: Job }) {
           {final && <> · final training <Link to={`/jobs/${final.id}`}>{final.id}</Link> <Status status={final.status} /></>}
         </p>
       ) : <p className="muted">No trial has a score yet.</p>}
+      <TrialCharts rows={rows} metric={metric} best={best?.job} />
       <Table label="trials" head={['Candidate', 'Parameters', 'Rung', 'Budget', 'Status', metric, 'Trial job']}>
         {rows.length === 0 && <tr><td colSpan={7} className="muted">{children.error ?? 'No trials started yet.'}</td></tr>}
         {rows.map((r) => (
@@ -223,5 +248,21 @@ export function TuneTrials({ job }: { job: Job }) {
         ))}
       </Table>
     </section>
+  );
+}
+
+/** Score against each searched parameter: one scatter per parameter, the best trial in green (last rung only for halving). */
+function TrialCharts({ rows, metric, best }: { rows: Row[]; metric: string; best?: string }) {
+  const lastRung = Math.max(0, ...rows.map((r) => r.rung));
+  const scored = rows.filter((r) => r.score !== undefined && (r.rung === lastRung || rows.every((x) => x.rung === 0)));
+  const paths = [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
+  if (!paths.length || !scored.length) return null;
+  return (
+    <div className="charts" data-testid="trial-charts">
+      {paths.map((p) => (
+        <Scatter key={p} title={`${metric} against ${p}`} yLabel={metric}
+          points={scored.filter((r) => p in r.params).map((r) => ({ x: r.params[p], y: r.score!, best: r.job === best }))} />
+      ))}
+    </div>
   );
 }

@@ -1,5 +1,5 @@
 /** Small shared pieces: errors, status badges, dates, sizes. */
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 
 export function ErrorBox({ error }: { error?: string }) {
   return error ? <p className="error" role="alert">{error}</p> : null;
@@ -30,10 +30,22 @@ export function bytes(n: number): string {
   return `${i ? v.toFixed(1) : v} ${u[i]}`;
 }
 
+/**
+ * A table in a scrolling region. On a phone (CSS, max-width 720px) each row becomes a card of
+ * "column: value" lines, so every column shows without sideways scrolling: the column names are
+ * copied onto the cells as data-label after each render.
+ */
 export function Table({ head, children, label }: { head: ReactNode[]; children: ReactNode; label: string }) {
+  const ref = useRef<HTMLTableElement>(null);
+  useEffect(() => {
+    const names = Array.from(ref.current?.tHead?.rows[0]?.cells ?? [], (c) => c.textContent ?? '');
+    for (const row of Array.from(ref.current?.tBodies[0]?.rows ?? [])) {
+      Array.from(row.cells).forEach((cell, i) => { if (cell.colSpan === 1 && names[i]) cell.dataset.label = names[i]; });
+    }
+  });
   return (
     <div className="table-wrap" role="region" aria-label={label} tabIndex={0}>
-      <table>
+      <table ref={ref}>
         <thead><tr>{head.map((h, i) => <th key={i} scope="col">{h}</th>)}</tr></thead>
         <tbody>{children}</tbody>
       </table>

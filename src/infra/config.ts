@@ -77,6 +77,10 @@ export interface Config {
   /** Largest ONNX model import (POST /v1/models/{name}/versions), bytes. */
   modelMaxBytes: number;
   logLevel: string;
+  /** `pretty`: one short line per event (default at a terminal); `json`: pino's structured lines (default otherwise). */
+  logFormat: 'json' | 'pretty';
+  /** A log line per HTTP request (default: with `json` logs only, so a terminal is not flooded by the console's polling). */
+  logRequests: boolean;
   /** Let Prometheus scrape /metrics without a key (default: an admin key is required). */
   metricsPublic: boolean;
   prices: Prices;
@@ -85,6 +89,14 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** AIAAS_LOG_FORMAT, else pretty at a terminal and JSON for a pipe, a file or a service manager. */
+function logFormat(env: Env): 'json' | 'pretty' {
+  const f = env.AIAAS_LOG_FORMAT;
+  if (f === undefined || f === '') return process.stdout.isTTY ? 'pretty' : 'json';
+  if (f !== 'json' && f !== 'pretty') throw new Error(`AIAAS_LOG_FORMAT must be 'json' or 'pretty', not '${f}'.`);
+  return f;
+}
 
 function int(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -125,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     datasetMaxCells: int(env, 'AIAAS_DATASET_MAX_CELLS', 100_000_000, 1),
     modelMaxBytes: int(env, 'AIAAS_MODEL_MAX_BYTES', 512 * 2 ** 20, 1),
     logLevel: env.AIAAS_LOG_LEVEL || env.LOG_LEVEL || 'info',
+    logFormat: logFormat(env),
+    logRequests: env.AIAAS_LOG_REQUESTS ? env.AIAAS_LOG_REQUESTS === 'true' || env.AIAAS_LOG_REQUESTS === '1' : logFormat(env) === 'json',
     metricsPublic: env.AIAAS_METRICS_PUBLIC === 'true' || env.AIAAS_METRICS_PUBLIC === '1',
     prices: {
       cpuSecond: num(env, 'AIAAS_PRICE_CPU_SECOND', 0.00001),

@@ -73,6 +73,8 @@ describe('web console (chromium)', () => {
     await page.fill('input[name=apiKey]', dev);
     await page.click('button[type=submit]');
     await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    // Who and where: the key's name, role and tenant are in the header.
+    await page.getByTestId('whoami').filter({ hasText: 'web-dev · developer · web' }).waitFor();
 
     // Upload iris.csv through the drop zone's file input; the profile page opens.
     await page.setInputFiles('input[type=file]', path.join(EXAMPLES, 'iris.csv'));
@@ -156,6 +158,9 @@ describe('web console (chromium)', () => {
     // Access: a key made in the console (an inference key for this endpoint), shown once.
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Access' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    // A developer is offered only the roles it may grant; tenants show by name.
+    assert.deepEqual(await page.locator('select[name=role] option').allInnerTexts(), ['developer', 'viewer', 'inference']);
+    await page.getByRole('region', { name: 'keys' }).getByRole('cell', { name: 'web', exact: true }).first().waitFor();
     await page.fill('input[name=keyName]', 'iris-app');
     await page.selectOption('select[name=role]', 'inference');
     await page.fill('input[name=keyEndpoint]', 'iris-web');
@@ -229,6 +234,12 @@ describe('web console (chromium)', () => {
     await admin.click('button[type=submit]');
     await admin.getByRole('heading', { name: 'Datasets' }).waitFor();
     await admin.locator('select[aria-label=tenant] option', { hasText: 'web' }).waitFor({ state: 'attached' });
+    // The admin key's own tenant is empty, so the console opens the tenant that holds data; each tenant is listed once.
+    await admin.getByRole('link', { name: 'iris', exact: true }).waitFor();
+    const options = await admin.locator('select[aria-label=tenant] option').allInnerTexts();
+    assert.equal(new Set(options).size, options.length, options.join(' | '));
+    assert.ok(!options.some((o) => /own tenant/.test(o)), options.join(' | '));
+    await admin.getByTestId('whoami').filter({ hasText: 'admin · admin' }).waitFor();
     await admin.selectOption('select[aria-label=tenant]', { label: 'web' });
     await admin.getByRole('link', { name: 'iris', exact: true }).waitFor();
     await admin.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Cluster & usage' }).click();
@@ -262,6 +273,109 @@ describe('web console (chromium)', () => {
     await phone.context().close();
     await context.close();
 
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
+
+  test('the training form with untouched defaults trains on every example dataset', { timeout: 300_000 }, async () => {
+    const key = (await s.tenant('defaults')).developer;
+    for (const [name, file] of [['iris', 'iris.csv'], ['diabetes', 'diabetes.csv'], ['loans', 'loans.csv'], ['mnist', 'mnist_train.csv.gz']]) {
+      const up = await s.call('POST', `/v1/datasets?name=${name}`, { key, body: fs.readFileSync(path.join(EXAMPLES, file)), headers: { 'content-type': file.endsWith('.gz') ? 'application/gzip' : 'text/csv' } });
+      assert.equal(up.status, 201, up.text);
+    }
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = watch(await context.newPage());
+    page.setDefaultTimeout(20_000);
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const expected = { iris: ['species', 'classification'], diabetes: ['progression', 'regression'], loans: ['default', 'classification'], mnist: ['label', 'classification'] };
+    for (const [name, [target, task]] of Object.entries(expected)) {
+      await page.goto(`${s.url}/jobs/new?dataset=${name}`);
+      await page.locator(`select[name=target] option[value="${target}"]`).waitFor({ state: 'attached' });
+      await page.getByTestId('task').filter({ hasText: task! }).waitFor();
+      assert.equal(await page.inputValue('select[name=target]'), target);
+      const offered = await page.locator('select[name=kind] option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+      if (task === 'regression') assert.ok(!offered.includes('logistic_regression'), `${name}: no classifier offered for a regression target (${offered.join(', ')})`);
+      else assert.ok(!offered.includes('linear_regression'), `${name}: no regressor-only kind offered for classes (${offered.join(', ')})`);
+      assert.ok(offered.includes(await page.inputValue('select[name=kind]')));
+      assert.equal(await page.inputValue('input[name=name]'), `${name}-model`);
+      await page.getByRole('button', { name: 'Start training' }).click();
+      // The form's own error, if any, says why (rather than a bare navigation timeout).
+      const refused = page.getByRole('alert').waitFor().then(async () => { throw new Error(`${name}: ${await page.getByRole('alert').innerText()}`); });
+      await Promise.race([page.waitForURL(/\/jobs\/job_/), refused]);
+      refused.catch(() => undefined);
+      await page.getByTestId('job-result').filter({ hasText: `${name}-model version 1` }).waitFor({ timeout: 240_000 });
+    }
+    // The tune form names its model apart from the training form's, and its default search is a
+    // small grid over the base kind's main knob: distinct trials, each run once.
+    await page.goto(`${s.url}/jobs/new?mode=tune&dataset=diabetes`);
+    await page.locator('select[name=target] option[value=progression]').waitFor({ state: 'attached' });
+    assert.equal(await page.inputValue('input[name=name]'), 'diabetes-tuned');
+    await page.goto(`${s.url}/jobs/new?mode=tune&dataset=iris`);
+    await page.locator('select[name=target] option[value=species]').waitFor({ state: 'attached' });
+    assert.equal(await page.inputValue('select[name=strategy]'), 'grid');
+    assert.equal(await page.inputValue('select[name=spacePath-0]'), 'model.maxDepth');
+    await page.getByRole('button', { name: 'Start tuning' }).click();
+    await page.waitForURL(/\/jobs\/job_/);
+    await page.getByTestId('job-result').filter({ hasText: 'iris-tuned version 1' }).waitFor({ timeout: 240_000 });
+    const cells = await page.getByRole('region', { name: 'trials' }).locator('tbody td.params').allInnerTexts();
+    assert.deepEqual(cells.sort(), ['model.maxDepth = 12', 'model.maxDepth = 3', 'model.maxDepth = 6']);
+    // Score against the searched parameter: a dot per trial.
+    await page.getByTestId('trial-charts').getByRole('img', { name: /against model\.maxDepth/ }).waitFor();
+    assert.equal(await page.getByTestId('trial-charts').locator('circle').count(), 3);
+
+    // What "auto" preprocessing chose for loans (categories one-hot encoded), and nice axis ticks.
+    await page.goto(`${s.url}/models/loans-model/versions/1`);
+    await page.getByTestId('preprocessing').filter({ hasText: '"auto" chose' }).filter({ hasText: 'one-hot encode categories' }).waitFor();
+
+    // Lists that scale: trials fold under their tune job; filters; MNIST's 785 columns come 25 at a time.
+    await page.goto(`${s.url}/jobs`);
+    const tuneRow = page.getByRole('region', { name: 'jobs' }).locator('tbody tr', { hasText: 'iris-tuned' }).filter({ hasText: 'tune' }).first();
+    await tuneRow.getByRole('button', { name: /3 trials/ }).waitFor();
+    assert.equal(await page.locator('tbody tr', { hasText: 'iris-tuned-trial-' }).count(), 0, 'trials folded');
+    await tuneRow.getByRole('button', { name: /3 trials/ }).click();
+    await page.locator('tbody tr.child-row', { hasText: 'iris-tuned-trial-' }).nth(2).waitFor();
+    await page.selectOption('select[name=typeFilter]', 'tune');
+    await page.waitForURL('**/jobs?type=tune');
+    await page.getByRole('region', { name: 'jobs' }).locator('tbody tr', { hasText: 'iris-tuned' }).first().waitFor();
+    assert.ok((await page.locator('tbody td', { hasText: /^train$/ }).count()) === 0, 'only tune jobs');
+    await page.goto(`${s.url}/datasets/mnist`);
+    await page.getByTestId('column-window').filter({ hasText: 'columns 1–25 of 785' }).waitFor();
+    assert.equal(await page.getByRole('region', { name: 'column profile' }).locator('tbody tr').count(), 25);
+    assert.ok(await page.evaluate<number>('document.documentElement.scrollHeight') < 8000, 'the MNIST page is not tens of thousands of pixels tall');
+    await page.fill('input[name=columnSearch]', 'pixel40');
+    await page.getByTestId('column-window').filter({ hasText: 'of 11 matching' }).waitFor();
+    await shot(page, '17-dataset-wide');
+
+    // Every page at desktop and phone width: nothing wider than the window.
+    const deployed = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'iris', model: 'iris-model', version: 1 } });
+    assert.equal(deployed.status, 201, deployed.text);
+    const tuneJob = (await s.call('GET', '/v1/jobs?type=tune', { key })).body.data[0].id;
+    // Before any request the traffic charts say so (not a flat 0).
+    await page.goto(`${s.url}/endpoints/iris`);
+    await page.getByTestId('traffic-note').filter({ hasText: 'No requests yet.' }).first().waitFor();
+    const paths = ['/datasets', '/datasets/mnist', '/datasets/loans', '/jobs', `/jobs/${tuneJob}`, '/jobs/new', '/jobs/new?mode=tune', '/models',
+      '/models/iris-model', '/models/iris-model/versions/1', '/endpoints', '/endpoints/iris', '/cluster', '/access'];
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 844 });
+      for (const p of paths) {
+        await page.goto(s.url + p);
+        await page.locator('main h1').first().waitFor();
+        await page.waitForFunction("!document.querySelector('main')?.textContent?.includes('Loading…')");
+        const wide = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        assert.ok(wide <= 0, `${p} at ${width}px is ${wide}px wider than the window`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // An unknown console path is the console's 404 page (status 404), not the API's JSON.
+    const lost = await context.newPage();
+    const res = await lost.goto(`${s.url}/no/such/page`);
+    assert.equal(res?.status(), 404);
+    await lost.getByTestId('not-found').getByRole('heading', { name: 'Not found' }).waitFor();
+    await lost.close();
+    await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
 });

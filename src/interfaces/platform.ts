@@ -53,7 +53,7 @@ export interface Platform {
 
 export const DEFAULT_TENANT = 'default';
 
-export async function createPlatform(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Platform> {
+export async function createPlatform(config: Config, logger: Logger = createLogger(config.logLevel, 'aiaas', config.logFormat)): Promise<Platform> {
   // Owner only: the home holds the database (key hashes, audit log), the blobs and admin.key.
   fs.mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const db = await openStore({ home: config.home, databaseUrl: config.databaseUrl });

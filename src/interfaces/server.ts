@@ -16,7 +16,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config = loadConfig()): Promise<RunningServer> {
-  const platform = await createPlatform(config, createLogger(config.logLevel));
+  const platform = await createPlatform(config, createLogger(config.logLevel, 'aiaas', config.logFormat));
   const app = await buildApp(platform);
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {

@@ -24,7 +24,7 @@ export interface WorkerNode {
 }
 
 export async function startWorkerNode(config: Config = loadConfig()): Promise<WorkerNode> {
-  const logger = createLogger(config.logLevel, 'aiaas-worker');
+  const logger = createLogger(config.logLevel, 'aiaas-worker', config.logFormat);
   const db = await openStore({ home: config.home, databaseUrl: config.databaseUrl });
   const blobs = new LocalBlobStore(path.join(config.home, 'blobs'), { sweepScratch: false });
   const store = new JobStore(db, new BlobRefs(db, blobs));

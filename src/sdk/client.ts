@@ -6,7 +6,7 @@
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
   JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest,
-  UpdateEndpoint, Usage,
+  UpdateEndpoint, Usage, Whoami,
 } from './types.js';
 
 export interface ClientOptions {
@@ -129,6 +129,8 @@ export class AiaasClient {
   health = () => this.get<{ status: 'ok' }>('/healthz');
 
   // ---- tenants, keys, audit ----
+  /** The calling key: its name, role, tenant, the tenant it acts in, and the roles it may grant. */
+  whoami = () => this.get<Whoami>('/v1/whoami');
   tenants = {
     list: () => this.get<{ data: Tenant[] }>('/v1/tenants').then((r) => r.data),
     get: (id: string) => this.get<Tenant>(`/v1/tenants/${enc(id)}`),

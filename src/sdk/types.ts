@@ -6,7 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import type {
   ApiKey as ApiKeySchema, ColumnProfile as ColumnProfileSchema, CreatedKey as CreatedKeySchema, CreateKey as CreateKeySchema,
   DatasetSummary as DatasetSummarySchema, DatasetVersion as DatasetVersionSchema, ErrorBody as ErrorBodySchema, Tenant as TenantSchema,
-  AuditEntry as AuditEntrySchema,
+  AuditEntry as AuditEntrySchema, Whoami as WhoamiSchema,
 } from '../interfaces/http/schemas.js';
 import type {
   Cluster as ClusterSchema, Job as JobSchema, JobQuery as JobQuerySchema, LogLine as LogLineSchema, Quota as QuotaSchema, TenantQuota as TenantQuotaSchema, TenantQuotaPatch as TenantQuotaPatchSchema,
@@ -25,6 +25,7 @@ export type ApiKey = Static<typeof ApiKeySchema>;
 export type CreateKey = Static<typeof CreateKeySchema>;
 export type CreatedKey = Static<typeof CreatedKeySchema>;
 export type AuditEntry = Static<typeof AuditEntrySchema>;
+export type Whoami = Static<typeof WhoamiSchema>;
 export type ColumnProfile = Static<typeof ColumnProfileSchema>;
 export type DatasetVersion = Static<typeof DatasetVersionSchema>;
 export type DatasetSummary = Static<typeof DatasetSummarySchema>;

@@ -8,8 +8,8 @@ import { forbidden } from '../infra/errors.js';
 export const ROLES = ['admin', 'developer', 'viewer', 'inference'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** What a route needs: read objects, change them, administer tenants, or run predictions. */
-export type Access = 'read' | 'write' | 'admin' | 'predict';
+/** What a route needs: read objects, change them, administer tenants, run predictions, or any valid key (who am I). */
+export type Access = 'read' | 'write' | 'admin' | 'predict' | 'any';
 
 export interface Principal {
   keyId: string;
@@ -28,6 +28,7 @@ const ALLOWED: Record<Access, readonly Role[]> = {
   write: ['admin', 'developer'],
   admin: ['admin'],
   predict: ['admin', 'developer', 'inference'],
+  any: ROLES,
 };
 
 /** Whether a key of this role may make calls that need `access`. */
@@ -43,3 +44,10 @@ export function assertAccess(p: Principal, access: Access): void {
 }
 
 export const isAdmin = (p: Principal): boolean => p.role === 'admin';
+
+/** The roles a key of this role may give to a new key: admins any; developers the non-admin roles; others none. */
+export function grantableRoles(role: Role): Role[] {
+  if (role === 'admin') return [...ROLES];
+  if (role === 'developer') return ['developer', 'viewer', 'inference'];
+  return [];
+}

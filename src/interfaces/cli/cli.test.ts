@@ -103,6 +103,12 @@ describe('aiaas CLI', () => {
     assert.match(human.stdout, /Registered model iris-cli version 1/);
     assert.match(human.stderr, /status: succeeded/);
 
+    // Without a terminal, a job with no epochs prints its progress on stderr; cross-validation is in the summary.
+    const cv = await ok('train', '--name', 'iris-cv', '--dataset', 'iris', '--target', 'species', '--kind', 'logistic_regression', '--set', 'cv=3');
+    assert.match(cv.stderr, /^\s*\d+% /m);
+    assert.match(cv.stdout, /Test metrics: accuracy \d/);
+    assert.match(cv.stdout, /Cross-validation \(3 folds\): accuracy \d\.\d+ ± \d/);
+
     // A YAML spec file, with a flag on top.
     const spec = path.join(home, 'train.yaml');
     fs.writeFileSync(spec, 'name: iris-cli\ndataset: iris\ntarget: species\nmodel:\n  kind: random_forest\n');
@@ -136,6 +142,16 @@ describe('aiaas CLI', () => {
     // The cancel's answer waits only a grace period for the worker; its end is waited for here.
     assert.ok(['queued', 'running', 'cancelled'].includes(cancelled.status), cancelled.status);
     assert.equal((await waitJob(s, long, { key: dev })).status, 'cancelled');
+
+    const waited = await ok('jobs', 'submit', '--type', 'sleep', '--set', 'seconds=0.6', '--set', 'steps=3', '--wait');
+    assert.match(waited.stderr, /^\s*\d+% /m, 'progress while it waits');
+    assert.match(waited.stdout, /succeeded/);
+
+    // who am I: the key's name, role and tenant.
+    const me = await ok('whoami');
+    assert.match(me.stdout, /key:\s+cli-co-dev/);
+    assert.match(me.stdout, /role:\s+developer/);
+    assert.match(me.stdout, /tenant:\s+cli-co/);
 
     const failing = await run('jobs', 'submit', '{"type": "sleep", "seconds": 0.4, "steps": 2, "failAt": 1, "retryable": false}', '--wait');
     assert.equal(failing.code, 4, failing.stderr);

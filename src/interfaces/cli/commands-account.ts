@@ -31,9 +31,13 @@ export async function logout(cli: Cli): Promise<number> {
 
 export async function whoami(cli: Cli): Promise<number> {
   const client = cli.client();
-  const tenants = await client.tenants.list();
-  const info = { url: client.url, config: configPath(cli.env), tenants: tenants.map((t) => t.name) };
-  cli.print(info, () => fields([['url', info.url], ['config', info.config], ['tenants', info.tenants.join(', ')]]));
+  const me = await client.whoami();
+  const info = { url: client.url, config: configPath(cli.env), ...me };
+  const acting = me.actingTenant.id === me.tenant.id ? '' : ` (acting in ${me.actingTenant.name})`;
+  cli.print(info, () => fields([
+    ['url', info.url], ['config', info.config], ['key', `${me.key.name} (${me.key.id})`], ['role', me.key.role],
+    ['tenant', `${me.tenant.name}${acting}`], ['can grant', me.canGrant.join(', ') || '–'],
+  ]));
   return 0;
 }
 

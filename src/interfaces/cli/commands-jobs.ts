@@ -102,24 +102,32 @@ export async function train(cli: Cli): Promise<number> {
 }
 
 /** Follows a job live: a progress bar (terminals), one line per epoch, then the outcome. */
-async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number; progressLines?: boolean; render?: (job: Job) => string }): Promise<number> {
+async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number; render?: (job: Job) => string }): Promise<number> {
   const bar = !cli.json && process.stderr.isTTY ? new ProgressBar() : undefined;
   let epochs = opts.epochs;
   let lastMessage = '';
+  let lastTenth = -1;
+  let epochLines = 0;
   const final = await client.jobs.wait(id, {
     onEvent: (e) => {
       if (cli.json) return;
       if (e.event === 'metrics') {
         bar?.clear();
         const line = epochLine(e, epochs);
-        if (line) cli.out(line);
+        if (line) { cli.out(line); epochLines++; }
       } else if (e.event === 'progress') {
         if (typeof e.data.epochs === 'number') epochs = e.data.epochs;
         const msg = String(e.data.message ?? '');
-        bar?.draw(Number(e.data.fraction ?? 0), msg);
-        // Without a terminal, jobs with no per-epoch lines (tune) print each new progress message once.
-        if (!bar && opts.progressLines && msg && msg !== lastMessage) cli.err(msg);
+        const fraction = Number(e.data.fraction ?? 0);
+        bar?.draw(fraction, msg);
+        // Without a terminal (a pipe, a script, README's steps), a line on stderr per new message or
+        // per tenth of the way, so a long job is never silent; jobs with epoch lines already say enough.
+        const tenth = Math.floor(fraction * 10);
+        if (!bar && !epochLines && (msg !== lastMessage || tenth !== lastTenth)) {
+          cli.err(`${String(Math.round(fraction * 100)).padStart(3)}%${msg ? ` ${msg}` : ''}`);
+        }
         lastMessage = msg;
+        lastTenth = tenth;
       } else if (e.event === 'log' && opts.logs) {
         bar?.clear();
         cli.out(String(e.data.line ?? ''));
@@ -225,7 +233,7 @@ export async function tune(cli: Cli): Promise<number> {
   }
   const n = (job.spec as { candidates?: unknown[] }).candidates?.length;
   if (!cli.json) cli.err(`Tune job ${job.id} queued (model ${spec.name}, ${n ?? '?'} candidates, ${spec.strategy ?? 'random'} search on ${spec.base.dataset}).`);
-  return follow(cli, client, job.id, { logs: false, progressLines: true, render: tuneSummary });
+  return follow(cli, client, job.id, { logs: false, render: tuneSummary });
 }
 
 /** The trial table, the best candidate, then the usual outcome lines. */
@@ -262,6 +270,11 @@ function summary(job: Job): string {
   const metrics = keys.filter((k) => typeof m[k] === 'number').map((k) => `${k} ${fmt(m[k] as number)}`).join('  ');
   const lines = [`Job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}.`];
   if (metrics) lines.push(`Test metrics: ${metrics}`);
+  const cv = m.crossValidation as ({ folds: number } & Record<string, { mean: number; std: number } | number>) | undefined;
+  if (cv) {
+    const parts = keys.filter((k) => typeof cv[k] === 'object').map((k) => { const v = cv[k] as { mean: number; std: number }; return `${k} ${fmt(v.mean)} ± ${fmt(v.std)}`; });
+    if (parts.length) lines.push(`Cross-validation (${cv.folds} folds): ${parts.join('  ')}`);
+  }
   if (job.result) lines.push(`Registered model ${job.result.model} version ${job.result.version}. Deploy it: aiaas deploy ${job.result.model} --model ${job.result.model} --version ${job.result.version}`);
   return lines.join('\n');
 }

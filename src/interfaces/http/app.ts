@@ -60,6 +60,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
       return server;
     },
     loggerInstance: platform.logger as FastifyBaseLogger,
+    disableRequestLogging: !platform.config.logRequests,
     genReqId: requestId,
     bodyLimit: platform.config.bodyLimitBytes,
     keepAliveTimeout: edge.keepAliveTimeoutMs,

@@ -25,6 +25,17 @@ test('the built console is public at / and at client routes; API 404s stay JSON'
     const api = await s.call('GET', '/v1/nope', { key: null });
     assert.equal(api.status, 404);
     assert.equal(typeof api.body.error.code, 'string');
+    // An unknown page is the console's 404 (its app says "Not found"); API paths keep their JSON 404 even for a browser.
+    const html = { accept: 'text/html,application/xhtml+xml' };
+    const page = await s.call('GET', '/no/such/page', { key: null, headers: html });
+    assert.equal(page.status, 404);
+    assert.match(page.text, /<div id="root"><\/div>/);
+    for (const p of ['/v1/nope', '/v2/nope', '/openai/nope', '/metrics/nope']) {
+      const r = await s.call('GET', p, { key: null, headers: html });
+      assert.equal(r.status, 404, p);
+      assert.equal(typeof r.body?.error?.code, 'string', `${p}: ${r.text.slice(0, 80)}`);
+    }
+    assert.equal((await s.call('GET', '/no/such/page', { key: null })).body.error.code, 'route_not_found', 'no HTML for a client that does not ask for it');
     const doc = (await s.call('GET', '/openapi.json', { key: null })).body;
     assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/datasets') || p === '/'), 'console routes are not in the API document');
   } finally {

@@ -53,17 +53,30 @@ export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }
       immutable: true, maxAge: '365d', cacheControl: true,
     });
   }
-  const index = async (_req: unknown, reply: FastifyReply) => {
+  const page = (status: number) => async (_req: unknown, reply: FastifyReply) => {
     let html: string;
     try {
       html = await fs.promises.readFile(path.join(dir, 'index.html'), 'utf8');
     } catch {
       return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', NOT_BUILT_CSP).send(NOT_BUILT);
     }
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+    return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
   };
+  const index = page(200);
   for (const route of CLIENT_ROUTES) {
     app.get(route, index);
     if (route !== '/') app.get(`${route}/*`, index);
   }
+  // Any other GET path a browser asks for is the console's own 404 page (index.html with status
+  // 404: the app renders "Not found"); API paths keep the API's JSON 404.
+  const notFound = page(404);
+  app.get('/*', async (req, reply) => {
+    const p = req.url.split('?')[0]!;
+    const api = API_PREFIXES.some((a) => p === a || p.startsWith(`${a}/`) || p.startsWith(`${a}.`));
+    if (api || !(req.headers.accept ?? '').includes('text/html')) return reply.callNotFound();
+    return notFound(req, reply);
+  });
 }
+
+/** Paths that belong to the API (JSON errors), never to the console's 404 page. */
+const API_PREFIXES = ['/v1', '/v2', '/openai', '/metrics', '/docs', '/openapi', '/healthz', '/readyz', '/assets'];

@@ -94,3 +94,11 @@ export const DatasetSummary = Type.Object({
 });
 export const VersionQuery = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) });
 
+
+/** GET /v1/whoami: the calling key, its tenant, the tenant it acts in (X-Tenant), and what it may grant. */
+export const Whoami = Type.Object({
+  key: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), endpoint: Type.Union([Type.String(), Type.Null()]) }),
+  tenant: Type.Object({ id: Type.String(), name: Type.String() }, { description: 'the tenant the key belongs to' }),
+  actingTenant: Type.Object({ id: Type.String(), name: Type.String() }, { description: 'the tenant this request acts in (differs for an admin sending X-Tenant)' }),
+  canGrant: Type.Array(Type.String(), { description: 'roles this key may give to keys it creates' }),
+});

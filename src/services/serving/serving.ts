@@ -28,6 +28,7 @@ import { assertName } from '../tenants.js';
 import { VersionPool, type AutoscalingSettings, type BatchingSettings, type PoolSettings } from './pool.js';
 import { ServingMetrics } from './metrics.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingUse } from './quotas.js';
+import { LABEL_NAMES, hasLabelNames, labelNamesMetadata, labelNamesTensor } from './v2-labels.js';
 import type { Registry } from 'prom-client';
 
 export interface TrafficEntry {
@@ -521,6 +522,7 @@ export class ServingService {
     const { feeds, rows } = v2InputsToFeeds(s.version.signature, body.inputs, { impute: impute === true });
     const wanted = body.outputs?.map((o) => o.name);
     for (const w of wanted ?? []) {
+      if (w === LABEL_NAMES && hasLabelNames(s.version.signature)) continue;
       if (!s.version.signature.outputs.some((o) => o.name === w)) {
         throw unprocessable('unknown_output', `Output '${w}' does not exist; the model has ${s.version.signature.outputs.map((o) => o.name).join(', ')}.`, { output: w });
       }
@@ -529,7 +531,7 @@ export class ServingService {
     this.count(ep, rows);
     return {
       model_name: ep.row.name, model_version: String(s.version.version), ...(body.id !== undefined ? { id: body.id } : {}),
-      outputs: feedsToV2(outputs, wanted),
+      outputs: withLabelNames(s.version.signature, outputs, wanted),
     };
   }
 
@@ -541,11 +543,12 @@ export class ServingService {
     if (!s) throw new AppError(503, 'endpoint_not_ready', `Endpoint '${name}' serves no version.`, { retryAfterSeconds: 1 });
     const sig: Signature = s.version.signature;
     const tensor = (t: { name: string; dtype: keyof typeof V2_DATATYPES; shape: number[] }) => ({ name: t.name, datatype: V2_DATATYPES[t.dtype], shape: t.shape });
+    const names = labelNamesMetadata(sig);
     return {
       name: ep.row.name, versions: ep.traffic.map((t) => String(t.version)), platform: 'onnxruntime_onnx',
-      inputs: sig.tensors.map(tensor), outputs: sig.outputs.map(tensor),
+      inputs: sig.tensors.map(tensor), outputs: [...sig.outputs.map(tensor), ...(names.output ? [names.output] : [])],
       parameters: {
-        model: ep.row.model_name, task: sig.task, traffic: ep.traffic, ...(sig.labels ? { labels: sig.labels } : {}),
+        model: ep.row.model_name, task: sig.task, traffic: ep.traffic, ...(sig.labels ? { labels: sig.labels } : {}), ...names.parameters,
         columns: sig.inputs.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
       },
     };
@@ -711,4 +714,13 @@ function zeroFeeds(sig: Signature): Feeds {
     feeds[t.name] = { dtype: t.dtype, dims, data: allocate(t.dtype, size) };
   }
   return feeds;
+}
+
+/** The v2 outputs asked for (all by default), with the class names beside a classifier's label indices. */
+function withLabelNames(sig: Signature, outputs: Parameters<typeof feedsToV2>[0], wanted?: string[]) {
+  const graph = feedsToV2(outputs, wanted?.filter((w) => w !== LABEL_NAMES));
+  if (wanted?.length && !wanted.includes(LABEL_NAMES)) return graph;
+  if (wanted?.length && wanted.every((w) => w === LABEL_NAMES)) graph.length = 0;
+  const names = labelNamesTensor(sig, outputs);
+  return names ? [...graph, names] : graph;
 }

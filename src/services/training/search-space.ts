@@ -127,13 +127,23 @@ export function gridCandidates(space: Space): Params[] {
   return out;
 }
 
+/**
+ * n distinct random candidates: a draw already seen is drawn again, so a small space of choices
+ * (2 kinds, say) gives each of its points once rather than the same trial many times.
+ */
 export function randomCandidates(space: Space, n: number, seed: number): Params[] {
   const rng = new Rng(seed);
-  return Array.from({ length: n }, () => {
+  const seen = new Set<string>();
+  const out: Params[] = [];
+  for (let tries = 0; out.length < n && tries < n * 50; tries++) {
     const p: Params = {};
     for (const [path, d] of Object.entries(space)) p[path] = d.kind === 'choice' ? d.values[rng.int(d.values.length)] : rangeValue(d, rng.float());
-    return p;
-  });
+    const key = JSON.stringify(p);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(p);
+  }
+  return out;
 }
 
 /** A copy of `spec` with `params` set at their dotted paths; a new model kind starts from a clean model object. */

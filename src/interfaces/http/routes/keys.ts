@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
-import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf } from '../schemas.js';
+import { grantableRoles } from '../../../services/principal.js';
+import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf, Whoami } from '../schemas.js';
 
 export async function keyRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -30,6 +31,21 @@ export async function keyRoutes(base: FastifyInstance, { platform }: { platform:
       querystring: Type.Object({ tenant: Type.Optional(Type.String()) }), response: { 200: ListOf(ApiKey) },
     },
   }, async (req) => ({ data: await platform.keys.list(principalOf(req), req.query.tenant) }));
+
+  // Any valid key may ask who it is (the console's header, `aiaas whoami`); nothing secret is returned.
+  app.get('/v1/whoami', {
+    config: { access: 'any' },
+    schema: { tags: ['keys'], summary: 'The calling key: name, role, tenant, acting tenant, roles it may grant', response: { 200: Whoami } },
+  }, async (req) => {
+    const p = principalOf(req);
+    const name = async (id: string) => (await platform.tenants.find(id))?.name ?? id;
+    return {
+      key: { id: p.keyId, name: p.keyName, role: p.role, endpoint: p.endpoint },
+      tenant: { id: p.keyTenantId, name: await name(p.keyTenantId) },
+      actingTenant: { id: p.tenantId, name: await name(p.tenantId) },
+      canGrant: grantableRoles(p.role),
+    };
+  });
 
   app.delete('/v1/keys/:id', {
     config: { access: 'write' },
