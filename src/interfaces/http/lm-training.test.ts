@@ -12,7 +12,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
-import { readEvents, submit, waitJob } from '../testing/jobs-helpers.js';
+import { readEvents, submit, TERMINAL, waitJob } from '../testing/jobs-helpers.js';
 import { HF_FILES } from '../../ml/lm/hf-folder.js';
 
 const TINY = { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: 16, dropout: 0 };
@@ -137,6 +137,27 @@ describe('language models through the job API', () => {
       const a = await s.call('GET', `/v1/models/kjv-tiny/versions/1/artifact${q}`, { key: other.viewer });
       assert.equal(a.status, 404, q);
     }
+  });
+
+  test('a preempted language-model job resumes from its checkpoint and ends as an uninterrupted run does', async () => {
+    const long = (name: string) => job({ name, training: { ...TRAINING, steps: 300 }, priority: 0 });
+    const queued = await submit(s, long('kjv-preempted'), acme.developer);
+    const running = await waitJob(s, queued.id, { key: acme.viewer, pred: (j) => (j.metrics?.step ?? 0) >= 30 || TERMINAL.includes(j.status) });
+    assert.equal(running.status, 'running', JSON.stringify(running.error));
+    // A more important job needs the whole node: the language model must make way.
+    const urgent = await submit(s, { type: 'sleep', seconds: 0.2, steps: 1, priority: 10, resources: { cpu: 2, memoryMb: 256 } }, acme.developer);
+    const done = await waitJob(s, queued.id, { key: acme.viewer });
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.equal(done.attempts[0].outcome, 'preempted', JSON.stringify(done.attempts));
+    const logs = await s.call('GET', `/v1/jobs/${queued.id}/logs?format=text`, { key: acme.viewer });
+    const resumedAt = Number(/resuming from the checkpoint at step (\d+)/.exec(logs.text)?.[1]);
+    assert.ok(resumedAt >= 30 && resumedAt < 300, logs.text);
+    assert.equal((await waitJob(s, urgent.id, { key: acme.viewer })).status, 'succeeded');
+
+    const straight = await waitJob(s, (await submit(s, long('kjv-straight'), acme.developer)).id, { key: acme.viewer });
+    assert.equal(straight.status, 'succeeded', JSON.stringify(straight.error));
+    // Resuming draws the same windows with the same weights and optimizer state.
+    assert.ok(Math.abs(done.metrics.valLoss - straight.metrics.valLoss) < 1e-3, `${done.metrics.valLoss} vs ${straight.metrics.valLoss}`);
   });
 
   test('bad language-model specs: a 422 naming the field, nothing queued', async () => {
