@@ -160,6 +160,15 @@ describe('language models through the job API', () => {
     assert.ok(Math.abs(done.metrics.valLoss - straight.metrics.valLoss) < 1e-3, `${done.metrics.valLoss} vs ${straight.metrics.valLoss}`);
   });
 
+  test('a BPE vocabulary the text cannot fill fails the job, naming tokenizer.vocabSize', async () => {
+    // The profile's bound lets it through (about 27,000 characters); training the merges shows it cannot be filled.
+    const queued = await submit(s, job({ name: 'kjv-bpe', tokenizer: { kind: 'bpe', vocabSize: 20000 } }), acme.developer);
+    const done = await waitJob(s, queued.id, { key: acme.viewer });
+    assert.equal(done.status, 'failed');
+    assert.match(JSON.stringify(done.error), /fewer than tokenizer.vocabSize 20000/);
+    assert.equal((await s.call('GET', '/v1/models/kjv-bpe', { key: acme.viewer })).status, 404);
+  });
+
   test('bad language-model specs: a 422 naming the field, nothing queued', async () => {
     const before = (await s.call('GET', '/v1/jobs?limit=500', { key: acme.developer })).body.data.length;
     const cases: [Record<string, unknown>, string, string, RegExp][] = [
