@@ -41,7 +41,7 @@ export interface Signature {
   /** The graph's input tensors. */
   tensors: SignatureTensor[];
   outputs: SignatureTensor[];
-  task: 'classification' | 'regression' | 'other';
+  task: 'classification' | 'regression' | 'language_modeling' | 'other';
   /** Class labels, in the order of the `probabilities` columns. */
   labels?: string[];
 }

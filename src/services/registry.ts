@@ -17,6 +17,7 @@ import { isUniqueViolation } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import { AppError, conflict, notFound, tooLarge, unprocessable } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
+import { tarGz } from '../infra/tar.js';
 import type { ModelVersionsTable } from '../infra/store/tables-registry.js';
 import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from '../engine/onnx/inspect.js';
 import { readModelMetadata } from '../engine/onnx/protobuf-reader.js';
@@ -50,6 +51,8 @@ export interface ModelVersion {
   description: string | null;
   sizeBytes: number;
   sha256: string;
+  /** Files beside the graph by name (blob hashes): a causal_lm's Hugging Face folder files. */
+  files: Record<string, string>;
   createdAt: string;
   updatedAt: string;
 }
@@ -86,6 +89,8 @@ export interface RegisterVersionInput {
   source?: 'trained' | 'imported';
   /** Load the graph with ONNX Runtime and check the signature against it (default true). */
   validate?: boolean;
+  /** Files kept beside the graph, by name (a causal_lm's config and tokenizer files). */
+  files?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface ImportOptions {
@@ -116,10 +121,17 @@ export class RegistryService {
       checkSignature(input.signature, info);
     }
     const blob = await this.blobs.put(input.artifact);
+    const files: Record<string, string> = {};
+    const created = blob.created ? [blob.hash] : [];
     try {
-      return await this.commit(tenantId, input, blob.hash, blob.size);
+      for (const [name, bytes] of input.files ?? []) {
+        const b = await this.blobs.put(bytes);
+        files[name] = b.hash;
+        if (b.created) created.push(b.hash);
+      }
+      return await this.commit(tenantId, input, blob.hash, blob.size, files);
     } catch (err) {
-      if (blob.created) await this.refs.collect([blob.hash]);
+      await this.refs.collect(created);
       throw err;
     }
   }
@@ -151,7 +163,7 @@ export class RegistryService {
     }
   }
 
-  private async commit(tenantId: string, input: RegisterVersionInput, hash: string, size: number): Promise<ModelVersion> {
+  private async commit(tenantId: string, input: RegisterVersionInput, hash: string, size: number, files: Record<string, string> = {}): Promise<ModelVersion> {
     const stage = input.stage ?? 'none';
     if (!STAGES.includes(stage)) throw unprocessable('invalid_stage', `Stage '${stage}' does not exist; use one of ${STAGES.join(', ')}.`, { stage });
     for (let attempt = 0; ; attempt++) {
@@ -177,10 +189,10 @@ export class RegistryService {
             id: newId('mv'), model_id: modelId, tenant_id: tenantId, version, stage: 'none', kind: input.kind, task: input.task,
             source: input.source ?? 'trained', signature: JSON.stringify({ ...input.signature, task: input.task }),
             metrics: JSON.stringify(input.metrics ?? {}), lineage: JSON.stringify(lineage), description: input.description ?? null,
-            blob: hash, size_bytes: size, created_at: now, updated_at: now,
+            blob: hash, size_bytes: size, files: Object.keys(files).length ? JSON.stringify(files) : null, created_at: now, updated_at: now,
           };
           await tx.insertInto('model_versions').values(row).execute();
-          await this.refs.hold(tx, [hash], OWNER, row.id);
+          await this.refs.hold(tx, [hash, ...Object.values(files)], OWNER, row.id);
           if (stage !== 'none') {
             await this.applyStage(tx, tenantId, input.name, modelId, row, stage, true);
             row.stage = stage;
@@ -234,6 +246,27 @@ export class RegistryService {
   async artifact(p: Principal, name: string, ref: string | number) {
     const v = await this.resolve(p.tenantId, name, ref);
     return { version: v, stream: this.blobs.stream(v.sha256) };
+  }
+
+  /**
+   * A causal_lm version as a Hugging Face folder (.tar.gz, files at the root): the files kept
+   * beside its graph, and the graph as onnx/model.onnx. Assembled per request (in memory).
+   */
+  async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Buffer }> {
+    const version = await this.resolve(p.tenantId, name, ref);
+    if (Object.keys(version.files).length === 0) {
+      throw unprocessable('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only trained causal_lm versions do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
+    }
+    const files = new Map<string, Uint8Array>();
+    for (const f of Object.keys(version.files).sort()) files.set(f, (await this.readFile(version, f))!);
+    files.set('onnx/model.onnx', await this.readArtifact(version));
+    return { version, archive: tarGz(files, { mtime: Date.parse(version.createdAt) }) };
+  }
+
+  /** A file kept beside the graph (RegisterVersionInput.files), or undefined when the version has none of that name. */
+  async readFile(version: ModelVersion, name: string): Promise<Buffer | undefined> {
+    const hash = Object.hasOwn(version.files, name) ? version.files[name] : undefined;
+    return hash === undefined ? undefined : this.blobs.read(hash);
   }
 
   async setStage(p: Principal, name: string, ref: string | number, stage: Stage, archiveExisting = true): Promise<ModelVersion> {
@@ -413,6 +446,7 @@ function toVersion(name: string, r: ModelVersionsTable): ModelVersion {
     id: r.id, name, version: r.version, stage: r.stage as Stage, kind: r.kind, task: r.task as Task, source: r.source as 'trained' | 'imported',
     signature: JSON.parse(r.signature) as Signature, metrics: JSON.parse(r.metrics) as Record<string, unknown>,
     lineage: JSON.parse(r.lineage) as Lineage, description: r.description, sizeBytes: Number(r.size_bytes), sha256: r.blob,
+    files: r.files ? (JSON.parse(r.files) as Record<string, string>) : {},
     createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }

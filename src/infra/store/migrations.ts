@@ -9,12 +9,14 @@ import { foundation } from './migrations/0001-foundation.js';
 import { jobs } from './migrations/0002-jobs.js';
 import { registry } from './migrations/0003-registry.js';
 import { servingQuotas } from './migrations/0004-serving-quotas.js';
+import { versionFiles } from './migrations/0005-version-files.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_jobs': jobs,
   '0003_registry': registry,
   '0004_serving_quotas': servingQuotas,
+  '0005_version_files': versionFiles,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -36,6 +36,8 @@ export interface ModelVersionsTable {
   description: string | null;
   blob: string;
   size_bytes: number;
+  /** JSON {name: blob hash}: files beside the graph (a causal_lm's Hugging Face folder files), or null. */
+  files?: string | null;
   created_at: string;
   updated_at: string;
 }

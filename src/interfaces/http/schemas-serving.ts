@@ -4,6 +4,8 @@ import { NumberOrNull, StringEnum } from './schemas.js';
 
 export const StageSchema = StringEnum(['none', 'staging', 'production', 'archived'] as const);
 const Task = StringEnum(['classification', 'regression', 'other'] as const);
+/** A version's task: what imports may declare, or a trained language model's. */
+const VersionTask = StringEnum(['classification', 'regression', 'language_modeling', 'other'] as const);
 
 const SigTensor = Type.Object({ name: Type.String(), dtype: Type.String(), shape: Type.Array(Type.Integer({ description: '-1: free (the batch)' })) });
 export const SignatureSchema = Type.Object({
@@ -13,12 +15,12 @@ export const SignatureSchema = Type.Object({
   }, { additionalProperties: true }), { description: 'raw columns (empty for imported graphs: send tensors)' }),
   tensors: Type.Array(SigTensor, { description: 'graph inputs' }),
   outputs: Type.Array(SigTensor),
-  task: Task,
+  task: VersionTask,
   labels: Type.Optional(Type.Array(Type.String())),
 }, { additionalProperties: true });
 
 export const ModelVersionSchema = Type.Object({
-  id: Type.String(), name: Type.String(), version: Type.Integer(), stage: StageSchema, kind: Type.String(), task: Task,
+  id: Type.String(), name: Type.String(), version: Type.Integer(), stage: StageSchema, kind: Type.String(), task: VersionTask,
   source: Type.Union([Type.Literal('trained'), Type.Literal('imported')]),
   signature: SignatureSchema,
   metrics: Type.Record(Type.String(), Type.Unknown()),

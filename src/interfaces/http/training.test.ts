@@ -213,7 +213,7 @@ describe('training service', () => {
       [{ dataset: 'iris', target: 'species', training: { epochs: 5, momentun: 0.9 } }, /training.momentun: unknown field/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'svm' } }, /'svm' is not a model kind/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'sequential', layers: [{ type: 'dense', units: 8 }, { type: 'wormhole' }] } }, /model.layers\[1\].type: unknown layer type "wormhole"/],
-      [{ dataset: 'iris', task: 'language_modeling', text: 'species', model: { kind: 'causal_lm' } }, /task 'language_modeling' .* is not available yet/],
+      [{ dataset: 'iris', task: 'language_modeling', text: 'sepal_length', model: { kind: 'causal_lm' } }, /text: column 'sepal_length' holds number values/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'text_classifier' } }, /model.kind 'text_classifier' .* is not available yet/],
       [{ dataset: 'iris', target: 'species', tokenizer: { kind: 'char' } }, /tokenizer field .* is not available yet/],
       [{ dataset: 'iris', target: 'species', preprocessing: [{ op: 'normalise' }] }, /unknown op 'normalise'/],

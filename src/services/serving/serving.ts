@@ -629,7 +629,7 @@ export class ServingService {
       for (const t of input.traffic) {
         if (seen.has(t.version)) throw unprocessable('invalid_traffic', `Version ${t.version} appears twice in traffic; list each version once.`, { field: 'traffic', version: t.version });
         seen.add(t.version);
-        await this.registry.resolve(tenantId, model, t.version);
+        await this.servable(tenantId, model, t.version);
       }
       if (input.traffic.length === 0 || input.traffic.every((t) => t.weight <= 0)) {
         throw unprocessable('invalid_traffic', 'Traffic needs at least one version with a weight above 0.', { field: 'traffic' });
@@ -637,22 +637,36 @@ export class ServingService {
       return { traffic: input.traffic.map((t) => ({ version: t.version, weight: t.weight })) };
     }
     if (input.version !== undefined) {
-      const v = await this.registry.resolve(tenantId, model, input.version);
+      const v = await this.servable(tenantId, model, input.version);
       return { traffic: [{ version: v.version, weight: 100 }] };
     }
     if (input.stage !== undefined) {
-      const v = await this.registry.resolve(tenantId, model, input.stage);
+      const v = await this.servable(tenantId, model, input.stage);
       return { traffic: [{ version: v.version, weight: 100 }], stage: input.stage };
     }
     // Neither: the production version if there is one, else the newest.
     let v: ModelVersion;
     try {
-      v = await this.registry.resolve(tenantId, model, 'production');
+      v = await this.servable(tenantId, model, 'production');
     } catch (err) {
       if (!(err instanceof AppError && err.status === 404)) throw err;
-      v = await this.registry.resolve(tenantId, model, 'latest');
+      v = await this.servable(tenantId, model, 'latest');
     }
     return { traffic: [{ version: v.version, weight: 100 }] };
+  }
+
+  /**
+   * A version an endpoint may serve. Language models (causal_lm) are decoded token by token with
+   * a key/value cache, which classic endpoints do not do: refused until generation serving exists.
+   */
+  private async servable(tenantId: string, model: string, ref: string | number): Promise<ModelVersion> {
+    const v = await this.registry.resolve(tenantId, model, ref);
+    if (v.kind === 'causal_lm') {
+      throw unprocessable('not_available', `Version ${v.version} of '${model}' is a language model (causal_lm); serving language models (text generation, the OpenAI-compatible API) is not available yet in this version. Download it as a Hugging Face folder with GET /v1/models/${model}/versions/${v.version}/artifact?format=hf and run it with transformers.js or ONNX Runtime.`, {
+        field: 'model', model, version: v.version, kind: v.kind,
+      });
+    }
+    return v;
   }
 
   private info(ep: Endpoint): EndpointInfo {

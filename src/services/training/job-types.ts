@@ -6,18 +6,24 @@ import type { JobType, JobTypeRegistry } from '../jobs/job-types.js';
 import type { DatasetService } from '../datasets.js';
 import { isNeural, validateTrainSpec, type TrainSpec } from './train-spec.js';
 import { validateTuneSpec, type TuneSpec } from './tune-spec.js';
+import { isLmSpec, validateLmSpec, type LmSpec } from './lm-spec.js';
 
 /** What the training job types need of the platform at submission. */
 export interface TrainingPlatform {
   datasets: DatasetService;
 }
 
-export const trainJob: JobType<TrainSpec, TrainingPlatform> = {
+export const trainJob: JobType<TrainSpec | LmSpec, TrainingPlatform> = {
   name: 'train',
   description: 'Train a model on a dataset and register a version of it (API.md: type "train").',
   module: new URL('./train-job.js', import.meta.url).href,
   defaultResources: { cpu: 1, memoryMb: 2048, gpu: 0 },
   async validate(raw, { principal, platform, name }) {
+    if (isLmSpec(raw)) {
+      const spec = await validateLmSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets });
+      // The training loop runs inside ONNX Runtime; a second thread helps its larger MatMuls when granted.
+      return { spec, name: spec.name, resources: { cpu: 1, memoryMb: 2048 } };
+    }
     const spec = await validateTrainSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets });
     // Networks and forests fit faster with two threads when the node has them; one is the floor.
     return { spec, name: spec.name, resources: isNeural(spec.model.kind) ? { cpu: 1, memoryMb: 2048 } : { cpu: 1, memoryMb: 1024 } };
@@ -37,6 +43,6 @@ export const tuneJob: JobType<TuneSpec, TrainingPlatform> = {
 };
 
 export function registerTrainingJobs<P extends TrainingPlatform>(types: JobTypeRegistry<P>): void {
-  types.register(trainJob as unknown as JobType<TrainSpec, P>);
+  types.register(trainJob as unknown as JobType<TrainSpec | LmSpec, P>);
   types.register(tuneJob as unknown as JobType<TuneSpec, P>);
 }

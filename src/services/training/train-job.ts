@@ -13,11 +13,18 @@ import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
 import { evaluate, prepareData, stratifyBy, trainOnRows, type PreparedData, type TrainHooks } from './pipeline.js';
 import { rawPermutationImportance } from './evaluate.js';
 import type { TrainSpec } from './train-spec.js';
+import type { LmSpec } from './lm-spec.js';
+import { runLm } from './lm-job.js';
 
 /** Above this many raw columns × held-out rows, importance uses one repeat (wide image data). */
 const IMPORTANCE_BUDGET = 2_000_000;
 
-export async function run(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
+export async function run(ctx: JobContext<TrainSpec | LmSpec>): Promise<JobOutcome> {
+  if (ctx.spec.task === 'language_modeling') return runLm(ctx as JobContext<LmSpec>);
+  return runTabular(ctx as JobContext<TrainSpec>);
+}
+
+async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   const s = await ctx.services();
   const refs = new BlobRefs(s.db, s.blobs);
   const datasets = new DatasetService(s.db, s.blobs, refs, s.config.datasetMaxBytes);

@@ -66,8 +66,9 @@ export interface SpecContext {
 
 /**
  * Parts of the contract (API.md "Text and language models") whose engine pieces exist (tokenizers,
- * attention) but which cannot be trained through a job yet: refused up front with a clear 422
- * rather than a confusing "unknown field".
+ * attention) but which cannot be trained through this spec yet: refused up front with a clear 422
+ * rather than a confusing "unknown field". (A train job for a causal_lm goes to lm-spec.ts before
+ * reaching here; tune jobs and text classifiers still land here.)
  */
 const NOT_YET_KINDS = ['causal_lm', 'text_classifier'];
 
@@ -78,7 +79,7 @@ function refuseNotYetAvailable(raw: Record<string, unknown>): void {
       : raw.tokenizer !== undefined ? ['tokenizer', 'the tokenizer field']
         : raw.text !== undefined ? ['text', 'the text field'] : undefined;
   if (what === undefined) return;
-  throw unprocessable('not_available', `${what[1]} (language models and text classifiers) is not available yet in this version; train one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular or image data.`, {
+  throw unprocessable('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular or image data.`, {
     field: what[0],
   });
 }

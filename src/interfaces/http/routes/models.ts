@@ -88,8 +88,20 @@ export async function modelRoutes(base: FastifyInstance, { platform }: { platfor
 
   app.get('/v1/models/:name/versions/:v/artifact', {
     config: { access: 'read' },
-    schema: { tags: ['models'], summary: 'Download the ONNX file of a version', params: VersionParams },
+    schema: {
+      tags: ['models'], summary: 'Download the ONNX file of a version (a causal_lm also as a Hugging Face folder: ?format=hf)', params: VersionParams,
+      querystring: Type.Object({ format: Type.Optional(Type.String({ description: "onnx (default) or hf: a causal_lm's Hugging Face folder as .tar.gz" })) }),
+    },
   }, async (req, reply) => {
+    const format = req.query.format ?? 'onnx';
+    if (format !== 'onnx' && format !== 'hf') throw unprocessable('invalid_format', `format '${format}' is not an artifact format; use onnx (the graph) or hf (a causal_lm's Hugging Face folder, .tar.gz).`, { field: 'format' });
+    if (format === 'hf') {
+      const { version, archive } = await platform.registry.hfFolder(principalOf(req), req.params.name, req.params.v);
+      reply.header('content-type', 'application/gzip');
+      reply.header('content-length', String(archive.length));
+      reply.header('content-disposition', `attachment; filename="${version.name}-v${version.version}.tar.gz"`);
+      return reply.send(archive);
+    }
     const { version, stream } = await platform.registry.artifact(principalOf(req), req.params.name, req.params.v);
     reply.header('content-type', 'application/octet-stream');
     reply.header('content-length', String(version.sizeBytes));

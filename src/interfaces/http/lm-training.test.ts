@@ -1,0 +1,201 @@
+/**
+ * Language models through real HTTP: a tiny GPT trained on a slice of kjv by a train job, its
+ * metrics, log samples and events, the ONNX decoder run by ONNX Runtime, the Hugging Face folder
+ * download, the 422s of bad specs, endpoints refusing it, and tenant isolation.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import * as ort from 'onnxruntime-node';
+import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
+import { readEvents, submit, TERMINAL, waitJob } from '../testing/jobs-helpers.js';
+import { HF_FILES } from '../../ml/lm/hf-folder.js';
+
+const TINY = { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: 16, dropout: 0 };
+const TRAINING = { steps: 30, batchSize: 8, optimizer: 'adamw', learningRate: 0.005, weightDecay: 0.1, schedule: { kind: 'cosine', warmupSteps: 5 }, clipNorm: 1, seed: 0 };
+const job = (over: Record<string, unknown> = {}) => ({
+  type: 'train', name: 'kjv-tiny', dataset: 'kjv-slice', task: 'language_modeling', text: 'text',
+  tokenizer: { kind: 'char' }, model: TINY, training: TRAINING, ...over,
+});
+
+describe('language models through the job API', () => {
+  let s: TestServer;
+  let acme: { id: string; developer: string; viewer: string };
+  let other: { id: string; developer: string; viewer: string };
+  let trained: any;
+  before(async () => {
+    s = await startTestServer({ AIAAS_CPU: '2', AIAAS_HEARTBEAT_SECONDS: '0.2' });
+    acme = await s.tenant('acme');
+    other = await s.tenant('other');
+    const lines = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 300).join('\n');
+    for (const [name, body] of [['kjv-slice', lines], ['tiny-text', 'In the beginning\nGod created\nthe heaven\n']]) {
+      const r = await s.call('POST', `/v1/datasets?name=${name}&format=text`, { key: acme.developer, body });
+      assert.equal(r.status, 201, r.text);
+    }
+  });
+  after(() => s.stop());
+
+  test('a tiny GPT trains on a slice of kjv: metrics, samples in the log and events, a causal_lm version', async () => {
+    const queued = await submit(s, job(), acme.developer);
+    trained = await waitJob(s, queued.id, { key: acme.viewer });
+    assert.equal(trained.status, 'succeeded', JSON.stringify(trained.error));
+    const m = trained.metrics;
+    for (const k of ['loss', 'valLoss', 'perplexity', 'tokensPerSecond', 'trainSeconds']) assert.equal(typeof m[k], 'number', `metric ${k}`);
+    assert.ok(Number.isFinite(m.valLoss));
+    // At step 0 a model knows nothing: its loss is log(vocab). 30 steps must have learnt something.
+    assert.ok(m.valLoss < Math.log(m.vocabSize) - 0.3, `valLoss ${m.valLoss} vs log(vocab) ${Math.log(m.vocabSize)}`);
+    assert.ok(Math.abs(m.perplexity - Math.exp(m.valLoss)) < 1e-2 * m.perplexity);
+    assert.ok(m.tokensPerSecond > 0);
+    assert.equal(m.steps, 30);
+    assert.deepEqual(trained.result, { model: 'kjv-tiny', version: 1 });
+
+    const logs = await s.call('GET', `/v1/jobs/${trained.id}/logs?format=text`, { key: acme.viewer });
+    assert.match(logs.text, /step 30\/30: loss [\d.]+, valLoss [\d.]+/);
+    assert.match(logs.text, /sample at step 30: ".+"/s);
+    const { events } = await readEvents(`${s.url}/v1/jobs/${trained.id}/events`, acme.viewer);
+    const evals = events.filter((e) => e.event === 'metrics' && JSON.stringify(e.data).includes('"sample"'));
+    assert.ok(evals.length >= 2, 'a metrics event with a sample per evaluation');
+    assert.ok(events.some((e) => e.event === 'progress' && /step \d+\/30/.test(JSON.stringify(e.data))));
+
+    const v = await s.call('GET', '/v1/models/kjv-tiny/versions/1', { key: acme.viewer });
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.body.kind, 'causal_lm');
+    assert.equal(v.body.task, 'language_modeling');
+    assert.ok(v.body.signature.tensors.some((t: { name: string }) => t.name === 'past_key_values.0.key'));
+  });
+
+  test('the artifact is the key/value-cache decoder, and runs in ONNX Runtime', async () => {
+    assert.ok(trained, 'needs the trained model');
+    const res = await fetch(`${s.url}/v1/models/kjv-tiny/versions/1/artifact`, { headers: { authorization: `Bearer ${acme.viewer}` } });
+    assert.equal(res.status, 200);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      assert.ok(session.inputNames.includes('past_key_values.0.value'));
+      assert.ok(session.outputNames.includes('present.0.key'));
+      const past = new ort.Tensor('float32', new Float32Array(0), [1, TINY.heads, 0, TINY.dim / TINY.heads]);
+      const out = await session.run({
+        input_ids: new ort.Tensor('int64', BigInt64Array.of(1n, 2n, 3n), [1, 3]),
+        attention_mask: new ort.Tensor('int64', BigInt64Array.of(1n, 1n, 1n), [1, 3]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.of(0n, 1n, 2n), [1, 3]),
+        'past_key_values.0.key': past, 'past_key_values.0.value': past,
+      });
+      assert.deepEqual(out.logits!.dims, [1, 3, trained.metrics.vocabSize]);
+      assert.deepEqual(out['present.0.key']!.dims, [1, TINY.heads, 3, TINY.dim / TINY.heads]);
+      assert.ok((out.logits!.data as Float32Array).every(Number.isFinite));
+    } finally {
+      await session.release();
+    }
+  });
+
+  test('?format=hf downloads the Hugging Face folder as a .tar.gz', async () => {
+    assert.ok(trained, 'needs the trained model');
+    const res = await fetch(`${s.url}/v1/models/kjv-tiny/versions/1/artifact?format=hf`, { headers: { authorization: `Bearer ${acme.viewer}` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/gzip');
+    assert.match(res.headers.get('content-disposition')!, /kjv-tiny-v1\.tar\.gz/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-'));
+    const file = path.join(dir, 'model.tar.gz');
+    fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const listed = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n').sort();
+    assert.deepEqual(listed, [...HF_FILES].sort());
+    execFileSync('tar', ['-xzf', file, '-C', dir]);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    assert.equal(config.model_type, 'gpt2');
+    assert.equal(config.n_embd, 16);
+    assert.equal(config.vocab_size, trained.metrics.vocabSize);
+    const tok = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
+    assert.equal(tok.model.type, 'BPE');
+    const onnx = await fetch(`${s.url}/v1/models/kjv-tiny/versions/1/artifact`, { headers: { authorization: `Bearer ${acme.viewer}` } });
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'onnx/model.onnx')), Buffer.from(await onnx.arrayBuffer()));
+    fs.rmSync(dir, { recursive: true, force: true });
+
+    const bad = await s.call('GET', '/v1/models/kjv-tiny/versions/1/artifact?format=zip', { key: acme.viewer });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.error.details.field, 'format');
+  });
+
+  test('a classic endpoint refuses a language model with a clear 422', async () => {
+    assert.ok(trained, 'needs the trained model');
+    const r = await s.call('POST', '/v1/endpoints', { key: acme.developer, json: { name: 'gpt', model: 'kjv-tiny', version: 1 } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.error.code, 'not_available');
+    assert.match(r.body.error.message, /language model .* not available yet/);
+    assert.equal((await s.call('GET', '/v1/endpoints/gpt', { key: acme.viewer })).status, 404);
+  });
+
+  test('another tenant can neither train on the corpus nor download the model', async () => {
+    assert.ok(trained, 'needs the trained model');
+    const r = await s.call('POST', '/v1/jobs', { key: other.developer, json: job({ name: 'steal' }) });
+    assert.equal(r.status, 422);
+    assert.equal(r.body.error.code, 'unknown_dataset');
+    for (const q of ['', '?format=hf']) {
+      const a = await s.call('GET', `/v1/models/kjv-tiny/versions/1/artifact${q}`, { key: other.viewer });
+      assert.equal(a.status, 404, q);
+    }
+  });
+
+  test('a preempted language-model job resumes from its checkpoint and ends as an uninterrupted run does', async () => {
+    const long = (name: string) => job({ name, training: { ...TRAINING, steps: 300 }, priority: 0 });
+    const queued = await submit(s, long('kjv-preempted'), acme.developer);
+    const running = await waitJob(s, queued.id, { key: acme.viewer, pred: (j) => (j.metrics?.step ?? 0) >= 30 || TERMINAL.includes(j.status) });
+    assert.equal(running.status, 'running', JSON.stringify(running.error));
+    // A more important job needs the whole node: the language model must make way.
+    const urgent = await submit(s, { type: 'sleep', seconds: 0.2, steps: 1, priority: 10, resources: { cpu: 2, memoryMb: 256 } }, acme.developer);
+    const done = await waitJob(s, queued.id, { key: acme.viewer });
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.equal(done.attempts[0].outcome, 'preempted', JSON.stringify(done.attempts));
+    const logs = await s.call('GET', `/v1/jobs/${queued.id}/logs?format=text`, { key: acme.viewer });
+    const resumedAt = Number(/resuming from the checkpoint at step (\d+)/.exec(logs.text)?.[1]);
+    assert.ok(resumedAt >= 30 && resumedAt < 300, logs.text);
+    assert.equal((await waitJob(s, urgent.id, { key: acme.viewer })).status, 'succeeded');
+
+    const straight = await waitJob(s, (await submit(s, long('kjv-straight'), acme.developer)).id, { key: acme.viewer });
+    assert.equal(straight.status, 'succeeded', JSON.stringify(straight.error));
+    // Resuming draws the same windows with the same weights and optimizer state.
+    assert.ok(Math.abs(done.metrics.valLoss - straight.metrics.valLoss) < 1e-3, `${done.metrics.valLoss} vs ${straight.metrics.valLoss}`);
+  });
+
+  test('a BPE vocabulary the text cannot fill fails the job, naming tokenizer.vocabSize', async () => {
+    // The profile's bound lets it through (about 27,000 characters); training the merges shows it cannot be filled.
+    const queued = await submit(s, job({ name: 'kjv-bpe', tokenizer: { kind: 'bpe', vocabSize: 20000 } }), acme.developer);
+    const done = await waitJob(s, queued.id, { key: acme.viewer });
+    assert.equal(done.status, 'failed');
+    assert.match(JSON.stringify(done.error), /fewer than tokenizer.vocabSize 20000/);
+    assert.equal((await s.call('GET', '/v1/models/kjv-bpe', { key: acme.viewer })).status, 404);
+  });
+
+  test('bad language-model specs: a 422 naming the field, nothing queued', async () => {
+    const before = (await s.call('GET', '/v1/jobs?limit=500', { key: acme.developer })).body.data.length;
+    const cases: [Record<string, unknown>, string, string, RegExp][] = [
+      [{ model: { ...TINY, heads: 3 } }, 'invalid_train_spec', 'model.heads', /must divide model.dim/],
+      [{ model: { ...TINY, context: 5000 } }, 'invalid_train_spec', 'model.context', /over the 2048 positions/],
+      [{ text: 'verse' }, 'unknown_column', 'text', /column 'verse' is not in dataset/],
+      [{ dataset: 'tiny-text', model: { ...TINY, context: 64 } }, 'corpus_too_short', 'model.context', /fewer than one window of model.context \+ 1 = 65/],
+      [{ dataset: 'tiny-text' }, 'corpus_too_short', 'split.validation', /held-out text .* fewer than one window of 17/],
+      [{ dataset: 'tiny-text', model: { ...TINY, context: 4 }, tokenizer: { kind: 'bpe', vocabSize: 5000 } }, 'vocabulary_too_large', 'tokenizer.vocabSize', /larger than the training rows can fill/],
+      [{ model: { ...TINY, dropout: 0.1 } }, 'not_available', 'model.dropout', /dropout is not supported yet/],
+      [{ model: { ...TINY, layer: 2 } }, 'invalid_train_spec', 'model.layer', /did you mean 'layers'/],
+      [{ training: { ...TRAINING, step: 5 } }, 'invalid_train_spec', 'training.step', /did you mean 'steps'/],
+      [{ training: { ...TRAINING, epochs: 1 } }, 'invalid_train_spec', 'training', /steps or training.epochs, not both/],
+      [{ tokenizer: { kind: 'chars' } }, 'invalid_train_spec', 'tokenizer.kind', /Did you mean 'char'/i],
+      [{ tokenizer: { kind: 'char', vocabSize: 100 } }, 'invalid_train_spec', 'tokenizer.vocabSize', /bpe tokenizer only/],
+      [{ model: { ...TINY, kind: 'text_classifier' } }, 'invalid_train_spec', 'model.kind', /trains a causal_lm/],
+      [{ model: { ...TINY, dim: 4096, layers: 8 } }, 'invalid_train_spec', 'model', /parameters is over the limit/],
+      [{ training: { ...TRAINING, optimizer: 'sgd' } }, 'invalid_train_spec', 'training.optimizer', /adamw/],
+      [{ split: { validation: 0.9 } }, 'invalid_train_spec', 'split.validation', /from 0.01 to 0.5/],
+    ];
+    for (const [over, code, field, message] of cases) {
+      const r = await s.call('POST', '/v1/jobs', { key: acme.developer, json: job(over) });
+      assert.equal(r.status, 422, `${JSON.stringify(over)}: ${r.text}`);
+      assert.equal(r.body.error.code, code, `${JSON.stringify(over)}: ${r.text}`);
+      assert.equal(r.body.error.details.field, field, `${JSON.stringify(over)}: ${r.text}`);
+      assert.match(r.body.error.message, message, `${JSON.stringify(over)}: ${r.text}`);
+    }
+    assert.equal((await s.call('GET', '/v1/jobs?limit=500', { key: acme.developer })).body.data.length, before);
+  });
+});

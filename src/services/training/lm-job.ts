@@ -1,0 +1,126 @@
+/**
+ * A train job for a language model, in the worker: the text column's lines → training and
+ * held-out text (the last `split.validation` share of lines, each joined by "\n") → a tokenizer
+ * fitted on the training text → a GPT trained by the engine's trainLm → a `causal_lm` version
+ * whose graph is the key/value-cache decoder and whose other Hugging Face files (config,
+ * tokenizer) are kept beside it for `?format=hf`. Every evaluation reports metrics, logs a sample
+ * generation, and checkpoints (weights, optimizer state, step), so a preempted job resumes there.
+ */
+import type { JobContext, JobOutcome } from '../jobs/job-types.js';
+import { BlobRefs } from '../blob-refs.js';
+import { DatasetService } from '../datasets.js';
+import { RegistryService, signatureFromGraph } from '../registry.js';
+import type { Principal } from '../principal.js';
+import { createGpt, trainLm, type Gpt, type LmCheckpoint, type LmEval } from '../../engine/lm/index.js';
+import { inspectModel } from '../../engine/onnx/inspect.js';
+import { buildTokenizer, type TextTokenizer } from '../../ml/text/index.js';
+import { hfFolder } from '../../ml/lm/hf-folder.js';
+import { loadTable, column } from '../../ml/table.js';
+import { unprocessable } from '../../infra/errors.js';
+import type { LmSpec } from './lm-spec.js';
+import { decodeLmCheckpoint, encodeLmCheckpoint } from './lm-checkpoint.js';
+
+/** Held-out windows per evaluation (of every non-overlapping one): keeps evaluation a small share of a run. */
+const MAX_EVAL_WINDOWS = 512;
+const SAMPLE_TOKENS = 64;
+
+export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
+  const s = await ctx.services();
+  const refs = new BlobRefs(s.db, s.blobs);
+  const datasets = new DatasetService(s.db, s.blobs, refs, s.config.datasetMaxBytes);
+  const registry = new RegistryService(s.db, s.blobs, refs, s.config.modelMaxBytes);
+  const principal: Principal = { ...ctx.principal, tenantId: ctx.tenantId };
+  const spec = ctx.spec;
+  ctx.progress({ fraction: 0, message: 'loading the text' });
+  const lines = await readLines(datasets, principal, spec);
+  const { train, heldOut } = splitLines(lines, spec.split.validation);
+  ctx.progress({ fraction: 0.02, message: `fitting the ${spec.tokenizer.kind} tokenizer` });
+  const tokenizer = buildTokenizer(spec.tokenizer, () => (spec.tokenizer.kind === 'bpe' ? train.lines : [train.text]));
+  const trainIds = Int32Array.from(tokenizer.encode(train.text));
+  const valIds = Int32Array.from(tokenizer.encode(heldOut.text));
+  const m = spec.model;
+  const gpt = createGpt({ vocabSize: tokenizer.vocabSize, context: m.context, layers: m.layers, heads: m.heads, dim: m.dim }, spec.training.seed);
+  ctx.log(`training a causal_lm (${m.layers} layers, ${m.heads} heads, dim ${m.dim}, context ${m.context}, ${gpt.weights.length} parameters) on ${trainIds.length} tokens, validating on ${valIds.length}; ${spec.tokenizer.kind} vocabulary of ${tokenizer.vocabSize}`);
+  const resume = await loadResume(ctx, gpt);
+  const history = await trainModel(ctx, gpt, tokenizer, trainIds, valIds, resume);
+  const last = history.evals[history.evals.length - 1]!;
+  const metrics: Record<string, unknown> = {
+    loss: round(last.loss), valLoss: round(last.valLoss!), perplexity: round(last.perplexity!), valAccuracy: round(last.valAccuracy!),
+    tokensPerSecond: round(history.tokensPerSecond), trainSeconds: round(history.trainSeconds), steps: spec.training.steps,
+    parameters: gpt.weights.length, vocabSize: tokenizer.vocabSize, trainTokens: trainIds.length, valTokens: valIds.length,
+  };
+  ctx.progress({ fraction: 0.97, message: 'registering the model version' });
+  const files = hfFolder(gpt, tokenizer);
+  const artifact = files.get('onnx/model.onnx')!;
+  files.delete('onnx/model.onnx');
+  const signature = signatureFromGraph(await inspectModel(artifact), { task: 'language_modeling' });
+  ctx.signal.throwIfAborted();
+  const version = await registry.registerVersion(ctx.tenantId, {
+    name: spec.name, artifact, kind: 'causal_lm', task: 'language_modeling', signature, metrics, source: 'trained', files,
+    lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
+    params: { ...spec, tokenizer: { ...spec.tokenizer, vocabSize: tokenizer.vocabSize } },
+  });
+  ctx.log(`registered ${version.name} version ${version.version}`);
+  return { metrics, result: { model: version.name, version: version.version } };
+}
+
+async function trainModel(ctx: JobContext<LmSpec>, gpt: Gpt, tokenizer: TextTokenizer, trainIds: Int32Array, valIds: Int32Array, resume?: LmCheckpoint) {
+  const t = ctx.spec.training;
+  return trainLm(gpt, trainIds, valIds, {
+    steps: t.steps, batchSize: t.batchSize, seed: t.seed, evalEvery: ctx.spec.evalEvery, maxEvalWindows: MAX_EVAL_WINDOWS,
+    optimizer: { type: 'adamw', learningRate: t.learningRate, weightDecay: t.weightDecay, ...(t.clipNorm !== undefined ? { clipNorm: t.clipNorm } : {}) },
+    warmupSteps: t.schedule.warmupSteps, schedule: t.schedule.kind,
+    sampleTokens: SAMPLE_TOKENS, samplePrompt: [valIds[0]!], temperature: 0.8,
+    intraOpThreads: ctx.threads, signal: ctx.signal, resume,
+    onEval: (e) => report(ctx, tokenizer, e, valIds[0]!),
+    onCheckpoint: (c) => ctx.checkpoint.save(encodeLmCheckpoint(gpt.weights, c)),
+  });
+}
+
+/** One evaluation: progress by step, a metrics event (with the sample, for the console), log lines. */
+function report(ctx: JobContext<LmSpec>, tokenizer: TextTokenizer, e: LmEval, prompt: number): void {
+  const steps = ctx.spec.training.steps;
+  const sample = e.sample ? tokenizer.decode([prompt, ...e.sample]) : undefined;
+  ctx.progress({ fraction: 0.05 + 0.9 * (e.step / steps), message: `step ${e.step}/${steps}` });
+  ctx.metrics({
+    step: e.step, loss: round(e.loss), valLoss: round(e.valLoss!), perplexity: round(e.perplexity!), valAccuracy: round(e.valAccuracy!),
+    learningRate: e.learningRate, tokensPerSecond: round(e.tokensPerSecond), ...(sample !== undefined ? { sample } : {}),
+  });
+  ctx.log(`step ${e.step}/${steps}: loss ${e.loss.toFixed(4)}, valLoss ${e.valLoss!.toFixed(4)}, perplexity ${e.perplexity!.toFixed(2)}, ${Math.round(e.tokensPerSecond)} tokens/s`);
+  if (sample !== undefined) ctx.log(`sample at step ${e.step}: ${JSON.stringify(sample)}`);
+}
+
+async function loadResume(ctx: JobContext<LmSpec>, gpt: Gpt): Promise<LmCheckpoint | undefined> {
+  const saved = await ctx.checkpoint.load();
+  if (!saved) return undefined;
+  const { weights, checkpoint } = decodeLmCheckpoint(saved);
+  if (weights.length !== gpt.weights.length) throw new Error(`checkpoint: ${weights.length} weights, the model has ${gpt.weights.length}`);
+  gpt.weights = weights;
+  ctx.log(`resuming from the checkpoint at step ${checkpoint.step}`);
+  return checkpoint;
+}
+
+async function readLines(datasets: DatasetService, p: Principal, spec: LmSpec): Promise<string[]> {
+  const { reader } = await datasets.open(p, spec.dataset, spec.datasetVersion);
+  try {
+    const table = await loadTable(reader, reader.columns.map((c) => c.name).filter((n) => n !== spec.text));
+    const c = column(table, spec.text, 'text');
+    if (!('codes' in c)) throw unprocessable('invalid_train_spec', `text: column '${spec.text}' is not a text column.`, { field: 'text' });
+    const out: string[] = [];
+    for (const code of c.codes) if (code >= 0) out.push(c.dictionary[code]!);
+    return out;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The last `validation` share of lines (at least one) is held out; each part is its lines joined by "\n". */
+export function splitLines(lines: string[], validation: number): { train: { lines: string[]; text: string }; heldOut: { lines: string[]; text: string } } {
+  const nVal = Math.min(lines.length - 1, Math.max(1, Math.round(lines.length * validation)));
+  if (lines.length < 2) throw unprocessable('corpus_too_short', `text: the column has ${lines.length} non-empty line(s); a language model needs lines to train on and lines to hold out.`, { field: 'text' });
+  const trainLines = lines.slice(0, lines.length - nVal);
+  const valLines = lines.slice(lines.length - nVal);
+  return { train: { lines: trainLines, text: trainLines.join('\n') }, heldOut: { lines: valLines, text: valLines.join('\n') } };
+}
+
+const round = (x: number) => Math.round(x * 10000) / 10000;
