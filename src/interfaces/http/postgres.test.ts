@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import pg from 'pg';
 import path from 'node:path';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
-import { until, waitJob } from '../testing/jobs-helpers.js';
+import { submit, until, waitJob } from '../testing/jobs-helpers.js';
 import { engineSkip } from '../../infra/testing/store-engines.js';
 import { postgresCluster } from '../../infra/testing/postgres-cluster.js';
 
@@ -76,6 +76,27 @@ describe('the platform on PostgreSQL', { skip: engineSkip('postgres') }, () => {
     const p = await s.call('POST', '/v1/endpoints/iris/predict', { key: t.developer, json: { instances: [row] } });
     assert.equal(p.status, 200, p.text);
     assert.equal(p.body.predictions[0].label, 'virginica');
+  });
+
+  test('two API nodes on one database schedule at once: every job runs exactly once', async () => {
+    const b = await startTestServer({ AIAAS_DATABASE_URL: url, AIAAS_CPU: '2', AIAAS_ADMIN_KEY: s.adminKey });
+    try {
+      await until('both nodes alive', async () => (await s.call('GET', '/v1/cluster')).body.nodes.filter((n: { alive: boolean }) => n.alive).length === 2);
+      // Submitted through both nodes, so both schedulers wake and plan from their own snapshots.
+      const ids = await Promise.all(Array.from({ length: 12 }, async (_, i) => (await submit(i % 2 ? b : s, { type: 'noop' }, t.developer)).id));
+      for (const id of ids) assert.equal((await waitJob(s, id, { key: t.developer })).status, 'succeeded');
+      const direct = new pg.Client({ connectionString: url });
+      await direct.connect();
+      try {
+        const runs = await direct.query('select job_id, count(*)::int as n from job_attempts where job_id = any($1) group by job_id', [ids]);
+        assert.equal(runs.rows.length, ids.length);
+        for (const r of runs.rows) assert.equal(r.n, 1, `job ${r.job_id} ran ${r.n} times`);
+      } finally {
+        await direct.end();
+      }
+    } finally {
+      await b.stop();
+    }
   });
 
   test('a restart on the same database keeps tenants, models and jobs', async () => {
