@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Driver } from 'kysely';
+import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Driver } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 
@@ -18,12 +18,13 @@ export interface StoreOptions {
 }
 
 export async function openStore(opts: StoreOptions): Promise<Db> {
-  const db = opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(opts.home);
-  await migrateToLatest(db);
+  if (!opts.databaseUrl) return openSqlite(opts.home);
+  const db = openPostgres(opts.databaseUrl);
+  await migrateToLatest(db); // Kysely's migrator locks its own table on PostgreSQL: concurrent starts run each migration once
   return db;
 }
 
-function openSqlite(home: string): Db {
+async function openSqlite(home: string): Promise<Db> {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const dbFile = path.join(home, 'aiaas.db');
   ownerOnly(dbFile);
@@ -34,7 +35,19 @@ function openSqlite(home: string): Db {
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
   file.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }) });
+  // Kysely takes no migration lock on SQLite: two processes opening a fresh home at once (a server
+  // and a worker) would both create the tables. The write lock, held for all of it, serialises them.
+  file.exec('begin immediate');
+  try {
+    await migrateToLatest(db);
+    file.exec('commit');
+  } catch (err) {
+    if (file.inTransaction) file.exec('rollback');
+    await db.destroy();
+    throw err;
+  }
+  return db;
 }
 
 /**
@@ -92,6 +105,11 @@ function openPostgres(url: string): Db {
   // int8 (COUNT, bigint columns) as JS numbers: our counts and byte sizes stay below 2^53.
   pg.types.setTypeParser(20, (v: string) => Number(v));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
+}
+
+/** The store (or a transaction of it) runs on PostgreSQL (several writers at once), not embedded SQLite. */
+export function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 export async function pingStore(db: Db): Promise<void> {

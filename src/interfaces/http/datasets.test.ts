@@ -1,10 +1,11 @@
 /** Datasets through real HTTP: upload forms, profile, versions, preview, delete, bad files, isolation. */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
+import { describeEachEngine } from '../testing/engines.js';
 
 const iris = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'));
 const LIMIT = 16 * 2 ** 20; // above mnist_train.csv decompressed (14.6 MB): the limit applies after gunzip
@@ -23,11 +24,11 @@ function blobFiles(home: string): string[] {
   return out.sort();
 }
 
-describe('datasets', () => {
+describeEachEngine('datasets', (engine) => {
   let s: TestServer;
   let dev: string;
   before(async () => {
-    s = await startTestServer({ AIAAS_DATASET_MAX_BYTES: String(LIMIT) });
+    s = await startTestServer(await engine.env({ AIAAS_DATASET_MAX_BYTES: String(LIMIT) }));
     dev = (await s.tenant('data-co')).developer;
   });
   after(() => s.stop());

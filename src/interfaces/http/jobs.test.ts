@@ -1,17 +1,18 @@
 /** Jobs through real HTTP: lifecycle, events, logs, validation, isolation, cancel, retries, crashes, usage. */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { isAlive, readEvents, submit, TERMINAL, until, waitJob } from '../testing/jobs-helpers.js';
+import { describeEachEngine } from '../testing/engines.js';
 
 const FAST = { AIAAS_CPU: '4', AIAAS_HEARTBEAT_SECONDS: '0.2', AIAAS_JOB_GRACE_SECONDS: '2' };
 
-describe('jobs API', () => {
+describeEachEngine('jobs API', (engine) => {
   let s: TestServer;
   let acme: { id: string; developer: string; viewer: string };
   let other: { id: string; developer: string; viewer: string };
   before(async () => {
-    s = await startTestServer(FAST);
+    s = await startTestServer(await engine.env(FAST));
     acme = await s.tenant('acme');
     other = await s.tenant('other');
   });

@@ -1,19 +1,20 @@
 /** The model registry through real HTTP: import, signature, stages and their rules, artifacts, deletion, isolation. */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { irisClassifier, mixedTypesModel } from '../../ml/testing/onnx-fixtures.js';
+import { describeEachEngine } from '../testing/engines.js';
 
 const octet = { 'content-type': 'application/octet-stream' };
 
-describe('model registry', () => {
+describeEachEngine('model registry', (engine) => {
   let s: TestServer;
   let dev: string;
   let viewer: string;
   let tenantId: string;
   let other: string;
   before(async () => {
-    s = await startTestServer({ AIAAS_MODEL_MAX_BYTES: String(64 * 1024) });
+    s = await startTestServer(await engine.env({ AIAAS_MODEL_MAX_BYTES: String(64 * 1024) }));
     const t = await s.tenant('reg-co');
     dev = t.developer;
     viewer = t.viewer;

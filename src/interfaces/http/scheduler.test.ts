@@ -7,7 +7,8 @@
  * reasons and shares it recorded), never on durations. Fairness over many rounds of short jobs is
  * checked deterministically against the planner in src/services/jobs/scheduler/fairness.test.ts.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { describeEachEngine } from '../testing/engines.js';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { submit, until, waitJob } from '../testing/jobs-helpers.js';
@@ -24,11 +25,11 @@ async function cancel(s: TestServer, id: string, key: string): Promise<any> {
 
 const TIMING = { AIAAS_HEARTBEAT_SECONDS: '0.2', AIAAS_JOB_GRACE_SECONDS: '3' };
 
-describe('scheduler on one core', () => {
+describeEachEngine('scheduler on one core', (engine) => {
   let s: TestServer;
   let t: { id: string; developer: string; viewer: string };
   before(async () => {
-    s = await startTestServer({ ...TIMING, AIAAS_CPU: '1' });
+    s = await startTestServer(await engine.env({ ...TIMING, AIAAS_CPU: '1' }));
     t = await s.tenant('one-core');
   });
   after(() => s.stop());
@@ -76,11 +77,11 @@ describe('scheduler on one core', () => {
   });
 });
 
-describe('quotas', () => {
+describeEachEngine('quotas', (engine) => {
   let s: TestServer;
   let t: { id: string; developer: string; viewer: string };
   before(async () => {
-    s = await startTestServer({ ...TIMING, AIAAS_CPU: '4' });
+    s = await startTestServer(await engine.env({ ...TIMING, AIAAS_CPU: '4' }));
     t = await s.tenant('quota-co');
   });
   after(() => s.stop());
@@ -127,9 +128,9 @@ describe('quotas', () => {
   });
 });
 
-describe('fair share', () => {
+describeEachEngine('fair share', (engine) => {
   let s: TestServer;
-  before(async () => { s = await startTestServer({ ...TIMING, AIAAS_CPU: '2' }); });
+  before(async () => { s = await startTestServer(await engine.env({ ...TIMING, AIAAS_CPU: '2' })); });
   after(() => s.stop());
 
   test('two busy tenants: each freed core goes to the tenant with the smaller share, whoever submitted first', async () => {

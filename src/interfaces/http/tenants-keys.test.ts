@@ -1,13 +1,14 @@
 /** Tenants, keys, roles and the audit log, through real HTTP. */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { ManualClock } from '../../infra/testing/manual-clock.js';
 import { AUTH_RECHECK_MS } from '../../services/keys.js';
+import { describeEachEngine } from '../testing/engines.js';
 
-describe('tenants, keys and roles', () => {
+describeEachEngine('tenants, keys and roles', (engine) => {
   let s: TestServer;
-  before(async () => { s = await startTestServer(); });
+  before(async () => { s = await startTestServer(await engine.env()); });
   after(() => s.stop());
 
   test('an admin creates tenants; names are unique and validated', async () => {

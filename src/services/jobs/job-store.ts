@@ -7,7 +7,7 @@
  * longer current (its node was declared dead and the job requeued) changes nothing.
  */
 import { EventEmitter } from 'node:events';
-import type { Db } from '../../infra/store/database.js';
+import { isPostgres, type Db } from '../../infra/store/database.js';
 import type { JobAttemptsTable, JobsTable } from '../../infra/store/tables-jobs.js';
 import { newId, nowIso } from '../../infra/ids.js';
 import type { BlobRefs } from '../blob-refs.js';
@@ -218,6 +218,7 @@ export class JobStore {
   async claim(jobId: string, nodeId: string, gpuIds: number[]): Promise<ClaimedRun | undefined> {
     const now = nowIso();
     const claimed = await this.db.transaction().execute(async (tx) => {
+      if (isPostgres(tx) && !(await leaseOnPostgres(tx, jobId, nodeId, gpuIds))) return undefined;
       const res = await tx.updateTable('jobs').set((eb) => ({
         status: 'running', attempt: eb('attempt', '+', 1), node_id: nodeId, gpu_ids: JSON.stringify(gpuIds), worker_pid: null,
         heartbeat_at: now, started_at: eb.fn.coalesce('started_at', eb.val(now)), run_started_at: now, queue_reason: null,
@@ -389,6 +390,28 @@ export class JobStore {
   async runningOn(nodeId: string): Promise<JobsTable[]> {
     return this.db.selectFrom('jobs').selectAll().where('node_id', '=', nodeId).where('status', '=', 'running').execute();
   }
+}
+
+/**
+ * PostgreSQL, where several schedulers (API nodes) claim at once, each with a plan made from its
+ * own snapshot: the job row is taken with FOR UPDATE SKIP LOCKED (a job another scheduler is
+ * claiming right now is skipped, not waited for), and the node row FOR UPDATE, so claims onto one
+ * node are serialised and each sees what the others committed: a job starts only if it still fits
+ * beside the jobs already running there, on GPUs nobody else holds. False: leave the job queued.
+ */
+async function leaseOnPostgres(tx: Db, jobId: string, nodeId: string, gpuIds: number[]): Promise<boolean> {
+  const job = await tx.selectFrom('jobs').select(['cpu', 'memory_mb', 'gpu'])
+    .where('id', '=', jobId).where('status', '=', 'queued').where('cancel_requested', '=', 0)
+    .forUpdate().skipLocked().executeTakeFirst();
+  if (!job) return false;
+  const node = await tx.selectFrom('nodes').select(['cpu', 'memory_mb', 'gpus']).where('id', '=', nodeId).forUpdate().executeTakeFirst();
+  if (!node) return false;
+  const running = await tx.selectFrom('jobs').select(['cpu', 'memory_mb', 'gpu', 'gpu_ids'])
+    .where('node_id', '=', nodeId).where('status', '=', 'running').execute();
+  const used = running.reduce((a, r) => ({ cpu: a.cpu + r.cpu, memoryMb: a.memoryMb + r.memory_mb, gpu: a.gpu + r.gpu }), { cpu: 0, memoryMb: 0, gpu: 0 });
+  const busyGpus = new Set(running.flatMap((r) => (r.gpu_ids ? (JSON.parse(r.gpu_ids) as number[]) : [])));
+  return used.cpu + job.cpu <= node.cpu + 1e-9 && used.memoryMb + job.memory_mb <= node.memory_mb
+    && used.gpu + job.gpu <= node.gpus && gpuIds.every((g) => !busyGpus.has(g));
 }
 
 export function toAttempt(r: JobAttemptsTable): JobAttempt {

@@ -19,7 +19,7 @@ import { JobService } from './jobs-service.js';
 import { Metering } from './metering.js';
 import { NodeAgent } from './node-agent.js';
 import { QuotaService, type Quota } from './scheduler/quotas.js';
-import { localTickLock, postgresTickLock, Scheduler, type ClusterSnapshot, type NodeView } from './scheduler/scheduler.js';
+import { Scheduler, type ClusterSnapshot, type NodeView } from './scheduler/scheduler.js';
 import { ZERO } from './scheduler/fair-share.js';
 
 export interface JobSystemOptions<P> {
@@ -65,7 +65,6 @@ export class JobSystem<P = unknown> {
     });
     this.scheduler = new Scheduler({
       db: o.db, store: this.store, quotas: this.quotas, logger: o.logger.child({ component: 'scheduler' }), config: o.config.scheduler,
-      lock: o.config.databaseUrl ? postgresTickLock(o.db) : localTickLock,
       onStart: (job) => { if (job.node_id === this.agent.nodeId) this.agent.launch(job); },
       onPreempt: (jobId, nodeId) => { if (nodeId === this.agent.nodeId) this.agent.abort(jobId, 'preempt'); },
     });

@@ -4,12 +4,12 @@
  * records why the others wait); and requeues running jobs whose heartbeat stopped (their worker or
  * node died). It ticks when woken (a job submitted or ended) and at least every `intervalMs`.
  *
- * Only one scheduler may plan at a time: with SQLite the server's own is the only one; with
- * PostgreSQL each tick first takes a cluster-wide advisory lock (TickLock), so several API nodes
- * may run one and only one plans at a time. Claims are compare-and-set on the job row either way,
- * so a job can never be started twice.
+ * With SQLite the server's own scheduler is the only one. With PostgreSQL every API node runs one
+ * and they plan concurrently, each from its own snapshot: nothing serialises whole rounds.
+ * Correctness lives in the claim (JobStore.claim): compare-and-set on the job row everywhere, and
+ * on PostgreSQL the row leased with FOR UPDATE SKIP LOCKED and the node's capacity re-checked
+ * under its row lock, so a job never starts twice and a node is never overcommitted.
  */
-import { sql } from 'kysely';
 import type { Db } from '../../../infra/store/database.js';
 import type { Logger } from '../../../infra/logger.js';
 import type { SchedulerConfig } from '../../../infra/config.js';
@@ -20,38 +20,12 @@ import { add, ZERO } from './fair-share.js';
 import { plan, type NodeInfo, type Plan, type QueuedInfo, type RunningInfo } from './plan.js';
 import { monthStart, type Quota, type QuotaService } from './quotas.js';
 
-/** Mutual exclusion of scheduler ticks across processes. */
-export interface TickLock {
-  /** Runs fn while holding the lock; undefined (fn not run) when another scheduler holds it. */
-  run<T>(fn: () => Promise<T>): Promise<T | undefined>;
-}
-
-/** SQLite (one server per AIAAS_HOME): nothing else schedules. */
-export const localTickLock: TickLock = { run: (fn) => fn() };
-
-/** PostgreSQL: a session advisory lock held on one connection for the tick. */
-export function postgresTickLock(db: Db): TickLock {
-  const KEY = 0x41494141; // "AIAA"
-  return {
-    run: (fn) => db.connection().execute(async (conn) => {
-      const got = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${KEY}) as ok`.execute(conn);
-      if (!got.rows[0]?.ok) return undefined;
-      try {
-        return await fn();
-      } finally {
-        await sql`select pg_advisory_unlock(${KEY})`.execute(conn);
-      }
-    }),
-  };
-}
-
 export interface SchedulerOptions {
   db: Db;
   store: JobStore;
   quotas: QuotaService;
   logger: Logger;
   config: SchedulerConfig;
-  lock: TickLock;
   /** A job was claimed for a node: start it there (the embedded node agent). */
   onStart(job: JobsTable): void;
   /** A running job was flagged for preemption or is being handed to its node's agent. */
@@ -151,7 +125,7 @@ export class Scheduler {
       do {
         this.again = false;
         try {
-          await this.o.lock.run(() => this.round());
+          await this.round();
           this.lastError = undefined;
         } catch (err) {
           this.lastError = err as Error;
