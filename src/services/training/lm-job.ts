@@ -7,9 +7,9 @@
  * generation, and checkpoints (weights, optimizer state, step), so a preempted job resumes there.
  */
 import type { JobContext, JobOutcome } from '../jobs/job-types.js';
-import { BlobRefs } from '../blob-refs.js';
-import { DatasetService } from '../datasets.js';
-import { RegistryService, signatureFromGraph } from '../registry.js';
+import { trainingServices } from './job-services.js';
+import type { DatasetService } from '../datasets.js';
+import { signatureFromGraph } from '../registry.js';
 import type { Principal } from '../principal.js';
 import { createGpt, trainLm, type Gpt, type LmCheckpoint, type LmEval } from '../../engine/lm/index.js';
 import { inspectModel } from '../../engine/onnx/inspect.js';
@@ -25,11 +25,7 @@ const MAX_EVAL_WINDOWS = 512;
 const SAMPLE_TOKENS = 64;
 
 export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
-  const s = await ctx.services();
-  const refs = new BlobRefs(s.db, s.blobs);
-  const datasets = new DatasetService(s.db, s.blobs, refs, s.config.datasetMaxBytes);
-  const registry = new RegistryService(s.db, s.blobs, refs, s.config.modelMaxBytes);
-  const principal: Principal = { ...ctx.principal, tenantId: ctx.tenantId };
+  const { datasets, registry, principal } = await trainingServices(ctx);
   const spec = ctx.spec;
   ctx.progress({ fraction: 0, message: 'loading the text' });
   const lines = await readLines(datasets, principal, spec);

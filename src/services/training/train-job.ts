@@ -4,9 +4,8 @@
  * A network checkpoints after every epoch, so a preempted or crashed job resumes where it was.
  */
 import type { JobContext, JobOutcome } from '../jobs/job-types.js';
-import { BlobRefs } from '../blob-refs.js';
-import { DatasetService } from '../datasets.js';
-import { RegistryService } from '../registry.js';
+import { trainingServices } from './job-services.js';
+import type { DatasetService } from '../datasets.js';
 import type { Principal } from '../principal.js';
 import { loadTable, type RawTable } from '../../ml/table.js';
 import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
@@ -25,11 +24,7 @@ export async function run(ctx: JobContext<TrainSpec | LmSpec>): Promise<JobOutco
 }
 
 async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
-  const s = await ctx.services();
-  const refs = new BlobRefs(s.db, s.blobs);
-  const datasets = new DatasetService(s.db, s.blobs, refs, s.config.datasetMaxBytes);
-  const registry = new RegistryService(s.db, s.blobs, refs, s.config.modelMaxBytes);
-  const principal: Principal = { ...ctx.principal, tenantId: ctx.tenantId };
+  const { datasets, registry, principal } = await trainingServices(ctx);
   const spec = ctx.spec;
   const hooks: TrainHooks = {
     threads: ctx.threads, signal: ctx.signal,
