@@ -55,7 +55,8 @@ test("README: the curl steps 1–7 print progress and metrics; then the CLI sect
 
   const first = await bash(local(curl) + '\n' + training.slice(0, training.indexOf('# 8.')), dir, env);
   assert.equal(first.code, 0, first.out);
-  assert.match(first.out, /job_\S+: running \d+% epoch \d+\/100/, 'wait_job shows progress');
+  // How many progress lines show depends on the machine's speed (a fast one finishes between two polls).
+  assert.match(first.out, /job_\S+: succeeded 100%/, 'wait_job shows the status and progress');
   assert.match(first.out, /test metrics: accuracy \d/);
   assert.match(first.out, /cross-validation \(5 folds\): .*r2 -?\d/);
 
