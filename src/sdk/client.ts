@@ -248,6 +248,8 @@ export class AiaasClient {
     update: (name: string, body: UpdateEndpoint) => this.request<Endpoint>('PATCH', `/v1/endpoints/${enc(name)}`, { json: body }),
     delete: (name: string) => this.request<{ id: string; name: string; deleted: boolean }>('DELETE', `/v1/endpoints/${enc(name)}`),
     predict: (name: string, instances: unknown[]) => this.request<PredictResponse>('POST', `/v1/endpoints/${enc(name)}/predict`, { json: { instances } }),
+    /** The raw columns the served version takes (from the OIP metadata, which inference keys may read). */
+    columns: (name: string) => this.get<{ parameters?: { columns?: { name: string; type: string; nullable?: boolean }[] } }>(`/v2/models/${enc(name)}`).then((r) => r.parameters?.columns ?? []),
     /** The endpoint's Prometheus text (requests, latency, batch sizes, replicas). */
     metrics: (name: string) => this.raw('GET', `/v1/endpoints/${enc(name)}/metrics`).then((r) => r.text()),
     /** Resolves once the endpoint is ready (or throws when it failed or the time is up). */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ModelVersion, Signature, Stage } from '../../sdk/index.js';
+import type { ModelVersion, Stage } from '../../sdk/index.js';
 import { Cli, UsageError, ago, bytes, fields, fmt, table } from './common.js';
 
 /** Traffic weights as percentages of their sum (weights are relative: 90/10 or 0.9/0.1). */
@@ -198,17 +198,12 @@ export async function predict(cli: Cli): Promise<number> {
   return 0;
 }
 
-/** Column types from the deployed model's signature (so CSV "1" becomes 1 and categories stay strings). */
+/** Column types of the served version (so CSV "1" becomes 1, categories stay strings, and a target column is left out). */
 async function columnTypes(cli: Cli, endpoint: string): Promise<Map<string, string>> {
   try {
-    const client = cli.client();
-    const ep = await client.endpoints.get(endpoint);
-    const version = ep.traffic[0]?.version;
-    if (version === undefined) return new Map();
-    const sig: Signature = (await client.models.version(ep.model, version)).signature;
-    return new Map(sig.inputs.map((i) => [i.name, i.type]));
+    return new Map((await cli.client().endpoints.columns(endpoint)).map((c) => [c.name, c.type]));
   } catch {
-    return new Map(); // inference keys cannot read the registry: guess from the values
+    return new Map(); // not ready yet: guess from the values, and let the server name bad columns
   }
 }
 
