@@ -1,15 +1,18 @@
 /**
- * README's own commands, extracted from the file and run as written with bash against one real
- * server: the curl section (steps 1–7: tenant, uploads, three trainings with wait_job), then the
- * CLI section, which must work after it (names of its own). Only the port is changed.
+ * README's own commands, extracted from the file and run as written with bash against real servers:
+ * every ```sh block but the first (`npm ci && npm start`), only the port changed. The setup block
+ * ("Five minutes with curl") runs first on its own; every other section then runs as "setup +
+ * section" in one bash (that is how its exports and helpers carry over, as in one terminal), so no
+ * section may rely on another having run. Two fresh servers: README order, then the sections
+ * after setup in reverse order. Each section's key outputs are checked, so none passes vacuously.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestServer, type TestServer } from './testing/test-server.js';
+import { startTestServer } from './testing/test-server.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
@@ -28,42 +31,108 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
   });
 }
 
-let s: TestServer;
-let dir: string;
-before(async () => {
-  s = await startTestServer({ AIAAS_CPU: '2' });
-  // A work tree as README expects at the repository root: examples/, bin/ and .aiaas/admin.key.
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-readme-'));
-  for (const d of ['examples', 'bin', 'dist', 'package.json', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
-  fs.mkdirSync(path.join(dir, '.aiaas'));
-  fs.writeFileSync(path.join(dir, '.aiaas', 'admin.key'), s.adminKey);
-});
-after(async () => {
-  await s?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+interface Section { name: string; marker: string; check(out: string): void }
 
-test("README: the curl steps 1–7 print progress and metrics; then the CLI section works on the same server", { timeout: 540_000 }, async () => {
+/** Each section is found by a line of its own and checked by what it must print. */
+const SETUP: Section = {
+  name: 'setup (Five minutes with curl)', marker: '# 1. A tenant for your team',
+  check(out) {
+    assert.match(out, /^150$/m, 'iris has 150 rows');
+    assert.match(out, /^8000$/m, 'mnist has 8,000 rows');
+  },
+};
+const SECTIONS: Section[] = [
+  {
+    name: 'Training', marker: '# 5. An iris classifier',
+    check(out) {
+      // wait_job polls once a second, so which progress lines it sees depends on speed: check the outcome.
+      assert.match(out, /job_\S+: succeeded 100% registering the model version/, 'wait_job reports the outcome');
+      assert.match(out, /test metrics: accuracy \d/);
+      assert.match(out, /cross-validation \(5 folds\): .*r2 -?\d/);
+      assert.match(out, /^mnist-mlp mlp 0\.\d+/m, 'step 9 prints the MNIST accuracy');
+      assert.match(out, /^diabetes linear_regression -?\d/m);
+      assert.match(out, /mnist-mlp\.onnx/);
+      assert.match(out, /"params":\{.*"model\.maxDepth":\d/, 'the tune names its best candidate');
+    },
+  },
+  {
+    name: 'Language models', marker: '# 10a. ',
+    check(out) {
+      assert.match(out, /"valLoss":\d/, 'the job reports valLoss');
+      assert.match(out, /sample at step \d+/, 'the log holds sample generations');
+      assert.match(out, /^(\S+\/)?onnx\/model\.onnx$/m, 'the Hugging Face folder holds the decoder');
+      assert.match(out, /^(\S+\/)?tokenizer\.json$/m);
+    },
+  },
+  {
+    name: 'Models and endpoints', marker: '# 11. ',
+    check(out) {
+      assert.match(out, /^production$/m);
+      assert.match(out, /^ready$/m, 'the endpoint is deployed');
+      assert.match(out, /"predictions":\[\{.*"label":"setosa".*"label":"virginica"/, 'predict answers');
+      assert.match(out, /"name":"label_names"/, 'the v2 protocol answers');
+      assert.match(out, /"code":"invalid_value".*petal_length/, 'a bad row is refused');
+      assert.match(out, /^\s+\d+ 1$/m, 'version 1 answers during the split');
+      assert.match(out, /^aiaas_endpoint_requests_total/m);
+      assert.doesNotMatch(out, /"code":"(not_found|quota_exceeded)"/);
+    },
+  },
+  {
+    name: 'Jobs and the scheduler', marker: '# 18. ',
+    check(out) {
+      assert.match(out, /event: progress/, 'the SSE stream shows progress');
+      assert.match(out, /"status":"succeeded"/);
+      assert.match(out, /^cancelled$/m);
+      assert.match(out, /"code":"quota_exceeded"/, 'a job that never fits is a 429');
+    },
+  },
+  {
+    name: 'The same from the command line', marker: 'aiaas login',
+    check(out) {
+      assert.match(out, /Created tenant acme-cli/);
+      assert.match(out, /Endpoint iris-cli: v1:90% v2:10%/);
+      assert.match(out, /^\s*\d+% step \d of 6/m, 'jobs submit --wait shows progress');
+      assert.match(out, /Cross-validation \(3 folds\): accuracy/);
+    },
+  },
+];
+
+/** On a fresh server: the setup block, then each section after it in `order`, each as "setup + section". */
+async function runInOrder(order: Section[]): Promise<void> {
   const blocks = shellBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-  const port = new URL(s.url).port;
-  const local = (b: string) => b.replaceAll('http://127.0.0.1:8080', `http://127.0.0.1:${port}`);
-  const curl = blocks.find((b) => b.includes('# 1. A tenant for your team'))!;
-  const training = blocks.find((b) => b.includes('wait_job() {'))!;
-  const cli = blocks.find((b) => b.includes('aiaas login'))!;
-  assert.ok(curl && training && cli, 'README has the curl, training and CLI blocks');
-  const env = { HOME: dir, AIAAS_CONFIG: path.join(dir, 'cli.json') };
+  assert.equal(blocks.length, 1 + 1 + SECTIONS.length, 'README has the start block, setup and one block per section');
+  const text = (s: Section) => {
+    const found = blocks.filter((b) => b.includes(s.marker));
+    assert.equal(found.length, 1, `one README block holds '${s.marker}'`);
+    return found[0]!;
+  };
+  const server = await startTestServer({ AIAAS_CPU: '2' });
+  // A work tree as README expects at the repository root: examples/, bin/ and .aiaas/admin.key.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-readme-'));
+  try {
+    for (const d of ['examples', 'bin', 'dist', 'package.json', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
+    fs.mkdirSync(path.join(dir, '.aiaas'));
+    fs.writeFileSync(path.join(dir, '.aiaas', 'admin.key'), server.adminKey);
+    const port = new URL(server.url).port;
+    const local = (b: string) => b.replaceAll('http://127.0.0.1:8080', `http://127.0.0.1:${port}`);
+    const env = { HOME: dir, AIAAS_CONFIG: path.join(dir, 'cli.json') };
+    const setup = local(text(SETUP));
+    for (const s of [SETUP, ...order]) {
+      const script = s === SETUP ? setup : setup + '\n' + local(text(s));
+      const { code, out } = await bash(script, dir, env);
+      assert.equal(code, 0, `${s.name} failed:\n${out}`);
+      try { s.check(out); } catch (err) { throw new Error(`${s.name}: ${(err as Error).message}\n${out}`); }
+    }
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-  const first = await bash(local(curl) + '\n' + training.slice(0, training.indexOf('# 8.')), dir, env);
-  assert.equal(first.code, 0, first.out);
-  // How many progress lines show depends on the machine's speed (a fast one finishes between two polls).
-  assert.match(first.out, /job_\S+: succeeded 100%/, 'wait_job shows the status and progress');
-  assert.match(first.out, /test metrics: accuracy \d/);
-  assert.match(first.out, /cross-validation \(5 folds\): .*r2 -?\d/);
+test('README: every section runs as written, in README order, on one server', { timeout: 1_500_000 }, async () => {
+  await runInOrder(SECTIONS);
+});
 
-  const second = await bash(local(cli), dir, env);
-  assert.equal(second.code, 0, second.out);
-  assert.match(second.out, /Created tenant acme-cli/);
-  assert.match(second.out, /Endpoint iris-cli: v1:90% v2:10%/);
-  assert.match(second.out, /^\s*\d+% step \d of 6/m, 'jobs submit --wait shows progress');
-  assert.match(second.out, /Cross-validation \(3 folds\): accuracy/);
+test('README: every section runs after the setup block alone, in reverse order, on a fresh server', { timeout: 1_500_000 }, async () => {
+  await runInOrder([...SECTIONS].reverse());
 });
