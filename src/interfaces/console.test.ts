@@ -362,7 +362,11 @@ describe('web console (chromium)', () => {
       for (const p of paths) {
         await page.goto(s.url + p);
         await page.locator('main h1').first().waitFor();
-        await page.waitForFunction("!document.querySelector('main')?.textContent?.includes('Loading…')");
+        // A function, not a string: a string predicate is eval'd in the page, which the console's CSP forbids.
+        await page.waitForFunction(() => {
+          const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+          return !doc.querySelector('main')?.textContent?.includes('Loading…');
+        });
         const wide = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
         assert.ok(wide <= 0, `${p} at ${width}px is ${wide}px wider than the window`);
       }
