@@ -3,19 +3,14 @@
  * Columns are the union of the objects' keys in first-seen order; a key absent from a row is a
  * missing value. Only the current line is held (as bytes, then one string for JSON.parse).
  */
-import { dataErrors, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_BYTES } from './errors.js';
+import { dataErrors, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS } from './errors.js';
+import { LineReader } from './line-reader.js';
 import type { ByteConsumer, TableSink } from './table.js';
 
-const LF = 10;
-
-export class JsonlTableReader implements ByteConsumer {
-  /** 1-based physical line of the next byte. */
-  line = 1;
+export class JsonlTableReader extends LineReader implements ByteConsumer {
   rows = 0;
   private readonly names: string[] = [];
   private readonly index = new Map<string, number>();
-  private pending = Buffer.allocUnsafe(0); // the start of a line that continues in the next chunk
-  private pendingLen = 0;
   private readonly fixedColumns: boolean;
 
   /**
@@ -25,36 +20,18 @@ export class JsonlTableReader implements ByteConsumer {
     private readonly sink: TableSink,
     columns?: readonly string[],
   ) {
+    super();
     this.fixedColumns = columns !== undefined;
     for (const name of columns ?? []) this.addColumn(name);
   }
 
-  push(buf: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(LF, start);
-      if (nl < 0) break;
-      if (this.pendingLen > 0) {
-        this.save(buf, start, nl);
-        this.takeLine(this.pending, 0, this.pendingLen);
-        this.pendingLen = 0;
-      } else {
-        this.takeLine(buf, start, nl);
-      }
-      this.line++;
-      start = nl + 1;
-    }
-    this.save(buf, start, buf.length);
-  }
-
   end(): void {
-    if (this.pendingLen > 0) this.takeLine(this.pending, 0, this.pendingLen);
-    this.pendingLen = 0;
+    this.flushLastLine();
     if (this.rows === 0) throw dataErrors.emptyFile('jsonl');
     if (this.names.length === 0) throw dataErrors.noColumns(this.line);
   }
 
-  private takeLine(buf: Buffer, start: number, end: number): void {
+  protected takeLine(buf: Buffer, start: number, end: number): void {
     if (end > start && buf[end - 1] === 13) end--; // CRLF
     let i = start;
     while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
@@ -95,19 +72,5 @@ export class JsonlTableReader implements ByteConsumer {
   private addColumn(name: string): void {
     this.index.set(name, this.names.length);
     this.names.push(name);
-  }
-
-  private save(buf: Buffer, start: number, end: number): void {
-    const len = end - start;
-    if (len <= 0) return;
-    const need = this.pendingLen + len;
-    if (need > MAX_FIELD_BYTES) throw dataErrors.fieldTooLong(this.line);
-    if (need > this.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.pending.length * 2, 4096));
-      this.pending.copy(grown, 0, 0, this.pendingLen);
-      this.pending = grown;
-    }
-    buf.copy(this.pending, this.pendingLen, start, end);
-    this.pendingLen += len;
   }
 }
