@@ -106,6 +106,14 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/** The blob settings as environment variables, for a process started with this node's settings (a job's worker). */
+export function blobEnv(b: BlobConfig): Env {
+  return {
+    AIAAS_BLOB_URL: b.url ?? '', AIAAS_S3_ENDPOINT: b.endpoint ?? '', AIAAS_S3_REGION: b.region,
+    AWS_ACCESS_KEY_ID: b.accessKeyId ?? '', AWS_SECRET_ACCESS_KEY: b.secretAccessKey ?? '', AIAAS_BLOB_CACHE_BYTES: String(b.cacheBytes),
+  };
+}
+
 /** A setting that stops the node from starting: the message names the variable and how to fix it. */
 export function badConfig(variable: string, message: string): AppError {
   return new AppError(500, 'bad_config', message, { variable });
