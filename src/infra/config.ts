@@ -53,12 +53,28 @@ export interface HttpEdgeConfig {
   shutdownGraceMs: number;
 }
 
+/** Where datasets and artifacts live: AIAAS_HOME/blobs, or an S3-compatible bucket (scale-out). */
+export interface BlobConfig {
+  /** AIAAS_BLOB_URL, `s3://bucket/prefix`; unset: local files under AIAAS_HOME/blobs. */
+  url?: string;
+  /** AIAAS_S3_ENDPOINT: a server other than AWS (Ceph RGW, MinIO, …); addressed path-style. */
+  endpoint?: string;
+  /** AIAAS_S3_REGION (else AWS_REGION), default us-east-1. */
+  region: string;
+  /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset: the AWS SDK's usual chain (profiles, instance roles). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** AIAAS_BLOB_CACHE_BYTES: local copies of remote blobs kept on this node (least recently used go first). */
+  cacheBytes: number;
+}
+
 export interface Config {
   port: number;
   host: string;
   home: string;
   adminKey?: string;
   databaseUrl?: string;
+  blobs: BlobConfig;
   workers: number;
   cpu: number;
   memoryMb: number;
@@ -89,6 +105,19 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The blob settings as environment variables, for a process started with this node's settings (a job's worker). */
+export function blobEnv(b: BlobConfig): Env {
+  return {
+    AIAAS_BLOB_URL: b.url ?? '', AIAAS_S3_ENDPOINT: b.endpoint ?? '', AIAAS_S3_REGION: b.region,
+    AWS_ACCESS_KEY_ID: b.accessKeyId ?? '', AWS_SECRET_ACCESS_KEY: b.secretAccessKey ?? '', AIAAS_BLOB_CACHE_BYTES: String(b.cacheBytes),
+  };
+}
+
+/** A setting that stops the node from starting: the message names the variable and how to fix it. */
+export function badConfig(variable: string, message: string): AppError {
+  return new AppError(500, 'bad_config', message, { variable });
+}
 
 /** AIAAS_LOG_FORMAT, else pretty at a terminal and JSON for a pipe, a file or a service manager. */
 function logFormat(env: Env): 'json' | 'pretty' {
@@ -127,6 +156,14 @@ export function loadConfig(env: Env = process.env): Config {
     home: path.resolve(env.AIAAS_HOME || './.aiaas'),
     adminKey: env.AIAAS_ADMIN_KEY || undefined,
     databaseUrl: env.AIAAS_DATABASE_URL || undefined,
+    blobs: {
+      url: env.AIAAS_BLOB_URL || undefined,
+      endpoint: env.AIAAS_S3_ENDPOINT || undefined,
+      region: env.AIAAS_S3_REGION || env.AWS_REGION || 'us-east-1',
+      accessKeyId: env.AWS_ACCESS_KEY_ID || undefined,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined,
+      cacheBytes: int(env, 'AIAAS_BLOB_CACHE_BYTES', 4 * 2 ** 30, 0),
+    },
     workers: int(env, 'AIAAS_WORKERS', cores, 1),
     cpu,
     memoryMb: int(env, 'AIAAS_MEMORY_MB', Math.floor((os.totalmem() / 2 ** 20) * 0.8), 64),

@@ -9,7 +9,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../infra/config.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { openStore, pingStore, type Db } from '../infra/store/database.js';
-import { LocalBlobStore, type BlobStore } from '../infra/blob-store.js';
+import { type BlobStore } from '../infra/blob-store.js';
+import { openBlobStore } from '../infra/open-blob-store.js';
 import { TenantService } from '../services/tenants.js';
 import { KeyService } from '../services/keys.js';
 import { AuditService } from '../services/audit.js';
@@ -57,7 +58,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   // Owner only: the home holds the database (key hashes, audit log), the blobs and admin.key.
   fs.mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const db = await openStore({ home: config.home, databaseUrl: config.databaseUrl });
-  const blobs = new LocalBlobStore(path.join(config.home, 'blobs'));
+  const blobs = await openBlobStore(config.home, config.blobs);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const tenants = new TenantService(db);

@@ -4,15 +4,15 @@
  * on it, each in its own worker process; cancel and preempt flags reach it through the store.
  *
  * It needs the server's store and blobs: the same AIAAS_HOME on the same machine (SQLite in WAL
- * mode serves both processes), or AIAAS_DATABASE_URL (PostgreSQL) with AIAAS_HOME on a filesystem
- * both machines share (the blob store is local files; there is no S3 blob store yet).
+ * mode serves both processes), or AIAAS_DATABASE_URL (PostgreSQL) with AIAAS_BLOB_URL (an S3 bucket):
+ * then nothing is shared through the file system (AIAAS_HOME only holds this node's cache).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';
 import { openStore } from '../infra/store/database.js';
-import { LocalBlobStore } from '../infra/blob-store.js';
+import { openBlobStore } from '../infra/open-blob-store.js';
 import { newId } from '../infra/ids.js';
 import { BlobRefs } from '../services/blob-refs.js';
 import { JobStore } from '../services/jobs/job-store.js';
@@ -26,7 +26,7 @@ export interface WorkerNode {
 export async function startWorkerNode(config: Config = loadConfig()): Promise<WorkerNode> {
   const logger = createLogger(config.logLevel, 'aiaas-worker', config.logFormat);
   const db = await openStore({ home: config.home, databaseUrl: config.databaseUrl });
-  const blobs = new LocalBlobStore(path.join(config.home, 'blobs'), { sweepScratch: false });
+  const blobs = await openBlobStore(config.home, config.blobs, { sweepScratch: false });
   const store = new JobStore(db, new BlobRefs(db, blobs));
   const agent = new NodeAgent({
     db, store, config, logger, kind: 'worker', nodeId: config.scheduler.nodeId ?? newId('node'),

@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Config } from '../../infra/config.js';
+import { blobEnv, type Config } from '../../infra/config.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
 import { nowIso } from '../../infra/ids.js';
@@ -157,7 +157,7 @@ export class NodeAgent {
     };
     const cfg = this.o.config;
     const env: Record<string, string | undefined> = {
-      ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', AIAAS_JOB_ID: job.id,
+      ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', ...blobEnv(cfg.blobs), AIAAS_JOB_ID: job.id,
       CUDA_VISIBLE_DEVICES: gpuIds.join(','), OMP_NUM_THREADS: String(threads), UV_THREADPOOL_SIZE: String(Math.max(4, threads)),
     };
     try {

@@ -4,10 +4,9 @@
  * When the parent dies (the IPC channel closes) the worker exits at once, so a job never runs
  * twice at once after its server is restarted.
  */
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../infra/config.js';
-import { LocalBlobStore } from '../../infra/blob-store.js';
+import { openBlobStore } from '../../infra/open-blob-store.js';
 import type { AbortReason, JobContext, JobModule, JobOutcome, WorkerServices } from './job-types.js';
 import type { FromWorker, StartPayload, ToWorker } from './worker-protocol.js';
 
@@ -59,7 +58,7 @@ export async function runWorker(): Promise<void> {
   };
 
   const config = loadConfig(process.env);
-  const blobs = new LocalBlobStore(path.join(config.home, 'blobs'), { sweepScratch: false });
+  const blobs = await openBlobStore(config.home, config.blobs, { sweepScratch: false });
   let services: Promise<WorkerServices> | undefined;
   let checkpointId = 0;
 
