@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ModelVersion, Stage } from '../../sdk/index.js';
 import { Cli, UsageError, ago, bytes, fields, fmt, table } from './common.js';
+import type { Command } from './options.js';
 
 /** Traffic weights as percentages of their sum (weights are relative: 90/10 or 0.9/0.1). */
 function split(traffic: Array<{ version: number; weight: number }>, sep = ' '): string {
@@ -57,7 +58,7 @@ export async function models(cli: Cli, sub: string | undefined): Promise<number>
       const version = cli.args.positionals[2] ?? cli.flag('version') ?? 'latest';
       const res = await client.models.artifact(name, version);
       const disposition = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
-      const out = cli.flag('output', 'o') ?? disposition ?? `${name}-v${version}.onnx`;
+      const out = cli.flag('output') ?? disposition ?? `${name}-v${version}.onnx`;
       if (out === '-') await pipeline(Readable.fromWeb(res.body as never), process.stdout);
       else await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(out));
       const size = out === '-' ? Number(res.headers.get('content-length')) : fs.statSync(out).size;
@@ -173,8 +174,8 @@ export async function endpoints(cli: Cli, sub: string | undefined): Promise<numb
 export async function predict(cli: Cli): Promise<number> {
   const client = cli.client();
   const name = cli.arg(0, 'the endpoint (aiaas predict ENDPOINT --file rows.csv)');
-  const file = cli.flag('file', 'f') ?? cli.args.positionals[1];
-  const data = cli.flag('data', 'd');
+  const file = cli.flag('file') ?? cli.args.positionals[1];
+  const data = cli.flag('data');
   if (!file && data === undefined) throw new UsageError('give the rows: --file rows.csv (CSV with a header, JSON array, or JSON lines; - for stdin) or --data \'{"column": value}\'.');
   const batchSize = cli.number('batch', { integer: true, min: 1 }) ?? 100;
   const types = await columnTypes(cli, name);
@@ -273,3 +274,55 @@ function splitCsv(line: string): string[] {
   out.push(cur);
   return out;
 }
+
+export const modelsCommand: Command = {
+  usage: ['models list | show NAME [VERSION] | stage NAME VERSION none|staging|production|archived',
+    'models download NAME [VERSION] [-o FILE] | import NAME FILE.onnx [--task T --labels a,b,c]'],
+  summary: 'The model registry: versions, their metrics and stages, the ONNX artifacts.',
+  options: {
+    version: { type: 'string', value: 'V', help: 'show, download: the version (or the argument after NAME)' },
+    output: { type: 'string', short: 'o', value: 'FILE', help: 'download: where to write the ONNX file (- for stdout)' },
+    'no-archive': { type: 'boolean', help: 'stage production: keep the version that was in production there' },
+    task: { type: 'string', value: 'T', help: 'import: classification or regression' },
+    labels: { type: 'string', value: 'a,b,c', help: 'import: the class labels, in output order' },
+    description: { type: 'string', value: 'TEXT', help: 'import: a description' },
+  },
+  subcommands: true,
+  run: models,
+};
+
+export const deployCommand: Command = {
+  usage: ['deploy ENDPOINT --model MODEL [--version V | --stage S] [--min N --max N] [--no-wait]'],
+  summary: 'Creates or updates an endpoint serving a model version, and waits until it is ready.',
+  options: {
+    model: { type: 'string', value: 'MODEL', help: 'the model (default: the endpoint\'s name)' },
+    version: { type: 'string', value: 'V', help: 'the version to serve' },
+    stage: { type: 'string', value: 'S', help: 'serve the version in this stage: none, staging, production or archived' },
+    min: { type: 'string', value: 'N', help: 'fewest replicas' },
+    max: { type: 'string', value: 'N', help: 'most replicas' },
+    'max-batch-size': { type: 'string', value: 'N', help: 'rows batched into one model call' },
+    timeout: { type: 'string', value: 'SECONDS', help: 'how long to wait for ready (120)' },
+    'no-wait': { type: 'boolean', help: 'return without waiting for ready' },
+    detach: { type: 'boolean', help: 'same as --no-wait' },
+  },
+  run: deploy,
+};
+
+export const endpointsCommand: Command = {
+  usage: ['endpoints list | show NAME | traffic NAME VERSION=WEIGHT … | delete NAME'],
+  summary: 'Endpoints: their replicas and traffic split between versions.',
+  options: {},
+  subcommands: true,
+  run: endpoints,
+};
+
+export const predictCommand: Command = {
+  usage: ['predict ENDPOINT --file rows.csv|rows.json|rows.jsonl|- [--batch 100] | --data JSON'],
+  summary: 'Streams rows in batches; one prediction per line as they return.',
+  options: {
+    file: { type: 'string', short: 'f', value: 'FILE', help: 'CSV with a header, a JSON array or JSON lines; - for stdin' },
+    data: { type: 'string', short: 'd', value: 'JSON', help: 'one row (an object) or a JSON array of rows' },
+    batch: { type: 'string', value: 'N', help: 'rows per request (100)' },
+  },
+  run: predict,
+};
