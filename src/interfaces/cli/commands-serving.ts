@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { csvRecords } from '../../ml/data/csv-parser.js';
 import type { ModelVersion, Stage } from '../../sdk/index.js';
 import { Cli, UsageError, ago, bytes, fields, fmt, table } from './common.js';
 import type { Command } from './options.js';
@@ -215,8 +216,8 @@ async function* readRows(file: string | undefined, data: string | undefined, typ
     yield* Array.isArray(v) ? v : [v];
     return;
   }
-  const input = file === '-' ? process.stdin : fs.createReadStream(file!);
   if (file !== '-' && !fs.existsSync(file!)) throw new UsageError(`cannot read '${file}': no such file.`);
+  const input = file === '-' ? process.stdin : fs.createReadStream(file!);
   if (/\.json$/i.test(file!)) {
     const chunks: Buffer[] = [];
     for await (const c of input) chunks.push(c as Buffer);
@@ -225,16 +226,16 @@ async function* readRows(file: string | undefined, data: string | undefined, typ
     yield* rows;
     return;
   }
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  let header: string[] | undefined;
-  const jsonl = /\.(jsonl|ndjson)$/i.test(file!);
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    if (jsonl || (header === undefined && line.trimStart().startsWith('{'))) {
-      yield JSON.parse(line);
-      continue;
+  const chunks = peekable(input as AsyncIterable<Buffer>);
+  // JSON lines by name, or (stdin, any name) when the first thing in the stream is an object.
+  if (/\.(jsonl|ndjson)$/i.test(file!) || (await chunks.first())?.toString('utf8').trimStart().startsWith('{')) {
+    for await (const line of readline.createInterface({ input: Readable.from(chunks.all()), crlfDelay: Infinity })) {
+      if (line.trim()) yield JSON.parse(line);
     }
-    const cells = splitCsv(line);
+    return;
+  }
+  let header: string[] | undefined;
+  for await (const cells of csvRecords(chunks.all())) {
     if (!header) {
       header = cells;
       continue;
@@ -248,31 +249,36 @@ async function* readRows(file: string | undefined, data: string | undefined, typ
   }
 }
 
+/** A byte stream whose first non-empty chunk can be looked at before the whole is read. */
+function peekable(input: AsyncIterable<Buffer>): { first(): Promise<Buffer | undefined>; all(): AsyncGenerator<Buffer> } {
+  const it = input[Symbol.asyncIterator]();
+  let head: Buffer[] | undefined;
+  const first = async () => {
+    if (!head) {
+      head = [];
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        head.push(r.value);
+        if (r.value.toString('utf8').trim()) break;
+      }
+    }
+    return head.length ? Buffer.concat(head) : undefined;
+  };
+  return {
+    first,
+    async *all() {
+      yield* head ?? [];
+      head = [];
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    },
+  };
+}
+
 function convert(v: string, type: string | undefined): unknown {
   if (v === '' || v === 'NA' || v === 'null') return null;
   if (type === 'number' || type === 'integer') return Number(v);
   if (type === 'boolean') return v.toLowerCase() === 'true' || v === '1';
   if (type === undefined && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return v;
-}
-
-/** One CSV line (quotes with "" escapes). */
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
-  }
-  out.push(cur);
-  return out;
 }
 
 export const modelsCommand: Command = {
