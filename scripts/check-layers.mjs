@@ -2,7 +2,9 @@
 /**
  * The layering rule of docs/DESIGN.md, checked on the source tree (CI runs it before the tests):
  * interfaces → services → ml → engine → infra, each layer importing only from itself and lower
- * layers; the SDK (a client of the HTTP API) may import the API's types only; and no two sibling
+ * layers; the API contract (src/api: request and response types and schemas) is a leaf every
+ * layer may use and that imports nothing of ours; the SDK (a client of the HTTP API) may import
+ * the API's types only; and no two sibling
  * folders import each other, directly or through others (a cycle means two concepts that cannot
  * be read apart; a folder and its own subfolders may use each other). Tests are held to the layer
  * rule too, and test support (a `testing/` folder) is imported by tests only. Prints every violation; exits 1 if there is one.
@@ -12,9 +14,10 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src');
 // The SDK is a client of the API, as the CLI and the console are: interfaces may use it.
-const RANK = { infra: 1, engine: 2, ml: 3, services: 4, interfaces: 5, sdk: 5 };
+// src/api is rank 0: below everything, so anything may import it and it may import nothing of ours.
+const RANK = { api: 0, infra: 1, engine: 2, ml: 3, services: 4, interfaces: 5, sdk: 5 };
 /** What the SDK may import besides itself: the API contract's types. */
-const SDK_ALLOWED = [/^interfaces\/http\/schemas[^/]*\.ts$/, /^services\/training\/[a-z-]+-spec\.ts$/];
+const SDK_ALLOWED = [/^api\//, /^interfaces\/http\/schemas[^/]*\.ts$/, /^services\/training\/[a-z-]+-spec\.ts$/];
 
 function walk(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -48,7 +51,9 @@ for (const file of walk(root)) {
     if (target.startsWith('..')) continue; // outside src (package.json): not a layer
     if (from === 'sdk' && to !== 'sdk' && !SDK_ALLOWED.some((re) => re.test(target))) {
       problems.push(`${rel} imports ${target}: the SDK may import only the API's types (${SDK_ALLOWED.map(String).join(', ')})`);
-    } else if (RANK[from] && RANK[to] && RANK[to] > RANK[from]) {
+    } else if (from === 'api' && to !== 'api') {
+      problems.push(`${rel} imports ${target}: the API contract (src/api) imports nothing of ours, so every layer can use it`);
+    } else if (RANK[from] !== undefined && RANK[to] !== undefined && RANK[to] > RANK[from]) {
       problems.push(`${rel} imports ${target}: ${from} is below ${to} (interfaces → services → ml → engine → infra)`);
     }
     const isTestSupport = (f) => f.endsWith('.test.ts') || f.split('/').includes('testing');

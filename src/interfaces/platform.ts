@@ -68,7 +68,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const serving = new ServingService(db, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas });
   const jobs: JobSystem<Platform> = new JobSystem<Platform>({
     db, refs, config, logger, metrics, platform: () => platform,
-    workerEntry: path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js'),
+    workerEntry: fileURLToPath(new URL('./worker.js', import.meta.url)),
   });
   // GET /v1/usage counts what serving counted, and model artifacts as storage.
   jobs.metering.addPredictionSource(async (from, to) => new Map((await serving.predictionsByTenant(from, to)).map((r) => [r.tenant, r.predictions])));

@@ -3,6 +3,7 @@
  * Node 20, in browsers (the console) and in the CLI. Errors from the API are `ApiError`s carrying
  * the API's status, code, message and details.
  */
+import { createParser } from 'eventsource-parser';
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
   JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest,
@@ -204,23 +205,24 @@ export class AiaasClient {
     /** Resolves with the job once it has finished (succeeded, failed or cancelled). */
     wait: async (id: string, opts: { signal?: AbortSignal; onEvent?: (e: JobEvent) => void } = {}): Promise<Job> => {
       let lastEventId = 0;
+      let retryMs = 500; // until the server says otherwise (its `retry:` field)
       for (;;) {
         // The stream ends with the job; if it drops earlier, resume after the last event seen.
-        for await (const e of this.jobEvents(id, { signal: opts.signal, lastEventId })) {
+        for await (const e of this.jobEvents(id, { signal: opts.signal, lastEventId, onRetry: (ms) => { retryMs = ms; } })) {
           lastEventId = e.id || lastEventId;
           opts.onEvent?.(e);
         }
         const job = await this.jobs.get(id);
         if (TERMINAL.has(job.status)) return job;
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, retryMs));
       }
     },
   };
 
-  private async *jobEvents(id: string, opts: { lastEventId?: number; signal?: AbortSignal }): AsyncGenerator<JobEvent> {
+  private async *jobEvents(id: string, opts: { lastEventId?: number; signal?: AbortSignal; onRetry?: (ms: number) => void }): AsyncGenerator<JobEvent> {
     const res = await this.raw('GET', `/v1/jobs/${enc(id)}/events`, { query: { lastEventId: opts.lastEventId }, signal: opts.signal, headers: { accept: 'text/event-stream' } });
     if (!res.body) return;
-    yield* parseSse(res.body);
+    yield* parseSse(res.body, { onRetry: opts.onRetry });
   }
 
   // ---- models ----
@@ -285,43 +287,44 @@ function errorFromBody(status: number, parsed: unknown, text: string): ApiError 
   return new ApiError(status, `http_${status}`, `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
 }
 
-/** Parses a text/event-stream body into events. */
-export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<JobEvent> {
+/**
+ * Parses a text/event-stream body into events, through eventsource-parser (the WHATWG rules: LF,
+ * CRLF or lone CR line ends, multi-line `data:`, comments, a leading BOM, `retry:`, chunks split
+ * anywhere, even inside a CRLF or a UTF-8 character). Data is JSON (else `{ text }`); an event
+ * without `id:` keeps the last id seen, as the spec's last event ID does, so a resume starts after it.
+ */
+export async function* parseSse(body: ReadableStream<Uint8Array>, opts: { onRetry?: (ms: number) => void } = {}): AsyncGenerator<JobEvent> {
+  const ready: JobEvent[] = [];
+  let id = 0;
+  const parser = createParser({
+    onEvent: (m) => {
+      if (m.id !== undefined && /^\d+$/.test(m.id)) id = Number(m.id);
+      ready.push({ id, event: m.event ?? 'message', data: jsonOrText(m.data) });
+    },
+    onRetry: opts.onRetry,
+  });
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buf = '';
-  let id = 0;
-  let event = 'message';
-  let data: string[] = [];
+  let endsInCr = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '');
-        buf = buf.slice(nl + 1);
-        if (line === '') {
-          if (data.length) {
-            let parsed: Record<string, unknown>;
-            try { parsed = JSON.parse(data.join('\n')); } catch { parsed = { text: data.join('\n') }; }
-            yield { id, event, data: parsed };
-          }
-          event = 'message';
-          data = [];
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'id') id = Number(value);
-        else if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
+      // The parser holds a final CR back (an LF may follow); at the end of the stream it ends a line.
+      const text: string = done ? decoder.decode() + (endsInCr ? '\n' : '') : decoder.decode(value, { stream: true });
+      if (text) endsInCr = text.endsWith('\r');
+      parser.feed(text);
+      yield* ready.splice(0);
+      if (done) return; // an event the stream cut before its blank line is dropped, as the spec says
     }
   } finally {
     reader.releaseLock();
   }
+}
+
+function jsonOrText(data: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(data) as unknown;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch { /* not JSON */ }
+  return { text: data };
 }

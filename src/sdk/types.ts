@@ -16,8 +16,7 @@ import type {
   CreateEndpointBody as CreateEndpointSchema, EndpointSchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../interfaces/http/schemas-serving.js';
-import type { ModelKind, TrainingOptions } from '../services/training/train-spec.js';
-import type { TuningSummary } from '../services/training/tune-spec.js';
+import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 export type Tenant = Static<typeof TenantSchema>;

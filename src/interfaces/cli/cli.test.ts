@@ -215,6 +215,15 @@ describe('aiaas CLI', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /login \[--url URL\] --key KEY/);
     assert.match(help.stdout, /Exit codes/);
+    // Each command's own help, from its option declarations; an unknown option is refused with a guess.
+    const trainHelp = await run('train', '--help');
+    assert.equal(trainHelp.code, 0);
+    assert.match(trainHelp.stdout, /^Usage:\n {2}aiaas train --name MODEL/);
+    assert.match(trainHelp.stdout, /--learning-rate X +the optimizer's step size/);
+    const typo = await run('train', '--name', 'x', '--dataset', 'iris', '--target', 'species', '--epoch', '3');
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /'train' has no option '--epoch'\. Did you mean '--epochs'\?\nRun 'aiaas train --help'/);
+    assert.match((await run('trian')).stderr, /unknown command 'trian'\. Did you mean 'train'\?/);
   });
 
   test('tune: flags and --space, the trial table at the end; a bad space is the API\'s message, exit 1', async () => {

@@ -1,6 +1,7 @@
 /** aiaas login / logout, tenants, keys, quota, cluster, usage, and the raw `api` call. */
 import { AiaasClient, ApiError } from '../../sdk/index.js';
 import { Cli, UsageError, ago, bytes, configPath, fields, fmt, readConfig, table, writeConfig } from './common.js';
+import type { Command, Options } from './options.js';
 
 export async function login(cli: Cli): Promise<number> {
   const stored = readConfig(cli.env);
@@ -84,6 +85,13 @@ export async function keys(cli: Cli, sub: string | undefined): Promise<number> {
   throw new UsageError(`unknown subcommand 'keys ${sub}': use list, create or revoke.`);
 }
 
+/** `quota set` flags → the quota's fields. */
+const QUOTA_FLAGS = {
+  'max-cpu': 'maxCpu', 'max-gpu': 'maxGpu', 'max-concurrent-jobs': 'maxConcurrentJobs', 'monthly-cpu-seconds': 'monthlyCpuSeconds',
+  // Serving quotas: 'none' puts them back to their defaults.
+  'max-endpoints': 'maxEndpoints', 'max-replicas-per-endpoint': 'maxReplicasPerEndpoint', 'max-replicas': 'maxReplicas',
+} as const;
+
 export async function quota(cli: Cli, sub: string | undefined): Promise<number> {
   const client = cli.client();
   const tenant = cli.arg(1, 'the tenant (aiaas quota show|set TENANT)');
@@ -94,11 +102,7 @@ export async function quota(cli: Cli, sub: string | undefined): Promise<number> 
   }
   if (sub === 'set') {
     const patch: Record<string, number | null> = {};
-    const flags = [
-      ['max-cpu', 'maxCpu'], ['max-gpu', 'maxGpu'], ['max-concurrent-jobs', 'maxConcurrentJobs'], ['monthly-cpu-seconds', 'monthlyCpuSeconds'],
-      // Serving quotas: 'none' puts them back to their defaults.
-      ['max-endpoints', 'maxEndpoints'], ['max-replicas-per-endpoint', 'maxReplicasPerEndpoint'], ['max-replicas', 'maxReplicas'],
-    ] as const;
+    const flags = Object.entries(QUOTA_FLAGS);
     for (const [flag, field] of flags) {
       const v = cli.flag(flag);
       if (v === undefined) continue;
@@ -147,7 +151,7 @@ export async function usage(cli: Cli): Promise<number> {
 export async function api(cli: Cli): Promise<number> {
   const method = cli.arg(0, 'the method (aiaas api GET /v1/datasets)').toUpperCase();
   const path = cli.arg(1, 'the path (aiaas api GET /v1/datasets)');
-  const data = cli.flag('data', 'd');
+  const data = cli.flag('data');
   let json: unknown;
   if (data !== undefined) {
     try {
@@ -167,3 +171,58 @@ async function readStdin(): Promise<string> {
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
+
+const none = (usage: string, summary: string, run: Command['run'], subcommands = false): Command => ({ usage: [usage], summary, options: {}, run, subcommands });
+
+export const loginCommand: Command = {
+  usage: ['login [--url URL] --key KEY'],
+  summary: 'Checks the key, then stores the server URL and API key in ~/.config/aiaas/config.json (mode 0600; AIAAS_CONFIG moves it). --key - reads the key from stdin.',
+  options: {},
+  run: login,
+};
+export const logoutCommand = none('logout', 'Forgets the stored API key.', logout);
+export const whoamiCommand = none('whoami', 'The key, its role and tenant, and the server in use.', whoami);
+export const tenantsCommand = none('tenants list | create NAME', 'Tenants (admins).', tenants, true);
+
+export const keysCommand: Command = {
+  usage: ['keys list [--tenant T] | create --name N --role ROLE [--tenant T] [--endpoint E] | revoke ID'],
+  summary: 'API keys. create prints the secret alone on stdout (for $(…)); it is shown only once.',
+  options: {
+    name: { type: 'string', value: 'N', help: 'create: the key\'s name' },
+    role: { type: 'string', value: 'ROLE', help: 'create: admin, developer, viewer or inference' },
+    tenant: { type: 'string', value: 'T', help: 'the tenant (admins)' },
+    endpoint: { type: 'string', value: 'E', help: 'create: an inference key for this endpoint only' },
+  },
+  subcommands: true,
+  run: keys,
+};
+
+const QUOTA_OPTIONS: Options = Object.fromEntries(Object.keys(QUOTA_FLAGS).map((f) => [f, { type: 'string', value: 'N|none', help: 'set: the limit (none: no limit for jobs, the default for serving)' }]));
+
+export const quotaCommand: Command = {
+  usage: ['quota show TENANT | set TENANT [--max-cpu N --max-gpu N --max-concurrent-jobs N --monthly-cpu-seconds N', '      --max-endpoints N --max-replicas-per-endpoint N --max-replicas N]'],
+  summary: 'A tenant\'s quotas (a number, or none: no limit for jobs, the default for serving).',
+  options: QUOTA_OPTIONS,
+  subcommands: true,
+  run: quota,
+};
+
+export const clusterCommand = none('cluster', 'The nodes, their capacity and allocations, and each tenant\'s share.', cluster);
+
+export const usageCommand: Command = {
+  usage: ['usage [--from DATE --to DATE --tenant T]'],
+  summary: 'Metered usage and cost per tenant.',
+  options: {
+    from: { type: 'string', value: 'DATE', help: 'the period\'s start (an ISO date)' },
+    to: { type: 'string', value: 'DATE', help: 'the period\'s end (an ISO date)' },
+    tenant: { type: 'string', value: 'T', help: 'one tenant (admins)' },
+  },
+  run: usage,
+};
+
+export const apiCommand: Command = {
+  usage: ['api METHOD PATH [--data JSON]'],
+  summary: 'Any route, answered as JSON.',
+  options: { data: { type: 'string', short: 'd', value: 'JSON', help: 'the request body' } },
+  run: api,
+};

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Cli, UsageError, ago, bytes, fields, fmt, table } from './common.js';
+import type { Command } from './options.js';
 
 export async function datasets(cli: Cli, sub: string | undefined): Promise<number> {
   const client = cli.client();
@@ -60,3 +61,17 @@ function profileTable(columns: Array<{ name: string; type: string; missing: numb
     c.topValues?.slice(0, 3).map((t) => String(t.value)).join(', '),
   ]));
 }
+
+export const datasetsCommand: Command = {
+  usage: ['datasets list | upload FILE [--name N] | show NAME | rows NAME [--offset O --limit L] | delete NAME'],
+  summary: 'Uploads datasets (CSV, JSON lines, text) and shows their profiles and rows.',
+  options: {
+    name: { type: 'string', value: 'N', help: 'upload: the dataset name (default: the file name)' },
+    format: { type: 'string', value: 'F', help: 'upload: csv, jsonl or text (default: from the file name)' },
+    version: { type: 'string', value: 'V', help: 'show, rows, delete: one version (default: the latest; delete: all)' },
+    offset: { type: 'string', value: 'O', help: 'rows: the first row (0)' },
+    limit: { type: 'string', value: 'L', help: 'rows: how many rows (20)' },
+  },
+  subcommands: true,
+  run: datasets,
+};

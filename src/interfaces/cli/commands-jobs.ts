@@ -3,6 +3,73 @@ import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { AiaasClient, Job, JobEvent, SearchDimension, TrainRequest, TuneRequest, Tuning } from '../../sdk/index.js';
 import { Cli, CommandFailed, EXIT, UsageError, ago, fields, fmt, table } from './common.js';
+import type { Command, Options } from './options.js';
+
+const SET: Options = { set: { type: 'string', multiple: true, value: 'path=value', help: 'set any field of the spec (value parsed as JSON when it is JSON)' } };
+const SPEC: Options = { spec: { type: 'string', value: 'FILE', help: 'the spec as a JSON or YAML file (- for stdin); flags win over it' } };
+const DETACH: Options = {
+  detach: { type: 'boolean', help: 'queue the job and return without following it' },
+  'no-wait': { type: 'boolean', help: 'same as --detach' },
+};
+const PRIORITY: Options = { priority: { type: 'string', value: 'N', help: 'scheduling priority (an integer, higher first)' } };
+/** The model flags train and tune share (tune puts them under `base`). */
+const MODEL: Options = {
+  kind: { type: 'string', value: 'K', help: 'mlp, cnn, logistic_regression, linear_regression, random_forest or gradient_boosting' },
+  model: { type: 'string', value: 'K', help: 'same as --kind' },
+  'n-estimators': { type: 'string', value: 'N', help: 'trees (random_forest, gradient_boosting)' },
+  'max-depth': { type: 'string', value: 'N', help: 'tree depth (random_forest, gradient_boosting)' },
+  epochs: { type: 'string', value: 'N', help: 'training epochs (mlp, cnn)' },
+};
+const DATA: Options = {
+  name: { type: 'string', value: 'MODEL', help: 'the model to register' },
+  dataset: { type: 'string', value: 'D', help: 'the dataset to train on (or the first argument)' },
+  target: { type: 'string', value: 'COL', help: 'the column to predict' },
+  task: { type: 'string', value: 'T', help: 'classification or regression (default: from the target column)' },
+};
+
+const TRAIN_OPTIONS: Options = {
+  ...DATA,
+  preprocessing: { type: 'string', value: 'auto|JSON', help: "'auto' or a JSON list of steps, e.g. '[{\"op\":\"standardize\"}]'" },
+  ...MODEL,
+  hidden: { type: 'string', value: '64,32', help: 'hidden layer sizes (mlp)' },
+  activation: { type: 'string', value: 'A', help: 'relu, tanh, sigmoid … (mlp)' },
+  dropout: { type: 'string', value: 'X', help: 'dropout rate between 0 and 1 (mlp)' },
+  'batch-size': { type: 'string', value: 'N', help: 'rows per step' },
+  optimizer: { type: 'string', value: 'O', help: 'adam, sgd …' },
+  'learning-rate': { type: 'string', value: 'X', help: 'the optimizer\'s step size' },
+  patience: { type: 'string', value: 'N', help: 'early stopping: epochs without improvement before stopping' },
+  test: { type: 'string', value: 'X', help: 'fraction held out for the test metrics (0.2)' },
+  validation: { type: 'string', value: 'X', help: 'fraction held out for validation (0.1)' },
+  seed: { type: 'string', value: 'N', help: 'the split\'s seed' },
+  'test-dataset': { type: 'string', value: 'D', help: 'a separate dataset for the test metrics' },
+  ...PRIORITY,
+  cpu: { type: 'string', value: 'N', help: 'CPUs to reserve' },
+  'memory-mb': { type: 'string', value: 'N', help: 'memory to reserve' },
+  ...SPEC, ...SET, ...DETACH,
+};
+
+const TUNE_OPTIONS: Options = {
+  ...DATA,
+  ...MODEL,
+  'split-seed': { type: 'string', value: 'N', help: 'the split\'s seed (base.split.seed)' },
+  space: { type: 'string', multiple: true, value: 'path=a,b,c|path=min:max[:log][:int]', help: 'a dimension of the search space' },
+  strategy: { type: 'string', value: 'S', help: 'grid, random or halving' },
+  trials: { type: 'string', value: 'N', help: 'candidates to try (random, halving)' },
+  cv: { type: 'string', value: 'FOLDS', help: 'cross-validation folds per trial' },
+  metric: { type: 'string', value: 'M', help: 'the score to maximise (accuracy, f1, r2 …)' },
+  seed: { type: 'string', value: 'N', help: 'the search\'s seed' },
+  eta: { type: 'string', value: 'N', help: 'halving: keep 1/eta of the candidates per rung' },
+  ...PRIORITY, ...SPEC, ...SET, ...DETACH,
+};
+
+const JOBS_OPTIONS: Options = {
+  status: { type: 'string', value: 'S', help: 'list: only jobs in this status' },
+  type: { type: 'string', value: 'T', help: 'list: only jobs of this type; submit: the job type' },
+  limit: { type: 'string', value: 'N', help: 'list: at most N jobs (50)' },
+  follow: { type: 'boolean', short: 'f', help: 'logs: keep following until the job ends' },
+  ...SPEC, ...SET,
+  wait: { type: 'boolean', help: 'submit: follow the job (its logs) until it ends' },
+};
 
 /** Reads a JSON or YAML spec file ('-' for stdin). */
 function readSpec(file: string): Record<string, unknown> {
@@ -47,7 +114,7 @@ const list = (v: string, flag: string) => v.split(',').filter(Boolean).map((s) =
 
 /** The train request from --spec and the flags (flags win). */
 export function trainRequest(cli: Cli): TrainRequest {
-  const spec: Record<string, unknown> = cli.flag('spec', 'f') ? readSpec(cli.flag('spec', 'f')!) : {};
+  const spec: Record<string, unknown> = cli.flag('spec') ? readSpec(cli.flag('spec')!) : {};
   delete spec.type;
   const put = (path: string, v: unknown) => { if (v !== undefined) setPath(spec, `${path}=${JSON.stringify(v)}`); };
   put('name', cli.flag('name'));
@@ -186,7 +253,7 @@ function choice(s: string): unknown {
 
 /** The tune request from --spec and the flags (flags win); base train spec flags go under `base`. */
 export function tuneRequest(cli: Cli): TuneRequest {
-  const spec: Record<string, unknown> = cli.flag('spec', 'f') ? readSpec(cli.flag('spec', 'f')!) : {};
+  const spec: Record<string, unknown> = cli.flag('spec') ? readSpec(cli.flag('spec')!) : {};
   delete spec.type;
   const put = (path: string, v: unknown) => { if (v !== undefined) setPath(spec, `${path}=${JSON.stringify(v)}`); };
   put('name', cli.flag('name'));
@@ -322,7 +389,7 @@ export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
     }
     case 'logs': {
       const id = cli.arg(1, 'the job id (aiaas jobs logs [-f] ID)');
-      if (cli.bool('follow', 'f')) {
+      if (cli.bool('follow')) {
         for await (const e of client.jobs.events(id)) {
           if (e.event !== 'log') continue;
           if (cli.json) cli.out(JSON.stringify({ seq: e.id, at: e.data.at, stream: e.data.stream, line: e.data.line }));
@@ -351,7 +418,7 @@ export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
       // aiaas jobs submit --spec job.yaml | '{"type": "sleep", "seconds": 3}' [--set k=v] [--wait]
       const inline = cli.args.positionals[1];
       let spec: Record<string, unknown>;
-      if (cli.flag('spec', 'f')) spec = readSpec(cli.flag('spec', 'f')!);
+      if (cli.flag('spec')) spec = readSpec(cli.flag('spec')!);
       else if (inline) {
         try { spec = JSON.parse(inline); } catch { throw new UsageError(`the job is not JSON: ${inline}`); }
       } else spec = {};
@@ -370,3 +437,25 @@ export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
       throw new UsageError(`unknown subcommand 'jobs ${sub}': use list, show, logs, cancel, wait or submit.`);
   }
 }
+
+export const trainCommand: Command = {
+  usage: ['train --name MODEL --dataset D --target COL [--kind K] [options] [--spec FILE] [--set path=value …] [--detach]'],
+  summary: 'Starts a training job and follows it: progress bar, one line per epoch, then the test metrics.',
+  options: TRAIN_OPTIONS,
+  run: train,
+};
+
+export const tuneCommand: Command = {
+  usage: ['tune --name MODEL --dataset D --target COL --space path=a,b,c | --space path=min:max[:log][:int] … [options] [--detach]'],
+  summary: 'Searches hyper-parameters (trials are child train jobs) and registers the best; a progress line while it runs, the trial table at the end.',
+  options: TUNE_OPTIONS,
+  run: tune,
+};
+
+export const jobsCommand: Command = {
+  usage: ['jobs list [--status S --type T]', 'jobs show ID | logs [-f] ID | cancel ID | wait ID', 'jobs submit (JSON | --spec FILE | --type T) [--set k=v …] [--wait]'],
+  summary: 'Lists, inspects, follows, cancels and submits jobs.',
+  options: JOBS_OPTIONS,
+  subcommands: true,
+  run: jobs,
+};

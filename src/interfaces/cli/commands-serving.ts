@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { csvRecords } from '../../ml/data/csv-parser.js';
 import type { ModelVersion, Stage } from '../../sdk/index.js';
 import { Cli, UsageError, ago, bytes, fields, fmt, table } from './common.js';
+import type { Command } from './options.js';
 
 /** Traffic weights as percentages of their sum (weights are relative: 90/10 or 0.9/0.1). */
 function split(traffic: Array<{ version: number; weight: number }>, sep = ' '): string {
@@ -57,7 +59,7 @@ export async function models(cli: Cli, sub: string | undefined): Promise<number>
       const version = cli.args.positionals[2] ?? cli.flag('version') ?? 'latest';
       const res = await client.models.artifact(name, version);
       const disposition = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
-      const out = cli.flag('output', 'o') ?? disposition ?? `${name}-v${version}.onnx`;
+      const out = cli.flag('output') ?? disposition ?? `${name}-v${version}.onnx`;
       if (out === '-') await pipeline(Readable.fromWeb(res.body as never), process.stdout);
       else await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(out));
       const size = out === '-' ? Number(res.headers.get('content-length')) : fs.statSync(out).size;
@@ -173,8 +175,8 @@ export async function endpoints(cli: Cli, sub: string | undefined): Promise<numb
 export async function predict(cli: Cli): Promise<number> {
   const client = cli.client();
   const name = cli.arg(0, 'the endpoint (aiaas predict ENDPOINT --file rows.csv)');
-  const file = cli.flag('file', 'f') ?? cli.args.positionals[1];
-  const data = cli.flag('data', 'd');
+  const file = cli.flag('file') ?? cli.args.positionals[1];
+  const data = cli.flag('data');
   if (!file && data === undefined) throw new UsageError('give the rows: --file rows.csv (CSV with a header, JSON array, or JSON lines; - for stdin) or --data \'{"column": value}\'.');
   const batchSize = cli.number('batch', { integer: true, min: 1 }) ?? 100;
   const types = await columnTypes(cli, name);
@@ -214,8 +216,8 @@ async function* readRows(file: string | undefined, data: string | undefined, typ
     yield* Array.isArray(v) ? v : [v];
     return;
   }
-  const input = file === '-' ? process.stdin : fs.createReadStream(file!);
   if (file !== '-' && !fs.existsSync(file!)) throw new UsageError(`cannot read '${file}': no such file.`);
+  const input = file === '-' ? process.stdin : fs.createReadStream(file!);
   if (/\.json$/i.test(file!)) {
     const chunks: Buffer[] = [];
     for await (const c of input) chunks.push(c as Buffer);
@@ -224,16 +226,16 @@ async function* readRows(file: string | undefined, data: string | undefined, typ
     yield* rows;
     return;
   }
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  let header: string[] | undefined;
-  const jsonl = /\.(jsonl|ndjson)$/i.test(file!);
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    if (jsonl || (header === undefined && line.trimStart().startsWith('{'))) {
-      yield JSON.parse(line);
-      continue;
+  const chunks = peekable(input as AsyncIterable<Buffer>);
+  // JSON lines by name, or (stdin, any name) when the first thing in the stream is an object.
+  if (/\.(jsonl|ndjson)$/i.test(file!) || (await chunks.first())?.toString('utf8').trimStart().startsWith('{')) {
+    for await (const line of readline.createInterface({ input: Readable.from(chunks.all()), crlfDelay: Infinity })) {
+      if (line.trim()) yield JSON.parse(line);
     }
-    const cells = splitCsv(line);
+    return;
+  }
+  let header: string[] | undefined;
+  for await (const cells of csvRecords(chunks.all())) {
     if (!header) {
       header = cells;
       continue;
@@ -247,6 +249,30 @@ async function* readRows(file: string | undefined, data: string | undefined, typ
   }
 }
 
+/** A byte stream whose first non-empty chunk can be looked at before the whole is read. */
+function peekable(input: AsyncIterable<Buffer>): { first(): Promise<Buffer | undefined>; all(): AsyncGenerator<Buffer> } {
+  const it = input[Symbol.asyncIterator]();
+  let head: Buffer[] | undefined;
+  const first = async () => {
+    if (!head) {
+      head = [];
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        head.push(r.value);
+        if (r.value.toString('utf8').trim()) break;
+      }
+    }
+    return head.length ? Buffer.concat(head) : undefined;
+  };
+  return {
+    first,
+    async *all() {
+      yield* head ?? [];
+      head = [];
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    },
+  };
+}
+
 function convert(v: string, type: string | undefined): unknown {
   if (v === '' || v === 'NA' || v === 'null') return null;
   if (type === 'number' || type === 'integer') return Number(v);
@@ -255,21 +281,54 @@ function convert(v: string, type: string | undefined): unknown {
   return v;
 }
 
-/** One CSV line (quotes with "" escapes). */
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
+export const modelsCommand: Command = {
+  usage: ['models list | show NAME [VERSION] | stage NAME VERSION none|staging|production|archived',
+    'models download NAME [VERSION] [-o FILE] | import NAME FILE.onnx [--task T --labels a,b,c]'],
+  summary: 'The model registry: versions, their metrics and stages, the ONNX artifacts.',
+  options: {
+    version: { type: 'string', value: 'V', help: 'show, download: the version (or the argument after NAME)' },
+    output: { type: 'string', short: 'o', value: 'FILE', help: 'download: where to write the ONNX file (- for stdout)' },
+    'no-archive': { type: 'boolean', help: 'stage production: keep the version that was in production there' },
+    task: { type: 'string', value: 'T', help: 'import: classification or regression' },
+    labels: { type: 'string', value: 'a,b,c', help: 'import: the class labels, in output order' },
+    description: { type: 'string', value: 'TEXT', help: 'import: a description' },
+  },
+  subcommands: true,
+  run: models,
+};
+
+export const deployCommand: Command = {
+  usage: ['deploy ENDPOINT --model MODEL [--version V | --stage S] [--min N --max N] [--no-wait]'],
+  summary: 'Creates or updates an endpoint serving a model version, and waits until it is ready.',
+  options: {
+    model: { type: 'string', value: 'MODEL', help: 'the model (default: the endpoint\'s name)' },
+    version: { type: 'string', value: 'V', help: 'the version to serve' },
+    stage: { type: 'string', value: 'S', help: 'serve the version in this stage: none, staging, production or archived' },
+    min: { type: 'string', value: 'N', help: 'fewest replicas' },
+    max: { type: 'string', value: 'N', help: 'most replicas' },
+    'max-batch-size': { type: 'string', value: 'N', help: 'rows batched into one model call' },
+    timeout: { type: 'string', value: 'SECONDS', help: 'how long to wait for ready (120)' },
+    'no-wait': { type: 'boolean', help: 'return without waiting for ready' },
+    detach: { type: 'boolean', help: 'same as --no-wait' },
+  },
+  run: deploy,
+};
+
+export const endpointsCommand: Command = {
+  usage: ['endpoints list | show NAME | traffic NAME VERSION=WEIGHT … | delete NAME'],
+  summary: 'Endpoints: their replicas and traffic split between versions.',
+  options: {},
+  subcommands: true,
+  run: endpoints,
+};
+
+export const predictCommand: Command = {
+  usage: ['predict ENDPOINT --file rows.csv|rows.json|rows.jsonl|- [--batch 100] | --data JSON'],
+  summary: 'Streams rows in batches; one prediction per line as they return.',
+  options: {
+    file: { type: 'string', short: 'f', value: 'FILE', help: 'CSV with a header, a JSON array or JSON lines; - for stdin' },
+    data: { type: 'string', short: 'd', value: 'JSON', help: 'one row (an object) or a JSON array of rows' },
+    batch: { type: 'string', value: 'N', help: 'rows per request (100)' },
+  },
+  run: predict,
+};

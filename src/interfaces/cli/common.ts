@@ -1,5 +1,5 @@
 /**
- * What every client command shares: argument parsing, the stored login (a 0600 config file),
+ * What every client command shares: the parsed arguments, the stored login (a 0600 config file),
  * the SDK client, output (human tables or --json) and exit codes.
  *
  * Exit codes: 0 success · 1 the API answered an error (its message on stderr) · 2 usage error ·
@@ -12,54 +12,29 @@ import { AiaasClient, ApiError } from '../../sdk/index.js';
 
 export const EXIT = { ok: 0, api: 1, usage: 2, network: 3, jobFailed: 4 } as const;
 
-/** A mistake in the command line: exit code 2, with a hint. */
-export class UsageError extends Error {}
+/** A mistake in the command line: exit code 2, with a hint (the command's own --help when known). */
+export class UsageError extends Error {
+  constructor(message: string, readonly command?: string) {
+    super(message);
+  }
+}
 
-/** A failure the command reports itself (message already said), with an exit code. */
 export class CommandFailed extends Error {
   constructor(message: string, readonly code: number) {
     super(message);
   }
 }
 
+/** A command line read against the command's declared options (options.ts). */
 export interface Args {
   positionals: string[];
   flags: Map<string, string[]>;
 }
 
-/** Flags that never take a value. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'h', 'follow', 'f', 'detach', 'no-wait', 'wait', 'quiet', 'q', 'all', 'force', 'no-archive']);
-
-/** `--name value`, `--name=value`, `-f`, repeated flags; `--` ends the flags. */
-export function parseArgs(argv: string[]): Args {
-  const positionals: string[] = [];
-  const flags = new Map<string, string[]>();
-  const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (a.startsWith('--') || (a.startsWith('-') && a.length === 2 && a !== '-')) {
-      const body = a.replace(/^--?/, '');
-      const eq = body.indexOf('=');
-      if (eq >= 0) add(body.slice(0, eq), body.slice(eq + 1));
-      else if (BOOLEAN_FLAGS.has(body)) add(body, 'true');
-      else {
-        const next = argv[i + 1];
-        if (next === undefined) throw new UsageError(`${a} needs a value.`);
-        add(body, next);
-        i++;
-      }
-    } else positionals.push(a);
-  }
-  return { positionals, flags };
-}
-
 export class Cli {
   constructor(readonly args: Args, readonly env: NodeJS.ProcessEnv = process.env) {}
 
+  /** The option's value; with aliases (`--key` / `--api-key`), the first one given. */
   flag(name: string, ...aliases: string[]): string | undefined {
     for (const n of [name, ...aliases]) {
       const v = this.args.flags.get(n);
@@ -211,7 +186,7 @@ export function ago(iso: string | null | undefined): string {
 /** Maps an error to its message and exit code (no stack traces for expected failures). */
 export function reportError(err: unknown): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`aiaas: ${err.message}\nRun 'aiaas --help' for usage.\n`);
+    process.stderr.write(`aiaas: ${err.message}\nRun 'aiaas ${err.command ? `${err.command} ` : ''}--help' for usage.\n`);
     return EXIT.usage;
   }
   if (err instanceof CommandFailed) {

@@ -1,7 +1,10 @@
 /**
  * The `aiaas` command. `aiaas server` runs the platform (what `npm start` runs).
  */
-import { CLIENT_HELP, runClientCommand } from './client-commands.js';
+import { closest } from '../../infra/did-you-mean.js';
+import { CLIENT_COMMANDS, CLIENT_HELP, runClientCommand } from './client-commands.js';
+import { reportError } from './common.js';
+import { HELP_OPTION, parseCommandArgs } from './options.js';
 
 const HELP = `aiaas: AI models as a service
 
@@ -35,26 +38,35 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${API_VERSION}\n`);
     return 0;
   }
-  if (command === 'server') {
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const { runServer } = await import('../server.js');
-    await runServer();
-    return -1; // keeps running
-  }
-  if (command === 'worker') {
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const { runWorkerNode } = await import('../worker-node.js');
-    await runWorkerNode();
-    return -1; // keeps running
-  }
+  if (command === 'server' || command === 'worker') return runLocal(command, rest);
   const code = await runClientCommand(command, rest);
   if (code !== undefined) return code;
-  process.stderr.write(`aiaas: unknown command '${command}'. Run 'aiaas --help' for the list.\n`);
+  const guess = closest(command, ['server', 'worker', 'help', ...CLIENT_COMMANDS]);
+  process.stderr.write(`aiaas: unknown command '${command}'.${guess ? ` Did you mean '${guess}'?` : ''} Run 'aiaas --help' for the list.\n`);
   return 2;
+}
+
+/** `aiaas server` and `aiaas worker`: configured by the environment, so --help is their only option. */
+async function runLocal(command: 'server' | 'worker', argv: string[]): Promise<number> {
+  try {
+    const { positionals } = parseCommandArgs(command, argv, HELP_OPTION);
+    if (argv.length && !positionals.length) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length) {
+      process.stderr.write(`aiaas: '${command}' takes no arguments (its configuration is the environment); got '${positionals[0]}'.\n`);
+      return 2;
+    }
+  } catch (err) {
+    return reportError(err);
+  }
+  if (command === 'server') {
+    const { runServer } = await import('../server.js');
+    await runServer();
+  } else {
+    const { runWorkerNode } = await import('../worker-node.js');
+    await runWorkerNode();
+  }
+  return -1; // keeps running
 }

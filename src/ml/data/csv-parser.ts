@@ -245,6 +245,26 @@ export class CsvParser {
 }
 
 /**
+ * Every record of a CSV stream as strings, in order, as the chunks arrive: for callers that want
+ * whole records (the CLI sending rows to an endpoint, test fixtures) rather than the ingest path's
+ * byte ranges, so there is one CSV dialect everywhere.
+ */
+export async function* csvRecords(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  const ready: string[][] = [];
+  let record: string[] = [];
+  const parser = new CsvParser({
+    field: (index, buf, start, end) => { record[index] = buf.toString('utf8', start, end); },
+    endRecord: () => { ready.push(record); record = []; },
+  });
+  for await (const chunk of chunks) {
+    parser.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    yield* ready.splice(0);
+  }
+  parser.end();
+  yield* ready.splice(0);
+}
+
+/**
  * Reads a CSV table: the first record is the header (names trimmed; must be non-empty, unique and at
  * most MAX_COLUMN_NAME_CHARS long; at most MAX_COLUMNS), every later record must have exactly as many fields.
  */

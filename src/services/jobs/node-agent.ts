@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { blobEnv, type Config } from '../../infra/config.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
@@ -292,7 +293,7 @@ export class NodeAgent {
   }
 
   private async requeueOrphan(row: JobsTable, why: string): Promise<void> {
-    if (row.worker_pid) killIfOurWorker(row.worker_pid);
+    if (row.worker_pid) killIfOurWorker(row.worker_pid, path.basename(this.o.workerEntry));
     const ok = await this.o.store.endRun(row.id, row.attempt, {
       status: 'queued', attemptOutcome: 'lost', error: why, queueReason: `${why}; resumes from its last checkpoint`,
     });
@@ -318,11 +319,11 @@ export class NodeAgent {
   }
 }
 
-/** SIGKILLs a process if it is one of our worker processes (Linux: checked via /proc). */
-function killIfOurWorker(pid: number): void {
+/** SIGKILLs a process if it is one of our worker processes (Linux: its command line runs `entry`, checked via /proc). */
+function killIfOurWorker(pid: number, entry: string): void {
   try {
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmd.includes('worker.js')) return;
+    if (!cmd.includes(entry)) return;
     process.kill(pid, 'SIGKILL');
   } catch {
     // not running (or not inspectable): nothing to kill

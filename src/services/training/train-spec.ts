@@ -16,22 +16,10 @@ import { checkClassicalSpec } from './classical-bounds.js';
 import { checkNetworkSpec } from './network-bounds.js';
 import { fail, isObject, num, onlyFields } from './spec-fields.js';
 import { checkTarget, inferTask, type Task } from './target.js';
+import { CLASSICAL_KINDS, NEURAL_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
 
-export const NEURAL_KINDS = ['mlp', 'cnn', 'sequential'] as const;
-export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'random_forest', 'gradient_boosting'] as const;
-export type ModelKind = (typeof NEURAL_KINDS)[number] | (typeof CLASSICAL_KINDS)[number];
-
-export interface TrainingOptions {
-  epochs: number;
-  batchSize: number;
-  optimizer: 'sgd' | 'adam' | 'adamw';
-  learningRate?: number;
-  momentum?: number;
-  weightDecay?: number;
-  clipNorm?: number;
-  schedule?: { type: 'constant' } | { type: 'step'; stepSize: number; gamma?: number } | { type: 'cosine'; minLearningRate?: number; warmupEpochs?: number };
-  earlyStopping?: { patience: number; monitor?: 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy'; minDelta?: number };
-}
+// The kinds and training options are the API's words (src/api); the checks on them live here.
+export { CLASSICAL_KINDS, NEURAL_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
 
 export interface TrainSpec {
   name: string;

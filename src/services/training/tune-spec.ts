@@ -31,24 +31,8 @@ export interface TuneSpec {
   trialResources: Resources;
 }
 
-/** One trial of a tune job: a candidate at a rung's budget, run as a child train job. */
-export interface Trial {
-  candidate: number;
-  rung: number;
-  budget: number;
-  job: string;
-  status?: string;
-  score?: number;
-  error?: string;
-}
-
-/** A finished tune job's `metrics.tuning`: the trial table and the best candidate. */
-export interface TuningSummary {
-  metric: string;
-  strategy: string;
-  best: { params: Params; score?: number; job: string };
-  trials: (Trial & { params: Params })[];
-}
+// The trial table's shape is part of the API (a tune job's metrics.tuning): src/api states it.
+export type { Trial, TuningSummary } from '../../api/training-types.js';
 
 const FIELDS = ['base', 'space', 'strategy', 'trials', 'cv', 'metric', 'seed', 'eta', 'trialResources'];
 /** Trials of one tune job (each a child train job): the grid's size is checked against this before it is built. */
