@@ -13,7 +13,7 @@
  * in API.md's format, and the request is counted in the HTTP and endpoint metrics.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HotCounter, type CounterSeries } from '../../infra/hot-metrics.js';
+import { SeriesCounter, type CounterSeries } from '../../infra/prometheus-series.js';
 import type { Logger } from '../../infra/logger.js';
 import { mayAccess, type Principal } from '../../services/principal.js';
 import type { Platform } from '../platform.js';
@@ -36,7 +36,7 @@ export class PredictFastPath {
 
   constructor(private readonly platform: Platform, private readonly metrics: HttpMetrics) {
     this.log = platform.logger;
-    this.taken = new HotCounter('aiaas_http_predict_fast_path_total', 'Predictions answered by the fast path, before Fastify (the rest of the predict requests went through Fastify).', [], platform.metrics).series({});
+    this.taken = new SeriesCounter('aiaas_http_predict_fast_path_total', 'Predictions answered by the fast path, before Fastify (the rest of the predict requests went through Fastify).', [], platform.metrics).series({});
   }
 
   /** Takes the request and answers it (true), or leaves it untouched for Fastify (false). */

@@ -11,10 +11,10 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../infra/errors.js';
-import { instancesToFeeds, MAX_ROWS, readPredictBody, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
-import { readNumberRows } from '../../ml/number-rows.js';
+import { instancesToFeeds, MAX_ROWS, readPredictBody, toPredictions, type FeedTensor, type Feeds, type TensorData } from './codec/instances.js';
+import { readNumberRows } from './codec/number-rows.js';
 import type { Signature } from '../../ml/signature.js';
-import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest, RunResult } from './protocol.js';
+import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
 
 let session: ort.InferenceSession | undefined;
 let fetches: string[] = [];

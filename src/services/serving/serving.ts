@@ -21,14 +21,14 @@ import type { Signature } from '../../ml/signature.js';
 import {
   allocate, feedsToV2, instancesToFeeds, outputRoles, readPredictBody, toPredictions, v2InputsToFeeds, V2_DATATYPES,
   type Feeds, type OutputRoles, type Prediction, type V2Tensor,
-} from '../../ml/instances.js';
+} from './codec/instances.js';
 import type { Principal } from '../principal.js';
 import type { ModelVersion, RegistryService } from '../registry.js';
 import { assertName } from '../tenants.js';
 import { VersionPool, type AutoscalingSettings, type BatchingSettings, type PoolSettings } from './pool.js';
 import { ServingMetrics } from './metrics.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingUse } from './quotas.js';
-import { LABEL_NAMES, hasLabelNames, labelNamesMetadata, labelNamesTensor } from './v2-labels.js';
+import { LABEL_NAMES, hasLabelNames, labelNamesMetadata, labelNamesTensor } from './codec/v2-labels.js';
 import type { Registry } from 'prom-client';
 
 export interface TrafficEntry {

@@ -1,5 +1,5 @@
 /** Messages between the main thread and a replica worker (structured clone; buffers transferred). */
-import type { Feeds, OutputRoles } from '../../ml/instances.js';
+import type { Feeds, OutputRoles } from './codec/instances.js';
 import type { Signature } from '../../ml/signature.js';
 
 /** What a replica needs to read predict bodies and write their answers itself. */
