@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from '../../infra/hot-metrics.js';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from '../../infra/prometheus-series.js';
 import type { Platform } from '../platform.js';
 import './context.js';
 
@@ -24,14 +24,14 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * hooks and the prediction fast path; each label set's series is found once and kept.
  */
 export class HttpMetrics {
-  private readonly requests: HotCounter<'method' | 'route' | 'status'>;
-  private readonly latency: HotHistogram<'method' | 'route' | 'status'>;
+  private readonly requests: SeriesCounter<'method' | 'route' | 'status'>;
+  private readonly latency: SeriesHistogram<'method' | 'route' | 'status'>;
   private readonly series = new Map<string, { count: CounterSeries<string>; latency: HistogramSeries<string> }>();
 
   constructor(platform: Platform) {
     const labels = ['method', 'route', 'status'] as const;
-    this.requests = new HotCounter('aiaas_http_requests_total', 'HTTP requests by method, route and status.', labels, platform.metrics);
-    this.latency = new HotHistogram('aiaas_http_request_duration_seconds', 'HTTP request latency by method, route and status.', labels,
+    this.requests = new SeriesCounter('aiaas_http_requests_total', 'HTTP requests by method, route and status.', labels, platform.metrics);
+    this.latency = new SeriesHistogram('aiaas_http_request_duration_seconds', 'HTTP request latency by method, route and status.', labels,
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], platform.metrics);
   }
 

@@ -8,14 +8,17 @@
  * key that authentication read less than a second ago (`keys.cached`: no store read, no
  * SHA-256), a role that may predict, no X-Tenant, a plain endpoint name, and a server that is not
  * closing. A first request with a key, or a revoked one after its second, goes through Fastify,
- * which reads the store. What follows is the route's own work: the body's bytes go to
- * `serving.predictJson` (a replica parses, checks, runs and writes the answer), errors answer
- * in API.md's format, and the request is counted in the HTTP and endpoint metrics.
+ * which reads the store. Then it is a transport like the route: the body's bytes go to the
+ * data plane's predict protocol (`predictJson`: authorize, pick a version, a replica parses,
+ * checks, runs and writes the answer), errors answer in API.md's format, and the request is
+ * counted in the HTTP metrics and by the data plane (`recordRequest`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HotCounter, type CounterSeries } from '../../infra/hot-metrics.js';
+import { SeriesCounter, type CounterSeries } from '../../infra/prometheus-series.js';
 import type { Logger } from '../../infra/logger.js';
-import { mayAccess, type Principal } from '../../services/principal.js';
+import type { Principal } from '../../services/principal.js';
+import { DataPlane } from '../../services/serving/data-plane.js';
+import { predictJson } from '../../services/serving/protocols/predict.js';
 import type { Platform } from '../platform.js';
 import { errorAnswer, errorReplyFor, type ErrorReply } from './errors.js';
 import { requestId, type HttpMetrics } from './observability.js';
@@ -36,7 +39,7 @@ export class PredictFastPath {
 
   constructor(private readonly platform: Platform, private readonly metrics: HttpMetrics) {
     this.log = platform.logger;
-    this.taken = new HotCounter('aiaas_http_predict_fast_path_total', 'Predictions answered by the fast path, before Fastify (the rest of the predict requests went through Fastify).', [], platform.metrics).series({});
+    this.taken = new SeriesCounter('aiaas_http_predict_fast_path_total', 'Predictions answered by the fast path, before Fastify (the rest of the predict requests went through Fastify).', [], platform.metrics).series({});
   }
 
   /** Takes the request and answers it (true), or leaves it untouched for Fastify (false). */
@@ -61,7 +64,7 @@ export class PredictFastPath {
     const token = header.slice(7).trim();
     if (token === '' || /\s/.test(token)) return undefined;
     const key = this.platform.keys.cached(token);
-    return key && mayAccess(key.role, 'predict') ? key : undefined;
+    return key && DataPlane.mayPredict(key.role) ? key : undefined;
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, principal: Principal, name: string): void {
@@ -86,7 +89,7 @@ export class PredictFastPath {
     req.on('end', () => {
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.platform.serving.predictJson(principal, name, body).then(
+      predictJson(this.platform.serving.plane, principal, name, body).then(
         (out) => this.answer(res, id, principal, name, started, 200, typeof out === 'string' ? out : JSON.stringify(out)),
         (err: unknown) => this.answerError(res, id, principal, name, started, errorReplyFor(err, id, this.log.child({ reqId: id }))),
       );
@@ -107,6 +110,6 @@ export class PredictFastPath {
     res.end(text);
     const seconds = (performance.now() - started) / 1000;
     this.metrics.record('POST', PREDICT_ROUTE, status, seconds);
-    this.platform.serving.observe(principal.tenantId, name, status, seconds);
+    this.platform.serving.plane.recordRequest(principal.tenantId, name, status, seconds);
   }
 }

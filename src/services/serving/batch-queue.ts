@@ -6,8 +6,8 @@
  * under the queued-rows curve for the autoscaler's time-averaged queue depth. Taking a batch
  * allocates only the batch array: this is the hot path of every prediction.
  */
-import type { Feeds } from '../../ml/instances.js';
-import type { RunResult } from './protocol.js';
+import type { Feeds } from './codec/instances.js';
+import type { RunResult } from './replica-messages.js';
 
 /** A request as queued: a raw body is kept (not transferred) so it can be retried elsewhere. */
 export type QueuedRequest = { feeds: Feeds } | { json: Uint8Array };

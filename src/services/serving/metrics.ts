@@ -4,7 +4,7 @@
  * (GET /v1/endpoints/{name}/metrics).
  */
 import { Gauge, type Registry } from 'prom-client';
-import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from '../../infra/hot-metrics.js';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from '../../infra/prometheus-series.js';
 
 export interface EndpointGauges {
   /** [tenant, endpoint, version, replicas, queueDepth] for every live pool. */
@@ -19,12 +19,12 @@ interface EndpointSeries {
 }
 
 export class ServingMetrics {
-  // Per request or per run: plain numbers (../../infra/hot-metrics.ts), read when scraped.
-  private readonly requests: HotCounter<'tenant' | 'endpoint' | 'status'>;
-  private readonly latency: HotHistogram<'tenant' | 'endpoint'>;
-  private readonly batchSize: HotHistogram<'tenant' | 'endpoint'>;
-  private readonly predictions: HotCounter<'tenant' | 'endpoint'>;
-  private readonly scaleEvents: HotCounter<'tenant' | 'endpoint' | 'direction'>;
+  // Per request or per run: plain numbers (../../infra/prometheus-series.ts), read when scraped.
+  private readonly requests: SeriesCounter<'tenant' | 'endpoint' | 'status'>;
+  private readonly latency: SeriesHistogram<'tenant' | 'endpoint'>;
+  private readonly batchSize: SeriesHistogram<'tenant' | 'endpoint'>;
+  private readonly predictions: SeriesCounter<'tenant' | 'endpoint'>;
+  private readonly scaleEvents: SeriesCounter<'tenant' | 'endpoint' | 'direction'>;
   private readonly queueDepth: Gauge<'tenant' | 'endpoint'>;
   private readonly replicas: Gauge<'tenant' | 'endpoint' | 'version'>;
   private readonly all: Array<{ get(): Promise<{ name: string; help: string; type: unknown; values: Array<{ labels: Record<string, unknown>; value: number; metricName?: string }> }> }>;
@@ -34,13 +34,13 @@ export class ServingMetrics {
   constructor(registry: Registry, gauges: EndpointGauges) {
     const registers = [registry];
     const endpoint = ['tenant', 'endpoint'] as const;
-    this.requests = new HotCounter('aiaas_endpoint_requests_total', 'Prediction requests by endpoint and HTTP status.', ['tenant', 'endpoint', 'status'], registry);
-    this.latency = new HotHistogram('aiaas_endpoint_request_duration_seconds', 'Prediction request latency (server side, parse to reply).', endpoint,
+    this.requests = new SeriesCounter('aiaas_endpoint_requests_total', 'Prediction requests by endpoint and HTTP status.', ['tenant', 'endpoint', 'status'], registry);
+    this.latency = new SeriesHistogram('aiaas_endpoint_request_duration_seconds', 'Prediction request latency (server side, parse to reply).', endpoint,
       [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registry);
-    this.batchSize = new HotHistogram('aiaas_endpoint_batch_size', 'Rows per model run (dynamic batching stacks requests into one run).', endpoint,
+    this.batchSize = new SeriesHistogram('aiaas_endpoint_batch_size', 'Rows per model run (dynamic batching stacks requests into one run).', endpoint,
       [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry);
-    this.predictions = new HotCounter('aiaas_endpoint_predictions_total', 'Rows predicted by endpoint.', endpoint, registry);
-    this.scaleEvents = new HotCounter('aiaas_endpoint_scale_events_total', 'Autoscaling events by direction (up, down).', ['tenant', 'endpoint', 'direction'], registry);
+    this.predictions = new SeriesCounter('aiaas_endpoint_predictions_total', 'Rows predicted by endpoint.', endpoint, registry);
+    this.scaleEvents = new SeriesCounter('aiaas_endpoint_scale_events_total', 'Autoscaling events by direction (up, down).', ['tenant', 'endpoint', 'direction'], registry);
     this.queueDepth = new Gauge({
       name: 'aiaas_endpoint_queue_depth', help: 'Requests waiting for a replica.', labelNames: ['tenant', 'endpoint'], registers,
       collect() {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { slowModel } from '../../ml/testing/onnx-fixtures.js';
 import type { AppError } from '../../infra/errors.js';
-import type { Feeds } from '../../ml/instances.js';
+import type { Feeds } from './codec/instances.js';
 import { VersionPool, type PoolHooks, type PoolSettings } from './pool.js';
 
 const settings: PoolSettings = {

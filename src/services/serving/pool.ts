@@ -25,10 +25,11 @@
  * and one array per batch, nothing per replica or per state change.
  */
 import { AppError } from '../../infra/errors.js';
-import type { Feeds } from '../../ml/instances.js';
+import type { Feeds } from './codec/instances.js';
 import { Autoscaler, type AutoscalingSettings } from './autoscaler.js';
 import { BatchQueue, type Pending } from './batch-queue.js';
-import type { PredictSpec, RunResult } from './protocol.js';
+import type { PredictSpec } from './codec/predict-body.js';
+import type { RunResult } from './replica-messages.js';
 import { Replica, type ReplicaListener, type ReplicaState } from './replica.js';
 
 export type { AutoscalingSettings } from './autoscaler.js';

@@ -11,17 +11,16 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../infra/errors.js';
-import { instancesToFeeds, MAX_ROWS, readPredictBody, toPredictions, type FeedTensor, type Feeds, type TensorData } from '../../ml/instances.js';
-import { readNumberRows } from '../../ml/number-rows.js';
-import type { Signature } from '../../ml/signature.js';
-import type { ToReplica, FromReplica, PredictSpec, ReplicaError, ReplicaRequest, RunResult } from './protocol.js';
+import type { FeedTensor, Feeds, TensorData } from './codec/instances.js';
+import { numberRowsInput, predictAnswer, predictJsonFeeds, type NumberRowsInput, type PredictSpec } from './codec/predict-body.js';
+import type { ToReplica, FromReplica, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
 
 let session: ort.InferenceSession | undefined;
 let fetches: string[] = [];
 let split = false;
 let predict: PredictSpec | undefined;
 /** The model's one float input of fixed width, if so: bodies of number rows are read without JSON.parse. */
-let numberRows: { name: string; width: number; dtype: 'float32' | 'float64' } | undefined;
+let numberRows: NumberRowsInput | undefined;
 
 const port = parentPort!;
 
@@ -118,29 +117,10 @@ function send(m: FromReplica, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
 }
 
-function numberRowsInput(sig: Signature): typeof numberRows {
-  const t = sig.tensors[0];
-  if (sig.tensors.length !== 1 || !t || (t.dtype !== 'float32' && t.dtype !== 'float64')) return undefined;
-  if (t.shape.length !== 2 || !(t.shape[1]! > 0)) return undefined;
-  return { name: t.name, width: t.shape[1]!, dtype: t.dtype };
-}
-
 /** A predict body into feeds (throws the 4xx a bad body gets). */
 function parseBody(bodies: Uint8Array, at: number, length: number): { feeds: Feeds; rows: number } {
   if (!predict) throw new Error('replica cannot read predict bodies');
-  if (numberRows) {
-    const { name, width, dtype } = numberRows;
-    const read = readNumberRows(bodies, at, at + length, width, dtype, MAX_ROWS);
-    if (read) return { feeds: { [name]: { dtype, dims: [read.rows, width], data: read.data } }, rows: read.rows };
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(bodies.buffer, bodies.byteOffset + at, length).toString('utf8'));
-  } catch (err) {
-    throw new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
-  }
-  const { instances, options } = readPredictBody(body);
-  return instancesToFeeds(predict.signature, instances, options);
+  return predictJsonFeeds(predict.signature, bodies, at, length, numberRows);
 }
 
 function refusal(err: unknown): RunResult {
@@ -235,8 +215,7 @@ async function runInPieces(feeds: Feeds, rows: number, maxRows: number, runs: nu
 function answer(outputs: Feeds, rows: number): RunResult {
   const spec = predict!;
   try {
-    const text = JSON.stringify({ predictions: toPredictions(spec.signature, spec.roles, outputs, rows), model: spec.model, version: spec.version });
-    return { ok: true, answer: text, rows };
+    return { ok: true, answer: JSON.stringify(predictAnswer(spec, outputs, rows)), rows };
   } catch (err) {
     return refusal(err);
   }

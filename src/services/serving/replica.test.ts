@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slowModel } from '../../ml/testing/onnx-fixtures.js';
-import type { Feeds } from '../../ml/instances.js';
+import type { Feeds } from './codec/instances.js';
 import type { Answered, Pending } from './batch-queue.js';
-import type { RunResult } from './protocol.js';
+import type { RunResult } from './replica-messages.js';
 import { Replica, type ReplicaListener, type ReplicaState } from './replica.js';
 
 interface Log {

@@ -28,7 +28,7 @@ import { Worker } from 'node:worker_threads';
 // not self-register"), and a pool that lost its last replica could not replace it.
 import 'onnxruntime-node';
 import type { Pending } from './batch-queue.js';
-import type { FromReplica, ReplicaRequest, RunResult, ToReplica } from './protocol.js';
+import type { FromReplica, ReplicaRequest, RunResult, ToReplica } from './replica-messages.js';
 
 export type ReplicaState = 'starting' | 'ready' | 'draining' | 'closed' | 'failed';
 

@@ -1,12 +1,16 @@
 /**
  * Endpoints (create, list, change traffic and settings, delete, per-endpoint metrics) and
  * predictions: POST /v1/endpoints/{name}/predict and the Open Inference Protocol (KServe v2).
+ * The prediction routes are a transport over the data plane (services/serving/data-plane.ts):
+ * they hand the request to a protocol (services/serving/protocols/) and record it when answered.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import { AppError } from '../../../infra/errors.js';
+import { invalidJson } from '../../../services/serving/codec/predict-body.js';
+import { infer, modelMetadata } from '../../../services/serving/protocols/open-inference.js';
+import { predictJson, predictRows } from '../../../services/serving/protocols/predict.js';
 import { sendError } from '../errors.js';
 import { principalOf } from '../context.js';
 import { ListOf } from '../schemas.js';
@@ -74,6 +78,7 @@ export async function endpointRoutes(base: FastifyInstance, { platform }: { plat
 async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const serving = platform.serving;
+  const plane = serving.plane;
 
   // Prediction bodies are large arrays of numbers; plain JSON.parse is much faster than the
   // prototype-poisoning scan of the default parser, and safe here: rows are only read by key,
@@ -88,14 +93,14 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {
-      done(new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`), undefined);
+      done(invalidJson(err), undefined);
     }
   });
 
   app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const params = req.params as { name?: string; endpoint?: string } | undefined;
     const name = params?.name ?? params?.endpoint;
-    if (name && req.principal && req.method === 'POST') serving.observe(req.principal.tenantId, name, reply.statusCode, reply.elapsedTime / 1000);
+    if (name && req.principal && req.method === 'POST') plane.recordRequest(req.principal.tenantId, name, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 
@@ -121,13 +126,13 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
   app.get('/v2/models/:endpoint', {
     config: { access: 'predict' },
     schema: { tags: ['inference'], summary: 'Open Inference Protocol: model metadata (inputs, outputs, datatypes, shapes)', params: V2ModelParams },
-  }, async (req) => serving.metadata(principalOf(req), req.params.endpoint));
+  }, async (req) => modelMetadata(plane, principalOf(req), req.params.endpoint));
 
   app.get('/v2/models/:endpoint/ready', {
     config: { access: 'predict' },
     schema: { tags: ['inference'], summary: 'Open Inference Protocol: model ready (200) or not (503)', params: V2ModelParams },
   }, async (req, reply) => {
-    const ready = serving.isReady(principalOf(req), req.params.endpoint);
+    const ready = plane.isReady(principalOf(req), req.params.endpoint);
     if (!ready) return sendError(reply, { status: 503, code: 'endpoint_not_ready', message: `Endpoint '${req.params.endpoint}' is not ready yet.`, details: { name: req.params.endpoint, ready: false } });
     return { name: req.params.endpoint, ready: true };
   });
@@ -139,7 +144,7 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
       description: 'Inputs are the graph inputs (`{name, shape, datatype, data}`, datatype BOOL, INT8, UINT8, INT32, INT64, FP32, FP64 or BYTES), or, for models with raw columns, one input per column with shape [N].',
       params: V2ModelParams, body: V2InferBody,
     },
-  }, async (req) => serving.infer(principalOf(req), req.params.endpoint, req.body as never));
+  }, async (req) => infer(plane, principalOf(req), req.params.endpoint, req.body as never));
 
   app.post('/v2/models/:endpoint/versions/:version/infer', {
     config: { access: 'predict' },
@@ -147,7 +152,7 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
       tags: ['inference'], summary: 'Open Inference Protocol: infer on one version of the traffic (weight 0 included)',
       params: Type.Object({ endpoint: Type.String(), version: Type.String() }), body: V2InferBody,
     },
-  }, async (req) => serving.infer(principalOf(req), req.params.endpoint, req.body as never, req.params.version));
+  }, async (req) => infer(plane, principalOf(req), req.params.endpoint, req.body as never, req.params.version));
 }
 
 /**
@@ -155,11 +160,11 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
  * thread, which parses and checks it (the schema below is enforced there, with the same 422),
  * runs it and writes the answer, so this thread (HTTP for every endpoint) does no per-row work.
  * Calls with a key seen in the last second are answered before Fastify, by ../predict-fast-path.ts,
- * with the same service call; this route takes the rest.
+ * with the same protocol call; this route takes the rest.
  */
 async function predictRoute(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
-  const serving = platform.serving;
+  const plane = platform.serving.plane;
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
@@ -179,8 +184,8 @@ async function predictRoute(base: FastifyInstance, { platform }: { platform: Pla
   }, async (req, reply) => {
     const body: unknown = req.body;
     // Bytes when sent as JSON; anything else (another content type, no body) is refused as the schema would.
-    if (!Buffer.isBuffer(body)) return serving.predict(principalOf(req), req.params.name, body as never);
-    const out = await serving.predictJson(principalOf(req), req.params.name, body);
+    if (!Buffer.isBuffer(body)) return predictRows(plane, principalOf(req), req.params.name, body);
+    const out = await predictJson(plane, principalOf(req), req.params.name, body);
     if (typeof out !== 'string') return out;
     return reply.type('application/json; charset=utf-8').send(out);
   });

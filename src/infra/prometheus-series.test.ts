@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { HotCounter, HotHistogram } from './hot-metrics.js';
+import { SeriesCounter, SeriesHistogram } from './prometheus-series.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
 
 test('a hot counter and histogram render exactly as prom-client renders the same observations', async () => {
   const ours = new Registry();
   const theirs = new Registry();
-  const hc = new HotCounter('x_requests_total', 'Requests.', ['route', 'status'], ours);
-  const hh = new HotHistogram('x_latency_seconds', 'Latency.', ['route'], BUCKETS, ours);
+  const hc = new SeriesCounter('x_requests_total', 'Requests.', ['route', 'status'], ours);
+  const hh = new SeriesHistogram('x_latency_seconds', 'Latency.', ['route'], BUCKETS, ours);
   const pc = new Counter({ name: 'x_requests_total', help: 'Requests.', labelNames: ['route', 'status'], registers: [theirs] });
   const ph = new Histogram({ name: 'x_latency_seconds', help: 'Latency.', labelNames: ['route'], buckets: BUCKETS, registers: [theirs] });
   const observations: Array<[string, string, number]> = [['/a', '200', 0.0005], ['/a', '200', 0.001], ['/a', '500', 0.05], ['/b', '200', 3], ['/b', '404', 0.2], ['/a', '200', 0.7]];
@@ -26,7 +26,7 @@ test('a hot counter and histogram render exactly as prom-client renders the same
 
 test('a series found once is the same object, and remove() drops the series that match', async () => {
   const reg = new Registry();
-  const c = new HotCounter('y_total', 'Y.', ['tenant', 'endpoint'], reg);
+  const c = new SeriesCounter('y_total', 'Y.', ['tenant', 'endpoint'], reg);
   const s = c.series({ tenant: 't1', endpoint: 'e1' });
   assert.equal(c.series({ tenant: 't1', endpoint: 'e1' }), s);
   s.inc(2);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../infra/errors.js';
+import { AppError } from '../../../infra/errors.js';
 import { feedsToV2, instancesToFeeds, outputRoles, toPredictions, v2InputsToFeeds } from './instances.js';
-import type { Signature } from './signature.js';
+import type { Signature } from '../../../ml/signature.js';
 
 const tabular: Signature = {
   inputs: [

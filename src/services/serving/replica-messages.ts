@@ -1,15 +1,6 @@
 /** Messages between the main thread and a replica worker (structured clone; buffers transferred). */
-import type { Feeds, OutputRoles } from '../../ml/instances.js';
-import type { Signature } from '../../ml/signature.js';
-
-/** What a replica needs to read predict bodies and write their answers itself. */
-export interface PredictSpec {
-  signature: Signature;
-  roles: OutputRoles;
-  /** `model` and `version` of the answer. */
-  model: string;
-  version: number;
-}
+import type { Feeds } from './codec/instances.js';
+import type { PredictSpec } from './codec/predict-body.js';
 
 /**
  * One request of a batch: feeds already made on the main thread, or the raw JSON body of a

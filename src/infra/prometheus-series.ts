@@ -16,7 +16,7 @@ interface MetricValue {
   metricName?: string;
 }
 
-abstract class HotMetric<L extends string, S extends { labels: Labels<L> }> {
+abstract class SeriesMetric<L extends string, S extends { labels: Labels<L> }> {
   abstract readonly type: 'counter' | 'histogram';
   protected readonly all = new Map<string, S>();
 
@@ -67,7 +67,7 @@ export class CounterSeries<L extends string> {
   }
 }
 
-export class HotCounter<L extends string> extends HotMetric<L, CounterSeries<L>> {
+export class SeriesCounter<L extends string> extends SeriesMetric<L, CounterSeries<L>> {
   readonly type = 'counter' as const;
 
   protected make(labels: Labels<L>): CounterSeries<L> {
@@ -99,7 +99,7 @@ export class HistogramSeries<L extends string> {
   }
 }
 
-export class HotHistogram<L extends string> extends HotMetric<L, HistogramSeries<L>> {
+export class SeriesHistogram<L extends string> extends SeriesMetric<L, HistogramSeries<L>> {
   readonly type = 'histogram' as const;
 
   constructor(name: string, help: string, labelNames: readonly L[], private readonly buckets: readonly number[], registry: Registry) {

@@ -4,9 +4,9 @@
  * BYTES output `label_names` (the names, one per row) and the metadata lists it and says how
  * `label` is encoded.
  */
-import type { Feeds, V2Tensor } from '../../ml/instances.js';
-import { outputRoles, plainValues } from '../../ml/instances.js';
-import type { Signature } from '../../ml/signature.js';
+import type { Feeds, V2Tensor } from './instances.js';
+import { outputRoles, plainValues } from './instances.js';
+import type { Signature } from '../../../ml/signature.js';
 
 export const LABEL_NAMES = 'label_names';
 

@@ -20,15 +20,15 @@
  * a 422 whose details name the row (0-based) and the column. Nested arrays are walked to the
  * depth the tensor's shape allows and no further, so no body can exhaust the stack.
  */
-import { unprocessable } from '../infra/errors.js';
-import { closest } from '../infra/did-you-mean.js';
+import { unprocessable } from '../../../infra/errors.js';
+import { closest } from '../../../infra/did-you-mean.js';
 import {
   allocate, bad, describe, flatten, list, MAX_NESTING, mismatch, put, sameShape, shapeText,
   type FeedTensor, type Feeds, type Nesting, type TensorData,
-} from './tensor-values.js';
-import type { Signature, SignatureInput, SignatureTensor, TensorDtype } from './signature.js';
+} from '../../../ml/tensor-values.js';
+import type { Signature, SignatureInput, SignatureTensor, TensorDtype } from '../../../ml/signature.js';
 
-export { allocate, type FeedTensor, type Feeds, type TensorData } from './tensor-values.js';
+export { allocate, type FeedTensor, type Feeds, type TensorData } from '../../../ml/tensor-values.js';
 
 export interface Prediction {
   label?: string | number | boolean;

@@ -1,0 +1,103 @@
+/**
+ * One endpoint as it runs: its stored row (the desired state), the versions it serves (a pool of
+ * replicas each), the routing table over them, its status and its recent events. The lifecycle
+ * (./serving.ts) changes it; the data plane (./data-plane.ts) reads it to answer requests.
+ */
+import { nowIso } from '../../infra/ids.js';
+import type { EndpointsTable } from '../../infra/store/tables-registry.js';
+import type { PredictSpec } from './codec/predict-body.js';
+import type { ModelVersion } from '../registry.js';
+import type { AutoscalingSettings, BatchingSettings, PoolSettings, VersionPool } from './pool.js';
+import { reservation } from './settings.js';
+import { WeightedRoundRobin, type TrafficEntry } from './traffic.js';
+
+export type EndpointStatus = 'loading' | 'ready' | 'updating' | 'failed';
+
+export interface EndpointEvent {
+  at: string;
+  type: 'scale_up' | 'scale_down' | 'traffic' | 'ready' | 'failed' | 'replica_failed' | 'settings';
+  version?: number;
+  from?: number;
+  to?: number;
+  message: string;
+}
+
+export interface EndpointInfo {
+  id: string;
+  name: string;
+  model: string;
+  stage: string | null;
+  status: EndpointStatus;
+  error: string | null;
+  traffic: TrafficEntry[];
+  replicas: { min: number; max: number; current: number; ready: number };
+  batching: BatchingSettings;
+  autoscaling: AutoscalingSettings;
+  versions: Array<{ version: number; weight: number; replicas: number; ready: number; queueDepth: number; inflight: number }>;
+  events: EndpointEvent[];
+  urls: { predict: string; infer: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One version as served: its pool and how to read and answer its requests. */
+export interface ServedVersion {
+  version: ModelVersion;
+  pool: VersionPool;
+  spec: PredictSpec;
+}
+
+const MAX_EVENTS = 50;
+
+/** The key of an endpoint among all tenants' (names are unique per tenant). */
+export function endpointKey(tenantId: string, name: string): string {
+  return `${tenantId}\0${name}`;
+}
+
+export class Endpoint {
+  status: EndpointStatus = 'loading';
+  error: string | null = null;
+  readonly served = new Map<number, ServedVersion>();
+  readonly events: EndpointEvent[] = [];
+  private readonly router = new WeightedRoundRobin<ServedVersion>();
+  /** Serialises changes (create, update, delete) of this endpoint. */
+  private chain: Promise<unknown> = Promise.resolve();
+  deleted = false;
+  /** Replicas held against the quotas: replicas.max per version in the traffic (more while an update loads). */
+  reserved: number;
+
+  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: PoolSettings) {
+    this.reserved = reservation(settings, traffic);
+  }
+
+  get key(): string {
+    return endpointKey(this.row.tenant_id, this.row.name);
+  }
+
+  /** Routes requests by `traffic` over the versions served (those not served get none). */
+  setRouting(traffic: TrafficEntry[]): void {
+    const entries: Array<{ target: ServedVersion; weight: number }> = [];
+    for (const t of traffic) {
+      const s = this.served.get(t.version);
+      if (s) entries.push({ target: s, weight: t.weight });
+    }
+    this.router.set(entries);
+  }
+
+  /** The version the next request goes to, by the traffic's weights. */
+  pick(): ServedVersion | undefined {
+    return this.router.pick();
+  }
+
+  event(e: Omit<EndpointEvent, 'at'>): void {
+    this.events.push({ at: nowIso(), ...e });
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
+  /** Runs `fn` after every earlier change of this endpoint. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}

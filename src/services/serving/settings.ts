@@ -1,0 +1,47 @@
+/**
+ * An endpoint's settings (replicas, dynamic batching, autoscaling): the defaults, how a create or
+ * an update's partial settings are merged and checked, and what they reserve against the quotas.
+ */
+import { unprocessable } from '../../infra/errors.js';
+import type { AutoscalingSettings, BatchingSettings, PoolSettings } from './pool.js';
+import type { TrafficEntry } from './traffic.js';
+
+export interface EndpointSettingsInput {
+  replicas?: { min?: number; max?: number };
+  batching?: Partial<BatchingSettings>;
+  autoscaling?: Partial<AutoscalingSettings>;
+}
+
+export const DEFAULT_SETTINGS: PoolSettings = {
+  replicas: { min: 1, max: 2 },
+  batching: { maxBatchSize: 32, maxDelayMs: 0 },
+  autoscaling: { intervalMs: 1000, cooldownMs: 30_000, targetQueueDepth: 8, targetLatencyMs: 0 },
+};
+
+/** Replicas an endpoint may come to run: each version in its traffic has a pool of up to replicas.max. */
+export function reservation(settings: PoolSettings, traffic: TrafficEntry[]): number {
+  return settings.replicas.max * traffic.length;
+}
+
+/** Settings with defaults, checked. */
+export function settingsFrom(input: EndpointSettingsInput, base: PoolSettings = DEFAULT_SETTINGS): PoolSettings {
+  const min = input.replicas?.min ?? (input.replicas?.max !== undefined ? Math.min(base.replicas.min, input.replicas.max) : base.replicas.min);
+  const max = input.replicas?.max ?? Math.max(min, base.replicas.max);
+  const s: PoolSettings = {
+    replicas: { min, max },
+    batching: { ...base.batching, ...input.batching },
+    autoscaling: { ...base.autoscaling, ...input.autoscaling },
+  };
+  const check = (ok: boolean, field: string, message: string) => {
+    if (!ok) throw unprocessable('invalid_settings', `${field}: ${message}`, { field });
+  };
+  check(Number.isInteger(min) && min >= 1 && min <= 64, 'replicas.min', 'must be a whole number from 1 to 64');
+  check(Number.isInteger(max) && max >= min && max <= 64, 'replicas.max', `must be a whole number from replicas.min (${min}) to 64`);
+  check(Number.isInteger(s.batching.maxBatchSize) && s.batching.maxBatchSize >= 1 && s.batching.maxBatchSize <= 4096, 'batching.maxBatchSize', 'must be a whole number from 1 (no batching) to 4096');
+  check(s.batching.maxDelayMs >= 0 && s.batching.maxDelayMs <= 1000, 'batching.maxDelayMs', 'must be from 0 to 1000');
+  check(s.autoscaling.intervalMs >= 50 && s.autoscaling.intervalMs <= 600_000, 'autoscaling.intervalMs', 'must be from 50 to 600000');
+  check(s.autoscaling.cooldownMs >= 0 && s.autoscaling.cooldownMs <= 86_400_000, 'autoscaling.cooldownMs', 'must be from 0 to 86400000');
+  check(s.autoscaling.targetQueueDepth >= 0, 'autoscaling.targetQueueDepth', 'must not be negative');
+  check(s.autoscaling.targetLatencyMs >= 0, 'autoscaling.targetLatencyMs', 'must not be negative (0 turns the latency target off)');
+  return s;
+}
