@@ -1,10 +1,11 @@
 /** Jobs: the queue, the training and tune forms, and a live page per job (SSE: progress, curves, logs). */
 import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
-import type { Job, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
+import type { Job, JobMetrics, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { LineChart, Progress, fmt, type Series } from './charts.js';
 import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
+import { MetricGroups } from './metric-tiles.js';
 import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
 import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
 
@@ -309,6 +310,18 @@ interface Live {
   logs: string[];
 }
 
+/** The curves' series: [history key, legend]. */
+const CURVES: Record<'loss' | 'accuracy', Array<[string, string]>> = {
+  loss: [['loss', 'training loss'], ['valLoss', 'validation loss']],
+  accuracy: [['accuracy', 'training accuracy'], ['valAccuracy', 'validation accuracy']],
+};
+
+/** History entries as chart points (numbers only). */
+function epochPoints(history: Array<Record<string, unknown>>): Array<Record<string, number>> {
+  return history.filter((h) => typeof h.epoch === 'number')
+    .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+}
+
 export function JobPage({ id }: { id: string }) {
   const [live, setLive] = useState<Live>({ epochs: [], logs: [] });
   const [error, setError] = useState<string>();
@@ -349,12 +362,13 @@ export function JobPage({ id }: { id: string }) {
 
   const job = live.job;
   if (!job) return error ? <ErrorBox error={error} /> : <Loading />;
-  const m = job.metrics as Record<string, unknown>;
-  const series = (keys: string[]): Series[] => keys
-    .map((k) => ({ name: k, points: live.epochs.filter((p) => typeof p[k] === 'number').map((p) => [p.epoch!, p[k]!] as [number, number]) }))
+  const m = job.metrics as JobMetrics;
+  // The per-epoch history: live events while the job runs, `metrics.history` once it is final.
+  const epochs = live.epochs.length ? live.epochs : epochPoints(m.history ?? []);
+  const series = (keys: Array<[string, string]>): Series[] => keys
+    .map(([k, name]) => ({ name, points: epochs.filter((p) => typeof p[k] === 'number').map((p) => [p.epoch!, p[k]!] as [number, number]) }))
     .filter((s) => s.points.length);
   const done = ['succeeded', 'failed', 'cancelled'].includes(job.status);
-  const scalars = Object.entries(m).filter(([k, v]) => typeof v === 'number' && !['epoch'].includes(k));
   return (
     <section>
       <p className="crumbs"><Link to="/jobs">Jobs</Link> / {job.id}</p>
@@ -370,15 +384,10 @@ export function JobPage({ id }: { id: string }) {
       )}
       {job.type === 'tune' && <TuneTrials job={job} />}
       {job.type !== 'tune' && <div className="charts">
-        <LineChart title="Loss per epoch" xLabel="epoch" series={series(['loss', 'valLoss', 'val_loss'])} />
-        <LineChart title="Accuracy per epoch" xLabel="epoch" series={series(['accuracy', 'valAccuracy', 'val_accuracy'])} />
+        <LineChart title="Loss per epoch (training rows; validation: held-out share of them)" xLabel="epoch" series={series(CURVES.loss)} />
+        <LineChart title="Accuracy per epoch (training rows; validation: held-out share of them)" xLabel="epoch" series={series(CURVES.accuracy)} />
       </div>}
-      {scalars.length > 0 && (
-        <>
-          <h2>Metrics</h2>
-          <dl className="metrics">{scalars.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{fmt(v as number)}</dd></div>)}</dl>
-        </>
-      )}
+      {Object.keys(m).some((k) => k !== 'history') && <><h2>Metrics</h2><MetricGroups metrics={m} /></>}
       <h2>Details</h2>
       <dl className="kv">
         <dt>Type</dt><dd>{job.type}</dd>

@@ -18,6 +18,7 @@ import type {
 } from '../interfaces/http/schemas-serving.js';
 import type { ModelKind, TrainingOptions } from '../services/training/train-spec.js';
 import type { TuningSummary } from '../services/training/tune-spec.js';
+import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../services/training/train-metrics.js';
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 export type Tenant = Static<typeof TenantSchema>;
@@ -49,7 +50,14 @@ export type Endpoint = Static<typeof EndpointSchema>;
 export type CreateEndpoint = Static<typeof CreateEndpointSchema>;
 export type UpdateEndpoint = Static<typeof UpdateEndpointSchema>;
 export type PredictRequest = Static<typeof PredictBodySchema>;
-export type { ModelKind, TrainingOptions };
+export type { ModelKind, TrainingOptions, HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics };
+
+/**
+ * `job.metrics` and `version.metrics` (API.md, "Job metrics"): `test`, `training`, `history` and
+ * optionally `crossValidation`, `featureImportance`, `tuning`; a running job has only `history`.
+ * Cast: `const m = job.metrics as JobMetrics; m.test?.accuracy`.
+ */
+export type JobMetrics = Partial<Omit<TrainMetrics, 'training'>> & { training?: TrainingFigures & Record<string, unknown>; history?: Array<HistoryEntry & Record<string, unknown>> };
 
 /** A `train` job request (API.md); the server checks it completely before queueing. */
 export interface TrainRequest extends Omit<SubmitJob, 'type'> {
