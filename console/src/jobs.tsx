@@ -110,9 +110,10 @@ export function NewJobPage() {
   const [trees, setTrees] = useState('50');
   const [rounds, setRounds] = useState('');
   const [depth, setDepth] = useState('');
-  const [epochs, setEpochs] = useState('20');
-  const [batchSize, setBatchSize] = useState('32');
-  const [learningRate, setLearningRate] = useState('0.01');
+  // Empty: the server's defaults (epochs with early stopping, batch size and learning rate by row count).
+  const [epochs, setEpochs] = useState('');
+  const [batchSize, setBatchSize] = useState('');
+  const [learningRate, setLearningRate] = useState('');
   const [optimizer, setOptimizer] = useState('adam');
   const [testShare, setTestShare] = useState('0.2');
   const [preprocessing, setPreprocessing] = useState('auto');
@@ -161,7 +162,7 @@ export function NewJobPage() {
     const spec: TrainRequest = {
       name: modelName, dataset, target, model, split: { test: Number(testShare) },
       preprocessing: preprocessing === 'auto' ? 'auto' : preprocessing === 'standardize' ? [{ op: 'impute', strategy: 'mean' }, { op: 'standardize' }, { op: 'one_hot' }] : [],
-      ...(neural ? { training: { epochs: Number(epochs), batchSize: Number(batchSize), learningRate: Number(learningRate), optimizer: optimizer as 'adam' } } : {}),
+      ...(neural ? { training: { ...given({ epochs, batchSize, learningRate }), optimizer: optimizer as 'adam' } } : {}),
     };
     try {
       if (tuneMode) {
@@ -253,14 +254,14 @@ export function NewJobPage() {
         {neural && (
           <fieldset>
             <legend>Training</legend>
-            <label>Epochs <input name="epochs" type="number" min="1" value={epochs} onChange={(e) => setEpochs(e.target.value)} /></label>
-            <label>Batch size <input name="batchSize" type="number" min="1" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} /></label>
+            <label>Epochs <input name="epochs" type="number" min="1" placeholder="auto: early stopping" value={epochs} onChange={(e) => setEpochs(e.target.value)} /></label>
+            <label>Batch size <input name="batchSize" type="number" min="1" placeholder="auto" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} /></label>
             <label>Optimizer
               <select name="optimizer" value={optimizer} onChange={(e) => setOptimizer(e.target.value)}>
                 {['adam', 'adamw', 'sgd'].map((o) => <option key={o}>{o}</option>)}
               </select>
             </label>
-            <label>Learning rate <input name="learningRate" type="number" min="0" step="any" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} /></label>
+            <label>Learning rate <input name="learningRate" type="number" min="0" step="any" placeholder="auto" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} /></label>
           </fieldset>
         )}
         {tuneMode && <TuneFields settings={tune} onChange={setTune} />}
@@ -308,6 +309,11 @@ interface Live {
   job?: Job;
   epochs: Array<Record<string, number>>;
   logs: string[];
+}
+
+/** The numeric fields the form's user filled in (the rest are left to the server's defaults). */
+function given(fields: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, Number(v)]));
 }
 
 /** The curves' series: [history key, legend]. */
