@@ -234,12 +234,23 @@ describe('training service', () => {
       [{ dataset: 'iris', target: 'species', split: { test: 1.5 } }, /split.test/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'random_forest', nEstimators: 0 } }, /nEstimators/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'gradient_boosting', depth: 3 } }, /depth/],
+      // Every level of the spec is strict and suggests the nearest field (issue #17).
+      [{ dataset: 'iris', target: 'species', model: { kind: 'mlp', hiden: [4] } }, /model.hiden: unknown field; did you mean 'hidden'\?/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'sequential', layers: [{ type: 'dense', unit: 3, activation: 'softmax' }] } }, /model.layers\[0\].unit: unknown field; did you mean 'units'\?/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'mlp' }, training: { earlyStopping: { patiense: 3 } } }, /training.earlyStopping.patiense: unknown field; did you mean 'patience'\?/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'mlp' }, training: { schedule: { type: 'step', stepSize: 2, gama: 0.5 } } }, /training.schedule.gama: unknown field; did you mean 'gamma'\?/],
+      [{ dataset: 'iris', target: 'species', split: { tset: 0.3 } }, /split.tset: unknown field; did you mean 'test'\?/],
+      [{ dataset: 'iris', target: 'species', testDataset: { name: 'iris', verison: 1 } }, /testDataset.verison: unknown field; did you mean 'version'\?/],
+      [{ dataset: 'iris', target: 'species', preprocessing: [{ op: 'scale', facter: 2 }] }, /preprocessing\[0\].facter: unknown field .*did you mean 'factor'/],
     ];
     for (const [spec, message] of cases) {
       const r = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'train', name: 'bad', ...spec } });
       assert.equal(r.status, 422, `${JSON.stringify(spec)}: ${r.text}`);
       assert.match(r.body.error.message, message);
     }
+    const tune = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'tune', name: 'bad', stratgy: 'grid', base: { dataset: 'iris', target: 'species' }, space: { 'model.maxDepth': [1, 2] } } });
+    assert.equal(tune.status, 422, tune.text);
+    assert.match(tune.body.error.message, /stratgy: unknown field; did you mean 'strategy'\?/);
     assert.equal((await s.call('GET', '/v1/jobs?limit=500', { key: dev })).body.data.length, before);
   });
 

@@ -2,8 +2,8 @@
  * Training defaults for networks that converge on data of any size (issue #17): what a user leaves
  * out is chosen from the number of rows the network trains on, and what a user sets always wins.
  *
- * - Enough epochs: up to about EXAMPLE_PASSES examples seen in all (500 epochs of a 100-row table,
- *   20 of MNIST), ended by early stopping on the validation loss (patience 10, the best epoch's
+ * - Enough epochs: up to about EXAMPLE_PASSES examples seen in all (500 epochs of a 200-row table,
+ *   14 of MNIST's 7,200, at least 10), ended by early stopping on the validation loss (patience 10, the best epoch's
  *   weights kept), as scikit-learn's MLP stops after 10 epochs without improvement.
  * - Batches of 32 rows on small tables (more updates per epoch), larger ones on large data, where
  *   they are faster per row and the epochs are many updates anyway.
@@ -14,7 +14,7 @@
 import type { TrainingOptions } from './train-spec.js';
 
 const EXAMPLE_PASSES = 100_000;
-const MIN_EPOCHS = 20;
+const MIN_EPOCHS = 10;
 const MAX_EPOCHS = 500;
 export const DEFAULT_PATIENCE = 10;
 
