@@ -241,7 +241,7 @@ describe('training service', () => {
       [{ dataset: 'iris', target: 'species', model: { kind: 'mlp' }, training: { schedule: { type: 'step', stepSize: 2, gama: 0.5 } } }, /training.schedule.gama: unknown field; did you mean 'gamma'\?/],
       [{ dataset: 'iris', target: 'species', split: { tset: 0.3 } }, /split.tset: unknown field; did you mean 'test'\?/],
       [{ dataset: 'iris', target: 'species', testDataset: { name: 'iris', verison: 1 } }, /testDataset.verison: unknown field; did you mean 'version'\?/],
-      [{ dataset: 'iris', target: 'species', preprocessing: [{ op: 'scale', facter: 2 }] }, /preprocessing\[0\].facter: unknown field .*did you mean 'factor'/],
+      [{ dataset: 'iris', target: 'species', preprocessing: [{ op: 'scale', facter: 2 }] }, /preprocessing\[0\].facter: unknown field .*did you mean 'factor'/i],
     ];
     for (const [spec, message] of cases) {
       const r = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'train', name: 'bad', ...spec } });
