@@ -18,7 +18,7 @@ import type {
 } from '../interfaces/http/schemas-serving.js';
 import type { ModelKind, TrainingOptions } from '../services/training/train-spec.js';
 import type { TuningSummary } from '../services/training/tune-spec.js';
-import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../services/training/train-metrics.js';
+import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../services/training/metrics-spec.js';
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 export type Tenant = Static<typeof TenantSchema>;

@@ -14,7 +14,7 @@ import { rawPermutationImportance } from './evaluate.js';
 import type { TrainSpec } from './train-spec.js';
 import type { LmSpec } from './lm-spec.js';
 import { runLm } from './lm-job.js';
-import { historyOf, trainingFigures, type CvSummary, type TrainMetrics, type TrialMetrics } from './train-metrics.js';
+import { historyOf, trainingFigures, type CvSummary, type TrainMetrics, type TrialMetrics } from './metrics-spec.js';
 
 /** Above this many raw columns × held-out rows, importance uses one repeat (wide image data). */
 const IMPORTANCE_BUDGET = 2_000_000;

@@ -10,7 +10,7 @@ import { JobStore } from '../jobs/job-store.js';
 import { trainJob } from './job-types.js';
 import { withBudget, type Trial, type TuneSpec, type TuningSummary } from './tune-spec.js';
 import type { TrainSpec } from './train-spec.js';
-import type { TrialMetrics } from './train-metrics.js';
+import type { TrialMetrics } from './metrics-spec.js';
 
 interface TuneState {
   trials: Trial[];
