@@ -128,18 +128,33 @@ export function HeatMap({ matrix, labels }: { matrix: number[][]; labels: string
   );
 }
 
-/** Horizontal bars: feature importance, probabilities, allocations. */
+/**
+ * Horizontal bars: feature importance, probabilities, allocations. With a negative value the track
+ * gets a zero line: negative bars grow left of it (a feature whose shuffling helped), positive right.
+ */
 export function Bars({ items, max, format = fmt }: { items: Array<{ label: string; value: number; note?: ReactNode }>; max?: number; format?: (n: number) => string }) {
+  const lowest = Math.min(0, ...items.map((i) => i.value));
+  const highest = Math.max(0, ...items.map((i) => i.value));
   const m = max ?? Math.max(...items.map((i) => Math.abs(i.value)), 1e-12);
+  // Where zero sits on the track, as a share of its width (0 without negative values).
+  const zero = lowest < 0 ? -lowest / Math.max(highest - lowest, 1e-12) : 0;
+  const span = lowest < 0 ? Math.max(highest - lowest, 1e-12) : m;
   return (
     <div className="bars">
-      {items.map((it) => (
-        <div className="bar-row" key={it.label}>
-          <span className="bar-label" title={it.label}>{it.label}</span>
-          <span className="bar-track"><span className="bar-fill" style={{ width: `${Math.min(100, (Math.abs(it.value) / m) * 100)}%` }} /></span>
-          <span className="bar-value">{format(it.value)}{it.note}</span>
-        </div>
-      ))}
+      {items.map((it) => {
+        const width = Math.min(100, (Math.abs(it.value) / span) * 100);
+        const left = it.value < 0 ? zero * 100 - width : zero * 100;
+        return (
+          <div className="bar-row" key={it.label}>
+            <span className="bar-label" title={it.label}>{it.label}</span>
+            <span className="bar-track">
+              {zero > 0 && <span className="bar-zero" style={{ left: `${zero * 100}%` }} />}
+              <span className={`bar-fill${it.value < 0 ? ' negative' : ''}`} data-value={it.value} style={{ marginLeft: `${left}%`, width: `${width}%` }} />
+            </span>
+            <span className="bar-value">{format(it.value)}{it.note}</span>
+          </div>
+        );
+      })}
     </div>
   );
 }

@@ -1,10 +1,11 @@
 /** Jobs: the queue, the training and tune forms, and a live page per job (SSE: progress, curves, logs). */
 import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
-import type { Job, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
+import type { Job, JobMetrics, ModelKind, TrainRequest, TuneRequest } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { LineChart, Progress, fmt, type Series } from './charts.js';
 import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
+import { MetricGroups } from './metric-tiles.js';
 import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
 import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
 
@@ -109,9 +110,10 @@ export function NewJobPage() {
   const [trees, setTrees] = useState('50');
   const [rounds, setRounds] = useState('');
   const [depth, setDepth] = useState('');
-  const [epochs, setEpochs] = useState('20');
-  const [batchSize, setBatchSize] = useState('32');
-  const [learningRate, setLearningRate] = useState('0.01');
+  // Empty: the server's defaults (epochs with early stopping, batch size and learning rate by row count).
+  const [epochs, setEpochs] = useState('');
+  const [batchSize, setBatchSize] = useState('');
+  const [learningRate, setLearningRate] = useState('');
   const [optimizer, setOptimizer] = useState('adam');
   const [testShare, setTestShare] = useState('0.2');
   const [preprocessing, setPreprocessing] = useState('auto');
@@ -160,7 +162,7 @@ export function NewJobPage() {
     const spec: TrainRequest = {
       name: modelName, dataset, target, model, split: { test: Number(testShare) },
       preprocessing: preprocessing === 'auto' ? 'auto' : preprocessing === 'standardize' ? [{ op: 'impute', strategy: 'mean' }, { op: 'standardize' }, { op: 'one_hot' }] : [],
-      ...(neural ? { training: { epochs: Number(epochs), batchSize: Number(batchSize), learningRate: Number(learningRate), optimizer: optimizer as 'adam' } } : {}),
+      ...(neural ? { training: { ...given({ epochs, batchSize, learningRate }), optimizer: optimizer as 'adam' } } : {}),
     };
     try {
       if (tuneMode) {
@@ -252,14 +254,14 @@ export function NewJobPage() {
         {neural && (
           <fieldset>
             <legend>Training</legend>
-            <label>Epochs <input name="epochs" type="number" min="1" value={epochs} onChange={(e) => setEpochs(e.target.value)} /></label>
-            <label>Batch size <input name="batchSize" type="number" min="1" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} /></label>
+            <label>Epochs <input name="epochs" type="number" min="1" placeholder="auto: early stopping" value={epochs} onChange={(e) => setEpochs(e.target.value)} /></label>
+            <label>Batch size <input name="batchSize" type="number" min="1" placeholder="auto" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} /></label>
             <label>Optimizer
               <select name="optimizer" value={optimizer} onChange={(e) => setOptimizer(e.target.value)}>
                 {['adam', 'adamw', 'sgd'].map((o) => <option key={o}>{o}</option>)}
               </select>
             </label>
-            <label>Learning rate <input name="learningRate" type="number" min="0" step="any" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} /></label>
+            <label>Learning rate <input name="learningRate" type="number" min="0" step="any" placeholder="auto" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} /></label>
           </fieldset>
         )}
         {tuneMode && <TuneFields settings={tune} onChange={setTune} />}
@@ -309,6 +311,23 @@ interface Live {
   logs: string[];
 }
 
+/** The numeric fields the form's user filled in (the rest are left to the server's defaults). */
+function given(fields: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, Number(v)]));
+}
+
+/** The curves' series: [history key, legend]. */
+const CURVES: Record<'loss' | 'accuracy', Array<[string, string]>> = {
+  loss: [['loss', 'training loss'], ['valLoss', 'validation loss']],
+  accuracy: [['accuracy', 'training accuracy'], ['valAccuracy', 'validation accuracy']],
+};
+
+/** History entries as chart points (numbers only). */
+function epochPoints(history: Array<Record<string, unknown>>): Array<Record<string, number>> {
+  return history.filter((h) => typeof h.epoch === 'number')
+    .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+}
+
 export function JobPage({ id }: { id: string }) {
   const [live, setLive] = useState<Live>({ epochs: [], logs: [] });
   const [error, setError] = useState<string>();
@@ -349,12 +368,13 @@ export function JobPage({ id }: { id: string }) {
 
   const job = live.job;
   if (!job) return error ? <ErrorBox error={error} /> : <Loading />;
-  const m = job.metrics as Record<string, unknown>;
-  const series = (keys: string[]): Series[] => keys
-    .map((k) => ({ name: k, points: live.epochs.filter((p) => typeof p[k] === 'number').map((p) => [p.epoch!, p[k]!] as [number, number]) }))
+  const m = job.metrics as JobMetrics;
+  // The per-epoch history: live events while the job runs, `metrics.history` once it is final.
+  const epochs = live.epochs.length ? live.epochs : epochPoints(m.history ?? []);
+  const series = (keys: Array<[string, string]>): Series[] => keys
+    .map(([k, name]) => ({ name, points: epochs.filter((p) => typeof p[k] === 'number').map((p) => [p.epoch!, p[k]!] as [number, number]) }))
     .filter((s) => s.points.length);
   const done = ['succeeded', 'failed', 'cancelled'].includes(job.status);
-  const scalars = Object.entries(m).filter(([k, v]) => typeof v === 'number' && !['epoch'].includes(k));
   return (
     <section>
       <p className="crumbs"><Link to="/jobs">Jobs</Link> / {job.id}</p>
@@ -370,15 +390,10 @@ export function JobPage({ id }: { id: string }) {
       )}
       {job.type === 'tune' && <TuneTrials job={job} />}
       {job.type !== 'tune' && <div className="charts">
-        <LineChart title="Loss per epoch" xLabel="epoch" series={series(['loss', 'valLoss', 'val_loss'])} />
-        <LineChart title="Accuracy per epoch" xLabel="epoch" series={series(['accuracy', 'valAccuracy', 'val_accuracy'])} />
+        <LineChart title="Loss per epoch (training rows; validation: held-out share of them)" xLabel="epoch" series={series(CURVES.loss)} />
+        <LineChart title="Accuracy per epoch (training rows; validation: held-out share of them)" xLabel="epoch" series={series(CURVES.accuracy)} />
       </div>}
-      {scalars.length > 0 && (
-        <>
-          <h2>Metrics</h2>
-          <dl className="metrics">{scalars.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{fmt(v as number)}</dd></div>)}</dl>
-        </>
-      )}
+      {Object.keys(m).some((k) => k !== 'history') && <><h2>Metrics</h2><MetricGroups metrics={m} /></>}
       <h2>Details</h2>
       <dl className="kv">
         <dt>Type</dt><dd>{job.type}</dd>

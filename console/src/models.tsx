@@ -1,14 +1,15 @@
 /** Models: list, versions side by side, one version (confusion matrix, importance, stage, download, deploy). */
 import { useState, type FormEvent } from 'react';
-import type { ModelVersion, Stage } from '../../src/sdk/index.js';
+import type { JobMetrics, ModelVersion, Stage } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { Bars, HeatMap, fmt } from './charts.js';
+import { LOWER_IS_BETTER, MetricGroups, TEST_METRICS, testOf } from './metric-tiles.js';
 import { PreprocessingView } from './preprocessing.js';
 import { Link, navigate } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago, bytes } from './ui.js';
 
 const STAGES: Stage[] = ['none', 'staging', 'production', 'archived'];
-const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'rocAuc', 'logLoss', 'mse', 'rmse', 'mae', 'r2', 'trainSeconds', 'trainSamplesPerSecond', 'trainRows', 'testRows'];
+const TRAINING = ['epochs', 'trainSeconds', 'trainSamplesPerSecond', 'trainRows', 'testRows'];
 
 function ImportModel({ onDone }: { onDone: () => void }) {
   const [file, setFile] = useState<File>();
@@ -68,7 +69,10 @@ export function ModelPage({ name }: { name: string }) {
   const { data, error, reload } = useLoad(() => client.models.versions(name), [name]);
   if (error) return <section><h1>{name}</h1><ErrorBox error={error} /></section>;
   if (!data) return <Loading />;
-  const metrics = METRICS.filter((k) => data.some((v) => typeof v.metrics[k] === 'number'));
+  const tests = data.map((v) => testOf(v.metrics as JobMetrics));
+  const trainings = data.map((v) => ((v.metrics as JobMetrics).training ?? {}) as Record<string, unknown>);
+  const testKeys = TEST_METRICS.filter((k) => tests.some((t) => typeof t[k] === 'number'));
+  const trainingKeys = TRAINING.filter((k) => trainings.some((t) => typeof t[k] === 'number'));
   return (
     <section>
       <p className="crumbs"><Link to="/models">Models</Link> / {name}</p>
@@ -78,12 +82,13 @@ export function ModelPage({ name }: { name: string }) {
         <tr><th scope="row">stage</th>{data.map((v) => <td key={v.version}><StageSelect v={v} onChange={reload} /></td>)}</tr>
         <tr><th scope="row">kind</th>{data.map((v) => <td key={v.version}>{v.kind}</td>)}</tr>
         <tr><th scope="row">task</th>{data.map((v) => <td key={v.version}>{v.task}</td>)}</tr>
-        {metrics.map((k) => {
-          const vals = data.map((v) => v.metrics[k] as number | undefined);
-          const higher = !['logLoss', 'mse', 'rmse', 'mae', 'trainSeconds'].includes(k);
+        {testKeys.map((k) => {
+          const vals = tests.map((t) => t[k] as number | undefined);
+          const higher = !LOWER_IS_BETTER.has(k);
           const best = vals.filter((x): x is number => typeof x === 'number').reduce((a, b) => (higher ? Math.max(a, b) : Math.min(a, b)), higher ? -Infinity : Infinity);
-          return <tr key={k}><th scope="row">{k}</th>{vals.map((x, i) => <td key={i} className={x === best && data.length > 1 && !k.startsWith('train') && k !== 'testRows' ? 'best' : ''}>{fmt(x)}</td>)}</tr>;
+          return <tr key={k}><th scope="row">test {k}</th>{vals.map((x, i) => <td key={i} className={x === best && data.length > 1 ? 'best' : ''}>{fmt(x)}</td>)}</tr>;
         })}
+        {trainingKeys.map((k) => <tr key={k}><th scope="row">{k}</th>{trainings.map((t, i) => <td key={i}>{fmt(t[k] as number | undefined)}</td>)}</tr>)}
         <tr><th scope="row">size</th>{data.map((v) => <td key={v.version}>{bytes(v.sizeBytes)}</td>)}</tr>
         <tr><th scope="row">created</th>{data.map((v) => <td key={v.version}>{ago(v.createdAt)}</td>)}</tr>
       </Table>
@@ -130,9 +135,10 @@ export function VersionPage({ name, version }: { name: string; version: string }
   const [deploying, setDeploying] = useState(false);
   if (error) return <section><h1>{name} v{version}</h1><ErrorBox error={error} /></section>;
   if (!v) return <Loading />;
-  const m = v.metrics as Record<string, unknown>;
-  const cm = m.confusionMatrix as number[][] | undefined;
-  const labels = (m.labels as string[] | undefined) ?? v.signature.labels ?? [];
+  const m = v.metrics as JobMetrics;
+  const test = testOf(m);
+  const cm = test.confusionMatrix as number[][] | undefined;
+  const labels = (test.labels as string[] | undefined) ?? v.signature.labels ?? [];
   const fi = m.featureImportance as Array<{ feature: string; importance: number }> | undefined;
   const deploy = async (e: FormEvent) => {
     e.preventDefault();
@@ -164,19 +170,11 @@ export function VersionPage({ name, version }: { name: string; version: string }
         <ErrorBox error={deployError} />
       </form>
       <h2>Metrics</h2>
-      <dl className="metrics">
-        {METRICS.filter((k) => typeof m[k] === 'number').map((k) => <div key={k}><dt>{k}</dt><dd>{fmt(m[k] as number)}</dd></div>)}
-      </dl>
+      <MetricGroups metrics={m} />
       <div className="charts">
-        {cm && labels.length > 0 && <figure className="chart"><figcaption>Confusion matrix (rows: true, columns: predicted)</figcaption><HeatMap matrix={cm} labels={labels} /></figure>}
-        {fi && fi.length > 0 && <figure className="chart"><figcaption>Feature importance (permutation)</figcaption><Bars items={fi.slice(0, 20).map((f) => ({ label: f.feature, value: f.importance }))} /></figure>}
+        {cm && labels.length > 0 && <figure className="chart"><figcaption>Confusion matrix on the test split (rows: true, columns: predicted)</figcaption><HeatMap matrix={cm} labels={labels} /></figure>}
+        {fi && fi.length > 0 && <figure className="chart"><figcaption>Feature importance (permutation on the test split; negative: shuffling helped)</figcaption><Bars items={fi.slice(0, 20).map((f) => ({ label: f.feature, value: f.importance }))} /></figure>}
       </div>
-      {cvOf(m).length > 0 && (
-        <>
-          <h3>Cross-validation <small className="muted">({(m.crossValidation as { folds: number }).folds} folds, mean ± std)</small></h3>
-          <dl className="metrics">{cvOf(m).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{fmt(v.mean)} <small className="muted">± {fmt(v.std, 3)}</small></dd></div>)}</dl>
-        </>
-      )}
       <PreprocessingView params={(v.lineage as { params?: unknown }).params} />
       <h2>Signature</h2>
       <Table label="signature inputs" head={['Input', 'Type', 'Nullable', 'Categories']}>
@@ -186,11 +184,4 @@ export function VersionPage({ name, version }: { name: string; version: string }
       {labels.length > 0 && <p className="muted">Labels: {labels.join(', ')}</p>}
     </section>
   );
-}
-
-/** The cross-validation summary of a version's metrics: [metric, {mean, std}] for the known metrics. */
-function cvOf(m: Record<string, unknown>): Array<[string, { mean: number; std: number }]> {
-  const cv = m.crossValidation as Record<string, unknown> | undefined;
-  if (!cv) return [];
-  return METRICS.filter((k) => typeof (cv[k] as { mean?: unknown } | undefined)?.mean === 'number').map((k) => [k, cv[k] as { mean: number; std: number }]);
 }

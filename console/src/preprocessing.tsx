@@ -17,7 +17,7 @@ export function describeStep(s: Step): string {
     case 'drop': return `drop columns ${(s.columns as string[] | undefined)?.join(', ') ?? ''}`;
     case 'impute': return `impute missing values${cols} (${String(s.strategy ?? 'mean')}${s.value !== undefined ? ` = ${String(s.value)}` : ''})`;
     case 'standardize': return `standardize numbers${cols} (mean 0, std 1)`;
-    case 'minmax': return `rescale numbers${cols} to 0..1`;
+    case 'minmax': return `rescale numbers${cols} to 0..1${s.shared ? ' (one range for all, from the training rows)' : ''}`;
     case 'scale': return `multiply numbers${cols} by ${typeof s.factor === 'number' ? Number(s.factor.toPrecision(4)) : String(s.factor)}`;
     case 'clip_outliers': return `clip outliers${cols} (${String(s.method ?? 'iqr')})`;
     case 'one_hot': return `one-hot encode categories${cols}`;

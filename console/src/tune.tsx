@@ -214,7 +214,7 @@ export function TuneTrials({ job }: { job: Job }) {
       if (!m) return [];
       const candidate = Number(m[1]);
       const rung = Number(m[2]);
-      const score = (c.metrics as { score?: unknown }).score;
+      const score = (c.metrics as { trial?: { score?: unknown } }).trial?.score;
       return [{ candidate, rung, budget: budgetOf(spec, rung), job: c.id, status: c.status, score: typeof score === 'number' ? score : undefined, error: c.error ?? undefined, params: spec.candidates?.[candidate]?.params ?? {} }];
     }).sort((a, b) => a.rung - b.rung || a.candidate - b.candidate);
   const final = (children.data ?? []).find((c) => c.name?.endsWith('-final'));

@@ -103,12 +103,16 @@ describe('web console (chromium)', () => {
     await page.getByTestId('job-result').waitFor();
     await page.locator('figure.chart polyline').first().waitFor();
     assert.ok(await page.locator('figure.chart polyline').count() >= 2, 'loss and accuracy curves are drawn');
+    assert.match(await page.locator('figure.chart figcaption').first().innerText(), /training rows/, 'the curves say which split they show');
+    assert.match(await page.getByTestId('test-metrics').innerText(), /Test metrics[\s\S]*held-out test split[\s\S]*accuracy/);
+    assert.match(await page.getByTestId('training-metrics').innerText(), /Training[\s\S]*epochs\s+30/);
     await shot(page, '04-job-detail');
 
     // The model version: metrics, confusion matrix, importance; deploy it from there.
     await page.getByTestId('job-result').getByRole('link').click();
     await page.waitForURL('**/models/iris-web/versions/1');
     await page.locator('svg.heatmap').waitFor();
+    assert.match(await page.getByTestId('test-metrics').innerText(), /accuracy/);
     await shot(page, '06-model-version');
     await page.getByRole('button', { name: 'Deploy this version' }).click();
     await page.waitForURL('**/endpoints/iris-web');

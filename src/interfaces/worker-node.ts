@@ -7,7 +7,6 @@
  * mode serves both processes), or AIAAS_DATABASE_URL (PostgreSQL) with AIAAS_BLOB_URL (an S3 bucket):
  * then nothing is shared through the file system (AIAAS_HOME only holds this node's cache).
  */
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../infra/config.js';
 import { createLogger } from '../infra/logger.js';

@@ -17,6 +17,7 @@ import type {
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../interfaces/http/schemas-serving.js';
 import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
+import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../services/training/metrics-spec.js';
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 export type Tenant = Static<typeof TenantSchema>;
@@ -48,7 +49,14 @@ export type Endpoint = Static<typeof EndpointSchema>;
 export type CreateEndpoint = Static<typeof CreateEndpointSchema>;
 export type UpdateEndpoint = Static<typeof UpdateEndpointSchema>;
 export type PredictRequest = Static<typeof PredictBodySchema>;
-export type { ModelKind, TrainingOptions };
+export type { ModelKind, TrainingOptions, HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics };
+
+/**
+ * `job.metrics` and `version.metrics` (API.md, "Job metrics"): `test`, `training`, `history` and
+ * optionally `crossValidation`, `featureImportance`, `tuning`; a running job has only `history`.
+ * Cast: `const m = job.metrics as JobMetrics; m.test?.accuracy`.
+ */
+export type JobMetrics = Partial<Omit<TrainMetrics, 'training'>> & { training?: TrainingFigures & Record<string, unknown>; history?: Array<HistoryEntry & Record<string, unknown>> };
 
 /** A `train` job request (API.md); the server checks it completely before queueing. */
 export interface TrainRequest extends Omit<SubmitJob, 'type'> {

@@ -132,7 +132,10 @@ describe('aiaas CLI', () => {
     assert.ok(jobs.length >= 2);
     const id = jobs[0].id;
     assert.match((await ok('jobs', 'list')).stdout, /ID\s+TYPE\s+NAME\s+STATUS/);
-    assert.match((await ok('jobs', 'show', id)).stdout, /status:\s+succeeded/);
+    const shown = (await ok('jobs', 'show', id)).stdout;
+    assert.match(shown, /status:\s+succeeded/);
+    assert.match(shown, /test metrics:\s+accuracy \d/, 'the test metrics, labelled');
+    assert.match(shown, /training:\s+trainSeconds \d/, 'the training figures apart from them');
     assert.match((await ok('jobs', 'logs', id)).stdout, /registered iris-cli version 2/);
     assert.match((await ok('jobs', 'logs', '-f', id)).stdout, /registered iris-cli version 2/);
 
@@ -167,6 +170,7 @@ describe('aiaas CLI', () => {
     assert.equal(models[0].versions, 2);
     assert.match((await ok('models', 'show', 'iris-cli')).stdout, /VERSION\s+STAGE\s+KIND/);
     const v2 = await ok('models', 'show', 'iris-cli', '2');
+    assert.match(v2.stdout, /test metrics:\s+accuracy \d/);
     assert.match(v2.stdout, /Confusion matrix/);
     assert.match(v2.stdout, /Feature importance/);
     const staged = await json('models', 'stage', 'iris-cli', '2', 'production');

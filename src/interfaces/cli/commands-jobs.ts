@@ -1,8 +1,8 @@
 /** aiaas train, aiaas tune, and aiaas jobs list|show|logs [-f]|cancel|submit|wait */
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { AiaasClient, Job, JobEvent, SearchDimension, TrainRequest, TuneRequest, Tuning } from '../../sdk/index.js';
-import { Cli, CommandFailed, EXIT, UsageError, ago, fields, fmt, table } from './common.js';
+import type { AiaasClient, Job, JobEvent, JobMetrics, SearchDimension, TrainRequest, TuneRequest, Tuning } from '../../sdk/index.js';
+import { Cli, CommandFailed, EXIT, UsageError, ago, crossValidationLine, fields, fmt, scalars, table, testMetricsOf } from './common.js';
 import type { Command, Options } from './options.js';
 
 const SET: Options = { set: { type: 'string', multiple: true, value: 'path=value', help: 'set any field of the spec (value parsed as JSON when it is JSON)' } };
@@ -332,16 +332,16 @@ export function epochLine(e: JobEvent, epochs?: number): string | null {
 }
 
 function summary(job: Job): string {
-  const m = job.metrics as Record<string, unknown>;
-  const keys = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc', 'mse', 'rmse', 'mae', 'r2', 'trainSeconds'];
-  const metrics = keys.filter((k) => typeof m[k] === 'number').map((k) => `${k} ${fmt(m[k] as number)}`).join('  ');
+  const m = job.metrics as JobMetrics;
+  const test = testMetricsOf(m);
+  const keys = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc', 'mse', 'rmse', 'mae', 'r2', 'valLoss', 'perplexity'];
+  const metrics = scalars(test, keys);
   const lines = [`Job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}.`];
   if (metrics) lines.push(`Test metrics: ${metrics}`);
-  const cv = m.crossValidation as ({ folds: number } & Record<string, { mean: number; std: number } | number>) | undefined;
-  if (cv) {
-    const parts = keys.filter((k) => typeof cv[k] === 'object').map((k) => { const v = cv[k] as { mean: number; std: number }; return `${k} ${fmt(v.mean)} ± ${fmt(v.std)}`; });
-    if (parts.length) lines.push(`Cross-validation (${cv.folds} folds): ${parts.join('  ')}`);
-  }
+  const cv = crossValidationLine(m, keys);
+  if (cv) lines.push(cv);
+  const training = scalars(m.training ?? {}, ['epochs', 'loss', 'valLoss', 'trainSeconds', 'trainSamplesPerSecond']);
+  if (training) lines.push(`Training: ${training}`);
   if (job.result) lines.push(`Registered model ${job.result.model} version ${job.result.version}. Deploy it: aiaas deploy ${job.result.model} --model ${job.result.model} --version ${job.result.version}`);
   return lines.join('\n');
 }
@@ -376,13 +376,14 @@ export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
     case 'show': {
       const j = await client.jobs.get(cli.arg(1, 'the job id (aiaas jobs show ID)'));
       cli.print(j, () => {
-        const m = j.metrics as Record<string, unknown>;
-        const scalar = Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${fmt(v as number)}`).join('  ');
+        const m = j.metrics as JobMetrics;
+        const test = scalars(testMetricsOf(m));
+        const training = scalars(m.training ?? {});
         return fields([
           ['id', j.id], ['type', j.type], ['name', j.name], ['status', j.status], ['progress', `${Math.round(j.progress.fraction * 100)}%${j.progress.message ? ` (${j.progress.message})` : ''}`],
           ['priority', j.priority], ['resources', `${j.resources.cpu} CPU, ${j.resources.memoryMb} MB, ${j.resources.gpu} GPU`], ['node', j.node],
           ['queueReason', j.queueReason], ['error', j.error], ['result', j.result ? `${j.result.model} version ${j.result.version}` : undefined],
-          ['metrics', scalar || undefined], ['created', j.createdAt], ['started', j.startedAt], ['finished', j.finishedAt], ['cpuSeconds', j.cpuSeconds],
+          ['metrics', scalars(m) || undefined], ['test metrics', test || undefined], ['training', training || undefined], ['history', m.history?.length ? `${m.history.length} entries` : undefined], ['created', j.createdAt], ['started', j.startedAt], ['finished', j.finishedAt], ['cpuSeconds', j.cpuSeconds],
         ]);
       });
       return 0;

@@ -4,8 +4,8 @@ import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { csvRecords } from '../../ml/data/csv-parser.js';
-import type { ModelVersion, Stage } from '../../sdk/index.js';
-import { Cli, UsageError, ago, bytes, fields, fmt, table } from './common.js';
+import type { JobMetrics, ModelVersion, Stage } from '../../sdk/index.js';
+import { Cli, UsageError, ago, bytes, crossValidationLine, fields, fmt, scalars, table, testMetricsOf } from './common.js';
 import type { Command } from './options.js';
 
 /** Traffic weights as percentages of their sum (weights are relative: 90/10 or 0.9/0.1). */
@@ -16,8 +16,8 @@ function split(traffic: Array<{ version: number; weight: number }>, sep = ' '): 
 
 const STAGES = ['none', 'staging', 'production', 'archived'];
 
-function metricSummary(m: Record<string, unknown>): string {
-  return ['accuracy', 'f1', 'rocAuc', 'r2', 'rmse', 'mae'].filter((k) => typeof m[k] === 'number').map((k) => `${k} ${fmt(m[k] as number)}`).join('  ');
+function metricSummary(m: JobMetrics): string {
+  return scalars(testMetricsOf(m), ['accuracy', 'f1', 'rocAuc', 'r2', 'rmse', 'mae', 'perplexity']);
 }
 
 export async function models(cli: Cli, sub: string | undefined): Promise<number> {
@@ -82,17 +82,21 @@ export async function models(cli: Cli, sub: string | undefined): Promise<number>
 }
 
 function versionText(v: ModelVersion): string {
-  const m = v.metrics as Record<string, unknown>;
-  const scalars = Object.entries(m).filter(([, x]) => typeof x === 'number').map(([k, x]) => `${k} ${fmt(x as number)}`).join('  ');
+  const m = v.metrics as JobMetrics;
+  const test = testMetricsOf(m);
+  const testLine = scalars(test);
+  const training = scalars(m.training ?? {});
   const lines = [fields([
     ['model', v.name], ['version', v.version], ['stage', v.stage], ['kind', v.kind], ['task', v.task], ['source', v.source],
     ['inputs', v.signature.inputs.map((i) => `${i.name}:${i.type}`).join(', ') || v.signature.tensors.map((t) => `${t.name}${JSON.stringify(t.shape)}`).join(', ')],
-    ['labels', v.signature.labels?.join(', ')], ['metrics', scalars || undefined],
+    ['labels', v.signature.labels?.join(', ')], ['test metrics', testLine || undefined], ['training', training || undefined],
     ['lineage', v.lineage.job ? `job ${v.lineage.job}, dataset ${v.lineage.dataset} v${v.lineage.datasetVersion}` : undefined],
     ['size', bytes(v.sizeBytes)], ['sha256', v.sha256], ['created', v.createdAt],
   ])];
-  const cm = m.confusionMatrix as number[][] | undefined;
-  const labels = (m.labels as string[] | undefined) ?? v.signature.labels;
+  const cv = crossValidationLine(m, Object.keys(m.crossValidation ?? {}));
+  if (cv) lines.push(cv);
+  const cm = test.confusionMatrix as number[][] | undefined;
+  const labels = (test.labels as string[] | undefined) ?? v.signature.labels;
   if (Array.isArray(cm) && labels) {
     lines.push('', 'Confusion matrix (rows: true, columns: predicted):', table(['', ...labels], cm.map((row, i) => [labels[i], ...row])));
   }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AiaasClient, ApiError } from '../../sdk/index.js';
+import { AiaasClient, ApiError, type JobMetrics } from '../../sdk/index.js';
 
 export const EXIT = { ok: 0, api: 1, usage: 2, network: 3, jobFailed: 4 } as const;
 
@@ -154,6 +154,25 @@ export function cell(v: unknown): string {
   if (typeof v === 'number') return fmt(v);
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** "accuracy 0.9  f1 0.88": the numeric fields of an object, in `keys` order when given. */
+export function scalars(o: object, keys?: string[]): string {
+  const r = o as Record<string, unknown>;
+  return (keys ?? Object.keys(r)).filter((k) => typeof r[k] === 'number').map((k) => `${k} ${fmt(r[k] as number)}`).join('  ');
+}
+
+/** A job's or version's test metrics (API.md's `metrics.test`). */
+export function testMetricsOf(m: JobMetrics): Record<string, unknown> {
+  return (m.test ?? {}) as Record<string, unknown>;
+}
+
+/** "Cross-validation (5 folds): accuracy 0.95 ± 0.02  …", or '' without cross-validation. */
+export function crossValidationLine(m: JobMetrics, keys: string[]): string {
+  const cv = m.crossValidation;
+  if (!cv) return '';
+  const parts = keys.filter((k) => typeof cv[k] === 'object').map((k) => { const v = cv[k] as { mean: number; std: number }; return `${k} ${fmt(v.mean)} ± ${fmt(v.std)}`; });
+  return parts.length ? `Cross-validation (${cv.folds} folds): ${parts.join('  ')}` : '';
 }
 
 export function fmt(n: number): string {

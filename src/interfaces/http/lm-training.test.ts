@@ -142,7 +142,7 @@ describe('language models through the job API', () => {
   test('a preempted language-model job resumes from its checkpoint and ends as an uninterrupted run does', async () => {
     const long = (name: string) => job({ name, training: { ...TRAINING, steps: 300 }, priority: 0 });
     const queued = await submit(s, long('kjv-preempted'), acme.developer);
-    const running = await waitJob(s, queued.id, { key: acme.viewer, pred: (j) => (j.metrics?.step ?? 0) >= 30 || TERMINAL.includes(j.status) });
+    const running = await waitJob(s, queued.id, { key: acme.viewer, pred: (j) => (j.metrics?.history?.at(-1)?.step ?? 0) >= 30 || TERMINAL.includes(j.status) });
     assert.equal(running.status, 'running', JSON.stringify(running.error));
     // A more important job needs the whole node: the language model must make way.
     const urgent = await submit(s, { type: 'sleep', seconds: 0.2, steps: 1, priority: 10, resources: { cpu: 2, memoryMb: 256 } }, acme.developer);

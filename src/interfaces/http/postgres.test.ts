@@ -63,7 +63,7 @@ describe('the platform on PostgreSQL', { skip: engineSkip('postgres') }, () => {
     const done = await waitJob(s, job.body.id, { key: t.developer });
     assert.equal(done.status, 'succeeded', done.error);
     assert.deepEqual(done.result, { model: 'iris', version: 1 });
-    assert.ok(done.metrics.accuracy > 0.9);
+    assert.ok(done.metrics.test.accuracy > 0.9);
     const events = await s.call('GET', `/v1/jobs/${job.body.id}/events?follow=false`, { key: t.developer });
     assert.equal(events.status, 200);
 

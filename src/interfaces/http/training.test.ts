@@ -59,11 +59,12 @@ describe('training service', () => {
   test('an iris classifier: metrics, a registered version, and an artifact plain onnxruntime-node runs identically', async () => {
     const job = await train(s, dev, { name: 'iris-classifier', dataset: 'iris', target: 'species', model: { kind: 'logistic_regression' } });
     assert.deepEqual(job.result, { model: 'iris-classifier', version: 1 });
-    for (const k of ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'trainSeconds', 'trainSamplesPerSecond']) assert.equal(typeof job.metrics[k], 'number', k);
-    assert.ok(job.metrics.accuracy > 0.9, `accuracy ${job.metrics.accuracy}`);
-    assert.deepEqual(job.metrics.labels, ['setosa', 'versicolor', 'virginica']);
-    assert.equal(job.metrics.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), job.metrics.testRows);
-    assert.equal(job.metrics.testRows, 30);
+    for (const k of ['accuracy', 'precision', 'recall', 'f1', 'logLoss']) assert.equal(typeof job.metrics.test[k], 'number', k);
+    for (const k of ['trainSeconds', 'trainSamplesPerSecond']) assert.equal(typeof job.metrics.training[k], 'number', k);
+    assert.ok(job.metrics.test.accuracy > 0.9, `accuracy ${job.metrics.test.accuracy}`);
+    assert.deepEqual(job.metrics.test.labels, ['setosa', 'versicolor', 'virginica']);
+    assert.equal(job.metrics.test.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), job.metrics.training.testRows);
+    assert.equal(job.metrics.training.testRows, 30);
     assert.ok(job.metrics.featureImportance.length === 4 && job.metrics.featureImportance[0].feature.startsWith('petal'));
 
     const v = (await s.call('GET', '/v1/models/iris-classifier/versions/1', { key: dev })).body;
@@ -98,23 +99,23 @@ describe('training service', () => {
 
   test('a loans default model with "auto" preprocessing: messy values, categories, duplicates', async () => {
     const job = await train(s, dev, { name: 'loans-default', dataset: 'loans', target: 'default', preprocessing: 'auto', model: { kind: 'gradient_boosting' } });
-    assert.ok(job.metrics.accuracy > 0.75, `accuracy ${job.metrics.accuracy}`);
-    assert.equal(typeof job.metrics.rocAuc, 'number');
+    assert.ok(job.metrics.test.accuracy > 0.75, `accuracy ${job.metrics.test.accuracy}`);
+    assert.equal(typeof job.metrics.test.rocAuc, 'number');
     const v = (await s.call('GET', '/v1/models/loans-default/versions/1', { key: dev })).body;
     const purpose = v.signature.inputs.find((i: any) => i.name === 'purpose');
     assert.equal(purpose.tensor, 'categories');
     assert.ok(purpose.categories.includes('car') || purpose.categories.length > 2);
     assert.ok(v.signature.inputs.every((i: any) => i.nullable), 'auto imputes every column');
     // duplicates were dropped before splitting: fewer rows than the file's 5,100
-    assert.ok(job.metrics.trainRows + job.metrics.testRows < 5100);
+    assert.ok(job.metrics.training.trainRows + job.metrics.training.testRows < 5100);
   });
 
   test('a diabetes regressor, linear and neural', async () => {
     const lin = await train(s, dev, { name: 'diabetes', dataset: 'diabetes', target: 'progression', model: { kind: 'linear_regression' } });
-    for (const k of ['mse', 'rmse', 'mae', 'r2']) assert.equal(typeof lin.metrics[k], 'number');
-    assert.ok(lin.metrics.r2 > 0.3, `r2 ${lin.metrics.r2}`);
+    for (const k of ['mse', 'rmse', 'mae', 'r2']) assert.equal(typeof lin.metrics.test[k], 'number');
+    assert.ok(lin.metrics.test.r2 > 0.3, `r2 ${lin.metrics.test.r2}`);
     const mlp = await train(s, dev, { name: 'diabetes-mlp', dataset: 'diabetes', target: 'progression', model: { kind: 'mlp', hidden: [32] }, training: { epochs: 150, learningRate: 0.003 } });
-    assert.ok(mlp.metrics.r2 > 0.3, `mlp r2 ${mlp.metrics.r2}`);
+    assert.ok(mlp.metrics.test.r2 > 0.3, `mlp r2 ${mlp.metrics.test.r2}`);
   });
 
   test('the MNIST MLP with a separate test dataset, with per-epoch metrics', async () => {
@@ -122,17 +123,27 @@ describe('training service', () => {
       name: 'mnist-mlp', dataset: 'mnist', target: 'label', testDataset: 'mnist-test', importanceRepeats: 0,
       model: { kind: 'mlp', hidden: [64], dropout: 0.2 }, training: { epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 0.001 },
     });
-    assert.equal(job.metrics.testRows, 2000);
-    assert.ok(job.metrics.accuracy > 0.88, `accuracy ${job.metrics.accuracy}`);
-    assert.equal(job.metrics.epochs, 2);
+    assert.equal(job.metrics.training.testRows, 2000);
+    assert.ok(job.metrics.test.accuracy > 0.88, `accuracy ${job.metrics.test.accuracy}`);
+    assert.equal(job.metrics.training.epochs, 2);
     const events = await fetch(`${s.url}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${dev}` } });
     const text = await events.text();
-    assert.equal((text.match(/event: metrics/g) ?? []).length >= 2, true, 'one metrics event per epoch');
+    assert.equal((text.match(/event: metrics/g) ?? []).length, 2, 'one metrics event per epoch');
+    // The shape API.md promises: test, training and per-epoch history apart, nothing duplicated at the top.
+    assert.deepEqual(Object.keys(job.metrics).sort(), ['history', 'test', 'training']);
+    assert.deepEqual(job.metrics.history.map((h: any) => h.epoch), [1, 2]);
+    for (const h of job.metrics.history) for (const k of ['loss', 'accuracy', 'valLoss', 'valAccuracy', 'learningRate', 'seconds']) assert.equal(typeof h[k], 'number', k);
+    assert.equal(job.metrics.training.loss, job.metrics.history[1].loss, 'the training figures carry the last epoch');
+    assert.notEqual(job.metrics.test.accuracy, job.metrics.history[1].accuracy);
+    const v = (await s.call('GET', `/v1/models/${job.result.model}/versions/${job.result.version}`, { key: dev })).body;
+    assert.deepEqual(v.metrics, job.metrics, 'the version keeps the job\'s metrics');
   });
 
   test('k-fold cross-validation is reported beside the test metrics', async () => {
     const job = await train(s, dev, { name: 'iris-cv', dataset: 'iris', target: 'species', cv: 4, importanceRepeats: 0, model: { kind: 'random_forest', nEstimators: 20 } });
     const cv = job.metrics.crossValidation;
+    assert.equal(typeof job.metrics.test.accuracy, 'number');
+    assert.deepEqual(job.metrics.history, [], 'a forest has no epochs');
     assert.equal(cv.folds, 4);
     assert.equal(cv.accuracy.folds.length, 4);
     assert.ok(cv.accuracy.mean > 0.85 && cv.accuracy.std >= 0, JSON.stringify(cv.accuracy));
@@ -148,7 +159,7 @@ describe('training service', () => {
       ] },
       training: { epochs: 2, batchSize: 32 },
     });
-    assert.ok(job.metrics.accuracy > 0.7, `accuracy ${job.metrics.accuracy}`);
+    assert.ok(job.metrics.test.accuracy > 0.7, `accuracy ${job.metrics.test.accuracy}`);
     const v = (await s.call('GET', '/v1/models/digits-cnn/versions/1', { key: dev })).body;
     assert.equal(v.signature.inputs.length, 784, 'the endpoint takes raw pixel columns; reshaping is inside the graph');
   });
@@ -168,7 +179,8 @@ describe('training service', () => {
     assert.equal(urgent.status, 202, urgent.text);
     const job = await finished(s, dev, r.body.id);
     assert.equal(job.status, 'succeeded', job.error);
-    assert.equal(job.metrics.epochs, 40);
+    assert.equal(job.metrics.training.epochs, 40);
+    assert.deepEqual(job.metrics.history.map((h: any) => h.epoch), Array.from({ length: 40 }, (_, i) => i + 1), 'one history entry per epoch across the runs');
     assert.ok(job.attempts.length >= 2, JSON.stringify(job.attempts));
     assert.equal(job.attempts[0].outcome, 'preempted');
     assert.ok(job.attempts.at(-1).resumedFromCheckpoint);
@@ -190,6 +202,8 @@ describe('training service', () => {
     const job = await finished(s, dev, r.body.id);
     assert.equal(job.status, 'succeeded', job.error);
     assert.equal(job.metrics.tuning.trials.length, 4);
+    assert.equal(typeof job.metrics.test.f1, 'number', 'the best candidate\'s test metrics');
+    assert.equal(job.metrics.f1, undefined);
     assert.ok(job.metrics.tuning.trials.every((t: any) => typeof t.score === 'number'));
     assert.deepEqual(job.result, { model: 'iris-tuned', version: 1 });
     const children = (await s.call('GET', '/v1/jobs?limit=100', { key: dev })).body.data.filter((j: any) => j.parent === job.id);
@@ -220,12 +234,23 @@ describe('training service', () => {
       [{ dataset: 'iris', target: 'species', split: { test: 1.5 } }, /split.test/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'random_forest', nEstimators: 0 } }, /nEstimators/],
       [{ dataset: 'iris', target: 'species', model: { kind: 'gradient_boosting', depth: 3 } }, /depth/],
+      // Every level of the spec is strict and suggests the nearest field (issue #17).
+      [{ dataset: 'iris', target: 'species', model: { kind: 'mlp', hiden: [4] } }, /model.hiden: unknown field; did you mean 'hidden'\?/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'sequential', layers: [{ type: 'dense', unit: 3, activation: 'softmax' }] } }, /model.layers\[0\].unit: unknown field; did you mean 'units'\?/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'mlp' }, training: { earlyStopping: { patiense: 3 } } }, /training.earlyStopping.patiense: unknown field; did you mean 'patience'\?/],
+      [{ dataset: 'iris', target: 'species', model: { kind: 'mlp' }, training: { schedule: { type: 'step', stepSize: 2, gama: 0.5 } } }, /training.schedule.gama: unknown field; did you mean 'gamma'\?/],
+      [{ dataset: 'iris', target: 'species', split: { tset: 0.3 } }, /split.tset: unknown field; did you mean 'test'\?/],
+      [{ dataset: 'iris', target: 'species', testDataset: { name: 'iris', verison: 1 } }, /testDataset.verison: unknown field; did you mean 'version'\?/],
+      [{ dataset: 'iris', target: 'species', preprocessing: [{ op: 'scale', facter: 2 }] }, /preprocessing\[0\].facter: unknown field .*did you mean 'factor'/i],
     ];
     for (const [spec, message] of cases) {
       const r = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'train', name: 'bad', ...spec } });
       assert.equal(r.status, 422, `${JSON.stringify(spec)}: ${r.text}`);
       assert.match(r.body.error.message, message);
     }
+    const tune = await s.call('POST', '/v1/jobs', { key: dev, json: { type: 'tune', name: 'bad', stratgy: 'grid', base: { dataset: 'iris', target: 'species' }, space: { 'model.maxDepth': [1, 2] } } });
+    assert.equal(tune.status, 422, tune.text);
+    assert.match(tune.body.error.message, /stratgy: unknown field; did you mean 'strategy'\?/);
     assert.equal((await s.call('GET', '/v1/jobs?limit=500', { key: dev })).body.data.length, before);
   });
 

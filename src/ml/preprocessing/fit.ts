@@ -83,7 +83,8 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
       case 'standardize':
       case 'minmax':
       case 'scale': {
-        const pairs = numCols.map((c, j) => (selected(s, c.name) ? affineFor(s, work[j]!) : [0, 1]));
+        const shared = s.op === 'minmax' && s.shared ? sharedRange(numCols.flatMap((c, j) => (selected(s, c.name) ? [work[j]!] : []))) : undefined;
+        const pairs = numCols.map((c, j) => (selected(s, c.name) ? shared ?? affineFor(s, work[j]!) : [0, 1]));
         ops.push(apply(work, { op: 'affine', sub: pairs.map((p) => p[0]!), mul: pairs.map((p) => p[1]!) }));
         break;
       }
@@ -218,6 +219,14 @@ function affineFor(s: Extract<Step, { op: 'standardize' | 'minmax' | 'scale' }>,
   let max = -Infinity;
   for (const x of xs) [min, max] = [Math.min(min, x), Math.max(max, x)];
   return [min, max > min ? 1 / (max - min) : 1];
+}
+
+/** One [min, 1 / (max − min)] over all the columns' present values (pixels share one range). */
+function sharedRange(cols: Float64Array[]): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const col of cols) for (const x of col) if (!Number.isNaN(x)) [min, max] = [Math.min(min, x), Math.max(max, x)];
+  return Number.isFinite(min) && max > min ? [min, 1 / (max - min)] : [0, 1];
 }
 
 /** Categories seen in the training rows, most frequent first (ties by name), for stable one-hot columns. */

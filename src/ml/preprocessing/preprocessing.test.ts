@@ -90,10 +90,33 @@ test('bad steps are refused with what to fix', () => {
   assert.match(code(() => fitPreprocessing(table, ['income', 'city'], Int32Array.from([0, 1]), planSteps([{ op: 'standardize' }], info), { modelHandlesMissing: false })), /unencoded_column: Column 'city'/);
 });
 
-test('"auto" imputes, standardizes and one-hots; pixel data is scaled to 0..1', () => {
+test('"auto" imputes, standardizes and one-hots; pixel data is scaled by its own range, whatever it is', () => {
   const steps = autoSteps(info, new Map());
   assert.deepEqual(steps.map((s) => s.op), ['drop_duplicates', 'impute', 'standardize', 'one_hot']);
-  const pixels = Array.from({ length: 64 }, (_, i) => ({ name: `p${i}`, type: 'integer' as const, missing: 0 }));
-  const ranges = new Map(pixels.map((p) => [p.name, { min: 0, max: 255 }]));
-  assert.deepEqual(autoSteps(pixels, ranges)[2], { op: 'scale', factor: 1 / 255 });
+  const columns = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `p${i}`, type: 'integer' as const, missing: 0 }));
+  // Several shapes: 8×8 digits in 0..16, 28×28 MNIST in 0..255 (borders never lit), counts of very different ranges.
+  const digits = columns(64);
+  const digitRanges = new Map(digits.map((p, i) => [p.name, { min: 0, max: i % 8 === 0 ? 0 : 16 }]));
+  const mnist = columns(784);
+  const mnistRanges = new Map(mnist.map((p, i) => [p.name, { min: 0, max: i < 100 ? 0 : 255 }]));
+  const counts = columns(80);
+  const countRanges = new Map(counts.map((p, i) => [p.name, { min: 0, max: i < 60 ? 5 : 100_000 }]));
+  assert.deepEqual(autoSteps(digits, digitRanges)[2], { op: 'minmax', shared: true });
+  assert.deepEqual(autoSteps(mnist, mnistRanges)[2], { op: 'minmax', shared: true });
+  assert.deepEqual(autoSteps(counts, countRanges)[2], { op: 'standardize' }, 'count-like columns with ranges far apart are standardized');
+  assert.deepEqual(autoSteps(columns(63), digitRanges)[2], { op: 'standardize' }, 'too few columns for an image');
+  const signed = new Map(digits.map((p) => [p.name, { min: -3, max: 16 }]));
+  assert.deepEqual(autoSteps(digits, signed)[2], { op: 'standardize' });
+
+  // The shared range is the one observed on the training rows: 0..16 digits become 0..1, not 0..0.06.
+  for (const top of [16, 255]) {
+    const table = { rows: 3, columns: [
+      { name: 'a', type: 'integer' as const, values: Float64Array.from([0, top / 2, 1000]) },
+      { name: 'b', type: 'integer' as const, values: Float64Array.from([top, 0, 0]) },
+    ] } as never;
+    const fitted = fitPreprocessing(table, ['a', 'b'], Int32Array.from([0, 1]), planSteps([{ op: 'minmax', shared: true }], [
+      { name: 'a', type: 'integer', missing: 0 }, { name: 'b', type: 'integer', missing: 0 },
+    ]), { modelHandlesMissing: false });
+    assert.deepEqual(fitted.numericOps, [{ op: 'affine', sub: [0, 0], mul: [1 / top, 1 / top] }], 'row 2 (not a training row) does not count');
+  }
 });

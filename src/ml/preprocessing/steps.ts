@@ -14,7 +14,7 @@ export type Step =
   | { op: 'impute'; columns?: string[]; strategy: ImputeStrategy; value?: number | string }
   | { op: 'clip_outliers'; columns?: string[]; method: 'iqr' | 'zscore'; threshold?: number }
   | { op: 'standardize'; columns?: string[] }
-  | { op: 'minmax'; columns?: string[] }
+  | { op: 'minmax'; columns?: string[]; shared?: boolean }
   | { op: 'scale'; columns?: string[]; factor: number }
   | { op: 'one_hot'; columns?: string[] }
   | { op: 'drop'; columns: string[] }
@@ -34,7 +34,7 @@ const FIELDS: Record<Step['op'], string[]> = {
   impute: ['columns', 'strategy', 'value'],
   clip_outliers: ['columns', 'method', 'threshold'],
   standardize: ['columns'],
-  minmax: ['columns'],
+  minmax: ['columns', 'shared'],
   scale: ['columns', 'factor'],
   one_hot: ['columns'],
   drop: ['columns'],
@@ -48,19 +48,29 @@ const bad = (i: number, message: string, details: Record<string, unknown> = {}) 
 /**
  * The steps `"auto"` stands for: drop duplicate rows, impute (median for numbers, most frequent
  * category), standardize numbers, one-hot categories; text columns are dropped (listed in the
- * model's lineage). Image-like data (every feature an integer in 0..255, at least 64 of them) is
- * scaled to 0..1 instead of standardized, as the usual pixel recipe does.
+ * model's lineage). Image-like data (many non-negative integer columns sharing one value range) is
+ * scaled by that range as observed on the training rows (0..255 pixels by 255, 0..16 by 16): one
+ * factor for all pixels keeps their relations, where per-pixel standardizing would blow up the
+ * rarely lit border pixels.
  */
 export function autoSteps(columns: ColumnInfo[], ranges: Map<string, { min?: number; max?: number }>): Step[] {
   const text = columns.filter((c) => c.type === 'text').map((c) => c.name);
   const numeric = columns.filter((c) => c.type === 'number' || c.type === 'integer' || c.type === 'boolean');
-  const pixels = numeric.length >= 64 && numeric.every((c) => c.type === 'integer' && (ranges.get(c.name)?.min ?? 0) >= 0 && (ranges.get(c.name)?.max ?? 0) <= 255);
   const steps: Step[] = [{ op: 'drop_duplicates' }];
   if (text.length) steps.push({ op: 'drop', columns: text });
   steps.push({ op: 'impute', strategy: 'median' });
-  steps.push(pixels ? { op: 'scale', factor: 1 / 255 } : { op: 'standardize' });
+  steps.push(imageLike(numeric, ranges) ? { op: 'minmax', shared: true } : { op: 'standardize' });
   steps.push({ op: 'one_hot' });
   return steps;
+}
+
+/** At least 64 integer columns, none negative, and most of them reaching the top of the common range. */
+export function imageLike(numeric: ColumnInfo[], ranges: Map<string, { min?: number; max?: number }>): boolean {
+  if (numeric.length < 64 || !numeric.every((c) => c.type === 'integer' && (ranges.get(c.name)?.min ?? 0) >= 0)) return false;
+  const maxima = numeric.map((c) => ranges.get(c.name)?.max ?? 0).sort((a, b) => a - b);
+  const top = maxima.at(-1)!;
+  // Count-like tabular columns (ages, amounts, counts) have ranges far apart; pixels share theirs.
+  return top > 0 && maxima[Math.floor(maxima.length / 2)]! >= top / 2;
 }
 
 /** Validates user steps against the feature columns (target excluded). Returns them normalised. */
@@ -119,7 +129,10 @@ function checkStep(i: number, s: Record<string, unknown>, byName: Map<string, Co
       requireNumeric();
       break;
     case 'standardize':
+      requireNumeric();
+      break;
     case 'minmax':
+      if (s.shared !== undefined && typeof s.shared !== 'boolean') throw bad(i, `'shared' must be true (one range for all the columns, as for pixels) or false (a range per column).`);
       requireNumeric();
       break;
     case 'scale':

@@ -24,7 +24,7 @@ storeTest('a job goes queued → running → succeeded with numbered events and 
   assert.ok(await store.endRun(job.id, 1, { status: 'succeeded', attemptOutcome: 'succeeded', result: { model: 'm' } as never, metrics: { acc: 1 } }));
   const row = await store.row(job.id, t.id);
   assert.equal(row?.status, 'succeeded');
-  assert.deepEqual(JSON.parse(row!.metrics), { loss: 0.25, acc: 1 });
+  assert.deepEqual(JSON.parse(row!.metrics), { acc: 1, history: [{ loss: 0.25 }] }, 'the final metrics replace the running ones; the history stays');
   assert.deepEqual(JSON.parse(row!.spec), { a: [1, 2] });
   const events = await store.events(job.id, 0);
   assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4]);

@@ -250,7 +250,7 @@ export class JobStore {
       if (!job || job.status !== 'running' || job.attempt !== attempt) return false;
       const set: Partial<JobsTable> = { updated_at: nowIso() };
       if (upd.progress) set.progress = JSON.stringify(upd.progress);
-      if (upd.metrics?.length) set.metrics = JSON.stringify(Object.assign(JSON.parse(job.metrics), ...upd.metrics));
+      if (upd.metrics?.length) set.metrics = JSON.stringify(appendHistory(JSON.parse(job.metrics), upd.metrics));
       await tx.updateTable('jobs').set(set).where('id', '=', jobId).execute();
       await this.appendEvents(jobId, tenantId, events, tx);
       return true;
@@ -307,7 +307,7 @@ export class JobStore {
       };
       if (final) set.finished_at = now;
       if (end.result) set.result = JSON.stringify(end.result);
-      if (end.metrics && Object.keys(end.metrics).length) set.metrics = JSON.stringify({ ...JSON.parse(job.metrics), ...end.metrics });
+      if (end.metrics && Object.keys(end.metrics).length) set.metrics = JSON.stringify(finalMetrics(JSON.parse(job.metrics), end.metrics));
       if (end.status === 'succeeded') set.progress = JSON.stringify({ ...JSON.parse(job.progress), fraction: 1 });
       if (end.status === 'cancelled') set.cancel_requested = 0;
       await tx.updateTable('jobs').set(set).where('id', '=', jobId).execute();
@@ -444,3 +444,15 @@ export function toJobView(r: JobsTable, attempts?: JobAttempt[]): JobView {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Each running `ctx.metrics(record)` is one entry of `metrics.history` (docs/API.md, "Job metrics"). */
+function appendHistory(current: Record<string, unknown>, records: Record<string, unknown>[]): Record<string, unknown> {
+  const history = Array.isArray(current.history) ? current.history : [];
+  return { ...current, history: [...history, ...records] };
+}
+
+/** The final metrics replace the running ones; the running history stays unless the final ones bring their own. */
+function finalMetrics(current: Record<string, unknown>, final: Record<string, unknown>): Record<string, unknown> {
+  if (final.history !== undefined || !Array.isArray(current.history) || current.history.length === 0) return final;
+  return { ...final, history: current.history };
+}

@@ -31,8 +31,9 @@
  *
  * Contract inside `run`:
  * - Report with `ctx.progress({fraction, epoch?, epochs?, message?})`, `ctx.metrics({epoch, loss,
- *   …})` (one `metrics` event per call; the last value of each key is the job's `metrics` unless
- *   the outcome gives final ones), `ctx.log(line)` (stdout/stderr lines are logged too).
+ *   …})` (one `metrics` event per call, appended to the job's `metrics.history`; the running job's
+ *   `metrics` is `{ history }` until the outcome's final metrics replace it, keeping that history
+ *   unless they bring their own), `ctx.log(line)` (stdout/stderr lines are logged too).
  * - Honour `ctx.signal`: it aborts with reason `'cancel'` (stop, nothing to keep), `'preempt'`
  *   (a higher-priority job needs the resources, or the server is shutting down: save a checkpoint
  *   with `ctx.checkpoint.save(bytes)` and return or throw) or `'lost'`. After an abort, whatever

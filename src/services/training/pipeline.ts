@@ -92,6 +92,8 @@ export interface TrainedModel {
   trainSeconds: number;
   trainSamples: number;
   epochs?: number;
+  /** A network's per-epoch figures (all epochs, also those of earlier runs of a resumed job). */
+  history?: EpochMetrics[];
 }
 
 /** Fits preprocessing and the model on `rows` (a validation share is carved out for networks). */
@@ -105,11 +107,13 @@ export async function trainOnRows(spec: TrainSpec, data: PreparedData, rows: Int
   const x = await transform(prePart, pre, table, rows, hooks.threads);
   let modelPart: GraphPart;
   let epochs: number | undefined;
+  let history: EpochMetrics[] | undefined;
   let samples = rows.length;
   if (neural) {
     const r = await fitNetwork(spec, pre, x, Float64Array.from(rows, (i) => target.values[i]!), target, hooks);
     modelPart = r.part;
     epochs = r.epochs;
+    history = r.history;
     samples = r.samples;
   } else {
     const state = fitClassical(spec, x, rows, target, hooks);
@@ -122,7 +126,7 @@ export async function trainOnRows(spec: TrainSpec, data: PreparedData, rows: Int
     name: spec.name, inputs: preprocessingInputs(pre), parts: [prePart, modelPart], outputs: modelPart.outputs,
     metadata: { [SIGNATURE_METADATA_KEY]: JSON.stringify(signature), 'aiaas.kind': spec.model.kind },
   });
-  return { artifact: encodeModel(model), signature, preprocessing: pre, trainSeconds, trainSamples: samples, epochs };
+  return { artifact: encodeModel(model), signature, preprocessing: pre, trainSeconds, trainSamples: samples, epochs, history };
 }
 
 /** Runs the preprocessing graph on the raw rows: the matrix the model trains on. */
@@ -219,7 +223,7 @@ async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32A
   }
   const epochs = net.training?.epoch ?? t.epochs;
   const samples = (history?.samplesPerSecond ?? 0) > 0 ? train.y.length * epochs : train.y.length;
-  return { part: networkPart(net, pre, inputShape, target, yMean, yStd), epochs, samples };
+  return { part: networkPart(net, pre, inputShape, target, yMean, yStd), epochs, samples, history: net.training?.history ?? history?.epochs ?? [] };
 }
 
 /** The network's inference graph wired to the preprocessed matrix (reshaped for images, de-standardised for regression). */

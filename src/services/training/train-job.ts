@@ -14,6 +14,7 @@ import { rawPermutationImportance } from './evaluate.js';
 import type { TrainSpec } from './train-spec.js';
 import type { LmSpec } from './lm-spec.js';
 import { runLm } from './lm-job.js';
+import { historyOf, trainingFigures, type CvSummary, type TrainMetrics, type TrialMetrics } from './metrics-spec.js';
 
 /** Above this many raw columns × held-out rows, importance uses one repeat (wide image data). */
 const IMPORTANCE_BUDGET = 2_000_000;
@@ -54,27 +55,25 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   } finally {
     await session.release();
   }
-  const summary: Record<string, unknown> = {
-    ...metrics,
-    trainSeconds: round(trained.trainSeconds),
-    trainSamplesPerSecond: round(trained.trainSamples / Math.max(trained.trainSeconds, 1e-9)),
-    trainRows: data.trainRows.length,
-    testRows: data.testRows.length,
-    ...(trained.epochs !== undefined ? { epochs: trained.epochs } : {}),
-    ...(featureImportance ? { featureImportance } : {}),
+  const history = historyOf(trained.history);
+  const summary: TrainMetrics = {
+    test: metrics,
+    training: trainingFigures({ ...trained, trainRows: data.trainRows.length, testRows: data.testRows.length, history }),
+    history,
     ...(cv ? { crossValidation: { folds: spec.cv, ...cv } } : {}),
+    ...(featureImportance ? { featureImportance } : {}),
   };
   ctx.progress({ fraction: 0.97, message: 'registering the model version' });
   // An aborted run's outcome is discarded (the job is requeued or cancelled): register nothing.
   ctx.signal.throwIfAborted();
   const version = await registry.registerVersion(ctx.tenantId, {
     name: spec.name, artifact: trained.artifact, kind: spec.model.kind, task: spec.task, signature: trained.signature,
-    metrics: summary, source: 'trained',
+    metrics: summary as unknown as Record<string, unknown>, source: 'trained',
     lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
     params: { ...spec, droppedColumns: trained.preprocessing.dropped, features: trained.preprocessing.featureNames.length },
   });
   ctx.log(`registered ${version.name} version ${version.version}`);
-  return { metrics: summary, result: { model: version.name, version: version.version } };
+  return { metrics: summary as unknown as Record<string, unknown>, result: { model: version.name, version: version.version } };
 }
 
 /**
@@ -86,10 +85,9 @@ async function runTrial(ctx: JobContext<TrainSpec>, spec: TrainSpec, data: Prepa
   const result = await crossValidate(ctx, spec, data, cv, hooks);
   const m = result[metric];
   if (!m) throw new Error(`metric '${metric}' is not defined for this model and data (e.g. rocAuc needs two classes)`);
-  return { metrics: { metric, score: m.mean, scoreStd: m.std, folds: m.folds } };
+  const metrics: TrialMetrics = { trial: { metric, score: m.mean, scoreStd: m.std, folds: m.folds }, crossValidation: { folds: m.folds.length, ...result } };
+  return { metrics: metrics as unknown as Record<string, unknown> };
 }
-
-type CvSummary = Record<string, { mean: number; std: number; folds: number[] }>;
 
 /** Every scalar test metric, per fold and as mean ± std, over k folds of the training rows. */
 async function crossValidate(ctx: JobContext<TrainSpec>, spec: TrainSpec, data: PreparedData, cv: number, hooks: TrainHooks): Promise<CvSummary> {
@@ -127,5 +125,3 @@ async function readTable(datasets: DatasetService, p: Principal, id: string, ver
     await reader.close();
   }
 }
-
-const round = (x: number) => Math.round(x * 1000) / 1000;

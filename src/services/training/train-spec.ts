@@ -15,6 +15,7 @@ import { CLASSICAL_PARAMS } from '../../ml/estimators/index.js';
 import { checkClassicalSpec } from './classical-bounds.js';
 import { checkNetworkSpec } from './network-bounds.js';
 import { fail, isObject, num, onlyFields } from './spec-fields.js';
+import { networkDefaults } from './network-defaults.js';
 import { checkTarget, inferTask, type Task } from './target.js';
 import { CLASSICAL_KINDS, NEURAL_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
 
@@ -94,7 +95,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const split = parseSplit(raw.split, raw.testDataset !== undefined);
   const testDataset = raw.testDataset === undefined ? undefined : await parseTestDataset(ctx, raw.testDataset, dataset);
   const model = parseModel(raw.model, task);
-  const training = parseTraining(raw.training);
+  const training = parseTraining(raw.training, fitRowsOf(dataset.rows, testDataset ? 0 : split.test, split.validation));
   const importanceRepeats = raw.importanceRepeats === undefined ? 3 : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
   const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
   const width = encodedWidth(features, steps);
@@ -174,17 +175,22 @@ function parseModel(raw: unknown, task: Task): TrainSpec['model'] {
   return m as TrainSpec['model'];
 }
 
-function parseTraining(raw: unknown): TrainingOptions {
+/** Rows a network fits on: the training rows less the validation share (duplicates not yet dropped). */
+function fitRowsOf(rows: number, test: number, validation: number): { rows: number; validation: boolean } {
+  const train = Math.round(rows * (1 - test));
+  const val = validation > 0 && train >= 20 ? Math.max(1, Math.round(train * validation)) : 0;
+  return { rows: train - val, validation: val > 0 };
+}
+
+function parseTraining(raw: unknown, fit: { rows: number; validation: boolean }): TrainingOptions {
   const t = raw ?? {};
   if (!isObject(t)) throw fail('training', 'must be an object like {"epochs": 5, "batchSize": 32}.');
   onlyFields(t, TRAINING_FIELDS, 'training');
   const optimizer = t.optimizer ?? 'adam';
   if (optimizer !== 'sgd' && optimizer !== 'adam' && optimizer !== 'adamw') throw fail('training.optimizer', `use 'sgd', 'adam' or 'adamw'.`);
-  const out: TrainingOptions = {
-    epochs: t.epochs === undefined ? 10 : num(t.epochs, 'training.epochs', 1, 10_000, true),
-    batchSize: t.batchSize === undefined ? 32 : num(t.batchSize, 'training.batchSize', 1, 65_536, true),
-    optimizer,
-  };
+  const epochs = t.epochs === undefined ? undefined : num(t.epochs, 'training.epochs', 1, 10_000, true);
+  const batchSize = t.batchSize === undefined ? undefined : num(t.batchSize, 'training.batchSize', 1, 65_536, true);
+  const out: TrainingOptions = { epochs: 0, batchSize: 0, optimizer };
   if (t.learningRate !== undefined) out.learningRate = num(t.learningRate, 'training.learningRate', 1e-8, 10);
   if (t.momentum !== undefined) out.momentum = num(t.momentum, 'training.momentum', 0, 0.999);
   if (t.weightDecay !== undefined) out.weightDecay = num(t.weightDecay, 'training.weightDecay', 0, 1);
@@ -202,7 +208,8 @@ function parseTraining(raw: unknown): TrainingOptions {
       ...(e.minDelta !== undefined ? { minDelta: num(e.minDelta, 'training.earlyStopping.minDelta', 0, 1e6) } : {}),
     };
   }
-  return out;
+  const chosen = networkDefaults({ epochs, batchSize, earlyStopping: out.earlyStopping, fitRows: fit.rows, validation: fit.validation });
+  return { ...out, ...chosen };
 }
 
 function parseSchedule(s: unknown): NonNullable<TrainingOptions['schedule']> {

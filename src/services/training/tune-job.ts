@@ -10,6 +10,7 @@ import { JobStore } from '../jobs/job-store.js';
 import { trainJob } from './job-types.js';
 import { withBudget, type Trial, type TuneSpec, type TuningSummary } from './tune-spec.js';
 import type { TrainSpec } from './train-spec.js';
+import type { TrialMetrics } from './metrics-spec.js';
 
 interface TuneState {
   trials: Trial[];
@@ -96,7 +97,7 @@ async function waitFor(ctx: JobContext<TuneSpec>, store: JobStore, trials: Trial
       if (t.status && DONE.has(t.status)) continue;
       const row = await store.row(t.job);
       t.status = row?.status ?? 'cancelled';
-      if (row && t.status === 'succeeded') t.score = (JSON.parse(row.metrics) as { score?: number }).score;
+      if (row && t.status === 'succeeded') t.score = (JSON.parse(row.metrics) as Partial<TrialMetrics>).trial?.score;
       if (row && t.status === 'failed') t.error = row.error ?? 'failed';
       if (!DONE.has(t.status)) pending++;
     }

@@ -5,6 +5,7 @@
  * before anything runs.
  */
 import { unprocessable } from '../../infra/errors.js';
+import { closest } from '../../infra/did-you-mean.js';
 import type { Resources } from '../jobs/job-types.js';
 import { applyParams, countGrid, gridCandidates, parseSpace, randomCandidates, type Params } from './search-space.js';
 import { isNeural, tunablePaths, validateTrainSpec, type SpecContext, type TrainSpec } from './train-spec.js';
@@ -40,7 +41,9 @@ export const MAX_TRIALS = 200;
 
 export async function validateTuneSpec(raw: Record<string, unknown>, ctx: SpecContext & { name?: string }): Promise<TuneSpec> {
   for (const k of Object.keys(raw)) {
-    if (!FIELDS.includes(k)) throw unprocessable('invalid_tune_spec', `${k}: unknown field; a tune job takes name, ${FIELDS.join(', ')}.`, { field: k });
+    if (FIELDS.includes(k)) continue;
+    const suggestion = closest(k, FIELDS);
+    throw unprocessable('invalid_tune_spec', `${k}: unknown field${suggestion ? `; did you mean '${suggestion}'?` : ';'} a tune job takes name, ${FIELDS.join(', ')}.`, { field: k, ...(suggestion ? { suggestion } : {}) });
   }
   const base = raw.base;
   if (typeof base !== 'object' || base === null || Array.isArray(base)) {
