@@ -3,7 +3,9 @@
  * (seeded), AdamW, warm-up then cosine, clipping by global norm, many steps per ONNX Runtime call
  * (program.ts' Loop: weights and optimizer state never leave the runtime within a call). Every
  * `evalEvery` steps: the mean training loss since the last evaluation, `valLoss` over every
- * non-overlapping full window of the held-out tokens, its perplexity, and a sampled continuation.
+ * non-overlapping full window of the held-out tokens (forward only, in batches as large as the
+ * logits allow), its perplexity, and a sampled continuation. Dropout (`dropout` > 0) is in the
+ * training program only: evaluation, sampling and every exported graph run without it.
  * `tokensPerSecond` counts only the time of training calls (evaluation and sampling excluded).
  */
 import type * as ort from 'onnxruntime-node';
@@ -26,10 +28,14 @@ export interface LmTrainOptions extends RuntimeOptions {
   warmupSteps?: number;
   schedule?: LmSchedule;
   seed?: number;
+  /**
+   * Dropout rate on embeddings, attention probabilities and residual branches, training only
+   * (default 0). Its masks are drawn in the runtime from the seed: reproducible for a run, but a
+   * resumed run draws other masks than the uninterrupted one would.
+   */
+  dropout?: number;
   /** Evaluate every this many steps, and after the last (default: only after the last). */
   evalEvery?: number;
-  /** Cap on held-out windows per evaluation (default: all). */
-  maxEvalWindows?: number;
   /** Steps per runtime call (default 50; a call never crosses an evaluation). */
   stepsPerCall?: number;
   /** Tokens sampled at each evaluation (0: none), from `samplePrompt` (default: the first held-out token). */
@@ -85,10 +91,10 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
   const base = optimizer.learningRate ?? 1e-3;
   const perCall = Math.max(1, o.stepsPerCall ?? 50);
   const evalEvery = o.evalEvery ?? o.steps;
-  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window)), o);
+  const seed = o.seed ?? 0;
+  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window, { rate: o.dropout ?? 0, seed })), o);
   const evalSession = val ? await openSession(lmEvalModel(gpt, window), o) : undefined;
   const sampler = (o.sampleTokens ?? 0) > 0 ? await openSession(lmLogitsModel(gpt, window), o) : undefined;
-  const seed = o.seed ?? 0;
   const state: State = {
     W: gpt.weights,
     slots: o.resume?.slots ?? Array.from({ length: slotCount(optimizer) }, () => new Float32Array(gpt.weights.length)),
@@ -118,7 +124,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
           step: state.step, loss: lossSum / lossSteps, learningRate: rates[rates.length - 1]!,
           tokensPerSecond: (state.step * o.batchSize * window) / trainSeconds,
         };
-        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window, o.maxEvalWindows));
+        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window));
         if (sampler) e.sample = await sample(sampler, gpt, o.samplePrompt ?? [val?.[0] ?? train[0]!], o.sampleTokens!, window, o.temperature ?? 1, new Rng(seed, 22, state.step));
         evals.push(e);
         lossSum = 0;
@@ -139,6 +145,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
 function checkOptions(gpt: Gpt, train: Int32Array, val: Int32Array | undefined, window: number, o: LmTrainOptions): void {
   if (!Number.isInteger(o.steps) || o.steps < 1) throw unprocessable('invalid_train_spec', 'training.steps must be a positive integer.', { field: 'training.steps' });
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw unprocessable('invalid_train_spec', 'training.batchSize must be a positive integer.', { field: 'training.batchSize' });
+  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw unprocessable('invalid_train_spec', `model.dropout must be in [0, 1); got ${o.dropout}.`, { field: 'model.dropout' });
   if (!Number.isInteger(window) || window < 1 || window > gpt.config.context) {
     throw unprocessable('invalid_model', `The window of ${window} tokens is over model.context (${gpt.config.context} positions).`, { field: 'model.context' });
   }
@@ -189,10 +196,14 @@ async function runSteps(
   return out.losses!.data as Float32Array;
 }
 
+/** Logits per evaluation call (rows × window × vocab floats): 128 MB, whatever the vocabulary. */
+const EVAL_LOGITS = 1 << 25;
+
 /** Mean next-token loss over every non-overlapping full window of the held-out tokens. */
-async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number, cap?: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
-  const total = Math.min(Math.floor((val.length - 1) / window), cap ?? Infinity);
-  const chunk = 32;
+async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
+  const total = Math.floor((val.length - 1) / window);
+  // Few, large calls: the forward pass has no gradient to keep, so only the logits bound a batch.
+  const chunk = Math.max(1, Math.min(256, Math.floor(EVAL_LOGITS / (window * gpt.config.vocabSize))));
   let loss = 0;
   let correct = 0;
   for (let first = 0; first < total; first += chunk) {
