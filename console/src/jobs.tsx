@@ -7,6 +7,7 @@ import { Link, navigate, useLocation } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
 import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
 import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
+import { LmJobView, isLmJob } from './lm-job.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const TYPES = ['train', 'tune', 'sleep', 'noop'];
@@ -369,7 +370,8 @@ export function JobPage({ id }: { id: string }) {
         <p className="result" data-testid="job-result">Registered <Link to={`/models/${encodeURIComponent(job.result.model)}/versions/${job.result.version}`}>{job.result.model} version {job.result.version}</Link>.</p>
       )}
       {job.type === 'tune' && <TuneTrials job={job} />}
-      {job.type !== 'tune' && <div className="charts">
+      {isLmJob(job) && <LmJobView job={job} />}
+      {job.type !== 'tune' && !isLmJob(job) && <div className="charts">
         <LineChart title="Loss per epoch" xLabel="epoch" series={series(['loss', 'valLoss', 'val_loss'])} />
         <LineChart title="Accuracy per epoch" xLabel="epoch" series={series(['accuracy', 'valAccuracy', 'val_accuracy'])} />
       </div>}
