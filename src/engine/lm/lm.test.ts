@@ -140,4 +140,13 @@ describe('training on ONNX Runtime', () => {
     }
     await assert.rejects(trainLm(createGpt(config), ids, undefined, { ...short, dropout: 1 }), (e: unknown) => e instanceof AppError && e.details?.field === 'model.dropout');
   });
+
+  test('the last evaluation takes every held-out window; the ones before may take a spread sample', async () => {
+    const short = { ...options, steps: 20, evalEvery: 10, sampleTokens: 0 };
+    const noisy = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 4); // windows that differ
+    const run = async (progressEvalWindows?: number) => (await trainLm(createGpt(config, 0), ids.subarray(0, 500), noisy, { ...short, progressEvalWindows })).evals;
+    const [full, sampled] = [await run(), await run(2)];
+    assert.equal(sampled[1]!.valLoss, full[1]!.valLoss, 'the final valLoss is over all windows either way');
+    assert.notEqual(sampled[0]!.valLoss, full[0]!.valLoss, 'an earlier one over 2 of the 49 windows');
+  });
 });

@@ -2,9 +2,10 @@
  * Training a GPT on a token stream, the recipe of API.md: random windows of context + 1 tokens
  * (seeded), AdamW, warm-up then cosine, clipping by global norm, many steps per ONNX Runtime call
  * (program.ts' Loop: weights and optimizer state never leave the runtime within a call). Every
- * `evalEvery` steps: the mean training loss since the last evaluation, `valLoss` over every
- * non-overlapping full window of the held-out tokens (forward only, in batches as large as the
- * logits allow), its perplexity, and a sampled continuation. Dropout (`dropout` > 0) is in the
+ * `evalEvery` steps: the mean training loss since the last evaluation, `valLoss` over the
+ * non-overlapping full windows of the held-out tokens (forward only, in batches as large as the
+ * logits allow; every window at the last evaluation, optionally a spread sample before), its
+ * perplexity, and a sampled continuation. Dropout (`dropout` > 0) is in the
  * training program only: evaluation, sampling and every exported graph run without it.
  * `tokensPerSecond` counts only the time of training calls (evaluation and sampling excluded).
  */
@@ -34,6 +35,11 @@ export interface LmTrainOptions extends RuntimeOptions {
    * resumed run draws other masks than the uninterrupted one would.
    */
   dropout?: number;
+  /**
+   * Held-out windows of the evaluations before the last, spread evenly over the held-out text
+   * (default: all). The last evaluation, whose valLoss is the run's, always takes every window.
+   */
+  progressEvalWindows?: number;
   /** Evaluate every this many steps, and after the last (default: only after the last). */
   evalEvery?: number;
   /** Steps per runtime call (default 50; a call never crosses an evaluation). */
@@ -124,7 +130,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
           step: state.step, loss: lossSum / lossSteps, learningRate: rates[rates.length - 1]!,
           tokensPerSecond: (state.step * o.batchSize * window) / trainSeconds,
         };
-        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window));
+        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window, state.step < o.steps ? o.progressEvalWindows : undefined));
         if (sampler) e.sample = await sample(sampler, gpt, o.samplePrompt ?? [val?.[0] ?? train[0]!], o.sampleTokens!, window, o.temperature ?? 1, new Rng(seed, 22, state.step));
         evals.push(e);
         lossSum = 0;
@@ -199,9 +205,14 @@ async function runSteps(
 /** Logits per evaluation call (rows × window × vocab floats): 128 MB, whatever the vocabulary. */
 const EVAL_LOGITS = 1 << 25;
 
-/** Mean next-token loss over every non-overlapping full window of the held-out tokens. */
-async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
-  const total = Math.floor((val.length - 1) / window);
+/**
+ * Mean next-token loss over the non-overlapping full windows of the held-out tokens: all of them,
+ * or `most` of them at evenly spaced places (window i of n at floor(i·all/n)).
+ */
+async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number, most?: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
+  const all = Math.floor((val.length - 1) / window);
+  const total = Math.min(all, most ?? all);
+  const at = (i: number) => Math.floor((i * all) / total) * window;
   // Few, large calls: the forward pass has no gradient to keep, so only the logits bound a batch.
   const chunk = Math.max(1, Math.min(256, Math.floor(EVAL_LOGITS / (window * gpt.config.vocabSize))));
   let loss = 0;
@@ -210,10 +221,12 @@ async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, wind
     const rows = Math.min(chunk, total - first);
     const x = new BigInt64Array(rows * window);
     const y = new BigInt64Array(rows * window);
-    for (let i = 0; i < rows * window; i++) {
-      const at = first * window + i;
-      x[i] = BigInt(val[at]!);
-      y[i] = BigInt(val[at + 1]!);
+    for (let r = 0; r < rows; r++) {
+      const start = at(first + r);
+      for (let j = 0; j < window; j++) {
+        x[r * window + j] = BigInt(val[start + j]!);
+        y[r * window + j] = BigInt(val[start + j + 1]!);
+      }
     }
     const out = await s.run({ W: f32(gpt.weights, [gpt.weights.length]), x: i64(x, [rows, window]), y: i64(y, [rows, window]) });
     loss += Number(out.loss!.data[0]) * rows;

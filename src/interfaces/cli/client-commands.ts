@@ -26,7 +26,7 @@ export const CLIENT_HELP = `Client commands (talk to a running server):
   jobs list [--status S --type T] | show ID | logs [-f] ID | cancel ID | wait ID
        | submit (JSON | --spec FILE | --type T) [--set k=v …] [--wait]
   models list | show NAME [VERSION] | stage NAME VERSION none|staging|production|archived
-         | download NAME [VERSION] [-o FILE] | import NAME FILE.onnx [--task T --labels a,b,c]
+         | download NAME [VERSION] [--format onnx|hf] [-o FILE] | import NAME FILE.onnx [--task T --labels a,b,c]
   deploy ENDPOINT --model MODEL [--version V | --stage S] [--min N --max N] [--no-wait]
   endpoints list | show NAME | traffic NAME VERSION=WEIGHT … | delete NAME
   predict ENDPOINT --file rows.csv|rows.json|rows.jsonl|- [--batch 100] | --data JSON

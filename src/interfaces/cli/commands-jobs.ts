@@ -82,7 +82,8 @@ export function trainRequest(cli: Cli): TrainRequest {
   put('resources.cpu', cli.number('cpu', { min: 0 }));
   put('resources.memoryMb', cli.number('memory-mb', { integer: true, min: 16 }));
   for (const s of cli.flags('set')) setPath(spec, s);
-  for (const f of ['name', 'dataset', 'target']) {
+  // A language model trains on a text column (`text`, default "text"), not a target.
+  for (const f of spec.task === 'language_modeling' ? ['name', 'dataset'] : ['name', 'dataset', 'target']) {
     if (typeof spec[f] !== 'string') throw new UsageError(`train needs --${f} (or '${f}' in the --spec file). Example: aiaas train --name iris-classifier --dataset iris --target species --kind mlp --epochs 20`);
   }
   return spec as unknown as TrainRequest;
@@ -258,7 +259,7 @@ export function epochLine(e: JobEvent, epochs?: number): string | null {
   if (d.epoch !== undefined) parts.push(`epoch ${d.epoch}${d.epochs !== undefined ? `/${d.epochs}` : ''}`);
   else if (d.fold !== undefined) parts.push(`fold ${d.fold}`);
   for (const [k, v] of Object.entries(d)) {
-    if (['epoch', 'epochs', 'fold', 'at', 'seconds', 'samplesPerSecond', 'learningRate'].includes(k) || typeof v !== 'number') continue;
+    if (['epoch', 'epochs', 'fold', 'at', 'seconds', 'samplesPerSecond', 'learningRate', 'heapUsedBytes'].includes(k) || typeof v !== 'number') continue;
     parts.push(`${k} ${fmt(v)}`);
   }
   return parts.length ? parts.join('  ') : null;
@@ -266,8 +267,10 @@ export function epochLine(e: JobEvent, epochs?: number): string | null {
 
 function summary(job: Job): string {
   const m = job.metrics as Record<string, unknown>;
-  const keys = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc', 'mse', 'rmse', 'mae', 'r2', 'trainSeconds'];
-  const metrics = keys.filter((k) => typeof m[k] === 'number').map((k) => `${k} ${fmt(m[k] as number)}`).join('  ');
+  // Test metrics are under `test` (a causal_lm's: valLoss, perplexity) or, for older jobs, at the top.
+  const t = { ...m, ...(m.test as Record<string, unknown> | undefined) };
+  const keys = ['accuracy', 'precision', 'recall', 'f1', 'logLoss', 'rocAuc', 'mse', 'rmse', 'mae', 'r2', 'valLoss', 'perplexity', 'trainSeconds'];
+  const metrics = keys.filter((k) => typeof t[k] === 'number').map((k) => `${k} ${fmt(t[k] as number)}`).join('  ');
   const lines = [`Job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}.`];
   if (metrics) lines.push(`Test metrics: ${metrics}`);
   const cv = m.crossValidation as ({ folds: number } & Record<string, { mean: number; std: number } | number>) | undefined;

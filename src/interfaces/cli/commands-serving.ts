@@ -53,11 +53,13 @@ export async function models(cli: Cli, sub: string | undefined): Promise<number>
       return 0;
     }
     case 'download': {
-      const name = cli.arg(1, 'the model (aiaas models download NAME VERSION [-o FILE])');
+      const name = cli.arg(1, 'the model (aiaas models download NAME VERSION [--format onnx|hf] [-o FILE])');
       const version = cli.args.positionals[2] ?? cli.flag('version') ?? 'latest';
-      const res = await client.models.artifact(name, version);
+      const format = cli.flag('format');
+      if (format !== undefined && format !== 'onnx' && format !== 'hf') throw new UsageError(`--format is onnx (the graph) or hf (a causal_lm's Hugging Face folder, .tar.gz); got '${format}'.`);
+      const res = await client.models.artifact(name, version, format);
       const disposition = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
-      const out = cli.flag('output', 'o') ?? disposition ?? `${name}-v${version}.onnx`;
+      const out = cli.flag('output', 'o') ?? disposition ?? `${name}-v${version}${format === 'hf' ? '.tar.gz' : '.onnx'}`;
       if (out === '-') await pipeline(Readable.fromWeb(res.body as never), process.stdout);
       else await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(out));
       const size = out === '-' ? Number(res.headers.get('content-length')) : fs.statSync(out).size;
