@@ -14,7 +14,7 @@
  * Flags: --steps N (default 600), --large-steps N (default: --steps), --only small|large.
  * Env: BENCH_THREADS (default "1,2"), PYTHON (default /usr/bin/python3).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,11 +59,17 @@ async function ours(s: TestServer, key: string, m: Model, t: number): Promise<Ru
   };
 }
 
-function torch(m: Model): Run[] {
+/** The PyTorch peer, run asynchronously: the in-process server must keep answering meanwhile. */
+async function torch(m: Model): Promise<Run[]> {
   const args = [path.join(ROOT, 'bench', 'peers', 'torch_lm.py'), CORPUS, threads.join(','), ...[m.steps, m.layers, m.heads, m.dim, m.context, m.batch].map(String)];
-  const p = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (p.status !== 0) throw new Error(`PyTorch peer failed (${python}; apt-get install python3-torch):\n${p.stderr || p.error}`);
-  return p.stdout.trim().split('\n').map((l) => JSON.parse(l) as Run);
+  const p = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((ok) => p.on('close', ok));
+  if (code !== 0) throw new Error(`PyTorch peer failed (${python}; apt-get install python3-torch):\n${err}`);
+  return out.trim().split('\n').map((l) => JSON.parse(l) as Run);
 }
 
 const best = (rs: Run[]) => rs.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
@@ -83,7 +89,7 @@ try {
       mine.push(r);
       console.log(`ours  ${m.name} threads=${t}: ${fmt(r.tokensPerSecond)} tokens/s, valLoss ${r.valLoss.toFixed(4)}, ${r.trainSeconds.toFixed(1)} s training, peak RSS ${mb(r.peakRssBytes)}, heap growth over the evaluations ${mb(r.heapGrowthBytes)}`);
     }
-    const theirs = torch(m);
+    const theirs = await torch(m);
     for (const r of theirs) console.log(`torch ${m.name} threads=${r.threads}: ${fmt(r.tokensPerSecond)} tokens/s, valLoss ${r.valLoss.toFixed(4)}, ${r.trainSeconds.toFixed(1)} s training`);
     const a = best(mine);
     const b = best(theirs);
