@@ -202,8 +202,12 @@ async function runSteps(
   return out.losses!.data as Float32Array;
 }
 
-/** Logits per evaluation call (rows × window × vocab floats): 128 MB, whatever the vocabulary. */
-const EVAL_LOGITS = 1 << 25;
+/**
+ * The largest activation of an evaluation call, in floats (32 MB): the logits (rows × window ×
+ * vocab) or one layer's attention scores (rows × heads × window²). Larger calls gain little speed
+ * and the runtime's arena keeps its peak for the session's life (it shows in the worker's RSS).
+ */
+const EVAL_ACTIVATION = 1 << 23;
 
 /**
  * Mean next-token loss over the non-overlapping full windows of the held-out tokens: all of them,
@@ -214,7 +218,8 @@ async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, wind
   const total = Math.min(all, most ?? all);
   const at = (i: number) => Math.floor((i * all) / total) * window;
   // Few, large calls: the forward pass has no gradient to keep, so only the logits bound a batch.
-  const chunk = Math.max(1, Math.min(256, Math.floor(EVAL_LOGITS / (window * gpt.config.vocabSize))));
+  const c = gpt.config;
+  const chunk = Math.max(1, Math.min(256, Math.floor(EVAL_ACTIVATION / (window * Math.max(c.vocabSize, c.heads * window, 4 * c.dim)))));
   let loss = 0;
   let correct = 0;
   for (let first = 0; first < total; first += chunk) {
