@@ -8,6 +8,7 @@ import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
 import { MetricGroups } from './metric-tiles.js';
 import { TuneFields, TuneTrials, buildSpace, defaultRows, useTuneSettings } from './tune.js';
 import { KINDS, defaultKind, defaultTarget, inferTask, kindsFor } from './kinds.js';
+import { LmJobView, isLmJob } from './lm-job.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const TYPES = ['train', 'tune', 'sleep', 'noop'];
@@ -389,7 +390,8 @@ export function JobPage({ id }: { id: string }) {
         <p className="result" data-testid="job-result">Registered <Link to={`/models/${encodeURIComponent(job.result.model)}/versions/${job.result.version}`}>{job.result.model} version {job.result.version}</Link>.</p>
       )}
       {job.type === 'tune' && <TuneTrials job={job} />}
-      {job.type !== 'tune' && <div className="charts">
+      {isLmJob(job) && <LmJobView job={job} />}
+      {job.type !== 'tune' && !isLmJob(job) && <div className="charts">
         <LineChart title="Loss per epoch (training rows; validation: held-out share of them)" xLabel="epoch" series={series(CURVES.loss)} />
         <LineChart title="Accuracy per epoch (training rows; validation: held-out share of them)" xLabel="epoch" series={series(CURVES.accuracy)} />
       </div>}

@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { EXAMPLES, startTestServer, type TestServer } from './testing/test-server.js';
-import { waitJob } from './testing/jobs-helpers.js';
+import { submit, waitJob } from './testing/jobs-helpers.js';
 import { CONSOLE_DIR } from './http/console.js';
 
 const CHROMIUM = process.env.AIAAS_CHROMIUM ?? '/usr/bin/chromium';
@@ -383,6 +384,45 @@ describe('web console (chromium)', () => {
     assert.equal(res?.status(), 404);
     await lost.getByTestId('not-found').getByRole('heading', { name: 'Not found' }).waitFor();
     await lost.close();
+    await context.close();
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
+
+  test('a language-model job page: loss curves over steps and the latest sample', async () => {
+    const key = (await s.tenant('lm')).developer;
+    const lines = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 300).join('\n');
+    assert.equal((await s.call('POST', '/v1/datasets?name=kjv-slice&format=text', { key, body: lines })).status, 201);
+    const job = await submit(s, {
+      type: 'train', name: 'kjv-console', dataset: 'kjv-slice', task: 'language_modeling', text: 'text', tokenizer: { kind: 'char' },
+      model: { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: 16 }, training: { steps: 30, batchSize: 8, learningRate: 0.005, seed: 0 },
+    }, key);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(0);
+    const page = watch(await context.newPage());
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    // Opened while the job is queued or running: the curve fills from the SSE metrics events.
+    await page.goto(`${s.url}/jobs/${job.id}`);
+    const view = page.getByTestId('lm-job');
+    await view.getByRole('img', { name: 'Loss per step' }).waitFor();
+    await page.getByTestId('job-result').filter({ hasText: 'kjv-console version 1' }).waitFor();
+    const done = await waitJob(s, job.id, { key });
+    const history = done.metrics.history as { step: number; sample: string }[];
+    assert.equal(history.length, 10, 'an evaluation every 3 steps');
+    for (const reload of [false, true]) {
+      if (reload) await page.reload(); // after the end: the same curve, from the job's history
+      const chart = view.getByRole('img', { name: 'Loss per step' });
+      await chart.waitFor();
+      // One dot per evaluation on each curve: training loss and valLoss.
+      assert.equal(await chart.locator('polyline').count(), 2);
+      assert.equal(await chart.locator('circle').count(), 2 * history.length);
+      assert.deepEqual(await view.locator('.legend span').allInnerTexts(), ['loss', 'valLoss']);
+      await view.getByText('Latest sample (step 30').waitFor();
+      assert.equal(await page.getByTestId('lm-sample').innerText(), history.at(-1)!.sample);
+    }
+    await shot(page, '18-lm-job');
     await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });

@@ -62,6 +62,10 @@ const SECTIONS: Section[] = [
       assert.match(out, /sample at step \d+/, 'the log holds sample generations');
       assert.match(out, /^(\S+\/)?onnx\/model\.onnx$/m, 'the Hugging Face folder holds the decoder');
       assert.match(out, /^(\S+\/)?tokenizer\.json$/m);
+      assert.match(out, /"peakRssBytes":\d/, 'training metrics hold the worker\'s peak RSS');
+      assert.match(out, /^sample at step 60: ".+"$/m, 'aiaas jobs logs -f shows the samples');
+      assert.match(out, /Test metrics: valLoss \d.*perplexity \d/, 'aiaas jobs wait prints the held-out metrics');
+      assert.equal(out.match(/^(\S+\/)?onnx\/model\.onnx$/gm)?.length, 2, 'both folders (curl, aiaas models download --format hf) hold the decoder');
     },
   },
   {

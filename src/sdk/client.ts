@@ -233,8 +233,8 @@ export class AiaasClient {
     version: (name: string, v: number | string) => this.get<ModelVersion>(`/v1/models/${enc(name)}/versions/${enc(String(v))}`),
     setStage: (name: string, v: number | string, stage: Stage, archiveExisting?: boolean) =>
       this.request<ModelVersion>('PATCH', `/v1/models/${enc(name)}/versions/${enc(String(v))}`, { json: archiveExisting === undefined ? { stage } : { stage, archiveExisting } }),
-    /** The ONNX file (the Response: stream its body, or read it with arrayBuffer()). */
-    artifact: (name: string, v: number | string) => this.raw('GET', `/v1/models/${enc(name)}/versions/${enc(String(v))}/artifact`),
+    /** The ONNX file, or with format 'hf' a causal_lm's Hugging Face folder as .tar.gz (the Response: stream its body, or read it with arrayBuffer()). */
+    artifact: (name: string, v: number | string, format?: 'onnx' | 'hf') => this.raw('GET', `/v1/models/${enc(name)}/versions/${enc(String(v))}/artifact`, { query: { format } }),
     artifactUrl: (name: string, v: number | string) => this.pathUrl(`/v1/models/${enc(name)}/versions/${enc(String(v))}/artifact`),
     import: (name: string, onnx: UploadBody, query: { task?: string; labels?: string; description?: string } = {}) =>
       this.request<ModelVersion>('POST', `/v1/models/${enc(name)}/versions`, { query, body: onnx as BodyInit, headers: { 'content-type': 'application/octet-stream' } }),

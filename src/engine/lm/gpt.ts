@@ -10,7 +10,7 @@ import type { Tensor } from '../graph.js';
 import { Rng } from '../init.js';
 import type { ParamInfo } from '../network.js';
 import { gemm, layerNormalization, reshape } from '../ops/index.js';
-import { embed, transformerBlock } from '../transformer/index.js';
+import { type DropoutSource, embed, maybeDropout, transformerBlock } from '../transformer/index.js';
 
 export interface GptConfig {
   vocabSize: number;
@@ -99,9 +99,12 @@ export function initParams(list: { name: string; shape: number[]; layer: number 
   return { params, weights, decayMask };
 }
 
-/** The embeddings and blocks, [B, T, D] after the final LayerNorm; causal for decoders. */
-export function transformerTrunk(c: GptConfig, param: (name: string) => Tensor, ids: Tensor, o: { causal: boolean; keyMask?: Tensor }): Tensor {
-  let h = embed(ids, { tokens: param('wte.weight'), positions: param('wpe.weight') });
+/**
+ * The embeddings and blocks, [B, T, D] after the final LayerNorm; causal for decoders. With a
+ * dropout source (training graphs only): dropout on the embeddings and in every block.
+ */
+export function transformerTrunk(c: GptConfig, param: (name: string) => Tensor, ids: Tensor, o: { causal: boolean; keyMask?: Tensor; dropout?: DropoutSource }): Tensor {
+  let h = maybeDropout(embed(ids, { tokens: param('wte.weight'), positions: param('wpe.weight') }), o.dropout);
   for (let i = 0; i < c.layers; i++) {
     const q = (name: string) => param(`h.${i}.${name}`);
     h = transformerBlock(h, {
@@ -109,14 +112,14 @@ export function transformerTrunk(c: GptConfig, param: (name: string) => Tensor, 
       attention: { wqkv: q('attn.c_attn.weight'), bqkv: q('attn.c_attn.bias'), wo: q('attn.c_proj.weight'), bo: q('attn.c_proj.bias') },
       ln2: { gamma: q('ln_2.weight'), beta: q('ln_2.bias') },
       mlp: { w1: q('mlp.c_fc.weight'), b1: q('mlp.c_fc.bias'), w2: q('mlp.c_proj.weight'), b2: q('mlp.c_proj.bias') },
-    }, { heads: c.heads, causal: o.causal, keyMask: o.keyMask, epsilon: GPT_EPSILON });
+    }, { heads: c.heads, causal: o.causal, keyMask: o.keyMask, epsilon: GPT_EPSILON, dropout: o.dropout });
   }
   return layerNormalization(h, param('ln_f.weight'), param('ln_f.bias'), GPT_EPSILON);
 }
 
 /** Logits [B·T, vocab] for ids [B, T] (int64, T ≤ context); `param` gives each parameter's tensor. */
-export function gptLogits(c: GptConfig, param: (name: string) => Tensor, ids: Tensor): Tensor {
-  const h = transformerTrunk(c, param, ids, { causal: true });
+export function gptLogits(c: GptConfig, param: (name: string) => Tensor, ids: Tensor, dropout?: DropoutSource): Tensor {
+  const h = transformerTrunk(c, param, ids, { causal: true, dropout });
   // Tied head: one Gemm with E transposed in place, [B·T, D] × [V, D]ᵀ.
   return gemm(reshape(h, [-1, c.dim]), param('wte.weight'), false, true);
 }

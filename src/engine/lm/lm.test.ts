@@ -13,6 +13,8 @@ import { unpack } from '../program.js';
 import { gradCheck } from '../testing/gradcheck.js';
 import { Rng } from '../init.js';
 import { createGpt, gptLogits, lmLearningRate, trainLm, type GptConfig, type LmCheckpoint } from './index.js';
+import { gptDecoderModel } from './decoder.js';
+import { buildLmTrainProgram, lmEvalModel, lmLogitsModel } from './program.js';
 
 describe('GPT', () => {
   test('gradient of the next-token loss w.r.t. every kind of weight, tied head included (float64)', async () => {
@@ -117,5 +119,34 @@ describe('training on ONNX Runtime', () => {
     for (const [train, val, window, field] of [[ids.subarray(0, 8), undefined, 8, 'model.context'], [ids, ids.subarray(0, 3), 8, 'split.validation'], [ids, undefined, 9, 'model.context']] as const) {
       await assert.rejects(trainLm(createGpt(config), train, val, { ...short, window }), (e: unknown) => e instanceof AppError && e.status === 422 && e.details?.field === field);
     }
+  });
+
+  test('dropout: applied in training (a different, seeded loss), absent from evaluation and exported graphs', async () => {
+    const short = { ...options, steps: 20, evalEvery: 20, sampleTokens: 0 };
+    const losses = async (dropout: number) => {
+      const h = await trainLm(createGpt(config, 0), ids.subarray(0, 500), ids.subarray(500), { ...short, dropout });
+      return [h.evals[0]!.loss, h.evals[0]!.valLoss!];
+    };
+    const [plain, withDrop, again] = [await losses(0), await losses(0.3), await losses(0.3)];
+    assert.notEqual(withDrop[0], plain[0], 'dropout changes the training loss');
+    assert.deepEqual(again, withDrop, 'the same seed repeats a run with dropout');
+    const gpt = createGpt(config, 0);
+    const train = buildLmTrainProgram(gpt, { type: 'adamw' }, 8, { rate: 0.3, seed: 0 });
+    // Embeddings, then per block: attention probabilities, the attention branch, the MLP branch.
+    assert.equal(train.graph.nodes.filter((n) => n.op === 'Dropout').length, 1 + 3 * config.layers);
+    assert.equal(buildLmTrainProgram(gpt, { type: 'adamw' }, 8).graph.nodes.filter((n) => n.op === 'Dropout').length, 0);
+    for (const m of [lmEvalModel(gpt, 8), lmLogitsModel(gpt, 8), gptDecoderModel(gpt)]) {
+      assert.ok(!m.graph.nodes.some((n) => n.opType === 'Dropout'), `${m.graph.name} has no dropout`);
+    }
+    await assert.rejects(trainLm(createGpt(config), ids, undefined, { ...short, dropout: 1 }), (e: unknown) => e instanceof AppError && e.details?.field === 'model.dropout');
+  });
+
+  test('the last evaluation takes every held-out window; the ones before may take a spread sample', async () => {
+    const short = { ...options, steps: 20, evalEvery: 10, sampleTokens: 0 };
+    const noisy = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 4); // windows that differ
+    const run = async (progressEvalWindows?: number) => (await trainLm(createGpt(config, 0), ids.subarray(0, 500), noisy, { ...short, progressEvalWindows })).evals;
+    const [full, sampled] = [await run(), await run(2)];
+    assert.equal(sampled[1]!.valLoss, full[1]!.valLoss, 'the final valLoss is over all windows either way');
+    assert.notEqual(sampled[0]!.valLoss, full[0]!.valLoss, 'an earlier one over 2 of the 49 windows');
   });
 });

@@ -13,6 +13,7 @@ import { add, argmax, cast, compare, reduceSum, reshape } from '../ops/index.js'
 import { applyUpdate, type OptimizerSpec, slotCount } from '../optimizers.js';
 import { pack, unpack, type TrainProgram } from '../program.js';
 import { modelOf } from '../runtime.js';
+import { dropoutSource } from '../transformer/index.js';
 import { type Gpt, gptLogits } from './gpt.js';
 
 interface Forward {
@@ -27,13 +28,14 @@ interface Forward {
   correct: Tensor;
 }
 
-function buildForward(gpt: Gpt, window: number): Forward {
+/** The forward pass and loss; `dropout` (training programs only) adds GPT-2's dropouts, seeded. */
+function buildForward(gpt: Gpt, window: number, dropout?: { rate: number; seed: number }): Forward {
   const graph = new Graph('float32');
   const W = graph.placeholder('W', [gpt.weights.length]);
   const params = unpack(W, gpt.params);
   const x = graph.placeholder('x', ['N', window], 'int64');
   const y = graph.placeholder('y', ['N', window], 'int64');
-  const logits = gptLogits(gpt.config, (name) => params.get(name)!, x);
+  const logits = gptLogits(gpt.config, (name) => params.get(name)!, x, dropout && dropout.rate > 0 ? dropoutSource(dropout.rate, dropout.seed) : undefined);
   const labels = reshape(y, [-1]);
   const loss = tokenCrossEntropy(logits, labels);
   const correct = reduceSum(cast(compare('Equal', argmax(logits, -1), labels), 'float32'));
@@ -41,8 +43,8 @@ function buildForward(gpt: Gpt, window: number): Forward {
 }
 
 /** The training step over windows of `window` tokens, for program.ts' stepModel / loopModel. */
-export function buildLmTrainProgram(gpt: Gpt, optimizer: OptimizerSpec, window: number): TrainProgram {
-  const f = buildForward(gpt, window);
+export function buildLmTrainProgram(gpt: Gpt, optimizer: OptimizerSpec, window: number, dropout?: { rate: number; seed: number }): TrainProgram {
+  const f = buildForward(gpt, window, dropout);
   const g = f.graph;
   const grad = pack(gradients(f.loss, gpt.params.map((p) => f.params.get(p.name)!)));
   const lr = g.placeholder('lr', []);

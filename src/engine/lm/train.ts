@@ -2,8 +2,11 @@
  * Training a GPT on a token stream, the recipe of API.md: random windows of context + 1 tokens
  * (seeded), AdamW, warm-up then cosine, clipping by global norm, many steps per ONNX Runtime call
  * (program.ts' Loop: weights and optimizer state never leave the runtime within a call). Every
- * `evalEvery` steps: the mean training loss since the last evaluation, `valLoss` over every
- * non-overlapping full window of the held-out tokens, its perplexity, and a sampled continuation.
+ * `evalEvery` steps: the mean training loss since the last evaluation, `valLoss` over the
+ * non-overlapping full windows of the held-out tokens (forward only, in batches as large as the
+ * logits allow; every window at the last evaluation, optionally a spread sample before), its
+ * perplexity, and a sampled continuation. Dropout (`dropout` > 0) is in the
+ * training program only: evaluation, sampling and every exported graph run without it.
  * `tokensPerSecond` counts only the time of training calls (evaluation and sampling excluded).
  */
 import type * as ort from 'onnxruntime-node';
@@ -26,10 +29,19 @@ export interface LmTrainOptions extends RuntimeOptions {
   warmupSteps?: number;
   schedule?: LmSchedule;
   seed?: number;
+  /**
+   * Dropout rate on embeddings, attention probabilities and residual branches, training only
+   * (default 0). Its masks are drawn in the runtime from the seed: reproducible for a run, but a
+   * resumed run draws other masks than the uninterrupted one would.
+   */
+  dropout?: number;
+  /**
+   * Held-out windows of the evaluations before the last, spread evenly over the held-out text
+   * (default: all). The last evaluation, whose valLoss is the run's, always takes every window.
+   */
+  progressEvalWindows?: number;
   /** Evaluate every this many steps, and after the last (default: only after the last). */
   evalEvery?: number;
-  /** Cap on held-out windows per evaluation (default: all). */
-  maxEvalWindows?: number;
   /** Steps per runtime call (default 50; a call never crosses an evaluation). */
   stepsPerCall?: number;
   /** Tokens sampled at each evaluation (0: none), from `samplePrompt` (default: the first held-out token). */
@@ -85,10 +97,10 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
   const base = optimizer.learningRate ?? 1e-3;
   const perCall = Math.max(1, o.stepsPerCall ?? 50);
   const evalEvery = o.evalEvery ?? o.steps;
-  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window)), o);
+  const seed = o.seed ?? 0;
+  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window, { rate: o.dropout ?? 0, seed })), o);
   const evalSession = val ? await openSession(lmEvalModel(gpt, window), o) : undefined;
   const sampler = (o.sampleTokens ?? 0) > 0 ? await openSession(lmLogitsModel(gpt, window), o) : undefined;
-  const seed = o.seed ?? 0;
   const state: State = {
     W: gpt.weights,
     slots: o.resume?.slots ?? Array.from({ length: slotCount(optimizer) }, () => new Float32Array(gpt.weights.length)),
@@ -118,7 +130,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
           step: state.step, loss: lossSum / lossSteps, learningRate: rates[rates.length - 1]!,
           tokensPerSecond: (state.step * o.batchSize * window) / trainSeconds,
         };
-        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window, o.maxEvalWindows));
+        if (evalSession && val) Object.assign(e, await validate(evalSession, gpt, val, window, state.step < o.steps ? o.progressEvalWindows : undefined));
         if (sampler) e.sample = await sample(sampler, gpt, o.samplePrompt ?? [val?.[0] ?? train[0]!], o.sampleTokens!, window, o.temperature ?? 1, new Rng(seed, 22, state.step));
         evals.push(e);
         lossSum = 0;
@@ -139,6 +151,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
 function checkOptions(gpt: Gpt, train: Int32Array, val: Int32Array | undefined, window: number, o: LmTrainOptions): void {
   if (!Number.isInteger(o.steps) || o.steps < 1) throw unprocessable('invalid_train_spec', 'training.steps must be a positive integer.', { field: 'training.steps' });
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw unprocessable('invalid_train_spec', 'training.batchSize must be a positive integer.', { field: 'training.batchSize' });
+  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw unprocessable('invalid_train_spec', `model.dropout must be in [0, 1); got ${o.dropout}.`, { field: 'model.dropout' });
   if (!Number.isInteger(window) || window < 1 || window > gpt.config.context) {
     throw unprocessable('invalid_model', `The window of ${window} tokens is over model.context (${gpt.config.context} positions).`, { field: 'model.context' });
   }
@@ -189,20 +202,36 @@ async function runSteps(
   return out.losses!.data as Float32Array;
 }
 
-/** Mean next-token loss over every non-overlapping full window of the held-out tokens. */
-async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number, cap?: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
-  const total = Math.min(Math.floor((val.length - 1) / window), cap ?? Infinity);
-  const chunk = 32;
+/**
+ * The largest activation of an evaluation call, in floats (32 MB): the logits (rows × window ×
+ * vocab) or one layer's attention scores (rows × heads × window²). Larger calls gain little speed
+ * and the runtime's arena keeps its peak for the session's life (it shows in the worker's RSS).
+ */
+const EVAL_ACTIVATION = 1 << 23;
+
+/**
+ * Mean next-token loss over the non-overlapping full windows of the held-out tokens: all of them,
+ * or `most` of them at evenly spaced places (window i of n at floor(i·all/n)).
+ */
+async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, window: number, most?: number): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
+  const all = Math.floor((val.length - 1) / window);
+  const total = Math.min(all, most ?? all);
+  const at = (i: number) => Math.floor((i * all) / total) * window;
+  // Few, large calls: the forward pass has no gradient to keep, so only the logits bound a batch.
+  const c = gpt.config;
+  const chunk = Math.max(1, Math.min(256, Math.floor(EVAL_ACTIVATION / (window * Math.max(c.vocabSize, c.heads * window, 4 * c.dim)))));
   let loss = 0;
   let correct = 0;
   for (let first = 0; first < total; first += chunk) {
     const rows = Math.min(chunk, total - first);
     const x = new BigInt64Array(rows * window);
     const y = new BigInt64Array(rows * window);
-    for (let i = 0; i < rows * window; i++) {
-      const at = first * window + i;
-      x[i] = BigInt(val[at]!);
-      y[i] = BigInt(val[at + 1]!);
+    for (let r = 0; r < rows; r++) {
+      const start = at(first + r);
+      for (let j = 0; j < window; j++) {
+        x[r * window + j] = BigInt(val[start + j]!);
+        y[r * window + j] = BigInt(val[start + j + 1]!);
+      }
     }
     const out = await s.run({ W: f32(gpt.weights, [gpt.weights.length]), x: i64(x, [rows, window]), y: i64(y, [rows, window]) });
     loss += Number(out.loss!.data[0]) * rows;

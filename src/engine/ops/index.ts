@@ -9,3 +9,4 @@ export * from './pool.js';
 export * from './gather.js';
 export * from './nn.js';
 export * from './range.js';
+export * from './dropout.js';

@@ -10,7 +10,7 @@
  */
 import { unprocessable } from '../../infra/errors.js';
 import type { Tensor } from '../graph.js';
-import { add, compare, concat, dimOf, matmul, mul, range, reshape, softmax, split, sub, transpose, where } from '../ops/index.js';
+import { add, compare, concat, dimOf, dropout, matmul, mul, range, reshape, softmax, split, sub, transpose, where } from '../ops/index.js';
 
 /** −1e9 rather than −∞: a row whose every key is masked stays finite (uniform) instead of NaN. */
 export const MASKED = -1e9;
@@ -30,7 +30,26 @@ export interface AttentionOptions {
   causal: boolean;
   /** [B, T], 1 for real tokens and 0 for padding: padded keys get no attention (encoders). */
   keyMask?: Tensor;
+  /** Training only: dropout on the attention probabilities. */
+  dropout?: DropoutSource;
 }
+
+/**
+ * Where a training graph's dropout nodes get their rate and seeds: one source per graph, each
+ * node taking the next seed, so every node draws its own masks and a run is reproducible.
+ */
+export interface DropoutSource {
+  rate: number;
+  nextSeed(): number;
+}
+
+export function dropoutSource(rate: number, seed: number): DropoutSource {
+  let k = 0;
+  return { rate, nextSeed: () => seed * 1009 + k++ };
+}
+
+/** x with dropout when a source is given (training), x itself otherwise (inference). */
+export const maybeDropout = (x: Tensor, d?: DropoutSource): Tensor => (d && d.rate > 0 ? dropout(x, d.rate, d.nextSeed()) : x);
 
 export function selfAttention(x: Tensor, p: AttentionParams, o: AttentionOptions): Tensor {
   const [, t, d] = x.shape;
@@ -52,7 +71,7 @@ export function selfAttention(x: Tensor, p: AttentionParams, o: AttentionOptions
   let scores = matmul(qh, kt);
   if (o.causal) scores = add(scores, causalBias(x, t));
   if (o.keyMask) scores = add(scores, reshape(mul(sub(1, o.keyMask), MASKED), [0, 1, 1, t]));
-  const context = matmul(softmax(scores, -1), vh);
+  const context = matmul(maybeDropout(softmax(scores, -1), o.dropout), vh);
   const merged = reshape(transpose(context, [0, 2, 1, 3]), [0, t, d]);
   const out = matmul(merged, p.wo);
   return p.bo ? add(out, p.bo) : out;

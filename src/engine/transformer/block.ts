@@ -6,7 +6,7 @@
  */
 import type { Tensor } from '../graph.js';
 import { add, gelu, layerNormalization, matmul } from '../ops/index.js';
-import { type AttentionParams, cachedSelfAttention, type CachedAttentionOptions, selfAttention } from './attention.js';
+import { type AttentionParams, cachedSelfAttention, type CachedAttentionOptions, type DropoutSource, maybeDropout, selfAttention } from './attention.js';
 
 export interface BlockParams {
   ln1: { gamma: Tensor; beta: Tensor };
@@ -21,6 +21,8 @@ export interface BlockOptions {
   causal: boolean;
   keyMask?: Tensor;
   epsilon?: number;
+  /** Training only: attention dropout and residual dropout on each branch's output (GPT-2's attn_pdrop, resid_pdrop). */
+  dropout?: DropoutSource;
 }
 
 /** x + f(x). */
@@ -28,8 +30,8 @@ export const residual = (x: Tensor, f: (x: Tensor) => Tensor): Tensor => add(x, 
 
 export function transformerBlock(x: Tensor, p: BlockParams, o: BlockOptions): Tensor {
   const eps = o.epsilon ?? 1e-5;
-  const h = residual(x, (z) => selfAttention(layerNormalization(z, p.ln1.gamma, p.ln1.beta, eps), p.attention, o));
-  return residual(h, (z) => mlpBranch(z, p, eps));
+  const h = residual(x, (z) => maybeDropout(selfAttention(layerNormalization(z, p.ln1.gamma, p.ln1.beta, eps), p.attention, o), o.dropout));
+  return residual(h, (z) => maybeDropout(mlpBranch(z, p, eps), o.dropout));
 }
 
 /** The same block over new positions with a key/value cache (decoding); returns the updated cache. */

@@ -149,7 +149,8 @@ export function trainRequest(cli: Cli): TrainRequest {
   put('resources.cpu', cli.number('cpu', { min: 0 }));
   put('resources.memoryMb', cli.number('memory-mb', { integer: true, min: 16 }));
   for (const s of cli.flags('set')) setPath(spec, s);
-  for (const f of ['name', 'dataset', 'target']) {
+  // A language model trains on a text column (`text`, default "text"), not a target.
+  for (const f of spec.task === 'language_modeling' ? ['name', 'dataset'] : ['name', 'dataset', 'target']) {
     if (typeof spec[f] !== 'string') throw new UsageError(`train needs --${f} (or '${f}' in the --spec file). Example: aiaas train --name iris-classifier --dataset iris --target species --kind mlp --epochs 20`);
   }
   return spec as unknown as TrainRequest;
@@ -325,7 +326,7 @@ export function epochLine(e: JobEvent, epochs?: number): string | null {
   if (d.epoch !== undefined) parts.push(`epoch ${d.epoch}${d.epochs !== undefined ? `/${d.epochs}` : ''}`);
   else if (d.fold !== undefined) parts.push(`fold ${d.fold}`);
   for (const [k, v] of Object.entries(d)) {
-    if (['epoch', 'epochs', 'fold', 'at', 'seconds', 'samplesPerSecond', 'learningRate'].includes(k) || typeof v !== 'number') continue;
+    if (['epoch', 'epochs', 'fold', 'at', 'seconds', 'samplesPerSecond', 'learningRate', 'heapUsedBytes'].includes(k) || typeof v !== 'number') continue;
     parts.push(`${k} ${fmt(v)}`);
   }
   return parts.length ? parts.join('  ') : null;

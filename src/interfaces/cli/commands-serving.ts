@@ -55,11 +55,13 @@ export async function models(cli: Cli, sub: string | undefined): Promise<number>
       return 0;
     }
     case 'download': {
-      const name = cli.arg(1, 'the model (aiaas models download NAME VERSION [-o FILE])');
+      const name = cli.arg(1, 'the model (aiaas models download NAME VERSION [--format onnx|hf] [-o FILE])');
       const version = cli.args.positionals[2] ?? cli.flag('version') ?? 'latest';
-      const res = await client.models.artifact(name, version);
+      const format = cli.flag('format');
+      if (format !== undefined && format !== 'onnx' && format !== 'hf') throw new UsageError(`--format is onnx (the graph) or hf (a causal_lm's Hugging Face folder, .tar.gz); got '${format}'.`);
+      const res = await client.models.artifact(name, version, format);
       const disposition = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
-      const out = cli.flag('output') ?? disposition ?? `${name}-v${version}.onnx`;
+      const out = cli.flag('output') ?? disposition ?? `${name}-v${version}${format === 'hf' ? '.tar.gz' : '.onnx'}`;
       if (out === '-') await pipeline(Readable.fromWeb(res.body as never), process.stdout);
       else await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(out));
       const size = out === '-' ? Number(res.headers.get('content-length')) : fs.statSync(out).size;
@@ -287,11 +289,12 @@ function convert(v: string, type: string | undefined): unknown {
 
 export const modelsCommand: Command = {
   usage: ['models list | show NAME [VERSION] | stage NAME VERSION none|staging|production|archived',
-    'models download NAME [VERSION] [-o FILE] | import NAME FILE.onnx [--task T --labels a,b,c]'],
+    'models download NAME [VERSION] [--format onnx|hf] [-o FILE] | import NAME FILE.onnx [--task T --labels a,b,c]'],
   summary: 'The model registry: versions, their metrics and stages, the ONNX artifacts.',
   options: {
     version: { type: 'string', value: 'V', help: 'show, download: the version (or the argument after NAME)' },
-    output: { type: 'string', short: 'o', value: 'FILE', help: 'download: where to write the ONNX file (- for stdout)' },
+    output: { type: 'string', short: 'o', value: 'FILE', help: 'download: where to write the artifact (- for stdout)' },
+    format: { type: 'string', value: 'onnx|hf', help: "download: the ONNX graph (default) or a causal_lm's Hugging Face folder (.tar.gz)" },
     'no-archive': { type: 'boolean', help: 'stage production: keep the version that was in production there' },
     task: { type: 'string', value: 'T', help: 'import: classification or regression' },
     labels: { type: 'string', value: 'a,b,c', help: 'import: the class labels, in output order' },

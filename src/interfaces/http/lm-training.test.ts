@@ -43,14 +43,23 @@ describe('language models through the job API', () => {
     const queued = await submit(s, job(), acme.developer);
     trained = await waitJob(s, queued.id, { key: acme.viewer });
     assert.equal(trained.status, 'succeeded', JSON.stringify(trained.error));
-    const m = trained.metrics;
-    for (const k of ['loss', 'valLoss', 'perplexity', 'tokensPerSecond', 'trainSeconds']) assert.equal(typeof m[k], 'number', `metric ${k}`);
+    const { test: m, training: t, history } = trained.metrics;
+    for (const k of ['valLoss', 'perplexity']) assert.equal(typeof m[k], 'number', `metric test.${k}`);
+    for (const k of ['loss', 'tokensPerSecond', 'trainSeconds', 'tokens', 'peakRssBytes']) assert.equal(typeof t[k], 'number', `metric training.${k}`);
     assert.ok(Number.isFinite(m.valLoss));
     // At step 0 a model knows nothing: its loss is log(vocab). 30 steps must have learnt something.
-    assert.ok(m.valLoss < Math.log(m.vocabSize) - 0.3, `valLoss ${m.valLoss} vs log(vocab) ${Math.log(m.vocabSize)}`);
+    assert.ok(m.valLoss < Math.log(t.vocabSize) - 0.3, `valLoss ${m.valLoss} vs log(vocab) ${Math.log(t.vocabSize)}`);
     assert.ok(Math.abs(m.perplexity - Math.exp(m.valLoss)) < 1e-2 * m.perplexity);
-    assert.ok(m.tokensPerSecond > 0);
-    assert.equal(m.steps, 30);
+    assert.ok(t.tokensPerSecond > 0);
+    assert.equal(t.steps, 30);
+    assert.equal(t.tokens, 30 * 8 * 16);
+    assert.ok(t.peakRssBytes > 1e7, `peak RSS ${t.peakRssBytes}`);
+    // One history entry per evaluation (every 3 steps), each with its sample; the last is the final test.
+    assert.deepEqual(history.map((h: { step: number }) => h.step), [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
+    assert.ok(history.every((h: { sample?: string; valLoss: number }) => typeof h.sample === 'string' && h.sample.length > 0 && Number.isFinite(h.valLoss)));
+    assert.equal(history.at(-1).valLoss, m.valLoss);
+    const version = (await s.call('GET', '/v1/models/kjv-tiny/versions/1', { key: acme.viewer })).body;
+    assert.deepEqual(version.metrics.test, m, 'the version keeps the job\'s metrics');
     assert.deepEqual(trained.result, { model: 'kjv-tiny', version: 1 });
 
     const logs = await s.call('GET', `/v1/jobs/${trained.id}/logs?format=text`, { key: acme.viewer });
@@ -84,7 +93,7 @@ describe('language models through the job API', () => {
         position_ids: new ort.Tensor('int64', BigInt64Array.of(0n, 1n, 2n), [1, 3]),
         'past_key_values.0.key': past, 'past_key_values.0.value': past,
       });
-      assert.deepEqual(out.logits!.dims, [1, 3, trained.metrics.vocabSize]);
+      assert.deepEqual(out.logits!.dims, [1, 3, trained.metrics.training.vocabSize]);
       assert.deepEqual(out['present.0.key']!.dims, [1, TINY.heads, 3, TINY.dim / TINY.heads]);
       assert.ok((out.logits!.data as Float32Array).every(Number.isFinite));
     } finally {
@@ -107,7 +116,7 @@ describe('language models through the job API', () => {
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.equal(config.model_type, 'gpt2');
     assert.equal(config.n_embd, 16);
-    assert.equal(config.vocab_size, trained.metrics.vocabSize);
+    assert.equal(config.vocab_size, trained.metrics.training.vocabSize);
     const tok = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
     assert.equal(tok.model.type, 'BPE');
     const onnx = await fetch(`${s.url}/v1/models/kjv-tiny/versions/1/artifact`, { headers: { authorization: `Bearer ${acme.viewer}` } });
@@ -157,7 +166,7 @@ describe('language models through the job API', () => {
     const straight = await waitJob(s, (await submit(s, long('kjv-straight'), acme.developer)).id, { key: acme.viewer });
     assert.equal(straight.status, 'succeeded', JSON.stringify(straight.error));
     // Resuming draws the same windows with the same weights and optimizer state.
-    assert.ok(Math.abs(done.metrics.valLoss - straight.metrics.valLoss) < 1e-3, `${done.metrics.valLoss} vs ${straight.metrics.valLoss}`);
+    assert.ok(Math.abs(done.metrics.test.valLoss - straight.metrics.test.valLoss) < 1e-3, `${done.metrics.test.valLoss} vs ${straight.metrics.test.valLoss}`);
   });
 
   test('a BPE vocabulary the text cannot fill fails the job, naming tokenizer.vocabSize', async () => {
@@ -178,7 +187,7 @@ describe('language models through the job API', () => {
       [{ dataset: 'tiny-text', model: { ...TINY, context: 64 } }, 'corpus_too_short', 'model.context', /fewer than one window of model.context \+ 1 = 65/],
       [{ dataset: 'tiny-text' }, 'corpus_too_short', 'split.validation', /held-out text .* fewer than one window of 17/],
       [{ dataset: 'tiny-text', model: { ...TINY, context: 4 }, tokenizer: { kind: 'bpe', vocabSize: 5000 } }, 'vocabulary_too_large', 'tokenizer.vocabSize', /larger than the training rows can fill/],
-      [{ model: { ...TINY, dropout: 0.1 } }, 'not_available', 'model.dropout', /dropout is not supported yet/],
+      [{ model: { ...TINY, dropout: 1 } }, 'invalid_train_spec', 'model.dropout', /from 0 to 0.9/],
       [{ model: { ...TINY, layer: 2 } }, 'invalid_train_spec', 'model.layer', /did you mean 'layers'/],
       [{ training: { ...TRAINING, step: 5 } }, 'invalid_train_spec', 'training.step', /did you mean 'steps'/],
       [{ training: { ...TRAINING, epochs: 1 } }, 'invalid_train_spec', 'training', /steps or training.epochs, not both/],

@@ -23,7 +23,8 @@ export interface LmSpec {
   task: 'language_modeling';
   text: string;
   tokenizer: { kind: TokenizerKind; vocabSize?: number };
-  model: { kind: 'causal_lm'; layers: number; heads: number; dim: number; context: number; dropout: 0 };
+  /** dropout: the rate on embeddings, attention probabilities and residual branches, in training only. */
+  model: { kind: 'causal_lm'; layers: number; heads: number; dim: number; context: number; dropout: number };
   training: {
     /** Steps to train (epochs are converted at submission: one epoch = training tokens / (batch × context)). */
     steps: number;
@@ -122,16 +123,14 @@ function parseModel(raw: unknown): LmSpec['model'] {
   if (raw.kind !== 'causal_lm') {
     throw fail('model.kind', `task 'language_modeling' trains a causal_lm; got ${JSON.stringify(raw.kind)}.${typeof raw.kind === 'string' ? didYouMean(raw.kind, ['causal_lm']) : ''}`);
   }
-  if (raw.dropout !== undefined && raw.dropout !== 0) {
-    throw unprocessable('not_available', `model.dropout: dropout is not supported yet (the engine trains without it); set model.dropout to 0 or leave it out.`, { field: 'model.dropout' });
-  }
   const layers = raw.layers === undefined ? 4 : num(raw.layers, 'model.layers', 1, 48, true);
   const heads = raw.heads === undefined ? 4 : num(raw.heads, 'model.heads', 1, 64, true);
   const dim = raw.dim === undefined ? 128 : num(raw.dim, 'model.dim', 1, 4096, true);
   const context = raw.context === undefined ? 128 : num(raw.context, 'model.context', 1, Number.MAX_SAFE_INTEGER, true);
   if (context > MAX_CONTEXT) throw fail('model.context', `${context} is over the ${MAX_CONTEXT} positions a model may have; lower model.context.`, { limit: MAX_CONTEXT });
   if (dim % heads !== 0) throw fail('model.heads', `(${heads}) must divide model.dim (${dim}): each head gets dim / heads features.`, { heads, dim });
-  return { kind: 'causal_lm', layers, heads, dim, context, dropout: 0 };
+  const dropout = raw.dropout === undefined ? 0 : num(raw.dropout, 'model.dropout', 0, 0.9);
+  return { kind: 'causal_lm', layers, heads, dim, context, dropout };
 }
 
 function parseSplit(raw: unknown): LmSpec['split'] {
