@@ -18,7 +18,7 @@ import { fail, isObject, num, onlyFields } from './spec-fields.js';
 import { checkTarget, inferTask, type Task } from './target.js';
 
 export const NEURAL_KINDS = ['mlp', 'cnn', 'sequential'] as const;
-export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'random_forest', 'gradient_boosting'] as const;
+export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'svm', 'random_forest', 'gradient_boosting'] as const;
 export type ModelKind = (typeof NEURAL_KINDS)[number] | (typeof CLASSICAL_KINDS)[number];
 
 export interface TrainingOptions {
@@ -182,6 +182,7 @@ function parseModel(raw: unknown, task: Task): TrainSpec['model'] {
   const kinds: readonly string[] = [...NEURAL_KINDS, ...CLASSICAL_KINDS];
   if (!kinds.includes(m.kind)) throw fail('model.kind', `'${m.kind}' is not a model kind; use one of ${kinds.join(', ')}.${didYouMean(m.kind, kinds)}`);
   if (m.kind === 'logistic_regression' && task !== 'classification') throw fail('model.kind', `logistic_regression is a classifier; for regression use linear_regression.`);
+  if (m.kind === 'svm' && task !== 'classification') throw fail('model.kind', `svm is a classifier; for regression use linear_regression.`);
   if (m.kind === 'linear_regression' && task !== 'regression') throw fail('model.kind', `linear_regression predicts numbers; for classification use logistic_regression.`);
   return m as TrainSpec['model'];
 }
