@@ -24,7 +24,8 @@ export function preprocessingPart(p: FittedPreprocessing, output = 'preprocessed
   const F = p.numeric.length;
   const pieces: string[] = [];
   let x = FEATURES;
-  p.numericOps.forEach((op, k) => {
+  // Without numeric columns (a text-only dataset under "auto") the numeric ops are empty: skipped.
+  if (F) p.numericOps.forEach((op, k) => {
     const name = (s: string) => `pre${k}_${s}`;
     if (op.op === 'fill') {
       inits.push(tensor.float(name('fill'), [F], op.values));

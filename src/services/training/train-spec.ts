@@ -6,7 +6,7 @@
 import { unprocessable } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
-import { autoSteps, planSteps, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
+import { autoSteps, planSteps, tfidfOptions, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
 import type { DatasetService, DatasetVersion } from '../datasets.js';
 import type { Principal } from '../principal.js';
 import { assertName } from '../tenants.js';
@@ -244,10 +244,18 @@ function parseSchedule(s: unknown): NonNullable<TrainingOptions['schedule']> {
  */
 export const FEATURE_VALUES_LIMIT = 200_000_000;
 
-/** Features after preprocessing: one per numeric column, one per category (one-hot), dropped columns excluded. */
+/**
+ * Features after preprocessing: one per numeric column, one per category (one-hot), at most
+ * `maxFeatures` per tf-idf column, dropped columns excluded.
+ */
 function encodedWidth(features: ColumnProfile[], steps: Step[]): number {
   const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
-  return features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+  const vectorized = new Map<string, number>();
+  for (const s of steps) {
+    if (s.op !== 'tfidf') continue;
+    for (const c of features) if (s.columns ? s.columns.includes(c.name) : c.type === 'text') vectorized.set(c.name, tfidfOptions(s).maxFeatures);
+  }
+  return features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (vectorized.get(c.name) ?? (c.type === 'category' || c.type === 'text' ? c.distinct : 1)), 0);
 }
 
 function checkFeatureMatrix(features: ColumnProfile[], steps: Step[], width: number, rows: number): void {
@@ -255,7 +263,7 @@ function checkFeatureMatrix(features: ColumnProfile[], steps: Step[], width: num
   const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
   const widest = features.filter((c) => !dropped.has(c.name) && (c.type === 'category' || c.type === 'text'))
     .sort((a, b) => b.distinct - a.distinct).slice(0, 3).map((c) => `${c.name} (${c.distinct} values)`);
-  throw fail('preprocessing', `${rows.toLocaleString('en-US')} rows × ${width.toLocaleString('en-US')} encoded features = ${(width * rows).toLocaleString('en-US')} values, more than the limit of ${FEATURE_VALUES_LIMIT.toLocaleString('en-US')}.${widest.length ? ` The widest one-hot columns: ${widest.join(', ')}.` : ''} Drop columns with a {"op": "drop", "columns": [...]} step, or train on fewer rows.`,
+  throw fail('preprocessing', `${rows.toLocaleString('en-US')} rows × ${width.toLocaleString('en-US')} encoded features = ${(width * rows).toLocaleString('en-US')} values, more than the limit of ${FEATURE_VALUES_LIMIT.toLocaleString('en-US')}.${widest.length ? ` The widest one-hot columns: ${widest.join(', ')}.` : ''} Drop columns with a {"op": "drop", "columns": [...]} step, lower a tfidf step's maxFeatures, or train on fewer rows.`,
     { limit: FEATURE_VALUES_LIMIT, rows, features: width });
 }
 
