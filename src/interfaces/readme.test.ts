@@ -65,6 +65,15 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'Text classification', marker: '# 10d. ',
+    check(out) {
+      assert.match(out, /^2864$/m, 'fortunes has 2,864 rows');
+      assert.match(out, /job_\S+: succeeded/, 'the svm trains');
+      assert.match(out, /^ready$/m, 'the endpoint is deployed');
+      assert.match(out, /^\{"label":"law".*\n\{"label":"computers"/m, 'raw strings get their topics');
+    },
+  },
+  {
     name: 'Models and endpoints', marker: '# 11. ',
     check(out) {
       assert.match(out, /^production$/m);
