@@ -79,7 +79,7 @@ function refuseNotYetAvailable(raw: Record<string, unknown>): void {
       : raw.tokenizer !== undefined ? ['tokenizer', 'the tokenizer field']
         : raw.text !== undefined ? ['text', 'the text field'] : undefined;
   if (what === undefined) return;
-  throw unprocessable('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular or image data.`, {
+  throw unprocessable('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular, image or text data (a text column through a {"op": "tfidf"} preprocessing step, e.g. with 'svm').`, {
     field: what[0],
   });
 }
