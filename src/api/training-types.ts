@@ -6,7 +6,7 @@
  */
 
 export const NEURAL_KINDS = ['mlp', 'cnn', 'sequential'] as const;
-export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'random_forest', 'gradient_boosting'] as const;
+export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'svm', 'random_forest', 'gradient_boosting'] as const;
 export type ModelKind = (typeof NEURAL_KINDS)[number] | (typeof CLASSICAL_KINDS)[number];
 
 export interface TrainingOptions {

@@ -69,6 +69,15 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'Text classification', marker: '# 10e. ',
+    check(out) {
+      assert.match(out, /^2864$/m, 'fortunes has 2,864 rows');
+      assert.match(out, /job_\S+: succeeded/, 'the svm trains');
+      assert.match(out, /^ready$/m, 'the endpoint is deployed');
+      assert.match(out, /^\{"probabilities":\[[^\]]*\],"label":"law"\}\n\{"probabilities":\[[^\]]*\],"label":"computers"\}$/m, 'raw strings get their topics');
+    },
+  },
+  {
     name: 'Models and endpoints', marker: '# 11. ',
     check(out) {
       assert.match(out, /^production$/m);

@@ -1,10 +1,11 @@
-/** Registers the built-in classical kinds (linear models, random forests, gradient boosting). */
+/** Registers the built-in classical kinds (linear models, linear SVMs, random forests, gradient boosting). */
 import { unprocessable } from '../../infra/errors.js';
 import { checkGradientBoostingParams, fitGradientBoosting, KNOWN as BOOSTING_PARAMS, predictGradientBoosting } from './gradient-boosting.js';
 import { fitLogisticRegression, fitRidge, LOGISTIC_PARAMS, predictLinear, resolveLogisticParams, resolveRidgeParams, RIDGE_PARAMS } from './linear.js';
-import { linearScores, treeEnsembleScores } from './onnx-scores.js';
+import { linearClassifierScores, linearScores, treeEnsembleScores } from './onnx-scores.js';
 import { checkRandomForestParams, fitRandomForest, KNOWN as FOREST_PARAMS, predictRandomForest } from './random-forest.js';
 import { registerEstimator } from './registry.js';
+import { fitSvm, resolveSvmParams, SVM_PARAMS } from './svm.js';
 import type { LinearState, Task, TreeEnsembleState } from './types.js';
 
 function taskMismatch(kind: string, needs: Task, instead: string) {
@@ -41,6 +42,21 @@ registerEstimator<LinearState, Record<string, unknown>>({
   },
   predict: predictLinear,
   onnx: linearScores,
+});
+
+registerEstimator<LinearState, Record<string, unknown>>({
+  kind: 'svm',
+  params: SVM_PARAMS,
+  resolve: (p, task) => {
+    if (task !== 'classification') throw taskMismatch('svm', 'classification', 'linear_regression');
+    resolveSvmParams(p);
+  },
+  fit: (x, target, p, opts) => {
+    if (target.task !== 'classification') throw taskMismatch('svm', 'classification', 'linear_regression');
+    return fitSvm(x, target, p, opts);
+  },
+  predict: predictLinear,
+  onnx: linearClassifierScores,
 });
 
 registerEstimator<TreeEnsembleState, Record<string, unknown>>({

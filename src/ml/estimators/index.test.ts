@@ -11,7 +11,8 @@ test('validateModelSpec checks kind, task and parameters before any data is read
   validateModelSpec({ kind: 'random_forest', nEstimators: 10, maxFeatures: 0.5 }, 'regression');
   validateModelSpec({ kind: 'gradient_boosting', earlyStopping: true }, 'classification');
   validateModelSpec({ kind: 'logistic_regression', C: 10 }, 'classification');
-  assert.throws(() => validateModelSpec({ kind: 'svm' } as unknown as ModelSpec, 'classification'), is422(/Unknown model kind 'svm'/));
+  assert.throws(() => validateModelSpec({ kind: 'naive_bayes' } as unknown as ModelSpec, 'classification'), is422(/Unknown model kind 'naive_bayes'/));
+  assert.throws(() => validateModelSpec({ kind: 'svm' }, 'regression'), is422(/classification only/));
   assert.throws(() => validateModelSpec({ kind: 'linear_regression' }, 'classification'), is422(/regression only/));
   assert.throws(() => validateModelSpec({ kind: 'random_forest', nEstimators: -1 }, 'classification'), is422(/'nEstimators' must be an integer in \[1, 5000\]/));
   assert.throws(() => validateModelSpec({ kind: 'gradient_boosting', maxBins: 300 }, 'regression'), is422(/'maxBins'.*\[2, 255\]/));

@@ -23,6 +23,7 @@ import { fitGradientBoosting } from './gradient-boosting.js';
 import { fitLogisticRegression, fitRidge } from './linear.js';
 import type { LogisticRegressionParams, RidgeParams } from './linear.js';
 import { fitRandomForest } from './random-forest.js';
+import type { SvmParams } from './svm.js';
 import type { RandomForestParams } from './random-forest.js';
 import { estimatorFor } from './registry.js';
 import type { FitOptions, Matrix, ModelKind, ModelState, Prediction, Target } from './types.js';
@@ -30,11 +31,12 @@ import type { FitOptions, Matrix, ModelKind, ModelState, Prediction, Target } fr
 export type ModelSpec =
   | ({ kind: 'logistic_regression' } & LogisticRegressionParams)
   | ({ kind: 'linear_regression' } & RidgeParams)
+  | ({ kind: 'svm' } & SvmParams)
   | ({ kind: 'random_forest' } & RandomForestParams)
   | ({ kind: 'gradient_boosting' } & GradientBoostingParams);
 
 /** The built-in classical kinds (registered in classical.ts). */
-export const CLASSICAL_KINDS: readonly ModelKind[] = ['logistic_regression', 'linear_regression', 'random_forest', 'gradient_boosting'];
+export const CLASSICAL_KINDS: readonly ModelKind[] = ['logistic_regression', 'linear_regression', 'svm', 'random_forest', 'gradient_boosting'];
 
 /** Fits the model `spec.kind` with the other fields of `spec` as parameters (the estimators ignore `kind`). */
 export function fitModel(spec: ModelSpec, x: Matrix, target: Target, opts: FitOptions = {}): ModelState {
@@ -124,5 +126,5 @@ export const CLASSICAL_PARAMS = Object.fromEntries(
 export { estimatorFor, estimatorKinds, registerEstimator } from './registry.js';
 export type { Estimator, FittedState } from './registry.js';
 export type * from './types.js';
-export type { GradientBoostingParams, LogisticRegressionParams, RidgeParams, RandomForestParams };
+export type { GradientBoostingParams, LogisticRegressionParams, RidgeParams, RandomForestParams, SvmParams };
 export { fitGradientBoosting, fitLogisticRegression, fitRandomForest, fitRidge };

@@ -4,6 +4,7 @@
  * through a Cholesky factorisation).
  */
 import { unprocessable } from '../../infra/errors.js';
+import { csrFromDense } from '../core/sparse.js';
 import { lbfgs } from './lbfgs.js';
 import { checkData, checkFeatures, checkKnown, intParam, numParam, boolParam } from './params.js';
 import type { ClassificationTarget, ClassPrediction, FitOptions, LinearState, Matrix, RegressionTarget, ValuePrediction } from './types.js';
@@ -52,8 +53,10 @@ export function fitLogisticRegression(
   // Optimise in standardised coordinates (x' = (x - mean) / scale, v = w · scale): the same
   // optimum, far better conditioned, so L-BFGS converges in few iterations whatever the units.
   // The centring is implicit — xs = x / scale keeps the zeros of sparse data (one-hot columns,
-  // image backgrounds) skippable, and the mean enters as a per-output shift Σj mu_j v_jk.
-  const { xs, mean, scale } = standardise(x, fitIntercept);
+  // image backgrounds, tf-idf) out of the loops (xs is stored as compressed sparse rows), and the
+  // mean enters as a per-output shift Σj mu_j v_jk.
+  const { mean, scale } = standardise(x, fitIntercept);
+  const { indptr, indices, values: xs } = csrFromDense(x.data, n, F, scale);
   const mu = new Float64Array(F);
   for (let j = 0; j < F; j++) mu[j] = mean[j]! / scale[j]!;
   const y = target.y;
@@ -79,26 +82,26 @@ export function fitLogisticRegression(
       const b0 = b[0]!;
       let gb = 0;
       for (let i = 0; i < n; i++) {
-        const row = i * F;
+        const end = indptr[i + 1]!;
         let zi = b0;
-        for (let j = 0; j < F; j++) zi += xs[row + j]! * v[j]!;
+        for (let e = indptr[i]!; e < end; e++) zi += xs[e]! * v[indices[e]!]!;
         const yi = y[i] === 1 ? 1 : 0;
         // log(1 + e^z) - y z and sigmoid(z) from one exp(-|z|).
         const e = Math.exp(-Math.abs(zi));
         loss += (zi > 0 ? zi : 0) + Math.log1p(e) - yi * zi;
         const ri = (zi >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
-        if (ri !== 0) for (let j = 0; j < F; j++) grad[j]! += xs[row + j]! * ri;
+        if (ri !== 0) for (let e = indptr[i]!; e < end; e++) grad[indices[e]!]! += xs[e]! * ri;
         gb += ri;
       }
       rSum[0] = gb;
     } else {
       for (let i = 0; i < n; i++) {
-        const row = i * F;
+        const start = indptr[i]!;
+        const end = indptr[i + 1]!;
         for (let k = 0; k < O; k++) z[k] = b[k]!;
-        for (let j = 0; j < F; j++) {
-          const xv = xs[row + j]!;
-          if (xv === 0) continue;
-          const base = j * O;
+        for (let e = start; e < end; e++) {
+          const xv = xs[e]!;
+          const base = indices[e]! * O;
           for (let k = 0; k < O; k++) z[k]! += xv * v[base + k]!;
         }
         const yi = y[i]!;
@@ -108,10 +111,9 @@ export function fitLogisticRegression(
         for (let k = 0; k < O; k++) { const e = Math.exp(z[k]! - zmax); r[k] = e; sum += e; }
         loss += zmax + Math.log(sum) - z[yi]!;
         for (let k = 0; k < O; k++) { r[k] = r[k]! / sum - (k === yi ? 1 : 0); rSum[k]! += r[k]!; }
-        for (let j = 0; j < F; j++) {
-          const xv = xs[row + j]!;
-          if (xv === 0) continue;
-          const base = j * O;
+        for (let e = start; e < end; e++) {
+          const xv = xs[e]!;
+          const base = indices[e]! * O;
           for (let k = 0; k < O; k++) grad[base + k]! += xv * r[k]!;
         }
       }
@@ -304,8 +306,8 @@ export function sigmoid(z: number): number {
   return e / (1 + e);
 }
 
-/** Column means (0 when not centring), standard deviations (1 for constant columns) and x / scale. */
-function standardise(x: Matrix, centre: boolean): { xs: Float64Array; mean: Float64Array; scale: Float64Array } {
+/** Column means (0 when not centring) and standard deviations (1 for constant columns). */
+function standardise(x: Matrix, centre: boolean): { mean: Float64Array; scale: Float64Array } {
   const { rows: n, cols: F, data } = x;
   const mean = new Float64Array(F);
   const scale = new Float64Array(F);
@@ -317,8 +319,5 @@ function standardise(x: Matrix, centre: boolean): { xs: Float64Array; mean: Floa
     scale[j] = s > 1e-12 * Math.max(1, Math.abs(mean[j]!)) ? s : 1;
   }
   if (!centre) mean.fill(0);
-  // Scaled, not centred (the caller centres implicitly).
-  const xs = new Float64Array(n * F);
-  for (let i = 0; i < n; i++) for (let j = 0; j < F; j++) xs[i * F + j] = data[i * F + j]! / scale[j]!;
-  return { xs, mean, scale };
+  return { mean, scale };
 }

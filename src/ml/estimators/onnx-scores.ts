@@ -25,6 +25,27 @@ export function linearScores(state: LinearState, g: OnnxScoreGraph): void {
   linearNodes(state, g.input, g.output, g.prefix, g.nodes, g.initializers);
 }
 
+/**
+ * A linear SVM's decision values: one ai.onnx.ml LinearClassifier node (coefficients one row per
+ * class, no post transform); its label output is unused, the shared head takes the argmax.
+ */
+export function linearClassifierScores(state: LinearState, g: OnnxScoreGraph): void {
+  const { nFeatures: F, outputs: O } = state;
+  const coefficients = new Float32Array(F * O);
+  for (let j = 0; j < F; j++) for (let k = 0; k < O; k++) coefficients[k * F + j] = state.coef[j * O + k]!;
+  g.nodes.push({
+    opType: 'LinearClassifier', domain: 'ai.onnx.ml', name: `${g.prefix}linear_classifier`, inputs: [g.input],
+    outputs: [`${g.prefix}svm_label`, g.output],
+    attributes: {
+      coefficients: attr.floats(coefficients),
+      intercepts: attr.floats(state.intercept),
+      classlabels_ints: attr.ints(Array.from({ length: O }, (_, k) => k)),
+      post_transform: attr.string('NONE'),
+      multi_class: attr.int(0),
+    },
+  });
+}
+
 function treeEnsembleNode(state: TreeEnsembleState, input: string, output: string, prefix: string): NodeDef {
   let total = 0;
   for (const t of state.trees) total += t.feature.length;

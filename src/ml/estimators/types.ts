@@ -75,10 +75,11 @@ export interface TreeEnsembleState {
 
 /**
  * A fitted linear model: raw score `z = x · coef + intercept`, coef stored `nFeatures × outputs`
- * row-major. Logistic regression: outputs = 1 (sigmoid) for two classes, classCount (softmax) above.
+ * row-major. Logistic regression: outputs = 1 (sigmoid) for two classes, classCount (softmax) above;
+ * svm: outputs = classCount, the one-vs-rest decision values (svm.ts).
  */
 export interface LinearState {
-  kind: 'logistic_regression' | 'linear_regression';
+  kind: 'logistic_regression' | 'linear_regression' | 'svm';
   task: Task;
   nFeatures: number;
   classCount: number;

@@ -6,8 +6,9 @@
  */
 import { unprocessable } from '../../infra/errors.js';
 import type { ColumnKind } from '../signature.js';
-import { column, isNumeric, type RawColumn, type RawTable } from '../table.js';
-import type { Step } from './steps.js';
+import { cellString, column, isNumeric, type RawColumn, type RawTable } from '../table.js';
+import { tfidfOptions, type Step } from './steps.js';
+import { fitTfidf, type FittedTfidf, type TfidfOptions } from './tfidf.js';
 
 export type NumericOp =
   | { op: 'fill'; values: number[] } // NaN in `values`: leave that column's missing values as they are
@@ -28,7 +29,9 @@ export interface FittedPreprocessing {
   categorical: { name: string; type: ColumnKind; nullable: boolean }[];
   numericOps: NumericOp[];
   encoders: OneHotEncoder[];
-  /** Names of the columns of the preprocessed matrix, e.g. `income`, `purpose=car`. */
+  /** Text columns turned into tf-idf features (after the one-hot ones). */
+  tfidf: FittedTfidf[];
+  /** Names of the columns of the preprocessed matrix, e.g. `income`, `purpose=car`, `text:good day`. */
   featureNames: string[];
   /** Columns dropped by a step (and text columns dropped by "auto"). */
   dropped: string[];
@@ -57,6 +60,12 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   let augment: FittedPreprocessing['augment'];
 
   const selected = (s: { columns?: string[] }, name: string) => !s.columns || s.columns.includes(name);
+  // tf-idf columns first: a one_hot step without columns leaves them to their vectorizer.
+  const vectorized = new Map<string, TfidfOptions>();
+  for (const s of steps) {
+    if (s.op !== 'tfidf') continue;
+    for (const c of catCols) if (s.columns ? s.columns.includes(c.name) : c.type === 'text') vectorized.set(c.name, tfidfOptions(s));
+  }
   for (const s of steps) {
     switch (s.op) {
       case 'drop_duplicates':
@@ -89,8 +98,10 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
         break;
       }
       case 'one_hot':
-        for (const c of catCols) if (selected(s, c.name)) encoded.add(c.name);
+        for (const c of catCols) if (s.columns ? s.columns.includes(c.name) : !vectorized.has(c.name)) encoded.add(c.name);
         break;
+      case 'tfidf':
+        break; // fitted below
       case 'reshape':
         exampleShape = s.shape;
         break;
@@ -101,8 +112,8 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   }
 
   for (const c of catCols) {
-    if (!encoded.has(c.name)) {
-      throw unprocessable('unencoded_column', `Column '${c.name}' holds ${c.type} values, which a model cannot read as they are: add {"op": "one_hot", "columns": ["${c.name}"]} or {"op": "drop", "columns": ["${c.name}"]} to 'preprocessing'.`, { column: c.name });
+    if (!encoded.has(c.name) && !vectorized.has(c.name)) {
+      throw unprocessable('unencoded_column', `Column '${c.name}' holds ${c.type} values, which a model cannot read as they are: add {"op": "${c.type === 'text' ? 'tfidf' : 'one_hot'}", "columns": ["${c.name}"]} or {"op": "drop", "columns": ["${c.name}"]} to 'preprocessing'.`, { column: c.name });
     }
   }
   if (!o.modelHandlesMissing) {
@@ -114,10 +125,18 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
     });
   }
 
-  const encoders: OneHotEncoder[] = catCols.map((c, input) => ({
+  const encoders: OneHotEncoder[] = catCols.flatMap((c, input) => (encoded.has(c.name) ? [{
     input, column: c.name, categories: trainCategories(c, trainRows), fill: catFill.get(c.name),
-  }));
-  const featureNames = [...numCols.map((c) => c.name), ...encoders.flatMap((e) => e.categories.map((v) => `${e.column}=${v}`))];
+  }] : []));
+  const tfidf = catCols.flatMap((c, input) => {
+    const o = vectorized.get(c.name);
+    return o ? [fitTextColumn(c, input, trainRows, o)] : [];
+  });
+  const featureNames = [
+    ...numCols.map((c) => c.name),
+    ...encoders.flatMap((e) => e.categories.map((v) => `${e.column}=${v}`)),
+    ...tfidf.flatMap((f) => f.terms.map((t) => `${f.column}:${t}`)),
+  ];
   if (featureNames.length === 0) throw unprocessable('no_features', 'No feature column is left after preprocessing; keep at least one column besides the target.');
   if (exampleShape && exampleShape.reduce((a, b) => a * b, 1) !== featureNames.length) {
     throw unprocessable('invalid_preprocessing', `reshape to [${exampleShape.join(', ')}] needs ${exampleShape.reduce((a, b) => a * b, 1)} features, but preprocessing produces ${featureNames.length}.`, { shape: exampleShape, features: featureNames.length });
@@ -126,10 +145,18 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   return {
     numeric: numCols.map((c) => ({ name: c.name, type: c.type, nullable: nullable(c.name) })),
     categorical: catCols.map((c) => ({ name: c.name, type: c.type, nullable: true })),
-    numericOps: ops, encoders, featureNames,
+    numericOps: ops, encoders, tfidf, featureNames,
     dropped: features.filter((f) => dropped.has(f)),
     exampleShape, augment,
   };
+}
+
+function fitTextColumn(c: Extract<RawColumn, { codes: Int32Array }>, input: number, rows: Int32Array, o: TfidfOptions): FittedTfidf {
+  const fitted = fitTfidf(c.name, input, Array.from(rows, (r) => cellString(c, r)), o);
+  if (!fitted) {
+    throw unprocessable('invalid_preprocessing', `tfidf: column '${c.name}' has no token (a run of two or more letters or digits) in the training rows; drop it instead.`, { column: c.name });
+  }
+  return fitted;
 }
 
 function apply(work: Float64Array[], op: NumericOp): NumericOp {

@@ -6,6 +6,7 @@
 import { attr, DataType, DEFAULT_OPSETS, tensor, type NodeDef, type TensorValue, type ValueInfo } from '../../engine/onnx/model.js';
 import type { GraphPart } from '../../engine/onnx/compose.js';
 import type { FittedPreprocessing } from './fit.js';
+import { tfidfNodes } from './tfidf.js';
 
 export const FEATURES = 'features';
 export const CATEGORIES = 'categories';
@@ -23,7 +24,8 @@ export function preprocessingPart(p: FittedPreprocessing, output = 'preprocessed
   const F = p.numeric.length;
   const pieces: string[] = [];
   let x = FEATURES;
-  p.numericOps.forEach((op, k) => {
+  // Without numeric columns (a text-only dataset under "auto") the numeric ops are empty: skipped.
+  if (F) p.numericOps.forEach((op, k) => {
     const name = (s: string) => `pre${k}_${s}`;
     if (op.op === 'fill') {
       inits.push(tensor.float(name('fill'), [F], op.values));
@@ -65,10 +67,17 @@ export function preprocessingPart(p: FittedPreprocessing, output = 'preprocessed
     pieces.push(name('out'));
   }
 
+  for (const f of p.tfidf) {
+    const part = tfidfNodes(f, CATEGORIES, `tfidf${f.input}_out`, `tfidf${f.input}_`);
+    nodes.push(...part.nodes);
+    inits.push(...part.initializers);
+    pieces.push(`tfidf${f.input}_out`);
+  }
+
   if (pieces.length === 1) nodes.push({ opType: 'Identity', inputs: [pieces[0]!], outputs: [output] });
   else nodes.push({ opType: 'Concat', inputs: pieces, outputs: [output], attributes: { axis: attr.int(1) } });
   return {
-    nodes, initializers: inits, opsets: DEFAULT_OPSETS,
+    nodes, initializers: inits, opsets: p.tfidf.length ? [...DEFAULT_OPSETS, { domain: 'com.microsoft', version: 1 }] : DEFAULT_OPSETS,
     outputs: [{ name: output, type: { elemType: DataType.FLOAT, shape: ['N', p.featureNames.length] } }],
   };
 }

@@ -6,6 +6,7 @@
 import { unprocessable } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnKind } from '../signature.js';
+import { TFIDF_DEFAULTS, TFIDF_LIMITS, type TfidfOptions } from './tfidf.js';
 
 export type ImputeStrategy = 'mean' | 'median' | 'most_frequent' | 'constant';
 
@@ -17,6 +18,7 @@ export type Step =
   | { op: 'minmax'; columns?: string[]; shared?: boolean }
   | { op: 'scale'; columns?: string[]; factor: number }
   | { op: 'one_hot'; columns?: string[] }
+  | { op: 'tfidf'; columns?: string[]; ngrams?: [number, number]; maxFeatures?: number; sublinearTf?: boolean; lowercase?: boolean }
   | { op: 'drop'; columns: string[] }
   | { op: 'reshape'; shape: number[] }
   | { op: 'augment'; flip?: boolean; rotate?: number; shift?: number };
@@ -37,6 +39,7 @@ const FIELDS: Record<Step['op'], string[]> = {
   minmax: ['columns', 'shared'],
   scale: ['columns', 'factor'],
   one_hot: ['columns'],
+  tfidf: ['columns', 'ngrams', 'maxFeatures', 'sublinearTf', 'lowercase'],
   drop: ['columns'],
   reshape: ['shape'],
   augment: ['flip', 'rotate', 'shift'],
@@ -45,22 +48,26 @@ const FIELDS: Record<Step['op'], string[]> = {
 const bad = (i: number, message: string, details: Record<string, unknown> = {}) =>
   unprocessable('invalid_preprocessing', `preprocessing[${i}]: ${message}`, { step: i, ...details });
 
+/** A bad value of one field of step i, named by its path (`preprocessing[0].ngrams`). */
+const badField = (i: number, key: string, message: string, details: Record<string, unknown> = {}) =>
+  unprocessable('invalid_preprocessing', `preprocessing[${i}].${key}: ${message}`, { step: i, field: `preprocessing[${i}].${key}`, ...details });
+
 /**
  * The steps `"auto"` stands for: drop duplicate rows, impute (median for numbers, most frequent
- * category), standardize numbers, one-hot categories; text columns are dropped (listed in the
- * model's lineage). Image-like data (many non-negative integer columns sharing one value range) is
- * scaled by that range as observed on the training rows (0..255 pixels by 255, 0..16 by 16): one
- * factor for all pixels keeps their relations, where per-pixel standardizing would blow up the
- * rarely lit border pixels.
+ * category), standardize numbers, one-hot categories, and tf-idf over text columns (unigrams and
+ * bigrams, sublinear tf: the classic text-classification recipe). Image-like data (many non-negative
+ * integer columns sharing one value range) is scaled by that range as observed on the training rows
+ * (0..255 pixels by 255, 0..16 by 16): one factor for all pixels keeps their relations, where
+ * per-pixel standardizing would blow up the rarely lit border pixels.
  */
 export function autoSteps(columns: ColumnInfo[], ranges: Map<string, { min?: number; max?: number }>): Step[] {
   const text = columns.filter((c) => c.type === 'text').map((c) => c.name);
   const numeric = columns.filter((c) => c.type === 'number' || c.type === 'integer' || c.type === 'boolean');
   const steps: Step[] = [{ op: 'drop_duplicates' }];
-  if (text.length) steps.push({ op: 'drop', columns: text });
   steps.push({ op: 'impute', strategy: 'median' });
   steps.push(imageLike(numeric, ranges) ? { op: 'minmax', shared: true } : { op: 'standardize' });
   steps.push({ op: 'one_hot' });
+  if (text.length) steps.push({ op: 'tfidf', columns: text, ngrams: [1, 2], sublinearTf: true });
   return steps;
 }
 
@@ -103,7 +110,7 @@ function checkColumns(i: number, cols: unknown, byName: Map<string, ColumnInfo>,
     throw bad(i, `'columns' must be a non-empty list of column names.`);
   }
   for (const c of cols as string[]) {
-    if (!byName.has(c)) throw bad(i, `column '${c}' is not a feature column of the dataset (known: ${[...byName.keys()].join(', ')}).`, { column: c });
+    if (!byName.has(c)) throw bad(i, `column '${c}' is not a feature column of the dataset (known: ${[...byName.keys()].join(', ')}).${didYouMean(c, [...byName.keys()])}`, { column: c, field: `preprocessing[${i}].columns` });
     if (dropped.has(c)) throw bad(i, `column '${c}' was dropped by an earlier step, so '${op}' cannot use it.`, { column: c });
   }
 }
@@ -144,6 +151,9 @@ function checkStep(i: number, s: Record<string, unknown>, byName: Map<string, Co
         if (c.type !== 'category' && c.type !== 'text') throw bad(i, `'one_hot' encodes category columns, but '${c.name}' is ${c.type}.`, { column: c.name });
       });
       break;
+    case 'tfidf':
+      checkTfidf(i, s, named);
+      break;
     case 'drop':
       if (!s.columns) throw bad(i, `'drop' needs 'columns'.`);
       break;
@@ -158,4 +168,31 @@ function checkStep(i: number, s: Record<string, unknown>, byName: Map<string, Co
       if (s.shift !== undefined && !(typeof s.shift === 'number' && s.shift >= 0 && s.shift <= 0.5)) throw bad(i, `'shift' is the largest shift as a fraction of the image size, 0 to 0.5.`);
       break;
   }
+}
+
+function checkTfidf(i: number, s: Record<string, unknown>, named: ColumnInfo[] | undefined): void {
+  named?.forEach((c) => {
+    if (c.type !== 'text' && c.type !== 'category') throw badField(i, 'columns', `'tfidf' vectorizes text columns, but '${c.name}' is ${c.type}.`, { column: c.name });
+  });
+  const n = s.ngrams;
+  if (n !== undefined && !(Array.isArray(n) && n.length === 2 && n.every((v) => Number.isInteger(v)) && n[0] >= 1 && n[0] <= n[1] && n[1] <= TFIDF_LIMITS.maxN)) {
+    throw badField(i, 'ngrams', `must be [min, max] n-gram lengths with 1 ≤ min ≤ max ≤ ${TFIDF_LIMITS.maxN}, e.g. [1, 2]; got ${JSON.stringify(n)}.`);
+  }
+  const m = s.maxFeatures;
+  if (m !== undefined && !(Number.isInteger(m) && (m as number) >= 1 && (m as number) <= TFIDF_LIMITS.maxFeatures)) {
+    throw badField(i, 'maxFeatures', `must be an integer from 1 to ${TFIDF_LIMITS.maxFeatures}; got ${JSON.stringify(m)}.`, { limit: { min: 1, max: TFIDF_LIMITS.maxFeatures } });
+  }
+  for (const k of ['sublinearTf', 'lowercase']) {
+    if (s[k] !== undefined && typeof s[k] !== 'boolean') throw badField(i, k, `must be true or false; got ${JSON.stringify(s[k])}.`);
+  }
+}
+
+/** The options of a tfidf step with the defaults filled in. */
+export function tfidfOptions(s: Extract<Step, { op: 'tfidf' }>): TfidfOptions {
+  return {
+    ngrams: s.ngrams ?? TFIDF_DEFAULTS.ngrams,
+    maxFeatures: s.maxFeatures ?? TFIDF_DEFAULTS.maxFeatures,
+    sublinearTf: s.sublinearTf ?? TFIDF_DEFAULTS.sublinearTf,
+    lowercase: s.lowercase ?? TFIDF_DEFAULTS.lowercase,
+  };
 }

@@ -26,7 +26,8 @@ export interface ModelOutputs {
   values?: Float32Array;
 }
 
-const CHUNK = 8192;
+/** Rows per run: the graph's widest intermediate (tf-idf: rows × 10,000 terms) stays in tens of MB. */
+const CHUNK = 1024;
 
 export async function runArtifact(session: ort.InferenceSession, feeds: RawFeeds): Promise<ModelOutputs> {
   const out: { labels: number[]; probs: Float32Array[]; values: Float32Array[]; classes?: number } = { labels: [], probs: [], values: [] };

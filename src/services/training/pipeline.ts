@@ -136,7 +136,8 @@ async function transform(part: GraphPart, pre: FittedPreprocessing, table: RawTa
   try {
     const D = pre.featureNames.length;
     const out = new Float32Array(rows.length * D);
-    const chunk = 16384;
+    // Wide outputs (tf-idf) in smaller chunks: about 4M values per run.
+    const chunk = Math.max(1, Math.min(16384, Math.floor(4_194_304 / D)));
     for (let s = 0; s < rows.length; s += chunk) {
       const part = rows.subarray(s, Math.min(rows.length, s + chunk));
       const feeds = rawFeeds(table, pre, part);
@@ -257,7 +258,7 @@ function signatureOf(pre: FittedPreprocessing, spec: TrainSpec, target: EncodedT
     ...pre.numeric.map((c, index) => ({ name: c.name, type: c.type, tensor: 'features', index, nullable: c.nullable })),
     ...pre.categorical.map((c, index) => ({
       name: c.name, type: c.type, tensor: 'categories', index, nullable: c.nullable,
-      ...(c.type === 'category' ? { categories: pre.encoders[index]!.categories } : {}),
+      ...(c.type === 'category' && pre.encoders.some((e) => e.input === index) ? { categories: pre.encoders.find((e) => e.input === index)!.categories } : {}),
     })),
   ];
   const tensors = preprocessingInputs(pre).map((v) => ({

@@ -6,7 +6,7 @@
 import { unprocessable } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
-import { autoSteps, planSteps, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
+import { autoSteps, planSteps, tfidfOptions, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
 import type { DatasetService, DatasetVersion } from '../datasets.js';
 import type { Principal } from '../principal.js';
 import { assertName } from '../tenants.js';
@@ -68,7 +68,7 @@ function refuseNotYetAvailable(raw: Record<string, unknown>): void {
       : raw.tokenizer !== undefined ? ['tokenizer', 'the tokenizer field']
         : raw.text !== undefined ? ['text', 'the text field'] : undefined;
   if (what === undefined) return;
-  throw unprocessable('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular or image data.`, {
+  throw unprocessable('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular, image or text data (a text column through a {"op": "tfidf"} preprocessing step, e.g. with 'svm').`, {
     field: what[0],
   });
 }
@@ -171,6 +171,7 @@ function parseModel(raw: unknown, task: Task): TrainSpec['model'] {
   const kinds: readonly string[] = [...NEURAL_KINDS, ...CLASSICAL_KINDS];
   if (!kinds.includes(m.kind)) throw fail('model.kind', `'${m.kind}' is not a model kind; use one of ${kinds.join(', ')}.${didYouMean(m.kind, kinds)}`);
   if (m.kind === 'logistic_regression' && task !== 'classification') throw fail('model.kind', `logistic_regression is a classifier; for regression use linear_regression.`);
+  if (m.kind === 'svm' && task !== 'classification') throw fail('model.kind', `svm is a classifier; for regression use linear_regression.`);
   if (m.kind === 'linear_regression' && task !== 'regression') throw fail('model.kind', `linear_regression predicts numbers; for classification use logistic_regression.`);
   return m as TrainSpec['model'];
 }
@@ -238,10 +239,18 @@ function parseSchedule(s: unknown): NonNullable<TrainingOptions['schedule']> {
  */
 export const FEATURE_VALUES_LIMIT = 200_000_000;
 
-/** Features after preprocessing: one per numeric column, one per category (one-hot), dropped columns excluded. */
+/**
+ * Features after preprocessing: one per numeric column, one per category (one-hot), at most
+ * `maxFeatures` per tf-idf column, dropped columns excluded.
+ */
 function encodedWidth(features: ColumnProfile[], steps: Step[]): number {
   const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
-  return features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (c.type === 'category' || c.type === 'text' ? c.distinct : 1), 0);
+  const vectorized = new Map<string, number>();
+  for (const s of steps) {
+    if (s.op !== 'tfidf') continue;
+    for (const c of features) if (s.columns ? s.columns.includes(c.name) : c.type === 'text') vectorized.set(c.name, tfidfOptions(s).maxFeatures);
+  }
+  return features.filter((c) => !dropped.has(c.name)).reduce((w, c) => w + (vectorized.get(c.name) ?? (c.type === 'category' || c.type === 'text' ? c.distinct : 1)), 0);
 }
 
 function checkFeatureMatrix(features: ColumnProfile[], steps: Step[], width: number, rows: number): void {
@@ -249,7 +258,7 @@ function checkFeatureMatrix(features: ColumnProfile[], steps: Step[], width: num
   const dropped = new Set(steps.flatMap((s) => (s.op === 'drop' ? s.columns : [])));
   const widest = features.filter((c) => !dropped.has(c.name) && (c.type === 'category' || c.type === 'text'))
     .sort((a, b) => b.distinct - a.distinct).slice(0, 3).map((c) => `${c.name} (${c.distinct} values)`);
-  throw fail('preprocessing', `${rows.toLocaleString('en-US')} rows × ${width.toLocaleString('en-US')} encoded features = ${(width * rows).toLocaleString('en-US')} values, more than the limit of ${FEATURE_VALUES_LIMIT.toLocaleString('en-US')}.${widest.length ? ` The widest one-hot columns: ${widest.join(', ')}.` : ''} Drop columns with a {"op": "drop", "columns": [...]} step, or train on fewer rows.`,
+  throw fail('preprocessing', `${rows.toLocaleString('en-US')} rows × ${width.toLocaleString('en-US')} encoded features = ${(width * rows).toLocaleString('en-US')} values, more than the limit of ${FEATURE_VALUES_LIMIT.toLocaleString('en-US')}.${widest.length ? ` The widest one-hot columns: ${widest.join(', ')}.` : ''} Drop columns with a {"op": "drop", "columns": [...]} step, lower a tfidf step's maxFeatures, or train on fewer rows.`,
     { limit: FEATURE_VALUES_LIMIT, rows, features: width });
 }
 
