@@ -1,6 +1,86 @@
 /**
- * The one error type of the platform. Every layer throws AppError; the HTTP layer turns it into
- * `{"error": {code, message, details}}` with `status`. Messages say what went wrong and how to fix it.
+ * The errors of the platform. The lower layers (infra, engine, ml, services) throw DomainErrors:
+ * a kind (what sort of failure), a snake_case code, a message that says what went wrong and how
+ * to fix it, and details. They know nothing of HTTP: interfaces/http/errors.ts gives each kind its
+ * status, once, and answers `{"error": {code, message, details}}`.
+ */
+export type ErrorDetails = Record<string, unknown>;
+
+/** The closed set of failure kinds (each has one HTTP status in interfaces/http/errors.ts). */
+export type ErrorKind =
+  | 'malformed_input' // the bytes cannot be read at all (bad JSON, bad gzip, ragged CSV)
+  | 'invalid_input' // it reads, but the values cannot be used (bad parameter, unusable table)
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict' // the request clashes with the current state (name taken, version serving)
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'quota_exceeded' // a quota or rate limit; `details.retryAfterSeconds` when waiting helps
+  | 'cancelled'
+  | 'unavailable' // not now (starting, shutting down); `details.retryAfterSeconds` when known
+  | 'internal'; // our side is broken in a way we can explain (bad configuration, a damaged stored file)
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class MalformedInputError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('malformed_input', code, message, details); }
+}
+export class InvalidInputError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('invalid_input', code, message, details); }
+}
+export class UnauthenticatedError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('unauthenticated', code, message, details); }
+}
+export class ForbiddenError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('forbidden', code, message, details); }
+}
+export class NotFoundError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('not_found', code, message, details); }
+
+  /** The usual one: `Dataset 'x' was not found.`, details `{dataset: 'x'}`. */
+  static of(what: string, id: string): NotFoundError {
+    return new NotFoundError('not_found', `${what} '${id}' was not found.`, { [what.toLowerCase()]: id });
+  }
+}
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('conflict', code, message, details); }
+}
+export class TooLargeError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('too_large', code, message, details); }
+}
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('unsupported_media_type', code, message, details); }
+}
+export class QuotaExceededError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('quota_exceeded', code, message, details); }
+}
+export class CancelledError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('cancelled', code, message, details); }
+}
+export class UnavailableError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('unavailable', code, message, details); }
+}
+export class InternalError extends DomainError {
+  constructor(code: string, message: string, details?: ErrorDetails) { super('internal', code, message, details); }
+}
+
+/**
+ * Compatibility, until src/services/serving (and the request codecs ml/instances.ts and
+ * ml/tensor-values.ts, moving there) throw DomainErrors. TODO(serving): convert those, then move
+ * AppError to interfaces/http and delete these helpers. Serving catches some errors by status
+ * (a registry 404, the replica worker's refusals), so what it consumes stays an AppError until then.
+ * scripts/check-layers.mjs keeps new uses out of the lower layers.
  */
 export class AppError extends Error {
   constructor(

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { Tensor } from '../graph.js';
 import { sparseCategoricalCrossEntropy } from '../losses.js';
 import { reshape } from '../ops/index.js';
@@ -51,7 +51,7 @@ describe('GPT', () => {
     assert.equal(gpt.decayMask[get('h.0.mlp.c_fc.bias').offset], 0);
     assert.equal(gpt.decayMask[get('ln_f.weight').offset], 0);
     assert.throws(() => createGpt({ vocabSize: 50, context: 16, layers: 2, heads: 3, dim: 32 }),
-      (e: unknown) => e instanceof AppError && e.status === 422 && e.details?.field === 'model.heads');
+      (e: unknown) => e instanceof InvalidInputError && e.details?.field === 'model.heads');
   });
 });
 
@@ -115,7 +115,7 @@ describe('training on ONNX Runtime', () => {
     await trainLm(b, ids, undefined, short);
     assert.deepEqual(a.weights, b.weights);
     for (const [train, val, window, field] of [[ids.subarray(0, 8), undefined, 8, 'model.context'], [ids, ids.subarray(0, 3), 8, 'split.validation'], [ids, undefined, 9, 'model.context']] as const) {
-      await assert.rejects(trainLm(createGpt(config), train, val, { ...short, window }), (e: unknown) => e instanceof AppError && e.status === 422 && e.details?.field === field);
+      await assert.rejects(trainLm(createGpt(config), train, val, { ...short, window }), (e: unknown) => e instanceof InvalidInputError && e.details?.field === field);
     }
   });
 });
