@@ -33,47 +33,32 @@ export class DomainError extends Error {
   }
 }
 
-export class MalformedInputError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('malformed_input', code, message, details); }
+/** The base of each kind's class below: its constructor takes what a throw site knows (code, message, details). */
+function ofKind(kind: ErrorKind) {
+  return class extends DomainError {
+    constructor(code: string, message: string, details?: ErrorDetails) {
+      super(kind, code, message, details);
+    }
+  };
 }
-export class InvalidInputError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('invalid_input', code, message, details); }
-}
-export class UnauthenticatedError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('unauthenticated', code, message, details); }
-}
-export class ForbiddenError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('forbidden', code, message, details); }
-}
-export class NotFoundError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('not_found', code, message, details); }
 
+export class MalformedInputError extends ofKind('malformed_input') {}
+export class InvalidInputError extends ofKind('invalid_input') {}
+export class UnauthenticatedError extends ofKind('unauthenticated') {}
+export class ForbiddenError extends ofKind('forbidden') {}
+export class NotFoundError extends ofKind('not_found') {
   /** The usual one: `Dataset 'x' was not found.`, details `{dataset: 'x'}`. */
   static of(what: string, id: string): NotFoundError {
     return new NotFoundError('not_found', `${what} '${id}' was not found.`, { [what.toLowerCase()]: id });
   }
 }
-export class ConflictError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('conflict', code, message, details); }
-}
-export class TooLargeError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('too_large', code, message, details); }
-}
-export class UnsupportedMediaTypeError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('unsupported_media_type', code, message, details); }
-}
-export class QuotaExceededError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('quota_exceeded', code, message, details); }
-}
-export class CancelledError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('cancelled', code, message, details); }
-}
-export class UnavailableError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('unavailable', code, message, details); }
-}
-export class InternalError extends DomainError {
-  constructor(code: string, message: string, details?: ErrorDetails) { super('internal', code, message, details); }
-}
+export class ConflictError extends ofKind('conflict') {}
+export class TooLargeError extends ofKind('too_large') {}
+export class UnsupportedMediaTypeError extends ofKind('unsupported_media_type') {}
+export class QuotaExceededError extends ofKind('quota_exceeded') {}
+export class CancelledError extends ofKind('cancelled') {}
+export class UnavailableError extends ofKind('unavailable') {}
+export class InternalError extends ofKind('internal') {}
 
 /**
  * Compatibility, until src/services/serving (and the request codecs ml/instances.ts and

@@ -19,6 +19,8 @@ test('every kind of domain error answers its status with code, message and detai
   for (const [Kind, status] of CASES) {
     const err = new Kind('some_code', 'What went wrong, and how to fix it.', { field: 'x', limit: 3 });
     kinds.add(err.kind);
+    assert.ok(err instanceof Kind && err instanceof DomainError && err instanceof Error);
+    assert.equal(err.name, Kind.name, 'the stack trace names the kind');
     assert.equal(STATUS_OF_KIND[err.kind], status, err.kind);
     const reply = toErrorReply(err)!;
     assert.equal(reply.status, status, Kind.name);
