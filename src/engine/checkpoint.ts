@@ -4,7 +4,7 @@
  * exactly where the saved one stopped (shuffling and dropout are keyed by seed and epoch).
  * Layout: "AIAASCK1", u32 header length, JSON header, zero padding to 4 bytes, float32 arrays.
  */
-import { unprocessable } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import { createNetwork, type Network } from './network.js';
 
 const MAGIC = 'AIAASCK1';
@@ -49,7 +49,7 @@ export function saveCheckpoint(net: Network): Uint8Array {
 const align4 = (n: number) => (n + 3) & ~3;
 
 export function loadCheckpoint(bytes: Uint8Array): Network {
-  const bad = (why: string) => unprocessable('bad_checkpoint', `Not a usable engine checkpoint: ${why}.`, {});
+  const bad = (why: string) => new InvalidInputError('bad_checkpoint', `Not a usable engine checkpoint: ${why}.`, {});
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw bad('wrong magic bytes');
   const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len))) as Header;

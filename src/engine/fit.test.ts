@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
-import { AppError } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate, fit } from './fit.js';
 import { createNetwork } from './network.js';
@@ -178,7 +178,7 @@ describe('training control', () => {
     const y = Float32Array.from({ length: 64 }, (_, i) => i * 1e4);
     const net = createNetwork({ layers: [{ type: 'dense', units: 4, name: 'hidden' }, { type: 'dense', units: 1 }] }, { inputShape: [2], outputs: 1, task: 'regression' });
     await assert.rejects(fit(net, { x, y }, { epochs: 5, optimizer: { type: 'sgd', learningRate: 1 } }), (e: unknown) => {
-      assert.ok(e instanceof AppError && e.code === 'nan_loss', String(e));
+      assert.ok(e instanceof InvalidInputError && e.code === 'nan_loss', String(e));
       assert.match(e.message, /layer \d \((hidden|dense_1), /);
       assert.match(e.message, /input \[\d+\] → output \[\d+\]/);
       assert.ok(Array.isArray(e.details?.inputShape) && Array.isArray(e.details?.outputShape));

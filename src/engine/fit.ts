@@ -5,7 +5,7 @@
  * early stopping, cancellation, and state kept on the network so training resumes exactly.
  */
 import type * as ort from 'onnxruntime-node';
-import { AppError, unprocessable } from '../infra/errors.js';
+import { CancelledError, InvalidInputError } from '../infra/errors.js';
 import { checkDataset, type Dataset, exampleSize, targetSize } from './data.js';
 import { Rng } from './init.js';
 import { sparseLabels } from './losses.js';
@@ -70,7 +70,7 @@ function trainingState(net: Network, o: FitOptions): TrainingState {
 function splitValidation(net: Network, data: Dataset, v: FitOptions['validation']): { train: Dataset; val?: Dataset } {
   if (v === undefined) return { train: data };
   if (typeof v !== 'number') return { train: data, val: v };
-  if (!(v > 0 && v < 1)) throw unprocessable('bad_option', 'validation fraction must be in (0, 1).', { validation: v });
+  if (!(v > 0 && v < 1)) throw new InvalidInputError('bad_option', 'validation fraction must be in (0, 1).', { validation: v });
   const d = exampleSize(net);
   const t = targetSize(net);
   const n = data.x.length / d;
@@ -141,9 +141,9 @@ interface Carried {
 }
 
 export async function fit(net: Network, data: Dataset, o: FitOptions): Promise<History> {
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw unprocessable('bad_option', '`epochs` must be a positive integer.', { epochs: o.epochs });
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new InvalidInputError('bad_option', '`epochs` must be a positive integer.', { epochs: o.epochs });
   const batch = o.batchSize ?? 32;
-  if (!Number.isInteger(batch) || batch < 1) throw unprocessable('bad_option', '`batchSize` must be a positive integer.', { batchSize: batch });
+  if (!Number.isInteger(batch) || batch < 1) throw new InvalidInputError('bad_option', '`batchSize` must be a positive integer.', { batchSize: batch });
   const { train, val } = splitValidation(net, data, o.validation);
   const n = checkDataset(net, train);
   if (val) checkDataset(net, val, 'validation data');
@@ -241,7 +241,7 @@ function earlyStop(net: Network, s: TrainingState, m: EpochMetrics, e: EarlyStop
   const monitor = e.monitor ?? (m.valLoss !== undefined ? 'val_loss' : 'loss');
   const key = ({ loss: 'loss', accuracy: 'accuracy', val_loss: 'valLoss', val_accuracy: 'valAccuracy' } as const)[monitor];
   const value = m[key];
-  if (value === undefined) throw unprocessable('bad_option', `earlyStopping monitors '${monitor}', which this run does not report.`, { monitor });
+  if (value === undefined) throw new InvalidInputError('bad_option', `earlyStopping monitors '${monitor}', which this run does not report.`, { monitor });
   const sign = monitor.endsWith('loss') ? 1 : -1;
   if (s.best === undefined || sign * (value - s.best) < -(e.minDelta ?? 0)) {
     s.best = value;
@@ -267,7 +267,7 @@ function earlyStop(net: Network, s: TrainingState, m: EpochMetrics, e: EarlyStop
  * else the first layer whose output on training rows is not finite, else the output layer (the
  * loss itself overflowed).
  */
-async function nanError(net: Network, data: Dataset, w: Float32Array, s: Float32Array, epoch: number, step: number, o: RuntimeOptions): Promise<AppError> {
+async function nanError(net: Network, data: Dataset, w: Float32Array, s: Float32Array, epoch: number, step: number, o: RuntimeOptions): Promise<InvalidInputError> {
   const badParam = net.params.find((p) => w.subarray(p.offset, p.offset + p.size).some((v) => !Number.isFinite(v)));
   let layer = badParam?.layer;
   let why = badParam ? `its parameter '${badParam.name}' [${badParam.shape.join(', ')}] is no longer finite` : '';
@@ -284,7 +284,7 @@ async function nanError(net: Network, data: Dataset, w: Float32Array, s: Float32
   }
   const l = net.layers[layer]!;
   const inputShape = layer === 0 ? net.options.inputShape : net.shapes[layer - 1];
-  return unprocessable('nan_loss',
+  return new InvalidInputError('nan_loss',
     `The loss became NaN or infinite at epoch ${epoch + 1}, step ${step + 1}: layer ${layer} (${l.name ?? l.type}, input [${inputShape!.join(', ')}] → output [${net.shapes[layer]!.join(', ')}]): ${why}. ` +
     'Lower the learning rate, clip gradients (clipNorm) or scale the inputs.', {
       epoch: epoch + 1, step: step + 1, layerIndex: layer, layerType: l.type, layerName: l.name, parameter: badParam?.name, parameterShape: badParam?.shape,
@@ -293,7 +293,7 @@ async function nanError(net: Network, data: Dataset, w: Float32Array, s: Float32
 }
 
 function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new AppError(499, 'cancelled', 'Training was cancelled.');
+  return signal.reason ?? new CancelledError('cancelled', 'Training was cancelled.');
 }
 
 export interface Evaluation {

@@ -4,7 +4,7 @@
  * registers, beside its builder function, how it is emitted as ONNX and its gradient rule.
  * The graph is append-only, so node ids are a topological order (autodiff relies on it).
  */
-import { unprocessable } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import type { NodeDef } from './onnx/model.js';
 
 /** Element types the engine uses. float32 for training; float64 for gradient checks. */
@@ -151,7 +151,7 @@ export function broadcastShapes(a: Shape, b: Shape, what = 'broadcast'): Dim[] {
     else if (typeof da === 'string') out.push(db);
     else if (typeof db === 'string') out.push(da);
     else {
-      throw unprocessable('shape_mismatch', `Shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast (${what}).`, {
+      throw new InvalidInputError('shape_mismatch', `Shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast (${what}).`, {
         op: what, shapes: [a, b],
       });
     }

@@ -3,7 +3,7 @@
  * running statistics), the loss, and training state. `buildForward` turns it into graph code
  * for a given context (training step, evaluation, inference export).
  */
-import { AppError, unprocessable } from '../infra/errors.js';
+import { DomainError, InvalidInputError } from '../infra/errors.js';
 import { Graph, type Tensor } from './graph.js';
 import { initialize, Rng } from './init.js';
 import { activate } from './layers/activations.js';
@@ -80,9 +80,9 @@ export function layerPrefix(l: LayerSpec, index: number): string {
 /** Validate a spec against an input shape: output shapes per layer, or a 422 naming the layer and shapes. */
 export function validateSpec(spec: ModelSpec, o: NetworkOptions): { layers: LayerSpec[]; shapes: number[][] } {
   if (!Array.isArray(o.inputShape) || o.inputShape.length === 0 || o.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw unprocessable('bad_input_shape', `inputShape must be a list of positive integers, got ${JSON.stringify(o.inputShape)}.`, { inputShape: o.inputShape });
+    throw new InvalidInputError('bad_input_shape', `inputShape must be a list of positive integers, got ${JSON.stringify(o.inputShape)}.`, { inputShape: o.inputShape });
   }
-  if (!Number.isInteger(o.outputs) || o.outputs < 1) throw unprocessable('bad_model_spec', '`outputs` must be a positive integer.', { outputs: o.outputs });
+  if (!Number.isInteger(o.outputs) || o.outputs < 1) throw new InvalidInputError('bad_model_spec', '`outputs` must be a positive integer.', { outputs: o.outputs });
   const layers = expandSpec(spec, o);
   const shapes: number[][] = [];
   const names = new Set<string>();
@@ -114,7 +114,7 @@ export function resolveHead(layers: LayerSpec[], shapes: number[][], o: CreateOp
   if (out.length !== 1) throw mismatch(`[${o.outputs}] (add a flatten layer before the output)`);
   const units = out[0]!;
   const act = last.activation;
-  if (o.loss && !LOSSES.includes(o.loss)) throw unprocessable('bad_loss', `Unknown loss '${o.loss}'; use one of ${LOSSES.join(', ')}.`, { loss: o.loss });
+  if (o.loss && !LOSSES.includes(o.loss)) throw new InvalidInputError('bad_loss', `Unknown loss '${o.loss}'; use one of ${LOSSES.join(', ')}.`, { loss: o.loss });
   if (o.task === 'regression') {
     if (units !== o.outputs) throw mismatch(`[${o.outputs}] (${o.outputs} regression targets)`);
     return { loss: o.loss ?? 'mse', head: 'linear', folded: -1 };
@@ -207,7 +207,7 @@ export function buildForward(
       }
       onOutput?.(i, h);
     } catch (e) {
-      if (e instanceof AppError && e.details?.layerIndex === undefined) {
+      if (e instanceof DomainError && e.details?.layerIndex === undefined) {
         throw layerError(i, l, e.code, e.message, { ...e.details, inputShape: i === 0 ? net.options.inputShape : net.shapes[i - 1] });
       }
       throw e;

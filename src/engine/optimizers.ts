@@ -4,7 +4,7 @@
  * gradient clipping by global norm or by value. Learning-rate schedules are evaluated per step
  * on the JS side and fed in, so any schedule costs nothing in the graph.
  */
-import { unprocessable } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import type { Tensor } from './graph.js';
 import { add, clip, compare, div, exp, mul, reduceSum, sqrt, sub, where } from './ops/index.js';
 
@@ -39,7 +39,7 @@ export function defaultLearningRate(o: OptimizerSpec): number {
 export function slotCount(o: OptimizerSpec): number {
   if (o.type === 'sgd') return o.momentum ? 1 : 0;
   if (o.type === 'adam' || o.type === 'adamw') return 2;
-  throw unprocessable('bad_optimizer', `Unknown optimizer '${String((o as { type: unknown }).type)}'; use sgd, adam or adamw.`, { optimizer: o });
+  throw new InvalidInputError('bad_optimizer', `Unknown optimizer '${String((o as { type: unknown }).type)}'; use sgd, adam or adamw.`, { optimizer: o });
 }
 
 export interface UpdateResult {

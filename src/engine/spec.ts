@@ -3,7 +3,7 @@
  * sequential), its expansion into a plain layer list, and validation of that list against an
  * input shape. Shapes in specs and errors use Keras' channels-last convention, without the batch.
  */
-import { unprocessable } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import type { Initializer } from './init.js';
 
 export type ActivationName = 'linear' | 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax';
@@ -82,7 +82,7 @@ export const pair = (v: number | [number, number] | undefined, dflt: number): [n
 
 export function layerError(index: number, layer: LayerSpec, code: string, message: string, details: Record<string, unknown> = {}) {
   const label = `layer ${index} (${layer.name ?? layer.type})`;
-  return unprocessable(code, `${label}: ${message}`, { layerIndex: index, layerType: layer.type, layerName: layer.name, ...details });
+  return new InvalidInputError(code, `${label}: ${message}`, { layerIndex: index, layerType: layer.type, layerName: layer.name, ...details });
 }
 
 /** The full layer list: sequential as given; mlp and cnn expanded with an output head. */
@@ -102,7 +102,7 @@ export function expandSpec(spec: ModelSpec, o: NetworkOptions): LayerSpec[] {
     if (o.inputShape.length === 1) {
       const side = Math.round(Math.sqrt(o.inputShape[0]!));
       if (side * side !== o.inputShape[0]) {
-        throw unprocessable('bad_model_spec', `cnn: input of ${o.inputShape[0]} features is not a square image; give inputShape [H, W, C].`, {
+        throw new InvalidInputError('bad_model_spec', `cnn: input of ${o.inputShape[0]} features is not a square image; give inputShape [H, W, C].`, {
           inputShape: o.inputShape,
         });
       }
@@ -120,7 +120,7 @@ export function expandSpec(spec: ModelSpec, o: NetworkOptions): LayerSpec[] {
     return [...layers, head];
   }
   if (!Array.isArray(spec.layers) || spec.layers.length === 0) {
-    throw unprocessable('bad_model_spec', 'A sequential model needs a non-empty `layers` list.', {});
+    throw new InvalidInputError('bad_model_spec', 'A sequential model needs a non-empty `layers` list.', {});
   }
   return spec.layers.map((l) => ({ ...l }));
 }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { tooLarge } from './errors.js';
+import { TooLargeError } from './errors.js';
 
 export interface BlobInfo {
   hash: string;
@@ -75,7 +75,7 @@ export class LocalBlobStore implements BlobStore {
       for await (const chunk of chunks) {
         size += chunk.length;
         if (size > limit) {
-          throw tooLarge(`The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
+          throw new TooLargeError('payload_too_large', `The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
         }
         hasher.update(chunk);
         if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));

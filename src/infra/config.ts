@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from './errors.js';
+import { InternalError } from './errors.js';
 
 export interface Prices {
   /** Currency units per CPU-second, GPU-second, 1,000 predictions, GB-month of storage. */
@@ -115,8 +115,8 @@ export function blobEnv(b: BlobConfig): Env {
 }
 
 /** A setting that stops the node from starting: the message names the variable and how to fix it. */
-export function badConfig(variable: string, message: string): AppError {
-  return new AppError(500, 'bad_config', message, { variable });
+export function badConfig(variable: string, message: string): InternalError {
+  return new InternalError('bad_config', message, { variable });
 }
 
 /** AIAAS_LOG_FORMAT, else pretty at a terminal and JSON for a pipe, a file or a service manager. */
@@ -132,7 +132,7 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {
-    throw new AppError(500, 'bad_config', `${name}=${raw} is not a whole number >= ${min}; unset it or fix its value.`, { variable: name });
+    throw new InternalError('bad_config', `${name}=${raw} is not a whole number >= ${min}; unset it or fix its value.`, { variable: name });
   }
   return n;
 }
@@ -142,7 +142,7 @@ function num(env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) {
-    throw new AppError(500, 'bad_config', `${name}=${raw} is not a non-negative number; unset it or fix its value.`, { variable: name });
+    throw new InternalError('bad_config', `${name}=${raw} is not a non-negative number; unset it or fix its value.`, { variable: name });
   }
   return n;
 }
@@ -207,7 +207,7 @@ function loadHttpEdge(env: Env): HttpEdgeConfig {
     shutdownGraceMs: int(env, 'AIAAS_SHUTDOWN_GRACE_MS', 30_000),
   };
   if (edge.requestTimeoutMs > 0 && edge.headersTimeoutMs > edge.requestTimeoutMs) {
-    throw new AppError(500, 'bad_config', `AIAAS_HEADERS_TIMEOUT_MS (${edge.headersTimeoutMs}) must not exceed AIAAS_REQUEST_TIMEOUT_MS (${edge.requestTimeoutMs}); lower the first or raise the second.`, { variable: 'AIAAS_HEADERS_TIMEOUT_MS' });
+    throw new InternalError('bad_config', `AIAAS_HEADERS_TIMEOUT_MS (${edge.headersTimeoutMs}) must not exceed AIAAS_REQUEST_TIMEOUT_MS (${edge.requestTimeoutMs}); lower the first or raise the second.`, { variable: 'AIAAS_HEADERS_TIMEOUT_MS' });
   }
   return edge;
 }

@@ -21,7 +21,7 @@ import {
 import { BlobCache } from './blob-cache.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { badConfig, type BlobConfig } from './config.js';
-import { tooLarge } from './errors.js';
+import { TooLargeError } from './errors.js';
 import type { OpenBlobStoreOptions } from './open-blob-store.js';
 
 // The SDK warns on every start under Node 20 that *future* releases will need Node 22; the
@@ -72,7 +72,7 @@ export class S3BlobStore implements BlobStore {
       for await (const chunk of source instanceof Uint8Array ? [source] : source) {
         size += chunk.length;
         if (size > limit) {
-          throw tooLarge(`The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
+          throw new TooLargeError('payload_too_large', `The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
         }
         hasher.update(chunk);
         if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));

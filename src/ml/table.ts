@@ -4,7 +4,7 @@
  * (numeric columns, float32, NaN for missing) and `categories` (category/text columns, strings,
  * '' for missing).
  */
-import { unprocessable } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import type { ColumnarReader } from './data/ingest.js';
 import type { ColumnKind } from './signature.js';
 
@@ -41,7 +41,7 @@ export function column(table: RawTable, name: string, where = 'spec'): RawColumn
   const c = table.columns.find((x) => x.name === name);
   if (!c) {
     const known = table.columns.map((x) => x.name).join(', ');
-    throw unprocessable('unknown_column', `Column '${name}' (in ${where}) is not in the dataset. Its columns are: ${known}.`, { column: name, where });
+    throw new InvalidInputError('unknown_column', `Column '${name}' (in ${where}) is not in the dataset. Its columns are: ${known}.`, { column: name, where });
   }
   return c;
 }

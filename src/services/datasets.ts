@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import type { Db } from '../infra/store/database.js';
 import { isUniqueViolation } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
-import { notFound, unprocessable } from '../infra/errors.js';
+import { InvalidInputError, NotFoundError } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
 import type { DatasetVersionsTable } from '../infra/store/schema.js';
 import { ColumnarReader, ingestDataset, type ColumnProfile } from '../ml/data/ingest.js';
@@ -143,7 +143,7 @@ export class DatasetService {
   }
 
   async rows(p: Principal, idOrName: string, opts: { version?: number; offset: number; limit: number }) {
-    if (opts.limit > MAX_PAGE) throw unprocessable('limit_too_large', `limit may be at most ${MAX_PAGE}; page through larger ranges with offset.`, { limit: opts.limit });
+    if (opts.limit > MAX_PAGE) throw new InvalidInputError('limit_too_large', `limit may be at most ${MAX_PAGE}; page through larger ranges with offset.`, { limit: opts.limit });
     const { row } = await this.resolve(p, idOrName, opts.version);
     const reader = await this.openColumnar(row.columnar_blob);
     try {
@@ -171,7 +171,7 @@ export class DatasetService {
       let q = tx.selectFrom('dataset_versions').select(['id', 'version']).where('dataset_id', '=', dataset.id);
       if (version !== undefined) q = q.where('version', '=', version);
       const victims = await q.execute();
-      if (version !== undefined && victims.length === 0) throw notFound('Dataset version', `${dataset.name}@${version}`);
+      if (version !== undefined && victims.length === 0) throw NotFoundError.of('Dataset version', `${dataset.name}@${version}`);
       for (const v of victims) released.push(...(await this.refs.release(tx, OWNER, v.id)));
       await tx.deleteFrom('dataset_versions').where('id', 'in', victims.map((v) => v.id)).execute();
       const left = await tx.selectFrom('dataset_versions').select('version').where('dataset_id', '=', dataset.id).orderBy('version', 'desc').executeTakeFirst();
@@ -186,7 +186,7 @@ export class DatasetService {
   private async findDataset(p: Principal, idOrName: string) {
     const dataset = await this.db.selectFrom('datasets').selectAll().where('tenant_id', '=', p.tenantId)
       .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst();
-    if (!dataset) throw notFound('Dataset', idOrName);
+    if (!dataset) throw NotFoundError.of('Dataset', idOrName);
     return dataset;
   }
 
@@ -194,7 +194,7 @@ export class DatasetService {
     const dataset = await this.findDataset(p, idOrName);
     const v = version ?? dataset.latest_version;
     const row = await this.db.selectFrom('dataset_versions').selectAll().where('dataset_id', '=', dataset.id).where('version', '=', v).executeTakeFirst();
-    if (!row) throw notFound('Dataset version', `${dataset.name}@${v}`);
+    if (!row) throw NotFoundError.of('Dataset version', `${dataset.name}@${v}`);
     return { dataset, row };
   }
 }
@@ -210,14 +210,14 @@ function assertDatasetName(name: string): void {
   assertName('Dataset', name);
   if (ID_LIKE.test(name)) {
     const prefix = name.slice(0, name.indexOf('_') + 1);
-    throw unprocessable('invalid_name', `Dataset name '${name}' starts with '${prefix}', which is how the platform's ids start (${ID_PREFIXES.map((p) => `${p}_`).join(', ')}); a name must not look like an id. Choose another name, e.g. '${name.replace('_', '-')}'.`, { name, field: 'name' });
+    throw new InvalidInputError('invalid_name', `Dataset name '${name}' starts with '${prefix}', which is how the platform's ids start (${ID_PREFIXES.map((p) => `${p}_`).join(', ')}); a name must not look like an id. Choose another name, e.g. '${name.replace('_', '-')}'.`, { name, field: 'name' });
   }
 }
 
 function resolveFormat(format: string | undefined, filename: string | undefined): DatasetFormat {
   const given = format ?? guessFormat(filename);
   if (!FORMATS.includes(given)) {
-    throw unprocessable('invalid_format', `Format '${given}' is not supported; use format=csv, format=jsonl or format=text (any may be gzip-compressed).`, { field: 'format' });
+    throw new InvalidInputError('invalid_format', `Format '${given}' is not supported; use format=csv, format=jsonl or format=text (any may be gzip-compressed).`, { field: 'format' });
   }
   return given as DatasetFormat;
 }

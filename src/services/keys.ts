@@ -10,7 +10,7 @@
  * old). Unknown and revoked keys are never cached: a key created on another node works at once.
  */
 import type { Db } from '../infra/store/database.js';
-import { badRequest, forbidden, notFound, unprocessable } from '../infra/errors.js';
+import { ForbiddenError, InvalidInputError, MalformedInputError, NotFoundError } from '../infra/errors.js';
 import { generateApiKey, hashApiKey, keyHint } from '../infra/crypto.js';
 import { newId, nowIso } from '../infra/ids.js';
 import type { ApiKeysTable } from '../infra/store/schema.js';
@@ -59,9 +59,9 @@ export class KeyService {
 
   async create(input: CreateKeyInput, by: Principal | null): Promise<ApiKeyInfo & { key: string }> {
     const role = parseRole(input.role);
-    if (!input.name.trim()) throw unprocessable('invalid_name', 'Key name must not be empty.', { field: 'name' });
+    if (!input.name.trim()) throw new InvalidInputError('invalid_name', 'Key name must not be empty.', { field: 'name' });
     if (input.endpoint && role !== 'inference') {
-      throw unprocessable('invalid_key_scope', `Only inference keys can be scoped to an endpoint; drop 'endpoint' or use role 'inference'.`, { field: 'endpoint' });
+      throw new InvalidInputError('invalid_key_scope', `Only inference keys can be scoped to an endpoint; drop 'endpoint' or use role 'inference'.`, { field: 'endpoint' });
     }
     const tenantId = await this.targetTenant(input, role, by);
     return this.insert({ name: input.name, role, tenantId, endpoint: input.endpoint ?? null, createdBy: by?.keyId ?? null });
@@ -91,19 +91,19 @@ export class KeyService {
 
   private async targetTenant(input: CreateKeyInput, role: Role, by: Principal | null): Promise<string> {
     if (by && !isAdmin(by)) {
-      if (role === 'admin') throw forbidden('Only admins can create admin keys.');
+      if (role === 'admin') throw new ForbiddenError('forbidden', 'Only admins can create admin keys.');
       if (input.tenant && input.tenant !== by.keyTenantId) {
         const t = await this.tenants.find(input.tenant);
-        if (!t || t.id !== by.keyTenantId) throw notFound('Tenant', input.tenant);
+        if (!t || t.id !== by.keyTenantId) throw NotFoundError.of('Tenant', input.tenant);
       }
       return by.keyTenantId;
     }
     if (!input.tenant) {
-      if (!by) throw badRequest('tenant_required', 'A tenant is required.');
+      if (!by) throw new MalformedInputError('tenant_required', 'A tenant is required.');
       return by.tenantId;
     }
     const t = await this.tenants.find(input.tenant);
-    if (!t) throw notFound('Tenant', input.tenant);
+    if (!t) throw NotFoundError.of('Tenant', input.tenant);
     return t.id;
   }
 
@@ -160,7 +160,7 @@ export class KeyService {
     if (!isAdmin(p)) q = q.where('tenant_id', '=', p.keyTenantId);
     else if (tenant) {
       const t = await this.tenants.find(tenant);
-      if (!t) throw notFound('Tenant', tenant);
+      if (!t) throw NotFoundError.of('Tenant', tenant);
       q = q.where('tenant_id', '=', t.id);
     }
     return (await q.execute()).map(toInfo);
@@ -170,10 +170,10 @@ export class KeyService {
     let q = this.db.selectFrom('api_keys').selectAll().where('id', '=', id);
     if (!isAdmin(p)) q = q.where('tenant_id', '=', p.keyTenantId);
     const row = await q.executeTakeFirst();
-    if (!row) throw notFound('Key', id);
-    if (!isAdmin(p) && row.role === 'admin') throw forbidden('Only admins can revoke admin keys.');
+    if (!row) throw NotFoundError.of('Key', id);
+    if (!isAdmin(p) && row.role === 'admin') throw new ForbiddenError('forbidden', 'Only admins can revoke admin keys.');
     if (row.role === 'admin' && !row.revoked_at && (await this.countAdmins()) <= 1) {
-      throw forbidden('This is the last admin key; create another admin key before revoking it.');
+      throw new ForbiddenError('forbidden', 'This is the last admin key; create another admin key before revoking it.');
     }
     const revokedAt = row.revoked_at ?? nowIso();
     await this.db.updateTable('api_keys').set({ revoked_at: revokedAt }).where('id', '=', id).execute();
@@ -184,7 +184,7 @@ export class KeyService {
 
 function parseRole(role: string): Role {
   if (!(ROLES as readonly string[]).includes(role)) {
-    throw unprocessable('invalid_role', `Role '${role}' does not exist; use one of ${ROLES.join(', ')}.`, { field: 'role' });
+    throw new InvalidInputError('invalid_role', `Role '${role}' does not exist; use one of ${ROLES.join(', ')}.`, { field: 'role' });
   }
   return role as Role;
 }

@@ -3,7 +3,7 @@
  * Principal and scope every query to `principal.tenantId`: objects of another tenant are
  * simply not found.
  */
-import { forbidden } from '../infra/errors.js';
+import { ForbiddenError } from '../infra/errors.js';
 
 export const ROLES = ['admin', 'developer', 'viewer', 'inference'] as const;
 export type Role = (typeof ROLES)[number];
@@ -39,7 +39,7 @@ export function mayAccess(role: Role, access: Access): boolean {
 export function assertAccess(p: Principal, access: Access): void {
   if (!mayAccess(p.role, access)) {
     const need = ALLOWED[access].join(' or ');
-    throw forbidden(`This call needs a key with role ${need}; yours has role ${p.role}. Ask an admin or a developer of your tenant for such a key.`);
+    throw new ForbiddenError('forbidden', `This call needs a key with role ${need}; yours has role ${p.role}. Ask an admin or a developer of your tenant for such a key.`);
   }
 }
 

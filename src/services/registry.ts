@@ -15,7 +15,7 @@
 import type { Db } from '../infra/store/database.js';
 import { isUniqueViolation } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
-import { AppError, conflict, notFound, tooLarge, unprocessable } from '../infra/errors.js';
+import { ConflictError, InvalidInputError, TooLargeError, notFound } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
 import { tarGz } from '../infra/tar.js';
 import type { ModelVersionsTable } from '../infra/store/tables-registry.js';
@@ -143,13 +143,13 @@ export class RegistryService {
     try {
       blob = await this.blobs.put(body, { maxBytes: this.maxBytes });
     } catch (err) {
-      if (err instanceof AppError && err.status === 413) {
-        throw tooLarge(`The model file is larger than the limit of ${this.maxBytes} bytes; raise AIAAS_MODEL_MAX_BYTES to import it.`, { limitBytes: this.maxBytes });
+      if (err instanceof TooLargeError) {
+        throw new TooLargeError('payload_too_large', `The model file is larger than the limit of ${this.maxBytes} bytes; raise AIAAS_MODEL_MAX_BYTES to import it.`, { limitBytes: this.maxBytes });
       }
       throw err;
     }
     try {
-      if (blob.size === 0) throw unprocessable('invalid_model', 'The request body is empty; send the ONNX file as the body (curl --data-binary @model.onnx).');
+      if (blob.size === 0) throw new InvalidInputError('invalid_model', 'The request body is empty; send the ONNX file as the body (curl --data-binary @model.onnx).');
       const bytes = await this.blobs.read(blob.hash);
       const info = await inspect(bytes);
       const signature = embeddedSignature(bytes, info, opts) ?? signatureFromGraph(info, opts);
@@ -165,7 +165,7 @@ export class RegistryService {
 
   private async commit(tenantId: string, input: RegisterVersionInput, hash: string, size: number, files: Record<string, string> = {}): Promise<ModelVersion> {
     const stage = input.stage ?? 'none';
-    if (!STAGES.includes(stage)) throw unprocessable('invalid_stage', `Stage '${stage}' does not exist; use one of ${STAGES.join(', ')}.`, { stage });
+    if (!STAGES.includes(stage)) throw new InvalidInputError('invalid_stage', `Stage '${stage}' does not exist; use one of ${STAGES.join(', ')}.`, { stage });
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction().execute(async (tx) => {
@@ -255,7 +255,7 @@ export class RegistryService {
   async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Buffer }> {
     const version = await this.resolve(p.tenantId, name, ref);
     if (Object.keys(version.files).length === 0) {
-      throw unprocessable('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only trained causal_lm versions do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
+      throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only trained causal_lm versions do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
     }
     const files = new Map<string, Uint8Array>();
     for (const f of Object.keys(version.files).sort()) files.set(f, (await this.readFile(version, f))!);
@@ -270,7 +270,7 @@ export class RegistryService {
   }
 
   async setStage(p: Principal, name: string, ref: string | number, stage: Stage, archiveExisting = true): Promise<ModelVersion> {
-    if (!STAGES.includes(stage)) throw unprocessable('invalid_stage', `Stage '${stage}' does not exist; use one of ${STAGES.join(', ')}.`, { stage });
+    if (!STAGES.includes(stage)) throw new InvalidInputError('invalid_stage', `Stage '${stage}' does not exist; use one of ${STAGES.join(', ')}.`, { stage });
     const m = await this.findModel(p.tenantId, name);
     return this.db.transaction().execute(async (tx) => {
       const row = await this.findVersionRow(m.id, m.name, ref, tx);
@@ -284,7 +284,7 @@ export class RegistryService {
     const now = nowIso();
     const serving = await servingVersions(tx, tenantId, name);
     if (stage === 'archived' && serving.has(row.version)) {
-      throw conflict('version_serving', `Version ${row.version} of '${name}' serves traffic on endpoint ${serving.get(row.version)!.join(', ')}; move its traffic to another version (PATCH /v1/endpoints/{name}) before archiving it.`, { model: name, version: row.version, endpoints: serving.get(row.version) });
+      throw new ConflictError('version_serving', `Version ${row.version} of '${name}' serves traffic on endpoint ${serving.get(row.version)!.join(', ')}; move its traffic to another version (PATCH /v1/endpoints/{name}) before archiving it.`, { model: name, version: row.version, endpoints: serving.get(row.version) });
     }
     if (stage === 'production' && archiveExisting) {
       const others = await tx.selectFrom('model_versions').select(['id', 'version']).where('model_id', '=', modelId)
@@ -292,7 +292,7 @@ export class RegistryService {
       const busy = others.filter((o) => serving.has(o.version));
       if (busy.length > 0) {
         const o = busy[0]!;
-        throw conflict('version_serving', `Promoting version ${row.version} would archive production version ${o.version}, which serves traffic on endpoint ${serving.get(o.version)!.join(', ')}. Move that traffic first, or send {"stage": "production", "archiveExisting": false} to keep both in production.`, { model: name, version: o.version, endpoints: serving.get(o.version) });
+        throw new ConflictError('version_serving', `Promoting version ${row.version} would archive production version ${o.version}, which serves traffic on endpoint ${serving.get(o.version)!.join(', ')}. Move that traffic first, or send {"stage": "production", "archiveExisting": false} to keep both in production.`, { model: name, version: o.version, endpoints: serving.get(o.version) });
       }
       if (others.length > 0) {
         await tx.updateTable('model_versions').set({ stage: 'archived', updated_at: now }).where('id', 'in', others.map((o) => o.id)).execute();
@@ -313,7 +313,7 @@ export class RegistryService {
       const serving = await servingVersions(tx, p.tenantId, m.name);
       for (const v of victims) {
         if (serving.has(v.version)) {
-          throw conflict('version_serving', `Version ${v.version} of '${m.name}' serves traffic on endpoint ${serving.get(v.version)!.join(', ')}; delete the endpoint or move its traffic first.`, { model: m.name, version: v.version, endpoints: serving.get(v.version) });
+          throw new ConflictError('version_serving', `Version ${v.version} of '${m.name}' serves traffic on endpoint ${serving.get(v.version)!.join(', ')}; delete the endpoint or move its traffic first.`, { model: m.name, version: v.version, endpoints: serving.get(v.version) });
         }
       }
       for (const v of victims) released.push(...(await this.refs.release(tx, OWNER, v.id)));
@@ -330,7 +330,7 @@ export class RegistryService {
 
   private async findModel(tenantId: string, name: string) {
     const m = await this.db.selectFrom('models').selectAll().where('tenant_id', '=', tenantId).where('name', '=', name).executeTakeFirst();
-    if (!m) throw notFound('Model', name);
+    if (!m) throw notFound('Model', name); // TODO(serving): NotFoundError.of once serving.ts catches NotFoundError
     return m;
   }
 
@@ -340,9 +340,9 @@ export class RegistryService {
     if (/^\d+$/.test(text)) q = q.where('version', '=', Number(text));
     else if (text === 'latest') q = q.orderBy('version', 'desc');
     else if ((STAGES as readonly string[]).includes(text)) q = q.where('stage', '=', text).orderBy('version', 'desc');
-    else throw notFound('Model version', `${name}@${text}`);
+    else throw notFound('Model version', `${name}@${text}`); // TODO(serving)
     const row = await q.executeTakeFirst();
-    if (!row) throw notFound('Model version', `${name}@${text}`);
+    if (!row) throw notFound('Model version', `${name}@${text}`); // TODO(serving)
     return row;
   }
 }
@@ -366,7 +366,7 @@ async function inspect(bytes: Uint8Array): Promise<ModelInfo> {
     return await inspectModel(bytes);
   } catch (err) {
     if (err instanceof InvalidModelError) {
-      throw unprocessable('invalid_model', `ONNX Runtime cannot load this model: ${err.message}`, { reason: err.message });
+      throw new InvalidInputError('invalid_model', `ONNX Runtime cannot load this model: ${err.message}`, { reason: err.message });
     }
     throw err;
   }
@@ -375,7 +375,7 @@ async function inspect(bytes: Uint8Array): Promise<ModelInfo> {
 function toTensor(t: TensorInfo, what: string): SignatureTensor {
   const dtype = ORT_DTYPES[t.dtype];
   if (!dtype) {
-    throw unprocessable('unsupported_model', `${what} '${t.name}' has element type ${t.dtype}, which serving does not support; export it as float32, float64, int64, int32, int8, uint8, bool or string.`, { tensor: t.name, dtype: t.dtype });
+    throw new InvalidInputError('unsupported_model', `${what} '${t.name}' has element type ${t.dtype}, which serving does not support; export it as float32, float64, int64, int32, int8, uint8, bool or string.`, { tensor: t.name, dtype: t.dtype });
   }
   return { name: t.name, dtype, shape: t.shape };
 }
@@ -385,7 +385,7 @@ export function signatureFromGraph(info: ModelInfo, opts: ImportOptions = {}): S
   const tensors = info.inputs.map((t) => toTensor(t, 'Input'));
   const outputs = info.outputs.filter((t) => ORT_DTYPES[t.dtype]).map((t) => toTensor(t, 'Output'));
   if (outputs.length === 0) {
-    throw unprocessable('unsupported_model', 'The model has no tensor output that serving can return.', { outputs: info.otherOutputs });
+    throw new InvalidInputError('unsupported_model', 'The model has no tensor output that serving can return.', { outputs: info.otherOutputs });
   }
   // A classifier: a label-like output (integer or string, one per row) beside class
   // probabilities (float [N, C > 1], or a sequence of maps as skl2onnx's ZipMap gives).
@@ -405,10 +405,10 @@ function embeddedSignature(bytes: Uint8Array, info: ModelInfo, opts: ImportOptio
   try {
     sig = JSON.parse(text) as Signature;
   } catch (err) {
-    throw unprocessable('invalid_signature', `The model's '${SIGNATURE_METADATA_KEY}' metadata is not valid JSON: ${(err as Error).message}`);
+    throw new InvalidInputError('invalid_signature', `The model's '${SIGNATURE_METADATA_KEY}' metadata is not valid JSON: ${(err as Error).message}`);
   }
   if (!sig || !Array.isArray(sig.inputs) || !Array.isArray(sig.tensors) || !Array.isArray(sig.outputs)) {
-    throw unprocessable('invalid_signature', `The model's '${SIGNATURE_METADATA_KEY}' metadata must be a signature {inputs, tensors, outputs, task, labels?} (see src/ml/signature.ts).`);
+    throw new InvalidInputError('invalid_signature', `The model's '${SIGNATURE_METADATA_KEY}' metadata must be a signature {inputs, tensors, outputs, task, labels?} (see src/ml/signature.ts).`);
   }
   checkSignature(sig, info);
   return { ...sig, task: opts.task ?? sig.task ?? 'other', ...(opts.labels ? { labels: opts.labels } : {}) };
@@ -419,16 +419,16 @@ function checkSignature(sig: Signature, info: ModelInfo): void {
   const inputs = new Map(info.inputs.map((t) => [t.name, t]));
   const outputs = new Set(info.outputs.map((t) => t.name));
   for (const t of sig.tensors) {
-    if (!inputs.has(t.name)) throw unprocessable('invalid_signature', `The signature names input tensor '${t.name}', which the graph does not have (it has ${[...inputs.keys()].join(', ')}).`, { tensor: t.name });
+    if (!inputs.has(t.name)) throw new InvalidInputError('invalid_signature', `The signature names input tensor '${t.name}', which the graph does not have (it has ${[...inputs.keys()].join(', ')}).`, { tensor: t.name });
   }
   for (const c of sig.inputs) {
-    if (!sig.tensors.some((t) => t.name === c.tensor)) throw unprocessable('invalid_signature', `Column '${c.name}' feeds tensor '${c.tensor}', which is not among the signature's tensors.`, { column: c.name });
+    if (!sig.tensors.some((t) => t.name === c.tensor)) throw new InvalidInputError('invalid_signature', `Column '${c.name}' feeds tensor '${c.tensor}', which is not among the signature's tensors.`, { column: c.name });
   }
   for (const name of inputs.keys()) {
-    if (!sig.tensors.some((t) => t.name === name)) throw unprocessable('invalid_signature', `The graph input '${name}' is missing from the signature's tensors.`, { tensor: name });
+    if (!sig.tensors.some((t) => t.name === name)) throw new InvalidInputError('invalid_signature', `The graph input '${name}' is missing from the signature's tensors.`, { tensor: name });
   }
   for (const o of sig.outputs) {
-    if (!outputs.has(o.name)) throw unprocessable('invalid_signature', `The signature names output '${o.name}', which the graph does not have.`, { tensor: o.name });
+    if (!outputs.has(o.name)) throw new InvalidInputError('invalid_signature', `The signature names output '${o.name}', which the graph does not have.`, { tensor: o.name });
   }
 }
 

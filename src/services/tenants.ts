@@ -1,7 +1,7 @@
 /** Tenants: the unit of isolation. Every object belongs to exactly one. */
 import type { Db } from '../infra/store/database.js';
 import { isUniqueViolation } from '../infra/store/database.js';
-import { conflict, notFound, unprocessable } from '../infra/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
 import type { Principal } from './principal.js';
 import { isAdmin } from './principal.js';
@@ -16,7 +16,7 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function assertName(kind: string, name: string): void {
   if (!NAME_PATTERN.test(name)) {
-    throw unprocessable('invalid_name', `${kind} name '${name}' is not allowed: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.`, { name });
+    throw new InvalidInputError('invalid_name', `${kind} name '${name}' is not allowed: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.`, { name });
   }
 }
 
@@ -29,7 +29,7 @@ export class TenantService {
     try {
       await this.db.insertInto('tenants').values(tenant).execute();
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('name_taken', `A tenant named '${name}' already exists; choose another name.`, { name });
+      if (isUniqueViolation(err)) throw new ConflictError('name_taken', `A tenant named '${name}' already exists; choose another name.`, { name });
       throw err;
     }
     return toTenant(tenant);
@@ -44,7 +44,7 @@ export class TenantService {
 
   async get(p: Principal, idOrName: string): Promise<Tenant> {
     const row = await this.find(idOrName);
-    if (!row || (!isAdmin(p) && row.id !== p.keyTenantId)) throw notFound('Tenant', idOrName);
+    if (!row || (!isAdmin(p) && row.id !== p.keyTenantId)) throw NotFoundError.of('Tenant', idOrName);
     return row;
   }
 

@@ -5,7 +5,7 @@
  * float32 vector, named as in Hugging Face's GPT-2 (`h.0.attn.c_attn.weight`, Conv1D layout
  * [in, out]) so an export maps them one to one.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { Tensor } from '../graph.js';
 import { Rng } from '../init.js';
 import type { ParamInfo } from '../network.js';
@@ -33,7 +33,7 @@ export interface Gpt {
 export const GPT_EPSILON = 1e-5;
 
 const field = (name: string, message: string, details: Record<string, unknown> = {}) =>
-  unprocessable('invalid_model', `model.${name} ${message}`, { field: `model.${name}`, ...details });
+  new InvalidInputError('invalid_model', `model.${name} ${message}`, { field: `model.${name}`, ...details });
 
 export function checkGptConfig(c: GptConfig): void {
   for (const [k, lo, hi] of [['layers', 1, 96], ['heads', 1, 128], ['dim', 1, 16_384], ['context', 1, 65_536], ['vocabSize', 2, 1 << 20]] as const) {

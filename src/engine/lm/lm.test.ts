@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { Tensor } from '../graph.js';
 import { sparseCategoricalCrossEntropy } from '../losses.js';
 import { reshape } from '../ops/index.js';
@@ -53,7 +53,7 @@ describe('GPT', () => {
     assert.equal(gpt.decayMask[get('h.0.mlp.c_fc.bias').offset], 0);
     assert.equal(gpt.decayMask[get('ln_f.weight').offset], 0);
     assert.throws(() => createGpt({ vocabSize: 50, context: 16, layers: 2, heads: 3, dim: 32 }),
-      (e: unknown) => e instanceof AppError && e.status === 422 && e.details?.field === 'model.heads');
+      (e: unknown) => e instanceof InvalidInputError && e.details?.field === 'model.heads');
   });
 });
 
@@ -117,7 +117,7 @@ describe('training on ONNX Runtime', () => {
     await trainLm(b, ids, undefined, short);
     assert.deepEqual(a.weights, b.weights);
     for (const [train, val, window, field] of [[ids.subarray(0, 8), undefined, 8, 'model.context'], [ids, ids.subarray(0, 3), 8, 'split.validation'], [ids, undefined, 9, 'model.context']] as const) {
-      await assert.rejects(trainLm(createGpt(config), train, val, { ...short, window }), (e: unknown) => e instanceof AppError && e.status === 422 && e.details?.field === field);
+      await assert.rejects(trainLm(createGpt(config), train, val, { ...short, window }), (e: unknown) => e instanceof InvalidInputError && e.details?.field === field);
     }
   });
 
@@ -138,7 +138,7 @@ describe('training on ONNX Runtime', () => {
     for (const m of [lmEvalModel(gpt, 8), lmLogitsModel(gpt, 8), gptDecoderModel(gpt)]) {
       assert.ok(!m.graph.nodes.some((n) => n.opType === 'Dropout'), `${m.graph.name} has no dropout`);
     }
-    await assert.rejects(trainLm(createGpt(config), ids, undefined, { ...short, dropout: 1 }), (e: unknown) => e instanceof AppError && e.details?.field === 'model.dropout');
+    await assert.rejects(trainLm(createGpt(config), ids, undefined, { ...short, dropout: 1 }), (e: unknown) => e instanceof InvalidInputError && e.details?.field === 'model.dropout');
   });
 
   test('the last evaluation takes every held-out window; the ones before may take a spread sample', async () => {

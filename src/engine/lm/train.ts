@@ -10,7 +10,7 @@
  * `tokensPerSecond` counts only the time of training calls (evaluation and sampling excluded).
  */
 import type * as ort from 'onnxruntime-node';
-import { AppError, unprocessable } from '../../infra/errors.js';
+import { CancelledError, InvalidInputError } from '../../infra/errors.js';
 import { Rng } from '../init.js';
 import { type OptimizerSpec, slotCount } from '../optimizers.js';
 import { loopModel } from '../program.js';
@@ -112,7 +112,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
     let lossSum = 0;
     let lossSteps = 0;
     while (state.step < o.steps) {
-      if (o.signal?.aborted) throw o.signal.reason ?? new AppError(499, 'cancelled', 'Training was cancelled.');
+      if (o.signal?.aborted) throw o.signal.reason ?? new CancelledError('cancelled', 'Training was cancelled.');
       const nextEval = Math.min(o.steps, (Math.floor(state.step / evalEvery) + 1) * evalEvery);
       const steps = Math.min(perCall, nextEval - state.step);
       const t0 = performance.now();
@@ -123,7 +123,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
       trainSeconds += (performance.now() - t0) / 1000;
       for (const l of losses) lossSum += l;
       lossSteps += losses.length;
-      if (!losses.every(Number.isFinite)) throw unprocessable('nan_loss', `The loss became NaN or infinite by step ${state.step}. Lower training.learningRate or set training.clipNorm.`, { step: state.step });
+      if (!losses.every(Number.isFinite)) throw new InvalidInputError('nan_loss', `The loss became NaN or infinite by step ${state.step}. Lower training.learningRate or set training.clipNorm.`, { step: state.step });
       if (state.step === nextEval) {
         gpt.weights = state.W;
         const e: LmEval = {
@@ -149,19 +149,19 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
 }
 
 function checkOptions(gpt: Gpt, train: Int32Array, val: Int32Array | undefined, window: number, o: LmTrainOptions): void {
-  if (!Number.isInteger(o.steps) || o.steps < 1) throw unprocessable('invalid_train_spec', 'training.steps must be a positive integer.', { field: 'training.steps' });
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw unprocessable('invalid_train_spec', 'training.batchSize must be a positive integer.', { field: 'training.batchSize' });
-  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw unprocessable('invalid_train_spec', `model.dropout must be in [0, 1); got ${o.dropout}.`, { field: 'model.dropout' });
+  if (!Number.isInteger(o.steps) || o.steps < 1) throw new InvalidInputError('invalid_train_spec', 'training.steps must be a positive integer.', { field: 'training.steps' });
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new InvalidInputError('invalid_train_spec', 'training.batchSize must be a positive integer.', { field: 'training.batchSize' });
+  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new InvalidInputError('invalid_train_spec', `model.dropout must be in [0, 1); got ${o.dropout}.`, { field: 'model.dropout' });
   if (!Number.isInteger(window) || window < 1 || window > gpt.config.context) {
-    throw unprocessable('invalid_model', `The window of ${window} tokens is over model.context (${gpt.config.context} positions).`, { field: 'model.context' });
+    throw new InvalidInputError('invalid_model', `The window of ${window} tokens is over model.context (${gpt.config.context} positions).`, { field: 'model.context' });
   }
   if (train.length < window + 1) {
-    throw unprocessable('corpus_too_short', `The training text has ${train.length} tokens, fewer than one window of model.context + 1 = ${window + 1}. Lower model.context or add text.`, {
+    throw new InvalidInputError('corpus_too_short', `The training text has ${train.length} tokens, fewer than one window of model.context + 1 = ${window + 1}. Lower model.context or add text.`, {
       field: 'model.context', tokens: train.length, window: window + 1,
     });
   }
   if (val && val.length < window + 1) {
-    throw unprocessable('corpus_too_short', `The held-out text has ${val.length} tokens, fewer than one window of ${window + 1}. Hold out more lines (split.validation) or lower model.context.`, {
+    throw new InvalidInputError('corpus_too_short', `The held-out text has ${val.length} tokens, fewer than one window of ${window + 1}. Hold out more lines (split.validation) or lower model.context.`, {
       field: 'split.validation', tokens: val.length, window: window + 1,
     });
   }

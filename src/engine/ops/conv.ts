@@ -4,7 +4,7 @@
  * the input with dY in which the batch plays the role of channels (dilated by the stride);
  * db sums dY over batch and space. ONNX Runtime's CPU Conv is float32 only.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { type Tensor, registerOp, shapeStr } from '../graph.js';
 import { attr, type NodeDef } from '../onnx/model.js';
 import { reduceSum } from './reduce.js';
@@ -37,7 +37,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor, opts: Conv2dOptions = {
   const oh = outDim(h, kh!, a.strides[0], a.pads[0], a.pads[2], a.dilations[0]);
   const ow = outDim(wd, kw!, a.strides[1], a.pads[1], a.pads[3], a.dilations[1]);
   if (cw! * a.group !== c || oh < 1 || ow < 1) {
-    throw unprocessable('shape_mismatch', `conv2d: kernel ${shapeStr(w.shape)} does not fit input ${shapeStr(x.shape)} (NCHW).`, {
+    throw new InvalidInputError('shape_mismatch', `conv2d: kernel ${shapeStr(w.shape)} does not fit input ${shapeStr(x.shape)} (NCHW).`, {
       op: 'conv2d', inputShape: x.shape, kernelShape: w.shape,
     });
   }

@@ -2,13 +2,13 @@
  * Matrix products. `matmul` follows numpy (batched, broadcasting); `gemm` is the 2-D product
  * with optional transposes, which the gradient rules use so that no Transpose copies are needed.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { type Dim, type Tensor, broadcastShapes, registerOp, shapeStr } from '../graph.js';
 import { attr } from '../onnx/model.js';
 import { reshape, simple, transpose, unbroadcast } from './shape.js';
 
 function mismatch(a: Tensor, b: Tensor, op: string) {
-  return unprocessable('shape_mismatch', `${op}: inner dimensions of ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ.`, {
+  return new InvalidInputError('shape_mismatch', `${op}: inner dimensions of ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ.`, {
     op, shapes: [a.shape, b.shape],
   });
 }

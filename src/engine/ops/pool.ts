@@ -4,7 +4,7 @@
  * Average (padding excluded from the count, as Keras does): the gradient spreads dY/count over
  * each window with a depthwise transposed convolution of ones.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { type Tensor, registerOp, shapeStr } from '../graph.js';
 import { attr } from '../onnx/model.js';
 import { convTranspose2d } from './conv.js';
@@ -26,7 +26,7 @@ function poolShape(x: Tensor, a: PoolAttrs, op: string): [number, number] {
   const oh = Math.floor((h + a.pads[0] + a.pads[2] - a.kernel[0]) / a.strides[0]) + 1;
   const ow = Math.floor((w + a.pads[1] + a.pads[3] - a.kernel[1]) / a.strides[1]) + 1;
   if (oh < 1 || ow < 1) {
-    throw unprocessable('shape_mismatch', `${op}: window ${shapeStr(a.kernel)} is larger than the input ${shapeStr(x.shape)} (NCHW).`, {
+    throw new InvalidInputError('shape_mismatch', `${op}: window ${shapeStr(a.kernel)} is larger than the input ${shapeStr(x.shape)} (NCHW).`, {
       op, inputShape: x.shape, poolSize: a.kernel,
     });
   }

@@ -2,7 +2,7 @@
  * Shape ops: reshape, flatten, transpose, slice, pad, concat, split, expand, and the
  * non-differentiable Shape/Size. Gradients only move values back to where they came from.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import {
   type Dim, type Node, type Shape, type Tensor, isStatic, normAxis, registerOp, shapeStr, staticSize,
 } from '../graph.js';
@@ -78,7 +78,7 @@ function resolveReshape(input: Shape, target: number[]): Dim[] {
 }
 
 function reshapeError(input: Shape, target: number[]) {
-  return unprocessable('shape_mismatch', `Cannot reshape ${shapeStr(input)} to ${shapeStr(target)}: element counts differ.`, {
+  return new InvalidInputError('shape_mismatch', `Cannot reshape ${shapeStr(input)} to ${shapeStr(target)}: element counts differ.`, {
     op: 'reshape', inputShape: input, targetShape: target,
   });
 }
@@ -187,7 +187,7 @@ export function concat(xs: Tensor[], axis: number): Tensor {
   return xs[0]!.graph.apply1('Concat', xs, { axis: a }, { dtype: xs[0]!.dtype, shape });
 }
 function concatError(xs: Tensor[], axis: number) {
-  return unprocessable('shape_mismatch', `Cannot concatenate shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} on axis ${axis}.`, {
+  return new InvalidInputError('shape_mismatch', `Cannot concatenate shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} on axis ${axis}.`, {
     op: 'concat', shapes: xs.map((t) => t.shape), axis,
   });
 }

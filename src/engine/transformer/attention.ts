@@ -8,7 +8,7 @@
  *
  * The batch may be symbolic; the sequence length T must be static (the causal bias is a constant).
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { Tensor } from '../graph.js';
 import { add, compare, concat, dimOf, dropout, matmul, mul, range, reshape, softmax, split, sub, transpose, where } from '../ops/index.js';
 
@@ -57,7 +57,7 @@ export function selfAttention(x: Tensor, p: AttentionParams, o: AttentionOptions
     throw new Error(`engine: self-attention needs [batch, length, dim] with static length and dim, got [${x.shape.join(', ')}]`);
   }
   if (!Number.isInteger(o.heads) || o.heads < 1 || d % o.heads !== 0) {
-    throw unprocessable('invalid_model', `model.heads (${o.heads}) must divide model.dim (${d}).`, { field: 'model.heads', heads: o.heads, dim: d });
+    throw new InvalidInputError('invalid_model', `model.heads (${o.heads}) must divide model.dim (${d}).`, { field: 'model.heads', heads: o.heads, dim: d });
   }
   const dh = d / o.heads;
   let qkv = matmul(x, p.wqkv);

@@ -139,7 +139,7 @@ describe('multi-head self-attention', () => {
 
   test('heads must divide dim: a 422 naming model.heads', async () => {
     await assert.rejects(() => forward(inputs(false), (a, b, c, d, e) => selfAttention(a!, { wqkv: b!, bqkv: c!, wo: d!, bo: e! }, { heads: 4, causal: true })),
-      (err: unknown) => (err as { status?: number; details?: { field?: string } }).status === 422 && (err as { details: { field: string } }).details.field === 'model.heads');
+      (err: unknown) => (err as { kind?: string; details?: { field?: string } }).kind === 'invalid_input' && (err as { details: { field: string } }).details.field === 'model.heads');
   });
 });
 

@@ -3,7 +3,7 @@
  * may call it, and every non-public route gets `request.principal`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, forbidden, notFound, unauthorized } from '../../infra/errors.js';
+import { ForbiddenError, InternalError, NotFoundError, UnauthenticatedError } from '../../infra/errors.js';
 import { assertAccess, isAdmin, type Principal } from '../../services/principal.js';
 import type { Platform } from '../platform.js';
 import './context.js';
@@ -12,7 +12,7 @@ export function registerAuth(app: FastifyInstance, platform: Platform): void {
   app.addHook('onRequest', async (req) => {
     const access = req.routeOptions.config?.access;
     if (!req.routeOptions.url) return; // unknown route: the 404 handler answers
-    if (access === undefined) throw new AppError(500, 'route_without_access', `Route ${req.routeOptions.url} declares no access rule.`);
+    if (access === undefined) throw new InternalError('route_without_access', `Route ${req.routeOptions.url} declares no access rule.`);
     if (access === 'public') return;
     req.principal = await authenticate(req, platform);
     assertAccess(req.principal, access);
@@ -21,11 +21,11 @@ export function registerAuth(app: FastifyInstance, platform: Platform): void {
 
 async function authenticate(req: FastifyRequest, platform: Platform): Promise<Principal> {
   const header = req.headers.authorization;
-  if (!header) throw unauthorized('No API key given. Send the header "Authorization: Bearer <api key>".');
+  if (!header) throw new UnauthenticatedError('unauthorized', 'No API key given. Send the header "Authorization: Bearer <api key>".');
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthorized('The Authorization header must be "Bearer <api key>".');
+  if (!match) throw new UnauthenticatedError('unauthorized', 'The Authorization header must be "Bearer <api key>".');
   const key = await platform.keys.authenticate(match[1]!);
-  if (!key) throw unauthorized('This API key is unknown or revoked. Create a new one with POST /v1/keys.');
+  if (!key) throw new UnauthenticatedError('unauthorized', 'This API key is unknown or revoked. Create a new one with POST /v1/keys.');
   const tenantId = await actingTenant(req, key, platform);
   return { ...key, tenantId };
 }
@@ -37,8 +37,8 @@ async function actingTenant(req: FastifyRequest, key: Omit<Principal, 'tenantId'
   const tenant = await platform.tenants.find(wanted);
   if (!isAdmin(key as Principal)) {
     if (tenant?.id === key.keyTenantId) return key.keyTenantId;
-    throw forbidden('Only admin keys may act in another tenant with X-Tenant; drop the header.');
+    throw new ForbiddenError('forbidden', 'Only admin keys may act in another tenant with X-Tenant; drop the header.');
   }
-  if (!tenant) throw notFound('Tenant', wanted);
+  if (!tenant) throw NotFoundError.of('Tenant', wanted);
   return tenant.id;
 }

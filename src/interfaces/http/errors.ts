@@ -1,12 +1,13 @@
 /**
  * Every error leaves as `{"error": {code, message, details}}` with the status of API.md, whether
- * it came from a service (AppError), from schema validation, from Fastify's body parsing, or from
- * a bug (500, logged with its stack, never shown to the caller).
+ * it came from a lower layer (a DomainError, whose kind gets its status here and only here), from
+ * schema validation, from Fastify's body parsing, or from a bug (500, logged with its stack, never
+ * shown to the caller).
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../infra/errors.js';
+import { AppError, DomainError, type ErrorKind } from '../../infra/errors.js';
 import { redactUrl } from '../../infra/logger.js';
 
 export interface ErrorReply {
@@ -28,7 +29,25 @@ const FASTIFY_CODES: Record<string, (e: FastifyError) => ErrorReply> = {
   FST_ERR_MAX_PARAM_LENGTH: () => ({ status: 414, code: 'uri_too_long', message: 'A path parameter is longer than allowed. Use a shorter name or id.' }),
 };
 
+/** The HTTP status of each kind of domain error: the one place where the lower layers' errors become statuses. */
+export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
+  malformed_input: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  invalid_input: 422,
+  quota_exceeded: 429,
+  cancelled: 499,
+  internal: 500,
+  unavailable: 503,
+};
+
 export function toErrorReply(err: unknown): ErrorReply | undefined {
+  if (err instanceof DomainError) return { status: STATUS_OF_KIND[err.kind], code: err.code, message: err.message, details: err.details };
+  // TODO(serving): services/serving still throws AppError, which carries its status.
   if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError;
   if (fe?.validation) {

@@ -4,7 +4,7 @@
  * recurses, and 100,000 levels of `[` overflow the stack: a 500 for one short request.
  */
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../../infra/errors.js';
+import { MalformedInputError } from '../../infra/errors.js';
 
 /** Deeper than any real request: tensors have a handful of dimensions, settings a few levels. */
 export const JSON_MAX_DEPTH = 64;
@@ -29,8 +29,8 @@ export function jsonTooDeep(text: string, max = JSON_MAX_DEPTH): boolean {
   return false;
 }
 
-export function tooDeep(max = JSON_MAX_DEPTH): AppError {
-  return new AppError(400, 'json_too_deep', `The JSON body nests arrays or objects deeper than ${max} levels. Flatten it (Open Inference Protocol tensors send "data" flat, with "shape").`, { maxDepth: max });
+export function tooDeep(max = JSON_MAX_DEPTH): MalformedInputError {
+  return new MalformedInputError('json_too_deep', `The JSON body nests arrays or objects deeper than ${max} levels. Flatten it (Open Inference Protocol tensors send "data" flat, with "shape").`, { maxDepth: max });
 }
 
 /** Fastify's JSON parser (with its prototype-poisoning checks), behind the depth limit. */

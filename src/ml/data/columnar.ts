@@ -26,7 +26,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { unprocessable, badRequest } from '../../infra/errors.js';
+import { InvalidInputError, MalformedInputError } from '../../infra/errors.js';
 import { BOOLEAN, cell, classifyBytes, classifyValue, MISSING, NUMBER } from './cell.js';
 import { dataErrors } from './errors.js';
 import type { ColumnProfile, ColumnType, NumericProfiler, Pass2Column } from './profile.js';
@@ -604,7 +604,7 @@ export class ColumnarReader {
    */
   async rows(offset: number, limit: number): Promise<DatasetRow[]> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 0) {
-      throw badRequest('invalid_range', 'offset and limit must be non-negative integers.', { offset, limit });
+      throw new MalformedInputError('invalid_range', 'offset and limit must be non-negative integers.', { offset, limit });
     }
     const end = Math.min(this.rowCount, offset + limit);
     if (offset >= end) return [];
@@ -696,7 +696,7 @@ async function readFooter(src: ByteSource): Promise<Footer> {
 function unknownColumn(name: string, columns: readonly { name: string }[]) {
   const known = columns.slice(0, 20).map((c) => c.name);
   const more = columns.length > known.length ? `, … (${columns.length} in all)` : '';
-  return unprocessable('unknown_column', `Column '${name}' is not in this dataset. Columns: ${known.join(', ')}${more}.`, {
+  return new InvalidInputError('unknown_column', `Column '${name}' is not in this dataset. Columns: ${known.join(', ')}${more}.`, {
     column: name,
   });
 }

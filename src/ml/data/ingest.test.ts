@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { ErrorKind } from '../../infra/errors.js';
 import { openColumnar, type ColumnProfile } from './ingest.js';
 import { chunked, EXAMPLES, gzip, ingest, rejectsWith, tempDir } from './testkit.js';
 
@@ -276,31 +277,31 @@ test('JSONL gzipped', async () => {
 
 test('bad CSV input is rejected with the line number, and nothing is left behind', async () => {
   const before = (await tmp.files()).length;
-  const cases: [string | Buffer, number, string, Record<string, unknown>][] = [
-    ['a,b,c\n1,2,3\n4,5\n', 400, 'ragged_row', { line: 3, fields: 2, expected: 3 }],
-    ['a,b\n"x\ny",1\n1,2,3\n', 400, 'ragged_row', { line: 4, fields: 3, expected: 2 }],
-    ['a,b\r\n1,2\r\n\r\n3\r\n', 400, 'ragged_row', { line: 4, fields: 1 }],
-    ['a,b\n1,"abc\n2,3\n', 400, 'unterminated_quote', { line: 2 }],
-    ['a,b\n1,2\n"x"y,1\n', 400, 'invalid_quote', { line: 3 }],
-    ['', 422, 'empty_file', {}],
-    ['\n\r\n\n', 422, 'empty_file', {}],
-    ['\uFEFF', 422, 'empty_file', {}],
-    ['a,b\n', 422, 'no_rows', { line: 1 }],
-    ['a,b', 422, 'no_rows', { line: 1 }],
-    ['a,b,a\n1,2,3\n', 422, 'duplicate_column', { column: 'a', positions: [1, 3], line: 1 }],
-    ['a, ,c\n1,2,3\n', 422, 'empty_column_name', { position: 2, line: 1 }],
-    [`${Array.from({ length: 10_001 }, (_, i) => `c${i}`).join(',')}\n`, 422, 'too_many_columns', { limit: 10_000 }],
-    [Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]), 400, 'invalid_utf8', { line: 3 }],
-    [Buffer.concat([Buffer.from('a,b\n1,"x\ny"\n3,4\n5,'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]), 400, 'invalid_utf8', { line: 5 }],
-    [Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xe6, 0xbc])]), 400, 'invalid_utf8', { line: 2 }], // truncated at the end
+  const cases: [string | Buffer, ErrorKind, string, Record<string, unknown>][] = [
+    ['a,b,c\n1,2,3\n4,5\n', 'malformed_input', 'ragged_row', { line: 3, fields: 2, expected: 3 }],
+    ['a,b\n"x\ny",1\n1,2,3\n', 'malformed_input', 'ragged_row', { line: 4, fields: 3, expected: 2 }],
+    ['a,b\r\n1,2\r\n\r\n3\r\n', 'malformed_input', 'ragged_row', { line: 4, fields: 1 }],
+    ['a,b\n1,"abc\n2,3\n', 'malformed_input', 'unterminated_quote', { line: 2 }],
+    ['a,b\n1,2\n"x"y,1\n', 'malformed_input', 'invalid_quote', { line: 3 }],
+    ['', 'invalid_input', 'empty_file', {}],
+    ['\n\r\n\n', 'invalid_input', 'empty_file', {}],
+    ['\uFEFF', 'invalid_input', 'empty_file', {}],
+    ['a,b\n', 'invalid_input', 'no_rows', { line: 1 }],
+    ['a,b', 'invalid_input', 'no_rows', { line: 1 }],
+    ['a,b,a\n1,2,3\n', 'invalid_input', 'duplicate_column', { column: 'a', positions: [1, 3], line: 1 }],
+    ['a, ,c\n1,2,3\n', 'invalid_input', 'empty_column_name', { position: 2, line: 1 }],
+    [`${Array.from({ length: 10_001 }, (_, i) => `c${i}`).join(',')}\n`, 'invalid_input', 'too_many_columns', { limit: 10_000 }],
+    [Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]), 'malformed_input', 'invalid_utf8', { line: 3 }],
+    [Buffer.concat([Buffer.from('a,b\n1,"x\ny"\n3,4\n5,'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]), 'malformed_input', 'invalid_utf8', { line: 5 }],
+    [Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xe6, 0xbc])]), 'malformed_input', 'invalid_utf8', { line: 2 }], // truncated at the end
   ];
-  for (const [input, status, code, details] of cases) {
+  for (const [input, kind, code, details] of cases) {
     for (const chunkSize of input.length < 1000 ? [1, 4, 1 << 16] : [1000, 1 << 16]) {
-      await rejectsWith(ingest(tmp.dir, input, { chunkSize }), status, code, details);
+      await rejectsWith(ingest(tmp.dir, input, { chunkSize }), kind, code, details);
     }
   }
   // the same errors through gzip
-  await rejectsWith(ingest(tmp.dir, gzip('a,b,c\n1,2,3\n4,5\n')), 400, 'ragged_row', { line: 3 });
+  await rejectsWith(ingest(tmp.dir, gzip('a,b,c\n1,2,3\n4,5\n')), 'malformed_input', 'ragged_row', { line: 3 });
   assert.equal((await tmp.files()).length, before, 'no columnar or spool file left');
 });
 
@@ -315,25 +316,25 @@ test('valid multi-byte UTF-8 split across chunks is accepted', async () => {
 
 test('bad JSONL input is rejected with the line number', async () => {
   const jsonl = { format: 'jsonl' as const };
-  await rejectsWith(ingest(tmp.dir, '{"a": 1}\n\n{"a": \n', jsonl), 400, 'invalid_json', { line: 3 });
-  await rejectsWith(ingest(tmp.dir, '{"a": 1}\r\n[1, 2]\r\n', jsonl), 400, 'not_an_object', { line: 2, got: 'array' });
-  await rejectsWith(ingest(tmp.dir, '{"a": 1}\nnull\n', jsonl), 400, 'not_an_object', { line: 2, got: 'null' });
-  await rejectsWith(ingest(tmp.dir, '{"a": 1}\n{"": 2}\n', jsonl), 422, 'empty_column_name', { line: 2 });
-  await rejectsWith(ingest(tmp.dir, '\n  \n', jsonl), 422, 'empty_file');
-  await rejectsWith(ingest(tmp.dir, '{}\n{}\n', jsonl), 422, 'no_columns');
-  await rejectsWith(ingest(tmp.dir, Buffer.concat([Buffer.from('{"a": 1}\n{"a": "'), Buffer.from([0xff]), Buffer.from('"}\n')]), jsonl), 400, 'invalid_utf8', {
+  await rejectsWith(ingest(tmp.dir, '{"a": 1}\n\n{"a": \n', jsonl), 'malformed_input', 'invalid_json', { line: 3 });
+  await rejectsWith(ingest(tmp.dir, '{"a": 1}\r\n[1, 2]\r\n', jsonl), 'malformed_input', 'not_an_object', { line: 2, got: 'array' });
+  await rejectsWith(ingest(tmp.dir, '{"a": 1}\nnull\n', jsonl), 'malformed_input', 'not_an_object', { line: 2, got: 'null' });
+  await rejectsWith(ingest(tmp.dir, '{"a": 1}\n{"": 2}\n', jsonl), 'invalid_input', 'empty_column_name', { line: 2 });
+  await rejectsWith(ingest(tmp.dir, '\n  \n', jsonl), 'invalid_input', 'empty_file');
+  await rejectsWith(ingest(tmp.dir, '{}\n{}\n', jsonl), 'invalid_input', 'no_columns');
+  await rejectsWith(ingest(tmp.dir, Buffer.concat([Buffer.from('{"a": 1}\n{"a": "'), Buffer.from([0xff]), Buffer.from('"}\n')]), jsonl), 'malformed_input', 'invalid_utf8', {
     line: 2,
   });
 });
 
 test('size limits: raw bytes, decompressed bytes, broken gzip', async () => {
   const csv = readFileSync(join(EXAMPLES, 'iris.csv'));
-  await rejectsWith(ingest(tmp.dir, csv, { maxBytes: 1000, chunkSize: 100 }), 413, 'payload_too_large', { limit: 1000 });
+  await rejectsWith(ingest(tmp.dir, csv, { maxBytes: 1000, chunkSize: 100 }), 'too_large', 'payload_too_large', { limit: 1000 });
   const gz = gzip(csv);
-  await rejectsWith(ingest(tmp.dir, gz, { maxBytes: 10_000, maxDecompressedBytes: 2000 }), 413, 'payload_too_large', { decompressed: true });
+  await rejectsWith(ingest(tmp.dir, gz, { maxBytes: 10_000, maxDecompressedBytes: 2000 }), 'too_large', 'payload_too_large', { decompressed: true });
   const broken = Buffer.concat([gz.subarray(0, 10), Buffer.alloc(50, 7)]);
-  await rejectsWith(ingest(tmp.dir, broken), 400, 'invalid_gzip');
-  await rejectsWith(ingest(tmp.dir, gz.subarray(0, gz.length - 20)), 400, 'invalid_gzip'); // truncated
+  await rejectsWith(ingest(tmp.dir, broken), 'malformed_input', 'invalid_gzip');
+  await rejectsWith(ingest(tmp.dir, gz.subarray(0, gz.length - 20)), 'malformed_input', 'invalid_gzip'); // truncated
   assert.equal((await tmp.files()).filter((f) => f.includes('spool')).length, 0);
 });
 
@@ -354,12 +355,12 @@ test('the input stream is not destroyed on error', async () => {
       const { ingestDataset } = await import('./ingest.js');
       return ingestDataset(input, { format: 'csv', maxBytes: 1000, columnarPath: tmp.path('kept-input.col') });
     })(),
-    400,
+    'malformed_input',
     'ragged_row',
   );
   assert.equal(returned, false);
 });
 
 test('an unknown format is a 400', async () => {
-  await rejectsWith(ingest(tmp.dir, 'a\n1\n', { format: 'xml' as 'csv' }), 400, 'invalid_format');
+  await rejectsWith(ingest(tmp.dir, 'a\n1\n', { format: 'xml' as 'csv' }), 'malformed_input', 'invalid_format');
 });

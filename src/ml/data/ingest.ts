@@ -76,7 +76,7 @@ export interface IngestResult {
 }
 
 /**
- * Ingests one dataset upload. Throws AppError (400 / 413 / 422, codes in errors.ts, details.line
+ * Ingests one dataset upload. Throws DomainErrors (malformed input / too large / invalid input, codes in errors.ts, details.line
  * where known) for unusable input; nothing is left at columnarPath then.
  */
 export async function ingestDataset(input: AsyncIterable<Buffer | Uint8Array>, opts: IngestOptions): Promise<IngestResult> {

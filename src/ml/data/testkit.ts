@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { AppError } from '../../infra/errors.js';
+import { DomainError, type ErrorKind } from '../../infra/errors.js';
 import { ingestDataset, type IngestOptions, type IngestResult } from './ingest.js';
 
 /** examples/data of the repository (tests run from dist/src/ml/data). */
@@ -45,17 +45,17 @@ export async function ingest(
   return { ...result, path };
 }
 
-/** Asserts that `promise` rejects with an AppError of this status and code, with these details. */
-export async function rejectsWith(promise: Promise<unknown>, status: number, code: string, details: Record<string, unknown> = {}): Promise<AppError> {
+/** Asserts that `promise` rejects with a DomainError of this kind and code, with these details. */
+export async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, code: string, details: Record<string, unknown> = {}): Promise<DomainError> {
   let caught: unknown;
   try {
     await promise;
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof AppError, `expected AppError ${code}, got ${String(caught)}`);
+  assert.ok(caught instanceof DomainError, `expected DomainError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.status, status);
+  assert.equal(caught.kind, kind);
   for (const [k, v] of Object.entries(details)) assert.deepEqual(caught.details?.[k], v, `details.${k}`);
   assert.ok(caught.message.length > 20, 'the message explains the problem');
   return caught;

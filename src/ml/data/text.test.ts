@@ -107,6 +107,6 @@ test('kjv.txt.gz: 31,102 verses, the bytes as in the original file', async () =>
 });
 
 test('an empty text file is rejected; bad UTF-8 names its line', async () => {
-  await rejectsWith(ingest(tmp.dir, '', { format: 'text' }), 422, 'empty_file');
-  await rejectsWith(ingest(tmp.dir, Buffer.from([0x61, 0x0a, 0x62, 0xff, 0x0a]), { format: 'text' }), 400, 'invalid_utf8', { line: 2 });
+  await rejectsWith(ingest(tmp.dir, '', { format: 'text' }), 'invalid_input', 'empty_file');
+  await rejectsWith(ingest(tmp.dir, Buffer.from([0x61, 0x0a, 0x62, 0xff, 0x0a]), { format: 'text' }), 'malformed_input', 'invalid_utf8', { line: 2 });
 });

@@ -1,5 +1,5 @@
 /** Registers the built-in classical kinds (linear models, linear SVMs, random forests, gradient boosting). */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { checkGradientBoostingParams, fitGradientBoosting, KNOWN as BOOSTING_PARAMS, predictGradientBoosting } from './gradient-boosting.js';
 import { fitLogisticRegression, fitRidge, LOGISTIC_PARAMS, predictLinear, resolveLogisticParams, resolveRidgeParams, RIDGE_PARAMS } from './linear.js';
 import { linearClassifierScores, linearScores, treeEnsembleScores } from './onnx-scores.js';
@@ -9,7 +9,7 @@ import { fitSvm, resolveSvmParams, SVM_PARAMS } from './svm.js';
 import type { LinearState, Task, TreeEnsembleState } from './types.js';
 
 function taskMismatch(kind: string, needs: Task, instead: string) {
-  return unprocessable('bad_params', `Model kind '${kind}' is for ${needs} only; use '${instead}' or 'random_forest' / 'gradient_boosting'.`, {
+  return new InvalidInputError('bad_params', `Model kind '${kind}' is for ${needs} only; use '${instead}' or 'random_forest' / 'gradient_boosting'.`, {
     param: 'kind',
   });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
 import { fitGradientBoosting } from './gradient-boosting.js';
@@ -75,10 +75,10 @@ test('same data and seed give the same model', () => {
   assert.deepEqual(a, b);
 });
 
-test('invalid parameters are 422 AppErrors', () => {
+test('invalid parameters are InvalidInputErrors', () => {
   const { train } = loadExampleSplit('iris');
   const bad = (params: object, re: RegExp) => assert.throws(
-    () => fitGradientBoosting(train.x, train.target, params as never), (e: unknown) => e instanceof AppError && e.status === 422 && re.test(e.message),
+    () => fitGradientBoosting(train.x, train.target, params as never), (e: unknown) => e instanceof InvalidInputError && re.test(e.message),
   );
   bad({ learningRate: 0 }, /'learningRate'/);
   bad({ maxLeafNodes: 1 }, /'maxLeafNodes'/);

@@ -264,7 +264,7 @@ export function predictGradientBoosting(state: TreeEnsembleState, x: Matrix): Cl
   return scoresToClasses(scores, x.rows, state.classCount, state.postTransform);
 }
 
-/** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */
+/** Validates the parameters (throws a `bad_params` InvalidInputError) without fitting. */
 export function checkGradientBoostingParams(params: GradientBoostingParams): void {
   resolve(params);
 }

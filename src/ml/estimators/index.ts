@@ -8,7 +8,7 @@
  *   const bytes = exportOnnx(state);                      // standalone model: input → label, probabilities
  *   const part = onnxNodes(state, { input: 'features' }); // nodes + initializers to compose a graph
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { classificationMetrics } from '../metrics/classification.js';
 import type { ClassificationMetrics } from '../metrics/classification.js';
 import { crossValidate } from '../metrics/cross-validation.js';
@@ -46,7 +46,7 @@ export function fitModel(spec: ModelSpec, x: Matrix, target: Target, opts: FitOp
 /**
  * Checks a model spec before any data is read (e.g. when a train job is submitted): unknown
  * kinds, unknown parameters, out-of-range values and a kind that cannot do `task` all throw a
- * 422 `bad_params` AppError naming the parameter and the allowed range.
+ * `bad_params` InvalidInputError naming the parameter and the allowed range.
  */
 export function validateModelSpec(spec: ModelSpec, task: Target['task']): void {
   estimatorFor(spec.kind).resolve(spec as unknown as Record<string, unknown>, task);
@@ -60,7 +60,7 @@ export function predict(state: ModelState, x: Matrix): Prediction {
 export function predictProba(state: ModelState, x: Matrix): Float64Array {
   const p = predict(state, x);
   if (p.task !== 'classification') {
-    throw unprocessable('bad_params', `${state.kind} was fitted for regression; it has no class probabilities.`);
+    throw new InvalidInputError('bad_params', `${state.kind} was fitted for regression; it has no class probabilities.`);
   }
   return p.probabilities;
 }
@@ -69,10 +69,10 @@ export function predictProba(state: ModelState, x: Matrix): Float64Array {
 export function evaluateModel(state: ModelState, x: Matrix, target: Target, opts: { labels?: string[] } = {}): ClassificationMetrics | RegressionMetrics {
   const p = predict(state, x);
   if (p.task === 'classification') {
-    if (target.task !== 'classification') throw unprocessable('bad_data', 'A classifier needs a classification target to be evaluated.');
+    if (target.task !== 'classification') throw new InvalidInputError('bad_data', 'A classifier needs a classification target to be evaluated.');
     return classificationMetrics(target.y, p.labels, state.classCount, { probabilities: p.probabilities, labels: opts.labels });
   }
-  if (target.task !== 'regression') throw unprocessable('bad_data', 'A regressor needs a regression target to be evaluated.');
+  if (target.task !== 'regression') throw new InvalidInputError('bad_data', 'A regressor needs a regression target to be evaluated.');
   return regressionMetrics(target.y, p.values);
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
 import { fitLogisticRegression, fitRidge } from './linear.js';
@@ -81,10 +81,10 @@ test('the logistic optimum is a stationary point of Σ logloss + ‖W‖²/(2C) 
   }
 });
 
-test('invalid parameters and data are 422 AppErrors naming the parameter', () => {
+test('invalid parameters and data are InvalidInputErrors naming the parameter', () => {
   const x: Matrix = { data: Float64Array.from([0, 1, 2, 3]), rows: 4, cols: 1 };
   const target: ClassificationTarget = { task: 'classification', y: Int32Array.from([0, 0, 1, 1]), classCount: 2 };
-  const expectBad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof AppError && e.status === 422 && re.test(e.message));
+  const expectBad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof InvalidInputError && re.test(e.message));
   expectBad(() => fitLogisticRegression(x, target, { C: 0 }), /'C'.*\(0, ∞\)/);
   expectBad(() => fitLogisticRegression(x, target, { maxIter: 1.5 }), /'maxIter'/);
   expectBad(() => fitLogisticRegression(x, target, { penalty: 'l1' } as never), /Unknown parameter 'penalty'/);

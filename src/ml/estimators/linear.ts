@@ -3,7 +3,7 @@
  * `LogisticRegression(solver='lbfgs')`) and ridge regression (scikit-learn's `Ridge`, closed form
  * through a Cholesky factorisation).
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { csrFromDense } from '../core/sparse.js';
 import { lbfgs } from './lbfgs.js';
 import { checkData, checkFeatures, checkKnown, intParam, numParam, boolParam } from './params.js';
@@ -28,7 +28,7 @@ export interface LogisticRegressionParams {
 export const LOGISTIC_PARAMS = ['C', 'maxIter', 'tol', 'fitIntercept'] as const;
 export const RIDGE_PARAMS = ['alpha', 'fitIntercept'] as const;
 
-/** Validated parameters with defaults filled in; throws a 422 `bad_params` AppError. */
+/** Validated parameters with defaults filled in; throws a `bad_params` InvalidInputError. */
 export function resolveLogisticParams(params: LogisticRegressionParams): Required<LogisticRegressionParams> {
   const p = params as Record<string, unknown>;
   checkKnown(p, LOGISTIC_PARAMS, 'logistic_regression');
@@ -224,7 +224,7 @@ export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Floa
     let d = A[j * n + j]!;
     for (let k = 0; k < j; k++) d -= A[j * n + k]! * A[j * n + k]!;
     if (!(d > 0)) {
-      throw unprocessable('bad_data', 'linear_regression: the features are collinear and alpha = 0; use alpha > 0.');
+      throw new InvalidInputError('bad_data', 'linear_regression: the features are collinear and alpha = 0; use alpha > 0.');
     }
     const l = Math.sqrt(d);
     A[j * n + j] = l;

@@ -17,7 +17,7 @@
  */
 import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../engine/onnx/model.js';
 import type { NodeDef, OpsetImport, TensorValue, ValueInfo } from '../../engine/onnx/model.js';
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import './classical.js';
 import { estimatorFor } from './registry.js';
 import type { ModelState } from './types.js';
@@ -63,7 +63,7 @@ export function onnxNodes(state: ModelState, opts: OnnxNodesOptions): OnnxModelP
 
   // The raw scores come from the kind's own graph (registry.ts); the head below is shared.
   const scores = estimatorFor(state.kind).onnx;
-  if (!scores) throw unprocessable('bad_params', `Model kind '${state.kind}' has no ONNX export.`, { param: 'kind' });
+  if (!scores) throw new InvalidInputError('bad_params', `Model kind '${state.kind}' has no ONNX export.`, { param: 'kind' });
   scores(state, { input: opts.input, output: raw, prefix, nodes, initializers });
 
   if (state.task === 'regression') {

@@ -1,13 +1,13 @@
 /**
- * Parameter validation shared by the estimators: every invalid value becomes a 422 AppError
+ * Parameter validation shared by the estimators: every invalid value becomes an InvalidInputError
  * `bad_params` naming the parameter, the allowed range and the value received.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { closest } from '../../infra/did-you-mean.js';
 import type { Matrix, Target } from './types.js';
 
 export function badParam(param: string, allowed: string, value: unknown) {
-  return unprocessable('bad_params', `Parameter '${param}' must be ${allowed}; got ${JSON.stringify(value)}.`, {
+  return new InvalidInputError('bad_params', `Parameter '${param}' must be ${allowed}; got ${JSON.stringify(value)}.`, {
     param, allowed, value,
   });
 }
@@ -70,7 +70,7 @@ export function checkKnown(params: Record<string, unknown>, known: readonly stri
     if (k === 'kind') continue;
     if (!known.includes(k)) {
       const suggestion = closest(k, known);
-      throw unprocessable('bad_params', `Unknown parameter '${k}' for ${model}${suggestion ? `; did you mean '${suggestion}'?` : '.'} Known parameters: ${known.join(', ')}.`, {
+      throw new InvalidInputError('bad_params', `Unknown parameter '${k}' for ${model}${suggestion ? `; did you mean '${suggestion}'?` : '.'} Known parameters: ${known.join(', ')}.`, {
         param: k, known, ...(suggestion ? { suggestion } : {}),
       });
     }
@@ -80,15 +80,15 @@ export function checkKnown(params: Record<string, unknown>, known: readonly stri
 /** Checks that the matrix and the target agree and are usable. */
 export function checkData(x: Matrix, target: Target, opts: { allowNaN: boolean; model: string }): void {
   if (x.rows < 1 || x.cols < 1 || x.data.length !== x.rows * x.cols) {
-    throw unprocessable('bad_data', `${opts.model}: the feature matrix must be rows × cols with rows, cols ≥ 1 (got ${x.rows} × ${x.cols}, ${x.data.length} values).`);
+    throw new InvalidInputError('bad_data', `${opts.model}: the feature matrix must be rows × cols with rows, cols ≥ 1 (got ${x.rows} × ${x.cols}, ${x.data.length} values).`);
   }
   if (target.y.length !== x.rows) {
-    throw unprocessable('bad_data', `${opts.model}: ${target.y.length} targets for ${x.rows} rows.`);
+    throw new InvalidInputError('bad_data', `${opts.model}: ${target.y.length} targets for ${x.rows} rows.`);
   }
   if (!opts.allowNaN) {
     for (let i = 0; i < x.data.length; i++) {
       if (!Number.isFinite(x.data[i]!)) {
-        throw unprocessable('bad_data', `${opts.model} needs finite features: row ${Math.floor(i / x.cols)}, column ${i % x.cols} is ${x.data[i]}. Impute missing values first.`, {
+        throw new InvalidInputError('bad_data', `${opts.model} needs finite features: row ${Math.floor(i / x.cols)}, column ${i % x.cols} is ${x.data[i]}. Impute missing values first.`, {
           row: Math.floor(i / x.cols), column: i % x.cols,
         });
       }
@@ -97,7 +97,7 @@ export function checkData(x: Matrix, target: Target, opts: { allowNaN: boolean; 
     for (let i = 0; i < x.data.length; i++) {
       const v = x.data[i]!;
       if (v === Infinity || v === -Infinity) {
-        throw unprocessable('bad_data', `${opts.model}: row ${Math.floor(i / x.cols)}, column ${i % x.cols} is infinite.`, {
+        throw new InvalidInputError('bad_data', `${opts.model}: row ${Math.floor(i / x.cols)}, column ${i % x.cols} is infinite.`, {
           row: Math.floor(i / x.cols), column: i % x.cols,
         });
       }
@@ -105,18 +105,18 @@ export function checkData(x: Matrix, target: Target, opts: { allowNaN: boolean; 
   }
   if (target.task === 'classification') {
     if (!Number.isInteger(target.classCount) || target.classCount < 2) {
-      throw unprocessable('bad_data', `${opts.model}: classification needs at least 2 classes (got classCount ${target.classCount}).`);
+      throw new InvalidInputError('bad_data', `${opts.model}: classification needs at least 2 classes (got classCount ${target.classCount}).`);
     }
     for (let i = 0; i < target.y.length; i++) {
       const c = target.y[i]!;
       if (c < 0 || c >= target.classCount) {
-        throw unprocessable('bad_data', `${opts.model}: row ${i} has class ${c}, outside [0, ${target.classCount - 1}].`, { row: i });
+        throw new InvalidInputError('bad_data', `${opts.model}: row ${i} has class ${c}, outside [0, ${target.classCount - 1}].`, { row: i });
       }
     }
   } else {
     for (let i = 0; i < target.y.length; i++) {
       if (!Number.isFinite(target.y[i]!)) {
-        throw unprocessable('bad_data', `${opts.model}: the target of row ${i} is ${target.y[i]}; regression needs finite targets.`, { row: i });
+        throw new InvalidInputError('bad_data', `${opts.model}: the target of row ${i} is ${target.y[i]}; regression needs finite targets.`, { row: i });
       }
     }
   }
@@ -124,7 +124,7 @@ export function checkData(x: Matrix, target: Target, opts: { allowNaN: boolean; 
 
 export function checkFeatures(x: Matrix, nFeatures: number, model: string): void {
   if (x.cols !== nFeatures || x.data.length !== x.rows * x.cols) {
-    throw unprocessable('bad_data', `${model} was fitted on ${nFeatures} features; got a matrix with ${x.cols} columns.`, {
+    throw new InvalidInputError('bad_data', `${model} was fitted on ${nFeatures} features; got a matrix with ${x.cols} columns.`, {
       expected: nFeatures, got: x.cols,
     });
   }

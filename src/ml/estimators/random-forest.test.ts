@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
 import { onnxParity } from './onnx-verify.js';
@@ -95,10 +95,10 @@ test('missing values carry signal: the forest learns their direction', () => {
   assert.deepEqual(Array.from(p.labels), Array.from(y));
 });
 
-test('invalid parameters are 422 AppErrors', () => {
+test('invalid parameters are InvalidInputErrors', () => {
   const { train } = loadExampleSplit('iris');
   const bad = (params: object, re: RegExp) => assert.throws(
-    () => fitRandomForest(train.x, train.target, params as never), (e: unknown) => e instanceof AppError && e.status === 422 && re.test(e.message),
+    () => fitRandomForest(train.x, train.target, params as never), (e: unknown) => e instanceof InvalidInputError && re.test(e.message),
   );
   bad({ nEstimators: 0 }, /'nEstimators'/);
   bad({ maxFeatures: 'half' }, /'maxFeatures'/);

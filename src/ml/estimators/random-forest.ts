@@ -12,7 +12,7 @@
  * Missing values (NaN) are routed like the boosting models do: each split learns their side;
  * where a node saw none, they follow the child with more training weight.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { binMatrix, fitBinThresholds } from './trees/binning.js';
 import { ForestGrower, MAX_FOREST_ROWS } from './trees/forest-grower.js';
 import { scoresToClasses } from './linear.js';
@@ -106,7 +106,7 @@ export function fitRandomForest(x: Matrix, target: Target, params: RandomForestP
   const thresholds = fitBinThresholds(x, P.maxBins, rng);
   const binned = binMatrix(x, thresholds, { rowMajor: false });
   if (n > MAX_FOREST_ROWS) {
-    throw unprocessable('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
+    throw new InvalidInputError('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
   }
   const grower = new ForestGrower(binned.colMajor, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
   const nDraws = P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n));
@@ -133,7 +133,7 @@ export function fitRandomForest(x: Matrix, target: Target, params: RandomForestP
   };
 }
 
-/** Validates the parameters (throws a 422 `bad_params` AppError) without fitting. */
+/** Validates the parameters (throws a `bad_params` InvalidInputError) without fitting. */
 export function checkRandomForestParams(params: RandomForestParams, task: Target['task']): void {
   resolve(params, task);
 }

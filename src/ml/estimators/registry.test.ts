@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { estimatorKinds, fitModel, predict, registerEstimator, validateModelSpec } from './index.js';
 import type { ModelSpec, ModelState } from './index.js';
 
@@ -10,7 +10,7 @@ test('a new kind joins fitModel / validateModelSpec / predict by registering, wi
     kind: 'mean_regressor',
     params: ['shift'],
     resolve: (p, task) => {
-      if (task !== 'regression' || (p.shift !== undefined && typeof p.shift !== 'number')) throw new AppError(422, 'bad_params', 'bad mean_regressor');
+      if (task !== 'regression' || (p.shift !== undefined && typeof p.shift !== 'number')) throw new InvalidInputError('bad_params', 'bad mean_regressor');
     },
     fit: (_x, target, p) => ({ kind: 'mean_regressor', task: 'regression', mean: Array.from(target.y).reduce((a, b) => a + b, 0) / target.y.length + (p.shift ?? 0) }),
     predict: (state, x) => ({ task: 'regression', values: new Float64Array(x.rows).fill(state.mean) }),
@@ -18,7 +18,7 @@ test('a new kind joins fitModel / validateModelSpec / predict by registering, wi
   assert.ok(estimatorKinds().includes('mean_regressor'));
   const spec = { kind: 'mean_regressor', shift: 1 } as unknown as ModelSpec;
   validateModelSpec(spec, 'regression');
-  assert.throws(() => validateModelSpec(spec, 'classification'), AppError);
+  assert.throws(() => validateModelSpec(spec, 'classification'), InvalidInputError);
   const x = { data: Float64Array.from([0, 1, 2]), rows: 3, cols: 1 };
   const state = fitModel(spec, x, { task: 'regression', y: Float64Array.from([1, 2, 3]) });
   const p = predict(state as ModelState, x);

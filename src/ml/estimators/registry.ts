@@ -4,7 +4,7 @@
  * language models, SVMs, …) joins by calling `registerEstimator` in its own module, not by editing
  * a dispatch. The built-in classical kinds register in classical.ts.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { OnnxScoreGraph } from './onnx-scores.js';
 import type { FitOptions, Matrix, ModelState, Prediction, Target, Task } from './types.js';
 
@@ -18,7 +18,7 @@ export interface Estimator<S extends FittedState = ModelState, P = Record<string
   kind: S['kind'];
   /** The parameters the kind takes besides `kind` (strict specs, did-you-mean). */
   params: readonly string[];
-  /** Checks the parameters for `task` before any data is read; throws a 422 `bad_params` AppError. */
+  /** Checks the parameters for `task` before any data is read; throws a `bad_params` InvalidInputError. */
   resolve(params: P, task: Task): void;
   fit(x: Matrix, target: Target, params: P, opts: FitOptions): S;
   predict(state: S, x: Matrix): Prediction;
@@ -42,7 +42,7 @@ export function estimatorKinds(): string[] {
 export function estimatorFor(kind: unknown): Estimator {
   const e = typeof kind === 'string' ? estimators.get(kind) : undefined;
   if (!e) {
-    throw unprocessable('bad_params', `Unknown model kind '${String(kind)}'; classical kinds: ${estimatorKinds().join(', ')}.`, { param: 'kind' });
+    throw new InvalidInputError('bad_params', `Unknown model kind '${String(kind)}'; classical kinds: ${estimatorKinds().join(', ')}.`, { param: 'kind' });
   }
   return e;
 }

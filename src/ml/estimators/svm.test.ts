@@ -1,6 +1,6 @@
 import { test } from 'node:test';
+import { InvalidInputError } from '../../infra/errors.js';
 import assert from 'node:assert/strict';
-import { AppError } from '../../infra/errors.js';
 import { loadExample, loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
 import { onnxParity } from './onnx-verify.js';
@@ -59,6 +59,6 @@ test('svm through the registry: held-out accuracy, ONNX (LinearClassifier) parit
   const parity = await onnxParity(state, held.x);
   assert.ok(parity.maxDiff < 1e-5, `maxDiff ${parity.maxDiff}`);
   assert.equal(parity.labelMismatches.length - parity.nearTies, 0);
-  assert.throws(() => fitModel({ kind: 'svm', C: 0 }, train.x, train.target), (e: unknown) => e instanceof AppError && e.details?.param === 'C');
-  assert.throws(() => fitModel({ kind: 'svm', los: 'hinge' } as never, train.x, train.target), (e: unknown) => e instanceof AppError && /did you mean 'loss'/.test(e.message));
+  assert.throws(() => fitModel({ kind: 'svm', C: 0 }, train.x, train.target), (e: unknown) => e instanceof InvalidInputError && e.details?.param === 'C');
+  assert.throws(() => fitModel({ kind: 'svm', los: 'hinge' } as never, train.x, train.target), (e: unknown) => e instanceof InvalidInputError && /did you mean 'loss'/.test(e.message));
 });

@@ -5,7 +5,7 @@
  * the classes present in the truth or the predictions, 0/0 counts as 0, log loss clips
  * probabilities to [1e-15, 1 − 1e-15].
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 
 export interface PerClassMetrics {
   label: string;
@@ -37,7 +37,7 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
     const t = yTrue[i]!;
     const p = yPred[i]!;
     if (!(t >= 0 && t < classCount && p >= 0 && p < classCount)) {
-      throw unprocessable('bad_data', `Row ${i}: class ${t} / prediction ${p} outside [0, ${classCount - 1}].`, { row: i });
+      throw new InvalidInputError('bad_data', `Row ${i}: class ${t} / prediction ${p} outside [0, ${classCount - 1}].`, { row: i });
     }
     m[t]![p]!++;
   }
@@ -100,7 +100,7 @@ export function classificationMetrics(
 ): ClassificationMetrics {
   const cm = confusionMatrix(yTrue, yPred, classCount);
   const labels = opts.labels ?? Array.from({ length: classCount }, (_, k) => String(k));
-  if (labels.length !== classCount) throw unprocessable('bad_data', `${labels.length} label names for ${classCount} classes.`);
+  if (labels.length !== classCount) throw new InvalidInputError('bad_data', `${labels.length} label names for ${classCount} classes.`);
   const perClass: PerClassMetrics[] = [];
   let sumP = 0;
   let sumR = 0;
@@ -143,5 +143,5 @@ export function classificationMetrics(
 }
 
 function checkLengths(a: number, b: number): void {
-  if (a !== b) throw unprocessable('bad_data', `Metric inputs disagree in length: ${a} vs ${b}.`);
+  if (a !== b) throw new InvalidInputError('bad_data', `Metric inputs disagree in length: ${a} vs ${b}.`);
 }

@@ -3,7 +3,7 @@
  * score drops when one feature's column is shuffled, breaking its link to the target. Works with
  * any model through a scoring callback (higher = better, e.g. accuracy or R² on held-out rows).
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { Rng } from '../core/random.js';
 import type { Matrix } from '../core/matrix.js';
 
@@ -26,7 +26,7 @@ export function permutationImportance(
 ): PermutationImportanceResult {
   const nRepeats = opts.nRepeats ?? 5;
   if (!Number.isInteger(nRepeats) || nRepeats < 1) {
-    throw unprocessable('bad_params', `Parameter 'nRepeats' must be an integer ≥ 1; got ${nRepeats}.`, { param: 'nRepeats' });
+    throw new InvalidInputError('bad_params', `Parameter 'nRepeats' must be an integer ≥ 1; got ${nRepeats}.`, { param: 'nRepeats' });
   }
   const { rows: n, cols: F } = x;
   const rng = new Rng(opts.seed ?? 0);
@@ -36,7 +36,7 @@ export function permutationImportance(
   const perm = new Int32Array(n);
   const features: FeatureImportance[] = [];
   for (const f of opts.features ?? Array.from({ length: F }, (_, j) => j)) {
-    if (!(Number.isInteger(f) && f >= 0 && f < F)) throw unprocessable('bad_params', `Feature ${f} is outside [0, ${F - 1}].`);
+    if (!(Number.isInteger(f) && f >= 0 && f < F)) throw new InvalidInputError('bad_params', `Feature ${f} is outside [0, ${F - 1}].`);
     for (let i = 0; i < n; i++) col[i] = x.data[i * F + f]!;
     const drops: number[] = [];
     for (let r = 0; r < nRepeats; r++) {

@@ -1,5 +1,5 @@
 /** Regression metrics with API.md's names: mse, rmse, mae, r2 (scikit-learn's definitions). */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 
 export interface RegressionMetrics {
   mse: number;
@@ -11,7 +11,7 @@ export interface RegressionMetrics {
 
 export function regressionMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): RegressionMetrics {
   const n = yTrue.length;
-  if (n !== yPred.length || n === 0) throw unprocessable('bad_data', `Regression metrics need equal, non-empty inputs (got ${n} and ${yPred.length}).`);
+  if (n !== yPred.length || n === 0) throw new InvalidInputError('bad_data', `Regression metrics need equal, non-empty inputs (got ${n} and ${yPred.length}).`);
   let mean = 0;
   for (let i = 0; i < n; i++) mean += yTrue[i]!;
   mean /= n;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { kFold, takeRows, trainTestSplit } from './validation.js';
 
 const y = Int32Array.from({ length: 150 }, (_, i) => (i < 100 ? 0 : i < 130 ? 1 : 2));
@@ -21,7 +21,7 @@ test('a stratified 80/20 split keeps the class proportions and partitions the ro
 test('an unstratified split takes ceil(fraction · n) test rows', () => {
   const s = trainTestSplit(101, { testFraction: 0.25, seed: 2 });
   assert.equal(s.test.length, 26);
-  assert.throws(() => trainTestSplit(10, { testFraction: 1 }), AppError);
+  assert.throws(() => trainTestSplit(10, { testFraction: 1 }), InvalidInputError);
 });
 
 test('k folds partition the rows; stratified folds balance the classes', () => {
@@ -38,7 +38,7 @@ test('k folds partition the rows; stratified folds balance the classes', () => {
   assert.ok(seen.every((v) => v === 1));
   const plain = kFold(11, 3, { shuffle: false });
   assert.deepEqual(plain.map((f) => Array.from(f.test)), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]);
-  assert.throws(() => kFold(5, 1), AppError);
+  assert.throws(() => kFold(5, 1), InvalidInputError);
 });
 
 test('takeRows picks rows of a row-major matrix', () => {

@@ -2,7 +2,7 @@
  * Splitting rows for evaluation: the held-out train/test split (stratified by class for
  * classification) and k-fold cross-validation, all seeded and reproducible.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { Rng } from '../core/random.js';
 
 export interface Split {
@@ -23,12 +23,12 @@ export interface Stratify {
 export function trainTestSplit(n: number, opts: { testFraction: number; seed?: number; stratify?: Stratify }): Split {
   const { testFraction } = opts;
   if (!(testFraction > 0 && testFraction < 1)) {
-    throw unprocessable('bad_params', `Parameter 'testFraction' must be a number in (0, 1); got ${testFraction}.`, { param: 'testFraction' });
+    throw new InvalidInputError('bad_params', `Parameter 'testFraction' must be a number in (0, 1); got ${testFraction}.`, { param: 'testFraction' });
   }
   const rng = new Rng(opts.seed ?? 0);
   const nTest = Math.ceil(testFraction * n);
   if (nTest < 1 || nTest >= n) {
-    throw unprocessable('bad_data', `Cannot split ${n} rows with a test fraction of ${testFraction}: both parts need at least one row.`);
+    throw new InvalidInputError('bad_data', `Cannot split ${n} rows with a test fraction of ${testFraction}: both parts need at least one row.`);
   }
   const isTest = new Uint8Array(n);
   if (!opts.stratify) {
@@ -52,7 +52,7 @@ export function trainTestSplit(n: number, opts: { testFraction: number; seed?: n
  */
 export function kFold(n: number, k: number, opts: { seed?: number; shuffle?: boolean; stratify?: Stratify } = {}): Split[] {
   if (!Number.isInteger(k) || k < 2 || k > n) {
-    throw unprocessable('bad_params', `Parameter 'folds' must be an integer in [2, ${n}] (the number of rows); got ${k}.`, { param: 'folds' });
+    throw new InvalidInputError('bad_params', `Parameter 'folds' must be an integer in [2, ${n}] (the number of rows); got ${k}.`, { param: 'folds' });
   }
   const rng = new Rng(opts.seed ?? 0);
   const fold = new Int32Array(n);
@@ -97,7 +97,7 @@ function shuffled(n: number, rng: Rng): Int32Array {
 }
 
 function classGroups(s: Stratify, n: number): Int32Array[] {
-  if (s.y.length !== n) throw unprocessable('bad_data', `Stratification needs one class per row: ${s.y.length} classes for ${n} rows.`);
+  if (s.y.length !== n) throw new InvalidInputError('bad_data', `Stratification needs one class per row: ${s.y.length} classes for ${n} rows.`);
   const counts = new Int32Array(s.classCount);
   for (let i = 0; i < n; i++) counts[s.y[i]!]!++;
   const groups = Array.from(counts, (c) => new Int32Array(c));

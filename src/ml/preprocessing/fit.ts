@@ -4,7 +4,7 @@
  * Applying it is the ONNX graph of `onnx.ts` and nothing else, so training and serving cannot
  * disagree; the tiny apply steps here only feed later steps' statistics during the fit.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { ColumnKind } from '../signature.js';
 import { cellString, column, isNumeric, type RawColumn, type RawTable } from '../table.js';
 import { tfidfOptions, type Step } from './steps.js';
@@ -113,14 +113,14 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
 
   for (const c of catCols) {
     if (!encoded.has(c.name) && !vectorized.has(c.name)) {
-      throw unprocessable('unencoded_column', `Column '${c.name}' holds ${c.type} values, which a model cannot read as they are: add {"op": "${c.type === 'text' ? 'tfidf' : 'one_hot'}", "columns": ["${c.name}"]} or {"op": "drop", "columns": ["${c.name}"]} to 'preprocessing'.`, { column: c.name });
+      throw new InvalidInputError('unencoded_column', `Column '${c.name}' holds ${c.type} values, which a model cannot read as they are: add {"op": "${c.type === 'text' ? 'tfidf' : 'one_hot'}", "columns": ["${c.name}"]} or {"op": "drop", "columns": ["${c.name}"]} to 'preprocessing'.`, { column: c.name });
     }
   }
   if (!o.modelHandlesMissing) {
     numCols.forEach((c, j) => {
       const missing = work[j]!.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
       if (missing > 0) {
-        throw unprocessable('missing_values', `Column '${c.name}' has ${missing} missing values in the training rows and this model kind cannot handle them: add {"op": "impute", "strategy": "median"} to 'preprocessing' (or use "preprocessing": "auto").`, { column: c.name, missing });
+        throw new InvalidInputError('missing_values', `Column '${c.name}' has ${missing} missing values in the training rows and this model kind cannot handle them: add {"op": "impute", "strategy": "median"} to 'preprocessing' (or use "preprocessing": "auto").`, { column: c.name, missing });
       }
     });
   }
@@ -137,9 +137,9 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
     ...encoders.flatMap((e) => e.categories.map((v) => `${e.column}=${v}`)),
     ...tfidf.flatMap((f) => f.terms.map((t) => `${f.column}:${t}`)),
   ];
-  if (featureNames.length === 0) throw unprocessable('no_features', 'No feature column is left after preprocessing; keep at least one column besides the target.');
+  if (featureNames.length === 0) throw new InvalidInputError('no_features', 'No feature column is left after preprocessing; keep at least one column besides the target.');
   if (exampleShape && exampleShape.reduce((a, b) => a * b, 1) !== featureNames.length) {
-    throw unprocessable('invalid_preprocessing', `reshape to [${exampleShape.join(', ')}] needs ${exampleShape.reduce((a, b) => a * b, 1)} features, but preprocessing produces ${featureNames.length}.`, { shape: exampleShape, features: featureNames.length });
+    throw new InvalidInputError('invalid_preprocessing', `reshape to [${exampleShape.join(', ')}] needs ${exampleShape.reduce((a, b) => a * b, 1)} features, but preprocessing produces ${featureNames.length}.`, { shape: exampleShape, features: featureNames.length });
   }
   const nullable = (name: string) => o.modelHandlesMissing || imputed.has(name);
   return {
@@ -154,7 +154,7 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
 function fitTextColumn(c: Extract<RawColumn, { codes: Int32Array }>, input: number, rows: Int32Array, o: TfidfOptions): FittedTfidf {
   const fitted = fitTfidf(c.name, input, Array.from(rows, (r) => cellString(c, r)), o);
   if (!fitted) {
-    throw unprocessable('invalid_preprocessing', `tfidf: column '${c.name}' has no token (a run of two or more letters or digits) in the training rows; drop it instead.`, { column: c.name });
+    throw new InvalidInputError('invalid_preprocessing', `tfidf: column '${c.name}' has no token (a run of two or more letters or digits) in the training rows; drop it instead.`, { column: c.name });
   }
   return fitted;
 }
@@ -177,7 +177,7 @@ function numericFill(strategy: string, value: number | string | undefined, col: 
   const xs = present(col);
   switch (strategy) {
     case 'constant':
-      if (typeof value !== 'number') throw unprocessable('invalid_preprocessing', `impute 'constant' on numeric column '${name}' needs a numeric 'value'.`, { column: name });
+      if (typeof value !== 'number') throw new InvalidInputError('invalid_preprocessing', `impute 'constant' on numeric column '${name}' needs a numeric 'value'.`, { column: name });
       return value;
     case 'mean':
       return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;

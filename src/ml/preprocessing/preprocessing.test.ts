@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { assemble } from '../../engine/onnx/compose.js';
 import { encodeModel } from '../../engine/onnx/model.js';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { buildFeeds, type RawTable } from '../table.js';
 import { fitPreprocessing } from './fit.js';
 import { preprocessingInputs, preprocessingPart } from './onnx.js';
@@ -76,7 +76,7 @@ test('bad steps are refused with what to fix', () => {
     try {
       fn();
     } catch (e) {
-      assert.ok(e instanceof AppError);
+      assert.ok(e instanceof InvalidInputError);
       return `${e.code}: ${e.message}`;
     }
     return 'no error';

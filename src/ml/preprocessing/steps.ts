@@ -3,7 +3,7 @@
  * checks a list against the dataset's columns before any job is queued, and says precisely what
  * to fix.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnKind } from '../signature.js';
 import { TFIDF_DEFAULTS, TFIDF_LIMITS, type TfidfOptions } from './tfidf.js';
@@ -46,11 +46,11 @@ const FIELDS: Record<Step['op'], string[]> = {
 };
 
 const bad = (i: number, message: string, details: Record<string, unknown> = {}) =>
-  unprocessable('invalid_preprocessing', `preprocessing[${i}]: ${message}`, { step: i, ...details });
+  new InvalidInputError('invalid_preprocessing', `preprocessing[${i}]: ${message}`, { step: i, ...details });
 
 /** A bad value of one field of step i, named by its path (`preprocessing[0].ngrams`). */
 const badField = (i: number, key: string, message: string, details: Record<string, unknown> = {}) =>
-  unprocessable('invalid_preprocessing', `preprocessing[${i}].${key}: ${message}`, { step: i, field: `preprocessing[${i}].${key}`, ...details });
+  new InvalidInputError('invalid_preprocessing', `preprocessing[${i}].${key}: ${message}`, { step: i, field: `preprocessing[${i}].${key}`, ...details });
 
 /**
  * The steps `"auto"` stands for: drop duplicate rows, impute (median for numbers, most frequent
@@ -83,7 +83,7 @@ export function imageLike(numeric: ColumnInfo[], ranges: Map<string, { min?: num
 /** Validates user steps against the feature columns (target excluded). Returns them normalised. */
 export function planSteps(spec: unknown, columns: ColumnInfo[]): Step[] {
   if (!Array.isArray(spec)) {
-    throw unprocessable('invalid_preprocessing', `'preprocessing' must be "auto" or a list of steps such as [{"op": "impute", "strategy": "mean"}, {"op": "standardize"}].`);
+    throw new InvalidInputError('invalid_preprocessing', `'preprocessing' must be "auto" or a list of steps such as [{"op": "impute", "strategy": "mean"}, {"op": "standardize"}].`);
   }
   const byName = new Map(columns.map((c) => [c.name, c]));
   const dropped = new Set<string>();
@@ -95,7 +95,7 @@ export function planSteps(spec: unknown, columns: ColumnInfo[]): Step[] {
     for (const k of Object.keys(step)) {
       if (k !== 'op' && !FIELDS[op].includes(k)) {
         const field = `preprocessing[${i}].${k}`;
-        throw unprocessable('invalid_preprocessing', `${field}: unknown field '${k}' for op '${op}'; it takes ${FIELDS[op].join(', ') || 'no fields'}.${didYouMean(k, FIELDS[op])}`, { step: i, field });
+        throw new InvalidInputError('invalid_preprocessing', `${field}: unknown field '${k}' for op '${op}'; it takes ${FIELDS[op].join(', ') || 'no fields'}.${didYouMean(k, FIELDS[op])}`, { step: i, field });
       }
     }
     if ('columns' in step) checkColumns(i, step.columns, byName, dropped, op);

@@ -1,10 +1,10 @@
 /** tf-idf: the graph's tokenizer and vectorizer equal the training-time ones, on tricky strings too. */
+import { InvalidInputError } from '../../infra/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { assemble } from '../../engine/onnx/compose.js';
 import { encodeModel } from '../../engine/onnx/model.js';
-import { AppError } from '../../infra/errors.js';
 import type { RawTable } from '../table.js';
 import { fitPreprocessing } from './fit.js';
 import { preprocessingInputs, preprocessingPart } from './onnx.js';
@@ -92,7 +92,7 @@ test('"auto" vectorizes text columns with tfidf instead of dropping them', () =>
 test('tfidf steps are validated naming the field', () => {
   const cols: ColumnInfo[] = [{ name: 'text', type: 'text', missing: 0 }, { name: 'n', type: 'number', missing: 0 }];
   const fails = (steps: unknown, field: RegExp) => assert.throws(() => planSteps(steps, cols), (e: unknown) => {
-    assert.ok(e instanceof AppError && e.status === 422 && e.code === 'invalid_preprocessing', String(e));
+    assert.ok(e instanceof InvalidInputError && e.code === 'invalid_preprocessing', String(e));
     assert.match(e.message, field);
     return true;
   });
@@ -108,5 +108,5 @@ test('tfidf steps are validated naming the field', () => {
 
 test('a text column nobody encodes is refused with the tfidf step to add', () => {
   assert.throws(() => fitPreprocessing(textTable(TRAIN), ['text'], Int32Array.from(TRAIN.keys()), [], { modelHandlesMissing: false }),
-    (e: unknown) => e instanceof AppError && /"op": "tfidf", "columns": \["text"\]/.test(e.message));
+    (e: unknown) => e instanceof InvalidInputError && /"op": "tfidf", "columns": \["text"\]/.test(e.message));
 });

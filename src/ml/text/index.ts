@@ -2,7 +2,7 @@
  * Tokenizers for text models (`tokenizer` in a train spec): `char`, byte-level `bpe` trained on the
  * training rows, and `gpt2`. Each one is saved as Hugging Face's tokenizer.json.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { CharTokenizer } from './char.js';
 import { gpt2Tokenizer } from './gpt2.js';
 import type { TextTokenizer } from './tokenizer.js';
@@ -33,7 +33,7 @@ export function buildTokenizer(spec: TokenizerSpec, rows: () => Iterable<string>
     case 'gpt2':
       return gpt2Tokenizer();
     default:
-      throw unprocessable('invalid_tokenizer', `tokenizer.kind '${spec.kind}' is not known; use char, bpe (with vocabSize) or gpt2.`, {
+      throw new InvalidInputError('invalid_tokenizer', `tokenizer.kind '${spec.kind}' is not known; use char, bpe (with vocabSize) or gpt2.`, {
         field: 'tokenizer.kind',
       });
   }

@@ -6,7 +6,7 @@
  * - char: BPE model without merges, no pre-tokenizer, Fuse decoder (char.ts).
  * and read those two shapes back (so also GPT-2's original file and other GPT-2-style ones).
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { ByteLevelBpe } from './bpe.js';
 import { CharTokenizer, UNK } from './char.js';
 import type { TextTokenizer, TokenizerKind } from './tokenizer.js';
@@ -124,7 +124,7 @@ export function readTokenizerJson(doc: unknown, kind?: TokenizerKind): TextToken
 }
 
 const unsupported = (why: string) =>
-  unprocessable(
+  new InvalidInputError(
     'unsupported_tokenizer',
     `This tokenizer.json cannot be used (${why}). Supported: byte-level BPE (GPT-2 style: ByteLevel pre-tokenizer and decoder) and character-level (BPE without merges, Fuse decoder).`,
     { reason: why },

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getEncoding } from 'js-tiktoken';
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { EXAMPLES } from '../data/testkit.js';
 import { BYTE_TO_CHAR, preTokenize } from './byte-level.js';
 import { buildTokenizer, CharTokenizer, END_OF_TEXT, gpt2Tokenizer, readTokenizerJson, tokenizerConfig, trainBpe, type TextTokenizer } from './index.js';
@@ -126,7 +126,7 @@ describe('bpe', () => {
     for (const [rows, size, code] of [[['ab ab'], 1000, 'vocabulary_too_large'], [SAMPLES, 100, 'invalid_tokenizer']] as const) {
       assert.throws(
         () => trainBpe(rows, size),
-        (err: unknown) => err instanceof AppError && err.status === 422 && err.code === code && err.details?.field === 'tokenizer.vocabSize',
+        (err: unknown) => err instanceof InvalidInputError && err.code === code && err.details?.field === 'tokenizer.vocabSize',
       );
     }
   });
@@ -136,7 +136,7 @@ test('buildTokenizer: the three kinds, and an unknown kind names the field', () 
   assert.equal(buildTokenizer({ kind: 'char' }, () => ['ab']).vocabSize, 3);
   assert.equal(buildTokenizer({ kind: 'bpe', vocabSize: 258 }, () => ['abab abab']).vocabSize, 258);
   assert.equal(buildTokenizer({ kind: 'gpt2' }, () => []).kind, 'gpt2');
-  assert.throws(() => buildTokenizer({ kind: 'wordpiece' }, () => []), (e: unknown) => e instanceof AppError && e.details?.field === 'tokenizer.kind');
+  assert.throws(() => buildTokenizer({ kind: 'wordpiece' }, () => []), (e: unknown) => e instanceof InvalidInputError && e.details?.field === 'tokenizer.kind');
 });
 
 /** The textbook BPE trainer: count all pairs, merge the most frequent (ties: smallest ids), repeat. */

@@ -12,7 +12,7 @@
  * Ties go to the smaller pair of ids, so training is deterministic. Merging stops at `vocabSize` or
  * when no pair occurs at least MIN_FREQUENCY times (a pair seen once is memorisation, not a subword).
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { BYTE_TO_CHAR, preTokenize } from './byte-level.js';
 import { ByteLevelBpe } from './bpe.js';
 import { END_OF_TEXT } from './tokenizer.js';
@@ -26,7 +26,7 @@ const PAIR = 2 ** 26;
 
 export function trainBpe(rows: Iterable<string>, vocabSize: number): ByteLevelBpe {
   if (!Number.isInteger(vocabSize) || vocabSize < BASE_VOCAB || vocabSize > MAX_VOCAB) {
-    throw unprocessable('invalid_tokenizer', `tokenizer.vocabSize must be an integer from ${BASE_VOCAB} (the 256 bytes and ${END_OF_TEXT}) to ${MAX_VOCAB}; got ${vocabSize}.`, {
+    throw new InvalidInputError('invalid_tokenizer', `tokenizer.vocabSize must be an integer from ${BASE_VOCAB} (the 256 bytes and ${END_OF_TEXT}) to ${MAX_VOCAB}; got ${vocabSize}.`, {
       field: 'tokenizer.vocabSize',
     });
   }
@@ -38,7 +38,7 @@ export function trainBpe(rows: Iterable<string>, vocabSize: number): ByteLevelBp
   while (tokens.length < target) {
     const best = pairs.popBest();
     if (best === undefined) {
-      throw unprocessable(
+      throw new InvalidInputError(
         'vocabulary_too_large',
         `The training rows support a vocabulary of ${tokens.length + 1} tokens (after that no pair of adjacent tokens occurs ${MIN_FREQUENCY} or more times), fewer than tokenizer.vocabSize ${vocabSize}. Lower tokenizer.vocabSize to at most ${tokens.length + 1}, or train on more text.`,
         { field: 'tokenizer.vocabSize', vocabSize, supported: tokens.length + 1 },

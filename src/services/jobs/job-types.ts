@@ -5,7 +5,7 @@
  * A job type has two halves that run in different processes:
  *
  * 1. `validate(spec, {principal, platform})` runs in the API process when `POST /v1/jobs`
- *    arrives, BEFORE anything is queued. It throws an AppError (422 `unprocessable(...)`) for a
+ *    arrives, BEFORE anything is queued. It throws an InvalidInputError for a
  *    spec it cannot run, so a bad spec never queues, and returns the normalised spec (defaults
  *    filled in) and optionally the resources the job needs when the caller named none.
  *
@@ -54,7 +54,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Config } from '../../infra/config.js';
 import type { Db } from '../../infra/store/database.js';
 import type { BlobStore } from '../../infra/blob-store.js';
-import { AppError, unprocessable } from '../../infra/errors.js';
+import { DomainError, InvalidInputError } from '../../infra/errors.js';
 import type { Principal } from '../principal.js';
 
 /** What a job asks for, and what a node offers. `cpu` may be fractional (0.5 = half a core). */
@@ -155,7 +155,7 @@ export interface JobType<Spec = unknown, P = unknown> {
   defaultResources?: Partial<Resources>;
   /**
    * Checks and normalises the type-specific fields (everything of the POST body except `type`,
-   * `priority`, `resources`, `retry`, `name`). Throws a 422 AppError for an unusable spec.
+   * `priority`, `resources`, `retry`, `name`). Throws an InvalidInputError for an unusable spec.
    */
   validate(spec: Record<string, unknown>, ctx: ValidateContext<P>): ValidatedSpec<Spec> | Promise<ValidatedSpec<Spec>>;
 }
@@ -190,7 +190,7 @@ export class JobTypeRegistry<P = unknown> {
   get(name: string): JobType<any, P> {
     const t = this.types.get(name);
     if (!t) {
-      throw unprocessable('unknown_job_type', `Job type '${name}' does not exist; use one of: ${[...this.types.keys()].sort().join(', ')}.`, { field: 'type', type: name });
+      throw new InvalidInputError('unknown_job_type', `Job type '${name}' does not exist; use one of: ${[...this.types.keys()].sort().join(', ')}.`, { field: 'type', type: name });
     }
     return t;
   }
@@ -204,7 +204,7 @@ export class JobTypeRegistry<P = unknown> {
 export const specCheck = {
   number(spec: Record<string, unknown>, field: string, opts: { min?: number; max?: number; integer?: boolean; default?: number }): number {
     const v = spec[field] ?? opts.default;
-    const bad = (why: string) => unprocessable('invalid_job_spec', `'${field}' ${why}.`, { field });
+    const bad = (why: string) => new InvalidInputError('invalid_job_spec', `'${field}' ${why}.`, { field });
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('must be a number');
     if (opts.integer && !Number.isInteger(v)) throw bad('must be a whole number');
     if (opts.min !== undefined && v < opts.min) throw bad(`must be at least ${opts.min}`);
@@ -213,15 +213,15 @@ export const specCheck = {
   },
   boolean(spec: Record<string, unknown>, field: string, fallback: boolean): boolean {
     const v = spec[field] ?? fallback;
-    if (typeof v !== 'boolean') throw unprocessable('invalid_job_spec', `'${field}' must be true or false.`, { field });
+    if (typeof v !== 'boolean') throw new InvalidInputError('invalid_job_spec', `'${field}' must be true or false.`, { field });
     return v;
   },
   noOthers(spec: Record<string, unknown>, allowed: string[]): void {
     const extra = Object.keys(spec).filter((k) => !allowed.includes(k));
     if (extra.length) {
-      throw unprocessable('invalid_job_spec', `Unknown field '${extra[0]}' for this job type; allowed: ${allowed.join(', ') || 'none'}.`, { field: extra[0] });
+      throw new InvalidInputError('invalid_job_spec', `Unknown field '${extra[0]}' for this job type; allowed: ${allowed.join(', ') || 'none'}.`, { field: extra[0] });
     }
   },
 };
 
-export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

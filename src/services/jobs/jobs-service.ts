@@ -3,7 +3,7 @@
  * get, cancel, events and logs, every query scoped to the caller's tenant (another tenant's job
  * is simply not found).
  */
-import { AppError, conflict, notFound, unprocessable } from '../../infra/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, QuotaExceededError } from '../../infra/errors.js';
 import type { Principal } from '../principal.js';
 import { DEFAULT_RESOURCES, type JobTypeRegistry, type Resources } from './job-types.js';
 import { TERMINAL, toJobView, type EventKind, type JobEvent, type JobStore, type JobView, type ListQuery } from './job-store.js';
@@ -50,13 +50,13 @@ export class JobService<P = unknown> {
     const quota = await this.o.quotas.get(p.tenantId);
     const never = neverFits(resources, quota);
     if (never) {
-      throw new AppError(429, 'quota_exceeded', `This job could never run under your tenant's quota: ${never}. Ask for fewer resources, or ask an admin to raise the quota (PUT /v1/tenants/{id}/quota).`, {
+      throw new QuotaExceededError('quota_exceeded', `This job could never run under your tenant's quota: ${never}. Ask for fewer resources, or ask an admin to raise the quota (PUT /v1/tenants/{id}/quota).`, {
         retryAfterSeconds: 3600, quota, resources,
       });
     }
     const largest = await this.o.largestNode();
     if (!fits(resources, largest)) {
-      throw unprocessable('insufficient_capacity', `No node can run this job: it asks for cpu ${resources.cpu}, memoryMb ${resources.memoryMb}, gpu ${resources.gpu}, and the largest node has cpu ${largest.cpu}, memoryMb ${largest.memoryMb}, gpu ${largest.gpu}. Ask for less, or add a larger node.`, {
+      throw new InvalidInputError('insufficient_capacity', `No node can run this job: it asks for cpu ${resources.cpu}, memoryMb ${resources.memoryMb}, gpu ${resources.gpu}, and the largest node has cpu ${largest.cpu}, memoryMb ${largest.memoryMb}, gpu ${largest.gpu}. Ask for less, or add a larger node.`, {
         field: 'resources', resources, largestNode: largest,
       });
     }
@@ -76,7 +76,7 @@ export class JobService<P = unknown> {
 
   async get(p: Principal, id: string): Promise<JobView> {
     const row = await this.o.store.row(id, p.tenantId);
-    if (!row) throw notFound('Job', id);
+    if (!row) throw NotFoundError.of('Job', id);
     return toJobView(row, await this.o.store.attempts(id));
   }
 
@@ -86,9 +86,9 @@ export class JobService<P = unknown> {
    */
   async cancel(p: Principal, id: string): Promise<JobView> {
     const row = await this.o.store.row(id, p.tenantId);
-    if (!row) throw notFound('Job', id);
+    if (!row) throw NotFoundError.of('Job', id);
     if (TERMINAL.has(row.status)) {
-      throw conflict('job_finished', `Job ${id} has already ${row.status === 'cancelled' ? 'been cancelled' : row.status}; there is nothing to cancel.`, { status: row.status });
+      throw new ConflictError('job_finished', `Job ${id} has already ${row.status === 'cancelled' ? 'been cancelled' : row.status}; there is nothing to cancel.`, { status: row.status });
     }
     if (!(await this.o.store.cancelQueued(id))) {
       if (await this.o.store.requestCancel(id)) {
@@ -111,7 +111,7 @@ export class JobService<P = unknown> {
   /** The job (of the caller's tenant) or 404. */
   async assertVisible(p: Principal, id: string): Promise<{ status: string }> {
     const row = await this.o.store.row(id, p.tenantId);
-    if (!row) throw notFound('Job', id);
+    if (!row) throw NotFoundError.of('Job', id);
     return row;
   }
 
@@ -126,9 +126,9 @@ export class JobService<P = unknown> {
 }
 
 function checkResources(r: Resources): void {
-  if (!(r.cpu > 0) || r.cpu > 1024) throw unprocessable('invalid_resources', `resources.cpu must be more than 0 (fractions allowed) and at most 1024; got ${r.cpu}.`, { field: 'resources.cpu' });
-  if (!Number.isInteger(r.memoryMb) || r.memoryMb < 16) throw unprocessable('invalid_resources', `resources.memoryMb must be a whole number of at least 16; got ${r.memoryMb}.`, { field: 'resources.memoryMb' });
-  if (!Number.isInteger(r.gpu) || r.gpu < 0) throw unprocessable('invalid_resources', `resources.gpu must be a whole number of at least 0; got ${r.gpu}.`, { field: 'resources.gpu' });
+  if (!(r.cpu > 0) || r.cpu > 1024) throw new InvalidInputError('invalid_resources', `resources.cpu must be more than 0 (fractions allowed) and at most 1024; got ${r.cpu}.`, { field: 'resources.cpu' });
+  if (!Number.isInteger(r.memoryMb) || r.memoryMb < 16) throw new InvalidInputError('invalid_resources', `resources.memoryMb must be a whole number of at least 16; got ${r.memoryMb}.`, { field: 'resources.memoryMb' });
+  if (!Number.isInteger(r.gpu) || r.gpu < 0) throw new InvalidInputError('invalid_resources', `resources.gpu must be a whole number of at least 0; got ${r.gpu}.`, { field: 'resources.gpu' });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -9,7 +9,7 @@
  * while fitting. The estimate is a worst case (every tree grown to single-row leaves), reached on
  * noisy data with the defaults: the default forest (100 trees) fits up to about 250,000 rows.
  */
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { validateModelSpec, type ModelSpec as ClassicalSpec } from '../../ml/estimators/index.js';
 import type { Task } from './target.js';
 import { fail } from './spec-fields.js';
@@ -20,8 +20,8 @@ export function checkClassicalSpec(model: Record<string, unknown> & { kind: stri
   try {
     validateModelSpec(model as unknown as ClassicalSpec, task);
   } catch (err) {
-    if (!(err instanceof AppError) || typeof err.details?.param !== 'string' || err.details.param === 'kind') throw err;
-    throw new AppError(err.status, err.code, `model.${err.details.param}: ${err.message}`, { ...err.details, field: `model.${err.details.param}` });
+    if (!(err instanceof InvalidInputError) || typeof err.details?.param !== 'string' || err.details.param === 'kind') throw err;
+    throw new InvalidInputError(err.code, `model.${err.details.param}: ${err.message}`, { ...err.details, field: `model.${err.details.param}` });
   }
   const nodes = worstCaseNodes(model, rows, classes);
   if (nodes > TREE_NODE_LIMIT) {

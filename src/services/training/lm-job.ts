@@ -19,7 +19,7 @@ import { inspectModel } from '../../engine/onnx/inspect.js';
 import { buildTokenizer, type TextTokenizer } from '../../ml/text/index.js';
 import { hfFolder } from '../../ml/lm/hf-folder.js';
 import { loadTable, column } from '../../ml/table.js';
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { LmSpec } from './lm-spec.js';
 import { decodeLmCheckpoint, encodeLmCheckpoint } from './lm-checkpoint.js';
 
@@ -134,7 +134,7 @@ async function readLines(datasets: DatasetService, p: Principal, spec: LmSpec): 
   try {
     const table = await loadTable(reader, reader.columns.map((c) => c.name).filter((n) => n !== spec.text));
     const c = column(table, spec.text, 'text');
-    if (!('codes' in c)) throw unprocessable('invalid_train_spec', `text: column '${spec.text}' is not a text column.`, { field: 'text' });
+    if (!('codes' in c)) throw new InvalidInputError('invalid_train_spec', `text: column '${spec.text}' is not a text column.`, { field: 'text' });
     const out: string[] = [];
     for (const code of c.codes) if (code >= 0) out.push(c.dictionary[code]!);
     return out;
@@ -146,7 +146,7 @@ async function readLines(datasets: DatasetService, p: Principal, spec: LmSpec): 
 /** The last `validation` share of lines (at least one) is held out; each part is its lines joined by "\n". */
 export function splitLines(lines: string[], validation: number): { train: { lines: string[]; text: string }; heldOut: { lines: string[]; text: string } } {
   const nVal = Math.min(lines.length - 1, Math.max(1, Math.round(lines.length * validation)));
-  if (lines.length < 2) throw unprocessable('corpus_too_short', `text: the column has ${lines.length} non-empty line(s); a language model needs lines to train on and lines to hold out.`, { field: 'text' });
+  if (lines.length < 2) throw new InvalidInputError('corpus_too_short', `text: the column has ${lines.length} non-empty line(s); a language model needs lines to train on and lines to hold out.`, { field: 'text' });
   const trainLines = lines.slice(0, lines.length - nVal);
   const valLines = lines.slice(lines.length - nVal);
   return { train: { lines: trainLines, text: trainLines.join('\n') }, heldOut: { lines: valLines, text: valLines.join('\n') } };

@@ -6,7 +6,7 @@
  * about the text (too short for one window, too little for the vocabulary asked) is refused here.
  * What only the tokenized text can tell is checked again by the worker with the same codes.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import { checkGptConfig, gptParams } from '../../engine/lm/index.js';
 import type { ColumnProfile } from '../../ml/data/profile.js';
@@ -91,7 +91,7 @@ async function findDataset(ctx: { principal: Principal; datasets: DatasetService
   try {
     return await ctx.datasets.get(ctx.principal, ref, version as number | undefined);
   } catch {
-    throw unprocessable('unknown_dataset', `dataset: dataset '${ref}'${version ? ` version ${version}` : ''} does not exist in your tenant; upload it with POST /v1/datasets?name=${ref}&format=text.`, { field: 'dataset', dataset: ref });
+    throw new InvalidInputError('unknown_dataset', `dataset: dataset '${ref}'${version ? ` version ${version}` : ''} does not exist in your tenant; upload it with POST /v1/datasets?name=${ref}&format=text.`, { field: 'dataset', dataset: ref });
   }
 }
 
@@ -99,7 +99,7 @@ function textColumn(dataset: DatasetVersion, name: string): ColumnProfile {
   const names = dataset.columns.map((c) => c.name);
   const c = dataset.columns.find((x) => x.name === name);
   if (!c) {
-    throw unprocessable('unknown_column', `text: column '${name}' is not in dataset '${dataset.name}' (columns: ${names.join(', ')}).${didYouMean(name, names)}`, { field: 'text', column: name });
+    throw new InvalidInputError('unknown_column', `text: column '${name}' is not in dataset '${dataset.name}' (columns: ${names.join(', ')}).${didYouMean(name, names)}`, { field: 'text', column: name });
   }
   if (c.type !== 'text' && c.type !== 'category') {
     throw fail('text', `column '${name}' holds ${c.type} values; a language model trains on a text column (${dataset.columns.filter((x) => x.type === 'text').map((x) => x.name).join(', ') || 'none in this dataset'}).`, { column: name });
@@ -184,7 +184,7 @@ function expectedVocab(t: LmSpec['tokenizer'], c: ColumnProfile, trainChars: num
   // Every merge needs a pair that occurs at least twice, so n bytes support at most n / 2 merges.
   const supported = 257 + Math.floor((trainChars * 4) / 2);
   if (t.vocabSize! > supported) {
-    throw unprocessable('vocabulary_too_large', `tokenizer.vocabSize ${t.vocabSize} is larger than the training rows can fill (about ${trainChars} characters support at most ${supported} tokens); lower tokenizer.vocabSize or train on more text.`, {
+    throw new InvalidInputError('vocabulary_too_large', `tokenizer.vocabSize ${t.vocabSize} is larger than the training rows can fill (about ${trainChars} characters support at most ${supported} tokens); lower tokenizer.vocabSize or train on more text.`, {
       field: 'tokenizer.vocabSize', vocabSize: t.vocabSize, supported,
     });
   }
@@ -206,13 +206,13 @@ function checkWindow(kind: TokenizerKind, trainChars: number, c: ColumnProfile, 
   const perChar = kind === 'char' ? 1 : 4;
   const most = trainChars * perChar;
   if (most < context + 1) {
-    throw unprocessable('corpus_too_short', `model.context: the training text has about ${trainChars} characters, fewer than one window of model.context + 1 = ${context + 1} tokens; lower model.context or add text.`, {
+    throw new InvalidInputError('corpus_too_short', `model.context: the training text has about ${trainChars} characters, fewer than one window of model.context + 1 = ${context + 1} tokens; lower model.context or add text.`, {
       field: 'model.context', characters: trainChars, window: context + 1,
     });
   }
   const heldOut = Math.floor((trainChars / (1 - validation)) * validation) * perChar;
   if (c.text !== undefined && heldOut < context + 1) {
-    throw unprocessable('corpus_too_short', `split.validation: the held-out text (the last ${validation * 100}% of lines) has about ${heldOut} characters, fewer than one window of ${context + 1} tokens; hold out more lines or lower model.context.`, {
+    throw new InvalidInputError('corpus_too_short', `split.validation: the held-out text (the last ${validation * 100}% of lines) has about ${heldOut} characters, fewer than one window of ${context + 1} tokens; hold out more lines or lower model.context.`, {
       field: 'split.validation', window: context + 1,
     });
   }

@@ -10,7 +10,7 @@
  * parameters, and NETWORK_LIMITS.activations floats of activations about 1 GiB forward and two to
  * three times that with the backward pass: a few GiB per job, leaving room for the rest.
  */
-import { AppError } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import { resolveHead, validateSpec } from '../../engine/network.js';
 import { ACTIVATIONS, LAYER_FIELDS, NETWORK_MODEL_FIELDS, type LayerSpec, type LayerType, type ModelSpec, type NetworkOptions, pair } from '../../engine/spec.js';
@@ -116,12 +116,12 @@ function withFieldPath<T>(model: Model, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    if (!(err instanceof AppError) || err.status !== 422 || err.details?.field !== undefined) throw err;
-    if (typeof err.details?.layerIndex !== 'number') throw new AppError(err.status, err.code, `model: ${err.message}`, { ...err.details, field: 'model' });
+    if (!(err instanceof InvalidInputError) || err.details?.field !== undefined) throw err;
+    if (typeof err.details?.layerIndex !== 'number') throw new InvalidInputError(err.code, `model: ${err.message}`, { ...err.details, field: 'model' });
     const i = err.details.layerIndex;
     const field = model.kind === 'sequential' ? `model.layers[${i}]` : `model (layer ${i} of the expanded ${model.kind})`;
     const hint = model.kind === 'cnn' ? ' Use fewer filters (each adds a 2×2 pooling) or a smaller kernelSize, or reshape to a larger image.' : '';
-    throw new AppError(err.status, err.code, `${field}: ${err.message}${hint}`, { ...err.details, field: model.kind === 'sequential' ? field : 'model' });
+    throw new InvalidInputError(err.code, `${field}: ${err.message}${hint}`, { ...err.details, field: model.kind === 'sequential' ? field : 'model' });
   }
 }
 

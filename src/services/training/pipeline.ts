@@ -4,7 +4,7 @@
  * Used by train jobs (which then register the version) and by tuning trials (which only score).
  */
 import * as ort from 'onnxruntime-node';
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { assemble, graphAsPart, type GraphPart } from '../../engine/onnx/compose.js';
 import { DataType, encodeModel, tensor } from '../../engine/onnx/model.js';
 import { createNetwork, type EpochMetrics, type Network } from '../../engine/network.js';
@@ -80,7 +80,7 @@ function alignLabels(train: EncodedTarget, test: EncodedTarget): void {
   if (train.task !== 'classification') return;
   const index = new Map(train.labels!.map((l, i) => [l, i]));
   const unseen = test.labels!.filter((l) => !index.has(l));
-  if (unseen.length) throw unprocessable('unseen_labels', `The test dataset has classes the training data lacks: ${unseen.slice(0, 5).join(', ')}.`, { labels: unseen });
+  if (unseen.length) throw new InvalidInputError('unseen_labels', `The test dataset has classes the training data lacks: ${unseen.slice(0, 5).join(', ')}.`, { labels: unseen });
   test.values = test.values.map((v) => (v < 0 ? -1 : index.get(test.labels![v]!)!));
   test.labels = train.labels;
 }

@@ -3,7 +3,7 @@
  * list of choices or a numeric range. Grid, random and successive-halving candidates are drawn
  * here, deterministically from a seed, so a resumed tune job draws the same ones.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { closest } from '../../infra/did-you-mean.js';
 import { Rng } from '../../ml/core/random.js';
 
@@ -19,7 +19,7 @@ export const SPACE_LIMITS = { dimensions: 20, choices: 1_000 } as const;
 const RANGE_FIELDS = ['min', 'max', 'log', 'integer', 'gridPoints', 'step'];
 
 const fail = (path: string, message: string, details: Record<string, unknown> = {}) =>
-  unprocessable('invalid_search_space', `space['${path}']: ${message}`, { field: `space.${path}`, ...details });
+  new InvalidInputError('invalid_search_space', `space['${path}']: ${message}`, { field: `space.${path}`, ...details });
 
 /**
  * Parses a space; `known` lists the train-spec paths a key may name (see tunablePaths), so a typo
@@ -27,11 +27,11 @@ const fail = (path: string, message: string, details: Record<string, unknown> = 
  */
 export function parseSpace(raw: unknown, known: (space: Record<string, unknown>) => string[]): Space {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || Object.keys(raw).length === 0) {
-    throw unprocessable('invalid_search_space', `'space' must map spec paths to choices or ranges, e.g. {"training.learningRate": {"min": 1e-4, "max": 1e-1, "log": true}, "model.kind": ["mlp", "random_forest"]}.`, { field: 'space' });
+    throw new InvalidInputError('invalid_search_space', `'space' must map spec paths to choices or ranges, e.g. {"training.learningRate": {"min": 1e-4, "max": 1e-1, "log": true}, "model.kind": ["mlp", "random_forest"]}.`, { field: 'space' });
   }
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length > SPACE_LIMITS.dimensions) {
-    throw unprocessable('invalid_search_space', `'space' has ${entries.length} keys; the limit is ${SPACE_LIMITS.dimensions}. Tune fewer parameters at once.`, { field: 'space', limit: SPACE_LIMITS.dimensions });
+    throw new InvalidInputError('invalid_search_space', `'space' has ${entries.length} keys; the limit is ${SPACE_LIMITS.dimensions}. Tune fewer parameters at once.`, { field: 'space', limit: SPACE_LIMITS.dimensions });
   }
   const paths = known(raw as Record<string, unknown>);
   const space: Space = {};

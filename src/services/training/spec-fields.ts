@@ -3,11 +3,11 @@
  * path (`model.layers[2].units`), unknown fields refused with the nearest known one suggested,
  * and numbers within a stated range.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { closest } from '../../infra/did-you-mean.js';
 
 export const fail = (field: string, message: string, details: Record<string, unknown> = {}) =>
-  unprocessable('invalid_train_spec', `${field}: ${message}`, { field, ...details });
+  new InvalidInputError('invalid_train_spec', `${field}: ${message}`, { field, ...details });
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -1,7 +1,7 @@
 /**
  * The target column: which task it implies, and its values as class indices or numbers.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
 import { isNumeric, type RawColumn } from '../../ml/table.js';
 
@@ -20,18 +20,18 @@ export function inferTask(profile: ColumnProfile): Task {
 /** Checks a target against the task before any job is queued; the messages say how to fix it. */
 export function checkTarget(profile: ColumnProfile, task: Task, rows: number): void {
   const present = rows - profile.missing;
-  if (present < 2) throw unprocessable('target_unusable', `Target column '${profile.name}' has ${present} non-missing values; training needs at least two rows with a target.`, { column: profile.name });
+  if (present < 2) throw new InvalidInputError('target_unusable', `Target column '${profile.name}' has ${present} non-missing values; training needs at least two rows with a target.`, { column: profile.name });
   if (task === 'regression') {
     if (profile.type !== 'number' && profile.type !== 'integer') {
-      throw unprocessable('target_not_numeric', `A regression target must be numeric, but '${profile.name}' holds ${profile.type} values. Use "task": "classification", or choose a numeric target.`, { column: profile.name, type: profile.type });
+      throw new InvalidInputError('target_not_numeric', `A regression target must be numeric, but '${profile.name}' holds ${profile.type} values. Use "task": "classification", or choose a numeric target.`, { column: profile.name, type: profile.type });
     }
     return;
   }
   if (profile.distinct < 2) {
-    throw unprocessable('target_one_class', `Target column '${profile.name}' has a single class; classification needs at least two. Choose another target or add rows of other classes.`, { column: profile.name });
+    throw new InvalidInputError('target_one_class', `Target column '${profile.name}' has a single class; classification needs at least two. Choose another target or add rows of other classes.`, { column: profile.name });
   }
   if (profile.distinct > MAX_CLASSES || profile.distinct > present / 2) {
-    throw unprocessable('target_too_many_classes', `Target column '${profile.name}' has ${profile.distinct} classes for ${present} rows; a classifier needs several rows per class. If it is a number to predict, use "task": "regression".`, { column: profile.name, classes: profile.distinct, rows: present });
+    throw new InvalidInputError('target_too_many_classes', `Target column '${profile.name}' has ${profile.distinct} classes for ${present} rows; a classifier needs several rows per class. If it is a number to predict, use "task": "regression".`, { column: profile.name, classes: profile.distinct, rows: present });
   }
 }
 
@@ -45,7 +45,7 @@ export interface EncodedTarget {
 
 export function encodeTarget(c: RawColumn, task: Task): EncodedTarget {
   if (task === 'regression') {
-    if (!isNumeric(c)) throw unprocessable('target_not_numeric', `Regression target '${c.name}' is not numeric.`, { column: c.name });
+    if (!isNumeric(c)) throw new InvalidInputError('target_not_numeric', `Regression target '${c.name}' is not numeric.`, { column: c.name });
     return { task, values: c.values };
   }
   // Labels as strings, sorted (numbers numerically), so that class indices are stable across versions.

@@ -3,7 +3,7 @@
  * queued: dataset, target, task, split, preprocessing, model and training fields. Every problem
  * is a 422 that names the field and says how to fix it.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { didYouMean } from '../../infra/did-you-mean.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
 import { autoSteps, planSteps, tfidfOptions, type ColumnInfo, type Step } from '../../ml/preprocessing/steps.js';
@@ -68,7 +68,7 @@ function refuseNotYetAvailable(raw: Record<string, unknown>): void {
       : raw.tokenizer !== undefined ? ['tokenizer', 'the tokenizer field']
         : raw.text !== undefined ? ['text', 'the text field'] : undefined;
   if (what === undefined) return;
-  throw unprocessable('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular, image or text data (a text column through a {"op": "tfidf"} preprocessing step, e.g. with 'svm').`, {
+  throw new InvalidInputError('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular, image or text data (a text column through a {"op": "tfidf"} preprocessing step, e.g. with 'svm').`, {
     field: what[0],
   });
 }
@@ -83,7 +83,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   if (typeof raw.target !== 'string') throw fail('target', 'the target column is required.');
   const dataset = await findDataset(ctx, raw.dataset, raw.datasetVersion, 'dataset');
   const profile = dataset.columns.find((c) => c.name === raw.target);
-  if (!profile) throw unprocessable('unknown_column', `target: column '${raw.target}' is not in dataset '${dataset.name}' (columns: ${dataset.columns.map((c) => c.name).join(', ')}).`, { field: 'target', column: raw.target });
+  if (!profile) throw new InvalidInputError('unknown_column', `target: column '${raw.target}' is not in dataset '${dataset.name}' (columns: ${dataset.columns.map((c) => c.name).join(', ')}).`, { field: 'target', column: raw.target });
   const task = raw.task === undefined ? inferTask(profile) : raw.task;
   if (task !== 'classification' && task !== 'regression') throw fail('task', `must be 'classification' or 'regression' (or omitted: inferred from the target).`);
   checkTarget(profile, task, dataset.rows);
@@ -139,7 +139,7 @@ async function findDataset(ctx: SpecContext, ref: string, version: unknown, fiel
   try {
     return await ctx.datasets.get(ctx.principal, ref, version as number | undefined);
   } catch {
-    throw unprocessable('unknown_dataset', `${field}: dataset '${ref}'${version ? ` version ${version}` : ''} does not exist in your tenant; upload it with POST /v1/datasets?name=${ref}.`, { field, dataset: ref });
+    throw new InvalidInputError('unknown_dataset', `${field}: dataset '${ref}'${version ? ` version ${version}` : ''} does not exist in your tenant; upload it with POST /v1/datasets?name=${ref}.`, { field, dataset: ref });
   }
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import { notFound } from '../../../infra/errors.js';
+import { NotFoundError } from '../../../infra/errors.js';
 import { AuditEntry, ListOf } from '../schemas.js';
 
 export async function auditRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
@@ -23,7 +23,7 @@ export async function auditRoutes(base: FastifyInstance, { platform }: { platfor
     let tenant: string | undefined;
     if (req.query.tenant) {
       const t = await platform.tenants.find(req.query.tenant);
-      if (!t) throw notFound('Tenant', req.query.tenant);
+      if (!t) throw NotFoundError.of('Tenant', req.query.tenant);
       tenant = t.id;
     }
     return { data: await platform.audit.list({ tenant, limit: req.query.limit, before: req.query.before }) };

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import type { Platform } from '../../platform.js';
-import { AppError, badRequest, unprocessable } from '../../../infra/errors.js';
+import { AppError, DomainError, InvalidInputError, MalformedInputError, UnsupportedMediaTypeError } from '../../../infra/errors.js';
 import { principalOf } from '../context.js';
 import { DatasetSummary, DatasetVersion, IdOrNameParams, ListOf, StringEnum, VersionQuery } from '../schemas.js';
 
@@ -105,11 +105,11 @@ function checkUploadType(req: FastifyRequest, _reply: FastifyReply, done: (err?:
   if (header === undefined || header.trim() === '') return done();
   const [type, ...params] = header.split(';').map((p) => p.trim().toLowerCase());
   if (!UPLOAD_TYPES.includes(type!)) {
-    return done(new AppError(415, 'unsupported_media_type', `Content-Type ${type} is not a dataset upload. Send the file as one of: ${UPLOAD_TYPES.join(', ')} (or with no Content-Type).`, { contentType: type, accepted: UPLOAD_TYPES }));
+    return done(new UnsupportedMediaTypeError('unsupported_media_type', `Content-Type ${type} is not a dataset upload. Send the file as one of: ${UPLOAD_TYPES.join(', ')} (or with no Content-Type).`, { contentType: type, accepted: UPLOAD_TYPES }));
   }
   const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/^"|"$/g, '');
   if (charset !== undefined && !TEXT_CHARSETS.has(charset)) {
-    return done(new AppError(415, 'unsupported_charset', `The upload declares charset=${charset}; only UTF-8 is accepted. Save the file as UTF-8 (for example "CSV UTF-8" in Excel) and send it again.`, { charset, accepted: ['utf-8'] }));
+    return done(new UnsupportedMediaTypeError('unsupported_charset', `The upload declares charset=${charset}; only UTF-8 is accepted. Save the file as UTF-8 (for example "CSV UTF-8" in Excel) and send it again.`, { charset, accepted: ['utf-8'] }));
   }
   done();
 }
@@ -117,7 +117,7 @@ function checkUploadType(req: FastifyRequest, _reply: FastifyReply, done: (err?:
 async function readUpload(req: FastifyRequest, q: { name?: string; format?: string; filename?: string }): Promise<UploadSource> {
   if (req.isMultipart()) {
     const part = await req.file().catch((err: unknown) => { throw multipartError(err); });
-    if (!part) throw unprocessable('file_missing', 'The multipart form has no file part; add the file as a field named "file".');
+    if (!part) throw new InvalidInputError('file_missing', 'The multipart form has no file part; add the file as a field named "file".');
     const field = (n: string) => {
       const f = part.fields[n];
       return f && !Array.isArray(f) && f.type === 'field' ? String(f.value) : undefined;
@@ -127,33 +127,33 @@ async function readUpload(req: FastifyRequest, q: { name?: string; format?: stri
   }
   const body = req.body as AsyncIterable<Uint8Array> | undefined;
   if (body == null || typeof body[Symbol.asyncIterator] !== 'function') {
-    throw badRequest('body_missing', 'The request has no body. Send the file as the request body (curl --data-binary @data.csv) or as the "file" part of a multipart form (curl -F file=@data.csv).');
+    throw new MalformedInputError('body_missing', 'The request has no body. Send the file as the request body (curl --data-binary @data.csv) or as the "file" part of a multipart form (curl -F file=@data.csv).');
   }
   return { name: q.name ?? nameFromFile(q.filename), format: q.format, filename: q.filename, body: mapStreamErrors(body, interrupted) };
 }
 
 /** The body's own stream errors (a cut form, a client gone mid-upload) as 400s, not 500s; our errors pass. */
-async function* mapStreamErrors(body: AsyncIterable<Uint8Array>, toError: (err: unknown) => AppError): AsyncIterable<Uint8Array> {
+async function* mapStreamErrors(body: AsyncIterable<Uint8Array>, toError: (err: unknown) => Error): AsyncIterable<Uint8Array> {
   try {
     yield* body;
   } catch (err) {
-    throw err instanceof AppError ? err : toError(err);
+    throw err instanceof DomainError || err instanceof AppError ? err : toError(err);
   }
 }
 
-function multipartError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
+function multipartError(err: unknown): Error {
+  if (err instanceof DomainError || err instanceof AppError) return err;
   const e = err as { statusCode?: number; message?: string };
   const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 400;
   return new AppError(status, 'invalid_multipart', `The multipart form could not be read (${e?.message ?? String(err)}). Send the whole form, ending with its closing boundary; curl -F file=@data.csv does it.`);
 }
 
-function interrupted(err: unknown): AppError {
-  return badRequest('upload_interrupted', `The upload stopped before its end (${(err as Error)?.message ?? String(err)}). Send the file again.`);
+function interrupted(err: unknown): MalformedInputError {
+  return new MalformedInputError('upload_interrupted', `The upload stopped before its end (${(err as Error)?.message ?? String(err)}). Send the file again.`);
 }
 
 function nameFromFile(filename: string | undefined): string {
   const name = filename?.split(/[\\/]/).pop()?.replace(/(\.gz)?$/i, '').replace(/\.(csv|jsonl|ndjson|json|txt)$/i, '');
-  if (!name) throw unprocessable('name_required', 'Name the dataset: add ?name=NAME to the URL (or a "name" field before the file in a multipart form).', { field: 'name' });
+  if (!name) throw new InvalidInputError('name_required', 'Name the dataset: add ?name=NAME to the URL (or a "name" field before the file in a multipart form).', { field: 'name' });
   return name;
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import { unprocessable } from '../../../infra/errors.js';
+import { InvalidInputError } from '../../../infra/errors.js';
 import type { Stage } from '../../../services/registry.js';
 import { principalOf } from '../context.js';
 import { ListOf } from '../schemas.js';
@@ -55,7 +55,7 @@ export async function modelRoutes(base: FastifyInstance, { platform }: { platfor
   }, async (req, reply) => {
     const body = req.body as AsyncIterable<Uint8Array> | undefined;
     if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
-      throw unprocessable('invalid_model', 'Send the ONNX file as the request body with a non-JSON Content-Type (e.g. application/octet-stream, or curl --data-binary @model.onnx).');
+      throw new InvalidInputError('invalid_model', 'Send the ONNX file as the request body with a non-JSON Content-Type (e.g. application/octet-stream, or curl --data-binary @model.onnx).');
     }
     const q = req.query;
     const labels = q.labels ? q.labels.split(',').map((s) => s.trim()) : undefined;
@@ -94,7 +94,7 @@ export async function modelRoutes(base: FastifyInstance, { platform }: { platfor
     },
   }, async (req, reply) => {
     const format = req.query.format ?? 'onnx';
-    if (format !== 'onnx' && format !== 'hf') throw unprocessable('invalid_format', `format '${format}' is not an artifact format; use onnx (the graph) or hf (a causal_lm's Hugging Face folder, .tar.gz).`, { field: 'format' });
+    if (format !== 'onnx' && format !== 'hf') throw new InvalidInputError('invalid_format', `format '${format}' is not an artifact format; use onnx (the graph) or hf (a causal_lm's Hugging Face folder, .tar.gz).`, { field: 'format' });
     if (format === 'hf') {
       const { version, archive } = await platform.registry.hfFolder(principalOf(req), req.params.name, req.params.v);
       reply.header('content-type', 'application/gzip');

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import { badRequest, notFound } from '../../../infra/errors.js';
+import { MalformedInputError, NotFoundError } from '../../../infra/errors.js';
 import { isAdmin } from '../../../services/principal.js';
 import { monthStart } from '../../../services/jobs/scheduler/quotas.js';
 import { principalOf } from '../context.js';
@@ -31,7 +31,7 @@ export async function usageRoutes(base: FastifyInstance, { platform }: { platfor
     if (!isAdmin(p)) tenants = [p.keyTenantId];
     else if (req.query.tenant) {
       const t = await platform.tenants.find(req.query.tenant);
-      if (!t) throw notFound('Tenant', req.query.tenant);
+      if (!t) throw NotFoundError.of('Tenant', req.query.tenant);
       tenants = [t.id];
     }
     return platform.jobs.metering.report(from, to, tenants);
@@ -41,6 +41,6 @@ export async function usageRoutes(base: FastifyInstance, { platform }: { platfor
 function time(v: string | undefined, field: string): string | undefined {
   if (v === undefined || v === '') return undefined;
   const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw badRequest('invalid_time', `'${field}' is not a date or time: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T12:00:00Z.`, { field });
+  if (Number.isNaN(ms)) throw new MalformedInputError('invalid_time', `'${field}' is not a date or time: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T12:00:00Z.`, { field });
   return new Date(ms).toISOString();
 }

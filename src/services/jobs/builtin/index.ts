@@ -7,7 +7,7 @@
  * Both run in a worker process like every other job.
  */
 import { specCheck, type JobType } from '../job-types.js';
-import { unprocessable } from '../../../infra/errors.js';
+import { InvalidInputError } from '../../../infra/errors.js';
 
 export interface SleepSpec {
   seconds: number;
@@ -45,7 +45,7 @@ export const sleepJob: JobType<SleepSpec> = {
     const failAttempts = spec.failAttempts === undefined ? undefined : specCheck.number(spec, 'failAttempts', { min: 1, integer: true });
     const crash = spec.crash ?? 'throw';
     if (crash !== 'throw' && crash !== 'exit' && crash !== 'oom') {
-      throw unprocessable('invalid_job_spec', `'crash' must be "throw", "exit" or "oom".`, { field: 'crash' });
+      throw new InvalidInputError('invalid_job_spec', `'crash' must be "throw", "exit" or "oom".`, { field: 'crash' });
     }
     return { spec: { seconds, steps, failAt, failAttempts, retryable: specCheck.boolean(spec, 'retryable', false), crash } };
   },

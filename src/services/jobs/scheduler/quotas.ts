@@ -4,7 +4,7 @@
  * QuotaService stores the quotas.
  */
 import type { Db } from '../../../infra/store/database.js';
-import { notFound } from '../../../infra/errors.js';
+import { NotFoundError } from '../../../infra/errors.js';
 import { nowIso } from '../../../infra/ids.js';
 import type { Resources } from '../job-types.js';
 
@@ -75,7 +75,7 @@ export class QuotaService {
   /** Sets the fields given; a field set to null removes that limit. */
   async put(tenantId: string, patch: Partial<Quota>): Promise<Quota> {
     const exists = await this.db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
-    if (!exists) throw notFound('Tenant', tenantId);
+    if (!exists) throw NotFoundError.of('Tenant', tenantId);
     const q = { ...(await this.get(tenantId)), ...stripUndefined(patch) };
     const row = {
       tenant_id: tenantId, max_cpu: q.maxCpu, max_gpu: q.maxGpu, max_concurrent_jobs: q.maxConcurrentJobs,
