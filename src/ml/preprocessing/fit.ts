@@ -42,13 +42,20 @@ export interface PreprocessOptions {
   modelHandlesMissing: boolean;
 }
 
+/** values[rows[i]] for every i (a plain loop: Float64Array.from with a map callback is ~10× slower on image-wide tables). */
+function pick(values: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]!]!;
+  return out;
+}
+
 export function fitPreprocessing(table: RawTable, features: string[], trainRows: Int32Array, steps: Step[], o: PreprocessOptions): FittedPreprocessing {
   const dropped = new Set<string>();
   for (const s of steps) if (s.op === 'drop') s.columns.forEach((c) => dropped.add(c));
   const kept = features.map((n) => column(table, n)).filter((c) => !dropped.has(c.name));
   const numCols = kept.filter(isNumeric);
   const catCols = kept.filter((c): c is Extract<RawColumn, { codes: Int32Array }> => !isNumeric(c));
-  const work = numCols.map((c) => Float64Array.from(trainRows, (r) => c.values[r]!));
+  const work = numCols.map((c) => pick(c.values, trainRows));
   const imputed = new Set<string>();
   const catFill = new Map<string, string>();
   const encoded = new Set<string>();
