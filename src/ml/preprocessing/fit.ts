@@ -113,7 +113,7 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   }
   if (!o.modelHandlesMissing) {
     numCols.forEach((c, j) => {
-      const missing = work[j]!.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
+      const missing = countMissing(work[j]!);
       if (missing > 0) {
         throw unprocessable('missing_values', `Column '${c.name}' has ${missing} missing values in the training rows and this model kind cannot handle them: add {"op": "impute", "strategy": "median"} to 'preprocessing' (or use "preprocessing": "auto").`, { column: c.name, missing });
       }
@@ -138,16 +138,29 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   };
 }
 
+/** Applies a fitted op to the working columns in place (one tight loop per column and op). */
 function apply(work: Float64Array[], op: NumericOp): NumericOp {
   work.forEach((col, j) => {
-    for (let i = 0; i < col.length; i++) {
-      const x = col[i]!;
-      if (op.op === 'fill') col[i] = Number.isNaN(x) ? op.values[j]! : x;
-      else if (op.op === 'clip') col[i] = Number.isNaN(x) ? x : Math.min(Math.max(x, op.lo[j]!), op.hi[j]!);
-      else col[i] = (x - op.sub[j]!) * op.mul[j]!;
+    if (op.op === 'fill') {
+      const v = op.values[j]!;
+      for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) col[i] = v;
+    } else if (op.op === 'clip') {
+      const lo = op.lo[j]!;
+      const hi = op.hi[j]!;
+      for (let i = 0; i < col.length; i++) col[i] = Math.min(Math.max(col[i]!, lo), hi); // NaN stays NaN
+    } else {
+      const sub = op.sub[j]!;
+      const mul = op.mul[j]!;
+      for (let i = 0; i < col.length; i++) col[i] = (col[i]! - sub) * mul;
     }
   });
   return op;
+}
+
+function countMissing(col: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) n++;
+  return n;
 }
 
 const present = (col: Float64Array) => col.filter((v) => !Number.isNaN(v));
