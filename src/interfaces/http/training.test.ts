@@ -117,9 +117,9 @@ describe('training service', () => {
     assert.ok(mlp.metrics.r2 > 0.3, `mlp r2 ${mlp.metrics.r2}`);
   });
 
-  test('the MNIST MLP with a separate test dataset, with per-epoch metrics', async () => {
+  test('the MNIST MLP with a separate test dataset, with per-epoch metrics (importance skipped: 784 columns)', async () => {
     const job = await train(s, dev, {
-      name: 'mnist-mlp', dataset: 'mnist', target: 'label', testDataset: 'mnist-test', importanceRepeats: 0,
+      name: 'mnist-mlp', dataset: 'mnist', target: 'label', testDataset: 'mnist-test',
       model: { kind: 'mlp', hidden: [64], dropout: 0.2 }, training: { epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 0.001 },
     });
     assert.equal(job.metrics.testRows, 2000);
@@ -128,6 +128,10 @@ describe('training service', () => {
     const events = await fetch(`${s.url}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${dev}` } });
     const text = await events.text();
     assert.equal((text.match(/event: metrics/g) ?? []).length >= 2, true, 'one metrics event per epoch');
+    // Wide data: permutation importance is not computed unless importanceRepeats asks for it.
+    assert.equal(job.metrics.featureImportance, undefined);
+    const logs = await s.call('GET', `/v1/jobs/${job.id}/logs`, { key: dev });
+    assert.ok(logs.body.data.some((l: { line: string }) => /permutation importance skipped: 784 input columns/.test(l.line)), JSON.stringify(logs.body));
   });
 
   test('k-fold cross-validation is reported beside the test metrics', async () => {
