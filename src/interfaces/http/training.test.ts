@@ -118,9 +118,9 @@ describe('training service', () => {
     assert.ok(mlp.metrics.test.r2 > 0.3, `mlp r2 ${mlp.metrics.test.r2}`);
   });
 
-  test('the MNIST MLP with a separate test dataset, with per-epoch metrics', async () => {
+  test('the MNIST MLP with a separate test dataset, with per-epoch metrics (importance skipped: 784 columns)', async () => {
     const job = await train(s, dev, {
-      name: 'mnist-mlp', dataset: 'mnist', target: 'label', testDataset: 'mnist-test', importanceRepeats: 0,
+      name: 'mnist-mlp', dataset: 'mnist', target: 'label', testDataset: 'mnist-test',
       model: { kind: 'mlp', hidden: [64], dropout: 0.2 }, training: { epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 0.001 },
     });
     assert.equal(job.metrics.training.testRows, 2000);
@@ -137,6 +137,10 @@ describe('training service', () => {
     assert.notEqual(job.metrics.test.accuracy, job.metrics.history[1].accuracy);
     const v = (await s.call('GET', `/v1/models/${job.result.model}/versions/${job.result.version}`, { key: dev })).body;
     assert.deepEqual(v.metrics, job.metrics, 'the version keeps the job\'s metrics');
+    // Wide data: permutation importance is not computed unless importanceRepeats asks for it.
+    assert.equal(job.metrics.featureImportance, undefined);
+    const logs = await s.call('GET', `/v1/jobs/${job.id}/logs`, { key: dev });
+    assert.ok(logs.body.data.some((l: { line: string }) => /permutation importance skipped: 784 input columns/.test(l.line)), JSON.stringify(logs.body));
   });
 
   test('k-fold cross-validation is reported beside the test metrics', async () => {

@@ -45,13 +45,20 @@ export interface PreprocessOptions {
   modelHandlesMissing: boolean;
 }
 
+/** values[rows[i]] for every i (a plain loop: Float64Array.from with a map callback is ~10× slower on image-wide tables). */
+function pick(values: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]!]!;
+  return out;
+}
+
 export function fitPreprocessing(table: RawTable, features: string[], trainRows: Int32Array, steps: Step[], o: PreprocessOptions): FittedPreprocessing {
   const dropped = new Set<string>();
   for (const s of steps) if (s.op === 'drop') s.columns.forEach((c) => dropped.add(c));
   const kept = features.map((n) => column(table, n)).filter((c) => !dropped.has(c.name));
   const numCols = kept.filter(isNumeric);
   const catCols = kept.filter((c): c is Extract<RawColumn, { codes: Int32Array }> => !isNumeric(c));
-  const work = numCols.map((c) => Float64Array.from(trainRows, (r) => c.values[r]!));
+  const work = numCols.map((c) => pick(c.values, trainRows));
   const imputed = new Set<string>();
   const catFill = new Map<string, string>();
   const encoded = new Set<string>();
@@ -118,7 +125,7 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   }
   if (!o.modelHandlesMissing) {
     numCols.forEach((c, j) => {
-      const missing = work[j]!.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
+      const missing = countMissing(work[j]!);
       if (missing > 0) {
         throw new InvalidInputError('missing_values', `Column '${c.name}' has ${missing} missing values in the training rows and this model kind cannot handle them: add {"op": "impute", "strategy": "median"} to 'preprocessing' (or use "preprocessing": "auto").`, { column: c.name, missing });
       }
@@ -159,16 +166,29 @@ function fitTextColumn(c: Extract<RawColumn, { codes: Int32Array }>, input: numb
   return fitted;
 }
 
+/** Applies a fitted op to the working columns in place (one tight loop per column and op). */
 function apply(work: Float64Array[], op: NumericOp): NumericOp {
   work.forEach((col, j) => {
-    for (let i = 0; i < col.length; i++) {
-      const x = col[i]!;
-      if (op.op === 'fill') col[i] = Number.isNaN(x) ? op.values[j]! : x;
-      else if (op.op === 'clip') col[i] = Number.isNaN(x) ? x : Math.min(Math.max(x, op.lo[j]!), op.hi[j]!);
-      else col[i] = (x - op.sub[j]!) * op.mul[j]!;
+    if (op.op === 'fill') {
+      const v = op.values[j]!;
+      for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) col[i] = v;
+    } else if (op.op === 'clip') {
+      const lo = op.lo[j]!;
+      const hi = op.hi[j]!;
+      for (let i = 0; i < col.length; i++) col[i] = Math.min(Math.max(col[i]!, lo), hi); // NaN stays NaN
+    } else {
+      const sub = op.sub[j]!;
+      const mul = op.mul[j]!;
+      for (let i = 0; i < col.length; i++) col[i] = (col[i]! - sub) * mul;
     }
   });
   return op;
+}
+
+function countMissing(col: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) n++;
+  return n;
 }
 
 const present = (col: Float64Array) => col.filter((v) => !Number.isNaN(v));

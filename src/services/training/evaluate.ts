@@ -101,15 +101,17 @@ export async function rawPermutationImportance(
 ): Promise<ColumnImportance[]> {
   const baseline = headline(task, truth, await runArtifact(session, feeds));
   const rng = new Rng(seed);
+  // One working copy, permuted one column at a time and restored: no copy of the matrix per column.
+  const work: RawFeeds = { ...feeds, features: feeds.features.slice(), categories: feeds.categories.slice() };
   const result: ColumnImportance[] = [];
   for (const c of columns) {
     signal?.throwIfAborted();
     const drops: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      const perm = permutation(feeds.rows, rng);
-      const shuffled = permuteColumn(feeds, c, perm);
-      drops.push(baseline - headline(task, truth, await runArtifact(session, shuffled)));
+      permuteColumn(feeds, work, c, permutation(feeds.rows, rng));
+      drops.push(baseline - headline(task, truth, await runArtifact(session, work)));
     }
+    permuteColumn(feeds, work, c);
     const mean = drops.reduce((a, b) => a + b, 0) / drops.length;
     const std = Math.sqrt(drops.reduce((a, d) => a + (d - mean) ** 2, 0) / drops.length);
     result.push({ feature: c.name, importance: mean, std });
@@ -117,15 +119,12 @@ export async function rawPermutationImportance(
   return result.sort((a, b) => b.importance - a.importance);
 }
 
-function permuteColumn(feeds: RawFeeds, c: { tensor: 'features' | 'categories'; index: number }, perm: ArrayLike<number>): RawFeeds {
-  if (c.tensor === 'features') {
-    const f = feeds.features.slice();
-    const w = feeds.featureCount;
-    for (let i = 0; i < feeds.rows; i++) f[i * w + c.index] = feeds.features[perm[i]! * w + c.index]!;
-    return { ...feeds, features: f };
-  }
-  const s = feeds.categories.slice();
-  const w = feeds.categoryCount;
-  for (let i = 0; i < feeds.rows; i++) s[i * w + c.index] = feeds.categories[perm[i]! * w + c.index]!;
-  return { ...feeds, categories: s };
+/** Writes column `c` of `from`, rows reordered by `perm` (identity when omitted), into `to`. */
+function permuteColumn(from: RawFeeds, to: RawFeeds, c: { tensor: 'features' | 'categories'; index: number }, perm?: ArrayLike<number>): void {
+  if (c.tensor === 'features') copyColumn(from.features, to.features, from.featureCount, c.index, from.rows, perm);
+  else copyColumn(from.categories, to.categories, from.categoryCount, c.index, from.rows, perm);
+}
+
+function copyColumn<T>(src: ArrayLike<T>, dst: { [i: number]: T }, width: number, col: number, rows: number, perm?: ArrayLike<number>): void {
+  for (let i = 0; i < rows; i++) dst[i * width + col] = src[(perm ? perm[i]! : i) * width + col]!;
 }

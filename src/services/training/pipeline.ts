@@ -9,6 +9,7 @@ import { assemble, graphAsPart, type GraphPart } from '../../engine/onnx/compose
 import { DataType, encodeModel, tensor } from '../../engine/onnx/model.js';
 import { createNetwork, type EpochMetrics, type Network } from '../../engine/network.js';
 import { fit } from '../../engine/fit.js';
+import { openSession } from '../../engine/runtime.js';
 import { inferenceModel } from '../../engine/program.js';
 import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint.js';
 import type { ModelSpec as NetworkSpec } from '../../engine/spec.js';
@@ -132,7 +133,7 @@ export async function trainOnRows(spec: TrainSpec, data: PreparedData, rows: Int
 /** Runs the preprocessing graph on the raw rows: the matrix the model trains on. */
 async function transform(part: GraphPart, pre: FittedPreprocessing, table: RawTable, rows: Int32Array, threads: number): Promise<Float32Array> {
   const bytes = encodeModel(assemble({ name: 'preprocessing', inputs: preprocessingInputs(pre), parts: [part], outputs: part.outputs }));
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await openSession(bytes, { intraOpThreads: threads });
   try {
     const D = pre.featureNames.length;
     const out = new Float32Array(rows.length * D);
@@ -274,7 +275,7 @@ function signatureOf(pre: FittedPreprocessing, spec: TrainSpec, target: EncodedT
 
 /** Metrics of an artifact on held-out rows, measured by running the artifact. */
 export async function evaluate(artifact: Uint8Array, pre: FittedPreprocessing, table: RawTable, target: EncodedTarget, rows: Int32Array, threads: number) {
-  const session = await ort.InferenceSession.create(artifact, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await openSession(artifact, { intraOpThreads: threads });
   try {
     const feeds = rawFeeds(table, pre, rows);
     const truth = Float64Array.from(rows, (r) => target.values[r]!);

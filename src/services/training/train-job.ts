@@ -16,8 +16,13 @@ import type { LmSpec } from './lm-spec.js';
 import { runLm } from './lm-job.js';
 import { historyOf, trainingFigures, type CvSummary, type TrainMetrics, type TrialMetrics } from './metrics-spec.js';
 
-/** Above this many raw columns × held-out rows, importance uses one repeat (wide image data). */
+/** Above this many raw columns × held-out rows, default importance uses one repeat. */
 const IMPORTANCE_BUDGET = 2_000_000;
+/**
+ * Above this many raw columns (images: one per pixel) importance is skipped unless the spec asks
+ * for it: one scoring pass per column would cost many times the training itself.
+ */
+const IMPORTANCE_MAX_COLUMNS = 100;
 
 export async function run(ctx: JobContext<TrainSpec | LmSpec>): Promise<JobOutcome> {
   if (ctx.spec.task === 'language_modeling') return runLm(ctx as JobContext<LmSpec>);
@@ -47,11 +52,12 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   const { session, feeds, truth, metrics } = await evaluate(trained.artifact, trained.preprocessing, data.testTable, data.testTarget, data.testRows, ctx.threads);
   let featureImportance;
   try {
-    if (spec.importanceRepeats > 0) {
-      const columns = trained.signature.inputs.map((i) => ({ name: i.name, tensor: i.tensor as 'features' | 'categories', index: i.index }));
-      const repeats = columns.length * data.testRows.length * spec.importanceRepeats > IMPORTANCE_BUDGET ? 1 : spec.importanceRepeats;
-      featureImportance = await rawPermutationImportance(session, spec.task, feeds, truth, columns, repeats, spec.split.seed, ctx.signal);
+    const columns = trained.signature.inputs.map((i) => ({ name: i.name, tensor: i.tensor as 'features' | 'categories', index: i.index }));
+    const repeats = importanceRepeats(spec.importanceRepeats, columns.length, data.testRows.length);
+    if (repeats === 0 && spec.importanceRepeats === undefined) {
+      ctx.log(`permutation importance skipped: ${columns.length} input columns (more than ${IMPORTANCE_MAX_COLUMNS}); set importanceRepeats to compute it`);
     }
+    if (repeats > 0) featureImportance = await rawPermutationImportance(session, spec.task, feeds, truth, columns, repeats, spec.split.seed, ctx.signal);
   } finally {
     await session.release();
   }
@@ -74,6 +80,13 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   });
   ctx.log(`registered ${version.name} version ${version.version}`);
   return { metrics: summary as unknown as Record<string, unknown>, result: { model: version.name, version: version.version } };
+}
+
+/** Repeats asked for, else the default: 3, one on large held-out sets, none on wide data. */
+export function importanceRepeats(asked: number | undefined, columns: number, testRows: number): number {
+  if (asked !== undefined) return asked;
+  if (columns > IMPORTANCE_MAX_COLUMNS) return 0;
+  return columns * testRows * 3 > IMPORTANCE_BUDGET ? 1 : 3;
 }
 
 /**

@@ -35,8 +35,8 @@ export interface TrainSpec {
   steps: Step[];
   model: { kind: ModelKind } & Record<string, unknown>;
   training: TrainingOptions;
-  /** Permutation-importance repeats (0: skip). */
-  importanceRepeats: number;
+  /** Permutation-importance repeats (0: skip); undefined: the default, which skips wide data (train-job.ts). */
+  importanceRepeats?: number;
   /** k-fold cross-validation on the training rows, reported beside the test metrics (0: none). */
   cv: number;
   /** Set by a tune job on its trials: score by cross-validation on the training rows, register nothing. */
@@ -96,7 +96,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const testDataset = raw.testDataset === undefined ? undefined : await parseTestDataset(ctx, raw.testDataset, dataset);
   const model = parseModel(raw.model, task);
   const training = parseTraining(raw.training, fitRowsOf(dataset.rows, testDataset ? 0 : split.test, split.validation));
-  const importanceRepeats = raw.importanceRepeats === undefined ? 3 : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
+  const importanceRepeats = raw.importanceRepeats === undefined ? undefined : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
   const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
   const width = encodedWidth(features, steps);
   checkFeatureMatrix(features, steps, width, dataset.rows);
