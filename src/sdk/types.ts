@@ -17,7 +17,7 @@ import type {
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../interfaces/http/schemas-serving.js';
 import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
-import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../services/training/metrics-spec.js';
+import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../api/job-metrics.js';
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 export type Tenant = Static<typeof TenantSchema>;

@@ -4,46 +4,15 @@
  * mistakes the last epoch's training loss or accuracy for a test figure.
  */
 import type { EpochMetrics } from '../../engine/network.js';
-import type { TuningSummary } from './tune-spec.js';
 import type { ClassificationMetrics } from '../../ml/metrics/classification.js';
 import type { RegressionMetrics } from '../../ml/metrics/regression.js';
+import type { HistoryEntry, TestMetrics, TrainingFigures } from '../../api/job-metrics.js';
 
-/** Test metrics: classification's, regression's, or a language model's on held-out lines. */
-export type TestMetrics = Partial<ClassificationMetrics> & Partial<RegressionMetrics> & { valLoss?: number; perplexity?: number };
+export type { CvSummary, FoldSummary, HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics, TrialMetrics } from '../../api/job-metrics.js';
 
-/** Mean ± std of one metric over k folds, with the per-fold values. */
-export interface FoldSummary { mean: number; std: number; folds: number[] }
-export type CvSummary = Record<string, FoldSummary>;
-
-/** One history entry: a network's epoch (a running job's `metrics` events, in order). */
-export type HistoryEntry = Omit<EpochMetrics, 'samplesPerSecond'> & { samplesPerSecond?: number };
-
-export interface TrainingFigures {
-  trainSeconds: number;
-  trainSamplesPerSecond: number;
-  trainRows: number;
-  testRows: number;
-  /** Networks: epochs run (fewer than asked when early stopping ended training), last epoch's losses. */
-  epochs?: number;
-  loss?: number;
-  valLoss?: number;
-}
-
-export interface TrainMetrics {
-  /** Measured on the test rows through the registered artifact. */
-  test: TestMetrics;
-  training: TrainingFigures;
-  history: HistoryEntry[];
-  crossValidation?: { folds: number } & Record<string, FoldSummary | number>;
-  featureImportance?: unknown;
-  /** Tune jobs: the trial table and the best candidate. */
-  tuning?: TuningSummary;
-}
-
-/** A tuning trial's metrics: the score the tune job ranks by, and every cross-validated metric. */
-export interface TrialMetrics {
-  trial: { metric: string; score: number; scoreStd: number; folds: number[] };
-  crossValidation: { folds: number } & Record<string, FoldSummary | number>;
+/** What the estimators measure, as the contract's TestMetrics (the compiler checks that it fits). */
+export function asTestMetrics(m: ClassificationMetrics | RegressionMetrics): TestMetrics {
+  return m;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
