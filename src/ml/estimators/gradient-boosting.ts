@@ -116,7 +116,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   const nt = xTrain.rows;
 
   const thresholds = fitBinThresholds(xTrain, P.maxBins, rng);
-  const binned = binMatrix(xTrain, thresholds, { colMajor: false });
+  const binned = binMatrix(xTrain, thresholds);
 
   // Baseline raw score: the best constant.
   const baseScore = new Array<number>(O).fill(0);
@@ -156,7 +156,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   const trainLosses: number[] = [];
   if (rawVal) valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
 
-  const grower = new BoostingGrower(binned.rowMajor, nt, F, thresholds, P);
+  const grower = new BoostingGrower(binned.bins, nt, F, thresholds, P);
   const trees: TreeState[] = [];
   let iterations = 0;
   const leavesOut = new Int32Array(valRows ? valRows.length : 0);

@@ -104,11 +104,11 @@ export function fitRandomForest(x: Matrix, target: Target, params: RandomForestP
   const isClf = target.task === 'classification';
   const K = isClf ? target.classCount : 0;
   const thresholds = fitBinThresholds(x, P.maxBins, rng);
-  const binned = binMatrix(x, thresholds, { rowMajor: false });
+  const binned = binMatrix(x, thresholds);
   if (n > MAX_FOREST_ROWS) {
     throw unprocessable('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
   }
-  const grower = new ForestGrower(binned.colMajor, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
+  const grower = new ForestGrower(binned.bins, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
   const nDraws = P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n));
   const weights = new Float64Array(n);
   const trees = [];
