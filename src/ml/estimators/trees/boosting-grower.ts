@@ -11,6 +11,7 @@ import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
 import { BestSplit, SplitScanner, occupiedBins } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
+import type { TreeState } from '../types.js';
 
 /** What gradient-boosting.ts's parameters tell the grower (maxLeafNodes/maxDepth: MAX_SAFE_INTEGER for no limit). */
 export interface BoostingGrowOptions {
@@ -198,4 +199,23 @@ export class BoostingGrower {
     if (!best.found) return null;
     return { gain: best.score, feature: best.feature, bin: best.bin, thrBin: best.thrBin, missingLeft: best.missingLeft, left: best.left.slice() };
   }
+}
+
+/**
+ * Grows class k's tree of one boosting iteration (of `outputs` trees) from its gradient slices
+ * `grad/hess[k·n …]` and writes each row's leaf value to `delta[k·n + row]`, the update of its raw
+ * score: the trees of one iteration do not depend on each other, so any thread may grow any.
+ */
+export function growBoostingTree(grower: BoostingGrower, k: number, outputs: number, grad: Float64Array, hess: Float64Array | null, delta: Float64Array): TreeState {
+  const n = grower.indices.length;
+  const g = grad.subarray(k * n, (k + 1) * n);
+  const h = hess ? hess.subarray(k * n, (k + 1) * n) : null;
+  const { tree, leaves } = grower.grow(g, h);
+  const state = tree.finish(outputs > 1 ? k : 0);
+  const idx = grower.indices;
+  for (const leaf of leaves) {
+    const v = state.value[leaf.node]!;
+    for (let p = leaf.start; p < leaf.end; p++) delta[k * n + idx[p]!] = v;
+  }
+  return state;
 }

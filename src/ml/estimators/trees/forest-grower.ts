@@ -5,7 +5,8 @@
  * are the ones the boosting grower uses.
  */
 import type { Target } from '../../core/matrix.js';
-import type { Rng } from '../../core/random.js';
+import { Rng } from '../../core/random.js';
+import type { TreeState } from '../types.js';
 import { GiniCriterion, UNIT, VarianceCriterion } from './criteria.js';
 import type { SplitCriterion } from './criteria.js';
 import { HistogramScratch, NodeRows } from './histogram.js';
@@ -83,6 +84,9 @@ export class ForestGrower {
 
   grow(w: Float64Array, rng: Rng): TreeBuilder {
     const tree = new TreeBuilder(this.cls ? this.K : 1);
+    // Feature sampling starts from one order in every tree, so that a tree depends on its stream
+    // only, not on the trees this grower grew before (threads share the trees out).
+    for (let f = 0; f < this.F; f++) this.features[f] = f;
     const idx = this.indices;
     const { pw, wy } = this;
     let m = 0;
@@ -199,4 +203,32 @@ export class ForestGrower {
     if (m < 0) m = occupiedBins(hist, 0, nb, this.crit, touched);
     return this.scanner.scan(hist, 0, f, nb, touched, m, this.best);
   }
+}
+
+/** How one forest tree draws its rows: `nDraws` bootstrap draws, or every row once. */
+export interface ForestDraws {
+  n: number;
+  nDraws: number;
+  bootstrap: boolean;
+}
+
+/**
+ * Grows the forest tree of seed `seed` (the seed `Rng.fork()` would give; core/random.ts):
+ * its bootstrap weights, then its splits, from one stream — so a tree is the same whichever
+ * thread grows it.
+ */
+export function growForestTree(grower: ForestGrower, seed: number, d: ForestDraws, weights: Float64Array): TreeState {
+  const rng = new Rng(seed);
+  if (d.bootstrap) {
+    weights.fill(0);
+    for (let j = 0; j < d.nDraws; j++) weights[rng.int(d.n)]!++;
+  } else {
+    weights.fill(1);
+  }
+  return grower.grow(weights, rng).finish(-1);
+}
+
+/** The seed of `rng.fork()`, advancing `rng` as it does. */
+export function forkSeed(rng: Rng): number {
+  return rng.uint32() * 4294967296 + rng.uint32();
 }
