@@ -39,6 +39,8 @@ interface GrowNode {
   depth: number;
   /** (Σg, Σh, count) of the node's rows. */
   sums: Float64Array;
+  /** The features that may split it: a feature constant in a node is constant below it. */
+  active: Int32Array;
   hist: Float64Array | null;
   split: SplitInfo | null;
 }
@@ -67,13 +69,15 @@ export class BoostingGrower {
   private readonly touched = new Int32Array(256);
   private readonly ones: Float64Array;
   private stats: Float64Array[] = [];
+  private readonly allFeatures: Int32Array;
+  private readonly activeScratch: Int32Array;
   /** CSR rows of the non-default cells, when the data is sparse. */
   private readonly sparseRows: SparseRows | null;
 
   constructor(
     private readonly bins: Uint8Array,
     private readonly n: number,
-    private readonly F: number,
+    F: number,
     private readonly thresholds: Float64Array[],
     private readonly P: BoostingGrowOptions,
   ) {
@@ -89,6 +93,8 @@ export class BoostingGrower {
     this.crit = new GradientCriterion(P.minSamplesLeaf, P.l2);
     this.scanner = new SplitScanner(this.crit, 'edge');
     this.sparseRows = SparseRows.of(bins, n, this.offset);
+    this.allFeatures = Int32Array.from({ length: F }, (_, f) => f);
+    this.activeScratch = new Int32Array(F);
   }
 
   get sparse(): boolean {
@@ -105,7 +111,7 @@ export class BoostingGrower {
     const rootSums = new Float64Array(3);
     for (let i = 0; i < n; i++) { rootSums[0]! += g[i]!; rootSums[1]! += h ? h[i]! : 1; }
     rootSums[2] = n;
-    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, sums: rootSums, hist: null, split: null };
+    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, sums: rootSums, active: this.allFeatures, hist: null, split: null };
     const frontier: GrowNode[] = [root];
     const leaves: GrownLeaf[] = [];
     if (this.canSplit(root)) {
@@ -133,10 +139,7 @@ export class BoostingGrower {
         const [small, large] = left.end - left.start <= right.end - right.start ? [left, right] : [right, left];
         small.hist = this.take();
         this.buildHist(small);
-        const ph = node.hist!;
-        const sh = small.hist;
-        for (let j = 0; j < ph.length; j++) ph[j]! -= sh[j]!;
-        large.hist = ph;
+        large.hist = this.subtract(node.hist!, small.hist, node.active);
         node.hist = null;
         for (const c of [left, right]) {
           if (c === left ? splitL : splitR) c.split = this.findSplit(c);
@@ -163,12 +166,22 @@ export class BoostingGrower {
     const mid = partition(this.indices, this.partScratch, node.start, node.end, this.layout, s.feature, s.bin, s.missingLeft);
     const rightSums = Float64Array.from(node.sums, (v, k) => v - s.left[k]!);
     const child = (id: number, start: number, end: number, sums: Float64Array): GrowNode =>
-      ({ id, start, end, depth: node.depth + 1, sums, hist: null, split: null });
+      ({ id, start, end, depth: node.depth + 1, sums, active: node.active, hist: null, split: null });
     return [child(ids.left, node.start, mid, s.left), child(ids.right, mid, node.end, rightSums)];
   }
 
   private canSplit(node: GrowNode): boolean {
     return node.end - node.start >= 2 * this.P.minSamplesLeaf && node.depth < this.P.maxDepth && canSplitHessian(node.sums[1]!);
+  }
+
+  /** parent − small, in place in the parent's histograms, over the features still active. */
+  private subtract(parent: Float64Array, small: Float64Array, active: Int32Array): Float64Array {
+    const off = this.offset;
+    for (let a = 0; a < active.length; a++) {
+      const f = active[a]!;
+      for (let j = off[f]! * 3, stop = off[f + 1]! * 3; j < stop; j++) parent[j]! -= small[j]!;
+    }
+    return parent;
   }
 
   private take(): Float64Array {
@@ -183,19 +196,22 @@ export class BoostingGrower {
   private buildHist(node: GrowNode): void {
     const { rows, bins, n } = this;
     rows.gather(this.indices, node.start, node.end, this.stats, null);
-    if (this.sparseRows) return this.sparseRows.build(rows, node.hist!, node.sums);
-    for (let f = 0; f < this.F; f++) this.scratch.buildDense(rows, bins, f * n, this.nBins[f]!, node.hist!, this.offset[f]! * 3);
+    if (this.sparseRows) return this.sparseRows.build(rows, node.hist!, node.sums, node.active);
+    for (const f of node.active) this.scratch.buildDense(rows, bins, f * n, this.nBins[f]!, node.hist!, this.offset[f]! * 3);
   }
 
   private findSplit(node: GrowNode): SplitInfo | null {
     const { best, touched } = this;
     const hist = node.hist!;
     best.reset(this.crit.begin(node.sums, 0));
-    for (let f = 0; f < this.F; f++) {
+    const active = this.activeScratch;
+    let kept = 0;
+    for (const f of node.active) {
       const o = this.offset[f]! * 3;
       const nb = this.nBins[f]!;
-      this.scanner.scan(hist, o, f, nb, touched, occupiedBins(hist, o, nb, this.crit, touched), best);
+      if (this.scanner.scan(hist, o, f, nb, touched, occupiedBins(hist, o, nb, this.crit, touched), best)) active[kept++] = f;
     }
+    if (kept < node.active.length) node.active = active.slice(0, kept);
     if (!best.found) return null;
     return { gain: best.score, feature: best.feature, bin: best.bin, thrBin: best.thrBin, missingLeft: best.missingLeft, left: best.left.slice() };
   }

@@ -31,6 +31,8 @@ export interface SplitCriterion {
   heavierLeft(left: Float64Array): boolean;
   /** Whether the cell at `o` holds any row. */
   occupied(hist: Float64Array, o: number): boolean;
+  /** A cell value that is non-zero exactly when the cell holds a row (-1: none; ask `occupied`). */
+  readonly countChannel: number;
 }
 
 /** Count and weight of a packed value. */
@@ -40,6 +42,7 @@ function rowsOf(packed: number): number {
 
 export class GiniCriterion implements SplitCriterion {
   readonly tolerance = 1e-12;
+  readonly countChannel = -1;
   private readonly total: Float64Array;
   private totalRows = 0;
   private totalWeight = 0;
@@ -94,6 +97,7 @@ export class GiniCriterion implements SplitCriterion {
 export class VarianceCriterion implements SplitCriterion {
   readonly width = 2;
   readonly tolerance = 1e-12;
+  readonly countChannel = 0;
   private rows = 0;
   private weight = 0;
   private sum = 0;
@@ -129,6 +133,7 @@ export class VarianceCriterion implements SplitCriterion {
 export class GradientCriterion implements SplitCriterion {
   readonly width = 3;
   readonly tolerance = 0;
+  readonly countChannel = 2;
   private g = 0;
   private h = 0;
   private rows = 0;

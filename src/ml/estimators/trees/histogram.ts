@@ -197,8 +197,11 @@ export class SparseRows {
     return new SparseRows(offset, defaultCell, rowStart, cells);
   }
 
-  /** Builds every feature's histogram of the gathered rows into `hist` (cleared here); `totals` = the node's (Σg, Σh, count). */
-  build(rows: NodeRows, hist: Float64Array, totals: Float64Array): void {
+  /**
+   * Builds the histograms of the gathered rows into `hist` (cleared here; `totals` = the node's
+   * (Σg, Σh, count)); only the `active` features' default cells are filled in.
+   */
+  build(rows: NodeRows, hist: Float64Array, totals: Float64Array, active: Int32Array): void {
     const { rowStart, cells, offset } = this;
     const { idx, vals } = rows;
     const [g, h, c] = vals as [Float64Array, Float64Array, Float64Array];
@@ -216,7 +219,7 @@ export class SparseRows {
       }
     }
     // Each feature's default cell holds what its other cells do not.
-    for (let f = 0; f < offset.length - 1; f++) {
+    for (const f of active) {
       let sg = 0;
       let sh = 0;
       let sc = 0;

@@ -35,7 +35,9 @@ export class BestSplit {
 export function occupiedBins(hist: Float64Array, o: number, nb: number, crit: SplitCriterion, touched: Int32Array): number {
   let m = 0;
   const W = crit.width;
-  for (let b = 0; b < nb; b++) if (crit.occupied(hist, o + b * W)) touched[m++] = b;
+  const c = crit.countChannel;
+  if (c >= 0) for (let b = 0, at = o + c; b < nb; b++, at += W) { if (hist[at]! !== 0) touched[m++] = b; }
+  else for (let b = 0; b < nb; b++) if (crit.occupied(hist, o + b * W)) touched[m++] = b;
   return m;
 }
 
