@@ -71,7 +71,8 @@ export class SplitScanner {
       for (let side = 0; side < 2; side++) {
         // side 0: missing values right (the only option after the last bin); side 1: left.
         if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
-        if (side === 0) cand.set(left);
+        // Inline copies: a set() call a candidate costs more than scoring it.
+        if (side === 0) for (let k = 0; k < W; k++) cand[k] = left[k]!;
         else for (let k = 0; k < W; k++) cand[k] = left[k]! + hist[mo + k]!;
         const score = crit.score(cand);
         if (best.found ? score > best.score + tol * Math.abs(best.score) : score > best.score) {
