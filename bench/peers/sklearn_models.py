@@ -54,15 +54,17 @@ def main():
         for name, make in models(ds["task"]).items():
             if job.get("only") and name not in job["only"]:
                 continue
+            if ds.get("only") and name not in ds["only"]:
+                continue
             times = []
             model = None
-            for _ in range(repeats):
+            for _ in range(ds.get("repeats", repeats)):
                 model = make(0)
                 t0 = time.perf_counter()
                 model.fit(x_train, y_train)
                 times.append(time.perf_counter() - t0)
             seed_scores = [score(model, x_test, y_test, ds["task"])]
-            if name in job.get("seededKinds", []):
+            if name in job.get("seededKinds", []) and not ds.get("only"):
                 for seed in range(1, job.get("seeds", 1)):
                     seed_scores.append(score(make(seed).fit(x_train, y_train), x_test, y_test, ds["task"]))
             print(json.dumps({"dataset": ds["name"], "model": name, "fitSeconds": times,

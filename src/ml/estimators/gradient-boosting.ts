@@ -13,11 +13,12 @@
  *
  * Sparse data (mostly one bin per feature, e.g. one-hot blocks or image backgrounds) switches to
  * CSR rows of the non-default cells; each node's default cells come from its totals (LightGBM's
- * trick). Runs on one thread.
+ * trick). With `threads` > 1, a multi-class iteration's per-class trees grow on helper threads.
  */
 import { trainTestSplit, takeRows } from '../metrics/validation.js';
 import { binMatrix, fitBinThresholds } from './trees/binning.js';
-import { BoostingGrower } from './trees/boosting-grower.js';
+import { BoostingGrower, growBoostingTree } from './trees/boosting-grower.js';
+import { TreeThreadPool, helperThreads, shared } from './trees/thread-pool.js';
 import { scoresToClasses, sigmoid } from './linear.js';
 import { badParam, checkData, checkFeatures, checkKnown, intParam, numParam, optionalIntParam } from './params.js';
 import { Rng } from '../core/random.js';
@@ -116,7 +117,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   const nt = xTrain.rows;
 
   const thresholds = fitBinThresholds(xTrain, P.maxBins, rng);
-  const binned = binMatrix(xTrain, thresholds, { colMajor: false });
+  const binned = binMatrix(xTrain, thresholds);
 
   // Baseline raw score: the best constant.
   const baseScore = new Array<number>(O).fill(0);
@@ -140,8 +141,12 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
 
   const raw = new Float64Array(nt * O);
   for (let i = 0; i < nt; i++) for (let k = 0; k < O; k++) raw[i * O + k] = baseScore[k]!;
-  const grad = new Float64Array(nt * O); // class-major: grad[k * nt + i]
-  const hess = new Float64Array(isClf ? nt * O : 0);
+  // Per class, in shared memory for the helper threads: gradients, hessians and each row's raw-score update.
+  const helpers = helperThreads(opts.threads, O > 1 && nt * F * P.maxIter >= 2_000_000, O);
+  const alloc = (length: number): Float64Array => (helpers > 0 ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length));
+  const grad = alloc(nt * O); // class-major: grad[k * nt + i]
+  const hess = alloc(isClf ? nt * O : 0);
+  const delta = alloc(nt * O);
 
   let xVal32: Float32Array | null = null;
   let yVal: Int32Array | Float64Array | null = null;
@@ -156,35 +161,42 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   const trainLosses: number[] = [];
   if (rawVal) valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
 
-  const grower = new BoostingGrower(binned.rowMajor, nt, F, thresholds, P);
+  const grower = new BoostingGrower(binned.bins, nt, F, thresholds, P);
+  const pool = helpers > 0
+    ? new TreeThreadPool(helpers, { kind: 'boosting', bins: shared(binned.bins), n: nt, F, thresholds, options: P, grad, hess: isClf ? hess : null, delta })
+    : null;
   const trees: TreeState[] = [];
   let iterations = 0;
   const leavesOut = new Int32Array(valRows ? valRows.length : 0);
-  for (let it = 0; it < P.maxIter; it++) {
-    computeGradients(raw, yTrain, O, isClf, grad, hess);
-    for (let k = 0; k < O; k++) {
-      const g = grad.subarray(k * nt, (k + 1) * nt);
-      const h = isClf ? hess.subarray(k * nt, (k + 1) * nt) : null;
-      const { tree, leaves } = grower.grow(g, h);
-      const state = tree.finish(O > 1 ? k : 0);
-      trees.push(state);
-      // Update the training raw scores from the partition, without walking the tree.
-      const idx = grower.indices;
-      for (const leaf of leaves) {
-        const v = state.value[leaf.node]!;
-        for (let p = leaf.start; p < leaf.end; p++) raw[idx[p]! * O + k]! += v;
+  try {
+    // Thread j grows the trees of classes j, j + T, …; the caller is thread 0.
+    const T = helpers + 1;
+    const classes = (j: number): number[] => Array.from({ length: O }, (_, k) => k).filter((k) => k % T === j);
+    for (let it = 0; it < P.maxIter; it++) {
+      computeGradients(raw, yTrain, O, isClf, grad, hess);
+      for (let j = 1; j < T; j++) pool!.send(j - 1, { classes: classes(j), outputs: O });
+      const grown = new Array<TreeState>(O);
+      for (const k of classes(0)) grown[k] = growBoostingTree(grower, k, O, grad, isClf ? hess : null, delta);
+      for (let j = 1; j < T; j++) pool!.receive<TreeState[]>(j - 1).forEach((state, a) => { grown[j + a * T] = state; });
+      for (let k = 0; k < O; k++) {
+        const state = grown[k]!;
+        trees.push(state);
+        // The training raw scores from the partition (delta), without walking the tree.
+        for (let i = 0; i < nt; i++) raw[i * O + k]! += delta[k * nt + i]!;
+        if (rawVal) {
+          leafIndices(state, xVal32!, valRows!.length, F, leavesOut);
+          for (let i = 0; i < valRows!.length; i++) rawVal[i * O + k]! += state.value[leavesOut[i]!]!;
+        }
       }
+      iterations = it + 1;
+      opts.onProgress?.(iterations / P.maxIter, `iteration ${iterations}/${P.maxIter}`);
       if (rawVal) {
-        leafIndices(state, xVal32!, valRows!.length, F, leavesOut);
-        for (let i = 0; i < valRows!.length; i++) rawVal[i * O + k]! += state.value[leavesOut[i]!]!;
+        valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
+        if (shouldStop(valScores, P.nIterNoChange, P.tol)) break;
       }
     }
-    iterations = it + 1;
-    opts.onProgress?.(iterations / P.maxIter, `iteration ${iterations}/${P.maxIter}`);
-    if (rawVal) {
-      valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
-      if (shouldStop(valScores, P.nIterNoChange, P.tol)) break;
-    }
+  } finally {
+    pool?.close();
   }
   trainLosses.push(meanLoss(raw, yTrain, O, isClf));
 

@@ -5,6 +5,9 @@ import { loadExampleSplit } from '../testing/example-data.js';
 import { evaluateModel, fitModel, predict } from './index.js';
 import { onnxParity } from './onnx-verify.js';
 import { fitRandomForest } from './random-forest.js';
+import { fitGradientBoosting } from './gradient-boosting.js';
+import { forkSeed } from './trees/forest-grower.js';
+import { Rng } from '../core/random.js';
 import type { ClassPrediction, Matrix, Target } from './types.js';
 
 test('random forest on iris: ≥ 90% test accuracy, probabilities sum to 1, ONNX parity', async () => {
@@ -106,4 +109,29 @@ test('invalid parameters are InvalidInputErrors', () => {
   bad({ minSamplesLeaf: 0 }, /'minSamplesLeaf'/);
   bad({ maxDepth: 0 }, /'maxDepth'/);
   bad({ maxBins: 256 }, /'maxBins'/);
+});
+
+test('threads share the trees out without changing them: forests and multi-class boosting fit the same models on 1 and 2 threads', () => {
+  const { train } = loadExampleSplit('loans');
+  const one = fitRandomForest(train.x, train.target, { nEstimators: 60 }, { seed: 3, threads: 1 });
+  const two = fitRandomForest(train.x, train.target, { nEstimators: 60 }, { seed: 3, threads: 2 });
+  assert.deepEqual(two.trees, one.trees);
+  const rng = new Rng(5);
+  const n = 3000;
+  const F = 8;
+  const data = Float64Array.from({ length: n * F }, () => rng.float());
+  const y = Int32Array.from({ length: n }, (_, i) => Math.min(2, Math.floor(3 * data[i * F]! + data[i * F + 1]!)));
+  const x = { data, rows: n, cols: F };
+  const target = { task: 'classification' as const, y, classCount: 3 };
+  const params = { maxIter: 100, earlyStopping: false };
+  assert.deepEqual(fitGradientBoosting(x, target, params, { threads: 2 }).trees, fitGradientBoosting(x, target, params, { threads: 1 }).trees);
+});
+
+test('a tree grown from a seed is the one Rng.fork() would have seeded', () => {
+  const a = new Rng(11);
+  const b = new Rng(11);
+  const forked = a.fork();
+  const seeded = new Rng(forkSeed(b));
+  for (let i = 0; i < 5; i++) assert.equal(seeded.uint32(), forked.uint32());
+  assert.equal(a.uint32(), b.uint32());
 });

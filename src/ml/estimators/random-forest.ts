@@ -14,12 +14,13 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import { binMatrix, fitBinThresholds } from './trees/binning.js';
-import { ForestGrower, MAX_FOREST_ROWS } from './trees/forest-grower.js';
+import { ForestGrower, MAX_FOREST_ROWS, forkSeed, growForestTree } from './trees/forest-grower.js';
+import { TreeThreadPool, helperThreads, shared } from './trees/thread-pool.js';
 import { scoresToClasses } from './linear.js';
 import { badParam, boolParam, checkData, checkFeatures, checkKnown, intParam, optionalIntParam } from './params.js';
 import { Rng } from '../core/random.js';
 import { asFloat32, ensembleScores } from './trees/tree.js';
-import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, ValuePrediction } from './types.js';
+import type { ClassPrediction, FitOptions, Matrix, Target, TreeEnsembleState, TreeState, ValuePrediction } from './types.js';
 
 /**
  * Parameters (scikit-learn's defaults):
@@ -104,33 +105,47 @@ export function fitRandomForest(x: Matrix, target: Target, params: RandomForestP
   const isClf = target.task === 'classification';
   const K = isClf ? target.classCount : 0;
   const thresholds = fitBinThresholds(x, P.maxBins, rng);
-  const binned = binMatrix(x, thresholds, { rowMajor: false });
+  const binned = binMatrix(x, thresholds);
   if (n > MAX_FOREST_ROWS) {
     throw new InvalidInputError('bad_data', `random_forest trains on at most ${MAX_FOREST_ROWS} rows; got ${n}. Subsample the data set.`);
   }
-  const grower = new ForestGrower(binned.colMajor, n, F, thresholds, target, P, featuresPerNode(P.maxFeatures, F));
-  const nDraws = P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n));
-  const weights = new Float64Array(n);
-  const trees = [];
-  let nodes = 0;
-  for (let t = 0; t < P.nEstimators; t++) {
-    const treeRng = rng.fork();
-    if (P.bootstrap) {
-      weights.fill(0);
-      for (let d = 0; d < nDraws; d++) weights[treeRng.int(n)]!++;
-    } else {
-      weights.fill(1);
-    }
-    const tree = grower.grow(weights, treeRng);
-    nodes += tree.feature.length;
-    trees.push(tree.finish(-1));
-    if ((t + 1) % 10 === 0 || t + 1 === P.nEstimators) opts.onProgress?.((t + 1) / P.nEstimators, `tree ${t + 1}/${P.nEstimators}`);
+  const options = { maxDepth: P.maxDepth, minSamplesSplit: P.minSamplesSplit, minSamplesLeaf: P.minSamplesLeaf };
+  const mtry = featuresPerNode(P.maxFeatures, F);
+  const draws = { n, nDraws: P.maxSamples === null ? n : Math.max(1, Math.round(P.maxSamples * n)), bootstrap: P.bootstrap };
+  // Tree t's stream is the t-th fork of the fit's generator, whichever thread grows it.
+  const seeds = Array.from({ length: P.nEstimators }, () => forkSeed(rng));
+  const helpers = helperThreads(opts.threads, n * P.nEstimators >= 200_000, P.nEstimators);
+  const pool = helpers > 0
+    ? new TreeThreadPool(helpers, { kind: 'forest', bins: shared(binned.bins), n, F, thresholds, target: sharedTarget(target), options, mtry })
+    : null;
+  const trees: TreeState[] = new Array<TreeState>(P.nEstimators);
+  try {
+    // Thread j grows trees j, j + T, j + 2T, …; the caller is thread 0.
+    const T = helpers + 1;
+    const share = (j: number): number[] => seeds.filter((_, t) => t % T === j);
+    for (let j = 1; j < T; j++) pool!.send(j - 1, { seeds: share(j), draws });
+    const grower = new ForestGrower(binned.bins, n, F, thresholds, target, options, mtry);
+    const weights = new Float64Array(n);
+    const own = share(0);
+    own.forEach((seed, a) => {
+      trees[a * T] = growForestTree(grower, seed, draws, weights);
+      if ((a + 1) % 10 === 0 || a + 1 === own.length) opts.onProgress?.((a + 1) / own.length, `tree ${Math.min(P.nEstimators, (a + 1) * T)}/${P.nEstimators}`);
+    });
+    for (let j = 1; j < T; j++) pool!.receive<TreeState[]>(j - 1).forEach((tree, a) => { trees[j + a * T] = tree; });
+  } finally {
+    pool?.close();
   }
+  const nodes = trees.reduce((s, t) => s + t.feature.length, 0);
   return {
     kind: 'random_forest', task: target.task, nFeatures: F, classCount: K, outputs: isClf ? K : 1, aggregate: 'average',
     baseScore: new Array<number>(isClf ? K : 1).fill(0), postTransform: 'none', trees,
-    params: { ...P }, info: { nodes: nodes, featuresPerNode: featuresPerNode(P.maxFeatures, F) },
+    params: { ...P }, info: { nodes, featuresPerNode: mtry },
   };
+}
+
+/** The target with its labels in shared memory, for the helper threads. */
+function sharedTarget(target: Target): Target {
+  return target.task === 'classification' ? { ...target, y: shared(target.y) } : { ...target, y: shared(target.y) };
 }
 
 /** Validates the parameters (throws a `bad_params` InvalidInputError) without fitting. */

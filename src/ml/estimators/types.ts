@@ -29,6 +29,12 @@ export interface FitOptions {
   /** Seed of the pseudo-random generator (bootstrap, feature sampling, validation split). Default 0. */
   seed?: number;
   onProgress?: ProgressCallback;
+  /**
+   * Threads the fit may use (default 1): the tree ensembles grow trees on `threads − 1` helper
+   * threads besides the caller's when the data is large enough to pay for starting them. Results
+   * do not depend on it. Give it the job's CPU grant.
+   */
+  threads?: number;
 }
 
 /** One fitted binary tree, stored as parallel arrays indexed by node id (root = 0). */

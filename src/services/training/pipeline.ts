@@ -169,6 +169,8 @@ function fitClassical(spec: TrainSpec, x: Float32Array, rows: Int32Array, target
     : { task: 'regression' as const, y };
   return fitModel(spec.model as unknown as ClassicalSpec, { data: x, rows: rows.length, cols }, tgt, {
     seed: spec.split.seed,
+    // The job's CPUs: a forest's trees (and a multi-class boosting round's) grow on helper threads.
+    threads: hooks.threads,
     onProgress: (f, m) => hooks.progress?.(0.1 + 0.75 * f, m),
   });
 }

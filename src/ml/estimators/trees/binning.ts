@@ -16,10 +16,8 @@ import { Rng } from '../../core/random.js';
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
 export interface Binned {
-  /** Row-major bins (row * cols + feature), for the boosting histograms. */
-  rowMajor: Uint8Array;
-  /** Column-major bins (feature * rows + row), for the forests' per-feature histograms. */
-  colMajor: Uint8Array;
+  /** Column-major bins (feature * rows + row): the growers build one feature's histogram at a time. */
+  bins: Uint8Array;
   rows: number;
   cols: number;
   /** Upper bounds of the non-missing bins, per feature (nBins(f) = thresholds[f].length + 1). */
@@ -109,10 +107,9 @@ export function binOf(v: number, thr: Float64Array): number {
   return lo;
 }
 
-export function binMatrix(x: Matrix, thresholds: Float64Array[], opts: { rowMajor?: boolean; colMajor?: boolean } = {}): Binned {
+export function binMatrix(x: Matrix, thresholds: Float64Array[]): Binned {
   const { rows: n, cols: F, data } = x;
-  const rowMajor = new Uint8Array(opts.rowMajor === false ? 0 : n * F);
-  const colMajor = new Uint8Array(opts.colMajor === false ? 0 : n * F);
+  const bins = new Uint8Array(n * F);
   const hasMissing = new Uint8Array(F);
   for (let f = 0; f < F; f++) {
     const thr = thresholds[f]!;
@@ -120,9 +117,8 @@ export function binMatrix(x: Matrix, thresholds: Float64Array[], opts: { rowMajo
     for (let i = 0; i < n; i++) {
       const b = binOf(data[i * F + f]!, thr);
       if (b === missing) hasMissing[f] = 1;
-      if (rowMajor.length) rowMajor[i * F + f] = b;
-      if (colMajor.length) colMajor[f * n + i] = b;
+      bins[f * n + i] = b;
     }
   }
-  return { rowMajor, colMajor, rows: n, cols: F, thresholds, hasMissing };
+  return { bins, rows: n, cols: F, thresholds, hasMissing };
 }

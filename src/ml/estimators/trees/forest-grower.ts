@@ -1,15 +1,21 @@
 /**
- * The random forests' tree grower: depth-first, on column-major binned features, one feature's
- * histogram at a time (gini or variance criterion, trees/criteria.ts), a random subset of
- * features per node. Binning, the split threshold rule and partitioning are the ones the boosting
- * grower uses (trees/binning.ts, trees/partition.ts).
+ * The random forests' tree grower: depth-first, a random subset of features per node, each
+ * feature's histogram built and scanned in turn (trees/histogram.ts, trees/split-scan.ts) with the
+ * gini or variance criterion (trees/criteria.ts). Binning, histograms, the scan and partitioning
+ * are the ones the boosting grower uses.
  */
 import type { Target } from '../../core/matrix.js';
-import type { Rng } from '../../core/random.js';
-import { giniTerm, varianceTerm } from './criteria.js';
+import { Rng } from '../../core/random.js';
+import type { TreeState } from '../types.js';
+import { GiniCriterion, UNIT, VarianceCriterion } from './criteria.js';
+import type { SplitCriterion } from './criteria.js';
+import { HistogramScratch, NodeRows } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
+import { BestSplit, SplitScanner, occupiedBins } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
+
+export { MAX_FOREST_ROWS } from './criteria.js';
 
 /** The stopping rules of random-forest.ts's parameters that the grower applies. */
 export interface ForestGrowOptions {
@@ -18,34 +24,13 @@ export interface ForestGrowOptions {
   minSamplesLeaf: number;
 }
 
-interface Best {
-  score: number;
-  feature: number;
-  /** Last bin going left, and the bin whose upper edge is the threshold. */
-  bin: number;
-  thrBin: number;
-  missingLeft: boolean;
-}
-
-const BINS = 256;
-/**
- * Bootstrap weights are integers, so a histogram cell holds `weight + count · UNIT` in one float64
- * (exact below 2^53): one update per sample instead of two, the row count being what
- * `minSamplesLeaf` needs. Limits a training set to 2^26 rows.
- */
-const UNIT = 67108864;
-export const MAX_FOREST_ROWS = UNIT - 1;
-
 export class ForestGrower {
   private readonly indices: Int32Array;
   private readonly nBins: Int32Array;
   /** Histogram cells per bin: K class cells, or 2 (packed Σw + count, Σwy) for regression. */
   private readonly stride: number;
-  /** Two histograms back to back: the dense path alternates rows between them to break dependency chains. */
   private readonly hist: Float64Array;
-  private readonly mark = new Int32Array(BINS);
-  private readonly touched = new Int32Array(BINS);
-  private stamp = 0;
+  private readonly touched = new Int32Array(256);
   private readonly features: Int32Array;
   private readonly cls: Int32Array | null;
   private readonly yReg: Float64Array | null;
@@ -54,17 +39,16 @@ export class ForestGrower {
   /** Per row of the current tree: weight + UNIT, and for regression weight · y. */
   private readonly pw: Float64Array;
   private readonly wy: Float64Array;
-  private readonly scratch: Float64Array;
-  /** The best split found so far in the current node (valid when `hasBest`), reused to avoid garbage. */
-  private readonly best: Best = { score: -Infinity, feature: -1, bin: 0, thrBin: 0, missingLeft: false };
-  private hasBest = false;
+  private readonly stats: Float64Array[];
+  private readonly rows: NodeRows;
+  private readonly scratch: HistogramScratch;
+  private readonly crit: SplitCriterion;
+  private readonly scanner: SplitScanner;
+  private readonly best: BestSplit;
   private readonly found: number[] = [];
   private readonly partScratch: Int32Array;
-  private bestLeft: Float64Array;
-  /** Node sums (stride per node), reused across trees. */
+  /** Node sums (stride per node, packed as the histogram cells), reused across trees. */
   private sums: Float64Array;
-  private cand: Float64Array;
-  private readonly missScratch: Float64Array;
   private readonly layout: BinnedLayout;
 
   constructor(
@@ -83,21 +67,26 @@ export class ForestGrower {
     this.cls = target.task === 'classification' ? target.y : null;
     this.yReg = target.task === 'regression' ? target.y : null;
     this.stride = this.cls ? this.K : 2;
-    this.hist = new Float64Array(2 * BINS * this.stride);
+    this.hist = new Float64Array(256 * this.stride);
     this.features = Int32Array.from({ length: F }, (_, i) => i);
     this.isConst = new Uint8Array(F);
     this.partScratch = new Int32Array(n);
     this.pw = new Float64Array(n);
     this.wy = new Float64Array(this.cls ? 0 : n);
-    this.scratch = new Float64Array(this.stride);
-    this.bestLeft = new Float64Array(this.stride);
+    this.stats = this.cls ? [this.pw] : [this.pw, this.wy];
+    this.rows = new NodeRows(n, this.stats.length, this.cls !== null);
+    this.scratch = new HistogramScratch(this.stride);
+    this.crit = this.cls ? new GiniCriterion(this.K, P.minSamplesLeaf) : new VarianceCriterion(P.minSamplesLeaf);
+    this.scanner = new SplitScanner(this.crit, 'midpoint');
+    this.best = new BestSplit(this.stride);
     this.sums = new Float64Array(this.stride * 64);
-    this.cand = new Float64Array(this.stride);
-    this.missScratch = new Float64Array(this.stride);
   }
 
   grow(w: Float64Array, rng: Rng): TreeBuilder {
     const tree = new TreeBuilder(this.cls ? this.K : 1);
+    // Feature sampling starts from one order in every tree, so that a tree depends on its stream
+    // only, not on the trees this grower grew before (threads share the trees out).
+    for (let f = 0; f < this.F; f++) this.features[f] = f;
     const idx = this.indices;
     const { pw, wy } = this;
     let m = 0;
@@ -112,8 +101,8 @@ export class ForestGrower {
       if (wi > 0) {
         idx[m++] = i;
         pw[i] = wi + UNIT;
-        if (this.cls) rootSums[this.cls[i]!]! += wi;
-        else { wy[i] = wi * this.yReg![i]!; rootSums[0]! += wi; rootSums[1]! += wy[i]!; }
+        if (this.cls) rootSums[this.cls[i]!]! += pw[i]!;
+        else { wy[i] = wi * this.yReg![i]!; rootSums[0]! += pw[i]!; rootSums[1]! += wy[i]!; }
       }
     }
     // Depth-first over an explicit stack of (node, start, end, depth, sums offset) with, beside
@@ -138,7 +127,7 @@ export class ForestGrower {
       }
       for (const f of constants) isConst[f] = 1;
       found.length = 0;
-      const ok = this.findSplit(start, end, at, count, rng, found);
+      const ok = this.findSplit(start, end, at, rng, found);
       for (const f of constants) isConst[f] = 0;
       if (!ok) continue;
       const f = best.feature;
@@ -150,8 +139,8 @@ export class ForestGrower {
       const la = ids.left * stride;
       const ra = ids.right * stride;
       for (let k = 0; k < stride; k++) {
-        sums[la + k] = this.bestLeft[k]!;
-        sums[ra + k] = sums[at + k]! - this.bestLeft[k]!;
+        sums[la + k] = best.left[k]!;
+        sums[ra + k] = sums[at + k]! - best.left[k]!;
       }
       stack.push(ids.right, mid, end, depth + 1, ra, ids.left, start, mid, depth + 1, la);
       stackConstants.push(childConstants, childConstants);
@@ -171,12 +160,13 @@ export class ForestGrower {
 
   private setLeafValue(tree: TreeBuilder, node: number, at: number): void {
     const sums = this.sums;
+    const weight = (k: number): number => sums[at + k]! - Math.floor(sums[at + k]! / UNIT) * UNIT;
     if (this.cls) {
       let s = 0;
-      for (let k = 0; k < this.K; k++) s += sums[at + k]!;
-      for (let k = 0; k < this.K; k++) tree.setValue(node, k, sums[at + k]! / s);
+      for (let k = 0; k < this.K; k++) s += weight(k);
+      for (let k = 0; k < this.K; k++) tree.setValue(node, k, weight(k) / s);
     } else {
-      tree.setValue(node, 0, sums[at + 1]! / sums[at]!);
+      tree.setValue(node, 0, sums[at + 1]! / weight(0));
     }
   }
 
@@ -185,11 +175,11 @@ export class ForestGrower {
    * (scikit-learn's rule). Features known to be constant in an ancestor cost nothing (they still
    * count as visited); features found constant here are appended to `newConstants`.
    */
-  private findSplit(start: number, end: number, at: number, count: number, rng: Rng, newConstants: number[]): boolean {
+  private findSplit(start: number, end: number, at: number, rng: Rng, newConstants: number[]): boolean {
     const feats = this.features;
     const F = this.F;
-    this.hasBest = false;
-    this.best.score = -Infinity;
+    this.best.reset(this.crit.begin(this.sums, at));
+    this.rows.gather(this.indices, start, end, this.stats, this.cls);
     let visited = 0;
     let informative = 0;
     for (let j = 0; j < F && (visited < this.mtry || informative === 0); j++) {
@@ -199,238 +189,46 @@ export class ForestGrower {
       feats[j] = f;
       visited++;
       if (this.isConst[f]) continue;
-      if (this.evaluateFeature(f, start, end, at, count)) informative++;
+      if (this.evaluateFeature(f)) informative++;
       else newConstants.push(f);
     }
-    return this.hasBest;
+    return this.best.found;
   }
 
-  /** Best split on feature f (kept in `this.best` when it beats it); false when f is constant in the node. */
-  private evaluateFeature(f: number, start: number, end: number, at: number, count: number): boolean {
-    const { hist, mark, touched, stride, bins, n, pw } = this;
-    const idx = this.indices;
-    const col = f * n;
-    const nb = this.nBins[f]!;
-    const mo = nb * stride; // the missing values' cells (binning.ts)
-    let m = 0;
-    let hasMissing: boolean;
-    if (nb * 4 <= count) {
-      // Dense: two interleaved histograms (rows alternate), then merged into the first.
-      const half = BINS * stride;
-      for (let j = nb * stride - 1; j >= 0; j--) { hist[j] = 0; hist[half + j] = 0; }
-      for (let k = 0; k < stride; k++) { hist[mo + k] = 0; hist[half + mo + k] = 0; }
-      let p = start;
-      if (this.cls) {
-        const cls = this.cls;
-        for (; p + 1 < end; p += 2) {
-          const i0 = idx[p]!;
-          const i1 = idx[p + 1]!;
-          hist[bins[col + i0]! * stride + cls[i0]!]! += pw[i0]!;
-          hist[half + bins[col + i1]! * stride + cls[i1]!]! += pw[i1]!;
-        }
-        if (p < end) { const i = idx[p]!; hist[bins[col + i]! * stride + cls[i]!]! += pw[i]!; }
-      } else {
-        const wy = this.wy;
-        for (; p + 1 < end; p += 2) {
-          const i0 = idx[p]!;
-          const i1 = idx[p + 1]!;
-          const o0 = bins[col + i0]! * 2;
-          const o1 = half + bins[col + i1]! * 2;
-          hist[o0]! += pw[i0]!;
-          hist[o0 + 1]! += wy[i0]!;
-          hist[o1]! += pw[i1]!;
-          hist[o1 + 1]! += wy[i1]!;
-        }
-        if (p < end) { const i = idx[p]!; const o = bins[col + i]! * 2; hist[o]! += pw[i]!; hist[o + 1]! += wy[i]!; }
-      }
-      for (let j = nb * stride - 1; j >= 0; j--) hist[j]! += hist[half + j]!;
-      let any = 0;
-      for (let b = 0; b < nb; b++) {
-        let c = 0;
-        for (let k = 0; k < stride; k++) c += hist[b * stride + k]!;
-        if (c > 0) touched[m++] = b;
-      }
-      for (let k = 0; k < stride; k++) { hist[mo + k]! += hist[half + mo + k]!; any += hist[mo + k]!; }
-      hasMissing = any > 0;
-    } else {
-      // Sparse: only the bins this node touches are cleared and visited.
-      const stamp = ++this.stamp;
-      let nt = 0;
-      if (this.cls) {
-        const cls = this.cls;
-        for (let p = start; p < end; p++) {
-          const i = idx[p]!;
-          const b = bins[col + i]!;
-          const o = b * stride;
-          if (mark[b] !== stamp) {
-            mark[b] = stamp;
-            touched[nt++] = b;
-            for (let k = 0; k < stride; k++) hist[o + k] = 0;
-          }
-          hist[o + cls[i]!]! += pw[i]!;
-        }
-      } else {
-        const wy = this.wy;
-        for (let p = start; p < end; p++) {
-          const i = idx[p]!;
-          const b = bins[col + i]!;
-          const o = b * 2;
-          if (mark[b] !== stamp) {
-            mark[b] = stamp;
-            touched[nt++] = b;
-            hist[o] = 0;
-            hist[o + 1] = 0;
-          }
-          hist[o]! += pw[i]!;
-          hist[o + 1]! += wy[i]!;
-        }
-      }
-      hasMissing = mark[nb] === stamp;
-      // Occupied non-missing bins in ascending order.
-      if (nt <= 24) {
-        for (let a = 0; a < nt; a++) if (touched[a] !== nb) touched[m++] = touched[a]!;
-        for (let a = 1; a < m; a++) {
-          const v = touched[a]!;
-          let b = a - 1;
-          while (b >= 0 && touched[b]! > v) { touched[b + 1] = touched[b]!; b--; }
-          touched[b + 1] = v;
-        }
-      } else {
-        for (let b = 0; b < nb; b++) if (mark[b] === stamp) touched[m++] = b;
-      }
-    }
-    if (m + (hasMissing ? 1 : 0) <= 1) return false;
-    if (this.cls) this.scanGini(f, m, hasMissing, at, count);
-    else this.scanMse(f, m, hasMissing, at, count);
-    return true;
-  }
-
-  /**
-   * Gini: maximise Σk l_k²/W_L + Σk r_k²/W_R (the weighted impurity decrease up to a constant).
-   * Candidate split after each occupied bin, with missing values right, then left.
-   */
-  private scanGini(f: number, m: number, hasMissing: boolean, at: number, count: number): void {
-    const { hist, touched, K, cand } = this;
-    const tot = this.sums;
-    const minLeaf = this.P.minSamplesLeaf;
-    const left = this.scratch;
-    left.fill(0);
-    const mo = this.nBins[f]! * K;
-    let missC = 0;
-    const miss = this.missScratch;
-    if (hasMissing) {
-      for (let k = 0; k < K; k++) {
-        const v = hist[mo + k]!;
-        const c = Math.floor(v / UNIT);
-        missC += c;
-        miss[k] = v - c * UNIT;
-      }
-    }
-    let totW = 0;
-    for (let k = 0; k < K; k++) totW += tot[at + k]!;
-    let lC = 0;
-    let bestScore = this.hasBest ? this.best.score : -Infinity;
-    for (let a = 0; a < m; a++) {
-      const o = touched[a]! * K;
-      for (let k = 0; k < K; k++) {
-        const v = hist[o + k]!;
-        if (v !== 0) {
-          const c = Math.floor(v / UNIT);
-          lC += c;
-          left[k]! += v - c * UNIT;
-        }
-      }
-      const last = a === m - 1;
-      for (let side = 0; side < 2; side++) {
-        // side 0: missing values right (the only option after the last bin); side 1: left.
-        if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
-        const cL = side ? lC + missC : lC;
-        const cR = count - cL;
-        if (cL < minLeaf || cR < minLeaf) continue;
-        let lSq = 0;
-        let rSq = 0;
-        let lW = 0;
-        for (let k = 0; k < K; k++) {
-          const l = side ? left[k]! + miss[k]! : left[k]!;
-          const r = tot[at + k]! - l;
-          cand[k] = l;
-          lSq += l * l;
-          rSq += r * r;
-          lW += l;
-        }
-        const rW = totW - lW;
-        const score = giniTerm(lSq, lW) + giniTerm(rSq, rW);
-        if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
-          bestScore = score;
-          this.setBest(score, f, a, m, side === 1 ? true : hasMissing ? false : lW >= rW);
-          this.bestLeft.set(cand);
-        }
-      }
-    }
-  }
-
-  /** Squared error: maximise S_L²/W_L + S_R²/W_R. */
-  private scanMse(f: number, m: number, hasMissing: boolean, at: number, count: number): void {
+  /** Builds feature f's histogram over the gathered node rows and scans it; false when f is constant in the node. */
+  private evaluateFeature(f: number): boolean {
     const { hist, touched } = this;
-    const tot = this.sums;
-    const minLeaf = this.P.minSamplesLeaf;
-    const mo = this.nBins[f]! * 2;
-    let missC = 0;
-    let missW = 0;
-    let missS = 0;
-    if (hasMissing) {
-      const v = hist[mo]!;
-      missC = Math.floor(v / UNIT);
-      missW = v - missC * UNIT;
-      missS = hist[mo + 1]!;
-    }
-    let lW = 0;
-    let lS = 0;
-    let lC = 0;
-    let bestScore = this.hasBest ? this.best.score : -Infinity;
-    // Error reduction must be positive: a node whose targets are all equal stays a leaf.
-    const parent = varianceTerm(tot[at + 1]!, tot[at]!);
-    const floor = parent + 1e-12 * Math.abs(parent);
-    for (let a = 0; a < m; a++) {
-      const o = touched[a]! * 2;
-      const v = hist[o]!;
-      const c = Math.floor(v / UNIT);
-      lC += c;
-      lW += v - c * UNIT;
-      lS += hist[o + 1]!;
-      const last = a === m - 1;
-      for (let side = 0; side < 2; side++) {
-        if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
-        const cL = side ? lC + missC : lC;
-        const cR = count - cL;
-        if (cL < minLeaf || cR < minLeaf) continue;
-        const wL = side ? lW + missW : lW;
-        const sL = side ? lS + missS : lS;
-        const wR = tot[at]! - wL;
-        const sR = tot[at + 1]! - sL;
-        const score = varianceTerm(sL, wL) + varianceTerm(sR, wR);
-        if (score <= floor) continue;
-        if (score > bestScore + 1e-12 * Math.abs(bestScore) || bestScore === -Infinity) {
-          bestScore = score;
-          this.setBest(score, f, a, m, side === 1 ? true : hasMissing ? false : wL >= wR);
-          this.bestLeft[0] = wL;
-          this.bestLeft[1] = sL;
-        }
-      }
-    }
+    const nb = this.nBins[f]!;
+    let m = this.scratch.build(this.rows, this.bins, f * this.n, nb, hist, 0, touched);
+    if (m < 0) m = occupiedBins(hist, 0, nb, this.crit, touched);
+    return this.scanner.scan(hist, 0, f, nb, touched, m, this.best);
   }
+}
 
-  /** A split after the a-th of m occupied bins; the threshold edge sits halfway to the next one. */
-  private setBest(score: number, feature: number, a: number, m: number, missingLeft: boolean): void {
-    const b = this.touched[a]!;
-    const best = this.best;
-    best.score = score;
-    best.feature = feature;
-    best.bin = b;
-    // After the last occupied bin: "every non-missing value left, missing right".
-    best.thrBin = a + 1 < m ? (b + this.touched[a + 1]! - 1) >> 1 : this.nBins[feature]! - 1;
-    best.missingLeft = missingLeft;
-    this.hasBest = true;
+/** How one forest tree draws its rows: `nDraws` bootstrap draws, or every row once. */
+export interface ForestDraws {
+  n: number;
+  nDraws: number;
+  bootstrap: boolean;
+}
+
+/**
+ * Grows the forest tree of seed `seed` (the seed `Rng.fork()` would give; core/random.ts):
+ * its bootstrap weights, then its splits, from one stream — so a tree is the same whichever
+ * thread grows it.
+ */
+export function growForestTree(grower: ForestGrower, seed: number, d: ForestDraws, weights: Float64Array): TreeState {
+  const rng = new Rng(seed);
+  if (d.bootstrap) {
+    weights.fill(0);
+    for (let j = 0; j < d.nDraws; j++) weights[rng.int(d.n)]!++;
+  } else {
+    weights.fill(1);
   }
+  return grower.grow(weights, rng).finish(-1);
+}
 
+/** The seed of `rng.fork()`, advancing `rng` as it does. */
+export function forkSeed(rng: Rng): number {
+  return rng.uint32() * 4294967296 + rng.uint32();
 }

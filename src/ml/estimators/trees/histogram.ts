@@ -1,0 +1,235 @@
+/**
+ * The one histogram builder of the tree growers (forests and boosting), on column-major bins
+ * (feature f's bin of row i at `bins[f * n + i]`), one feature at a time, as scikit-learn's
+ * `_hist_gradient_boosting` does: a node's row statistics are first gathered in the node's row
+ * order (`NodeRows`), so that the per-feature loops read them sequentially.
+ *
+ * A feature's histogram is a block of (nBins(f) + 1) cells of `width` float64 values each; the
+ * last cell holds its missing values (binning.ts's convention). What a cell sums is the
+ * criterion's business (criteria.ts): per-class packed weights, (packed weight, Σwy), or (Σg, Σh,
+ * count) — the builder adds `vals.length` statistics per row, the first one at the cell's channel
+ * `chan[row]` when given (the class of a classification row).
+ */
+
+/** The statistics of a node's rows, in the node's order, padded to an even length with a zero row. */
+export class NodeRows {
+  /** Row ids (the padding repeats the first row; its statistics are 0). */
+  readonly idx: Int32Array;
+  readonly chan: Int32Array | null;
+  readonly vals: Float64Array[];
+  /** Rows gathered (the padded length is `count + (count & 1)`). */
+  count = 0;
+
+  constructor(n: number, values: number, withChannel: boolean) {
+    this.idx = new Int32Array(n + 1);
+    this.chan = withChannel ? new Int32Array(n + 1) : null;
+    this.vals = Array.from({ length: values }, () => new Float64Array(n + 1));
+  }
+
+  /** Gathers rows indices[start, end): per-row statistics `stats[k][row]` and channel `channel[row]`. */
+  gather(indices: Int32Array, start: number, end: number, stats: readonly Float64Array[], channel: Int32Array | null): void {
+    const count = end - start;
+    const { idx, chan } = this;
+    this.count = count;
+    for (let q = 0; q < count; q++) idx[q] = indices[start + q]!;
+    idx[count] = idx[0]!;
+    if (chan && channel) {
+      for (let q = 0; q < count; q++) chan[q] = channel[idx[q]!]!;
+      chan[count] = chan[0]!;
+    }
+    for (let k = 0; k < stats.length; k++) gatherValues(stats[k]!, this.vals[k]!, idx, count);
+  }
+}
+
+function gatherValues(from: Float64Array, to: Float64Array, idx: Int32Array, count: number): void {
+  for (let q = 0; q < count; q++) to[q] = from[idx[q]!]!;
+  to[count] = 0;
+}
+
+/**
+ * Adds the gathered rows of one feature (its bins `bins[col + row]`) into a histogram: rows
+ * alternate between lane A (`a` at `oa`) and lane B (`b` at `ob`), two accumulators that halve the
+ * dependency chains when consecutive rows hit one cell (binary features); pass one lane twice for
+ * a single accumulator. The caller clears the cells and merges the lanes.
+ */
+export function accumulate(
+  rows: NodeRows, bins: Uint8Array, col: number, width: number,
+  a: Float64Array, oa: number, b: Float64Array, ob: number,
+): void {
+  const { idx, chan, vals } = rows;
+  const end = rows.count + (rows.count & 1);
+  const v0 = vals[0]!;
+  if (chan) {
+    for (let q = 0; q < end; q += 2) {
+      a[oa + bins[col + idx[q]!]! * width + chan[q]!]! += v0[q]!;
+      b[ob + bins[col + idx[q + 1]!]! * width + chan[q + 1]!]! += v0[q + 1]!;
+    }
+  } else if (vals.length === 2) {
+    const v1 = vals[1]!;
+    for (let q = 0; q < end; q += 2) {
+      const c0 = oa + bins[col + idx[q]!]! * 2;
+      const c1 = ob + bins[col + idx[q + 1]!]! * 2;
+      a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!;
+      b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!;
+    }
+  } else {
+    const v1 = vals[1]!;
+    const v2 = vals[2]!;
+    for (let q = 0; q < end; q += 2) {
+      const c0 = oa + bins[col + idx[q]!]! * 3;
+      const c1 = ob + bins[col + idx[q + 1]!]! * 3;
+      a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!; a[c0 + 2]! += v2[q]!;
+      b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!; b[c1 + 2]! += v2[q + 1]!;
+    }
+  }
+}
+
+/**
+ * Scratch space for building one feature's histogram: the second lane, and the marks of the
+ * sparse path (which clears and lists only the bins a small node touches).
+ */
+export class HistogramScratch {
+  readonly lane: Float64Array;
+  private readonly mark = new Int32Array(256);
+  private stamp = 0;
+
+  constructor(readonly width: number) {
+    this.lane = new Float64Array(256 * width);
+  }
+
+  /**
+   * Builds feature f's histogram into `hist` at `o` (cells of bins 0 … nb, nb = missing). Dense
+   * (every cell cleared, two lanes) when the node has at least 4 rows a bin, else sparse: then the
+   * occupied non-missing bins are written, in ascending order, to `touched` and their number
+   * returned; the dense path returns -1 (the caller lists occupied bins from the cells).
+   */
+  build(rows: NodeRows, bins: Uint8Array, col: number, nb: number, hist: Float64Array, o: number, touched: Int32Array): number {
+    if (nb * 4 <= rows.count) {
+      this.buildDense(rows, bins, col, nb, hist, o);
+      return -1;
+    }
+    return this.buildSparse(rows, bins, col, nb, hist, o, touched);
+  }
+
+  /** Builds every cell of feature f's histogram (two lanes for a node of at least 4 rows a bin). */
+  buildDense(rows: NodeRows, bins: Uint8Array, col: number, nb: number, hist: Float64Array, o: number): void {
+    const W = this.width;
+    const cells = (nb + 1) * W;
+    hist.fill(0, o, o + cells);
+    if (nb * 4 > rows.count) return accumulate(rows, bins, col, W, hist, o, hist, o);
+    const lane = this.lane;
+    lane.fill(0, 0, cells);
+    accumulate(rows, bins, col, W, hist, o, lane, 0);
+    for (let j = 0; j < cells; j++) hist[o + j]! += lane[j]!;
+  }
+
+  private buildSparse(rows: NodeRows, bins: Uint8Array, col: number, nb: number, hist: Float64Array, o: number, touched: Int32Array): number {
+    const { mark, width: W } = this;
+    const stamp = ++this.stamp;
+    const idx = rows.idx;
+    let m = 0;
+    hist.fill(0, o + nb * W, o + (nb + 1) * W); // the missing cell is read whether touched or not
+    for (let q = 0; q < rows.count; q++) {
+      const bin = bins[col + idx[q]!]!;
+      if (mark[bin] === stamp) continue;
+      mark[bin] = stamp;
+      if (bin === nb) continue;
+      touched[m++] = bin;
+      for (let k = o + bin * W, stop = k + W; k < stop; k++) hist[k] = 0; // inline: a fill() call a row costs more than the row
+    }
+    accumulate(rows, bins, col, W, hist, o, hist, o);
+    if (m <= 24) insertionSort(touched, m);
+    else { m = 0; for (let bin = 0; bin < nb; bin++) if (mark[bin] === stamp) touched[m++] = bin; }
+    return m;
+  }
+}
+
+function insertionSort(a: Int32Array, m: number): void {
+  for (let i = 1; i < m; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) { a[j + 1] = a[j]!; j--; }
+    a[j + 1] = v;
+  }
+}
+
+/**
+ * Every feature's histogram at once from rows of their non-default cells, for sparse data (one-hot
+ * blocks, image backgrounds) where most cells hold their feature's most frequent bin: each row
+ * keeps only its other cells (CSR), and a node's most-frequent-bin cells are filled in from the
+ * node totals, as LightGBM does. Cells are (Σg, Σh, count); feature f's block starts at cell
+ * `offset[f]`. `null` from `sparseRows` when the data is not sparse enough to pay.
+ */
+export class SparseRows {
+  private constructor(
+    private readonly offset: Int32Array,
+    /** Per feature, the cell of its most frequent bin. */
+    private readonly defaultCell: Int32Array,
+    private readonly rowStart: Int32Array,
+    private readonly cells: Int32Array,
+  ) {}
+
+  static of(bins: Uint8Array, n: number, offset: Int32Array): SparseRows | null {
+    const F = offset.length - 1;
+    const counts = new Int32Array(offset[F]!);
+    const defaultCell = new Int32Array(F);
+    let nonDefault = 0;
+    for (let f = 0; f < F; f++) {
+      const o = offset[f]!;
+      for (let i = 0; i < n; i++) counts[o + bins[f * n + i]!]!++;
+      let best = o;
+      for (let c = o + 1; c < offset[f + 1]!; c++) if (counts[c]! > counts[best]!) best = c;
+      defaultCell[f] = best;
+      nonDefault += n - counts[best]!;
+    }
+    if (nonDefault >= 0.4 * n * F) return null;
+    const rowStart = new Int32Array(n + 1);
+    for (let f = 0; f < F; f++) {
+      for (let i = 0; i < n; i++) if (offset[f]! + bins[f * n + i]! !== defaultCell[f]) rowStart[i + 1]!++;
+    }
+    for (let i = 0; i < n; i++) rowStart[i + 1]! += rowStart[i]!;
+    const cells = new Int32Array(nonDefault);
+    const fill = rowStart.slice(0, n);
+    for (let f = 0; f < F; f++) {
+      for (let i = 0; i < n; i++) {
+        const c = offset[f]! + bins[f * n + i]!;
+        if (c !== defaultCell[f]) cells[fill[i]!++] = c;
+      }
+    }
+    return new SparseRows(offset, defaultCell, rowStart, cells);
+  }
+
+  /**
+   * Builds the histograms of the gathered rows into `hist` (cleared here; `totals` = the node's
+   * (Σg, Σh, count)); only the `active` features' default cells are filled in.
+   */
+  build(rows: NodeRows, hist: Float64Array, totals: Float64Array, active: Int32Array): void {
+    const { rowStart, cells, offset } = this;
+    const { idx, vals } = rows;
+    const [g, h, c] = vals as [Float64Array, Float64Array, Float64Array];
+    hist.fill(0);
+    for (let q = 0; q < rows.count; q++) {
+      const i = idx[q]!;
+      const gi = g[q]!;
+      const hi = h[q]!;
+      const ci = c[q]!;
+      for (let e = rowStart[i]!, stop = rowStart[i + 1]!; e < stop; e++) {
+        const o = cells[e]! * 3;
+        hist[o]! += gi;
+        hist[o + 1]! += hi;
+        hist[o + 2]! += ci;
+      }
+    }
+    // Each feature's default cell holds what its other cells do not.
+    for (const f of active) {
+      let sg = 0;
+      let sh = 0;
+      let sc = 0;
+      for (let o = offset[f]! * 3, stop = offset[f + 1]! * 3; o < stop; o += 3) { sg += hist[o]!; sh += hist[o + 1]!; sc += hist[o + 2]!; }
+      const d = this.defaultCell[f]! * 3;
+      hist[d] = totals[0]! - sg;
+      hist[d + 1] = totals[1]! - sh;
+      hist[d + 2] = totals[2]! - sc;
+    }
+  }
+}

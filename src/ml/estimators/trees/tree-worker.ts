@@ -1,0 +1,41 @@
+/**
+ * A helper thread of thread-pool.ts: builds a grower over the shared binned data it is set up
+ * with, then grows the trees it is asked for — forest trees by seed, or boosting trees by class
+ * (their raw-score updates go to the shared `delta`) — answering each task with the trees.
+ */
+import { workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { BoostingGrower, growBoostingTree } from './boosting-grower.js';
+import type { BoostingGrowOptions } from './boosting-grower.js';
+import { ForestGrower, growForestTree } from './forest-grower.js';
+import type { ForestDraws, ForestGrowOptions } from './forest-grower.js';
+import type { HelperSetup } from './thread-pool.js';
+import type { Target, TreeState } from '../types.js';
+
+export interface ForestTask { seeds: number[]; draws: ForestDraws }
+export interface BoostingTask { classes: number[]; outputs: number }
+
+const { port, done, slot, setup } = workerData as { port: MessagePort; done: Int32Array; slot: number; setup: HelperSetup };
+
+function handler(s: HelperSetup): (task: unknown) => TreeState[] {
+  if (s.kind === 'forest') {
+    const grower = new ForestGrower(s.bins, s.n, s.F, s.thresholds, s.target as Target, s.options as ForestGrowOptions, s.mtry);
+    const weights = new Float64Array(s.n);
+    return (task) => (task as ForestTask).seeds.map((seed) => growForestTree(grower, seed, (task as ForestTask).draws, weights));
+  }
+  const grower = new BoostingGrower(s.bins, s.n, s.F, s.thresholds, s.options as BoostingGrowOptions);
+  return (task) => (task as BoostingTask).classes.map((k) => growBoostingTree(grower, k, (task as BoostingTask).outputs, s.grad, s.hess, s.delta));
+}
+
+const run = handler(setup);
+port.on('message', (task: unknown) => {
+  let answer: { result?: TreeState[]; error?: string };
+  try {
+    answer = { result: run(task) };
+  } catch (e) {
+    answer = { error: e instanceof Error ? e.message : String(e) };
+  }
+  port.postMessage(answer);
+  Atomics.add(done, slot, 1);
+  Atomics.notify(done, slot);
+});
