@@ -60,6 +60,39 @@ export class CancelledError extends ofKind('cancelled') {}
 export class UnavailableError extends ofKind('unavailable') {}
 export class InternalError extends ofKind('internal') {}
 
+/** What a DomainError is made of: plain data, so it can cross a worker thread (structured clone drops the class). */
+export interface DomainErrorData {
+  kind: ErrorKind;
+  code: string;
+  message: string;
+  details?: ErrorDetails;
+}
+
+const CLASS_OF_KIND: Readonly<Record<ErrorKind, new (code: string, message: string, details?: ErrorDetails) => DomainError>> = {
+  malformed_input: MalformedInputError,
+  invalid_input: InvalidInputError,
+  unauthenticated: UnauthenticatedError,
+  forbidden: ForbiddenError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  too_large: TooLargeError,
+  unsupported_media_type: UnsupportedMediaTypeError,
+  quota_exceeded: QuotaExceededError,
+  cancelled: CancelledError,
+  unavailable: UnavailableError,
+  internal: InternalError,
+};
+
+/** A DomainError as data (to send it to another thread). */
+export function domainErrorData(err: DomainError): DomainErrorData {
+  return { kind: err.kind, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+}
+
+/** The DomainError of the right class back from its data (what domainErrorData sent from another thread). */
+export function domainErrorFrom(data: DomainErrorData): DomainError {
+  return new CLASS_OF_KIND[data.kind](data.code, data.message, data.details);
+}
+
 /**
  * Compatibility, until src/services/serving (and the request codecs ml/instances.ts and
  * ml/tensor-values.ts, moving there) throw DomainErrors. TODO(serving): convert those, then move
