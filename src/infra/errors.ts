@@ -92,37 +92,3 @@ export function domainErrorData(err: DomainError): DomainErrorData {
 export function domainErrorFrom(data: DomainErrorData): DomainError {
   return new CLASS_OF_KIND[data.kind](data.code, data.message, data.details);
 }
-
-/**
- * Compatibility, until src/services/serving (and the request codecs ml/instances.ts and
- * ml/tensor-values.ts, moving there) throw DomainErrors. TODO(serving): convert those, then move
- * AppError to interfaces/http and delete these helpers. Serving catches some errors by status
- * (a registry 404, the replica worker's refusals), so what it consumes stays an AppError until then.
- * scripts/check-layers.mjs keeps new uses out of the lower layers.
- */
-export class AppError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'AppError';
-  }
-}
-
-export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
-  new AppError(400, code, message, details);
-export const unauthorized = (message: string) => new AppError(401, 'unauthorized', message);
-export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
-export const notFound = (what: string, id: string) =>
-  new AppError(404, 'not_found', `${what} '${id}' was not found.`, { [what.toLowerCase()]: id });
-export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
-  new AppError(409, code, message, details);
-export const tooLarge = (message: string, details?: Record<string, unknown>) =>
-  new AppError(413, 'payload_too_large', message, details);
-export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) =>
-  new AppError(422, code, message, details);
-export const tooManyRequests = (message: string, retryAfterSeconds: number, details?: Record<string, unknown>) =>
-  new AppError(429, 'too_many_requests', message, { retryAfterSeconds, ...details });
