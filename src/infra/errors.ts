@@ -60,36 +60,35 @@ export class CancelledError extends ofKind('cancelled') {}
 export class UnavailableError extends ofKind('unavailable') {}
 export class InternalError extends ofKind('internal') {}
 
-/**
- * Compatibility, until src/services/serving (and the request codecs ml/instances.ts and
- * ml/tensor-values.ts, moving there) throw DomainErrors. TODO(serving): convert those, then move
- * AppError to interfaces/http and delete these helpers. Serving catches some errors by status
- * (a registry 404, the replica worker's refusals), so what it consumes stays an AppError until then.
- * scripts/check-layers.mjs keeps new uses out of the lower layers.
- */
-export class AppError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'AppError';
-  }
+/** What a DomainError is made of: plain data, so it can cross a worker thread (structured clone drops the class). */
+export interface DomainErrorData {
+  kind: ErrorKind;
+  code: string;
+  message: string;
+  details?: ErrorDetails;
 }
 
-export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
-  new AppError(400, code, message, details);
-export const unauthorized = (message: string) => new AppError(401, 'unauthorized', message);
-export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
-export const notFound = (what: string, id: string) =>
-  new AppError(404, 'not_found', `${what} '${id}' was not found.`, { [what.toLowerCase()]: id });
-export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
-  new AppError(409, code, message, details);
-export const tooLarge = (message: string, details?: Record<string, unknown>) =>
-  new AppError(413, 'payload_too_large', message, details);
-export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) =>
-  new AppError(422, code, message, details);
-export const tooManyRequests = (message: string, retryAfterSeconds: number, details?: Record<string, unknown>) =>
-  new AppError(429, 'too_many_requests', message, { retryAfterSeconds, ...details });
+const CLASS_OF_KIND: Readonly<Record<ErrorKind, new (code: string, message: string, details?: ErrorDetails) => DomainError>> = {
+  malformed_input: MalformedInputError,
+  invalid_input: InvalidInputError,
+  unauthenticated: UnauthenticatedError,
+  forbidden: ForbiddenError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  too_large: TooLargeError,
+  unsupported_media_type: UnsupportedMediaTypeError,
+  quota_exceeded: QuotaExceededError,
+  cancelled: CancelledError,
+  unavailable: UnavailableError,
+  internal: InternalError,
+};
+
+/** A DomainError as data (to send it to another thread). */
+export function domainErrorData(err: DomainError): DomainErrorData {
+  return { kind: err.kind, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+}
+
+/** The DomainError of the right class back from its data (what domainErrorData sent from another thread). */
+export function domainErrorFrom(data: DomainErrorData): DomainError {
+  return new CLASS_OF_KIND[data.kind](data.code, data.message, data.details);
+}

@@ -3,7 +3,7 @@
  * fits which dtype (a float32 holds at most ±3.4028235e38), how to say why one does not, and how
  * nested arrays flatten (to a bounded depth, so no body can exhaust the stack).
  */
-import { unprocessable } from '../infra/errors.js';
+import { InvalidInputError } from '../infra/errors.js';
 import type { TensorDtype } from './signature.js';
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | string[];
@@ -18,7 +18,7 @@ export interface FeedTensor {
 export type Feeds = Record<string, FeedTensor>;
 
 export function bad(code: string, message: string, details: Record<string, unknown>): never {
-  throw unprocessable(code, message, details);
+  throw new InvalidInputError(code, message, details);
 }
 
 export function allocate(dtype: TensorDtype, n: number): TensorData {

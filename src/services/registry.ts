@@ -15,7 +15,7 @@
 import type { Db } from '../infra/store/database.js';
 import { isUniqueViolation } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
-import { ConflictError, InvalidInputError, TooLargeError, notFound } from '../infra/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
 import { tarGz } from '../infra/tar.js';
 import type { ModelVersionsTable } from '../infra/store/tables-registry.js';
@@ -330,7 +330,7 @@ export class RegistryService {
 
   private async findModel(tenantId: string, name: string) {
     const m = await this.db.selectFrom('models').selectAll().where('tenant_id', '=', tenantId).where('name', '=', name).executeTakeFirst();
-    if (!m) throw notFound('Model', name); // TODO(serving): NotFoundError.of once serving.ts catches NotFoundError
+    if (!m) throw NotFoundError.of('Model', name);
     return m;
   }
 
@@ -340,9 +340,9 @@ export class RegistryService {
     if (/^\d+$/.test(text)) q = q.where('version', '=', Number(text));
     else if (text === 'latest') q = q.orderBy('version', 'desc');
     else if ((STAGES as readonly string[]).includes(text)) q = q.where('stage', '=', text).orderBy('version', 'desc');
-    else throw notFound('Model version', `${name}@${text}`); // TODO(serving)
+    else throw NotFoundError.of('Model version', `${name}@${text}`);
     const row = await q.executeTakeFirst();
-    if (!row) throw notFound('Model version', `${name}@${text}`); // TODO(serving)
+    if (!row) throw NotFoundError.of('Model version', `${name}@${text}`);
     return row;
   }
 }

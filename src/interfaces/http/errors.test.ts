@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AppError, CancelledError, ConflictError, DomainError, ForbiddenError, InternalError, InvalidInputError, MalformedInputError,
+  CancelledError, ConflictError, DomainError, ForbiddenError, InternalError, InvalidInputError, MalformedInputError,
   NotFoundError, QuotaExceededError, TooLargeError, UnauthenticatedError, UnavailableError, UnsupportedMediaTypeError,
-  type ErrorDetails,
+  domainErrorData, domainErrorFrom, type ErrorDetails,
 } from '../../infra/errors.js';
-import { errorAnswer, STATUS_OF_KIND, toErrorReply } from './errors.js';
+import { AppError, errorAnswer, STATUS_OF_KIND, toErrorReply } from './errors.js';
 
 const CASES: [new (code: string, message: string, details?: ErrorDetails) => DomainError, number][] = [
   [MalformedInputError, 400], [UnauthenticatedError, 401], [ForbiddenError, 403], [NotFoundError, 404], [ConflictError, 409],
@@ -34,6 +34,18 @@ test('a domain error without details answers without a details field', () => {
   assert.deepEqual(body, { error: { code: 'forbidden', message: 'Only admins can create admin keys.' } });
 });
 
+test('a domain error sent to another thread as data comes back as its class and answers alike', () => {
+  for (const [Kind] of CASES) {
+    for (const details of [{ field: 'x' }, undefined]) {
+      const err = new Kind('some_code', 'What went wrong.', details);
+      // What postMessage does to it: the class is lost, the data is kept.
+      const back = domainErrorFrom(structuredClone(domainErrorData(err)));
+      assert.ok(back instanceof Kind, Kind.name);
+      assert.deepEqual(toErrorReply(back), toErrorReply(err), Kind.name);
+    }
+  }
+});
+
 test('NotFoundError.of says what was not found, as notFound did', () => {
   const reply = toErrorReply(NotFoundError.of('Dataset', 'iris'))!;
   assert.deepEqual(reply, { status: 404, code: 'not_found', message: "Dataset 'iris' was not found.", details: { dataset: 'iris' } });
@@ -50,7 +62,7 @@ test('Retry-After (whole seconds, rounded up) on a 429 that says when to retry, 
   assert.deepEqual(unavailable.body.error.details, { retryAfterSeconds: 1 });
 });
 
-test('an AppError (still thrown by services/serving) answers the status it carries', () => {
+test('an AppError (thrown at the HTTP edge only) answers the status it carries', () => {
   const reply = toErrorReply(new AppError(429, 'too_many_requests', 'The endpoint queue is full.', { retryAfterSeconds: 1 }))!;
   assert.equal(reply.status, 429);
   assert.deepEqual(errorAnswer(reply).headers, { 'retry-after': '1' });

@@ -7,8 +7,24 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, DomainError, type ErrorKind } from '../../infra/errors.js';
+import { DomainError, type ErrorKind } from '../../infra/errors.js';
 import { redactUrl } from '../../infra/logger.js';
+
+/**
+ * An error of the HTTP edge that carries its status: for what only HTTP knows (a multipart form
+ * that Fastify could not read, with the 4xx it chose). The layers below throw DomainErrors.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
 
 export interface ErrorReply {
   status: number;
@@ -47,7 +63,6 @@ export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
 
 export function toErrorReply(err: unknown): ErrorReply | undefined {
   if (err instanceof DomainError) return { status: STATUS_OF_KIND[err.kind], code: err.code, message: err.message, details: err.details };
-  // TODO(serving): services/serving still throws AppError, which carries its status.
   if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError;
   if (fe?.validation) {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { AppError } from '../../infra/errors.js';
+import { DomainError } from '../../infra/errors.js';
 import { createLogger } from '../../infra/logger.js';
 import { openStore, type Db } from '../../infra/store/database.js';
 import type { Principal, Role } from '../principal.js';
@@ -51,13 +51,13 @@ function plane() {
   return { plane: p, registry };
 }
 
-/** What a refusal says: status, code, message, details (the error body's fields). */
+/** What a refusal says: kind (the status, at the HTTP edge), code, message, details (the error body's fields). */
 function refusal(fn: () => unknown) {
   try {
     fn();
   } catch (err) {
-    assert.ok(err instanceof AppError, String(err));
-    return { status: err.status, code: err.code, message: err.message, details: err.details };
+    assert.ok(err instanceof DomainError, String(err));
+    return { kind: err.kind, code: err.code, message: err.message, details: err.details };
   }
   assert.fail('not refused');
 }
@@ -70,8 +70,8 @@ test('authorizePredict: the caller\'s ready endpoint; other tenants\' endpoints 
   alone.add(endpoint('t2', 'theirs'));
   assert.deepEqual(refusal(() => p.authorizePredict(principal('t2'), 'iris')), refusal(() => alone.authorizePredict(principal('t2'), 'iris')),
     'another tenant\'s endpoint answers exactly as if it did not exist');
-  assert.equal(refusal(() => p.authorizePredict(principal('t1'), 'theirs')).status, 404);
-  assert.equal(refusal(() => p.find(principal('t1'), 'theirs')).status, 404);
+  assert.equal(refusal(() => p.authorizePredict(principal('t1'), 'theirs')).kind, 'not_found');
+  assert.equal(refusal(() => p.find(principal('t1'), 'theirs')).kind, 'not_found');
 });
 
 test('authorizePredict: an inference key scoped to one endpoint reaches it only, by name or id', () => {
@@ -80,16 +80,16 @@ test('authorizePredict: an inference key scoped to one endpoint reaches it only,
   assert.equal(p.authorizePredict(scoped, 'iris').row.name, 'iris');
   assert.equal(p.authorizePredict(principal('t1', 'inference', 'ep_t1_iris'), 'iris').row.name, 'iris');
   const other = refusal(() => p.authorizePredict(scoped, 'mixed'));
-  assert.deepEqual(other, { status: 403, code: 'forbidden', message: "This inference key may call endpoint 'iris' only; use a key for 'mixed'.", details: other.details });
+  assert.deepEqual(other, { kind: 'forbidden', code: 'forbidden', message: "This inference key may call endpoint 'iris' only; use a key for 'mixed'.", details: other.details });
   // A scoped key learns nothing of what else exists: 403 whether the endpoint exists or not.
   assert.deepEqual(refusal(() => p.authorizePredict(scoped, 'nope')).message, "This inference key may call endpoint 'iris' only; use a key for 'nope'.");
-  assert.equal(refusal(() => p.isReady(scoped, 'mixed')).status, 403);
+  assert.equal(refusal(() => p.isReady(scoped, 'mixed')).kind, 'forbidden');
 });
 
 test('authorizePredict: roles that may not predict are refused first, whatever the transport screened', () => {
   const { plane: p } = plane();
   const viewer = refusal(() => p.authorizePredict(principal('t1', 'viewer'), 'nope'));
-  assert.equal(viewer.status, 403);
+  assert.equal(viewer.kind, 'forbidden');
   assert.match(viewer.message, /needs a key with role admin or developer or inference; yours has role viewer/);
   assert.equal(DataPlane.mayPredict('viewer'), false);
   for (const role of ['admin', 'developer', 'inference'] as const) assert.equal(DataPlane.mayPredict(role), true, role);
@@ -99,22 +99,22 @@ test('authorizePredict: an endpoint not ready answers 503 with why; isReady says
   const { plane: p } = plane();
   const me = principal('t1');
   assert.deepEqual(refusal(() => p.authorizePredict(me, 'warming')), {
-    status: 503, code: 'endpoint_not_ready', message: "Endpoint 'warming' is not ready: it is still loading; retry in a moment.", details: { status: 'loading', retryAfterSeconds: 1 },
+    kind: 'unavailable', code: 'endpoint_not_ready', message: "Endpoint 'warming' is not ready: it is still loading; retry in a moment.", details: { status: 'loading', retryAfterSeconds: 1 },
   });
   assert.match(refusal(() => p.authorizePredict(me, 'broken')).message, /failed to start: the model did not load\. Fix it with PATCH \/v1\/endpoints\/broken/);
   assert.equal(p.isReady(me, 'warming'), false);
   assert.equal(p.isReady(me, 'iris'), true);
-  assert.equal(refusal(() => p.isReady(principal('t2'), 'iris')).status, 404);
+  assert.equal(refusal(() => p.isReady(principal('t2'), 'iris')).kind, 'not_found');
 });
 
 test('pickVersion: a version not served is not found; no version with traffic is 503', () => {
   const { plane: p } = plane();
   const ep = p.authorizePredict(principal('t1'), 'iris');
   const missing = refusal(() => p.pickVersion(ep, '3'));
-  assert.deepEqual([missing.status, missing.code], [404, 'not_found']);
+  assert.deepEqual([missing.kind, missing.code], ['not_found', 'not_found']);
   assert.match(missing.message, /iris@3/);
-  assert.deepEqual(refusal(() => p.pickVersion(ep)), { status: 503, code: 'endpoint_not_ready', message: "Endpoint 'iris' has no version with traffic; PATCH its traffic.", details: { retryAfterSeconds: 1 } });
-  assert.equal(refusal(() => p.target(principal('t1', 'inference', 'mixed'), 'iris')).status, 403, 'target authorizes before it picks');
+  assert.deepEqual(refusal(() => p.pickVersion(ep)), { kind: 'unavailable', code: 'endpoint_not_ready', message: "Endpoint 'iris' has no version with traffic; PATCH its traffic.", details: { retryAfterSeconds: 1 } });
+  assert.equal(refusal(() => p.target(principal('t1', 'inference', 'mixed'), 'iris')).kind, 'forbidden', 'target authorizes before it picks');
 });
 
 test('recordRequest counts requests of endpoints that exist only; recordPredictions meters rows per tenant', async () => {

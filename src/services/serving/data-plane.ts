@@ -13,7 +13,7 @@
  * codecs (./codec/) that a protocol picks, so that a new protocol (the OpenAI-compatible API,
  * streaming generation) is one more composition of these steps, with its own run step.
  */
-import { AppError, forbidden, notFound } from '../../infra/errors.js';
+import { DomainError, ForbiddenError, NotFoundError, UnavailableError } from '../../infra/errors.js';
 import { assertAccess, mayAccess, type Principal, type Role } from '../principal.js';
 import type { Feeds } from './codec/instances.js';
 import { endpointKey, type Endpoint, type ServedVersion } from './endpoint.js';
@@ -54,7 +54,7 @@ export class DataPlane {
   /** The endpoint `name` of the caller's tenant (404 otherwise: other tenants' are never seen). */
   find(p: Principal, name: string): Endpoint {
     const ep = this.endpoints.get(endpointKey(p.tenantId, name));
-    if (!ep) throw notFound('Endpoint', name);
+    if (!ep) throw NotFoundError.of('Endpoint', name);
     return ep;
   }
 
@@ -80,13 +80,13 @@ export class DataPlane {
     if (p.endpoint && p.endpoint !== name) {
       const ep = this.lookup(p.tenantId, name);
       if (!ep || ep.row.id !== p.endpoint) {
-        throw forbidden(`This inference key may call endpoint '${p.endpoint}' only; use a key for '${name}'.`);
+        throw new ForbiddenError('forbidden', `This inference key may call endpoint '${p.endpoint}' only; use a key for '${name}'.`);
       }
     }
     const ep = this.find(p, name);
     if (ep.status !== 'ready' && ep.status !== 'updating') {
       const why = ep.status === 'failed' ? `it failed to start: ${ep.error}. Fix it with PATCH /v1/endpoints/${name}` : 'it is still loading; retry in a moment';
-      throw new AppError(503, 'endpoint_not_ready', `Endpoint '${name}' is not ready: ${why}.`, { status: ep.status, retryAfterSeconds: 1 });
+      throw new UnavailableError('endpoint_not_ready', `Endpoint '${name}' is not ready: ${why}.`, { status: ep.status, retryAfterSeconds: 1 });
     }
     return ep;
   }
@@ -97,7 +97,7 @@ export class DataPlane {
       this.authorizePredict(p, name);
       return true;
     } catch (err) {
-      if (err instanceof AppError && err.status === 503) return false;
+      if (err instanceof DomainError && err.kind === 'unavailable') return false;
       throw err;
     }
   }
@@ -109,11 +109,11 @@ export class DataPlane {
   pickVersion(ep: Endpoint, version?: string): ServedVersion {
     if (version !== undefined) {
       const s = ep.served.get(Number(version));
-      if (!s) throw notFound('Model version', `${ep.row.name}@${version}`);
+      if (!s) throw NotFoundError.of('Model version', `${ep.row.name}@${version}`);
       return s;
     }
     const s = ep.pick();
-    if (!s) throw new AppError(503, 'endpoint_not_ready', `Endpoint '${ep.row.name}' has no version with traffic; PATCH its traffic.`, { retryAfterSeconds: 1 });
+    if (!s) throw new UnavailableError('endpoint_not_ready', `Endpoint '${ep.row.name}' has no version with traffic; PATCH its traffic.`, { retryAfterSeconds: 1 });
     return s;
   }
 
@@ -127,7 +127,7 @@ export class DataPlane {
   describingVersion(ep: Endpoint): ServedVersion {
     const main = mainVersion(ep.traffic);
     const s = (main !== undefined ? ep.served.get(main) : undefined) ?? [...ep.served.values()][0];
-    if (!s) throw new AppError(503, 'endpoint_not_ready', `Endpoint '${ep.row.name}' serves no version.`, { retryAfterSeconds: 1 });
+    if (!s) throw new UnavailableError('endpoint_not_ready', `Endpoint '${ep.row.name}' serves no version.`, { retryAfterSeconds: 1 });
     return s;
   }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { slowModel } from '../../ml/testing/onnx-fixtures.js';
-import type { AppError } from '../../infra/errors.js';
+import type { DomainError } from '../../infra/errors.js';
 import type { Feeds } from './codec/instances.js';
 import { VersionPool, type PoolHooks, type PoolSettings } from './pool.js';
 
@@ -30,7 +30,7 @@ function rowsOf(rows: number): Feeds {
   for (let i = 0; i < rows; i++) data.fill(i / rows, i * 256, (i + 1) * 256);
   return { x: { dtype: 'float32', dims: [rows, 256], data } };
 }
-const codeOf = (p: Promise<unknown>) => p.then(() => 'answered', (e: AppError) => `${e.status} ${e.code}`);
+const codeOf = (p: Promise<unknown>) => p.then(() => 'answered', (e: DomainError) => `${e.kind} ${e.code}`);
 const threads = (pool: VersionPool) => (pool as unknown as { replicas: unknown[] }).replicas.length;
 
 test('a replica that dies with requests in flight: they are answered by its replacement, and the failure is reported', async () => {
@@ -76,10 +76,10 @@ test('closing a pool while runs are under way: the piece under way is answered, 
   // comes while they are under way.
   await pool.close();
   assert.equal((await small).y!.dims[0], 64);
-  assert.equal(await large, '503 endpoint_unavailable', 'stopped after its first piece, not run to its end');
-  assert.equal(await queued, '503 endpoint_unavailable');
+  assert.equal(await large, 'unavailable endpoint_unavailable', 'stopped after its first piece, not run to its end');
+  assert.equal(await queued, 'unavailable endpoint_unavailable');
   assert.equal(threads(pool), 0, 'every replica thread has exited when close resolves');
-  assert.equal(await codeOf(pool.submit(row(0.1), 1)), '503 endpoint_unavailable', 'no intake after a close');
+  assert.equal(await codeOf(pool.submit(row(0.1), 1)), 'unavailable endpoint_unavailable', 'no intake after a close');
 });
 
 test('a drain during a run of many pieces answers everything, the pieces joined into one answer', async () => {
@@ -93,7 +93,7 @@ test('a drain during a run of many pieces answers everything, the pieces joined 
   const queued = pool.submit(row(0.1), 1);
   assert.equal(pool.stats().inflight, 1);
   const drained = pool.drain();
-  assert.equal(await codeOf(pool.submit(row(0.1), 1)), '503 endpoint_unavailable', 'no intake once draining');
+  assert.equal(await codeOf(pool.submit(row(0.1), 1)), 'unavailable endpoint_unavailable', 'no intake once draining');
   const out = await answer;
   assert.equal((await queued).y!.dims[0], 1, 'what was queued is answered too');
   await drained;
@@ -149,7 +149,7 @@ test('a process that closes its pool during a long run of many pieces exits by i
     const rows = 2048;
     const answer = pool.submit({ x: { dtype: 'float32', dims: [rows, 256], data: new Float32Array(rows * 256).fill(0.1) } }, rows);
     if (pool.stats().inflight !== 1) throw new Error('the run is not in flight');
-    const outcome = answer.then(() => 'answered', (e) => e.status + ' ' + e.code);
+    const outcome = answer.then(() => 'answered', (e) => e.kind + ' ' + e.code);
     await pool.close();
     console.log(JSON.stringify({ outcome: await outcome, replicas: pool.stats().replicas }));
     // No process.exit: the process ends when nothing holds it any more.
@@ -168,5 +168,5 @@ test('a process that closes its pool during a long run of many pieces exits by i
   assert.doesNotMatch(stderr, /Napi::Error|terminate called|replica failure/, stderr);
   assert.equal(signal, null, stderr);
   assert.equal(code, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout.trim()), { outcome: '503 endpoint_unavailable', replicas: 0 });
+  assert.deepEqual(JSON.parse(stdout.trim()), { outcome: 'unavailable endpoint_unavailable', replicas: 0 });
 });

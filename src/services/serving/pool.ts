@@ -24,7 +24,7 @@
  * The hot path (submit → enqueue → pump → dispatch → result) allocates one promise per request
  * and one array per batch, nothing per replica or per state change.
  */
-import { AppError } from '../../infra/errors.js';
+import { DomainError, InternalError, InvalidInputError, QuotaExceededError, UnavailableError, domainErrorFrom } from '../../infra/errors.js';
 import type { Feeds } from './codec/instances.js';
 import { Autoscaler, type AutoscalingSettings } from './autoscaler.js';
 import { BatchQueue, type Pending } from './batch-queue.js';
@@ -79,7 +79,7 @@ const EAGER_FRACTION = 1 / 2;
 /** A request whose replica died this many times is refused rather than retried for ever. */
 const MAX_RETRIES = 2;
 
-const shuttingDown = () => new AppError(503, 'endpoint_unavailable', 'The server is shutting down; retry the request.');
+const shuttingDown = () => new UnavailableError('endpoint_unavailable', 'The server is shutting down; retry the request.');
 
 export class VersionPool {
   /** Every replica whose thread has not exited yet, whatever its state. */
@@ -218,10 +218,10 @@ export class VersionPool {
     return this.closing;
   }
 
-  private refuse(rows: number, bytes: number): AppError | undefined {
-    if (this.state !== 'running') return new AppError(503, 'endpoint_unavailable', 'This model version is no longer served; retry the request.');
+  private refuse(rows: number, bytes: number): DomainError | undefined {
+    if (this.state !== 'running') return new UnavailableError('endpoint_unavailable', 'This model version is no longer served; retry the request.');
     if (this.queue.full(rows, bytes)) {
-      return new AppError(429, 'too_many_requests', 'The endpoint queue is full; retry shortly, or raise replicas.max.', { retryAfterSeconds: 1 });
+      return new QuotaExceededError('too_many_requests', 'The endpoint queue is full; retry shortly, or raise replicas.max.', { retryAfterSeconds: 1 });
     }
     return undefined;
   }
@@ -266,7 +266,7 @@ export class VersionPool {
     for (const batch of lost) {
       for (const p of batch) {
         if (this.state === 'closed') p.reject(shuttingDown());
-        else if (++p.retries > MAX_RETRIES) p.reject(new AppError(500, 'replica_failed', `The model crashed while serving this request (${why}).`));
+        else if (++p.retries > MAX_RETRIES) p.reject(new InternalError('replica_failed', `The model crashed while serving this request (${why}).`));
         else again.push(p);
       }
     }
@@ -294,7 +294,7 @@ export class VersionPool {
       const why = (err as Error).message;
       this.hooks.onReplicaFailure(`a replacement replica did not start: ${why}`);
       if (this.live().length === 0) {
-        this.queue.rejectAll(new AppError(503, 'endpoint_unavailable', `No replica of this model version could be started (${why}); retry shortly.`, { retryAfterSeconds: 1 }));
+        this.queue.rejectAll(new UnavailableError('endpoint_unavailable', `No replica of this model version could be started (${why}); retry shortly.`, { retryAfterSeconds: 1 }));
         this.checkDrained();
       }
       setTimeout(() => this.replace(), 1000).unref();
@@ -350,8 +350,8 @@ export class VersionPool {
       this.latencyCount++;
       const res = results[i];
       if (res?.ok) p.resolve(res);
-      else if (res?.error) p.reject(new AppError(res.error.status, res.error.code, res.error.message, res.error.details));
-      else p.reject(new AppError(422, 'inference_failed', `The model could not run on this input: ${res?.message ?? 'no result'}. Check the input against GET /v2/models/{endpoint}.`, { reason: res?.message }));
+      else if (res?.error) p.reject(domainErrorFrom(res.error));
+      else p.reject(new InvalidInputError('inference_failed', `The model could not run on this input: ${res?.message ?? 'no result'}. Check the input against GET /v2/models/{endpoint}.`, { reason: res?.message }));
     }
     for (const rows of runs) this.hooks.onBatch(rows, batch.length);
     this.pump();

@@ -12,7 +12,7 @@
  * A tenant without a stored value has the default; storing null restores the default.
  */
 import type { Db } from '../../infra/store/database.js';
-import { AppError, notFound } from '../../infra/errors.js';
+import { NotFoundError, QuotaExceededError } from '../../infra/errors.js';
 import { nowIso } from '../../infra/ids.js';
 
 export interface ServingQuota {
@@ -46,7 +46,7 @@ export class ServingQuotas {
 
   async put(tenantId: string, patch: ServingQuotaPatch): Promise<ServingQuota> {
     const exists = await this.db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
-    if (!exists) throw notFound('Tenant', tenantId);
+    if (!exists) throw NotFoundError.of('Tenant', tenantId);
     const stored = await this.db.selectFrom('serving_quotas').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
     const pick = (v: number | null | undefined, old: number | null | undefined) => (v === undefined ? old ?? null : v);
     const row = {
@@ -68,8 +68,8 @@ export class ServingQuotas {
  * Over a quota: 429 `quota_exceeded`. No Retry-After (no `retryAfterSeconds`): waiting frees
  * nothing; only fewer replicas, a deleted endpoint or a higher quota do.
  */
-function exceeded(quota: string, message: string, details: Record<string, unknown>): AppError {
-  return new AppError(429, 'quota_exceeded', message, { quota, ...details });
+function exceeded(quota: string, message: string, details: Record<string, unknown>): QuotaExceededError {
+  return new QuotaExceededError('quota_exceeded', message, { quota, ...details });
 }
 
 const raise = (tenantId: string, field: keyof ServingQuota) =>

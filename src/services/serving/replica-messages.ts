@@ -1,4 +1,5 @@
 /** Messages between the main thread and a replica worker (structured clone; buffers transferred). */
+import type { DomainErrorData } from '../../infra/errors.js';
 import type { Feeds } from './codec/instances.js';
 import type { PredictSpec } from './codec/predict-body.js';
 
@@ -10,13 +11,11 @@ import type { PredictSpec } from './codec/predict-body.js';
  */
 export type ReplicaRequest = { feeds: Feeds } | { json: number };
 
-/** A refusal with its HTTP status (a bad body: invalid JSON, a bad row or column). */
-export interface ReplicaError {
-  status: number;
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+/**
+ * A refusal (a bad body: invalid JSON, a bad row or column; a stopped run): a DomainError as
+ * data, since structured clone drops its class; the main thread rebuilds it (domainErrorFrom).
+ */
+export type ReplicaError = DomainErrorData;
 
 export type ToReplica =
   /** `split`: a request of more than `maxRows` rows may be run in pieces (every input and output has a free first axis). */

@@ -10,7 +10,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { AppError } from '../../infra/errors.js';
+import { DomainError, domainErrorData } from '../../infra/errors.js';
 import type { FeedTensor, Feeds, TensorData } from './codec/instances.js';
 import { numberRowsInput, predictAnswer, predictJsonFeeds, type NumberRowsInput, type PredictSpec } from './codec/predict-body.js';
 import type { ToReplica, FromReplica, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
@@ -99,7 +99,7 @@ async function handle(msg: ToReplica): Promise<void> {
 /** The answer of a request a close stopped before (or while) it ran: retry it, another replica or version serves it. */
 function stopped(): RunResult {
   const message = 'This model version stopped serving (the server is shutting down, or the version left the traffic) before the request was run to its end; retry the request.';
-  return { ok: false, message, error: { status: 503, code: 'endpoint_unavailable', message, details: { retryAfterSeconds: 1 } } };
+  return { ok: false, message, error: { kind: 'unavailable', code: 'endpoint_unavailable', message, details: { retryAfterSeconds: 1 } } };
 }
 
 /**
@@ -117,7 +117,7 @@ function send(m: FromReplica, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
 }
 
-/** A predict body into feeds (throws the 4xx a bad body gets). */
+/** A predict body into feeds (throws the DomainError a bad body gets). */
 function parseBody(bodies: Uint8Array, at: number, length: number): { feeds: Feeds; rows: number } {
   if (!predict) throw new Error('replica cannot read predict bodies');
   return predictJsonFeeds(predict.signature, bodies, at, length, numberRows);
@@ -125,7 +125,7 @@ function parseBody(bodies: Uint8Array, at: number, length: number): { feeds: Fee
 
 function refusal(err: unknown): RunResult {
   const e = err as Error;
-  const error: ReplicaError | undefined = err instanceof AppError ? { status: err.status, code: err.code, message: err.message, details: err.details } : undefined;
+  const error: ReplicaError | undefined = err instanceof DomainError ? domainErrorData(err) : undefined;
   return { ok: false, message: e?.message ?? String(err), error };
 }
 

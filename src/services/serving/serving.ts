@@ -16,7 +16,7 @@
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
 import { isUniqueViolation } from '../../infra/store/database.js';
-import { AppError, conflict, notFound, unprocessable } from '../../infra/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../infra/errors.js';
 import { newId, nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
 import type { Signature } from '../../ml/signature.js';
@@ -140,7 +140,7 @@ export class ServingService {
     try {
       await this.db.insertInto('endpoints').values(row).execute();
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('name_taken', `An endpoint named '${input.name}' already exists; choose another name, or PATCH it.`, { name: input.name });
+      if (isUniqueViolation(err)) throw new ConflictError('name_taken', `An endpoint named '${input.name}' already exists; choose another name, or PATCH it.`, { name: input.name });
       throw err;
     } finally {
       this.creating.delete(hold);
@@ -205,7 +205,7 @@ export class ServingService {
       await pool.start();
     } catch (err) {
       await this.endPool(pool, 'close');
-      throw new AppError(422, 'model_load_failed', `Version ${version} of '${ep.row.model_name}' could not be loaded into a replica: ${(err as Error).message}`, { version });
+      throw new InvalidInputError('model_load_failed', `Version ${version} of '${ep.row.model_name}' could not be loaded into a replica: ${(err as Error).message}`, { version });
     }
     return { version: v, pool, spec };
   }
@@ -222,7 +222,7 @@ export class ServingService {
   async update(p: Principal, name: string, input: UpdateEndpointInput): Promise<EndpointInfo> {
     const ep = this.plane.find(p, name);
     return ep.serial(async () => {
-      if (ep.deleted) throw notFound('Endpoint', name);
+      if (ep.deleted) throw NotFoundError.of('Endpoint', name);
       const settings = settingsFrom(input, ep.settings);
       const quota = await this.quotas.get(p.tenantId);
       // A change that does not raise what the endpoint holds is never refused, even over a lowered quota.
@@ -342,7 +342,7 @@ export class ServingService {
   private async servable(tenantId: string, model: string, ref: string | number): Promise<ModelVersion> {
     const v = await this.registry.resolve(tenantId, model, ref);
     if (v.kind === 'causal_lm') {
-      throw unprocessable('not_available', `Version ${v.version} of '${model}' is a language model (causal_lm); serving language models (text generation, the OpenAI-compatible API) is not available yet in this version. Download it as a Hugging Face folder with GET /v1/models/${model}/versions/${v.version}/artifact?format=hf and run it with transformers.js or ONNX Runtime.`, {
+      throw new InvalidInputError('not_available', `Version ${v.version} of '${model}' is a language model (causal_lm); serving language models (text generation, the OpenAI-compatible API) is not available yet in this version. Download it as a Hugging Face folder with GET /v1/models/${model}/versions/${v.version}/artifact?format=hf and run it with transformers.js or ONNX Runtime.`, {
         field: 'model', model, version: v.version, kind: v.kind,
       });
     }

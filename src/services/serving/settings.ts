@@ -2,7 +2,7 @@
  * An endpoint's settings (replicas, dynamic batching, autoscaling): the defaults, how a create or
  * an update's partial settings are merged and checked, and what they reserve against the quotas.
  */
-import { unprocessable } from '../../infra/errors.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import type { AutoscalingSettings, BatchingSettings, PoolSettings } from './pool.js';
 import type { TrafficEntry } from './traffic.js';
 
@@ -33,7 +33,7 @@ export function settingsFrom(input: EndpointSettingsInput, base: PoolSettings = 
     autoscaling: { ...base.autoscaling, ...input.autoscaling },
   };
   const check = (ok: boolean, field: string, message: string) => {
-    if (!ok) throw unprocessable('invalid_settings', `${field}: ${message}`, { field });
+    if (!ok) throw new InvalidInputError('invalid_settings', `${field}: ${message}`, { field });
   };
   check(Number.isInteger(min) && min >= 1 && min <= 64, 'replicas.min', 'must be a whole number from 1 to 64');
   check(Number.isInteger(max) && max >= min && max <= 64, 'replicas.max', `must be a whole number from replicas.min (${min}) to 64`);

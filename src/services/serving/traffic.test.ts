@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError, notFound } from '../../infra/errors.js';
+import { DomainError, NotFoundError } from '../../infra/errors.js';
 import type { ModelVersion } from '../registry.js';
 import { describeTraffic, mainVersion, resolveTraffic, WeightedRoundRobin } from './traffic.js';
 
@@ -40,7 +40,7 @@ function registryOf(production?: number) {
   const servable = async (ref: string | number): Promise<ModelVersion> => {
     asked.push(ref);
     const version = ref === 'latest' ? 2 : ref === 'production' ? production : Number(ref);
-    if (version === undefined || ![1, 2].includes(version)) throw notFound('Model version', `m@${ref}`);
+    if (version === undefined || ![1, 2].includes(version)) throw NotFoundError.of('Model version', `m@${ref}`);
     return { version } as ModelVersion;
   };
   return { servable, asked };
@@ -56,12 +56,12 @@ test('resolveTraffic: traffic checked, version or stage to one version, else pro
   assert.deepEqual(await resolveTraffic({ stage: 'production' }, registryOf(1).servable), { traffic: [{ version: 1, weight: 100 }], stage: 'production' });
   const refused = async (input: Parameters<typeof resolveTraffic>[0]) => {
     const err = await resolveTraffic(input, servable).then(() => undefined, (e: unknown) => e);
-    assert.ok(err instanceof AppError, JSON.stringify(input));
-    return { status: err.status, code: err.code, message: err.message };
+    assert.ok(err instanceof DomainError, JSON.stringify(input));
+    return { kind: err.kind, code: err.code, message: err.message };
   };
-  assert.deepEqual(await refused({ traffic: [{ version: 1, weight: 100 }], version: 1 }), { status: 422, code: 'invalid_traffic', message: 'Give either traffic, or version/stage (which sends all traffic to one version), not both.' });
+  assert.deepEqual(await refused({ traffic: [{ version: 1, weight: 100 }], version: 1 }), { kind: 'invalid_input', code: 'invalid_traffic', message: 'Give either traffic, or version/stage (which sends all traffic to one version), not both.' });
   assert.match((await refused({ traffic: [{ version: 1, weight: 50 }, { version: 1, weight: 50 }] })).message, /Version 1 appears twice/);
   assert.match((await refused({ traffic: [{ version: 1, weight: 0 }] })).message, /at least one version with a weight above 0/);
   assert.equal((await refused({ traffic: [] })).code, 'invalid_traffic');
-  assert.equal((await refused({ version: 7 })).status, 404);
+  assert.equal((await refused({ version: 7 })).kind, 'not_found');
 });

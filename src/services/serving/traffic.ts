@@ -7,7 +7,7 @@
  * Also here: reading the traffic a create or an update asks for (`traffic`, or `version` /
  * `stage` for all of it to one version) into checked entries.
  */
-import { AppError, unprocessable } from '../../infra/errors.js';
+import { InvalidInputError, NotFoundError } from '../../infra/errors.js';
 import type { ModelVersion } from '../registry.js';
 
 export interface TrafficEntry {
@@ -70,16 +70,16 @@ export interface TrafficRequest {
 export async function resolveTraffic(input: TrafficRequest, servable: (ref: string | number) => Promise<ModelVersion>): Promise<{ traffic: TrafficEntry[]; stage?: string }> {
   if (input.traffic) {
     if (input.version !== undefined || input.stage !== undefined) {
-      throw unprocessable('invalid_traffic', 'Give either traffic, or version/stage (which sends all traffic to one version), not both.', { field: 'traffic' });
+      throw new InvalidInputError('invalid_traffic', 'Give either traffic, or version/stage (which sends all traffic to one version), not both.', { field: 'traffic' });
     }
     const seen = new Set<number>();
     for (const t of input.traffic) {
-      if (seen.has(t.version)) throw unprocessable('invalid_traffic', `Version ${t.version} appears twice in traffic; list each version once.`, { field: 'traffic', version: t.version });
+      if (seen.has(t.version)) throw new InvalidInputError('invalid_traffic', `Version ${t.version} appears twice in traffic; list each version once.`, { field: 'traffic', version: t.version });
       seen.add(t.version);
       await servable(t.version);
     }
     if (input.traffic.length === 0 || input.traffic.every((t) => t.weight <= 0)) {
-      throw unprocessable('invalid_traffic', 'Traffic needs at least one version with a weight above 0.', { field: 'traffic' });
+      throw new InvalidInputError('invalid_traffic', 'Traffic needs at least one version with a weight above 0.', { field: 'traffic' });
     }
     return { traffic: input.traffic.map((t) => ({ version: t.version, weight: t.weight })) };
   }
@@ -89,7 +89,7 @@ export async function resolveTraffic(input: TrafficRequest, servable: (ref: stri
   try {
     v = await servable('production');
   } catch (err) {
-    if (!(err instanceof AppError && err.status === 404)) throw err;
+    if (!(err instanceof NotFoundError)) throw err;
     v = await servable('latest');
   }
   return { traffic: allTo(v) };

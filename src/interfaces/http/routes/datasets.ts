@@ -7,7 +7,8 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import type { Platform } from '../../platform.js';
-import { AppError, DomainError, InvalidInputError, MalformedInputError, UnsupportedMediaTypeError } from '../../../infra/errors.js';
+import { DomainError, InvalidInputError, MalformedInputError, UnsupportedMediaTypeError } from '../../../infra/errors.js';
+import { AppError } from '../errors.js';
 import { principalOf } from '../context.js';
 import { DatasetSummary, DatasetVersion, IdOrNameParams, ListOf, StringEnum, VersionQuery } from '../schemas.js';
 

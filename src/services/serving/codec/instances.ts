@@ -20,7 +20,7 @@
  * a 422 whose details name the row (0-based) and the column. Nested arrays are walked to the
  * depth the tensor's shape allows and no further, so no body can exhaust the stack.
  */
-import { unprocessable } from '../../../infra/errors.js';
+import { InvalidInputError } from '../../../infra/errors.js';
 import { closest } from '../../../infra/did-you-mean.js';
 import {
   allocate, bad, describe, flatten, list, MAX_NESTING, mismatch, put, sameShape, shapeText,
@@ -60,12 +60,12 @@ export interface ReadOptions {
 
 /**
  * The rows of a predict body (`instances`, or its alias `inputs`) and its options (`impute`).
- * Checked as the route's schema would (a 422 `invalid_request` naming the field), since the
+ * Checked as the route's schema would (an invalid input `invalid_request`, 422, naming the field), since the
  * body may be parsed off the HTTP path (in a replica thread).
  */
 export function readPredictBody(body: unknown): { instances: unknown; options: ReadOptions } {
   const invalid = (path: string, message: string): never => {
-    throw unprocessable('invalid_request', `${path}: ${message}. See /docs for this route's schema.`, { errors: [{ path, message }] });
+    throw new InvalidInputError('invalid_request', `${path}: ${message}. See /docs for this route's schema.`, { errors: [{ path, message }] });
   };
   if (body === null || typeof body !== 'object' || Array.isArray(body)) invalid('body', 'must be object');
   const b = body as { instances?: unknown; inputs?: unknown; impute?: unknown };

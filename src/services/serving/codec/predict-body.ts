@@ -4,7 +4,7 @@
  * codec for the two places that read bodies: the HTTP thread (a body already parsed, or a model
  * whose input widths are not fixed) and the replica threads (raw bytes, ../replica-worker.ts).
  */
-import { AppError } from '../../../infra/errors.js';
+import { MalformedInputError } from '../../../infra/errors.js';
 import type { Signature } from '../../../ml/signature.js';
 import { instancesToFeeds, MAX_ROWS, readPredictBody, toPredictions, type Feeds, type OutputRoles, type Prediction } from './instances.js';
 import { readNumberRows } from './number-rows.js';
@@ -32,11 +32,11 @@ export interface NumberRowsInput {
 }
 
 /** The refusal of a body that is not JSON (every route answers it alike). */
-export function invalidJson(err: unknown): AppError {
-  return new AppError(400, 'invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
+export function invalidJson(err: unknown): MalformedInputError {
+  return new MalformedInputError('invalid_json', `The body is not valid JSON (${(err as Error).message}). Check quoting and commas.`);
 }
 
-/** `length` bytes of UTF-8 JSON from `at`, parsed (400 invalid_json if they are not JSON). */
+/** `length` bytes of UTF-8 JSON from `at`, parsed (malformed input `invalid_json` if they are not JSON). */
 export function parseJson(bytes: Uint8Array, at = 0, length = bytes.byteLength): unknown {
   try {
     return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + at, length).toString('utf8'));

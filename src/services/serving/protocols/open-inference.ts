@@ -4,7 +4,7 @@
  * and written by ../codec/instances.ts; a classifier's class names ride beside its label
  * indices as an extra output (../codec/v2-labels.ts).
  */
-import { unprocessable } from '../../../infra/errors.js';
+import { InvalidInputError } from '../../../infra/errors.js';
 import type { Signature } from '../../../ml/signature.js';
 import type { Principal } from '../../principal.js';
 import { feedsToV2, v2InputsToFeeds, V2_DATATYPES, type Feeds, type V2Tensor } from '../codec/instances.js';
@@ -24,14 +24,14 @@ export async function infer(plane: DataPlane, p: Principal, name: string, body: 
   const sig = t.served.spec.signature;
   const impute = body.parameters?.impute;
   if (impute !== undefined && typeof impute !== 'boolean') {
-    throw unprocessable('invalid_request', 'body.parameters.impute: must be boolean. See /docs for this route\'s schema.', { errors: [{ path: 'body.parameters.impute', message: 'must be boolean' }] });
+    throw new InvalidInputError('invalid_request', 'body.parameters.impute: must be boolean. See /docs for this route\'s schema.', { errors: [{ path: 'body.parameters.impute', message: 'must be boolean' }] });
   }
   const { feeds, rows } = v2InputsToFeeds(sig, body.inputs, { impute: impute === true });
   const wanted = body.outputs?.map((o) => o.name);
   for (const w of wanted ?? []) {
     if (w === LABEL_NAMES && hasLabelNames(sig)) continue;
     if (!sig.outputs.some((o) => o.name === w)) {
-      throw unprocessable('unknown_output', `Output '${w}' does not exist; the model has ${sig.outputs.map((o) => o.name).join(', ')}.`, { output: w });
+      throw new InvalidInputError('unknown_output', `Output '${w}' does not exist; the model has ${sig.outputs.map((o) => o.name).join(', ')}.`, { output: w });
     }
   }
   const outputs = await plane.run(t, feeds, rows);
