@@ -4,7 +4,7 @@
  * named by renaming their producers, so no Identity copies are added inside hot loops.
  */
 import { type DType, type Graph, type Tensor, DTYPE_TO_ONNX, opDef } from './graph.js';
-import { attr, type GraphDef, type NodeDef, type TensorValue, type ValueInfo } from './onnx/model.js';
+import { attr, type GraphDef, type NodeDef, type TensorValue, type ValueInfo } from '../onnx/model.js';
 
 export interface EmitOptions {
   name: string;

@@ -5,7 +5,7 @@
  * The graph is append-only, so node ids are a topological order (autodiff relies on it).
  */
 import { InvalidInputError } from '../infra/errors.js';
-import type { NodeDef } from './onnx/model.js';
+import type { NodeDef } from '../onnx/model.js';
 
 /** Element types the engine uses. float32 for training; float64 for gradient checks. */
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';

@@ -8,7 +8,7 @@
  *   const ckpt = saveCheckpoint(net);           // resume later with loadCheckpoint(ckpt)
  */
 export { createNetwork, validateSpec, type CreateOptions, type EpochMetrics, type Network, type ParamInfo, type TrainingState } from './network.js';
-export { fit, evaluate, type EarlyStopping, type Evaluation, type FitCallbacks, type FitOptions, type History } from './fit.js';
+export { fit, evaluate, type EarlyStopping, type Evaluation, type FitCallbacks, type FitOptions, type History } from './train-loop.js';
 export { predict, Predictor, exportInference, type Predictions } from './predict.js';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 export type { Dataset } from './data.js';

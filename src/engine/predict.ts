@@ -2,7 +2,7 @@
 import type * as ort from 'onnxruntime-node';
 import { checkDatasetX } from './data.js';
 import type { Network } from './network.js';
-import { encodeModel } from './onnx/model.js';
+import { encodeModel } from '../onnx/model.js';
 import { inferenceModel } from './program.js';
 import { f32, openSession, type RuntimeOptions } from './runtime.js';
 

@@ -12,8 +12,8 @@ import { Graph, type Tensor } from './graph.js';
 import type { LayerContext } from './layers/index.js';
 import { lossFn, sparseLabels } from './losses.js';
 import { buildForward, dataPlaceholder, type Network } from './network.js';
-import type { GraphDef, ModelDef, NodeDef } from './onnx/model.js';
-import { attr } from './onnx/model.js';
+import type { GraphDef, ModelDef, NodeDef } from '../onnx/model.js';
+import { attr } from '../onnx/model.js';
 import {
   add, argmax, cast, compare, concat, reduceSum, reshape, sigmoid, softmax, split, sub,
 } from './ops/index.js';

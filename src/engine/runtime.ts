@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { encodeModel, type GraphDef, type ModelDef } from './onnx/model.js';
+import { encodeModel, type GraphDef, type ModelDef } from '../onnx/model.js';
 
 export interface RuntimeOptions {
   /** Threads inside one op (ORT intra-op pool). Default: 1 (the training loop is latency-bound at batch 32). */

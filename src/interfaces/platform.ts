@@ -20,7 +20,7 @@ import { JobSystem } from '../services/jobs/job-system.js';
 import { modelArtifactStorage } from '../services/jobs/metering.js';
 import { RegistryService } from '../services/registry.js';
 import { ServingService } from '../services/serving/serving.js';
-import { registerTrainingJobs } from '../services/training/job-types.js';
+import { registerTrainingJobs } from '../services/training/training-jobs.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -43,7 +43,7 @@ export interface Platform {
   /** Endpoints: replicas, batching, autoscaling, traffic splitting, predictions. */
   serving: ServingService;
   /**
-   * Jobs and the scheduler: `jobs.types.register(…)` adds a job type (see services/jobs/job-types.ts),
+   * Jobs and the scheduler: `jobs.types.register(…)` adds a job type (see services/jobs/job-type.ts),
    * `jobs.jobs` submits and reads jobs, `jobs.metering.recordPredictions(tenantId, n, endpoint?)` counts predictions.
    */
   jobs: JobSystem<Platform>;
@@ -68,7 +68,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const serving = new ServingService(db, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas });
   const jobs: JobSystem<Platform> = new JobSystem<Platform>({
     db, refs, config, logger, metrics, platform: () => platform,
-    workerEntry: fileURLToPath(new URL('./worker.js', import.meta.url)),
+    workerEntry: fileURLToPath(new URL('./job-process.js', import.meta.url)),
   });
   // GET /v1/usage counts what serving counted, and model artifacts as storage.
   jobs.metering.addPredictionSource(async (from, to) => new Map((await serving.predictionsByTenant(from, to)).map((r) => [r.tenant, r.predictions])));

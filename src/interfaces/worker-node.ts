@@ -29,7 +29,7 @@ export async function startWorkerNode(config: Config = loadConfig()): Promise<Wo
   const store = new JobStore(db, new BlobRefs(db, blobs));
   const agent = new NodeAgent({
     db, store, config, logger, kind: 'worker', nodeId: config.scheduler.nodeId ?? newId('node'),
-    workerEntry: fileURLToPath(new URL('./worker.js', import.meta.url)),
+    workerEntry: fileURLToPath(new URL('./job-process.js', import.meta.url)),
   });
   await agent.start();
   let stopping: Promise<void> | undefined;

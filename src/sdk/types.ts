@@ -7,15 +7,15 @@ import type {
   ApiKey as ApiKeySchema, ColumnProfile as ColumnProfileSchema, CreatedKey as CreatedKeySchema, CreateKey as CreateKeySchema,
   DatasetSummary as DatasetSummarySchema, DatasetVersion as DatasetVersionSchema, ErrorBody as ErrorBodySchema, Tenant as TenantSchema,
   AuditEntry as AuditEntrySchema, Whoami as WhoamiSchema,
-} from '../interfaces/http/schemas.js';
+} from '../api/schemas.js';
 import type {
   Cluster as ClusterSchema, Job as JobSchema, JobQuery as JobQuerySchema, LogLine as LogLineSchema, Quota as QuotaSchema, TenantQuota as TenantQuotaSchema, TenantQuotaPatch as TenantQuotaPatchSchema,
   SubmitJob as SubmitJobSchema, Usage as UsageSchema,
-} from '../interfaces/http/schemas-jobs.js';
+} from '../api/schemas-jobs.js';
 import type {
   CreateEndpointBody as CreateEndpointSchema, EndpointSchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
-} from '../interfaces/http/schemas-serving.js';
+} from '../api/schemas-serving.js';
 import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
 import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../api/job-metrics.js';
 

@@ -19,8 +19,8 @@ import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '
 import { newId, nowIso } from '../infra/ids.js';
 import { tarGz } from '../infra/tar.js';
 import type { ModelVersionsTable } from '../infra/store/tables-registry.js';
-import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from '../engine/onnx/inspect.js';
-import { readModelMetadata } from '../engine/onnx/protobuf-reader.js';
+import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from '../engine/inspect-model.js';
+import { readModelMetadata } from '../onnx/protobuf-reader.js';
 import type { Signature, SignatureTensor, TensorDtype } from '../ml/signature.js';
 import type { BlobRefs } from './blob-refs.js';
 import type { Principal } from './principal.js';
@@ -73,7 +73,7 @@ export interface ModelSummary {
 export interface RegisterVersionInput {
   /** Model name; the first version creates the model. */
   name: string;
-  /** The serialised ONNX ModelProto (see src/engine/onnx/model.ts `encodeModel`). */
+  /** The serialised ONNX ModelProto (see src/onnx/model.ts `encodeModel`). */
   artifact: Uint8Array;
   /** mlp, cnn, sequential, logistic_regression, random_forest…; 'onnx' for imports. */
   kind: string;

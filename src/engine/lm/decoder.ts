@@ -11,7 +11,7 @@
  */
 import { emitGraph, tensorValue } from '../emit.js';
 import { Graph, type Tensor } from '../graph.js';
-import type { ModelDef } from '../onnx/model.js';
+import type { ModelDef } from '../../onnx/model.js';
 import { layerNormalization, matmul, transpose } from '../ops/index.js';
 import { modelOf } from '../runtime.js';
 import { cachedTransformerBlock, embed } from '../transformer/index.js';

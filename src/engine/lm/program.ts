@@ -8,7 +8,7 @@ import { gradients } from '../autodiff.js';
 import { emitGraph } from '../emit.js';
 import { Graph, type Tensor } from '../graph.js';
 import { tokenCrossEntropy } from '../losses.js';
-import type { ModelDef } from '../onnx/model.js';
+import type { ModelDef } from '../../onnx/model.js';
 import { add, argmax, cast, compare, reduceSum, reshape } from '../ops/index.js';
 import { applyUpdate, type OptimizerSpec, slotCount } from '../optimizers.js';
 import { pack, unpack, type TrainProgram } from '../program.js';

@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import { type Tensor, registerOp, shapeStr } from '../graph.js';
-import { attr, type NodeDef } from '../onnx/model.js';
+import { attr, type NodeDef } from '../../onnx/model.js';
 import { reduceSum } from './reduce.js';
 import { reshape, slice, transpose } from './shape.js';
 

@@ -9,7 +9,7 @@
  * it out entirely.
  */
 import { type Tensor, registerOp } from '../graph.js';
-import { attr, type NodeDef } from '../onnx/model.js';
+import { attr, type NodeDef } from '../../onnx/model.js';
 import { cast, mul } from './elementwise.js';
 
 export function dropout(x: Tensor, rate: number, seed: number): Tensor {

@@ -4,7 +4,7 @@
  * sigmoid, tanh, erf. Non-differentiable helpers: cast, comparisons, where, clip, sign.
  */
 import { broadcastShapes, type DType, type Tensor, isFloat, registerOp } from '../graph.js';
-import { attr } from '../onnx/model.js';
+import { attr } from '../../onnx/model.js';
 import { simple, unbroadcast } from './shape.js';
 
 type Operand = Tensor | number;

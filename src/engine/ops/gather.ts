@@ -1,6 +1,6 @@
 /** Gather rows of a table (embedding lookup); the gradient scatter-adds dY into the used rows. */
 import { type Tensor, registerOp } from '../graph.js';
-import { attr } from '../onnx/model.js';
+import { attr } from '../../onnx/model.js';
 import { cast, compare } from './elementwise.js';
 import { reshape, simple, zerosLike } from './shape.js';
 

@@ -4,7 +4,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import { type Dim, type Tensor, broadcastShapes, registerOp, shapeStr } from '../graph.js';
-import { attr } from '../onnx/model.js';
+import { attr } from '../../onnx/model.js';
 import { reshape, simple, transpose, unbroadcast } from './shape.js';
 
 function mismatch(a: Tensor, b: Tensor, op: string) {

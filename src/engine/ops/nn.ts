@@ -6,7 +6,7 @@
  * below is the pattern ORT's FastGelu fusion recognises.
  */
 import { type Tensor, normAxis, registerOp } from '../graph.js';
-import { attr, type NodeDef } from '../onnx/model.js';
+import { attr, type NodeDef } from '../../onnx/model.js';
 import { add, cast, mul, sub, tanh } from './elementwise.js';
 import { reduceMean, reduceSum } from './reduce.js';
 import { reshapeLike } from './shape.js';

@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import { type Tensor, registerOp, shapeStr } from '../graph.js';
-import { attr } from '../onnx/model.js';
+import { attr } from '../../onnx/model.js';
 import { convTranspose2d } from './conv.js';
 import { cast, compare, div, mul } from './elementwise.js';
 import { matmul } from './matmul.js';

@@ -3,7 +3,7 @@
  * reduced axes (max: only to the arg-max positions).
  */
 import { type Dim, type Tensor, normAxis, registerOp, staticSize } from '../graph.js';
-import { attr, type NodeDef } from '../onnx/model.js';
+import { attr, type NodeDef } from '../../onnx/model.js';
 import { cast, compare, div, where } from './elementwise.js';
 import { expandLike, reshape, sizeOf, simple } from './shape.js';
 

@@ -7,7 +7,7 @@ import {
   type Dim, type Node, type Shape, type Tensor, isStatic, normAxis, registerOp, shapeStr, staticSize,
 } from '../graph.js';
 
-import { attr, type NodeDef } from '../onnx/model.js';
+import { attr, type NodeDef } from '../../onnx/model.js';
 
 /** Emitter for ops that map 1:1 onto an ONNX node. */
 export const simple = (opType: string, attrs?: (n: Node) => NodeDef['attributes']) =>

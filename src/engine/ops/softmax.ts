@@ -1,6 +1,6 @@
 /** Softmax and log-softmax over one axis (ONNX opset 13 semantics), with their gradients. */
 import { type Tensor, normAxis, registerOp } from '../graph.js';
-import { attr } from '../onnx/model.js';
+import { attr } from '../../onnx/model.js';
 import { exp, mul, sub } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 import { simple } from './shape.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../init.js';
 import { createNetwork } from '../network.js';
-import { encodeModel } from '../onnx/model.js';
+import { encodeModel } from '../../onnx/model.js';
 import { buildTrainProgram, loopModel } from '../program.js';
 import { sessionOptions } from '../runtime.js';
 import type { ModelSpec } from '../spec.js';

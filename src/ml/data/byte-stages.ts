@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { dataErrors } from './errors.js';
-import type { ByteConsumer } from './table.js';
+import type { ByteConsumer } from './table-sink.js';
 
 /** Strips a leading UTF-8 byte order mark and counts bytes against a limit (decompression bombs). */
 export class ByteStage implements ByteConsumer {

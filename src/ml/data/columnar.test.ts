@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { openColumnar, type ColumnarReader, type IngestResult } from './ingest.js';
-import { ingest, rejectsWith, tempDir } from './testkit.js';
+import { ingest, rejectsWith, tempDir } from '../testing/data-testkit.js';
 
 // 150k rows: more than one row group (at most 65,536 rows each) and more distinct names than the
 // 100k dictionary cap, so `name` is stored as raw UTF-8.

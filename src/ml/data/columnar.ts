@@ -32,7 +32,7 @@ import { dataErrors } from './errors.js';
 import type { ColumnProfile, ColumnType, NumericProfiler, Pass2Column } from './profile.js';
 import type { Storage } from './schema-inference.js';
 import { TextProfiler } from './text-profile.js';
-import type { TableSink } from './table.js';
+import type { TableSink } from './table-sink.js';
 
 const MAGIC = Buffer.from('AIAASCL1', 'latin1');
 const TAIL_BYTES = 16;

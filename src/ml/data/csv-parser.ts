@@ -12,7 +12,7 @@
  * Line numbers count physical lines of the decompressed file, including lines inside quoted fields.
  */
 import { dataErrors, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_BYTES } from './errors.js';
-import type { ByteConsumer, TableSink } from './table.js';
+import type { ByteConsumer, TableSink } from './table-sink.js';
 
 const COMMA = 44;
 const QUOTE = 34;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { csvRecords } from './csv-parser.js';
-import { chunked } from './testkit.js';
+import { chunked } from '../testing/data-testkit.js';
 
 test('quoted commas, quotes and newlines, CRLF and blank lines; the same records for every chunk size', async () => {
   const text = 'name,note\r\n"Smith, J","said ""hi""\nthen left"\r\n\r\nplain,\n';

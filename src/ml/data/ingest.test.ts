@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ErrorKind } from '../../infra/errors.js';
 import { openColumnar, type ColumnProfile } from './ingest.js';
-import { chunked, EXAMPLES, gzip, ingest, rejectsWith, tempDir } from './testkit.js';
+import { chunked, EXAMPLES, gzip, ingest, rejectsWith, tempDir } from '../testing/data-testkit.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 before(async () => {

@@ -41,7 +41,7 @@ import { JsonlTableReader } from './jsonl-parser.js';
 import { buildProfile, NumericProfiler, type ColumnProfile } from './profile.js';
 import { planColumns, SchemaPass, type ColumnPlan } from './schema-inference.js';
 import { TextLinesReader } from './text-reader.js';
-import type { ByteConsumer, TableSink } from './table.js';
+import type { ByteConsumer, TableSink } from './table-sink.js';
 
 export type { ColumnProfile, ColumnType } from './profile.js';
 export type { TextProfile } from './text-profile.js';

@@ -5,7 +5,7 @@
  */
 import { dataErrors, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS } from './errors.js';
 import { LineReader } from './line-reader.js';
-import type { ByteConsumer, TableSink } from './table.js';
+import type { ByteConsumer, TableSink } from './table-sink.js';
 
 export class JsonlTableReader extends LineReader implements ByteConsumer {
   rows = 0;

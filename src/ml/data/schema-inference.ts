@@ -14,7 +14,7 @@
  */
 import { BOOLEAN, cell, classifyBytes, classifyValue, MISSING, NUMBER, STRING } from './cell.js';
 import { dataErrors } from './errors.js';
-import type { TableSink } from './table.js';
+import type { TableSink } from './table-sink.js';
 
 /** Distinct values are counted exactly up to this many per column; beyond it the count is a lower bound. */
 export const DISTINCT_CAP = 100_000;

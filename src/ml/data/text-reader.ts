@@ -6,7 +6,7 @@
  */
 import { dataErrors } from './errors.js';
 import { LineReader } from './line-reader.js';
-import type { ByteConsumer, TableSink } from './table.js';
+import type { ByteConsumer, TableSink } from './table-sink.js';
 
 const CR = 13;
 export const TEXT_COLUMN = 'text';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openColumnar } from './ingest.js';
 import { profileTokens } from './text-profile.js';
-import { EXAMPLES, gzip, ingest, rejectsWith, tempDir } from './testkit.js';
+import { EXAMPLES, gzip, ingest, rejectsWith, tempDir } from '../testing/data-testkit.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 before(async () => {

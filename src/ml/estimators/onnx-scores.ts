@@ -2,8 +2,8 @@
  * The ONNX nodes computing each model family's raw scores (the input of the shared head in
  * onnx.ts: identity, Softmax or Sigmoid, then ArgMax); each kind names its builder in the registry.
  */
-import { attr, tensor } from '../../engine/onnx/model.js';
-import type { NodeDef, TensorValue } from '../../engine/onnx/model.js';
+import { attr, tensor } from '../../onnx/model.js';
+import type { NodeDef, TensorValue } from '../../onnx/model.js';
 import type { LinearState, TreeEnsembleState } from './types.js';
 
 /** Where a kind's score nodes read from and write to; they append to `nodes` and `initializers`. */

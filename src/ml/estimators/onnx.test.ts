@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { DataType, encodeModel, tensor } from '../../engine/onnx/model.js';
+import { DataType, encodeModel, tensor } from '../../onnx/model.js';
 import { loadExampleSplit } from '../testing/example-data.js';
 import { fitModel, predict } from './index.js';
 import { onnxNodes } from './onnx.js';

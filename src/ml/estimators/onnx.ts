@@ -15,8 +15,8 @@
  * `onnxNodes` returns the nodes and initializers for a given input tensor name, so a caller can
  * prepend preprocessing nodes and build one graph; `exportOnnx` wraps them into a standalone model.
  */
-import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../engine/onnx/model.js';
-import type { NodeDef, OpsetImport, TensorValue, ValueInfo } from '../../engine/onnx/model.js';
+import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../onnx/model.js';
+import type { NodeDef, OpsetImport, TensorValue, ValueInfo } from '../../onnx/model.js';
 import { InvalidInputError } from '../../infra/errors.js';
 import './classical.js';
 import { estimatorFor } from './registry.js';
@@ -28,7 +28,7 @@ export interface OnnxOutputNames {
   value?: string;
 }
 
-/** Structurally the `GraphPart` of src/engine/onnx/compose.ts, so `assemble` accepts it as is. */
+/** Structurally the `GraphPart` of src/onnx/compose.ts, so `assemble` accepts it as is. */
 export interface OnnxModelPart {
   nodes: NodeDef[];
   initializers: TensorValue[];

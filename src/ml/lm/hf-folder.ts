@@ -4,7 +4,7 @@
  * alone load it: config.json (GPT2Config), generation_config.json, tokenizer.json,
  * tokenizer_config.json and onnx/model.onnx (the key/value-cache decoder, lm/decoder.ts).
  */
-import { encodeModel } from '../../engine/onnx/model.js';
+import { encodeModel } from '../../onnx/model.js';
 import { gptDecoderModel, type Gpt } from '../../engine/lm/index.js';
 import { tokenizerConfig, type TextTokenizer } from '../text/index.js';
 

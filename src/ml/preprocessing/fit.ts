@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import type { ColumnKind } from '../signature.js';
-import { cellString, column, isNumeric, type RawColumn, type RawTable } from '../table.js';
+import { cellString, column, isNumeric, type RawColumn, type RawTable } from '../training-table.js';
 import { tfidfOptions, type Step } from './steps.js';
 import { fitTfidf, type FittedTfidf, type TfidfOptions } from './tfidf.js';
 

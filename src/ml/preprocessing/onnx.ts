@@ -3,8 +3,8 @@
  * `categories` (string [N, K], '' for missing) in, one float32 matrix [N, D] out. Numeric ops
  * are vectorised over all numeric columns at once (identity for the columns a step skips).
  */
-import { attr, DataType, DEFAULT_OPSETS, tensor, type NodeDef, type TensorValue, type ValueInfo } from '../../engine/onnx/model.js';
-import type { GraphPart } from '../../engine/onnx/compose.js';
+import { attr, DataType, DEFAULT_OPSETS, tensor, type NodeDef, type TensorValue, type ValueInfo } from '../../onnx/model.js';
+import type { GraphPart } from '../../onnx/compose.js';
 import type { FittedPreprocessing } from './fit.js';
 import { tfidfNodes } from './tfidf.js';
 

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { assemble } from '../../engine/onnx/compose.js';
-import { encodeModel } from '../../engine/onnx/model.js';
+import { assemble } from '../../onnx/compose.js';
+import { encodeModel } from '../../onnx/model.js';
 import { InvalidInputError } from '../../infra/errors.js';
-import { buildFeeds, type RawTable } from '../table.js';
+import { buildFeeds, type RawTable } from '../training-table.js';
 import { fitPreprocessing } from './fit.js';
 import { preprocessingInputs, preprocessingPart } from './onnx.js';
 import { autoSteps, planSteps, type ColumnInfo } from './steps.js';

@@ -11,7 +11,7 @@
  * Unicode case mapping) → com.microsoft.Tokenizer with that expression (RE2) → TfIdfVectorizer
  * over the fitted n-grams → sublinear tf, idf, L2 with standard ops.
  */
-import { attr, tensor, type NodeDef, type TensorValue } from '../../engine/onnx/model.js';
+import { attr, tensor, type NodeDef, type TensorValue } from '../../onnx/model.js';
 
 export interface TfidfOptions {
   /** Smallest and largest n-gram length, e.g. [1, 2]. */

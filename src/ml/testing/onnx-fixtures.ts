@@ -2,7 +2,7 @@
  * Small ONNX models built as plain data and encoded with `encodeModel`, for the registry and
  * serving tests and the serving benchmark. Nothing here is trained: weights are fixed numbers.
  */
-import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../engine/onnx/model.js';
+import { attr, DataType, DEFAULT_OPSETS, encodeModel, tensor } from '../../onnx/model.js';
 import type { Signature } from '../signature.js';
 
 export const IRIS_LABELS = ['setosa', 'versicolor', 'virginica'];

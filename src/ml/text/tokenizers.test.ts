@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getEncoding } from 'js-tiktoken';
 import { InvalidInputError } from '../../infra/errors.js';
-import { EXAMPLES } from '../data/testkit.js';
+import { EXAMPLES } from '../testing/data-testkit.js';
 import { BYTE_TO_CHAR, preTokenize } from './byte-level.js';
 import { buildTokenizer, CharTokenizer, END_OF_TEXT, gpt2Tokenizer, readTokenizerJson, tokenizerConfig, trainBpe, type TextTokenizer } from './index.js';
 

@@ -11,7 +11,7 @@ import { isPostgres, type Db } from '../../infra/store/database.js';
 import type { JobAttemptsTable, JobsTable } from '../../infra/store/tables-jobs.js';
 import { newId, nowIso } from '../../infra/ids.js';
 import type { BlobRefs } from '../blob-refs.js';
-import type { JobResult, Progress, Resources } from './job-types.js';
+import type { JobResult, Progress, Resources } from './job-type.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

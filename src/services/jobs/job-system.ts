@@ -13,7 +13,7 @@ import { newId } from '../../infra/ids.js';
 import type { BlobRefs } from '../blob-refs.js';
 import { isAdmin, type Principal } from '../principal.js';
 import { builtinJobTypes } from './builtin/index.js';
-import { JobTypeRegistry, type Resources } from './job-types.js';
+import { JobTypeRegistry, type Resources } from './job-type.js';
 import { JobStore } from './job-store.js';
 import { JobService } from './jobs-service.js';
 import { Metering } from './metering.js';
@@ -28,7 +28,7 @@ export interface JobSystemOptions<P> {
   config: Config;
   logger: Logger;
   metrics: Registry;
-  /** The worker process entry (dist/src/interfaces/worker.js). */
+  /** The worker process entry (dist/src/interfaces/job-process.js). */
   workerEntry: string;
   /** The composition root, handed to job types' validate(). */
   platform(): P;

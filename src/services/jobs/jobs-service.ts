@@ -5,7 +5,7 @@
  */
 import { ConflictError, InvalidInputError, NotFoundError, QuotaExceededError } from '../../infra/errors.js';
 import type { Principal } from '../principal.js';
-import { DEFAULT_RESOURCES, type JobTypeRegistry, type Resources } from './job-types.js';
+import { DEFAULT_RESOURCES, type JobTypeRegistry, type Resources } from './job-type.js';
 import { TERMINAL, toJobView, type EventKind, type JobEvent, type JobStore, type JobView, type ListQuery } from './job-store.js';
 import { neverFits, type QuotaService } from './scheduler/quotas.js';
 import { fits } from './scheduler/fair-share.js';

@@ -19,7 +19,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
 import { nowIso } from '../../infra/ids.js';
 import type { JobsTable } from '../../infra/store/tables-jobs.js';
-import type { AbortReason, JobOutcome, Progress, Resources } from './job-types.js';
+import type { AbortReason, JobOutcome, Progress, Resources } from './job-type.js';
 import type { JobStore, NewEvent, RunEnd } from './job-store.js';
 import { startRun, type RunExit, type RunHandle } from './process-runner.js';
 import type { Principal, Role } from '../principal.js';

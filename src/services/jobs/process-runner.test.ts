@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startRun } from './process-runner.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// The worker entry the node agents start (dist/src/interfaces/worker.js); tests run from dist/src/services/jobs.
+// The worker entry the node agents start (dist/src/interfaces/job-process.js); tests run from dist/src/services/jobs.
 const WORKER_ENTRY = path.join(here, '..', '..', 'interfaces', 'worker.js');
 
 test('a DomainError thrown by the ml layer inside a job worker keeps its code across the process boundary', async () => {

@@ -1,11 +1,11 @@
 /**
- * Runs one job run in a child process: `node --max-old-space-size=<memoryMb> worker.js`, talking
+ * Runs one job run in a child process: `node --max-old-space-size=<memoryMb> job-process.js`, talking
  * over Node's IPC channel. The child never shares the API's event loop or heap: a job that
  * throws, runs out of memory, exits or is killed ends only its own process.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { AbortReason, JobOutcome, Progress } from './job-types.js';
-import type { FromWorker, StartPayload, ToWorker } from './worker-protocol.js';
+import type { AbortReason, JobOutcome, Progress } from './job-type.js';
+import type { FromWorker, StartPayload, ToWorker } from './job-process-protocol.js';
 
 export type RunExit =
   | { kind: 'done'; outcome: JobOutcome }
@@ -22,7 +22,7 @@ export interface RunHooks {
 }
 
 export interface RunOptions {
-  /** The worker entry module (dist/src/interfaces/worker.js). */
+  /** The worker entry module (dist/src/interfaces/job-process.js). */
   workerEntry: string;
   job: StartPayload;
   memoryMb: number;

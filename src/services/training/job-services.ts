@@ -2,7 +2,7 @@
  * What a training job uses in its worker process: the dataset and registry services built on the
  * worker's store, with the platform's limits, and the job's principal in the job's tenant.
  */
-import type { JobContext } from '../jobs/job-types.js';
+import type { JobContext } from '../jobs/job-type.js';
 import { BlobRefs } from '../blob-refs.js';
 import { DatasetService } from '../datasets.js';
 import { RegistryService } from '../registry.js';

@@ -9,16 +9,16 @@
  * held-out lines, `training` {loss, tokensPerSecond, trainSeconds, steps, tokens, peakRssBytes, …},
  * `history` one entry per evaluation (what the `metrics` events carried, sample included).
  */
-import type { JobContext, JobOutcome } from '../jobs/job-types.js';
+import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { trainingServices } from './job-services.js';
 import type { DatasetService } from '../datasets.js';
 import { signatureFromGraph } from '../registry.js';
 import type { Principal } from '../principal.js';
 import { createGpt, trainLm, type Gpt, type LmCheckpoint, type LmEval } from '../../engine/lm/index.js';
-import { inspectModel } from '../../engine/onnx/inspect.js';
+import { inspectModel } from '../../engine/inspect-model.js';
 import { buildTokenizer, type TextTokenizer } from '../../ml/text/index.js';
 import { hfFolder } from '../../ml/lm/hf-folder.js';
-import { loadTable, column } from '../../ml/table.js';
+import { loadTable, column } from '../../ml/training-table.js';
 import { InvalidInputError } from '../../infra/errors.js';
 import type { LmSpec } from './lm-spec.js';
 import { decodeLmCheckpoint, encodeLmCheckpoint } from './lm-checkpoint.js';

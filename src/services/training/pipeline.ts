@@ -5,10 +5,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { InvalidInputError } from '../../infra/errors.js';
-import { assemble, graphAsPart, type GraphPart } from '../../engine/onnx/compose.js';
-import { DataType, encodeModel, tensor } from '../../engine/onnx/model.js';
+import { assemble, graphAsPart, type GraphPart } from '../../onnx/compose.js';
+import { DataType, encodeModel, tensor } from '../../onnx/model.js';
 import { createNetwork, type EpochMetrics, type Network } from '../../engine/network.js';
-import { fit } from '../../engine/fit.js';
+import { fit } from '../../engine/train-loop.js';
 import { openSession } from '../../engine/runtime.js';
 import { inferenceModel } from '../../engine/program.js';
 import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint.js';
@@ -20,7 +20,7 @@ import { trainTestSplit, type Stratify } from '../../ml/metrics/validation.js';
 import { fitPreprocessing, type FittedPreprocessing } from '../../ml/preprocessing/fit.js';
 import { preprocessingInputs, preprocessingPart } from '../../ml/preprocessing/onnx.js';
 import type { Signature, SignatureInput } from '../../ml/signature.js';
-import { buildFeeds, column, uniqueRows, type RawTable } from '../../ml/table.js';
+import { buildFeeds, column, uniqueRows, type RawTable } from '../../ml/training-table.js';
 import { augmentImages } from '../../ml/preprocessing/augment.js';
 import { isNeural, type TrainSpec } from './train-spec.js';
 import { encodeTarget, type EncodedTarget } from './target.js';

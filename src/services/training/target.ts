@@ -3,7 +3,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import type { ColumnProfile } from '../../ml/data/ingest.js';
-import { isNumeric, type RawColumn } from '../../ml/table.js';
+import { isNumeric, type RawColumn } from '../../ml/training-table.js';
 
 export type Task = 'classification' | 'regression';
 

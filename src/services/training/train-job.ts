@@ -3,11 +3,11 @@
  * pipeline, measure the artifact on the held-out rows, and register the model version.
  * A network checkpoints after every epoch, so a preempted or crashed job resumes where it was.
  */
-import type { JobContext, JobOutcome } from '../jobs/job-types.js';
+import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { trainingServices } from './job-services.js';
 import type { DatasetService } from '../datasets.js';
 import type { Principal } from '../principal.js';
-import { loadTable, type RawTable } from '../../ml/table.js';
+import { loadTable, type RawTable } from '../../ml/training-table.js';
 import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
 import { evaluate, prepareData, stratifyBy, trainOnRows, type PreparedData, type TrainHooks } from './pipeline.js';
 import { rawPermutationImportance } from './evaluate.js';

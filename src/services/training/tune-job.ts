@@ -5,9 +5,9 @@
  * the job's metrics, and checkpointed so a preempted or restarted tune job re-attaches to its
  * children instead of starting over.
  */
-import type { JobContext, JobOutcome } from '../jobs/job-types.js';
+import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { JobStore } from '../jobs/job-store.js';
-import { trainJob } from './job-types.js';
+import { trainJob } from './training-jobs.js';
 import { withBudget, type Trial, type TuneSpec, type TuningSummary } from './tune-spec.js';
 import type { TrainSpec } from './train-spec.js';
 import type { TrialMetrics } from './metrics-spec.js';

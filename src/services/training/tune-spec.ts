@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import { closest } from '../../infra/did-you-mean.js';
-import type { Resources } from '../jobs/job-types.js';
+import type { Resources } from '../jobs/job-type.js';
 import { applyParams, countGrid, gridCandidates, parseSpace, randomCandidates, type Params } from './search-space.js';
 import { isNeural, tunablePaths, validateTrainSpec, type SpecContext, type TrainSpec } from './train-spec.js';
 

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { NotFoundError } from '../../../infra/errors.js';
-import { AuditEntry, ListOf } from '../schemas.js';
+import { AuditEntry, ListOf } from '../../../api/schemas.js';
 
 export async function auditRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();

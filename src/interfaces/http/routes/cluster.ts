@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
-import { IdParams } from '../schemas.js';
-import { Cluster, TenantQuota, TenantQuotaPatch } from '../schemas-jobs.js';
+import { IdParams } from '../../../api/schemas.js';
+import { Cluster, TenantQuota, TenantQuotaPatch } from '../../../api/schemas-jobs.js';
 
 export async function clusterRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();

@@ -10,7 +10,7 @@ import type { Platform } from '../../platform.js';
 import { DomainError, InvalidInputError, MalformedInputError, UnsupportedMediaTypeError } from '../../../infra/errors.js';
 import { AppError } from '../errors.js';
 import { principalOf } from '../context.js';
-import { DatasetSummary, DatasetVersion, IdOrNameParams, ListOf, StringEnum, VersionQuery } from '../schemas.js';
+import { DatasetSummary, DatasetVersion, IdOrNameParams, ListOf, StringEnum, VersionQuery } from '../../../api/schemas.js';
 
 const UploadQuery = Type.Object({
   name: Type.Optional(Type.String({ description: 'dataset name; an existing name gets a new version. Default: the file name without extensions' })),

@@ -13,11 +13,11 @@ import { infer, modelMetadata } from '../../../services/serving/protocols/open-i
 import { predictJson, predictRows } from '../../../services/serving/protocols/predict.js';
 import { sendError } from '../errors.js';
 import { principalOf } from '../context.js';
-import { ListOf } from '../schemas.js';
+import { ListOf } from '../../../api/schemas.js';
 import { jsonTooDeep, tooDeep } from '../json-body.js';
 import {
   CreateEndpointBody, EndpointParams, EndpointSchema, PredictBody, UpdateEndpointBody, V2InferBody, V2ModelParams,
-} from '../schemas-serving.js';
+} from '../../../api/schemas-serving.js';
 
 export async function endpointRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();

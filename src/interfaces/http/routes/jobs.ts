@@ -7,8 +7,8 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
-import { IdParams, ListOf, StringEnum } from '../schemas.js';
-import { Job, JobQuery, LogLine, SubmitJob } from '../schemas-jobs.js';
+import { IdParams, ListOf, StringEnum } from '../../../api/schemas.js';
+import { Job, JobQuery, LogLine, SubmitJob } from '../../../api/schemas-jobs.js';
 import { TERMINAL, type JobEvent } from '../../../services/jobs/job-store.js';
 import type { SubmitInput } from '../../../services/jobs/jobs-service.js';
 

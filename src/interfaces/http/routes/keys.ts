@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
 import { grantableRoles } from '../../../services/principal.js';
-import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf, Whoami } from '../schemas.js';
+import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf, Whoami } from '../../../api/schemas.js';
 
 export async function keyRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();

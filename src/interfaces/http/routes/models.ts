@@ -9,10 +9,10 @@ import type { Platform } from '../../platform.js';
 import { InvalidInputError } from '../../../infra/errors.js';
 import type { Stage } from '../../../services/registry.js';
 import { principalOf } from '../context.js';
-import { ListOf } from '../schemas.js';
+import { ListOf } from '../../../api/schemas.js';
 import {
   ImportQuery, ModelDetailSchema, ModelParams, ModelSummarySchema, ModelVersionSchema, SetStageBody, StageSchema, VersionParams,
-} from '../schemas-serving.js';
+} from '../../../api/schemas-serving.js';
 
 export async function modelRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();

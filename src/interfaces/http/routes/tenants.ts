@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
-import { CreateTenant, IdParams, ListOf, Tenant } from '../schemas.js';
+import { CreateTenant, IdParams, ListOf, Tenant } from '../../../api/schemas.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 
 export async function tenantRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {

@@ -7,7 +7,7 @@ import { MalformedInputError, NotFoundError } from '../../../infra/errors.js';
 import { isAdmin } from '../../../services/principal.js';
 import { monthStart } from '../../../services/jobs/scheduler/quotas.js';
 import { principalOf } from '../context.js';
-import { Usage } from '../schemas-jobs.js';
+import { Usage } from '../../../api/schemas-jobs.js';
 
 export async function usageRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();

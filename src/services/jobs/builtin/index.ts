@@ -6,7 +6,7 @@
  *   `failAttempts`, `crash`) to exercise retries, crash handling, preemption and resume.
  * Both run in a worker process like every other job.
  */
-import { specCheck, type JobType } from '../job-types.js';
+import { specCheck, type JobType } from '../job-type.js';
 import { InvalidInputError } from '../../../infra/errors.js';
 
 export interface SleepSpec {

@@ -1,5 +1,5 @@
 /** The `noop` job: does nothing, at once. */
-import type { JobContext, JobOutcome } from '../job-types.js';
+import type { JobContext, JobOutcome } from '../job-type.js';
 
 export async function run(_ctx: JobContext): Promise<JobOutcome> {
   return {};

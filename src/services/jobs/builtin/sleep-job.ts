@@ -1,5 +1,5 @@
 /** The `sleep` job (see ./index.ts): steps, progress, a checkpoint per step, failures on demand. */
-import { RetryableError, type JobContext, type JobOutcome } from '../job-types.js';
+import { RetryableError, type JobContext, type JobOutcome } from '../job-type.js';
 import type { SleepSpec } from './index.js';
 
 export async function run(ctx: JobContext<SleepSpec>): Promise<JobOutcome> {

@@ -7,7 +7,7 @@
  * has running. Aging adds one priority level per `agingSeconds` a job has waited, so a job that
  * keeps losing (to higher priorities or to other tenants) eventually comes first.
  */
-import type { Resources } from '../job-types.js';
+import type { Resources } from '../job-type.js';
 
 export const ZERO: Resources = { cpu: 0, memoryMb: 0, gpu: 0 };
 export const RESOURCE_KEYS = ['cpu', 'memoryMb', 'gpu'] as const;

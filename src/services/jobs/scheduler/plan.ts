@@ -12,7 +12,7 @@
  * - A job that has waited longer than `agingSeconds` and still does not fit holds the node with
  *   the most free room, so smaller jobs stop overtaking it (no starvation by backfilling).
  */
-import type { Resources } from '../job-types.js';
+import type { Resources } from '../job-type.js';
 import { add, dominantShare, fits, FairQueue, sub, ZERO } from './fair-share.js';
 import { neverFits, quotaBlock, NO_QUOTA, type Quota, type TenantRunning } from './quotas.js';
 

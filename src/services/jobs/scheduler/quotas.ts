@@ -6,7 +6,7 @@
 import type { Db } from '../../../infra/store/database.js';
 import { NotFoundError } from '../../../infra/errors.js';
 import { nowIso } from '../../../infra/ids.js';
-import type { Resources } from '../job-types.js';
+import type { Resources } from '../job-type.js';
 
 export interface Quota {
   maxCpu: number | null;

@@ -15,7 +15,7 @@ import type { Logger } from '../../../infra/logger.js';
 import type { SchedulerConfig } from '../../../infra/config.js';
 import type { JobsTable } from '../../../infra/store/tables-jobs.js';
 import type { JobStore } from '../job-store.js';
-import type { Resources } from '../job-types.js';
+import type { Resources } from '../job-type.js';
 import { add, ZERO } from './fair-share.js';
 import { plan, type NodeInfo, type Plan, type QueuedInfo, type RunningInfo } from './plan.js';
 import { monthStart, type Quota, type QuotaService } from './quotas.js';

@@ -4,7 +4,7 @@
  * this as `inputMetadata`/`outputMetadata`, so no protobuf reading is needed.
  */
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../runtime.js';
+import { sessionOptions } from './runtime.js';
 
 export interface TensorInfo {
   name: string;

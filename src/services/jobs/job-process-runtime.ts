@@ -7,8 +7,8 @@
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../infra/config.js';
 import { openBlobStore } from '../../infra/open-blob-store.js';
-import type { AbortReason, JobContext, JobModule, JobOutcome, WorkerServices } from './job-types.js';
-import type { FromWorker, StartPayload, ToWorker } from './worker-protocol.js';
+import type { AbortReason, JobContext, JobModule, JobOutcome, WorkerServices } from './job-type.js';
+import type { FromWorker, StartPayload, ToWorker } from './job-process-protocol.js';
 
 /** Exit code of a worker whose parent went away. */
 export const ORPHAN_EXIT = 70;

@@ -2,7 +2,7 @@
  * The training job types, registered with the job system by the composition root. Validation
  * runs in the API process, so a bad spec is refused with a 422 before anything is queued.
  */
-import type { JobType, JobTypeRegistry } from '../jobs/job-types.js';
+import type { JobType, JobTypeRegistry } from '../jobs/job-type.js';
 import type { DatasetService } from '../datasets.js';
 import { isNeural, validateTrainSpec, type TrainSpec } from './train-spec.js';
 import { validateTuneSpec, type TuneSpec } from './tune-spec.js';

@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { InvalidInputError } from '../infra/errors.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { evaluate, fit } from './fit.js';
+import { evaluate, fit } from './train-loop.js';
 import { createNetwork } from './network.js';
 import { exportInference, predict } from './predict.js';
 import type { ModelSpec } from './spec.js';

@@ -1,5 +1,5 @@
 /** Messages between a node agent and a job's worker process (Node IPC, structured clone). */
-import type { AbortReason, JobOutcome, Progress, Resources } from './job-types.js';
+import type { AbortReason, JobOutcome, Progress, Resources } from './job-type.js';
 import type { Principal } from '../principal.js';
 
 export interface StartPayload {

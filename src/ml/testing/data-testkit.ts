@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { DomainError, type ErrorKind } from '../../infra/errors.js';
-import { ingestDataset, type IngestOptions, type IngestResult } from './ingest.js';
+import { ingestDataset, type IngestOptions, type IngestResult } from '../data/ingest.js';
 
 /** examples/data of the repository (tests run from dist/src/ml/data). */
 export const EXAMPLES = fileURLToPath(new URL('../../../../examples/data/', import.meta.url));
