@@ -3,6 +3,7 @@
  * running statistics), the loss, and training state. `buildForward` turns it into graph code
  * for a given context (training step, evaluation, inference export).
  */
+import type { HistoryEntry } from '../api/job-metrics.js';
 import { DomainError, InvalidInputError } from '../infra/errors.js';
 import { Graph, type Tensor } from './graph.js';
 import { initialize, Rng } from './init.js';
@@ -21,16 +22,8 @@ export interface ParamInfo {
   layer: number;
 }
 
-export interface EpochMetrics {
-  epoch: number;
-  loss: number;
-  accuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  learningRate: number;
-  seconds: number;
-  samplesPerSecond: number;
-}
+/** One epoch's figures: the API's history entry (src/api), with the throughput always measured. */
+export type EpochMetrics = HistoryEntry & { samplesPerSecond: number };
 
 /** Everything needed to continue training exactly where it stopped. */
 export interface TrainingState {

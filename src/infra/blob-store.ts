@@ -66,37 +66,13 @@ export class LocalBlobStore implements BlobStore {
 
   async put(source: AsyncIterable<Uint8Array> | Uint8Array, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
     const tmp = this.scratchPath();
-    const hasher = createHash('sha256');
-    const limit = opts.maxBytes ?? Infinity;
-    let size = 0;
-    const out = fs.createWriteStream(tmp, { flags: 'wx', mode: FILE_MODE });
-    try {
-      const chunks = source instanceof Uint8Array ? [source] : source;
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > limit) {
-          throw new TooLargeError('payload_too_large', `The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
-        }
-        hasher.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-      }
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    } catch (err) {
-      out.destroy();
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-    return this.commit(tmp, hasher.digest('hex'), size);
+    const { hash, size } = await writeHashed(source, tmp, opts.maxBytes);
+    return this.commit(tmp, hash, size);
   }
 
   async putFile(file: string): Promise<BlobInfo> {
-    const hasher = createHash('sha256');
-    let size = 0;
-    for await (const chunk of fs.createReadStream(file)) {
-      hasher.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    return this.commit(file, hasher.digest('hex'), size);
+    const { hash, size } = await hashFile(file);
+    return this.commit(file, hash, size);
   }
 
   private async commit(tmp: string, hash: string, size: number): Promise<BlobInfo> {
@@ -144,4 +120,41 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Streams bytes into a new file `dest` (owner-only) while hashing them; past `maxBytes` it stops
+ * with a 413 and deletes the file, so an oversized upload leaves nothing behind.
+ */
+export async function writeHashed(source: AsyncIterable<Uint8Array> | Uint8Array, dest: string, maxBytes = Infinity): Promise<{ hash: string; size: number }> {
+  const hasher = createHash('sha256');
+  let size = 0;
+  const out = fs.createWriteStream(dest, { flags: 'wx', mode: FILE_MODE });
+  try {
+    for await (const chunk of source instanceof Uint8Array ? [source] : source) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        throw new TooLargeError('payload_too_large', `The upload is larger than the limit of ${maxBytes} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: maxBytes });
+      }
+      hasher.update(chunk);
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    }
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    out.destroy();
+    await fsp.rm(dest, { force: true });
+    throw err;
+  }
+  return { hash: hasher.digest('hex'), size };
+}
+
+/** The SHA-256 and size of a file's bytes. */
+export async function hashFile(file: string): Promise<{ hash: string; size: number }> {
+  const hasher = createHash('sha256');
+  let size = 0;
+  for await (const chunk of fs.createReadStream(file)) {
+    hasher.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash: hasher.digest('hex'), size };
 }

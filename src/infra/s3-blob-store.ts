@@ -19,9 +19,8 @@ import {
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { BlobCache } from './blob-cache.js';
-import type { BlobInfo, BlobStore } from './blob-store.js';
+import { hashFile, writeHashed, type BlobInfo, type BlobStore } from './blob-store.js';
 import { badConfig, type BlobConfig } from './config.js';
-import { TooLargeError } from './errors.js';
 import type { OpenBlobStoreOptions } from './open-blob-store.js';
 
 // The SDK warns on every start under Node 20 that *future* releases will need Node 22; the
@@ -64,26 +63,8 @@ export class S3BlobStore implements BlobStore {
 
   async put(source: AsyncIterable<Uint8Array> | Uint8Array, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
     const tmp = this.cache.scratchPath();
-    const limit = opts.maxBytes ?? Infinity;
-    const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
-    const hasher = createHash('sha256');
-    let size = 0;
-    try {
-      for await (const chunk of source instanceof Uint8Array ? [source] : source) {
-        size += chunk.length;
-        if (size > limit) {
-          throw new TooLargeError('payload_too_large', `The upload is larger than the limit of ${limit} bytes. Send a smaller file, or raise the limit (AIAAS_DATASET_MAX_BYTES).`, { limitBytes: limit });
-        }
-        hasher.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-      }
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    } catch (err) {
-      out.destroy();
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-    return this.commit(tmp, hasher.digest('hex'), size);
+    const { hash, size } = await writeHashed(source, tmp, opts.maxBytes);
+    return this.commit(tmp, hash, size);
   }
 
   async putFile(file: string): Promise<BlobInfo> {
@@ -195,16 +176,6 @@ export class S3BlobStore implements BlobStore {
 
 export function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
-async function hashFile(file: string): Promise<{ hash: string; size: number }> {
-  const hasher = createHash('sha256');
-  let size = 0;
-  for await (const chunk of fs.createReadStream(file)) {
-    hasher.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { hash: hasher.digest('hex'), size };
 }
 
 function s3Client(config: BlobConfig): S3Client {

@@ -9,7 +9,7 @@ import { startRun } from './process-runner.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The worker entry the node agents start (dist/src/interfaces/job-process.js); tests run from dist/src/services/jobs.
-const WORKER_ENTRY = path.join(here, '..', '..', 'interfaces', 'worker.js');
+const WORKER_ENTRY = path.join(here, '..', '..', 'interfaces', 'job-process.js');
 
 test('a DomainError thrown by the ml layer inside a job worker keeps its code across the process boundary', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-runner-'));
