@@ -19,6 +19,7 @@ export const KINDS: KindChoice[] = [
   { kind: 'gradient_boosting', label: 'Gradient boosting', neural: false, tasks: ['classification', 'regression'] },
   { kind: 'logistic_regression', label: 'Logistic regression', neural: false, tasks: ['classification'] },
   { kind: 'linear_regression', label: 'Linear regression', neural: false, tasks: ['regression'] },
+  { kind: 'svm', label: 'Linear SVM', neural: false, tasks: ['classification'] },
   { kind: 'mlp', label: 'Neural network (MLP)', neural: true, tasks: ['classification', 'regression'] },
   { kind: 'cnn', label: 'Convolutional network (square images)', neural: true, tasks: ['classification', 'regression'] },
 ];
