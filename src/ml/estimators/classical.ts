@@ -14,50 +14,32 @@ function taskMismatch(kind: string, needs: Task, instead: string) {
   });
 }
 
-registerEstimator<LinearState, Record<string, unknown>>({
-  kind: 'logistic_regression',
-  params: LOGISTIC_PARAMS,
-  resolve: (p, task) => {
-    if (task !== 'classification') throw taskMismatch('logistic_regression', 'classification', 'linear_regression');
-    resolveLogisticParams(p);
-  },
-  fit: (x, target, p, opts) => {
-    if (target.task !== 'classification') throw taskMismatch('logistic_regression', 'classification', 'linear_regression');
-    return fitLogisticRegression(x, target, p, opts);
-  },
-  predict: predictLinear,
-  onnx: linearScores,
-});
+type LinearFit = (x: Parameters<typeof fitRidge>[0], target: never, p: Record<string, unknown>, opts: Parameters<typeof fitRidge>[3]) => LinearState;
 
-registerEstimator<LinearState, Record<string, unknown>>({
-  kind: 'linear_regression',
-  params: RIDGE_PARAMS,
-  resolve: (p, task) => {
-    if (task !== 'regression') throw taskMismatch('linear_regression', 'regression', 'logistic_regression');
-    resolveRidgeParams(p);
-  },
-  fit: (x, target, p, opts) => {
-    if (target.task !== 'regression') throw taskMismatch('linear_regression', 'regression', 'logistic_regression');
-    return fitRidge(x, target, p, opts);
-  },
-  predict: predictLinear,
-  onnx: linearScores,
-});
+/** A linear kind for one task: its task checked before resolving and fitting, the rest its own. */
+function registerLinear(kind: LinearState['kind'], task: Task, instead: string, o: {
+  params: readonly string[]; resolve: (p: Record<string, unknown>) => void; fit: LinearFit; onnx: typeof linearScores;
+}): void {
+  registerEstimator<LinearState, Record<string, unknown>>({
+    kind,
+    params: o.params,
+    resolve: (p, t) => {
+      if (t !== task) throw taskMismatch(kind, task, instead);
+      o.resolve(p);
+    },
+    fit: (x, target, p, opts) => {
+      if (target.task !== task) throw taskMismatch(kind, task, instead);
+      // The task was checked above: the target is the one this fit takes.
+      return o.fit(x, target as never, p, opts);
+    },
+    predict: predictLinear,
+    onnx: o.onnx,
+  });
+}
 
-registerEstimator<LinearState, Record<string, unknown>>({
-  kind: 'svm',
-  params: SVM_PARAMS,
-  resolve: (p, task) => {
-    if (task !== 'classification') throw taskMismatch('svm', 'classification', 'linear_regression');
-    resolveSvmParams(p);
-  },
-  fit: (x, target, p, opts) => {
-    if (target.task !== 'classification') throw taskMismatch('svm', 'classification', 'linear_regression');
-    return fitSvm(x, target, p, opts);
-  },
-  predict: predictLinear,
-  onnx: linearClassifierScores,
-});
+registerLinear('logistic_regression', 'classification', 'linear_regression', { params: LOGISTIC_PARAMS, resolve: resolveLogisticParams, fit: fitLogisticRegression, onnx: linearScores });
+registerLinear('linear_regression', 'regression', 'logistic_regression', { params: RIDGE_PARAMS, resolve: resolveRidgeParams, fit: fitRidge, onnx: linearScores });
+registerLinear('svm', 'classification', 'linear_regression', { params: SVM_PARAMS, resolve: resolveSvmParams, fit: fitSvm, onnx: linearClassifierScores });
 
 registerEstimator<TreeEnsembleState, Record<string, unknown>>({
   kind: 'random_forest',

@@ -145,7 +145,9 @@ export function fitRandomForest(x: Matrix, target: Target, params: RandomForestP
 
 /** The target with its labels in shared memory, for the helper threads. */
 function sharedTarget(target: Target): Target {
-  return target.task === 'classification' ? { ...target, y: shared(target.y) } : { ...target, y: shared(target.y) };
+  // Narrowed per task so that each branch keeps its own label array type.
+  if (target.task === 'classification') return { ...target, y: shared(target.y) };
+  return { ...target, y: shared(target.y) };
 }
 
 /** Validates the parameters (throws a `bad_params` InvalidInputError) without fitting. */
