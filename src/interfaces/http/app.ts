@@ -3,7 +3,7 @@
  * document, and one encapsulated plugin per resource.
  */
 import http from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Platform } from '../platform.js';
 import { registerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
@@ -60,7 +60,8 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
       return server;
     },
     loggerInstance: platform.logger as FastifyBaseLogger,
-    disableRequestLogging: !platform.config.logRequests,
+    // Fastify 5.8 deprecates the top-level option (FSTDEP023) in favour of a log controller.
+    logController: new LogController({ disableRequestLogging: !platform.config.logRequests }),
     genReqId: requestId,
     bodyLimit: platform.config.bodyLimitBytes,
     keepAliveTimeout: edge.keepAliveTimeoutMs,
