@@ -221,6 +221,9 @@ function loadExecutor(env: Env): ExecutorConfig {
     if (!v) throw badConfig(name, `AIAAS_EXECUTOR=slurm needs ${name} (see docs/API.md, "Jobs on Slurm"); set it or use AIAAS_EXECUTOR=local.`);
     return v;
   };
+  for (const shared of ['AIAAS_DATABASE_URL', 'AIAAS_BLOB_URL']) {
+    if (!env[shared]) throw badConfig(shared, `AIAAS_EXECUTOR=slurm needs ${shared}: jobs on Slurm nodes share nothing with this node but PostgreSQL and an S3 bucket.`);
+  }
   return {
     kind,
     slurm: {

@@ -14,7 +14,7 @@
  * out of memory, its node failed with requeue off) is ended here; a run claimed by an API node
  * that died before submitting goes back to the queue.
  */
-import type { Config, SlurmConfig } from '../../../infra/config.js';
+import { blobEnv, type Config, type SlurmConfig } from '../../../infra/config.js';
 import type { Logger } from '../../../infra/logger.js';
 import type { Db } from '../../../infra/store/database.js';
 import { nowIso } from '../../../infra/ids.js';
@@ -39,8 +39,6 @@ export interface SlurmExecutorOptions {
 const ACTIVE = new Set(['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING', 'REQUEUED', 'REQUEUE_FED', 'REQUEUE_HOLD', 'RESIZING', 'SUSPENDED', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'RESV_DEL_HOLD']);
 /** Node states and flags that take a Slurm node out of what the platform admits work for. */
 const UNUSABLE = new Set(['DOWN', 'DRAIN', 'DRAINED', 'DRAINING', 'FAIL', 'FAILING', 'NOT_RESPONDING', 'FUTURE', 'UNKNOWN', 'MAINTENANCE', 'REBOOT_REQUESTED', 'POWERED_DOWN', 'POWERING_DOWN']);
-/** Environment variables of the API node the batch job must not inherit. */
-const PRIVATE = new Set(['AIAAS_HOME', 'AIAAS_ADMIN_KEY', 'AIAAS_EXECUTOR', 'AIAAS_SLURM_TOKEN', 'AIAAS_SLURM_URL', 'AIAAS_SLURM_USER', 'AIAAS_NODE_ID', 'AIAAS_NODE_NAME', 'PORT', 'HOST']);
 
 export const SLURM_JOB_PREFIX = 'aiaas-';
 
@@ -136,18 +134,16 @@ export class SlurmExecutor implements Executor {
     if (row?.cancel_requested && row.worker_pid === slurmJobId) await this.scancel(slurmJobId);
   }
 
-  /** What the batch job needs: the store and bucket settings and this run's identity, never this node's secrets or folders. */
+  /** What the batch job needs: this node's store, bucket and job settings and the run's identity, never its secrets or folders. */
   private batchEnvironment(job: JobsTable): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && (k.startsWith('AIAAS_') || k.startsWith('AWS_')) && !PRIVATE.has(k)) env[k] = v;
-    }
     const cfg = this.o.config;
-    Object.assign(env, {
+    const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin', AIAAS_JOB_ID: job.id, AIAAS_SLURM_NODE_ID: this.nodeId,
+      AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', AIAAS_LOG_LEVEL: cfg.logLevel,
       AIAAS_HEARTBEAT_SECONDS: String(cfg.scheduler.heartbeatSeconds), AIAAS_JOB_GRACE_SECONDS: String(cfg.scheduler.graceSeconds),
-    });
-    if (cfg.databaseUrl) env.AIAAS_DATABASE_URL = cfg.databaseUrl;
+      AIAAS_DATASET_MAX_BYTES: String(cfg.datasetMaxBytes), AIAAS_DATASET_MAX_CELLS: String(cfg.datasetMaxCells), AIAAS_MODEL_MAX_BYTES: String(cfg.modelMaxBytes),
+    };
+    for (const [k, v] of Object.entries(blobEnv(cfg.blobs))) if (v) env[k] = v;
     return env;
   }
 

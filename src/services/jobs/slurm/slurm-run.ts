@@ -42,6 +42,10 @@ export async function runSlurmBatchJob(o: BatchJobOptions): Promise<number> {
   const home = env.AIAAS_HOME || fs.mkdtempSync(path.join(os.tmpdir(), `aiaas-slurm-${slurmJobId}-`));
   const ownHome = !env.AIAAS_HOME;
   const config = loadConfig({ ...env, AIAAS_HOME: home });
+  if (!config.blobs.url || !config.databaseUrl) {
+    process.stderr.write('aiaas slurm job: AIAAS_DATABASE_URL and AIAAS_BLOB_URL must be set (a Slurm node shares nothing with the API nodes but PostgreSQL and S3).\n');
+    return 2;
+  }
   const logger = createLogger(config.logLevel, `slurm-job-${slurmJobId}`, 'json');
   const db = await openStore({ home, databaseUrl: config.databaseUrl });
   try {
