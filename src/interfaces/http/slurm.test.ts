@@ -69,9 +69,9 @@ describe('jobs on Slurm: two API nodes, PostgreSQL, an S3 bucket, two Slurm node
     assert.equal(done.status, 'succeeded', done.error);
     const slurmId = slurmIdOf(done);
     assert.ok(slurmId, `the run records its Slurm job id: ${JSON.stringify(done.attempts)}`);
-    const record = await slurmJob(slurmId);
-    assert.equal(record.JobName, `aiaas-${job.id}`);
-    assert.equal(record.JobState, 'COMPLETED');
+    assert.equal((await slurmJob(slurmId)).JobName, `aiaas-${job.id}`);
+    // The batch job exits just after it recorded the run's end.
+    await until('Slurm to record the batch job as completed', async () => (await slurmJob(slurmId)).JobState === 'COMPLETED');
     const model = await b.call('GET', '/v1/models/iris-slurm/versions/1', { key: t.viewer });
     assert.equal(model.status, 200, model.text);
     assert.equal(fs.existsSync(path.join(a.home, 'blobs', 'sha256')) || fs.existsSync(path.join(b.home, 'blobs', 'sha256')), false, 'no blobs in either API node\'s folder');
