@@ -2,7 +2,8 @@
  * A throwaway two-node Slurm cluster for the tests of one test file (one process), from Debian's
  * slurm-wlm, slurmrestd and munge: a munged with its own key and socket, slurmctld, two `slurmd -N`
  * on this host on distinct ports (n1: 2 CPUs; n2: 2 CPUs and one GPU as gres) and slurmrestd with
- * JWT authentication, all in a temporary folder on free ports, a few seconds to answer.
+ * JWT authentication, all in a temporary folder on free ports, a few seconds to answer. Partition
+ * `aiaas` is the platform's; a job in `urgent` preempts (requeues) what is in its way there.
  *
  * The daemons run in the foreground as children of the test process and are killed, and their
  * folder deleted, when it exits. Where Slurm is not installed, `slurmMissing()` says how to get
@@ -34,6 +35,8 @@ export interface SlurmCluster {
   /** The folder the batch jobs' output goes to (AIAAS_SLURM_OUTPUT). */
   outputDir: string;
   scontrol(...args: string[]): Promise<string>;
+  /** sbatch with these arguments (a job of someone else than the platform); its Slurm job id. */
+  sbatch(...args: string[]): Promise<number>;
   /** Kills a node's slurmd and every process of the Slurm jobs running there: the node is lost. */
   killNode(node: string): Promise<void>;
   /** Starts a node's slurmd again (it returns to service by itself: ReturnToService=2). */
@@ -92,6 +95,7 @@ async function start(): Promise<SlurmCluster> {
   await until(async () => (await fetch(`${url}/slurm/v0.0.38/ping`, { headers: { 'X-SLURM-USER-NAME': 'root', 'X-SLURM-USER-TOKEN': token } })).ok);
   return {
     url, user: 'root', token, partition: 'aiaas', nodes: ['n1', 'n2'], outputDir: path.join(root, 'out'), scontrol,
+    sbatch: async (...args) => Number((await run('sbatch', ['--parsable', '-o', '/dev/null', ...args], { env })).stdout.trim().split(';')[0]),
     killNode: (node) => killNode(node, env),
     restartNode: (node) => startSlurmd(node, conf, env),
   };
@@ -114,7 +118,10 @@ function writeConfig(root: string, o: { ctld: number; ports: number[]; socket: s
     'MinJobAge=600', 'SchedulerType=sched/backfill', 'MpiDefault=none', 'SchedulerParameters=sched_interval=2',
     `NodeName=n1 NodeAddr=127.0.0.1 Port=${o.ports[0]} CPUs=2 RealMemory=4096 State=UNKNOWN`,
     `NodeName=n2 NodeAddr=127.0.0.1 Port=${o.ports[1]} CPUs=2 RealMemory=4096 Gres=gpu:1 State=UNKNOWN`,
-    'PartitionName=aiaas Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP',
+    // Slurm's own preemption: a job in `urgent` requeues jobs of `aiaas` in its way, after SIGTERM and a grace time.
+    'PreemptType=preempt/partition_prio', 'PreemptMode=REQUEUE',
+    'PartitionName=aiaas Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=20',
+    'PartitionName=urgent Nodes=n1,n2 MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF',
   ];
   const conf = path.join(root, 'slurm.conf');
   fs.writeFileSync(conf, lines.join('\n') + '\n', { mode: 0o644 });

@@ -4,7 +4,8 @@
  * separate AIAAS_HOMEs. A train job submitted through one node runs as a Slurm batch job named
  * after it and succeeds; cancel goes to Slurm as scancel; a drained Slurm node gets no new jobs;
  * killing the slurmd of a job's node mid-job (and its processes) ends in a job Slurm requeued,
- * that resumed from its checkpoint in S3 and succeeded.
+ * that resumed from its checkpoint in S3 and succeeded; Slurm preempting it for another partition's job
+ * (SIGTERM: the job checkpoints and stops, Slurm requeues it) ends the same way.
  * Skipped (one line on how to run it) where PostgreSQL, Ceph or Slurm is missing, unless AIAAS_REQUIRE_ENGINES=1.
  */
 import assert from 'node:assert/strict';
@@ -115,6 +116,24 @@ describe('jobs on Slurm: two API nodes, PostgreSQL, an S3 bucket, two Slurm node
     } finally {
       await slurm.scontrol('update', 'nodename=n1', 'state=resume');
     }
+  });
+
+  test('Slurm preempting a job for a higher-tier partition: it checkpoints on SIGTERM, Slurm requeues it, it resumes and succeeds', async () => {
+    const job = await submit(a, { type: 'sleep', seconds: 30, steps: 60, }, t.developer);
+    const running = await waitJob(a, job.id, { key: t.developer, pred: (j) => j.checkpoint && j.progress.fraction >= 0.05 });
+    const slurmId = slurmIdOf(running);
+    const host = (await slurmJob(slurmId)).BatchHost!;
+    // Someone else's job that needs the whole node: Slurm preempts ours to make room.
+    const urgent = await slurm.sbatch('-p', 'urgent', '-w', host, '-c', '2', '--mem=1024', '--wrap', 'sleep 2');
+    const done = await waitJob(b, job.id, { key: t.developer });
+    assert.equal(done.status, 'succeeded', done.error);
+    assert.equal(done.attempts[0].outcome, 'requeued', JSON.stringify(done.attempts));
+    assert.equal(done.attempts.at(-1).pid, slurmId);
+    assert.equal(done.attempts.at(-1).resumedFromCheckpoint, true);
+    const logs = await a.call('GET', `/v1/jobs/${job.id}/logs`, { key: t.developer });
+    assert.match(logs.text, /sleep: stopping at step \d+ \(preempt\)/, 'the job stopped on the signal, after its checkpoint');
+    assert.ok(Number((await slurmJob(slurmId)).Restarts) >= 1);
+    await until('the urgent job to finish', async () => (await slurmJob(urgent)).JobState === 'COMPLETED');
   });
 
   test('killing the slurmd of a job\'s node mid-job: Slurm requeues it, it resumes from its checkpoint in S3 and succeeds', async () => {
