@@ -65,6 +65,11 @@ describe('jobs on Slurm: two API nodes, PostgreSQL, an S3 bucket, two Slurm node
     assert.deepEqual(cluster.body.slurm.nodes.map((n: { name: string }) => n.name), ['n1', 'n2']);
     assert.equal(cluster.body.nodes.find((n: { kind: string }) => n.kind === 'slurm')?.gpus, 1);
 
+    // The cluster has 4 CPUs but no node has 3: refused at once instead of waiting in Slurm forever.
+    const tooBig = await a.call('POST', '/v1/jobs', { key: t.developer, json: { type: 'noop', resources: { cpu: 3 } } });
+    assert.equal(tooBig.status, 422, tooBig.text);
+    assert.equal(tooBig.body.error.code, 'insufficient_capacity');
+
     const job = await submit(a, { type: 'train', name: 'iris-slurm', dataset: 'iris', target: 'species', model: { kind: 'mlp', hidden: [8] }, training: { epochs: 3 } }, t.developer);
     const done = await waitJob(b, job.id, { key: t.developer });
     assert.equal(done.status, 'succeeded', done.error);

@@ -112,7 +112,11 @@ export class JobSystem<P = unknown> {
     const lease = this.o.config.scheduler.leaseSeconds * 1000;
     const rows = await this.o.db.selectFrom('nodes').selectAll().execute();
     const alive = rows.filter((n) => Date.now() - Date.parse(n.heartbeat_at) <= lease);
-    const caps = alive.length ? alive.map((n) => ({ cpu: n.cpu, memoryMb: n.memory_mb, gpu: n.gpus })) : [this.executor instanceof NodeAgent ? this.executor.capacity : ZERO];
+    // The Slurm cluster's row sums its nodes; a job must fit on one of them.
+    const ex = this.executor;
+    const caps = alive.length
+      ? alive.map((n) => (ex instanceof SlurmExecutor && n.id === ex.nodeId ? ex.largest : { cpu: n.cpu, memoryMb: n.memory_mb, gpu: n.gpus }))
+      : [ex instanceof NodeAgent ? ex.capacity : ZERO];
     return caps.reduce((a, c) => ({ cpu: Math.max(a.cpu, c.cpu), memoryMb: Math.max(a.memoryMb, c.memoryMb), gpu: Math.max(a.gpu, c.gpu) }), ZERO);
   }
 

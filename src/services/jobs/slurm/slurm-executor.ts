@@ -52,6 +52,8 @@ export class SlurmExecutor implements Executor {
   readonly kind = 'slurm';
   readonly nodeId: string;
   capacity: Resources = { cpu: 0, memoryMb: 0, gpu: 0 };
+  /** The most one job can get: each resource's largest usable Slurm node (a job must fit on one node). */
+  largest: Resources = { cpu: 0, memoryMb: 0, gpu: 0 };
   private readonly rest: SlurmRest;
   private timer?: NodeJS.Timeout;
   private syncing?: Promise<void>;
@@ -88,7 +90,9 @@ export class SlurmExecutor implements Executor {
   private async syncOnce(): Promise<void> {
     const nodes = (await this.rest.nodes()).filter((n) => !this.o.slurm.partition || n.partitions.includes(this.o.slurm.partition));
     this.nodes = nodes;
-    this.capacity = nodes.filter(usable).reduce((a, n) => ({ cpu: a.cpu + n.cpus, memoryMb: a.memoryMb + n.memoryMb, gpu: a.gpu + n.gpus }), { cpu: 0, memoryMb: 0, gpu: 0 });
+    const open = nodes.filter(usable);
+    this.capacity = open.reduce((a, n) => ({ cpu: a.cpu + n.cpus, memoryMb: a.memoryMb + n.memoryMb, gpu: a.gpu + n.gpus }), { cpu: 0, memoryMb: 0, gpu: 0 });
+    this.largest = open.reduce((a, n) => ({ cpu: Math.max(a.cpu, n.cpus), memoryMb: Math.max(a.memoryMb, n.memoryMb), gpu: Math.max(a.gpu, n.gpus) }), { cpu: 0, memoryMb: 0, gpu: 0 });
     await this.heartbeatNode();
     this.jobs = (await this.rest.jobs()).filter((j) => j.name.startsWith(SLURM_JOB_PREFIX));
     await this.reconcile(this.jobs);
