@@ -52,6 +52,8 @@ export function slurmMissing(): string | undefined {
 }
 
 let started: Promise<SlurmCluster> | undefined;
+/** Unique per test process: the batch jobs' scratch folders carry it, so the ones a killed job left are found at exit. */
+const clusterName = `aiaas${process.pid}`;
 let dir: string | undefined;
 const children: ChildProcess[] = [];
 const slurmds = new Map<string, ChildProcess>();
@@ -108,7 +110,7 @@ async function start(): Promise<SlurmCluster> {
  */
 function writeConfig(root: string, o: { ctld: number; ports: number[]; socket: string; jwt: string }): string {
   const lines = [
-    'ClusterName=aiaastest', `SlurmctldHost=${os.hostname()}(127.0.0.1)`, `SlurmctldPort=${o.ctld}`,
+    `ClusterName=${clusterName}`, `SlurmctldHost=${os.hostname()}(127.0.0.1)`, `SlurmctldPort=${o.ctld}`,
     'SlurmUser=root', 'SlurmdUser=root', 'AuthType=auth/munge', `AuthInfo=socket=${o.socket},cred_expire=20`,
     'AuthAltTypes=auth/jwt', `AuthAltParameters=jwt_key=${o.jwt}`, 'CredType=cred/munge',
     `StateSaveLocation=${root}/state`, `SlurmdSpoolDir=${root}/spool/%n`, `SlurmctldPidFile=${root}/run/slurmctld.pid`,
@@ -187,5 +189,6 @@ async function until(ok: () => boolean | Promise<boolean>): Promise<void> {
 function stopSync(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   killJobProcesses();
+  for (const d of fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith(`aiaas-slurm-${clusterName}-`))) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }

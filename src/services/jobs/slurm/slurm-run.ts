@@ -39,7 +39,10 @@ export async function runSlurmBatchJob(o: BatchJobOptions): Promise<number> {
     return 2;
   }
   // This node's own scratch and blob cache: nothing is shared with the API nodes through a folder.
-  const home = env.AIAAS_HOME || fs.mkdtempSync(path.join(os.tmpdir(), `aiaas-slurm-${slurmJobId}-`));
+  // A batch job killed with its node leaves its folder behind: the restarted one removes it.
+  const prefix = `aiaas-slurm-${env.SLURM_CLUSTER_NAME ?? 'cluster'}-${slurmJobId}-`;
+  for (const stale of fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith(prefix))) fs.rmSync(path.join(os.tmpdir(), stale), { recursive: true, force: true });
+  const home = env.AIAAS_HOME || fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const ownHome = !env.AIAAS_HOME;
   const config = loadConfig({ ...env, AIAAS_HOME: home });
   if (!config.blobs.url || !config.databaseUrl) {
