@@ -80,6 +80,15 @@ export const Cluster = Type.Object({
     tenant: Type.String(), name: Type.String(), share: Type.Number({ description: 'dominant-resource share of the cluster (0..1)' }),
     usage: Alloc, queued: Type.Integer(), quota: Quota,
   })),
+  executor: Type.String({ description: 'where jobs run: `local` (forked workers) or `slurm`' }),
+  slurm: Type.Optional(Type.Object({
+    nodes: Type.Array(Type.Object({
+      name: Type.String(), state: Type.String(), flags: Type.Array(Type.String()), usable: Type.Boolean({ description: 'counted in the capacity jobs are admitted for (not drained, down or unresponsive)' }),
+      cpus: Num, allocCpus: Num, memoryMb: Num, allocMemoryMb: Num, gpus: Type.Integer(), partitions: Type.Array(Type.String()), reason: Type.String(),
+      jobs: Type.Array(Type.Object({ job: Type.String(), slurmJobId: Type.Integer(), state: Type.String() })),
+    })),
+    pending: Type.Array(Type.Object({ job: Type.String(), slurmJobId: Type.Integer(), state: Type.String(), reason: Type.String() })),
+  }, { description: 'AIAAS_EXECUTOR=slurm: the Slurm nodes and which job runs where' })),
 });
 
 export const Usage = Type.Object({

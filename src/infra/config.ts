@@ -68,6 +68,22 @@ export interface BlobConfig {
   cacheBytes: number;
 }
 
+/** Where jobs run (AIAAS_EXECUTOR): forked workers on this node, or a Slurm cluster through slurmrestd. */
+export type ExecutorConfig = { kind: 'local' } | { kind: 'slurm'; slurm: SlurmConfig };
+
+export interface SlurmConfig {
+  /** AIAAS_SLURM_URL: slurmrestd's base URL, e.g. http://slurm-head:6820 (the API version is part of the client). */
+  url: string;
+  /** AIAAS_SLURM_USER: the Slurm user jobs are submitted as (X-SLURM-USER-NAME). */
+  user: string;
+  /** AIAAS_SLURM_TOKEN: that user's JWT (`scontrol token username=… lifespan=…`). */
+  token: string;
+  /** AIAAS_SLURM_PARTITION: where jobs go (unset: the cluster's default partition). */
+  partition?: string;
+  /** AIAAS_SLURM_OUTPUT: the batch script's stdout/stderr on the Slurm node (Slurm's %j patterns work); default /dev/null. */
+  output: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -101,6 +117,7 @@ export interface Config {
   metricsPublic: boolean;
   prices: Prices;
   scheduler: SchedulerConfig;
+  executor: ExecutorConfig;
   http: HttpEdgeConfig;
 }
 
@@ -190,7 +207,29 @@ export function loadConfig(env: Env = process.env): Config {
       graceSeconds: num(env, 'AIAAS_JOB_GRACE_SECONDS', 10),
       nodeId: env.AIAAS_NODE_ID || undefined,
     },
+    executor: loadExecutor(env),
     http: loadHttpEdge(env),
+  };
+}
+
+function loadExecutor(env: Env): ExecutorConfig {
+  const kind = env.AIAAS_EXECUTOR || 'local';
+  if (kind === 'local') return { kind };
+  if (kind !== 'slurm') throw badConfig('AIAAS_EXECUTOR', `AIAAS_EXECUTOR=${kind} is not an executor; use 'local' (forked workers on this node) or 'slurm'.`);
+  const need = (name: string) => {
+    const v = env[name];
+    if (!v) throw badConfig(name, `AIAAS_EXECUTOR=slurm needs ${name} (see docs/API.md, "Jobs on Slurm"); set it or use AIAAS_EXECUTOR=local.`);
+    return v;
+  };
+  for (const shared of ['AIAAS_DATABASE_URL', 'AIAAS_BLOB_URL']) {
+    if (!env[shared]) throw badConfig(shared, `AIAAS_EXECUTOR=slurm needs ${shared}: jobs on Slurm nodes share nothing with this node but PostgreSQL and an S3 bucket.`);
+  }
+  return {
+    kind,
+    slurm: {
+      url: need('AIAAS_SLURM_URL').replace(/\/+$/, ''), user: need('AIAAS_SLURM_USER'), token: need('AIAAS_SLURM_TOKEN'),
+      partition: env.AIAAS_SLURM_PARTITION || undefined, output: env.AIAAS_SLURM_OUTPUT || '/dev/null',
+    },
   };
 }
 

@@ -69,6 +69,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const jobs: JobSystem<Platform> = new JobSystem<Platform>({
     db, refs, config, logger, metrics, platform: () => platform,
     workerEntry: fileURLToPath(new URL('./job-process.js', import.meta.url)),
+    slurmBatchEntry: fileURLToPath(new URL('./slurm-job.js', import.meta.url)),
   });
   // GET /v1/usage counts what serving counted, and model artifacts as storage.
   jobs.metering.addPredictionSource(async (from, to) => new Map((await serving.predictionsByTenant(from, to)).map((r) => [r.tenant, r.predictions])));

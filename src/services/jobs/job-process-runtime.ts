@@ -26,6 +26,8 @@ export async function runWorker(): Promise<void> {
   const pendingCheckpoints = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let started = false;
 
+  // Under Slurm every process of the job gets scancel's SIGTERM; the supervisor decides (checkpoint, then stop).
+  if (process.env.AIAAS_JOB_IGNORE_SIGTERM === '1') process.on('SIGTERM', () => undefined);
   process.on('disconnect', () => {
     // The node agent is gone: stop now, without writing anything.
     process.exit(ORPHAN_EXIT);

@@ -226,12 +226,7 @@ export class JobStore {
       })).where('id', '=', jobId).where('status', '=', 'queued').where('cancel_requested', '=', 0).executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) return undefined;
       const job = await tx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
-      await tx.insertInto('job_attempts').values({
-        job_id: jobId, attempt: job.attempt, tenant_id: job.tenant_id, node_id: nodeId, pid: null, cpu: job.cpu, gpu: job.gpu,
-        started_at: now, finished_at: null, outcome: 'running', error: null, resumed_from_checkpoint: job.checkpoint_blob ? 1 : 0,
-        cpu_seconds: 0, gpu_seconds: 0,
-      }).execute();
-      await this.appendEvents(jobId, job.tenant_id, [{ kind: 'status', data: { status: 'running', attempt: job.attempt, node: nodeId, resumed: !!job.checkpoint_blob } }], tx);
+      await this.openAttempt(tx, job, nodeId, now);
       return { job, attempt: job.attempt };
     });
     if (claimed) this.touched(jobId);
@@ -294,9 +289,7 @@ export class JobStore {
     const ok = await this.db.transaction().execute(async (tx) => {
       const job = await tx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
       if (!job || job.status !== 'running' || job.attempt !== attempt) return false;
-      const wall = Math.max(0, (Date.parse(now) - Date.parse(job.run_started_at ?? now)) / 1000);
-      const cpuSeconds = job.cpu * wall;
-      const gpuSeconds = job.gpu * wall;
+      const { cpuSeconds, gpuSeconds } = await closeAttempt(tx, job, end.attemptOutcome, end.error ?? null, now);
       const final = TERMINAL.has(end.status);
       const set: Partial<JobsTable> = {
         status: end.status, node_id: null, gpu_ids: null, worker_pid: null, heartbeat_at: null, preempt_for: null,
@@ -311,13 +304,6 @@ export class JobStore {
       if (end.status === 'succeeded') set.progress = JSON.stringify({ ...JSON.parse(job.progress), fraction: 1 });
       if (end.status === 'cancelled') set.cancel_requested = 0;
       await tx.updateTable('jobs').set(set).where('id', '=', jobId).execute();
-      await tx.updateTable('job_attempts').set({
-        finished_at: now, outcome: end.attemptOutcome, error: end.error ?? null, cpu_seconds: cpuSeconds, gpu_seconds: gpuSeconds,
-      }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
-      await tx.insertInto('usage_events').values({
-        id: newId('use'), tenant_id: job.tenant_id, kind: 'job', job_id: jobId, endpoint: null,
-        cpu_seconds: cpuSeconds, gpu_seconds: gpuSeconds, predictions: 0, at: now,
-      }).execute();
       const data: Record<string, unknown> = { status: end.status, attempt, outcome: end.attemptOutcome };
       if (end.error) data.error = end.error;
       if (end.queueReason) data.queueReason = end.queueReason;
@@ -330,6 +316,52 @@ export class JobStore {
     if (this.refs && released.length) await this.refs.collect(released);
     this.touched(jobId);
     return ok;
+  }
+
+  /**
+   * A run restarted where it was (Slurm requeued its batch job after a node failure or a
+   * preemption): the current attempt ends as `outcome` and the next one starts on the same node,
+   * in one transaction, so the job never passes through the queue where a scheduler could start
+   * it a second time. `workerPid` is the new run's handle (the Slurm job id). Undefined when
+   * `attempt` is no longer the job's current run.
+   */
+  async restartRun(jobId: string, attempt: number, workerPid: number, outcome: string, why: string): Promise<JobsTable | undefined> {
+    const now = nowIso();
+    const restarted = await this.db.transaction().execute(async (tx) => {
+      const job = await tx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+      if (!job || job.status !== 'running' || job.attempt !== attempt || !job.node_id) return undefined;
+      const { cpuSeconds, gpuSeconds } = await closeAttempt(tx, job, outcome, why, now);
+      await this.appendEvents(jobId, job.tenant_id, [{ kind: 'status', data: { status: 'running', attempt, outcome, error: why } }], tx);
+      const res = await tx.updateTable('jobs').set((eb) => ({
+        attempt: eb('attempt', '+', 1), worker_pid: workerPid, heartbeat_at: now, run_started_at: now, preempt_for: null, updated_at: now,
+        cpu_seconds: job.cpu_seconds + cpuSeconds, gpu_seconds: job.gpu_seconds + gpuSeconds,
+        preemptions: job.preemptions + (outcome === 'preempted' ? 1 : 0),
+      })).where('id', '=', jobId).where('attempt', '=', attempt).where('status', '=', 'running').executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return undefined;
+      const next = await tx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+      await this.openAttempt(tx, next, job.node_id, now, workerPid);
+      return next;
+    });
+    if (restarted) this.touched(jobId);
+    return restarted;
+  }
+
+  /** Starts the attempt record of a job's current run and says so in its events. */
+  private async openAttempt(tx: Db, job: JobsTable, nodeId: string, now: string, pid: number | null = null): Promise<void> {
+    await tx.insertInto('job_attempts').values({
+      job_id: job.id, attempt: job.attempt, tenant_id: job.tenant_id, node_id: nodeId, pid, cpu: job.cpu, gpu: job.gpu,
+      started_at: now, finished_at: null, outcome: 'running', error: null, resumed_from_checkpoint: job.checkpoint_blob ? 1 : 0,
+      cpu_seconds: 0, gpu_seconds: 0,
+    }).execute();
+    await this.appendEvents(job.id, job.tenant_id, [{ kind: 'status', data: { status: 'running', attempt: job.attempt, node: nodeId, resumed: !!job.checkpoint_blob } }], tx);
+  }
+
+  /** Refreshes one run's heartbeat; its control flags, or undefined when it is no longer the job's current run. */
+  async heartbeatRun(jobId: string, attempt: number): Promise<{ cancel: boolean; preempt: boolean } | undefined> {
+    await this.db.updateTable('jobs').set({ heartbeat_at: nowIso() }).where('id', '=', jobId).where('attempt', '=', attempt).where('status', '=', 'running').execute();
+    const r = await this.db.selectFrom('jobs').select(['status', 'attempt', 'cancel_requested', 'preempt_for']).where('id', '=', jobId).executeTakeFirst();
+    if (!r || r.status !== 'running' || r.attempt !== attempt) return undefined;
+    return { cancel: r.cancel_requested === 1, preempt: r.preempt_for !== null };
   }
 
   /** Cancels a queued job at once. */
@@ -412,6 +444,20 @@ async function leaseOnPostgres(tx: Db, jobId: string, nodeId: string, gpuIds: nu
   const busyGpus = new Set(running.flatMap((r) => (r.gpu_ids ? (JSON.parse(r.gpu_ids) as number[]) : [])));
   return used.cpu + job.cpu <= node.cpu + 1e-9 && used.memoryMb + job.memory_mb <= node.memory_mb
     && used.gpu + job.gpu <= node.gpus && gpuIds.every((g) => !busyGpus.has(g));
+}
+
+/** Ends the attempt record of a job's current run and meters it (allocated CPU and GPU × wall time) into usage. */
+async function closeAttempt(tx: Db, job: JobsTable, outcome: string, error: string | null, now: string): Promise<{ cpuSeconds: number; gpuSeconds: number }> {
+  const wall = Math.max(0, (Date.parse(now) - Date.parse(job.run_started_at ?? now)) / 1000);
+  const cpuSeconds = job.cpu * wall;
+  const gpuSeconds = job.gpu * wall;
+  await tx.updateTable('job_attempts').set({ finished_at: now, outcome, error, cpu_seconds: cpuSeconds, gpu_seconds: gpuSeconds })
+    .where('job_id', '=', job.id).where('attempt', '=', job.attempt).execute();
+  await tx.insertInto('usage_events').values({
+    id: newId('use'), tenant_id: job.tenant_id, kind: 'job', job_id: job.id, endpoint: null,
+    cpu_seconds: cpuSeconds, gpu_seconds: gpuSeconds, predictions: 0, at: now,
+  }).execute();
+  return { cpuSeconds, gpuSeconds };
 }
 
 export function toAttempt(r: JobAttemptsTable): JobAttempt {

@@ -18,6 +18,8 @@ import { JobStore } from './job-store.js';
 import { JobService } from './jobs-service.js';
 import { Metering } from './metering.js';
 import { NodeAgent } from './node-agent.js';
+import type { Executor } from './executor.js';
+import { SlurmExecutor, type SlurmNodeView } from './slurm/slurm-executor.js';
 import { QuotaService, type Quota } from './scheduler/quotas.js';
 import { Scheduler, type ClusterSnapshot, type NodeView } from './scheduler/scheduler.js';
 import { ZERO } from './scheduler/fair-share.js';
@@ -30,6 +32,8 @@ export interface JobSystemOptions<P> {
   metrics: Registry;
   /** The worker process entry (dist/src/interfaces/job-process.js). */
   workerEntry: string;
+  /** The Slurm batch job's program (dist/src/interfaces/slurm-job.js), for AIAAS_EXECUTOR=slurm. */
+  slurmBatchEntry: string;
   /** The composition root, handed to job types' validate(). */
   platform(): P;
 }
@@ -40,6 +44,9 @@ export interface ClusterView {
   capacity: Resources;
   tenants: { tenant: string; name: string; share: number; usage: Resources & { jobs: number }; queued: number; quota: Quota }[];
   at: string;
+  executor: Executor['kind'];
+  /** AIAAS_EXECUTOR=slurm: Slurm's nodes and which job runs where (others' jobs only for admins). */
+  slurm?: { nodes: SlurmNodeView[]; pending: ReturnType<SlurmExecutor['pending']> };
 }
 
 export class JobSystem<P = unknown> {
@@ -48,7 +55,8 @@ export class JobSystem<P = unknown> {
   readonly quotas: QuotaService;
   readonly metering: Metering;
   readonly scheduler: Scheduler;
-  readonly agent: NodeAgent;
+  /** Where admitted jobs run: this node's forked workers, or Slurm. */
+  readonly executor: Executor;
   readonly jobs: JobService<P>;
   private started = false;
 
@@ -58,27 +66,30 @@ export class JobSystem<P = unknown> {
     this.quotas = new QuotaService(o.db);
     this.metering = new Metering(o.db, o.config.prices, o.logger);
     const nodeId = o.config.scheduler.nodeId ?? persistentNodeId(o.config.home);
-    this.agent = new NodeAgent({
-      db: o.db, store: this.store, config: o.config, logger: o.logger.child({ component: 'node-agent' }), nodeId, kind: 'embedded',
-      workerEntry: o.workerEntry, moduleOf: (type) => (this.types.has(type) ? this.types.get(type).module : undefined),
-      onRunEnded: () => this.scheduler.wake(),
-    });
+    const ex = o.config.executor;
+    this.executor = ex.kind === 'slurm'
+      ? new SlurmExecutor({ db: o.db, store: this.store, config: o.config, slurm: ex.slurm, logger: o.logger.child({ component: 'slurm' }), batchEntry: o.slurmBatchEntry })
+      : new NodeAgent({
+        db: o.db, store: this.store, config: o.config, logger: o.logger.child({ component: 'node-agent' }), nodeId, kind: 'embedded',
+        workerEntry: o.workerEntry, moduleOf: (type) => (this.types.has(type) ? this.types.get(type).module : undefined),
+        onRunEnded: () => this.scheduler.wake(),
+      });
     this.scheduler = new Scheduler({
       db: o.db, store: this.store, quotas: this.quotas, logger: o.logger.child({ component: 'scheduler' }), config: o.config.scheduler,
-      onStart: (job) => { if (job.node_id === this.agent.nodeId) this.agent.launch(job); },
-      onPreempt: (jobId, nodeId) => { if (nodeId === this.agent.nodeId) this.agent.abort(jobId, 'preempt'); },
+      onStart: (job) => { if (job.node_id === this.executor.nodeId) this.executor.launch(job); },
+      onPreempt: (jobId, nodeId) => { if (nodeId === this.executor.nodeId) this.executor.abort(jobId, 'preempt'); },
     });
     this.jobs = new JobService<P>({
       store: this.store, types: this.types, quotas: this.quotas, platform: o.platform, graceSeconds: o.config.scheduler.graceSeconds,
       largestNode: () => this.largestNode(),
       onSubmit: () => this.scheduler.wake(),
-      onCancel: (jobId, nodeId) => { if (nodeId === this.agent.nodeId) this.agent.abort(jobId, 'cancel'); },
+      onCancel: (jobId, nodeId) => { if (nodeId === this.executor.nodeId) this.executor.abort(jobId, 'cancel'); },
     });
     this.registerMetrics(o.metrics);
   }
 
   async start(): Promise<void> {
-    await this.agent.start();
+    await this.executor.start();
     this.scheduler.start();
     this.started = true;
   }
@@ -93,7 +104,7 @@ export class JobSystem<P = unknown> {
   async close(): Promise<void> {
     this.started = false;
     await this.scheduler.stop();
-    await this.agent.stop();
+    await this.executor.stop();
     await this.metering.close();
   }
 
@@ -101,7 +112,11 @@ export class JobSystem<P = unknown> {
     const lease = this.o.config.scheduler.leaseSeconds * 1000;
     const rows = await this.o.db.selectFrom('nodes').selectAll().execute();
     const alive = rows.filter((n) => Date.now() - Date.parse(n.heartbeat_at) <= lease);
-    const caps = alive.length ? alive.map((n) => ({ cpu: n.cpu, memoryMb: n.memory_mb, gpu: n.gpus })) : [this.agent.capacity];
+    // The Slurm cluster's row sums its nodes; a job must fit on one of them.
+    const ex = this.executor;
+    const caps = alive.length
+      ? alive.map((n) => (ex instanceof SlurmExecutor && n.id === ex.nodeId ? ex.largest : { cpu: n.cpu, memoryMb: n.memory_mb, gpu: n.gpus }))
+      : [ex instanceof NodeAgent ? ex.capacity : ZERO];
     return caps.reduce((a, c) => ({ cpu: Math.max(a.cpu, c.cpu), memoryMb: Math.max(a.memoryMb, c.memoryMb), gpu: Math.max(a.gpu, c.gpu) }), ZERO);
   }
 
@@ -112,10 +127,24 @@ export class JobSystem<P = unknown> {
     const quotas = await this.quotas.all();
     const visible = snap.tenants.filter((t) => isAdmin(p) || t.tenant === p.tenantId);
     if (!isAdmin(p) && !visible.length) visible.push({ tenant: p.tenantId, share: 0, usage: { ...ZERO, jobs: 0 }, queued: 0 });
-    return {
-      at: snap.at, nodes: snap.nodes, queue: snap.queue, capacity: snap.capacity,
+    const view: ClusterView = {
+      at: snap.at, nodes: snap.nodes, queue: snap.queue, capacity: snap.capacity, executor: this.executor.kind,
       tenants: visible.map((t) => ({ ...t, name: names.get(t.tenant) ?? t.tenant, quota: quotas.get(t.tenant) ?? { maxCpu: null, maxGpu: null, maxConcurrentJobs: null, monthlyCpuSeconds: null } })),
     };
+    if (this.executor instanceof SlurmExecutor) view.slurm = await this.slurmView(this.executor, p);
+    return view;
+  }
+
+  /** Slurm's nodes with the jobs on them; a non-admin sees only its own tenant's jobs there. */
+  private async slurmView(ex: SlurmExecutor, p: Principal): Promise<NonNullable<ClusterView['slurm']>> {
+    const nodes = ex.view();
+    const pending = ex.pending();
+    if (isAdmin(p)) return { nodes, pending };
+    const ids = [...nodes.flatMap((n) => n.jobs.map((j) => j.job)), ...pending.map((j) => j.job)];
+    const own = new Set(ids.length
+      ? (await this.o.db.selectFrom('jobs').select('id').where('id', 'in', ids).where('tenant_id', '=', p.tenantId).execute()).map((r) => r.id)
+      : []);
+    return { nodes: nodes.map((n) => ({ ...n, jobs: n.jobs.filter((j) => own.has(j.job)) })), pending: pending.filter((j) => own.has(j.job)) };
   }
 
   private async freshSnapshot(): Promise<ClusterSnapshot> {

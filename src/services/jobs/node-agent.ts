@@ -14,15 +14,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { blobEnv, type Config } from '../../infra/config.js';
+import type { Config } from '../../infra/config.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
 import { nowIso } from '../../infra/ids.js';
 import type { JobsTable } from '../../infra/store/tables-jobs.js';
-import type { AbortReason, JobOutcome, Progress, Resources } from './job-type.js';
-import type { JobStore, NewEvent, RunEnd } from './job-store.js';
-import { startRun, type RunExit, type RunHandle } from './process-runner.js';
-import type { Principal, Role } from '../principal.js';
+import type { JobOutcome, Resources } from './job-type.js';
+import type { JobStore } from './job-store.js';
+import { JobRun, type StopReason } from './job-run.js';
+import type { Executor } from './executor.js';
 
 export interface AgentOptions {
   db: Db;
@@ -38,34 +38,11 @@ export interface AgentOptions {
   onRunEnded?(): void;
 }
 
-interface RunState {
-  jobId: string;
-  tenantId: string;
-  attempt: number;
-  maxAttempts: number;
-  failures: number;
-  backoffSeconds: number;
-  memoryMb: number;
-  handle?: RunHandle;
-  abortReason?: AbortReason | 'shutdown';
-  preemptFor?: string;
-  killTimer?: NodeJS.Timeout;
-  /** Buffered reports, written together (at most every FLUSH_MS). */
-  events: NewEvent[];
-  progress?: Progress;
-  metrics: Record<string, unknown>[];
-  flushTimer?: NodeJS.Timeout;
-  writing: Promise<void>;
-  logLines: number;
-}
-
-const FLUSH_MS = 100;
-const MAX_LOG_LINES_PER_RUN = 20_000;
-const MAX_BACKOFF_SECONDS = 600;
-
-export class NodeAgent {
+/** The local executor: jobs run as forked worker processes of this machine. */
+export class NodeAgent implements Executor {
+  readonly kind = 'local';
   readonly nodeId: string;
-  private readonly runs = new Map<string, RunState>();
+  private readonly runs = new Map<string, JobRun>();
   private timer?: NodeJS.Timeout;
   private stopping = false;
   private beating?: Promise<void>;
@@ -123,10 +100,7 @@ export class NodeAgent {
         }
         // Runs the store no longer gives this node (declared lost, requeued elsewhere): stop them now.
         for (const run of this.runs.values()) {
-          if (run.handle && !inStore.has(`${run.jobId}#${run.attempt}`) && !run.abortReason) {
-            run.abortReason = 'lost';
-            run.handle.kill();
-          }
+          if (!inStore.has(`${run.jobId}#${run.attempt}`)) run.lost();
         }
       } catch (err) {
         this.o.logger.warn({ err }, 'node heartbeat failed');
@@ -140,149 +114,22 @@ export class NodeAgent {
   /** Starts a run of a job claimed for this node (idempotent per job and attempt). */
   launch(job: JobsTable): void {
     if (this.runs.has(job.id) || this.stopping) return;
-    const module = this.o.moduleOf?.(job.type) ?? job.module;
-    const run: RunState = {
-      jobId: job.id, tenantId: job.tenant_id, attempt: job.attempt, maxAttempts: job.max_attempts, failures: job.failures,
-      backoffSeconds: job.backoff_seconds, memoryMb: job.memory_mb, events: [], metrics: [], writing: Promise.resolve(), logLines: 0,
-    };
+    const run = new JobRun(job, {
+      store: this.o.store, config: this.o.config, logger: this.o.logger, nodeId: this.nodeId, workerEntry: this.o.workerEntry,
+      module: this.o.moduleOf?.(job.type) ?? job.module,
+      onEnded: () => {
+        this.runs.delete(job.id);
+        this.o.onRunEnded?.();
+      },
+    });
     this.runs.set(job.id, run);
-    if (!module) {
-      void this.end(run, { kind: 'failed', message: `job type '${job.type}' is not known on node ${this.nodeId}`, retryable: false, code: 'unknown_job_type' });
-      return;
-    }
-    const gpuIds = job.gpu_ids ? (JSON.parse(job.gpu_ids) as number[]) : [];
-    const threads = Math.max(1, Math.floor(job.cpu));
-    const principal: Principal = {
-      keyId: job.created_by ?? '', keyName: '', role: (job.created_role ?? 'developer') as Role,
-      tenantId: job.tenant_id, keyTenantId: job.tenant_id, endpoint: null,
-    };
-    const cfg = this.o.config;
-    const env: Record<string, string | undefined> = {
-      ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', ...blobEnv(cfg.blobs), AIAAS_JOB_ID: job.id,
-      CUDA_VISIBLE_DEVICES: gpuIds.join(','), OMP_NUM_THREADS: String(threads), UV_THREADPOOL_SIZE: String(Math.max(4, threads)),
-    };
-    try {
-      run.handle = startRun({
-        workerEntry: this.o.workerEntry, memoryMb: job.memory_mb, env,
-        job: {
-          jobId: job.id, tenantId: job.tenant_id, type: job.type, name: job.name, spec: JSON.parse(job.spec), attempt: job.attempt,
-          principal, resources: { cpu: job.cpu, memoryMb: job.memory_mb, gpu: job.gpu, gpuIds }, threads, module,
-          checkpoint: job.checkpoint_blob,
-        },
-        hooks: {
-          progress: (p) => { run.progress = p; this.queue(run, { kind: 'progress', data: { ...p } }); },
-          metrics: (m) => { run.metrics.push(m); this.queue(run, { kind: 'metrics', data: m }); },
-          log: (line, stream) => {
-            if (++run.logLines > MAX_LOG_LINES_PER_RUN) return;
-            const text = run.logLines === MAX_LOG_LINES_PER_RUN ? `[log truncated after ${MAX_LOG_LINES_PER_RUN} lines]` : line;
-            this.queue(run, { kind: 'log', data: { line: text, stream } });
-          },
-          checkpoint: async (hash, bytes) => {
-            await this.flush(run);
-            const ok = await this.o.store.saveCheckpoint(run.jobId, run.attempt, hash, bytes);
-            if (!ok) throw new Error('this run is no longer the job\'s current run');
-          },
-        },
-      });
-    } catch (err) {
-      void this.end(run, { kind: 'failed', message: `could not start a worker process: ${(err as Error).message}`, retryable: true });
-      return;
-    }
     const handle = run.handle;
-    void this.o.store.setPid(job.id, job.attempt, handle.pid).catch((err) => this.o.logger.warn({ err, job: job.id }, 'recording the worker pid failed'));
-    if (job.cancel_requested) this.abort(job.id, 'cancel');
-    handle.done.then((exit) => this.end(run, exit), (err) => this.end(run, { kind: 'failed', message: String(err), retryable: false }));
+    if (handle) void this.o.store.setPid(job.id, job.attempt, handle.pid).catch((err) => this.o.logger.warn({ err, job: job.id }, 'recording the worker pid failed'));
   }
 
   /** Asks a run to stop; kills it when it has not stopped after the grace period. */
-  abort(jobId: string, reason: AbortReason | 'shutdown'): boolean {
-    const run = this.runs.get(jobId);
-    if (!run?.handle) return false;
-    if (run.abortReason && !(reason === 'cancel' && run.abortReason !== 'cancel')) return true;
-    run.abortReason = reason;
-    run.handle.abort(reason === 'shutdown' ? 'preempt' : reason);
-    clearTimeout(run.killTimer);
-    run.killTimer = setTimeout(() => run.handle?.kill(), Math.max(0, this.o.config.scheduler.graceSeconds * 1000));
-    return true;
-  }
-
-  private queue(run: RunState, e: NewEvent): void {
-    run.events.push({ ...e, at: nowIso() });
-    run.flushTimer ??= setTimeout(() => { void this.flush(run); }, FLUSH_MS);
-  }
-
-  /** Writes buffered reports of a run, in order. */
-  private flush(run: RunState): Promise<void> {
-    clearTimeout(run.flushTimer);
-    run.flushTimer = undefined;
-    const events = run.events.splice(0);
-    const progress = run.progress;
-    const metrics = run.metrics.splice(0);
-    run.progress = undefined;
-    if (!events.length && !progress && !metrics.length) return run.writing;
-    run.writing = run.writing.then(() =>
-      this.o.store.report(run.jobId, run.tenantId, run.attempt, { progress, metrics }, events).then(() => undefined),
-    ).catch((err) => this.o.logger.warn({ err, job: run.jobId }, 'writing job reports failed'));
-    return run.writing;
-  }
-
-  private async end(run: RunState, exit: RunExit): Promise<void> {
-    clearTimeout(run.killTimer);
-    await this.flush(run);
-    const end = this.judge(run, exit);
-    try {
-      const ok = await this.o.store.endRun(run.jobId, run.attempt, end);
-      if (!ok) this.o.logger.info({ job: run.jobId, attempt: run.attempt }, 'run ended after it was no longer current; ignored');
-    } catch (err) {
-      this.o.logger.error({ err, job: run.jobId }, 'recording the end of a run failed; the lease timeout will requeue it');
-    } finally {
-      this.runs.delete(run.jobId);
-      this.o.onRunEnded?.();
-    }
-  }
-
-  /** What a run's exit means for the job. */
-  private judge(run: RunState, exit: RunExit): RunEnd {
-    const reason = run.abortReason;
-    if (reason === 'cancel') return { status: 'cancelled', attemptOutcome: 'cancelled' };
-    if (reason === 'preempt') {
-      return {
-        status: 'queued', attemptOutcome: 'preempted', preempted: true,
-        queueReason: 'preempted by a higher-priority job; resumes from its last checkpoint',
-      };
-    }
-    if (reason === 'shutdown') return { status: 'queued', attemptOutcome: 'interrupted', queueReason: 'its node shut down; resumes from its last checkpoint' };
-    if (reason === 'lost') return { status: 'queued', attemptOutcome: 'lost', queueReason: 'its run was lost; resumes from its last checkpoint' };
-    if (exit.kind === 'done') return { status: 'succeeded', attemptOutcome: 'succeeded', metrics: exit.outcome.metrics, result: exit.outcome.result ?? null };
-    if (exit.kind === 'aborted') return { status: 'queued', attemptOutcome: 'interrupted', queueReason: 'its run was interrupted; resumes from its last checkpoint' };
-    let message: string;
-    let code: string;
-    let retryable = false;
-    if (exit.kind === 'failed') {
-      message = exit.message;
-      code = exit.code ?? 'job_failed';
-      retryable = exit.retryable;
-    } else if (exit.outOfMemory) {
-      message = `the job ran out of memory: its heap is limited to resources.memoryMb = ${run.memoryMb} MB; ask for more memory`;
-      code = 'out_of_memory';
-    } else if (exit.signal) {
-      message = `the worker process was killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ' (by the operating system, possibly for lack of memory)' : ''}`;
-      code = 'worker_killed';
-    } else {
-      const tail = exit.stderrTail.trim().split('\n').slice(-3).join(' | ');
-      message = `the worker process exited with code ${exit.exitCode}${tail ? `: ${tail}` : ''}`;
-      code = 'worker_exited';
-    }
-    const failures = run.failures + 1;
-    if (retryable && failures < run.maxAttempts) {
-      const delay = Math.min(MAX_BACKOFF_SECONDS, run.backoffSeconds * 2 ** (failures - 1)) * (1 + Math.random() * 0.2);
-      const notBefore = new Date(Date.now() + delay * 1000).toISOString();
-      return {
-        status: 'queued', attemptOutcome: 'failed', error: message, errorCode: code, countsAsFailure: true, notBefore,
-        queueReason: `retrying after a retryable failure (${failures} of ${run.maxAttempts} attempts failed): ${message}`,
-      };
-    }
-    return { status: 'failed', attemptOutcome: 'failed', error: message, errorCode: code, countsAsFailure: true };
+  abort(jobId: string, reason: StopReason): boolean {
+    return this.runs.get(jobId)?.abort(reason) ?? false;
   }
 
   /** Jobs the store says run here that no process of this agent runs: kill leftovers, requeue. */
@@ -309,12 +156,10 @@ export class NodeAgent {
     clearInterval(this.timer);
     await this.beating;
     const waits = [...this.runs.values()].map((r) => {
-      this.abort(r.jobId, 'shutdown');
-      return r.handle?.done.then(() => r.writing);
+      r.abort('shutdown');
+      return r.ended;
     });
     await Promise.allSettled(waits);
-    // end() runs after done; wait until every run has been recorded.
-    for (let i = 0; i < 200 && this.runs.size; i++) await new Promise((r) => setTimeout(r, 10));
     await this.o.db.deleteFrom('nodes').where('id', '=', this.nodeId).execute().catch(() => undefined);
   }
 }

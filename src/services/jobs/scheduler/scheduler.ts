@@ -150,9 +150,11 @@ export class Scheduler {
     const runningRows = await db.selectFrom('jobs').selectAll().where('status', '=', 'running').execute();
 
     // Runs whose heartbeat stopped: their worker or node died. Back to the queue, to resume.
+    // Slurm's runs are Slurm's to restart (it requeues a batch job whose node failed): the Slurm executor reconciles them.
+    const slurmNodes = new Set(nodeRows.filter((n) => n.kind === 'slurm').map((n) => n.id));
     const live: JobsTable[] = [];
     for (const r of runningRows) {
-      if (r.heartbeat_at && now - Date.parse(r.heartbeat_at) > leaseMs) {
+      if (r.heartbeat_at && now - Date.parse(r.heartbeat_at) > leaseMs && !slurmNodes.has(r.node_id ?? '')) {
         const ok = await this.o.store.endRun(r.id, r.attempt, {
           status: 'queued', attemptOutcome: 'lost', error: `node ${r.node_id} stopped sending heartbeats`,
           queueReason: `its node ${r.node_id} stopped sending heartbeats; resumes from its last checkpoint`,
