@@ -17,9 +17,9 @@ import type { Logger } from '../../infra/logger.js';
 import { SeriesCounter } from '../../infra/prometheus-series.js';
 import type { Db } from '../../infra/store/database.js';
 import type { PredictionLogsTable } from '../../infra/store/tables-registry.js';
-import { feedRows, type RawRow } from './codec/feed-rows.js';
-import { toPredictions, type Feeds, type Prediction } from './codec/instances.js';
-import { numberRowsInput, predictJsonFeeds, type PredictSpec } from './codec/predict-body.js';
+import { feedRows, instanceRows, type RawRow } from './codec/feed-rows.js';
+import { readPredictBody, toPredictions, type Feeds, type Prediction } from './codec/instances.js';
+import { parseJson, type PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
 
 /** A request as the data plane ran it: tensors both ways, or a raw body and the answer a replica wrote. */
@@ -239,8 +239,7 @@ function recordsOf(q: Queued): PredictionLogsTable[] {
     outputs = toPredictions(sig, q.spec.roles, q.call.outputs, q.rows);
   } else {
     // The replica read this body and answered it; read again here, off the request path.
-    const { feeds, rows } = predictJsonFeeds(sig, q.call.json, 0, q.call.json.byteLength, numberRowsInput(sig));
-    inputs = feedRows(sig, feeds, rows);
+    inputs = instanceRows(sig, readPredictBody(parseJson(q.call.json)).instances as unknown[]);
     outputs = (JSON.parse(q.call.answer) as { predictions: Prediction[] }).predictions;
   }
   const id = newId('pl');
