@@ -5,25 +5,31 @@
  *
  * Nothing of it runs on the request path but a coin toss and a push: the data plane hands over
  * the request as it already holds it (feeds and output tensors, or the raw JSON body and the
- * answer text a replica wrote), and a bounded queue keeps it. Turning that into rows, JSON and
- * multi-row inserts happens when the queue is flushed (a timer, or a full batch, after the
- * request has been answered). When the queue is full a request's rows are dropped and counted
- * (`aiaas_prediction_log_dropped_rows_total`), never waited for.
+ * answer text a replica wrote), and a bounded queue keeps it. When the queue is flushed (a timer,
+ * or a full batch, after the request has been answered) it goes as one message to the writer
+ * thread (./prediction-log-writer.ts), which turns it into rows and multi-row inserts on a store
+ * connection of its own (without store options, for tests, the same code runs inline). When the
+ * queue is full a request's rows are dropped and counted (`aiaas_prediction_log_dropped_rows_total`),
+ * never waited for.
  */
+import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import { InvalidInputError } from '../../infra/errors.js';
 import { newId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import { SeriesCounter } from '../../infra/prometheus-series.js';
-import type { Db } from '../../infra/store/database.js';
+import type { Db, StoreOptions } from '../../infra/store/database.js';
 import type { PredictionLogsTable } from '../../infra/store/tables-registry.js';
-import { feedRows, instanceRows, type RawRow } from './codec/feed-rows.js';
-import { readPredictBody, toPredictions, type Feeds, type Prediction } from './codec/instances.js';
-import { parseJson, type PredictSpec } from './codec/predict-body.js';
+import type { RawRow } from './codec/feed-rows.js';
+import type { Prediction } from './codec/instances.js';
+import type { PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
+import { writeBatch, type LogBatch, type LoggedCall, type WriteResult } from './prediction-log-records.js';
+import type { FromWriter, ToWriter } from './prediction-log-writer.js';
 
-/** A request as the data plane ran it: tensors both ways, or a raw body and the answer a replica wrote. */
-export type LoggedCall = { feeds: Feeds; outputs: Feeds } | { json: Uint8Array; answer: string };
+export type { LoggedCall } from './prediction-log-records.js';
+
+const WRITER_URL = new URL('./prediction-log-writer.js', import.meta.url);
 
 export interface PredictionLogOptions {
   /** Rows held in memory at most, waiting to be written; more are dropped (and counted). */
@@ -38,6 +44,8 @@ export interface PredictionLogOptions {
   now: () => number;
   /** The share of requests logged is decided with this (a number in [0, 1)). */
   random: () => number;
+  /** Where the writer thread opens its own connection; without it batches are written inline (tests). */
+  store?: StoreOptions;
 }
 
 export const DEFAULT_LOG_OPTIONS: PredictionLogOptions = {
@@ -71,8 +79,6 @@ interface Queued {
   call: LoggedCall;
 }
 
-/** Rows per INSERT: 9 values each stays far below SQLite's and PostgreSQL's parameter limits. */
-const INSERT_ROWS = 500;
 export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
@@ -86,6 +92,9 @@ export class PredictionLog {
   private readonly dropped: SeriesCounter<'tenant' | 'endpoint' | 'reason'>;
   private readonly written: SeriesCounter<'tenant' | 'endpoint'>;
   private readonly options: PredictionLogOptions;
+  private writer: Worker | undefined;
+  private readonly waiting = new Map<number, (r: WriteResult) => void>();
+  private seq = 0;
 
   constructor(private readonly db: Db, private readonly logger: Logger, registry: Registry,
     private readonly endpoints: () => Iterable<Endpoint>, options: Partial<PredictionLogOptions> = {}) {
@@ -97,14 +106,54 @@ export class PredictionLog {
 
   /** Writes the queue out every `flushMs` from now on (the timer keeps no process alive). */
   start(): void {
+    if (this.options.store) this.startWriter(this.options.store);
     this.timer = setInterval(() => void this.flush(), this.options.flushMs);
     this.timer.unref();
   }
 
-  /** Stops the timer and writes out what is queued. */
+  /** Stops the timer, writes out what is queued, and ends the writer thread. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
+    const w = this.writer;
+    this.writer = undefined;
+    if (w) {
+      const exited = new Promise((resolve) => w.once('exit', resolve));
+      w.ref();
+      w.postMessage({ type: 'close' } satisfies ToWriter);
+      await exited;
+    }
+  }
+
+  private startWriter(store: StoreOptions): void {
+    const w = new Worker(WRITER_URL, { workerData: store });
+    w.unref();
+    w.on('message', (m: FromWriter) => {
+      this.waiting.get(m.id)?.(m.result);
+      this.waiting.delete(m.id);
+      // Idle, the thread keeps no process alive; a batch being written does.
+      if (this.waiting.size === 0) w.unref();
+    });
+    w.on('error', (err) => this.logger.error({ err }, 'the prediction log writer failed'));
+    w.on('exit', () => {
+      // Batches it held are lost: counted as failed, and later ones are written inline.
+      for (const done of this.waiting.values()) done({ written: {}, failed: {}, errors: ['the prediction log writer exited'] });
+      this.waiting.clear();
+      if (this.writer === w) this.writer = undefined;
+    });
+    this.writer = w;
+  }
+
+  /** A batch written by the writer thread (or inline without one). */
+  private write(batch: LogBatch): Promise<WriteResult> {
+    const w = this.writer;
+    if (!w) return writeBatch(this.db, batch);
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      w.ref();
+      w.postMessage({ type: 'write', id, batch } satisfies ToWriter);
+    });
   }
 
   /**
@@ -188,66 +237,32 @@ export class PredictionLog {
   }
 
   private async writeQueued(): Promise<void> {
-    const batch = this.queue;
+    const queued = this.queue;
     this.queue = [];
     this.queuedRows = 0;
-    const records: PredictionLogsTable[] = [];
-    for (const q of batch) {
+    const specs = new Map<PredictSpec, number>();
+    const batch: LogBatch = { specs: [], items: [] };
+    const names = new Map<string, { tenant: string; endpoint: string }>();
+    for (const q of queued) {
       if (q.ep.deleted) continue;
-      const n = records.length;
-      try {
-        records.push(...recordsOf(q));
-      } catch (err) {
-        records.length = n;
-        this.logger.warn({ err, endpoint: q.ep.row.name }, 'a logged prediction could not be read back; skipped');
+      let spec = specs.get(q.spec);
+      if (spec === undefined) {
+        specs.set(q.spec, (spec = batch.specs.length));
+        batch.specs.push(q.spec);
       }
+      names.set(q.ep.row.id, { tenant: q.ep.row.tenant_id, endpoint: q.ep.row.name });
+      batch.items.push({ tenantId: q.ep.row.tenant_id, endpointId: q.ep.row.id, spec, at: q.at, requestId: q.requestId, latencyMs: q.latencyMs, rows: q.rows, call: q.call });
     }
-    for (let i = 0; i < records.length; i += INSERT_ROWS) {
-      const chunk = records.slice(i, i + INSERT_ROWS);
-      try {
-        await this.db.insertInto('prediction_logs').values(chunk).execute();
-        this.count(chunk, this.written, undefined);
-      } catch (err) {
-        this.count(chunk, this.dropped, 'store_error');
-        this.logger.error({ err }, 'prediction log write failed');
-      }
+    if (batch.items.length > 0) {
+      const result = await this.write(batch);
+      for (const [id, n] of Object.entries(result.written)) this.written.series(names.get(id)!).inc(n);
+      for (const [id, n] of Object.entries(result.failed)) this.dropped.series({ ...names.get(id)!, reason: 'store_error' }).inc(n);
+      for (const e of new Set(result.errors)) this.logger.error(e);
     }
     if (this.options.now() - this.lastPurge >= this.options.purgeMs) {
       await this.purge().catch((err: unknown) => this.logger.error({ err }, 'prediction log purge failed'));
     }
   }
-
-  private count(records: PredictionLogsTable[], counter: SeriesCounter<any>, reason: string | undefined): void {
-    const names = new Map<string, string>();
-    for (const ep of this.endpoints()) names.set(ep.row.id, ep.row.name);
-    const by = new Map<string, number>();
-    for (const r of records) by.set(`${r.tenant_id}\0${r.endpoint_id}`, (by.get(`${r.tenant_id}\0${r.endpoint_id}`) ?? 0) + 1);
-    for (const [key, n] of by) {
-      const [tenant, id] = key.split('\0') as [string, string];
-      counter.series({ tenant, endpoint: names.get(id) ?? id, ...(reason ? { reason } : {}) }).inc(n);
-    }
-  }
-}
-
-/** One store row per predicted row of a queued request. */
-function recordsOf(q: Queued): PredictionLogsTable[] {
-  const sig = q.spec.signature;
-  let inputs: RawRow[];
-  let outputs: Prediction[];
-  if ('feeds' in q.call) {
-    inputs = feedRows(sig, q.call.feeds, q.rows);
-    outputs = toPredictions(sig, q.spec.roles, q.call.outputs, q.rows);
-  } else {
-    // The replica read this body and answered it; read again here, off the request path.
-    inputs = instanceRows(sig, readPredictBody(parseJson(q.call.json)).instances as unknown[]);
-    outputs = (JSON.parse(q.call.answer) as { predictions: Prediction[] }).predictions;
-  }
-  const id = newId('pl');
-  return inputs.map((input, r) => ({
-    id: `${id}_${String(r).padStart(6, '0')}`, tenant_id: q.ep.row.tenant_id, endpoint_id: q.ep.row.id, at: q.at,
-    request_id: q.requestId, version: q.spec.version, latency_ms: q.latencyMs,
-    input: JSON.stringify(input), output: JSON.stringify(outputs[r] ?? {}),
-  }));
 }
 
 function shown(r: PredictionLogsTable): LoggedPrediction {
