@@ -6,9 +6,10 @@
 import { newId } from '../../infra/ids.js';
 import type { Db } from '../../infra/store/database.js';
 import type { PredictionLogsTable } from '../../infra/store/tables-registry.js';
-import { feedRows, instanceRows, type RawRow } from './codec/feed-rows.js';
-import { readPredictBody, toPredictions, type Feeds, type Prediction } from './codec/instances.js';
-import { parseJson, type PredictSpec } from './codec/predict-body.js';
+import { feedRows } from './codec/feed-rows.js';
+import { toPredictions, type Feeds } from './codec/instances.js';
+import { arrayFieldElements } from './codec/json-elements.js';
+import type { PredictSpec } from './codec/predict-body.js';
 
 /** A request as the data plane ran it: tensors both ways, or a raw body and the answer a replica wrote. */
 export type LoggedCall = { feeds: Feeds; outputs: Feeds } | { json: Uint8Array; answer: string };
@@ -68,21 +69,30 @@ export async function writeBatch(db: Db, batch: LogBatch): Promise<WriteResult> 
 
 /** One store row per predicted row of a logged request. */
 function recordsOf(item: LogItem, spec: PredictSpec): PredictionLogsTable[] {
-  const sig = spec.signature;
-  let inputs: RawRow[];
-  let outputs: Prediction[];
-  if ('feeds' in item.call) {
-    inputs = feedRows(sig, item.call.feeds, item.rows);
-    outputs = toPredictions(sig, spec.roles, item.call.outputs, item.rows);
-  } else {
-    // A replica read this body and answered it: its rows are logged as sent.
-    inputs = instanceRows(sig, readPredictBody(parseJson(item.call.json)).instances as unknown[]);
-    outputs = (JSON.parse(item.call.answer) as { predictions: Prediction[] }).predictions;
-  }
+  const { inputs, outputs } = rowTexts(item, spec);
   const id = newId('pl');
   return inputs.map((input, r) => ({
     id: `${id}_${String(r).padStart(6, '0')}`, tenant_id: item.tenantId, endpoint_id: item.endpointId, at: item.at,
-    request_id: item.requestId, version: spec.version, latency_ms: item.latencyMs,
-    input: JSON.stringify(input), output: JSON.stringify(outputs[r] ?? {}),
+    request_id: item.requestId, version: spec.version, latency_ms: item.latencyMs, input, output: outputs[r] ?? '{}',
   }));
+}
+
+/**
+ * Each row's input and output as JSON text. A raw body (a replica checked and answered it) is
+ * split, not parsed: its rows are kept as sent, a row of numbers as `{"<input tensor>": [...]}`.
+ */
+function rowTexts(item: LogItem, spec: PredictSpec): { inputs: string[]; outputs: string[] } {
+  const sig = spec.signature;
+  if ('feeds' in item.call) {
+    return {
+      inputs: feedRows(sig, item.call.feeds, item.rows).map((r) => JSON.stringify(r)),
+      outputs: toPredictions(sig, spec.roles, item.call.outputs, item.rows).map((p) => JSON.stringify(p)),
+    };
+  }
+  const { json, answer } = item.call;
+  const rows = arrayFieldElements(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'), ['instances', 'inputs']);
+  const predictions = arrayFieldElements(answer, ['predictions']);
+  if (!rows || !predictions || rows.length !== predictions.length) throw new Error(`the body has ${rows?.length ?? 'no'} rows and the answer ${predictions?.length ?? 'no'} predictions`);
+  const tensor = JSON.stringify(sig.tensors.find((t) => t.dtype !== 'string')?.name ?? 'input');
+  return { inputs: rows.map((r) => (r.startsWith('[') ? `{${tensor}:${r}}` : r)), outputs: predictions };
 }

@@ -10,29 +10,6 @@ import { plainValues, type FeedTensor, type Feeds } from './instances.js';
 export type RawValue = number | string | boolean | null | RawValue[];
 export type RawRow = Record<string, RawValue>;
 
-/**
- * The rows of a predict body as sent (already checked: a replica answered it), one object each:
- * a raw-column model's columns (absent ones as null; a number row by the columns' positions), else
- * the body's objects as they are, or a number row as the single input tensor's slice.
- */
-export function instanceRows(sig: Signature, instances: unknown[]): RawRow[] {
-  const columns = sig.inputs;
-  const single = sig.tensors.find((t) => t.dtype !== 'string')?.name ?? 'input';
-  return instances.map((inst) => {
-    if (Array.isArray(inst)) {
-      if (columns.length === 0) return { [single]: inst as RawValue[] };
-      const row: RawRow = {};
-      for (const c of columns) row[c.name] = c.tensor === single ? ((inst[c.index] as RawValue | undefined) ?? null) : null;
-      return row;
-    }
-    const obj = inst as Record<string, RawValue>;
-    if (columns.length === 0) return obj;
-    const row: RawRow = {};
-    for (const c of columns) row[c.name] = obj[c.name] ?? null;
-    return row;
-  });
-}
-
 /** The `rows` rows of `feeds`, one object each. */
 export function feedRows(sig: Signature, feeds: Feeds, rows: number): RawRow[] {
   return sig.inputs.length > 0 ? columnRows(sig.inputs, feeds, rows) : tensorRows(feeds, rows);
