@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { describeEachEngine } from '../testing/engines.js';
 import { until } from '../testing/jobs-helpers.js';
 import { IRIS_COLUMNS, irisClassifier, mixedTypesModel } from '../../ml/testing/onnx-fixtures.js';
 import { ManualClock } from '../../infra/testing/manual-clock.js';
@@ -37,13 +38,13 @@ async function allLogged(s: TestServer, key: string, name: string, limit = 2, qu
   return out;
 }
 
-describe('prediction logging', () => {
+describeEachEngine('prediction logging', (engine) => {
   let s: TestServer;
   let owner: { id: string; developer: string; viewer: string };
   let stranger: { id: string; developer: string; viewer: string };
 
   before(async () => {
-    s = await startTestServer();
+    s = await startTestServer(await engine.env());
     // The fast path takes keys authenticated "a moment ago": that moment must not depend on the machine's speed.
     s.server.platform.keys.now = new ManualClock(performance.now()).now;
     owner = await s.tenant('log-owner');
