@@ -90,3 +90,19 @@ test('discard forgets queued rows and deletes written ones', async () => {
   const left = await db.selectFrom('prediction_logs').select('id').where('endpoint_id', '=', ep.row.id).execute();
   assert.equal(left.length, 0);
 });
+
+test('a queue full by rows or by bytes drops the request and counts its rows', async () => {
+  const ep = endpoint('ep_full', { sampleRate: 1 });
+  const registry = new Registry();
+  const log = new PredictionLog(db, createLogger('silent', 'test'), registry, () => [ep], { queueRows: 3, queueBytes: 400 });
+  const body = (n: number) => {
+    const text = JSON.stringify({ instances: Array.from({ length: n }, () => ({ sepal_length: 1, sepal_width: 1, petal_length: 1, petal_width: 1, color: 'red' })) });
+    const answer = JSON.stringify({ predictions: Array.from({ length: n }, () => ({ label: 'setosa' })), model: 'iris', version: 1 });
+    return { json: new TextEncoder().encode(text), answer };
+  };
+  log.offer(ep, spec, body(1), 1, performance.now(), 'fits');
+  log.offer(ep, spec, body(3), 3, performance.now(), 'too-many-rows');
+  log.offer(ep, spec, body(2), 2, performance.now(), 'too-many-bytes');
+  assert.deepEqual((await log.list(ep, {})).data.map((r) => r.requestId), ['fits']);
+  assert.match(await registry.metrics(), /aiaas_prediction_log_dropped_rows_total\{tenant="t",endpoint="ep_full",reason="queue_full"\} 5/);
+});

@@ -34,6 +34,8 @@ const WRITER_URL = new URL('./prediction-log-writer.js', import.meta.url);
 export interface PredictionLogOptions {
   /** Rows held in memory at most, waiting to be written; more are dropped (and counted). */
   queueRows: number;
+  /** Bytes of raw bodies and answers held at most, likewise (rows of large inputs fill memory before the row bound). */
+  queueBytes: number;
   /** How often the queue is written out, ms. */
   flushMs: number;
   /** Rows that make the queue be written out at once. */
@@ -49,7 +51,7 @@ export interface PredictionLogOptions {
 }
 
 export const DEFAULT_LOG_OPTIONS: PredictionLogOptions = {
-  queueRows: 100_000, flushMs: 1000, batchRows: 5000, purgeMs: 10 * 60_000, now: Date.now, random: Math.random,
+  queueRows: 100_000, queueBytes: 64 * 2 ** 20, flushMs: 1000, batchRows: 5000, purgeMs: 10 * 60_000, now: Date.now, random: Math.random,
 };
 
 /** A logged prediction as GET /v1/endpoints/{name}/predictions shows it. */
@@ -76,6 +78,7 @@ interface Queued {
   requestId: string;
   latencyMs: number;
   rows: number;
+  bytes: number;
   call: LoggedCall;
 }
 
@@ -85,6 +88,7 @@ const DEFAULT_PAGE = 100;
 export class PredictionLog {
   private queue: Queued[] = [];
   private queuedRows = 0;
+  private queuedBytes = 0;
   private flushing: Promise<void> = Promise.resolve();
   private flushSoon = false;
   private timer: NodeJS.Timeout | undefined;
@@ -163,13 +167,15 @@ export class PredictionLog {
   offer(ep: Endpoint, spec: PredictSpec, call: LoggedCall, rows: number, startedAt: number, requestId?: string): void {
     const rate = ep.settings.logging.sampleRate;
     if (rate <= 0 || (rate < 1 && this.options.random() >= rate)) return;
-    if (this.queuedRows + rows > this.options.queueRows) {
+    const bytes = callBytes(call);
+    if (this.queuedRows + rows > this.options.queueRows || this.queuedBytes + bytes > this.options.queueBytes) {
       this.dropped.series({ tenant: ep.row.tenant_id, endpoint: ep.row.name, reason: 'queue_full' }).inc(rows);
       return;
     }
     const latencyMs = performance.now() - startedAt;
-    this.queue.push({ ep, spec, call, rows, latencyMs, at: new Date(this.options.now() - latencyMs).toISOString(), requestId: requestId ?? newId('req') });
+    this.queue.push({ ep, spec, call: ownBytes(call), rows, bytes, latencyMs, at: new Date(this.options.now() - latencyMs).toISOString(), requestId: requestId ?? newId('req') });
     this.queuedRows += rows;
+    this.queuedBytes += bytes;
     if (this.queuedRows >= this.options.batchRows && !this.flushSoon) {
       this.flushSoon = true;
       // After the answer is written, not inside this request.
@@ -233,6 +239,7 @@ export class PredictionLog {
   private dropQueued(match: (q: Queued) => boolean): void {
     const kept = this.queue.filter((q) => !match(q));
     this.queuedRows = kept.reduce((n, q) => n + q.rows, 0);
+    this.queuedBytes = kept.reduce((n, q) => n + q.bytes, 0);
     this.queue = kept;
   }
 
@@ -240,6 +247,7 @@ export class PredictionLog {
     const queued = this.queue;
     this.queue = [];
     this.queuedRows = 0;
+    this.queuedBytes = 0;
     const specs = new Map<PredictSpec, number>();
     const batch: LogBatch = { specs: [], items: [] };
     const names = new Map<string, { tenant: string; endpoint: string }>();
@@ -263,6 +271,23 @@ export class PredictionLog {
       await this.purge().catch((err: unknown) => this.logger.error({ err }, 'prediction log purge failed'));
     }
   }
+}
+
+/** What a queued call holds in memory, about (tensors by their data, bodies and answers by their length). */
+function callBytes(call: LoggedCall): number {
+  if ('json' in call) return call.json.byteLength + call.answer.length;
+  let n = 0;
+  for (const t of [...Object.values(call.feeds), ...Object.values(call.outputs)]) n += Array.isArray(t.data) ? t.data.length * 16 : t.data.byteLength;
+  return n;
+}
+
+/**
+ * A raw body that is a slice of a larger buffer (Buffer.concat takes small ones from Node's shared
+ * pool) copied out, so the queue holds only its bytes and the writer is sent only them.
+ */
+function ownBytes(call: LoggedCall): LoggedCall {
+  if (!('json' in call) || call.json.byteLength === call.json.buffer.byteLength) return call;
+  return { json: call.json.slice(), answer: call.answer };
 }
 
 function shown(r: PredictionLogsTable): LoggedPrediction {

@@ -56,7 +56,7 @@ export interface UpdateEndpointInput extends EndpointSettingsInput {
 export interface ServingLimits {
   /** Replicas this server runs over all tenants (AIAAS_SERVING_MAX_REPLICAS). */
   maxReplicas: number;
-  /** The prediction log's queue and timers (AIAAS_PREDICTION_LOG_QUEUE_ROWS). */
+  /** The prediction log's queue, timers and store (AIAAS_PREDICTION_LOG_QUEUE_ROWS, AIAAS_PREDICTION_LOG_QUEUE_BYTES). */
   predictionLog?: Partial<PredictionLogOptions>;
 }
 
