@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../testing/test-server.js';
 import { describeEachEngine } from '../testing/engines.js';
+import { AiaasClient } from '../../sdk/client.js';
 import { until } from '../testing/jobs-helpers.js';
 import { IRIS_COLUMNS, irisClassifier, mixedTypesModel } from '../../ml/testing/onnx-fixtures.js';
 import { ManualClock } from '../../infra/testing/manual-clock.js';
@@ -95,8 +96,12 @@ describeEachEngine('prediction logging', (engine) => {
     assert.equal((await allLogged(s, owner.developer, 'logged', 10, `&to=${encodeURIComponent(start)}`)).length, 0);
     assert.equal((await allLogged(s, owner.developer, 'logged', 10, `&from=${encodeURIComponent(start)}`)).length, 4);
     assert.equal((await allLogged(s, owner.developer, 'logged', 10, `&from=${encodeURIComponent(viaV2.at)}`)).length, logged.filter((r) => r.at >= viaV2.at).length);
-    // A viewer reads them too.
+    // A viewer reads them too, through the SDK as well.
     assert.equal((await s.call('GET', '/v1/endpoints/logged/predictions', { key: owner.viewer })).body.data.length, 4);
+    const sdk = new AiaasClient({ url: s.url, apiKey: owner.viewer });
+    const first = await sdk.endpoints.predictions('logged', { limit: 3 });
+    assert.deepEqual(first.data, logged.slice(0, 3));
+    assert.deepEqual((await sdk.endpoints.predictions('logged', { limit: 3, cursor: first.next! })).data, logged.slice(3));
   });
 
   test('an imported model logs its input tensors as sent', async () => {
