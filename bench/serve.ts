@@ -11,6 +11,9 @@
  * weighs on both alike (latency percentiles pool the slices' quantiles). For profiling:
  * BENCH_NODE_ARGS adds node flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), and
  * BENCH_ONLY=ours measures our endpoint alone (no peer, no ceiling; the goals are not judged).
+ * BENCH_ONLY=logging measures prediction logging alone: the same model behind two endpoints of
+ * one server, one logging every request (`logging.sampleRate` 1) and one not, in alternating
+ * rounds; goal: the logged endpoint within 10% of the other's requests/s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +31,7 @@ const CONNECTIONS = 32;
 const PYTHON = '/usr/bin/python3';
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ONLY_OURS = process.env.BENCH_ONLY === 'ours';
+const ONLY_LOGGING = process.env.BENCH_ONLY === 'logging';
 /** The peer and our endpoint take turns in this many slices of BENCH_SECONDS / ROUNDS each. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 
@@ -211,6 +215,63 @@ function cpuTimes(pid: number): { main: number; all: number } {
   }
 }
 
+interface LoggingComparison {
+  plain: WrkResult;
+  logged: WrkResult;
+  ratio: number;
+  perRound: number[];
+  loggedRows: number;
+  droppedRows: number;
+  /** CPU per request, µs, while each ran: the HTTP thread's, and the whole server's (replicas and the log's writer thread too). */
+  mainCpuUs: { plain: number; logged: number };
+  serverCpuUs: { plain: number; logged: number };
+}
+
+/**
+ * Prediction logging's cost: endpoint `mnist` (no logging) against `mnist-logged` (every request
+ * logged) on the same server, in alternating rounds so that the machine's load weighs on both.
+ */
+async function loggingComparison(base: string, dev: string, admin: string, body: string, dir: string, pid: number): Promise<LoggingComparison> {
+  const ep = await api(base, dev, 'POST', '/v1/endpoints?wait=true', {
+    name: 'mnist-logged', model: 'mnist', version: 1, replicas: { min: 1, max: 1 }, batching: { maxBatchSize: 32, maxDelayMs: 0 }, logging: { sampleRate: 1 },
+  });
+  if (ep.status !== 'ready') throw new Error(`endpoint not ready: ${JSON.stringify(ep)}`);
+  const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${dev}` };
+  const url = (name: string) => `${base}/v1/endpoints/${name}/predict`;
+  await wrk(url('mnist'), body, headers, 2, dir);
+  await wrk(url('mnist-logged'), body, headers, 2, dir);
+  const slice = Math.max(1, Math.round(SECONDS / ROUNDS));
+  const plainRuns: WrkResult[] = [];
+  const loggedRuns: WrkResult[] = [];
+  const cpu = { plain: 0, logged: 0 };
+  const all = { plain: 0, logged: 0 };
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [name, runs, k] of [['mnist', plainRuns, 'plain'], ['mnist-logged', loggedRuns, 'logged']] as const) {
+      const c0 = cpuTimes(pid);
+      runs.push(await wrk(url(name), body, headers, slice, dir));
+      // The rows of this run are written by the next flush (within a second): wait for it to be counted here.
+      await new Promise((r) => setTimeout(r, 1500));
+      const c1 = cpuTimes(pid);
+      cpu[k] += c1.main - c0.main;
+      all[k] += c1.all - c0.all;
+    }
+  }
+  const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+  const sum = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*endpoint="mnist-logged"[^}]*\\} (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  const plain = pool(plainRuns);
+  const logged = pool(loggedRuns);
+  return {
+    plain, logged, ratio: logged.rps / plain.rps, perRound: loggedRuns.map((r, i) => r.rps / plainRuns[i]!.rps),
+    loggedRows: sum('aiaas_prediction_log_rows_total'), droppedRows: sum('aiaas_prediction_log_dropped_rows_total'),
+    mainCpuUs: { plain: (cpu.plain * 1e6) / plain.requests, logged: (cpu.logged * 1e6) / logged.requests },
+    serverCpuUs: { plain: (all.plain * 1e6) / plain.requests, logged: (all.logged * 1e6) / logged.requests },
+  };
+}
+
+function loggingLine(l: LoggingComparison): string {
+  return `  prediction logging at 100%: ${fmt(l.logged.rps)} req/s vs ${fmt(l.plain.rps)} without (${fmt(100 * l.ratio, 1)}%; per round ${l.perRound.map((r) => fmt(100 * r, 0) + '%').join(' ')}; goal ≥ 90%: ${l.ratio >= 0.9 ? 'met' : 'NOT met'}), p99 ${fmt(l.logged.p99, 2)} vs ${fmt(l.plain.p99, 2)} ms, CPU per request: HTTP thread ${fmt(l.mainCpuUs.logged)} vs ${fmt(l.mainCpuUs.plain)} µs, whole server ${fmt(l.serverCpuUs.logged)} vs ${fmt(l.serverCpuUs.plain)} µs, ${fmt(l.loggedRows)} rows logged, ${fmt(l.droppedRows)} dropped\n`;
+}
+
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<number> {
@@ -246,6 +307,18 @@ async function main(): Promise<number> {
       name: 'mnist', model: 'mnist', version: 1, replicas: { min: 1, max: 1 }, batching: { maxBatchSize: 32, maxDelayMs: 0 },
     });
     if (ep.status !== 'ready') throw new Error(`endpoint not ready: ${JSON.stringify(ep)}`);
+
+    if (ONLY_LOGGING) {
+      const l = await loggingComparison(base, dev, adminKey, oursBody, dir, children[0]!.pid!);
+      process.stdout.write(loggingLine(l));
+      fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+      fs.writeFileSync(path.join(ROOT, 'bench/results/serve-logging.json'), JSON.stringify({
+        at: new Date().toISOString(), cores: os.availableParallelism(), loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS,
+        ...l, plain: { ...l.plain, quantiles: undefined }, logged: { ...l.logged, quantiles: undefined },
+      }, null, 2) + '\n');
+      stopAll();
+      return l.ratio >= 0.9 ? 0 : 1;
+    }
 
     if (ONLY_OURS) {
       const url = `${base}/v1/endpoints/mnist/predict`;
@@ -313,6 +386,8 @@ async function main(): Promise<number> {
     const unbatched = await wrk(oursUrl, oursBody, oursHeaders, SECONDS, dir);
     process.stdout.write(`  aiaas (batching off, maxBatchSize 1): ${fmt(unbatched.rps)} req/s, p50 ${fmt(unbatched.p50, 2)} ms, p99 ${fmt(unbatched.p99, 2)} ms, errors ${unbatched.errors}\n`);
     await api(base, dev, 'PATCH', '/v1/endpoints/mnist', { batching: { maxBatchSize: 32 } });
+    const logging = await loggingComparison(base, dev, adminKey, oursBody, dir, children[0]!.pid!);
+    process.stdout.write(loggingLine(logging));
     stopAll();
     await new Promise((r) => setTimeout(r, 1000));
 
@@ -334,12 +409,14 @@ async function main(): Promise<number> {
       `- throughput vs peer: **${fmt(speedup, 1)}×** (goal ≥ 5×: ${goals.throughput ? 'met' : 'NOT met'}); our p99 ${fmt(batched.p99, 2)} ms vs peer p50 ${fmt(peer.p50, 2)} ms (goal p99 < peer p50: ${goals.latency ? 'met' : 'NOT met'})`,
       `- against the ceiling: ${fmt((100 * batched.rps) / ceiling.runsPerSecond, 0)}% of raw single-row ONNX Runtime calls (which do no HTTP, JSON, auth or thread hand-off); raw batch-32 runs reach ${fmt(ceiling32.rowsPerSecond)} rows/s`,
       `- dynamic batching: ${fmt(batched.rps / unbatched.rps, 2)}× the requests/s of batching off (p99 ${fmt(batched.p99, 2)} vs ${fmt(unbatched.p99, 2)} ms)`,
+      `- prediction logging at 100%: ${fmt(100 * logging.ratio, 1)}% of the requests/s without it (goal ≥ 90%: ${logging.ratio >= 0.9 ? 'met' : 'NOT met'})`,
     ].join('\n');
     process.stdout.write('\n' + md + '\n');
     fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
     fs.writeFileSync(path.join(ROOT, 'bench/results/serve.json'), JSON.stringify({
       at: new Date().toISOString(), cores: os.availableParallelism(), loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS,
       peer, batched: { ...batched, meanBatch }, unbatched: { ...unbatched, quantiles: undefined }, ceiling, ceiling32, speedup, goals,
+      logging: { ...logging, plain: { ...logging.plain, quantiles: undefined }, logged: { ...logging.logged, quantiles: undefined } },
       rounds_ratio: peerRuns.map((r, i) => oursRuns[i]!.rps / r.rps),
     }, null, 2) + '\n');
     const ok = goals.throughput && goals.latency && goals.errors;

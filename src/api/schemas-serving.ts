@@ -69,6 +69,11 @@ const AutoscalingIn = Type.Object({
   targetLatencyMs: Type.Optional(Type.Number({ minimum: 0, description: 'mean latency that triggers a scale-up while requests wait (default 0: off)' })),
 }, { additionalProperties: false });
 
+const LoggingIn = Type.Object({
+  sampleRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of requests whose rows are logged (GET …/predictions, drift): 0 off (default), 1 every request' })),
+  retentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3650, description: 'logged rows older than this are deleted (default 30)' })),
+}, { additionalProperties: false });
+
 export const CreateEndpointBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128 }),
   model: Type.String({ minLength: 1 }),
@@ -78,6 +83,7 @@ export const CreateEndpointBody = Type.Object({
   replicas: Type.Optional(ReplicasIn),
   batching: Type.Optional(BatchingIn),
   autoscaling: Type.Optional(AutoscalingIn),
+  logging: Type.Optional(LoggingIn),
 }, { additionalProperties: false });
 
 export const UpdateEndpointBody = Type.Object({
@@ -87,6 +93,7 @@ export const UpdateEndpointBody = Type.Object({
   replicas: Type.Optional(ReplicasIn),
   batching: Type.Optional(BatchingIn),
   autoscaling: Type.Optional(AutoscalingIn),
+  logging: Type.Optional(LoggingIn),
 }, { additionalProperties: false });
 
 export const EndpointSchema = Type.Object({
@@ -97,6 +104,7 @@ export const EndpointSchema = Type.Object({
   replicas: Type.Object({ min: Type.Integer(), max: Type.Integer(), current: Type.Integer(), ready: Type.Integer() }),
   batching: Type.Object({ maxBatchSize: Type.Integer(), maxDelayMs: Type.Number() }),
   autoscaling: Type.Object({ intervalMs: Type.Integer(), cooldownMs: Type.Integer(), targetQueueDepth: Type.Number(), targetLatencyMs: Type.Number() }),
+  logging: Type.Object({ sampleRate: Type.Number(), retentionDays: Type.Number() }),
   versions: Type.Array(Type.Object({
     version: Type.Integer(), weight: Type.Number(), replicas: Type.Integer(), ready: Type.Integer(), queueDepth: Type.Integer(), inflight: Type.Integer(),
   })),
@@ -109,6 +117,25 @@ export const EndpointSchema = Type.Object({
 });
 
 export const EndpointParams = Type.Object({ name: Type.String() });
+
+export const PredictionsQuery = Type.Object({
+  from: Type.Optional(Type.String({ description: 'ISO 8601: logged at or after' })),
+  to: Type.Optional(Type.String({ description: 'ISO 8601: logged before' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'rows per page (default 100)' })),
+  cursor: Type.Optional(Type.String({ description: 'the `next` of the previous page' })),
+});
+
+export const LoggedPredictions = Type.Object({
+  data: Type.Array(Type.Object({
+    at: Type.String({ format: 'date-time' }), requestId: Type.String(), version: Type.Integer(), latencyMs: Type.Number(),
+    input: Type.Record(Type.String(), Type.Unknown(), { description: 'the row: raw columns (missing as null), or an imported model\'s input tensors' }),
+    output: Type.Object({
+      label: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])), probabilities: Type.Optional(Type.Array(Type.Number())),
+      value: Type.Optional(Type.Union([Type.Number(), Type.Array(Type.Number())])),
+    }, { description: 'the prediction, as the predict route answered it' }),
+  })),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'cursor of the next (older) page; null on the last' }),
+});
 export const V2ModelParams = Type.Object({ endpoint: Type.String() });
 
 export const PredictBody = Type.Object({

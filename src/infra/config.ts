@@ -97,6 +97,10 @@ export interface Config {
   gpus: number;
   /** Replicas (model copies, one thread each) this server runs over all endpoints of all tenants. */
   servingMaxReplicas: number;
+  /** Logged prediction rows held in memory waiting to be written (more are dropped and counted). */
+  predictionLogQueueRows: number;
+  /** Bytes (raw bodies and answers) of logged predictions held in memory, likewise. */
+  predictionLogQueueBytes: number;
   /** Largest JSON request body, bytes. */
   bodyLimitBytes: number;
   /** Largest dataset, bytes: both the file as sent and its data after decompression (gzip bombs). */
@@ -186,6 +190,8 @@ export function loadConfig(env: Env = process.env): Config {
     memoryMb: int(env, 'AIAAS_MEMORY_MB', Math.floor((os.totalmem() / 2 ** 20) * 0.8), 64),
     gpus: int(env, 'AIAAS_GPUS', 0),
     servingMaxReplicas: int(env, 'AIAAS_SERVING_MAX_REPLICAS', 4 * cpu, 1),
+    predictionLogQueueRows: int(env, 'AIAAS_PREDICTION_LOG_QUEUE_ROWS', 100_000, 1),
+    predictionLogQueueBytes: int(env, 'AIAAS_PREDICTION_LOG_QUEUE_BYTES', 64 * 2 ** 20, 1024),
     bodyLimitBytes: int(env, 'AIAAS_BODY_LIMIT_BYTES', 10 * 2 ** 20, 1024),
     datasetMaxBytes: int(env, 'AIAAS_DATASET_MAX_BYTES', 1024 * 2 ** 20, 1),
     datasetMaxCells: int(env, 'AIAAS_DATASET_MAX_CELLS', 100_000_000, 1),

@@ -65,7 +65,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const keys = new KeyService(db, tenants);
   const refs = new BlobRefs(db, blobs);
   const registry = new RegistryService(db, blobs, refs, config.modelMaxBytes);
-  const serving = new ServingService(db, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas });
+  const serving = new ServingService(db, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas, predictionLog: { queueRows: config.predictionLogQueueRows, queueBytes: config.predictionLogQueueBytes, store: { home: config.home, databaseUrl: config.databaseUrl } } });
   const jobs: JobSystem<Platform> = new JobSystem<Platform>({
     db, refs, config, logger, metrics, platform: () => platform,
     workerEntry: fileURLToPath(new URL('./job-process.js', import.meta.url)),

@@ -6,7 +6,7 @@
 import { createParser } from 'eventsource-parser';
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
-  JobEvent, JobQuery, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest,
+  JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest,
   UpdateEndpoint, Usage, Whoami,
 } from './types.js';
 
@@ -252,6 +252,8 @@ export class AiaasClient {
     predict: (name: string, instances: unknown[]) => this.request<PredictResponse>('POST', `/v1/endpoints/${enc(name)}/predict`, { json: { instances } }),
     /** The raw columns the served version takes (from the OIP metadata, which inference keys may read). */
     columns: (name: string) => this.get<{ parameters?: { columns?: { name: string; type: string; nullable?: boolean }[] } }>(`/v2/models/${enc(name)}`).then((r) => r.parameters?.columns ?? []),
+    /** A page of the endpoint's logged predictions, newest first (`logging.sampleRate` sets what is logged); pass `next` as `cursor`. */
+    predictions: (name: string, query: PredictionsQuery = {}) => this.get<LoggedPredictions>(`/v1/endpoints/${enc(name)}/predictions`, query),
     /** The endpoint's Prometheus text (requests, latency, batch sizes, replicas). */
     metrics: (name: string) => this.raw('GET', `/v1/endpoints/${enc(name)}/metrics`).then((r) => r.text()),
     /** Resolves once the endpoint is ready (or throws when it failed or the time is up). */

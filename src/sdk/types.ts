@@ -13,7 +13,7 @@ import type {
   SubmitJob as SubmitJobSchema, Usage as UsageSchema,
 } from '../api/schemas-jobs.js';
 import type {
-  CreateEndpointBody as CreateEndpointSchema, EndpointSchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
+  CreateEndpointBody as CreateEndpointSchema, EndpointSchema, LoggedPredictions as LoggedPredictionsSchema, PredictionsQuery as PredictionsQuerySchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../api/schemas-serving.js';
 import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
@@ -49,6 +49,9 @@ export type Endpoint = Static<typeof EndpointSchema>;
 export type CreateEndpoint = Static<typeof CreateEndpointSchema>;
 export type UpdateEndpoint = Static<typeof UpdateEndpointSchema>;
 export type PredictRequest = Static<typeof PredictBodySchema>;
+/** A page of an endpoint's logged predictions (GET /v1/endpoints/{name}/predictions). */
+export type LoggedPredictions = Static<typeof LoggedPredictionsSchema>;
+export type PredictionsQuery = Static<typeof PredictionsQuerySchema>;
 export type { ModelKind, TrainingOptions, HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics };
 
 /**

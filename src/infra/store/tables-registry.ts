@@ -66,6 +66,19 @@ export interface PredictionUsageTable {
   requests: number;
 }
 
+/** One logged prediction row (services/serving/prediction-log.ts); input and output are JSON. */
+export interface PredictionLogsTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  at: string;
+  request_id: string;
+  version: number;
+  latency_ms: number;
+  input: string;
+  output: string;
+}
+
 /** Per-tenant serving quotas; null: the default (services/serving/quotas.ts). */
 export interface ServingQuotasTable {
   tenant_id: string;
@@ -80,5 +93,6 @@ export interface RegistryTables {
   model_versions: ModelVersionsTable;
   endpoints: EndpointsTable;
   prediction_usage: PredictionUsageTable;
+  prediction_logs: PredictionLogsTable;
   serving_quotas: ServingQuotasTable;
 }

@@ -89,7 +89,7 @@ export class PredictFastPath {
     req.on('end', () => {
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      predictJson(this.platform.serving.plane, principal, name, body).then(
+      predictJson(this.platform.serving.plane, principal, name, body, id).then(
         (out) => this.answer(res, id, principal, name, started, 200, typeof out === 'string' ? out : JSON.stringify(out)),
         (err: unknown) => this.answerError(res, id, principal, name, started, errorReplyFor(err, id, this.log.child({ reqId: id }))),
       );

@@ -16,6 +16,7 @@ import { DataPlane } from './data-plane.js';
 import { Endpoint } from './endpoint.js';
 import { PredictionMeter } from './metering.js';
 import { ServingMetrics } from './metrics.js';
+import { PredictionLog } from './prediction-log.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
 let home: string;
@@ -44,9 +45,13 @@ function principal(tenantId: string, role: Role = 'developer', endpoint: string 
   return { keyId: 'k', keyName: 'k', role, tenantId, keyTenantId: tenantId, endpoint };
 }
 
+function newPlane(registry = new Registry(), meter = new PredictionMeter(db, createLogger('silent', 'test'))): DataPlane {
+  return new DataPlane(new ServingMetrics(registry, { pools: () => [] }), meter, new PredictionLog(db, createLogger('silent', 'test'), registry, () => []));
+}
+
 function plane() {
   const registry = new Registry();
-  const p = new DataPlane(new ServingMetrics(registry, { pools: () => [] }), new PredictionMeter(db, createLogger('silent', 'test')));
+  const p = newPlane(registry);
   for (const ep of [endpoint('t1', 'iris'), endpoint('t1', 'mixed'), endpoint('t1', 'warming', 'loading'), endpoint('t1', 'broken', 'failed'), endpoint('t2', 'theirs')]) p.add(ep);
   return { plane: p, registry };
 }
@@ -66,7 +71,7 @@ test('authorizePredict: the caller\'s ready endpoint; other tenants\' endpoints 
   const { plane: p } = plane();
   assert.equal(p.authorizePredict(principal('t1'), 'iris').row.name, 'iris');
   assert.equal(p.authorizePredict(principal('t2'), 'theirs').row.tenant_id, 't2');
-  const alone = new DataPlane(new ServingMetrics(new Registry(), { pools: () => [] }), new PredictionMeter(db, createLogger('silent', 'test')));
+  const alone = newPlane();
   alone.add(endpoint('t2', 'theirs'));
   assert.deepEqual(refusal(() => p.authorizePredict(principal('t2'), 'iris')), refusal(() => alone.authorizePredict(principal('t2'), 'iris')),
     'another tenant\'s endpoint answers exactly as if it did not exist');
@@ -128,7 +133,7 @@ test('recordRequest counts requests of endpoints that exist only; recordPredicti
   assert.match(text, /aiaas_endpoint_requests_total\{tenant="t1",endpoint="iris",status="422"\} 1/);
   assert.doesNotMatch(text, /endpoint="nope"|endpoint="theirs"/, 'no series for names that are not endpoints of the tenant');
   const meter = new PredictionMeter(db, createLogger('silent', 'test'));
-  const metered = new DataPlane(new ServingMetrics(new Registry(), { pools: () => [] }), meter);
+  const metered = newPlane(new Registry(), meter);
   const [a, b] = [endpoint('t8', 'x'), endpoint('t9', 'y')];
   metered.add(a);
   metered.add(b);

@@ -6,7 +6,8 @@
  *
  *   authorizePredict  the caller's endpoint: role, key scope, tenant, readiness
  *   pickVersion       the version that answers, by the traffic's weights (or the one asked for)
- *   run / runJson     the replicas run it; the rows are metered (recordPredictions)
+ *   run / runJson     the replicas run it; the rows are metered (recordPredictions) and, for the
+ *                     share the endpoint samples, handed to the prediction log (./prediction-log.ts)
  *   recordRequest     the request's status and latency, once per request, by the transport
  *
  * As KServe's DataPlane, it knows no protocol: the bodies are read and answers written by the
@@ -19,18 +20,21 @@ import type { Feeds } from './codec/instances.js';
 import { endpointKey, type Endpoint, type ServedVersion } from './endpoint.js';
 import type { PredictionMeter } from './metering.js';
 import type { ServingMetrics } from './metrics.js';
+import type { PredictionLog } from './prediction-log.js';
 import { mainVersion } from './traffic.js';
 
 /** Where a request goes: the caller's endpoint and the version picked to answer it. */
 export interface PredictTarget {
   endpoint: Endpoint;
   served: ServedVersion;
+  /** The transport's request id (X-Request-Id), kept with logged predictions. */
+  requestId?: string;
 }
 
 export class DataPlane {
   private readonly endpoints = new Map<string, Endpoint>();
 
-  constructor(private readonly metrics: ServingMetrics, private readonly meter: PredictionMeter) {}
+  constructor(private readonly metrics: ServingMetrics, private readonly meter: PredictionMeter, private readonly log: PredictionLog) {}
 
   // ---- the endpoints served ------------------------------------------------------------
 
@@ -118,9 +122,9 @@ export class DataPlane {
   }
 
   /** authorizePredict, then pickVersion. */
-  target(p: Principal, name: string, version?: string): PredictTarget {
+  target(p: Principal, name: string, version?: string, requestId?: string): PredictTarget {
     const endpoint = this.authorizePredict(p, name);
-    return { endpoint, served: this.pickVersion(endpoint, version) };
+    return { endpoint, served: this.pickVersion(endpoint, version), requestId };
   }
 
   /** The version that describes the endpoint (metadata): the one with the most traffic. */
@@ -131,17 +135,21 @@ export class DataPlane {
     return s;
   }
 
-  /** Runs feeds of `rows` rows on the target's replicas, and meters them. */
+  /** Runs feeds of `rows` rows on the target's replicas, meters them and offers them to the log. */
   async run(t: PredictTarget, feeds: Feeds, rows: number): Promise<Feeds> {
+    const started = performance.now();
     const outputs = await t.served.pool.submit(feeds, rows);
     this.recordPredictions(t.endpoint, rows);
+    this.log.offer(t.endpoint, t.served.spec, { feeds, outputs }, rows, started, t.requestId);
     return outputs;
   }
 
-  /** A raw predict body, read, run and answered (JSON text) by a replica; metered. Only when `pool.readsJson`. */
+  /** A raw predict body, read, run and answered (JSON text) by a replica; metered and offered to the log. Only when `pool.readsJson`. */
   async runJson(t: PredictTarget, json: Uint8Array): Promise<string> {
+    const started = performance.now();
     const { answer, rows } = await t.served.pool.submitJson(json);
     this.recordPredictions(t.endpoint, rows);
+    this.log.offer(t.endpoint, t.served.spec, { json, answer }, rows, started, t.requestId);
     return answer;
   }
 

@@ -7,8 +7,8 @@ import { nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
 import type { PredictSpec } from './codec/predict-body.js';
 import type { ModelVersion } from '../registry.js';
-import type { AutoscalingSettings, BatchingSettings, PoolSettings, VersionPool } from './pool.js';
-import { reservation } from './settings.js';
+import type { AutoscalingSettings, BatchingSettings, VersionPool } from './pool.js';
+import { reservation, type EndpointSettings, type LoggingSettings } from './settings.js';
 import { WeightedRoundRobin, type TrafficEntry } from './traffic.js';
 
 export type EndpointStatus = 'loading' | 'ready' | 'updating' | 'failed';
@@ -33,6 +33,7 @@ export interface EndpointInfo {
   replicas: { min: number; max: number; current: number; ready: number };
   batching: BatchingSettings;
   autoscaling: AutoscalingSettings;
+  logging: LoggingSettings;
   versions: Array<{ version: number; weight: number; replicas: number; ready: number; queueDepth: number; inflight: number }>;
   events: EndpointEvent[];
   urls: { predict: string; infer: string };
@@ -66,7 +67,7 @@ export class Endpoint {
   /** Replicas held against the quotas: replicas.max per version in the traffic (more while an update loads). */
   reserved: number;
 
-  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: PoolSettings) {
+  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: EndpointSettings) {
     this.reserved = reservation(settings, traffic);
   }
 

@@ -27,6 +27,7 @@ import { assertName } from '../tenants.js';
 import { DataPlane } from './data-plane.js';
 import { Endpoint, type EndpointInfo, type ServedVersion } from './endpoint.js';
 import { PredictionMeter } from './metering.js';
+import { PredictionLog, type LoggedPrediction, type PredictionLogOptions, type PredictionQuery } from './prediction-log.js';
 import { ServingMetrics } from './metrics.js';
 import { VersionPool } from './pool.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingUse } from './quotas.js';
@@ -55,6 +56,8 @@ export interface UpdateEndpointInput extends EndpointSettingsInput {
 export interface ServingLimits {
   /** Replicas this server runs over all tenants (AIAAS_SERVING_MAX_REPLICAS). */
   maxReplicas: number;
+  /** The prediction log's queue, timers and store (AIAAS_PREDICTION_LOG_QUEUE_ROWS, AIAAS_PREDICTION_LOG_QUEUE_BYTES). */
+  predictionLog?: Partial<PredictionLogOptions>;
 }
 
 /** How often the predictions counted in memory are written to the store. */
@@ -68,6 +71,8 @@ export class ServingService {
   private readonly creating = new Set<{ tenant: string; replicas: number }>();
   private readonly metrics: ServingMetrics;
   private readonly meter: PredictionMeter;
+  /** Logged predictions of the endpoints that sample them (their `logging`). */
+  readonly predictionLog: PredictionLog;
   private started = false;
   private closed = false;
   /** Every pool from its creation until its threads have exited: a close reaches pools still loading too. */
@@ -94,7 +99,8 @@ export class ServingService {
       },
     });
     this.meter = new PredictionMeter(db, logger);
-    this.plane = new DataPlane(this.metrics, this.meter);
+    this.predictionLog = new PredictionLog(db, logger, promRegistry, () => this.plane.all(), limits.predictionLog);
+    this.plane = new DataPlane(this.metrics, this.meter, this.predictionLog);
   }
 
   /** Reloads every endpoint of the store (in the background: each becomes ready on its own). */
@@ -106,6 +112,7 @@ export class ServingService {
       void ep.serial(() => this.bringUp(ep));
     }
     this.meter.start(USAGE_FLUSH_MS);
+    this.predictionLog.start();
     this.started = true;
     this.logger.info({ endpoints: rows.length }, 'serving started');
   }
@@ -119,6 +126,7 @@ export class ServingService {
     this.plane.clear();
     await Promise.all([...this.pools].map((pool) => this.endPool(pool, 'close')));
     await this.meter.stop();
+    await this.predictionLog.stop();
   }
 
   async create(p: Principal, input: CreateEndpointInput, opts: { wait?: boolean } = {}): Promise<EndpointInfo> {
@@ -275,7 +283,7 @@ export class ServingService {
       ep.status = 'ready';
       ep.error = null;
       if (trafficChanged) ep.event({ type: 'traffic', message: `traffic ${describeTraffic(traffic)}` });
-      if (input.replicas || input.batching || input.autoscaling) ep.event({ type: 'settings', message: 'replicas, batching or autoscaling changed' });
+      if (input.replicas || input.batching || input.autoscaling || input.logging) ep.event({ type: 'settings', message: 'replicas, batching, autoscaling or logging changed' });
       // Versions leaving the traffic finish what they hold, then release their replicas.
       for (const s of leaving) void this.endPool(s.pool, 'drain');
       return this.info(ep);
@@ -288,6 +296,7 @@ export class ServingService {
       await this.db.deleteFrom('endpoints').where('id', '=', ep.row.id).execute();
       ep.deleted = true;
       this.plane.remove(ep);
+      await this.predictionLog.discard(ep.row.id);
       const pools = [...ep.served.values()];
       ep.served.clear();
       ep.setRouting([]);
@@ -322,6 +331,11 @@ export class ServingService {
   async endpointMetrics(p: Principal, name: string): Promise<string> {
     const ep = this.plane.find(p, name);
     return this.metrics.endpointText(ep.row.tenant_id, ep.row.name);
+  }
+
+  /** The endpoint's logged predictions (GET /v1/endpoints/{name}/predictions), newest first. */
+  predictions(p: Principal, name: string, q: PredictionQuery): Promise<{ data: LoggedPrediction[]; next: string | null }> {
+    return this.predictionLog.list(this.plane.find(p, name), q);
   }
 
   /** Predictions per tenant in the hours that overlap [from, to) (hour resolution), for usage reports. */
@@ -363,7 +377,7 @@ export class ServingService {
         current: versions.reduce((n, v) => n + v.replicas, 0),
         ready: versions.reduce((n, v) => n + v.ready, 0),
       },
-      batching: ep.settings.batching, autoscaling: ep.settings.autoscaling, versions, events: [...ep.events],
+      batching: ep.settings.batching, autoscaling: ep.settings.autoscaling, logging: ep.settings.logging, versions, events: [...ep.events],
       urls: { predict: `/v1/endpoints/${name}/predict`, infer: `/v2/models/${name}/infer` },
       createdAt: ep.row.created_at, updatedAt: ep.row.updated_at,
     };

@@ -16,8 +16,9 @@ import { principalOf } from '../context.js';
 import { ListOf } from '../../../api/schemas.js';
 import { jsonTooDeep, tooDeep } from '../json-body.js';
 import {
-  CreateEndpointBody, EndpointParams, EndpointSchema, PredictBody, UpdateEndpointBody, V2InferBody, V2ModelParams,
+  CreateEndpointBody, EndpointParams, EndpointSchema, LoggedPredictions, PredictBody, PredictionsQuery, UpdateEndpointBody, V2InferBody, V2ModelParams,
 } from '../../../api/schemas-serving.js';
+import { queryTime } from '../query-time.js';
 
 export async function endpointRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -70,6 +71,17 @@ export async function endpointRoutes(base: FastifyInstance, { platform }: { plat
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     return serving.endpointMetrics(principalOf(req), req.params.name);
   });
+
+  app.get('/v1/endpoints/:name/predictions', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['endpoints'], summary: 'Logged predictions (the share set by `logging.sampleRate`), newest first, one record per row',
+      description: 'Each record: the row as sent (`input`, missing values as null), the answer (`output`), the version that answered, its latency in the data plane (queue and model, ms), the request id and the time. Page with `next` as `cursor`.',
+      params: EndpointParams, querystring: PredictionsQuery, response: { 200: LoggedPredictions },
+    },
+  }, async (req) => serving.predictions(principalOf(req), req.params.name, {
+    from: queryTime(req.query.from, 'from'), to: queryTime(req.query.to, 'to'), limit: req.query.limit, cursor: req.query.cursor,
+  }));
 
   await app.register(inferenceRoutes, { platform });
 }
@@ -144,7 +156,7 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
       description: 'Inputs are the graph inputs (`{name, shape, datatype, data}`, datatype BOOL, INT8, UINT8, INT32, INT64, FP32, FP64 or BYTES), or, for models with raw columns, one input per column with shape [N].',
       params: V2ModelParams, body: V2InferBody,
     },
-  }, async (req) => infer(plane, principalOf(req), req.params.endpoint, req.body as never));
+  }, async (req) => infer(plane, principalOf(req), req.params.endpoint, req.body as never, undefined, req.id));
 
   app.post('/v2/models/:endpoint/versions/:version/infer', {
     config: { access: 'predict' },
@@ -152,7 +164,7 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
       tags: ['inference'], summary: 'Open Inference Protocol: infer on one version of the traffic (weight 0 included)',
       params: Type.Object({ endpoint: Type.String(), version: Type.String() }), body: V2InferBody,
     },
-  }, async (req) => infer(plane, principalOf(req), req.params.endpoint, req.body as never, req.params.version));
+  }, async (req) => infer(plane, principalOf(req), req.params.endpoint, req.body as never, req.params.version, req.id));
 }
 
 /**
@@ -184,8 +196,8 @@ async function predictRoute(base: FastifyInstance, { platform }: { platform: Pla
   }, async (req, reply) => {
     const body: unknown = req.body;
     // Bytes when sent as JSON; anything else (another content type, no body) is refused as the schema would.
-    if (!Buffer.isBuffer(body)) return predictRows(plane, principalOf(req), req.params.name, body);
-    const out = await predictJson(plane, principalOf(req), req.params.name, body);
+    if (!Buffer.isBuffer(body)) return predictRows(plane, principalOf(req), req.params.name, body, req.id);
+    const out = await predictJson(plane, principalOf(req), req.params.name, body, req.id);
     if (typeof out !== 'string') return out;
     return reply.type('application/json; charset=utf-8').send(out);
   });

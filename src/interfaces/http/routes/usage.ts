@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import { MalformedInputError, NotFoundError } from '../../../infra/errors.js';
+import { NotFoundError } from '../../../infra/errors.js';
+import { queryTime } from '../query-time.js';
 import { isAdmin } from '../../../services/principal.js';
 import { monthStart } from '../../../services/jobs/scheduler/quotas.js';
 import { principalOf } from '../context.js';
@@ -25,8 +26,8 @@ export async function usageRoutes(base: FastifyInstance, { platform }: { platfor
     },
   }, async (req) => {
     const p = principalOf(req);
-    const from = time(req.query.from, 'from') ?? monthStart(new Date()).toISOString();
-    const to = time(req.query.to, 'to');
+    const from = queryTime(req.query.from, 'from') ?? monthStart(new Date()).toISOString();
+    const to = queryTime(req.query.to, 'to');
     let tenants: string[] | undefined;
     if (!isAdmin(p)) tenants = [p.keyTenantId];
     else if (req.query.tenant) {
@@ -38,9 +39,3 @@ export async function usageRoutes(base: FastifyInstance, { platform }: { platfor
   });
 }
 
-function time(v: string | undefined, field: string): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new MalformedInputError('invalid_time', `'${field}' is not a date or time: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T12:00:00Z.`, { field });
-  return new Date(ms).toISOString();
-}

@@ -10,13 +10,13 @@ import { parseJson, predictAnswer, predictFeeds, type PredictAnswer } from '../c
 import type { DataPlane, PredictTarget } from '../data-plane.js';
 
 /** Predict from a parsed body. */
-export async function predictRows(plane: DataPlane, p: Principal, name: string, body: unknown): Promise<PredictAnswer> {
-  return answerParsed(plane, plane.target(p, name), body);
+export async function predictRows(plane: DataPlane, p: Principal, name: string, body: unknown, requestId?: string): Promise<PredictAnswer> {
+  return answerParsed(plane, plane.target(p, name, undefined, requestId), body);
 }
 
 /** Predict from the raw JSON body (UTF-8 bytes): the answer as JSON text when a replica wrote it. */
-export async function predictJson(plane: DataPlane, p: Principal, name: string, json: Uint8Array): Promise<string | PredictAnswer> {
-  const t = plane.target(p, name);
+export async function predictJson(plane: DataPlane, p: Principal, name: string, json: Uint8Array, requestId?: string): Promise<string | PredictAnswer> {
+  const t = plane.target(p, name, undefined, requestId);
   if (t.served.pool.readsJson) return plane.runJson(t, json);
   return answerParsed(plane, t, parseJson(json));
 }
