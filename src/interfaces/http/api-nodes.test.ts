@@ -106,6 +106,40 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     await onB('iris', (ep) => ep === null);
     const gone = await predictOn(b, 'iris');
     assert.equal(gone.status, 404, gone.text);
+    assert.deepEqual(b.server.platform.serving.servingUse(t.id), { endpoints: 0, replicas: 0 }, 'B holds no replicas of it');
+  });
+
+  test("a tenant's quota holds across nodes: creates through A and B at once take its last room once", async () => {
+    const q = await b.call('PUT', `/v1/tenants/${t.id}/quota`, { json: { maxEndpoints: 1 } });
+    assert.equal(q.status, 200, q.text);
+    try {
+      const [ra, rb] = await Promise.all([
+        a.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'race-a', model: 'iris', version: 1 } }),
+        b.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'race-b', model: 'iris', version: 1 } }),
+      ]);
+      assert.deepEqual([ra.status, rb.status].sort(), [201, 429], `${ra.text} ${rb.text}`);
+      const refused = ra.status === 429 ? ra : rb;
+      assert.equal(refused.body.error.details.quota, 'maxEndpoints');
+      const won = ra.status === 201 ? 'race-a' : 'race-b';
+      assert.equal((await a.call('DELETE', `/v1/endpoints/${won}`, { key: t.developer })).status, 200);
+      await onB(won, (ep) => ep === null);
+    } finally {
+      await b.call('PUT', `/v1/tenants/${t.id}/quota`, { json: { maxEndpoints: null } });
+    }
+  });
+
+  test('one name through both nodes at once: one endpoint is made, the other create is a conflict', async () => {
+    const [sa, sb] = await Promise.all([
+      a.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'same', model: 'iris', version: 1 } }),
+      b.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'same', model: 'iris', version: 1 } }),
+    ]);
+    assert.deepEqual([sa.status, sb.status].sort(), [201, 409], `${sa.text} ${sb.text}`);
+    assert.equal((sa.status === 409 ? sa : sb).body.error.code, 'name_taken');
+    const made = (sa.status === 201 ? sa : sb).body.id;
+    const seen = await onB('same', (ep) => ep?.status === 'ready');
+    assert.equal(seen.id, made, 'B serves the one that was made');
+    assert.equal((await b.call('DELETE', '/v1/endpoints/same', { key: t.developer })).status, 200);
+    await onB('same', (ep) => ep === null);
   });
 
   test('a node whose notification connection is cut still follows the changes', async () => {

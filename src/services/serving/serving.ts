@@ -160,6 +160,8 @@ export class ServingService {
         await this.changes.changed(tx, 'endpoints');
       });
     } catch (err) {
+      // A change heard while this create was storing skipped its name (see syncOnce): the other node's endpoint of that name is read now.
+      void this.sync();
       if (isUniqueViolation(err)) throw new ConflictError('name_taken', `An endpoint named '${input.name}' already exists; choose another name, or PATCH it.`, { name: input.name });
       throw err;
     } finally {
