@@ -101,6 +101,10 @@ export interface Config {
   predictionLogQueueRows: number;
   /** Bytes (raw bodies and answers) of logged predictions held in memory, likewise. */
   predictionLogQueueBytes: number;
+  /** AIAAS_NODE_NAME: this API node's name where several share one database (logs, the store's connections). */
+  nodeName: string;
+  /** AIAAS_CHANGE_POLL_MS: how often the node reads the store's change versions (the fallback to PostgreSQL's notifications). */
+  changePollMs: number;
   /** Largest JSON request body, bytes. */
   bodyLimitBytes: number;
   /** Largest dataset, bytes: both the file as sent and its data after decompression (gzip bombs). */
@@ -192,6 +196,8 @@ export function loadConfig(env: Env = process.env): Config {
     servingMaxReplicas: int(env, 'AIAAS_SERVING_MAX_REPLICAS', 4 * cpu, 1),
     predictionLogQueueRows: int(env, 'AIAAS_PREDICTION_LOG_QUEUE_ROWS', 100_000, 1),
     predictionLogQueueBytes: int(env, 'AIAAS_PREDICTION_LOG_QUEUE_BYTES', 64 * 2 ** 20, 1024),
+    nodeName: env.AIAAS_NODE_NAME || os.hostname(),
+    changePollMs: int(env, 'AIAAS_CHANGE_POLL_MS', 1000, 50),
     bodyLimitBytes: int(env, 'AIAAS_BODY_LIMIT_BYTES', 10 * 2 ** 20, 1024),
     datasetMaxBytes: int(env, 'AIAAS_DATASET_MAX_BYTES', 1024 * 2 ** 20, 1),
     datasetMaxCells: int(env, 'AIAAS_DATASET_MAX_CELLS', 100_000_000, 1),

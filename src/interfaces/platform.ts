@@ -9,6 +9,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../infra/config.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { openStore, pingStore, type Db } from '../infra/store/database.js';
+import { openChangeFeed } from '../infra/store/change-feed.js';
 import { type BlobStore } from '../infra/blob-store.js';
 import { openBlobStore } from '../infra/open-blob-store.js';
 import { TenantService } from '../services/tenants.js';
@@ -65,7 +66,8 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const keys = new KeyService(db, tenants);
   const refs = new BlobRefs(db, blobs);
   const registry = new RegistryService(db, blobs, refs, config.modelMaxBytes);
-  const serving = new ServingService(db, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas, predictionLog: { queueRows: config.predictionLogQueueRows, queueBytes: config.predictionLogQueueBytes, store: { home: config.home, databaseUrl: config.databaseUrl } } });
+  const changes = await openChangeFeed(db, { databaseUrl: config.databaseUrl, pollMs: config.changePollMs, nodeName: config.nodeName, logger });
+  const serving = new ServingService(db, changes, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas, predictionLog: { queueRows: config.predictionLogQueueRows, queueBytes: config.predictionLogQueueBytes, store: { home: config.home, databaseUrl: config.databaseUrl } } });
   const jobs: JobSystem<Platform> = new JobSystem<Platform>({
     db, refs, config, logger, metrics, platform: () => platform,
     workerEntry: fileURLToPath(new URL('./job-process.js', import.meta.url)),
@@ -85,6 +87,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
     async close() {
       await jobs.close();
       await serving.close();
+      await changes.close();
       await db.destroy();
     },
   };

@@ -5,6 +5,9 @@
  * section" in one bash (that is how its exports and helpers carry over, as in one terminal), so no
  * section may rely on another having run. Two fresh servers: README order, then the sections
  * after setup in reverse order. Each section's key outputs are checked, so none passes vacuously.
+ * "Scale out" brings up its own engines and nodes (scripts/scale-out.sh), so it runs on its own,
+ * once; where PostgreSQL or Ceph is missing it is skipped with the reason, unless
+ * AIAAS_REQUIRE_ENGINES=1 (CI), where that is a failure.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestServer } from './testing/test-server.js';
+import { enginesRequired, postgresMissing } from '../infra/testing/postgres-cluster.js';
+import { cephMissing } from '../infra/testing/ceph-rgw.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
@@ -110,20 +115,41 @@ const SECTIONS: Section[] = [
   },
 ];
 
+/** Runs on its own (no setup block, no test server): it starts PostgreSQL, Ceph RGW and two API nodes. */
+const SCALE_OUT: Section = {
+  name: 'Scale out', marker: '# 23. PostgreSQL, Ceph RGW and two API nodes',
+  check(out) {
+    assert.match(out, /^export NODE_B='http:\/\/127\.0\.0\.1:\d+'$/m, 'the script prints the nodes');
+    assert.match(out, /Job \S+ succeeded/, 'the model trains through node A');
+    assert.match(out, /^5\.1 +3\.5 +1\.4 +0\.2 +setosa$/m, 'node B reads the dataset uploaded through A');
+    assert.match(out, /Endpoint iris-scale ready: v1:100%, \d+ replicas ready/, 'node B serves the endpoint made on A');
+    assert.equal(out.match(/^ +\d+ +setosa +\(p=0\.\d+\)$/gm)?.length, 3, 'node B predicts the three rows');
+    assert.match(out, /^stopped$/m);
+  },
+};
+
+/** The README's block that holds `marker` (exactly one must). */
+function blockOf(blocks: string[], s: Section): string {
+  const found = blocks.filter((b) => b.includes(s.marker));
+  assert.equal(found.length, 1, `one README block holds '${s.marker}'`);
+  return found[0]!;
+}
+
+/** A work tree as README expects at the repository root: examples/, bin/, scripts/, dist/ (links to this one). */
+function workTree(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-readme-'));
+  for (const d of ['examples', 'bin', 'scripts', 'dist', 'package.json', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
+  return dir;
+}
+
 /** On a fresh server: the setup block, then each section after it in `order`, each as "setup + section". */
 async function runInOrder(order: Section[]): Promise<void> {
   const blocks = shellBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-  assert.equal(blocks.length, 1 + 1 + SECTIONS.length, 'README has the start block, setup and one block per section');
-  const text = (s: Section) => {
-    const found = blocks.filter((b) => b.includes(s.marker));
-    assert.equal(found.length, 1, `one README block holds '${s.marker}'`);
-    return found[0]!;
-  };
+  assert.equal(blocks.length, 1 + 1 + SECTIONS.length + 1, 'README has the start block, setup, one block per section and Scale out');
+  const text = (s: Section) => blockOf(blocks, s);
   const server = await startTestServer({ AIAAS_CPU: '2' });
-  // A work tree as README expects at the repository root: examples/, bin/ and .aiaas/admin.key.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-readme-'));
+  const dir = workTree();
   try {
-    for (const d of ['examples', 'bin', 'dist', 'package.json', 'node_modules']) fs.symlinkSync(path.join(ROOT, d), path.join(dir, d));
     fs.mkdirSync(path.join(dir, '.aiaas'));
     fs.writeFileSync(path.join(dir, '.aiaas', 'admin.key'), server.adminKey);
     const port = new URL(server.url).port;
@@ -148,4 +174,20 @@ test('README: every section runs as written, in README order, on one server', { 
 
 test('README: every section runs after the setup block alone, in reverse order, on a fresh server', { timeout: 1_500_000 }, async () => {
   await runInOrder([...SECTIONS].reverse());
+});
+
+test('README: Scale out runs as written (PostgreSQL, Ceph RGW, two API nodes)', {
+  timeout: 1_500_000, skip: enginesRequired() ? undefined : postgresMissing() ?? cephMissing(),
+}, async () => {
+  const block = blockOf(shellBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')), SCALE_OUT);
+  const dir = workTree();
+  const env = { HOME: dir, AIAAS_CONFIG: path.join(dir, 'cli.json'), AIAAS_URL: '', AIAAS_API_KEY: '' };
+  try {
+    const { code, out } = await bash(block, dir, env);
+    assert.equal(code, 0, `Scale out failed:\n${out}`);
+    try { SCALE_OUT.check(out); } catch (err) { throw new Error(`Scale out: ${(err as Error).message}\n${out}`); }
+  } finally {
+    await bash('scripts/scale-out.sh stop', dir, env); // after a failure half-way, nothing is left running
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

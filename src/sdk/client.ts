@@ -257,13 +257,19 @@ export class AiaasClient {
     /** The endpoint's Prometheus text (requests, latency, batch sizes, replicas). */
     metrics: (name: string) => this.raw('GET', `/v1/endpoints/${enc(name)}/metrics`).then((r) => r.text()),
     /** Resolves once the endpoint is ready (or throws when it failed or the time is up). */
-    waitReady: async (name: string, timeoutMs = 60_000): Promise<Endpoint> => {
+    /** `untilFound`: a 404 is waited out too (an API node that has not yet heard of an endpoint made through another). */
+    waitReady: async (name: string, timeoutMs = 60_000, opts: { untilFound?: boolean } = {}): Promise<Endpoint> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const ep = await this.endpoints.get(name);
-        if (ep.status === 'ready') return ep;
-        if (ep.status === 'failed') throw new ApiError(409, 'endpoint_failed', `Endpoint '${name}' failed: ${ep.error ?? 'unknown error'}`);
-        if (Date.now() > deadline) throw new ApiError(504, 'timeout', `Endpoint '${name}' is still ${ep.status} after ${timeoutMs} ms.`);
+        let ep: Endpoint | undefined;
+        try {
+          ep = await this.endpoints.get(name);
+        } catch (err) {
+          if (!(opts.untilFound && err instanceof ApiError && err.status === 404 && Date.now() <= deadline)) throw err;
+        }
+        if (ep?.status === 'ready') return ep;
+        if (ep?.status === 'failed') throw new ApiError(409, 'endpoint_failed', `Endpoint '${name}' failed: ${ep.error ?? 'unknown error'}`);
+        if (Date.now() > deadline) throw new ApiError(504, 'timeout', `Endpoint '${name}' is still ${ep?.status ?? 'not found'} after ${timeoutMs} ms.`);
         await new Promise((r) => setTimeout(r, 250));
       }
     },

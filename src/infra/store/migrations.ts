@@ -11,6 +11,7 @@ import { registry } from './migrations/0003-registry.js';
 import { servingQuotas } from './migrations/0004-serving-quotas.js';
 import { versionFiles } from './migrations/0005-version-files.js';
 import { predictionLogs } from './migrations/0006-prediction-logs.js';
+import { changeVersions } from './migrations/0007-change-versions.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0004_serving_quotas': servingQuotas,
   '0005_version_files': versionFiles,
   '0006_prediction_logs': predictionLogs,
+  '0007_change_versions': changeVersions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -76,6 +76,12 @@ export interface BlobRefsTable {
   created_at: string;
 }
 
+/** One row per topic of shared state nodes hold in memory; `version` grows by one per change. */
+export interface ChangeVersionsTable {
+  topic: string;
+  version: number;
+}
+
 /**
  * Every table. A later part of the platform declares its tables in a file of its own
  * (e.g. `tables-jobs.ts`) and adds them here with `extends`.
@@ -87,4 +93,5 @@ export interface Database extends JobTables, RegistryTables {
   datasets: DatasetsTable;
   dataset_versions: DatasetVersionsTable;
   blob_refs: BlobRefsTable;
+  change_versions: ChangeVersionsTable;
 }

@@ -163,13 +163,20 @@ export async function endpoints(cli: Cli, sub: string | undefined): Promise<numb
       cli.print(e, () => `Endpoint ${e.name}: ${split(e.traffic)}.`);
       return 0;
     }
+    case 'wait': {
+      // Through another API node than the one that made it, the endpoint may arrive a moment later: a 404 is waited out.
+      const name = cli.arg(1, 'the endpoint (aiaas endpoints wait NAME)');
+      const e = await client.endpoints.waitReady(name, (cli.number('timeout', { min: 1 }) ?? 120) * 1000, { untilFound: true });
+      cli.print(e, () => `Endpoint ${e.name} ready: ${split(e.traffic)}, ${e.replicas.ready} replicas ready.`);
+      return 0;
+    }
     case 'delete': {
       const r = await client.endpoints.delete(cli.arg(1, 'the endpoint (aiaas endpoints delete NAME)'));
       cli.print(r, () => `Deleted endpoint ${r.name}.`);
       return 0;
     }
     default:
-      throw new UsageError(`unknown subcommand 'endpoints ${sub}': use list, show, traffic or delete.`);
+      throw new UsageError(`unknown subcommand 'endpoints ${sub}': use list, show, wait, traffic or delete.`);
   }
 }
 
@@ -322,9 +329,11 @@ export const deployCommand: Command = {
 };
 
 export const endpointsCommand: Command = {
-  usage: ['endpoints list | show NAME | traffic NAME VERSION=WEIGHT … | delete NAME'],
-  summary: 'Endpoints: their replicas and traffic split between versions.',
-  options: {},
+  usage: ['endpoints list | show NAME | wait NAME [--timeout S] | traffic NAME VERSION=WEIGHT … | delete NAME'],
+  summary: 'Endpoints: their replicas and traffic split between versions; wait: until ready on the node asked (a 404 is waited out).',
+  options: {
+    timeout: { type: 'string', value: 'SECONDS', help: 'wait: how long to wait for ready (120)' },
+  },
   subcommands: true,
   run: endpoints,
 };

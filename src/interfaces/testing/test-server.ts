@@ -39,25 +39,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const adminKey = 'aiaas_test_admin_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
   const config: Config = loadConfig({ AIAAS_HOME: home, AIAAS_ADMIN_KEY: adminKey, PORT: '0', AIAAS_LOG_LEVEL: 'silent', ...env });
   const server = await startServer(config);
-  const call = async (method: string, route: string, opts: CallOptions = {}): Promise<Reply> => {
-    const headers: Record<string, string> = { ...opts.headers };
-    const key = opts.key === undefined ? adminKey : opts.key;
-    if (key) headers.authorization = `Bearer ${key}`;
-    let body = opts.body;
-    if (opts.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(opts.json);
-    }
-    const res = await fetch(server.url + route, { method, headers, body, duplex: 'half' } as RequestInit);
-    const text = await res.text();
-    let parsed: unknown = undefined;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
-  };
+  const call = caller(server.url, adminKey);
   return {
     url: server.url, home, adminKey, server, call,
     async tenant(name) {
@@ -71,6 +53,29 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await server.stop();
       fs.rmSync(home, { recursive: true, force: true });
     },
+  };
+}
+
+/** `TestServer.call` for any server at `url` (another process, too); `adminKey` is the key when none is given. */
+export function caller(url: string, adminKey: string): TestServer['call'] {
+  return async (method, route, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const key = opts.key === undefined ? adminKey : opts.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let body = opts.body;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    }
+    const res = await fetch(url + route, { method, headers, body, duplex: 'half' } as RequestInit);
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
   };
 }
 

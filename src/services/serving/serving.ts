@@ -8,6 +8,14 @@
  * (pools of replicas, queues, scale events, ./endpoint.ts) lives here and is rebuilt from the
  * store on start, so endpoints come back by themselves after a restart.
  *
+ * Several API nodes on one store each run replicas of every endpoint. A node that changes an
+ * endpoint records the change in the same transaction (the store's change feed); every node, on
+ * hearing of a change, reads the endpoints' rows and follows them: it adopts new endpoints, loads
+ * and switches to a new traffic or settings, and stops serving deleted ones. Each node autoscales
+ * its own replicas on its own load, within the endpoint's replicas.min/max; quotas are checked
+ * against the rows (every node's endpoints), under a lock of the tenant's row, so two nodes
+ * cannot both take a tenant's last room.
+ *
  * Changing the traffic never fails a request: versions that enter the traffic are loaded and
  * warmed first, then the routing table is swapped in one step (JavaScript runs one thing at a
  * time, so every request is routed by the old table or by the new one), and versions that leave
@@ -15,7 +23,8 @@
  */
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
-import { isUniqueViolation } from '../../infra/store/database.js';
+import { isPostgres, isUniqueViolation } from '../../infra/store/database.js';
+import type { ChangeFeed } from '../../infra/store/change-feed.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../infra/errors.js';
 import { newId, nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
@@ -25,13 +34,14 @@ import type { Principal } from '../principal.js';
 import type { ModelVersion, RegistryService } from '../registry.js';
 import { assertName } from '../tenants.js';
 import { DataPlane } from './data-plane.js';
-import { Endpoint, type EndpointInfo, type ServedVersion } from './endpoint.js';
+import { Endpoint, endpointKey, type EndpointInfo, type ServedVersion } from './endpoint.js';
 import { PredictionMeter } from './metering.js';
 import { PredictionLog, type LoggedPrediction, type PredictionLogOptions, type PredictionQuery } from './prediction-log.js';
 import { ServingMetrics } from './metrics.js';
 import { VersionPool } from './pool.js';
-import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingUse } from './quotas.js';
-import { reservation, settingsFrom, type EndpointSettingsInput } from './settings.js';
+import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingQuota, type ServingUse } from './quotas.js';
+import { reservation, settingsFrom, type EndpointSettings, type EndpointSettingsInput } from './settings.js';
+import type { PoolSettings } from './pool.js';
 import { describeTraffic, resolveTraffic, type TrafficEntry, type TrafficRequest } from './traffic.js';
 import type { Registry } from 'prom-client';
 
@@ -68,7 +78,7 @@ export class ServingService {
   /** Where predictions are answered: the transports (HTTP routes, the fast path) call it. */
   readonly plane: DataPlane;
   /** Endpoints being created (their row not stored yet): they hold their share of the quotas already. */
-  private readonly creating = new Set<{ tenant: string; replicas: number }>();
+  private readonly creating = new Set<{ tenant: string; key: string; replicas: number }>();
   private readonly metrics: ServingMetrics;
   private readonly meter: PredictionMeter;
   /** Logged predictions of the endpoints that sample them (their `logging`). */
@@ -77,9 +87,14 @@ export class ServingService {
   private closed = false;
   /** Every pool from its creation until its threads have exited: a close reaches pools still loading too. */
   private readonly pools = new Set<VersionPool>();
+  private unsubscribe?: () => void;
+  /** A read of the rows is running (`syncing`), and another was asked for meanwhile (`resync`). */
+  private syncing?: Promise<void>;
+  private resync = false;
 
   constructor(
     private readonly db: Db,
+    private readonly changes: ChangeFeed,
     private readonly registry: RegistryService,
     private readonly logger: Logger,
     promRegistry: Registry,
@@ -106,11 +121,9 @@ export class ServingService {
   /** Reloads every endpoint of the store (in the background: each becomes ready on its own). */
   async start(): Promise<void> {
     const rows = await this.db.selectFrom('endpoints').selectAll().orderBy('created_at').execute();
-    for (const row of rows) {
-      const ep = new Endpoint(row, JSON.parse(row.traffic) as TrafficEntry[], settingsFrom(JSON.parse(row.settings) as EndpointSettingsInput));
-      this.plane.add(ep);
-      void ep.serial(() => this.bringUp(ep));
-    }
+    for (const row of rows) this.adopt(row);
+    // Changes from here on, by any node (this one's own are already applied when they are heard).
+    this.unsubscribe = this.changes.subscribe('endpoints', () => void this.sync());
     this.meter.start(USAGE_FLUSH_MS);
     this.predictionLog.start();
     this.started = true;
@@ -123,6 +136,8 @@ export class ServingService {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.unsubscribe?.();
+    await this.syncing;
     this.plane.clear();
     await Promise.all([...this.pools].map((pool) => this.endPool(pool, 'close')));
     await this.meter.stop();
@@ -138,7 +153,8 @@ export class ServingService {
     const need = reservation(settings, traffic);
     // Checked and held in one synchronous step, so concurrent creates cannot both take the last room.
     checkRoom(p.tenantId, { endpoints: 1, replicas: need }, this.use(p.tenantId), quota, this.use(), this.limits.maxReplicas);
-    const hold = { tenant: p.tenantId, replicas: need };
+    const key = endpointKey(p.tenantId, input.name);
+    const hold = { tenant: p.tenantId, key, replicas: need };
     this.creating.add(hold);
     const now = nowIso();
     const row: EndpointsTable = {
@@ -146,8 +162,14 @@ export class ServingService {
       traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), created_at: now, updated_at: now,
     };
     try {
-      await this.db.insertInto('endpoints').values(row).execute();
+      await this.db.transaction().execute(async (tx) => {
+        await this.checkStoredRoom(tx, p.tenantId, { endpoints: 1, replicas: need }, quota);
+        await tx.insertInto('endpoints').values(row).execute();
+        await this.changes.changed(tx, 'endpoints');
+      });
     } catch (err) {
+      // A change heard while this create was storing skipped its name (see syncOnce): the other node's endpoint of that name is read now.
+      void this.sync();
       if (isUniqueViolation(err)) throw new ConflictError('name_taken', `An endpoint named '${input.name}' already exists; choose another name, or PATCH it.`, { name: input.name });
       throw err;
     } finally {
@@ -158,6 +180,82 @@ export class ServingService {
     const up = ep.serial(() => this.bringUp(ep));
     if (opts.wait) await up;
     return this.info(ep);
+  }
+
+  /** Starts serving a stored endpoint (on start, or one another node created). */
+  private adopt(row: EndpointsTable): void {
+    const d = desiredState(row);
+    const ep = new Endpoint(row, d.traffic, d.settings);
+    this.plane.add(ep);
+    void ep.serial(() => this.bringUp(ep));
+  }
+
+  /**
+   * Brings this node in line with the endpoints' rows after a change (any node's): new rows are
+   * adopted, and each endpoint served re-reads its own row in its turn (after changes this node
+   * is making to it, so a row read before such a change never undoes it). Runs one at a time; a
+   * change heard meanwhile runs it once more.
+   */
+  private sync(): Promise<void> {
+    if (this.syncing) {
+      this.resync = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.resync = false;
+        try {
+          await this.syncOnce();
+        } catch (err) {
+          this.logger.error({ err }, 'reading endpoint changes failed; the next change or poll retries');
+        }
+      } while (this.resync && !this.closed);
+    })().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const rows = await this.db.selectFrom('endpoints').selectAll().orderBy('created_at').execute();
+    if (this.closed) return;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const ep of [...this.plane.all()]) {
+      const row = byId.get(ep.row.id);
+      if (!row || !sameDesiredState(ep.row, row)) void ep.serial(() => this.follow(ep));
+    }
+    for (const row of rows) {
+      const key = endpointKey(row.tenant_id, row.name);
+      if ([...this.creating].some((c) => c.key === key)) continue; // this node is storing it right now
+      const here = this.plane.lookup(row.tenant_id, row.name);
+      if (here?.row.id === row.id) continue;
+      // Deleted and made again under the same name: the old one leaves first.
+      if (here) void here.serial(() => this.follow(here)).then(() => this.plane.lookup(row.tenant_id, row.name) ?? this.adopt(row));
+      else this.adopt(row);
+    }
+  }
+
+  /** One endpoint follows its row: stopped where it was deleted, switched where its traffic or settings changed. */
+  private async follow(ep: Endpoint): Promise<void> {
+    if (ep.deleted || this.closed) return;
+    const row = await this.db.selectFrom('endpoints').selectAll().where('id', '=', ep.row.id).executeTakeFirst();
+    if (!row) {
+      this.logger.info({ endpoint: ep.row.name, tenant: ep.row.tenant_id }, 'endpoint deleted by another node');
+      await this.stopServing(ep);
+      return;
+    }
+    if (sameDesiredState(ep.row, row)) return;
+    const d = desiredState(row);
+    const settingsChanged = JSON.stringify(d.settings) !== JSON.stringify(ep.settings);
+    try {
+      await this.switchTo(ep, d, async () => row, settingsChanged);
+      ep.reserved = reservation(d.settings, d.traffic);
+    } catch (err) {
+      // It keeps serving what it served; the node that made the change could load it, so this is this node's problem.
+      ep.error = (err as Error).message;
+      ep.event({ type: 'failed', message: `this node could not follow the change: ${ep.error}` });
+      this.logger.error({ err, endpoint: ep.row.name, tenant: ep.row.tenant_id }, 'endpoint change from another node failed to load');
+    }
   }
 
   /** Loads every version of the traffic (after a create or a restart). */
@@ -247,64 +345,111 @@ export class ServingService {
       if (need > held) checkRoom(p.tenantId, { endpoints: 0, replicas: need - held }, this.use(p.tenantId), quota, this.use(), this.limits.maxReplicas);
       // While new versions load, the old ones still run: hold the larger of the two until the switch.
       ep.reserved = Math.max(held, need);
-      // Versions entering the traffic are loaded and warm before any request is routed to them.
-      const wasFailed = ep.status === 'failed';
-      const added: ServedVersion[] = [];
-      const previous = ep.status;
-      const previousSettings = ep.settings;
-      ep.status = wasFailed ? 'loading' : 'updating';
-      ep.settings = settings;
-      try {
-        for (const t of traffic) {
-          if (ep.served.has(t.version) || added.some((a) => a.version.version === t.version)) continue;
-          added.push(await this.load(ep, t.version));
-        }
+      const persist = () => this.db.transaction().execute(async (tx) => {
+        if (need > held) await this.checkStoredRoom(tx, p.tenantId, { endpoints: 0, replicas: need }, quota, ep.row.id);
         const now = nowIso();
-        await this.db.updateTable('endpoints').set({ traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), stage, updated_at: now })
-          .where('id', '=', ep.row.id).execute();
-        ep.row = { ...ep.row, traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), stage, updated_at: now };
+        const changed = { traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), stage, updated_at: now };
+        const done = await tx.updateTable('endpoints').set(changed).where('id', '=', ep.row.id).executeTakeFirst();
+        if (Number(done.numUpdatedRows) === 0) throw NotFoundError.of('Endpoint', name); // deleted through another node meanwhile
+        await this.changes.changed(tx, 'endpoints');
+        return { ...ep.row, ...changed };
+      });
+      try {
+        await this.switchTo(ep, { traffic, settings, stage }, persist, !!(input.replicas || input.batching || input.autoscaling || input.logging));
       } catch (err) {
-        for (const a of added) void this.endPool(a.pool, 'close');
-        ep.status = previous;
-        ep.settings = previousSettings;
         ep.reserved = held;
         throw err;
       }
-      // The switch: one synchronous step.
-      for (const a of added) ep.served.set(a.version.version, a);
-      const leaving = [...ep.served.values()].filter((s) => !traffic.some((t) => t.version === s.version.version));
-      for (const s of leaving) ep.served.delete(s.version.version);
-      const trafficChanged = JSON.stringify(traffic) !== JSON.stringify(ep.traffic);
-      ep.traffic = traffic;
-      // Versions leaving drain what they hold and close: briefly over, never by more than they held.
       ep.reserved = need;
-      ep.setRouting(traffic);
-      for (const s of ep.served.values()) s.pool.update(settings);
-      ep.status = 'ready';
-      ep.error = null;
-      if (trafficChanged) ep.event({ type: 'traffic', message: `traffic ${describeTraffic(traffic)}` });
-      if (input.replicas || input.batching || input.autoscaling || input.logging) ep.event({ type: 'settings', message: 'replicas, batching, autoscaling or logging changed' });
-      // Versions leaving the traffic finish what they hold, then release their replicas.
-      for (const s of leaving) void this.endPool(s.pool, 'drain');
       return this.info(ep);
     });
+  }
+
+  /**
+   * Serves `d`: versions entering the traffic are loaded and warm before any request is routed to
+   * them, `persist` stores the change (or, for a change another node stored, hands its row), then
+   * the routing switches in one synchronous step and versions leaving drain and close.
+   */
+  private async switchTo(ep: Endpoint, d: DesiredState, persist: () => Promise<EndpointsTable>, settingsEvent: boolean): Promise<void> {
+    const added: ServedVersion[] = [];
+    const previous = ep.status;
+    const previousSettings = ep.settings;
+    ep.status = previous === 'failed' ? 'loading' : 'updating';
+    ep.settings = d.settings;
+    try {
+      for (const t of d.traffic) {
+        if (ep.served.has(t.version) || added.some((a) => a.version.version === t.version)) continue;
+        added.push(await this.load(ep, t.version));
+      }
+      ep.row = await persist();
+    } catch (err) {
+      for (const a of added) void this.endPool(a.pool, 'close');
+      ep.status = previous;
+      ep.settings = previousSettings;
+      throw err;
+    }
+    // The switch: one synchronous step.
+    for (const a of added) ep.served.set(a.version.version, a);
+    const leaving = [...ep.served.values()].filter((s) => !d.traffic.some((t) => t.version === s.version.version));
+    for (const s of leaving) ep.served.delete(s.version.version);
+    const trafficChanged = JSON.stringify(d.traffic) !== JSON.stringify(ep.traffic);
+    ep.traffic = d.traffic;
+    ep.setRouting(d.traffic);
+    for (const s of ep.served.values()) s.pool.update(d.settings);
+    ep.status = 'ready';
+    ep.error = null;
+    if (trafficChanged) ep.event({ type: 'traffic', message: `traffic ${describeTraffic(d.traffic)}` });
+    if (settingsEvent) ep.event({ type: 'settings', message: 'replicas, batching, autoscaling or logging changed' });
+    // Versions leaving the traffic finish what they hold, then release their replicas:
+    // briefly over the reservation, never by more than they held.
+    for (const s of leaving) void this.endPool(s.pool, 'drain');
   }
 
   async delete(p: Principal, name: string): Promise<{ id: string; name: string; deleted: true }> {
     const ep = this.plane.find(p, name);
     return ep.serial(async () => {
-      await this.db.deleteFrom('endpoints').where('id', '=', ep.row.id).execute();
-      ep.deleted = true;
-      this.plane.remove(ep);
-      await this.predictionLog.discard(ep.row.id);
-      const pools = [...ep.served.values()];
-      ep.served.clear();
-      ep.setRouting([]);
-      // Requests already queued are answered; new ones find no endpoint.
-      await Promise.all(pools.map((s) => this.endPool(s.pool, 'drain')));
-      this.metrics.forget(ep.row.tenant_id, ep.row.name);
+      if (ep.deleted) throw NotFoundError.of('Endpoint', name);
+      await this.db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('endpoints').where('id', '=', ep.row.id).execute();
+        await this.changes.changed(tx, 'endpoints');
+      });
+      await this.stopServing(ep);
       return { id: ep.row.id, name: ep.row.name, deleted: true as const };
     });
+  }
+
+  /** Requests already queued are answered; new ones find no endpoint. */
+  private async stopServing(ep: Endpoint): Promise<void> {
+    ep.deleted = true;
+    this.plane.remove(ep);
+    await this.predictionLog.discard(ep.row.id);
+    const pools = [...ep.served.values()];
+    ep.served.clear();
+    ep.setRouting([]);
+    await Promise.all(pools.map((s) => this.endPool(s.pool, 'drain')));
+    this.metrics.forget(ep.row.tenant_id, ep.row.name);
+  }
+
+  /**
+   * The quota check against the stored endpoints of every node, in the transaction that stores
+   * the change: the tenant's row is locked first (PostgreSQL; SQLite's write transaction already
+   * excludes other writers), so changes of one tenant's endpoints through different nodes are
+   * checked one after another. `except`: the endpoint being changed (its room is in `add`).
+   */
+  private async checkStoredRoom(tx: Db, tenantId: string, add: ServingUse, quota: ServingQuota, except?: string): Promise<void> {
+    if (isPostgres(tx)) await tx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().execute();
+    const rows = await tx.selectFrom('endpoints').select(['id', 'tenant_id', 'traffic', 'settings']).execute();
+    const tenant = { endpoints: 0, replicas: 0 };
+    const server = { endpoints: 0, replicas: 0 };
+    for (const r of rows) {
+      const held = r.id === except ? 0 : reservation(desiredState(r).settings, desiredState(r).traffic);
+      server.endpoints++;
+      server.replicas += held;
+      if (r.tenant_id !== tenantId) continue;
+      tenant.endpoints++;
+      tenant.replicas += held;
+    }
+    checkRoom(tenantId, add, tenant, quota, server, this.limits.maxReplicas);
   }
 
   /** Endpoints and reserved replicas of one tenant (or, without one, of the whole server). */
@@ -382,6 +527,25 @@ export class ServingService {
       createdAt: ep.row.created_at, updatedAt: ep.row.updated_at,
     };
   }
+}
+
+/** What an endpoint's row asks for. */
+interface DesiredState {
+  traffic: TrafficEntry[];
+  settings: EndpointSettings;
+  stage: string | null;
+}
+
+function desiredState(row: Pick<EndpointsTable, 'traffic' | 'settings'> & Partial<Pick<EndpointsTable, 'stage'>>): DesiredState {
+  return {
+    traffic: JSON.parse(row.traffic) as TrafficEntry[],
+    settings: settingsFrom(JSON.parse(row.settings) as EndpointSettingsInput),
+    stage: row.stage ?? null,
+  };
+}
+
+function sameDesiredState(a: EndpointsTable, b: EndpointsTable): boolean {
+  return a.traffic === b.traffic && a.settings === b.settings && a.stage === b.stage;
 }
 
 /** One all-zero row for every input, to warm a replica (only when every shape is known). */
