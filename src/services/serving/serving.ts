@@ -41,7 +41,6 @@ import { ServingMetrics } from './metrics.js';
 import { VersionPool } from './pool.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingQuota, type ServingUse } from './quotas.js';
 import { reservation, settingsFrom, type EndpointSettings, type EndpointSettingsInput } from './settings.js';
-import type { PoolSettings } from './pool.js';
 import { describeTraffic, resolveTraffic, type TrafficEntry, type TrafficRequest } from './traffic.js';
 import type { Registry } from 'prom-client';
 
