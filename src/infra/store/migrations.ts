@@ -10,6 +10,7 @@ import { jobs } from './migrations/0002-jobs.js';
 import { registry } from './migrations/0003-registry.js';
 import { servingQuotas } from './migrations/0004-serving-quotas.js';
 import { versionFiles } from './migrations/0005-version-files.js';
+import { lmUsageLimits } from './migrations/0006-lm-usage-limits.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0003_registry': registry,
   '0004_serving_quotas': servingQuotas,
   '0005_version_files': versionFiles,
+  '0006_lm_usage_limits': lmUsageLimits,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
