@@ -20,6 +20,7 @@ class Block(nn.Module):
     def __init__(s, d, h):
         super().__init__()
         s.h = h
+        s.hd = d // h
         s.ln_1 = nn.LayerNorm(d)
         s.c_attn = nn.Linear(d, 3 * d)
         s.c_proj = nn.Linear(d, d)
@@ -29,13 +30,13 @@ class Block(nn.Module):
 
     def forward(s, x, mask, pk, pv):
         B, T, D = x.shape
-        hd = D // s.h
-        q, k, v = s.c_attn(s.ln_1(x)).split(D, dim=2)
+        hd = s.hd
+        q, k, v = s.c_attn(s.ln_1(x)).split(s.h * hd, dim=2)
         q = q.view(B, T, s.h, hd).transpose(1, 2)
         k = torch.cat([pk, k.view(B, T, s.h, hd).transpose(1, 2)], dim=2)
         v = torch.cat([pv, v.view(B, T, s.h, hd).transpose(1, 2)], dim=2)
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(hd) + mask
-        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(B, T, D)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd)) + mask
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(B, T, s.h * hd)
         x = x + s.c_proj(y)
         x = x + s.proj(F.gelu(s.fc(s.ln_2(x)), approximate='tanh'))
         return x, k, v
@@ -55,7 +56,8 @@ class Gpt2(nn.Module):
         x = s.wte(input_ids) + s.wpe(position_ids)
         causal = torch.ones(T, P + T, dtype=torch.bool).tril(P)
         keep = causal[None, None] & (attention_mask[:, None, None, :] > 0)
-        mask = torch.where(keep, 0.0, torch.finfo(torch.float32).min)
+        # float32 throughout (a Python-float fill would export as double); -1e9 masks as -inf would.
+        mask = (keep.to(torch.float32) - 1.0) * 1e9
         presents = []
         for i, b in enumerate(s.blocks):
             x, k, v = b(x, mask, past[2 * i], past[2 * i + 1])

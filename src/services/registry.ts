@@ -291,6 +291,19 @@ export class RegistryService {
     return { version, archive: tarGz(files, { mtime: Date.parse(version.createdAt) }) };
   }
 
+  /**
+   * The graph's external data files as ONNX Runtime takes them: the path the graph names
+   * (relative to onnx/, where an imported folder keeps its graph) and a local copy of the blob.
+   */
+  async externalData(version: ModelVersion): Promise<{ path: string; data: string }[]> {
+    const out = [];
+    for (const [name, hash] of Object.entries(version.files)) {
+      if (!name.startsWith('onnx/') || name.endsWith('.onnx')) continue;
+      out.push({ path: name.slice('onnx/'.length), data: await this.blobs.localPath(hash) });
+    }
+    return out;
+  }
+
   /** A file kept beside the graph (RegisterVersionInput.files), or undefined when the version has none of that name. */
   async readFile(version: ModelVersion, name: string): Promise<Buffer | undefined> {
     const hash = Object.hasOwn(version.files, name) ? version.files[name] : undefined;

@@ -65,6 +65,19 @@ test('embeddings are the mean of last_hidden_state over each text\'s tokens, as 
   close(Array.from(new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4)), expected('the mat'));
 });
 
+test('an encoder whose weights are in an external data file serves the same embeddings', async () => {
+  const ext = lookupEncoderFolder(4, { externalData: true });
+  const imp = await s.call('POST', '/v1/models/enc-ext/versions', { key: dev, body: zipStored(ext.files), headers: { 'content-type': 'application/zip' } });
+  assert.equal(imp.status, 201, imp.text);
+  const ep = await s.call('POST', '/v1/endpoints', { key: dev, json: { name: 'embed-ext', model: 'enc-ext', version: 1 } });
+  assert.equal(ep.status, 201, ep.text);
+  await ready(dev, 'embed-ext');
+  const r = await s.call('POST', '/openai/v1/embeddings', { key: dev, json: { model: 'embed-ext', input: 'the log' } });
+  assert.equal(r.status, 200, r.text);
+  close(r.body.data[0].embedding, expected('the log'));
+  assert.equal((await s.call('DELETE', '/v1/endpoints/embed-ext', { key: dev })).status, 200);
+});
+
 test('GET /openai/v1/models lists the tenant\'s language-model endpoints; other tenants see none of them', async () => {
   const r = await s.call('GET', '/openai/v1/models', { key: dev });
   assert.equal(r.status, 200, r.text);

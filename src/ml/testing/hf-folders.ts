@@ -33,8 +33,9 @@ export function decoderWithoutCacheFolder(): Map<string, Uint8Array> {
 /**
  * An encoder: last_hidden_state[b, t] = table[input_ids[b, t]] (a Gather), table[i][d] = i + d / 10,
  * so the mean-pooled embedding of a text is known from its token ids. Char tokenizer of FOLDER_TEXT.
+ * `externalData`: the table is kept in onnx/model.onnx_data, as large exports keep their weights.
  */
-export function lookupEncoderFolder(dim = 4): { files: Map<string, Uint8Array>; table: (id: number) => number[]; encode: (text: string) => number[] } {
+export function lookupEncoderFolder(dim = 4, o: { externalData?: boolean } = {}): { files: Map<string, Uint8Array>; table: (id: number) => number[]; encode: (text: string) => number[] } {
   const tokenizer = CharTokenizer.train([FOLDER_TEXT]);
   const vocab = tokenizer.vocabSize;
   const row = (i: number) => Array.from({ length: dim }, (_, d) => i + d / 10);
@@ -48,7 +49,9 @@ export function lookupEncoderFolder(dim = 4): { files: Map<string, Uint8Array>; 
         { name: 'attention_mask', type: { elemType: DataType.INT64, shape: ['batch', 'sequence'] } },
       ],
       outputs: [{ name: 'last_hidden_state', type: { elemType: DataType.FLOAT, shape: ['batch', 'sequence', dim] } }],
-      initializers: [tensor.float('table', [vocab, dim], table)],
+      initializers: [o.externalData
+        ? { ...tensor.float('table', [vocab, dim], []), external: { location: 'model.onnx_data', offset: 0, length: table.byteLength } }
+        : tensor.float('table', [vocab, dim], table)],
       nodes: [
         { opType: 'Gather', inputs: ['table', 'input_ids'], outputs: ['gathered'] },
         // attention_mask is an input of every Hugging Face encoder; this one's output does not depend on it.
@@ -63,6 +66,7 @@ export function lookupEncoderFolder(dim = 4): { files: Map<string, Uint8Array>; 
     ['tokenizer_config.json', json(tokenizerConfig(tokenizer))],
     ['onnx/model.onnx', graph],
   ]);
+  if (o.externalData) files.set('onnx/model.onnx_data', new Uint8Array(table.buffer));
   return { files, table: row, encode: (text) => tokenizer.encode(text) };
 }
 
