@@ -10,12 +10,14 @@
  * 3. Through our endpoint (OpenAI completions with token-id prompts): single-stream decode
  *    tokens/s, 16 concurrent streams' aggregate tokens/s, p50 time to first token under that
  *    load, and the same greedy ids. Until the server has generation, this step says so and stops.
- * Goals (issue 13): our single stream ≥ 1.2× PyTorch's; 16 streams ≥ 4× our single stream.
+ * Peer 2: the PyTorch loop under Flask + gunicorn (2 workers), 1 and 16 concurrent requests.
+ * Goals (issue 13): our single stream ≥ 1.2× PyTorch's; 16 streams ≥ 4× our single stream and ≥ 3× gunicorn's.
  *
  * BENCH_GEN_DIR (default $TMPDIR/aiaas-bench-gpt2) keeps the exported folder between runs;
  * BENCH_GEN_TOKENS (default 64) sets the tokens generated per stream.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,10 +144,54 @@ async function stream(url: string, key: string): Promise<{ text: string; tokens:
   return { text, tokens, ttftMs: first - t0, tokensPerSecond: (tokens - 1) / ((end - first) / 1000) };
 }
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** The PyTorch loop under Flask + gunicorn (2 workers): one request, then 16 at once; aggregate tokens/s. */
+async function gunicornPeer(): Promise<{ single: number; sixteen: number } | string> {
+  const has = spawnSync(PYTHON, ['-c', 'import flask, gunicorn'], { encoding: 'utf8' });
+  if (has.status !== 0) return 'python3-flask and gunicorn are not installed (apt-get install python3-flask gunicorn)';
+  const port = await freePort();
+  const child = spawn(PYTHON, ['-m', 'gunicorn', '-w', '2', '-b', `127.0.0.1:${port}`, '--timeout', '600', '--chdir', path.join(ROOT, 'bench/peers'), `gpt2_decoder:make_app(${JSON.stringify(DIR)})`], { stdio: 'ignore' });
+  try {
+    const url = `http://127.0.0.1:${port}/generate`;
+    const call = async () => {
+      for (;;) {
+        try {
+          const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: PROMPT, max_tokens: TOKENS }) });
+          return ((await r.json()) as { ids: number[] }).ids.length;
+        } catch {
+          await new Promise((res) => setTimeout(res, 500)); // gunicorn still starting
+        }
+      }
+    };
+    await call(); // both workers loaded (the first answer), then measured
+    await Promise.all([call(), call()]);
+    let t0 = performance.now();
+    const one = await call();
+    const single = one / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    const all = await Promise.all(Array.from({ length: 16 }, call));
+    return { single, sixteen: all.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   ensureFolder();
   const torch = JSON.parse(peer(['greedy', DIR, PROMPT.join(','), String(TOKENS)])) as { ids: number[]; tokensPerSecond: number; threads: number };
   console.log(`PyTorch eager (KV cache, best of 1 and 2 threads: ${torch.threads}): ${torch.tokensPerSecond.toFixed(1)} tokens/s`);
+  const gunicorn = await gunicornPeer();
+  console.log(typeof gunicorn === 'string' ? `gunicorn peer: not run (${gunicorn})` : `PyTorch under Flask + gunicorn (2 workers): 1 stream ${gunicorn.single.toFixed(1)} tokens/s, 16 streams ${gunicorn.sixteen.toFixed(1)} tokens/s aggregate`);
   const direct = await ortGreedy(TOKENS);
   const same = direct.ids.every((id, i) => id === torch.ids[i]);
   console.log(`ONNX Runtime alone (the exported folder, cache fed back): ${direct.tokensPerSecond.toFixed(1)} tokens/s; greedy ids ${same ? 'identical to' : 'DIFFER from'} PyTorch's`);
@@ -173,7 +219,8 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const aggregate = many.reduce((n, r) => n + r.tokens, 0) / seconds;
     const ttft = many.map((r) => r.ttftMs).sort((a, b) => a - b);
-    console.log(`ours, 16 streams: ${aggregate.toFixed(1)} tokens/s aggregate (${(aggregate / one.tokensPerSecond).toFixed(2)}× one stream; goal 4×), p50 TTFT ${ttft[8]!.toFixed(0)} ms`);
+    const vsPeer = typeof gunicorn === 'string' ? '' : `, ${(aggregate / gunicorn.sixteen).toFixed(2)}× gunicorn's (goal 3×)`;
+    console.log(`ours, 16 streams: ${aggregate.toFixed(1)} tokens/s aggregate (${(aggregate / one.tokensPerSecond).toFixed(2)}× one stream; goal 4×${vsPeer}), p50 TTFT ${ttft[8]!.toFixed(0)} ms`);
     if (one.text !== expected || many.some((r) => r.text !== expected)) process.exitCode = 1;
   } finally {
     await s.stop();

@@ -7,6 +7,7 @@
                         (tokenizer.json and tokenizer_config.json are written by bench/generate.ts: GPT-2's vocabulary.)
   greedy OUT IDS N      PyTorch eager greedy decoding with a key/value cache: prints JSON {ids, tokensPerSecond, threads}
                         (best of 1 and 2 threads).
+  make_app(OUT)         that loop behind Flask, for gunicorn (2 workers): see make_app.
 """
 import json, math, os, sys, time
 import torch
@@ -126,6 +127,26 @@ def greedy(m, ids, n):
             pos = torch.tensor([[total]])
             total += 1
         return out, n / (time.perf_counter() - t0)
+
+
+def make_app(folder):
+    """The same greedy loop served as the seed documents deploy models: Flask, under gunicorn (2 workers).
+
+    gunicorn -w 2 -b 127.0.0.1:PORT 'gpt2_decoder:make_app("FOLDER")'   POST /generate {"ids": [...], "max_tokens": n} -> {"ids": [...]}
+    """
+    from flask import Flask, jsonify, request
+    torch.set_num_threads(1)
+    m = build()
+    m.load_state_dict(torch.load(os.path.join(folder, 'weights.pt')))
+    app = Flask('gpt2_decoder')
+
+    @app.post('/generate')
+    def generate():
+        body = request.get_json()
+        ids, _ = greedy(m, body['ids'], int(body['max_tokens']))
+        return jsonify(ids=ids)
+
+    return app
 
 
 if __name__ == '__main__':
