@@ -18,7 +18,8 @@ import { isUniqueViolation } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
-import { tarGz } from '../infra/tar.js';
+import { createGzip } from 'node:zlib';
+import { tarStream, type TarSource } from '../infra/tar.js';
 import type { ModelVersionsTable } from '../infra/store/tables-registry.js';
 import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from '../engine/inspect-model.js';
 import { readModelMetadata } from '../onnx/protobuf-reader.js';
@@ -277,18 +278,22 @@ export class RegistryService {
   }
 
   /**
-   * A causal_lm version as a Hugging Face folder (.tar.gz, files at the root): the files kept
-   * beside its graph, and the graph as onnx/model.onnx. Assembled per request (in memory).
+   * A language-model version as a Hugging Face folder (.tar.gz, files at the root): the files kept
+   * beside its graph, and the graph as onnx/model.onnx. Streamed from the blob store file by file,
+   * so an imported folder of any size goes out in bounded memory.
    */
-  async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Buffer }> {
+  async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Readable }> {
     const version = await this.resolve(p.tenantId, name, ref);
     if (Object.keys(version.files).length === 0) {
-      throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only trained causal_lm versions do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
+      throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only language-model versions, trained causal_lm or imported folders, do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
     }
-    const files = new Map<string, Uint8Array>();
-    for (const f of Object.keys(version.files).sort()) files.set(f, (await this.readFile(version, f))!);
-    files.set('onnx/model.onnx', await this.readArtifact(version));
-    return { version, archive: tarGz(files, { mtime: Date.parse(version.createdAt) }) };
+    const entries = [...Object.entries(version.files).sort(([a], [b]) => a.localeCompare(b)), ['onnx/model.onnx', version.sha256] as const];
+    const blobs = this.blobs;
+    async function* files(): AsyncGenerator<TarSource> {
+      for (const [path, hash] of entries) yield { path, size: await blobs.size(hash), body: blobs.stream(hash) };
+    }
+    const archive = Readable.from(tarStream(files(), { mtime: Date.parse(version.createdAt) })).pipe(createGzip());
+    return { version, archive };
   }
 
   /**
