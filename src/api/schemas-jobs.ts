@@ -64,8 +64,14 @@ export const Quota = Type.Object({
 });
 export const QuotaPatch = Type.Partial(Quota, { additionalProperties: false });
 /** A tenant's whole quota: jobs (null: no limit) and serving (always a number; see schemas-serving.ts). */
-export const TenantQuota = Type.Composite([Quota, ServingQuotaSchema]);
-export const TenantQuotaPatch = Type.Composite([Type.Partial(Quota), ServingQuotaPatch], { additionalProperties: false });
+/** Rate limits of the OpenAI-compatible API (per key: PUT /v1/keys/{id}/limits; per tenant: in the quota); null: none. */
+export const RateLimitsSchema = Type.Object({
+  requestsPerMinute: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  tokensPerMinute: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'prompt + completion tokens' }),
+});
+export const RateLimitsPatch = Type.Partial(RateLimitsSchema, { additionalProperties: false });
+export const TenantQuota = Type.Composite([Quota, ServingQuotaSchema, RateLimitsSchema]);
+export const TenantQuotaPatch = Type.Composite([Type.Partial(Quota), ServingQuotaPatch, RateLimitsPatch], { additionalProperties: false });
 
 const Alloc = Type.Object({ cpu: Num, memoryMb: Num, gpu: Num, jobs: Type.Integer() });
 export const Cluster = Type.Object({
@@ -93,9 +99,9 @@ export const Cluster = Type.Object({
 
 export const Usage = Type.Object({
   from: Type.String(), to: Type.String(),
-  prices: Type.Object({ cpuSecond: Num, gpuSecond: Num, thousandPredictions: Num, gbMonth: Num }),
+  prices: Type.Object({ cpuSecond: Num, gpuSecond: Num, thousandPredictions: Num, gbMonth: Num, promptToken: Num, completionToken: Num }),
   data: Type.Array(Type.Object({
     tenant: Type.String(), name: Type.String(), cpuSeconds: Num, gpuSeconds: Num, jobs: Type.Integer(), predictions: Type.Integer(),
-    storageBytes: Type.Integer(), cost: Num,
+    promptTokens: Type.Integer(), completionTokens: Type.Integer(), storageBytes: Type.Integer(), cost: Num,
   })),
 });

@@ -8,11 +8,14 @@ import path from 'node:path';
 import { InternalError } from './errors.js';
 
 export interface Prices {
-  /** Currency units per CPU-second, GPU-second, 1,000 predictions, GB-month of storage. */
+  /** Currency units per CPU-second, GPU-second, 1,000 predictions, GB-month of storage, prompt and completion token. */
   cpuSecond: number;
   gpuSecond: number;
   thousandPredictions: number;
   gbMonth: number;
+  /** Per token of language-model prompts and completions (OpenAI-compatible API). */
+  promptToken: number;
+  completionToken: number;
 }
 
 /** Timings of the job system (seconds); the defaults suit production, tests shorten them. */
@@ -85,6 +88,8 @@ export interface SlurmConfig {
 }
 
 export interface Config {
+  /** Milliseconds since the epoch for rate limits; set by tests that step through time (default Date.now). */
+  clock?: () => number;
   port: number;
   host: string;
   home: string;
@@ -211,6 +216,8 @@ export function loadConfig(env: Env = process.env): Config {
       gpuSecond: num(env, 'AIAAS_PRICE_GPU_SECOND', 0.0005),
       thousandPredictions: num(env, 'AIAAS_PRICE_1K_PREDICTIONS', 0.001),
       gbMonth: num(env, 'AIAAS_PRICE_GB_MONTH', 0.02),
+      promptToken: num(env, 'AIAAS_PRICE_PROMPT_TOKEN', 0.0000001),
+      completionToken: num(env, 'AIAAS_PRICE_COMPLETION_TOKEN', 0.0000002),
     },
     scheduler: {
       heartbeatSeconds: num(env, 'AIAAS_HEARTBEAT_SECONDS', 2),

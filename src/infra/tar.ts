@@ -52,3 +52,27 @@ function header(path: string, size: number, mtime: number): Buffer {
 function octal(h: Buffer, at: number, width: number, value: number): void {
   h.write(`${value.toString(8).padStart(width - 1, '0')}\u0000`, at, 'latin1');
 }
+
+/** One file of a streamed archive: its size is known before its bytes arrive. */
+export interface TarSource {
+  path: string;
+  size: number;
+  body: AsyncIterable<Uint8Array> | Uint8Array;
+}
+
+/** A tar archive (not gzipped) produced as its files are read: for folders larger than memory. */
+export async function* tarStream(files: AsyncIterable<TarSource> | Iterable<TarSource>, o: { mtime?: number } = {}): AsyncGenerator<Uint8Array> {
+  const mtime = Math.floor((o.mtime ?? 0) / 1000);
+  for await (const f of files) {
+    yield header(f.path, f.size, mtime);
+    let n = 0;
+    for await (const chunk of f.body instanceof Uint8Array ? [f.body] : f.body) {
+      n += chunk.length;
+      yield chunk;
+    }
+    if (n !== f.size) throw new Error(`tar: ${f.path} was announced as ${f.size} bytes but has ${n}`);
+    const pad = (BLOCK - (n % BLOCK)) % BLOCK;
+    if (pad) yield Buffer.alloc(pad);
+  }
+  yield Buffer.alloc(2 * BLOCK);
+}

@@ -21,6 +21,7 @@ import { JobSystem } from '../services/jobs/job-system.js';
 import { modelArtifactStorage } from '../services/jobs/metering.js';
 import { RegistryService } from '../services/registry.js';
 import { ServingService } from '../services/serving/serving.js';
+import { LmAccounting } from '../services/serving/lm-accounting.js';
 import { registerTrainingJobs } from '../services/training/training-jobs.js';
 
 export interface ReadinessCheck {
@@ -43,6 +44,8 @@ export interface Platform {
   registry: RegistryService;
   /** Endpoints: replicas, batching, autoscaling, traffic splitting, predictions. */
   serving: ServingService;
+  /** Language-model accounting: rate limits (`admit`) and tokens (`recordTokens(principal, endpoint, {prompt, completion})`). */
+  lm: LmAccounting;
   /**
    * Jobs and the scheduler: `jobs.types.register(…)` adds a job type (see services/jobs/job-type.ts),
    * `jobs.jobs` submits and reads jobs, `jobs.metering.recordPredictions(tenantId, n, endpoint?)` counts predictions.
@@ -76,6 +79,8 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   // GET /v1/usage counts what serving counted, and model artifacts as storage.
   jobs.metering.addPredictionSource(async (from, to) => new Map((await serving.predictionsByTenant(from, to)).map((r) => [r.tenant, r.predictions])));
   jobs.metering.addStorageSource(modelArtifactStorage);
+  const lm = new LmAccounting(db, logger, config.clock);
+  jobs.metering.addTokenSource((from, to) => lm.byTenant(from, to));
   registerTrainingJobs(jobs.types);
   const platform: Platform = {
     config, logger, db, blobs, metrics, jobs,
@@ -83,11 +88,12 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
     tenants, keys,
     audit: new AuditService(db),
     datasets: new DatasetService(db, blobs, refs, config.datasetMaxBytes, config.datasetMaxCells),
-    registry, serving,
+    registry, serving, lm,
     async close() {
       await jobs.close();
       await serving.close();
       await changes.close();
+      await lm.stop();
       await db.destroy();
     },
   };
@@ -95,6 +101,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   await jobs.start();
   // Endpoints of the store come back by themselves (each loads in the background).
   await serving.start();
+  lm.start(5000);
   return platform;
 }
 

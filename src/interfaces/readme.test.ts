@@ -71,6 +71,7 @@ const SECTIONS: Section[] = [
       assert.match(out, /^sample at step 60: ".+"$/m, 'aiaas jobs logs -f shows the samples');
       assert.match(out, /Test metrics: valLoss \d.*perplexity \d/, 'aiaas jobs wait prints the held-out metrics');
       assert.equal(out.match(/^(\S+\/)?onnx\/model\.onnx$/gm)?.length, 2, 'both folders (curl, aiaas models download --format hf) hold the decoder');
+      assert.match(out, /^causal_lm$/m, 'the downloaded folder imports back as a causal_lm');
     },
   },
   {

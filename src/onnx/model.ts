@@ -27,6 +27,8 @@ export interface TensorValue {
   dataType: DataType;
   dims: number[];
   data: TensorData;
+  /** Stored outside the model file (ONNX external data, for graphs over 2 GB): `data` is then not written. */
+  external?: { location: string; offset: number; length: number };
 }
 
 export interface TensorType {
@@ -165,7 +167,13 @@ function writeTensor(w: ProtobufWriter, t: TensorValue): void {
   w.packedInts(1, t.dims);
   w.int(2, t.dataType);
   w.string(8, t.name);
-  if (Array.isArray(t.data)) {
+  if (t.external) {
+    const e = t.external;
+    for (const [key, value] of [['location', e.location], ['offset', String(e.offset)], ['length', String(e.length)]]) {
+      w.message(13, (m) => m.string(1, key!).string(2, value!));
+    }
+    w.int(14, 1); // data_location: EXTERNAL
+  } else if (Array.isArray(t.data)) {
     for (const s of t.data) w.string(6, s);
   } else {
     const d = t.data;

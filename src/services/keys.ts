@@ -166,6 +166,15 @@ export class KeyService {
     return (await q.execute()).map(toInfo);
   }
 
+  /** A key of the caller's tenant (admins: any), else 404. */
+  async get(p: Principal, id: string): Promise<ApiKeyInfo> {
+    let q = this.db.selectFrom('api_keys').selectAll().where('id', '=', id);
+    if (!isAdmin(p)) q = q.where('tenant_id', '=', p.keyTenantId);
+    const row = await q.executeTakeFirst();
+    if (!row) throw NotFoundError.of('Key', id);
+    return toInfo(row);
+  }
+
   async revoke(p: Principal, id: string): Promise<ApiKeyInfo> {
     let q = this.db.selectFrom('api_keys').selectAll().where('id', '=', id);
     if (!isAdmin(p)) q = q.where('tenant_id', '=', p.keyTenantId);

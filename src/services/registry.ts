@@ -12,12 +12,14 @@
  * The training service registers versions with `registerVersion(tenantId, …)`; users import
  * graphs trained elsewhere with `importVersion`, whose signature is read from the graph.
  */
+import { Readable } from 'node:stream';
 import type { Db } from '../infra/store/database.js';
 import { isUniqueViolation } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '../infra/errors.js';
 import { newId, nowIso } from '../infra/ids.js';
-import { tarGz } from '../infra/tar.js';
+import { createGzip } from 'node:zlib';
+import { tarStream, type TarSource } from '../infra/tar.js';
 import type { ModelVersionsTable } from '../infra/store/tables-registry.js';
 import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from '../engine/inspect-model.js';
 import { readModelMetadata } from '../onnx/protobuf-reader.js';
@@ -25,6 +27,7 @@ import type { Signature, SignatureTensor, TensorDtype } from '../ml/signature.js
 import type { BlobRefs } from './blob-refs.js';
 import type { Principal } from './principal.js';
 import { assertName } from './tenants.js';
+import { archiveFormatOf, lmFolderVersion, storeFolder, type ArchiveFormat } from './hf-import.js';
 
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -139,9 +142,12 @@ export class RegistryService {
   /** POST /v1/models/{name}/versions: an ONNX file trained elsewhere, streamed in, validated by loading it. */
   async importVersion(p: Principal, name: string, body: AsyncIterable<Uint8Array> | Uint8Array, opts: ImportOptions = {}): Promise<ModelVersion> {
     assertName('Model', name);
+    const { head, stream } = await peek(body);
+    const format = archiveFormatOf(head);
+    if (format) return this.importFolder(p, name, stream instanceof Uint8Array ? Readable.from([stream]) : stream, format, opts);
     let blob;
     try {
-      blob = await this.blobs.put(body, { maxBytes: this.maxBytes });
+      blob = await this.blobs.put(stream, { maxBytes: this.maxBytes });
     } catch (err) {
       if (err instanceof TooLargeError) {
         throw new TooLargeError('payload_too_large', `The model file is larger than the limit of ${this.maxBytes} bytes; raise AIAAS_MODEL_MAX_BYTES to import it.`, { limitBytes: this.maxBytes });
@@ -154,7 +160,7 @@ export class RegistryService {
       const info = await inspect(bytes);
       const signature = embeddedSignature(bytes, info, opts) ?? signatureFromGraph(info, opts);
       return await this.commit(p.tenantId, {
-        name, artifact: bytes, kind: opts.kind ?? 'onnx', task: signature.task, signature, description: opts.description,
+        name, kind: opts.kind ?? 'onnx', task: signature.task, signature, description: opts.description,
         source: 'imported', lineage: { params: {} },
       }, blob.hash, blob.size);
     } catch (err) {
@@ -163,7 +169,30 @@ export class RegistryService {
     }
   }
 
-  private async commit(tenantId: string, input: RegisterVersionInput, hash: string, size: number, files: Record<string, string> = {}): Promise<ModelVersion> {
+  /**
+   * A Hugging Face folder (.tar.gz or .zip body): streamed file by file to the blob store, its
+   * graph checked against the language-model contract (ml/lm/hf-graph-contract.ts) without
+   * loading it; a causal_lm or text_encoder version whose `files` are the rest of the folder.
+   */
+  private async importFolder(p: Principal, name: string, body: AsyncIterable<Uint8Array>, format: ArchiveFormat, opts: ImportOptions): Promise<ModelVersion> {
+    const created: string[] = [];
+    try {
+      const folder = await storeFolder(this.blobs, body, format, this.maxBytes, created);
+      const lm = await lmFolderVersion(this.blobs, folder, opts.kind);
+      const params = { format: 'huggingface', modelType: lm.config.model_type ?? null, architectures: lm.config.architectures ?? null };
+      const v = await this.commit(p.tenantId, {
+        name, kind: lm.kind, task: lm.signature.task, signature: lm.signature, description: opts.description,
+        source: 'imported', lineage: { params },
+      }, lm.graph.hash, lm.graph.size, lm.files);
+      await this.refs.collect(lm.unused);
+      return v;
+    } catch (err) {
+      await this.refs.collect(created);
+      throw err;
+    }
+  }
+
+  private async commit(tenantId: string, input: Omit<RegisterVersionInput, 'artifact'>, hash: string, size: number, files: Record<string, string> = {}): Promise<ModelVersion> {
     const stage = input.stage ?? 'none';
     if (!STAGES.includes(stage)) throw new InvalidInputError('invalid_stage', `Stage '${stage}' does not exist; use one of ${STAGES.join(', ')}.`, { stage });
     for (let attempt = 0; ; attempt++) {
@@ -249,18 +278,35 @@ export class RegistryService {
   }
 
   /**
-   * A causal_lm version as a Hugging Face folder (.tar.gz, files at the root): the files kept
-   * beside its graph, and the graph as onnx/model.onnx. Assembled per request (in memory).
+   * A language-model version as a Hugging Face folder (.tar.gz, files at the root): the files kept
+   * beside its graph, and the graph as onnx/model.onnx. Streamed from the blob store file by file,
+   * so an imported folder of any size goes out in bounded memory.
    */
-  async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Buffer }> {
+  async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Readable }> {
     const version = await this.resolve(p.tenantId, name, ref);
     if (Object.keys(version.files).length === 0) {
-      throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only trained causal_lm versions do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
+      throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only language-model versions, trained causal_lm or imported folders, do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
     }
-    const files = new Map<string, Uint8Array>();
-    for (const f of Object.keys(version.files).sort()) files.set(f, (await this.readFile(version, f))!);
-    files.set('onnx/model.onnx', await this.readArtifact(version));
-    return { version, archive: tarGz(files, { mtime: Date.parse(version.createdAt) }) };
+    const entries = [...Object.entries(version.files).sort(([a], [b]) => a.localeCompare(b)), ['onnx/model.onnx', version.sha256] as const];
+    const blobs = this.blobs;
+    async function* files(): AsyncGenerator<TarSource> {
+      for (const [path, hash] of entries) yield { path, size: await blobs.size(hash), body: blobs.stream(hash) };
+    }
+    const archive = Readable.from(tarStream(files(), { mtime: Date.parse(version.createdAt) })).pipe(createGzip());
+    return { version, archive };
+  }
+
+  /**
+   * The graph's external data files as ONNX Runtime takes them: the path the graph names
+   * (relative to onnx/, where an imported folder keeps its graph) and a local copy of the blob.
+   */
+  async externalData(version: ModelVersion): Promise<{ path: string; data: string }[]> {
+    const out = [];
+    for (const [name, hash] of Object.entries(version.files)) {
+      if (!name.startsWith('onnx/') || name.endsWith('.onnx')) continue;
+      out.push({ path: name.slice('onnx/'.length), data: await this.blobs.localPath(hash) });
+    }
+    return out;
   }
 
   /** A file kept beside the graph (RegisterVersionInput.files), or undefined when the version has none of that name. */
@@ -345,6 +391,28 @@ export class RegistryService {
     if (!row) throw NotFoundError.of('Model version', `${name}@${text}`);
     return row;
   }
+}
+
+/** The first bytes of a body (to tell an archive from an ONNX file), and the whole body still to read. */
+async function peek(body: AsyncIterable<Uint8Array> | Uint8Array): Promise<{ head: Uint8Array; stream: AsyncIterable<Uint8Array> | Uint8Array }> {
+  if (body instanceof Uint8Array) return { head: body.subarray(0, 4), stream: body };
+  const it = body[Symbol.asyncIterator]();
+  const seen: Uint8Array[] = [];
+  let have = 0;
+  let ended = false;
+  while (have < 4) {
+    const r = await it.next();
+    if (r.done) { ended = true; break; }
+    seen.push(r.value);
+    have += r.value.length;
+  }
+  const head = Buffer.concat(seen).subarray(0, 4);
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    yield* seen;
+    if (ended) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  }
+  return { head, stream: rest() };
 }
 
 /** Versions of a model in the traffic of an endpoint, with the endpoints' names. */

@@ -85,7 +85,7 @@ storeTest('usage ledger and quotas: metered runs add up per tenant and month', a
   const rows = await db.selectFrom('usage_events').selectAll().where('tenant_id', '=', t.id).execute();
   assert.equal(rows.length, 3);
   for (const r of rows) assert.equal(typeof r.cpu_seconds, 'number');
-  const m = new Metering(db, { cpuSecond: 1, gpuSecond: 1, thousandPredictions: 1, gbMonth: 0 }, createLogger('silent'));
+  const m = new Metering(db, { cpuSecond: 1, gpuSecond: 1, thousandPredictions: 1, gbMonth: 0, promptToken: 0, completionToken: 0 }, createLogger('silent'));
   m.recordPredictions(t.id, 7, 'ep');
   const report = await m.report('2000-01-01T00:00:00.000Z', undefined, [t.id]);
   const u = report.data[0];

@@ -12,6 +12,7 @@ import { servingQuotas } from './migrations/0004-serving-quotas.js';
 import { versionFiles } from './migrations/0005-version-files.js';
 import { predictionLogs } from './migrations/0006-prediction-logs.js';
 import { changeVersions } from './migrations/0007-change-versions.js';
+import { lmUsageLimits } from './migrations/0008-lm-usage-limits.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0005_version_files': versionFiles,
   '0006_prediction_logs': predictionLogs,
   '0007_change_versions': changeVersions,
+  '0008_lm_usage_limits': lmUsageLimits,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -22,6 +22,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { modelRoutes } from './routes/models.js';
+import { openAiEmbeddingRoutes } from './routes/openai-embeddings.js';
 import { tenantRoutes } from './routes/tenants.js';
 
 export const API_VERSION = '0.1.0';
@@ -95,6 +96,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   await app.register(usageRoutes, opts);
   await app.register(modelRoutes, opts);
   await app.register(endpointRoutes, opts);
+  await app.register(openAiEmbeddingRoutes, { ...opts, prefix: '/openai/v1' });
   await app.register(consoleRoutes);
   return app;
 }

@@ -91,7 +91,7 @@ describeEachEngine('quotas', (engine) => {
     const put = await s.call('PUT', `/v1/tenants/quota-co/quota`, { json: { maxCpu: 2, maxConcurrentJobs: 1 } });
     assert.equal(put.status, 200);
     // The serving part of the quota (endpoints, replicas) keeps its defaults.
-    assert.deepEqual(put.body, { maxCpu: 2, maxGpu: null, maxConcurrentJobs: 1, monthlyCpuSeconds: null, maxEndpoints: 10, maxReplicasPerEndpoint: 8, maxReplicas: 16 });
+    assert.deepEqual(put.body, { maxCpu: 2, maxGpu: null, maxConcurrentJobs: 1, monthlyCpuSeconds: null, maxEndpoints: 10, maxReplicasPerEndpoint: 8, maxReplicas: 16, requestsPerMinute: null, tokensPerMinute: null });
     assert.deepEqual((await s.call('GET', `/v1/tenants/${t.id}/quota`, { key: t.viewer })).body, put.body);
 
     const never = await s.call('POST', '/v1/jobs', { key: t.developer, json: { type: 'noop', resources: { cpu: 3 } } });

@@ -34,10 +34,11 @@ export interface Reply {
   text: string;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** `overrides`: configuration that is not an environment variable (an injected clock). */
+export async function startTestServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-test-'));
   const adminKey = 'aiaas_test_admin_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
-  const config: Config = loadConfig({ AIAAS_HOME: home, AIAAS_ADMIN_KEY: adminKey, PORT: '0', AIAAS_LOG_LEVEL: 'silent', ...env });
+  const config: Config = { ...loadConfig({ AIAAS_HOME: home, AIAAS_ADMIN_KEY: adminKey, PORT: '0', AIAAS_LOG_LEVEL: 'silent', ...env }), ...overrides };
   const server = await startServer(config);
   const call = caller(server.url, adminKey);
   return {

@@ -20,6 +20,9 @@ export interface TenantUsage {
   /** Jobs submitted in the period. */
   jobs: number;
   predictions: number;
+  /** Language-model tokens metered in the period (OpenAI-compatible API). */
+  promptTokens: number;
+  completionTokens: number;
   /** Bytes held now (datasets, and whatever other storage sources report). */
   storageBytes: number;
   cost: number;
@@ -37,6 +40,8 @@ export type StorageSource = (db: Db, tenantIds: string[]) => Promise<Map<string,
 
 /** Predictions per tenant in [from, to) counted elsewhere (serving keeps hourly counts of its own). */
 export type PredictionSource = (from: string, to: string) => Promise<Map<string, number>>;
+/** Language-model tokens per tenant in [from, to), counted by serving. */
+export type TokenSource = (from: string, to: string) => Promise<Map<string, { prompt: number; completion: number }>>;
 
 const FLUSH_MS = 5000;
 const SECONDS_PER_MONTH = 30 * 24 * 3600;
@@ -46,6 +51,7 @@ export class Metering {
   private timer?: NodeJS.Timeout;
   private readonly storage: StorageSource[] = [datasetStorage];
   private readonly predictionSources: PredictionSource[] = [];
+  private readonly tokenSources: TokenSource[] = [];
 
   constructor(private readonly db: Db, private readonly prices: Prices, private readonly logger: Logger) {}
 
@@ -83,6 +89,11 @@ export class Metering {
     this.predictionSources.push(source);
   }
 
+  /** Where language-model tokens are counted. */
+  addTokenSource(source: TokenSource): void {
+    this.tokenSources.push(source);
+  }
+
   /** Another kind of stored bytes to count in storageBytes (e.g. model artifacts). */
   addStorageSource(source: StorageSource): void {
     this.storage.push(source);
@@ -96,8 +107,8 @@ export class Metering {
     if (tenantIds) tq = tq.where('id', 'in', tenantIds.length ? tenantIds : ['']);
     const tenants = await tq.execute();
     const ids = tenants.map((t) => t.id);
-    const usage = new Map<string, { cpu: number; gpu: number; predictions: number; jobs: number; storage: number }>();
-    for (const id of ids) usage.set(id, { cpu: 0, gpu: 0, predictions: 0, jobs: 0, storage: 0 });
+    const usage = new Map<string, { cpu: number; gpu: number; predictions: number; jobs: number; storage: number; prompt: number; completion: number }>();
+    for (const id of ids) usage.set(id, { cpu: 0, gpu: 0, predictions: 0, jobs: 0, storage: 0, prompt: 0, completion: 0 });
     if (ids.length) {
       const rows = await this.db.selectFrom('usage_events')
         .select((eb) => ['tenant_id', eb.fn.sum<number>('cpu_seconds').as('cpu'), eb.fn.sum<number>('gpu_seconds').as('gpu'), eb.fn.sum<number>('predictions').as('predictions')])
@@ -123,6 +134,15 @@ export class Metering {
           if (u) u.predictions += n;
         }
       }
+      for (const source of this.tokenSources) {
+        for (const [t, n] of await source(from, to)) {
+          const u = usage.get(t);
+          if (u) {
+            u.prompt += n.prompt;
+            u.completion += n.completion;
+          }
+        }
+      }
       for (const source of this.storage) {
         for (const [t, bytes] of await source(this.db, ids)) {
           const u = usage.get(t);
@@ -137,10 +157,11 @@ export class Metering {
       data: tenants.map((t) => {
         const u = usage.get(t.id)!;
         const cost = u.cpu * p.cpuSecond + u.gpu * p.gpuSecond + (u.predictions / 1000) * p.thousandPredictions
+          + u.prompt * p.promptToken + u.completion * p.completionToken
           + (u.storage / 1e9) * p.gbMonth * Math.min(months, (Date.now() - Date.parse(from)) / 1000 / SECONDS_PER_MONTH);
         return {
           tenant: t.id, name: t.name, cpuSeconds: round(u.cpu), gpuSeconds: round(u.gpu), jobs: u.jobs,
-          predictions: u.predictions, storageBytes: u.storage, cost: Math.round(cost * 1e6) / 1e6,
+          predictions: u.predictions, promptTokens: u.prompt, completionTokens: u.completion, storageBytes: u.storage, cost: Math.round(cost * 1e6) / 1e6,
         };
       }),
     };

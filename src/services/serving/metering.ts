@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
+import { hourOf } from './lm-accounting.js';
 
 interface Counted {
   tenant: string;
@@ -72,8 +73,3 @@ export class PredictionMeter {
   }
 }
 
-/** The UTC hour an ISO instant falls in, as an ISO instant (`2026-01-02T03:00:00.000Z`). */
-function hourOf(iso: string): string {
-  const t = Date.parse(iso);
-  return Number.isFinite(t) ? new Date(t - (t % 3_600_000)).toISOString() : iso;
-}

@@ -29,7 +29,7 @@ import type { Feeds } from './codec/instances.js';
 import { Autoscaler, type AutoscalingSettings } from './autoscaler.js';
 import { BatchQueue, type Pending } from './batch-queue.js';
 import type { PredictSpec } from './codec/predict-body.js';
-import type { RunResult } from './replica-messages.js';
+import type { ExternalDataFile, RunResult } from './replica-messages.js';
 import { Replica, type ReplicaListener, type ReplicaState } from './replica.js';
 
 export type { AutoscalingSettings } from './autoscaler.js';
@@ -117,6 +117,8 @@ export class VersionPool {
     private readonly warmup?: Feeds,
     /** Given: replicas read predict bodies themselves (`submitJson`). */
     private readonly predict?: PredictSpec,
+    /** The graph's external data files (Hugging Face imports over 2 GB keep their weights there). */
+    private readonly externalData?: ExternalDataFile[],
   ) {
     this.constantKey = fixedInnerShapes;
     this.queue = new BatchQueue(batchable, fixedInnerShapes);
@@ -252,7 +254,7 @@ export class VersionPool {
 
   private addReplica(): Promise<void> {
     const r = new Replica({
-      type: 'load', model: this.model, threads: 1, fetches: this.fetches, split: this.batchable, warmup: this.warmup, predict: this.predict,
+      type: 'load', model: this.model, threads: 1, fetches: this.fetches, split: this.batchable, warmup: this.warmup, predict: this.predict, externalData: this.externalData,
     }, this.listener);
     this.replicas.push(r);
     return r.started;

@@ -17,9 +17,16 @@ export type ReplicaRequest = { feeds: Feeds } | { json: number };
  */
 export type ReplicaError = DomainErrorData;
 
+/** A file of ONNX external data: the `location` the graph names, and where it is on this machine. */
+export interface ExternalDataFile {
+  path: string;
+  data: string;
+}
+
 export type ToReplica =
   /** `split`: a request of more than `maxRows` rows may be run in pieces (every input and output has a free first axis). */
-  | { type: 'load'; model: Uint8Array; threads: number; fetches: string[]; split: boolean; warmup?: Feeds; predict?: PredictSpec }
+  /** `externalData`: the graph's external data files (`path` as the graph names it, `data` a local file). */
+  | { type: 'load'; model: Uint8Array; threads: number; fetches: string[]; split: boolean; warmup?: Feeds; predict?: PredictSpec; externalData?: ExternalDataFile[] }
   | { type: 'run'; id: number; requests: ReplicaRequest[]; maxRows: number; bodies?: Uint8Array }
   /**
    * Release the session and exit once the runs held end. `stop`: each run ends after the piece

@@ -8,12 +8,15 @@
  * refused alone, with its 4xx), stacks the good ones in runs of at most `maxRows` rows, and
  * writes each answer as JSON text, so the main thread (HTTP for every endpoint) only routes.
  */
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { DomainError, domainErrorData } from '../../infra/errors.js';
 import type { FeedTensor, Feeds, TensorData } from './codec/instances.js';
 import { numberRowsInput, predictAnswer, predictJsonFeeds, type NumberRowsInput, type PredictSpec } from './codec/predict-body.js';
-import type { ToReplica, FromReplica, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
+import type { ExternalDataFile, ToReplica, FromReplica, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
 
 let session: ort.InferenceSession | undefined;
 let fetches: string[] = [];
@@ -66,13 +69,36 @@ async function close(): Promise<void> {
   }
 }
 
+/**
+ * A graph whose weights are in external files is loaded from a folder: the graph written there
+ * and its data files linked in beside it under the names the graph gives, so ONNX Runtime maps
+ * them from the blob store instead of this thread holding a copy (Node's binding takes only
+ * buffers for `externalData`). The folder goes once the session holds what it needs.
+ */
+async function withExternalData(model: Uint8Array, files: ExternalDataFile[], options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'aiaas-replica-'));
+  try {
+    await fsp.writeFile(path.join(dir, 'model.onnx'), model);
+    for (const f of files) {
+      const to = path.join(dir, f.path);
+      if (path.relative(dir, to).startsWith('..')) throw new Error(`external data path '${f.path}' leaves the model's folder`);
+      await fsp.mkdir(path.dirname(to), { recursive: true });
+      await fsp.symlink(f.data, to);
+    }
+    return await ort.InferenceSession.create(path.join(dir, 'model.onnx'), options);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function handle(msg: ToReplica): Promise<void> {
   try {
     if (msg.type === 'load') {
-      session = await ort.InferenceSession.create(msg.model, {
+      const options: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: msg.threads, interOpNumThreads: 1, executionMode: 'sequential',
         graphOptimizationLevel: 'all', enableCpuMemArena: true, enableMemPattern: true,
-      });
+      };
+      session = msg.externalData?.length ? await withExternalData(msg.model, msg.externalData, options) : await ort.InferenceSession.create(msg.model, options);
       fetches = msg.fetches;
       split = msg.split;
       predict = msg.predict;

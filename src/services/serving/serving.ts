@@ -303,7 +303,7 @@ export class ServingService {
         ep.event({ type: 'replica_failed', version, message });
         this.logger.error({ endpoint: ep.row.name, version, message }, 'replica failed');
       },
-    }, batchable, fixedInner, fixedInner ? zeroFeeds(sig) : undefined, spec);
+    }, batchable, fixedInner, fixedInner ? zeroFeeds(sig) : undefined, spec, await this.registry.externalData(v));
     this.pools.add(pool);
     try {
       if (this.closed) throw new Error('the server is shutting down'); // closed while the artifact was read

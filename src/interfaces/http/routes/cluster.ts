@@ -29,14 +29,15 @@ export async function clusterRoutes(base: FastifyInstance, { platform }: { platf
     config: { access: 'admin' },
     schema: {
       tags: ['scheduler'], summary: 'Set a tenant\'s quota (admin)',
-      description: 'Fields left out keep their value. Jobs: null removes a limit; jobs over the quota stay queued with the reason in `queueReason`; a job that could never fit is refused with 429. Serving: `maxEndpoints` (default 10), `maxReplicasPerEndpoint` (highest `replicas.max`, default 8) and `maxReplicas` (over all the tenant\'s endpoints, `replicas.max` counted once per version in the traffic, default 16); null restores the default. Creating or scaling an endpoint past them is refused with 429 `quota_exceeded`; what already runs is left as it is.',
+      description: 'Fields left out keep their value. Jobs: null removes a limit; jobs over the quota stay queued with the reason in `queueReason`; a job that could never fit is refused with 429. Serving: `maxEndpoints` (default 10), `maxReplicasPerEndpoint` (highest `replicas.max`, default 8) and `maxReplicas` (over all the tenant\'s endpoints, `replicas.max` counted once per version in the traffic, default 16); null restores the default. Creating or scaling an endpoint past them is refused with 429 `quota_exceeded`; what already runs is left as it is. `requestsPerMinute` and `tokensPerMinute` limit the tenant\'s calls to the OpenAI-compatible API (429 `rate_limit_exceeded` with Retry-After); null removes them.',
       params: IdParams, body: TenantQuotaPatch, response: { 200: TenantQuota },
     },
   }, async (req) => {
     const tenant = await platform.tenants.get(principalOf(req), req.params.id);
     req.auditObjectId = tenant.id;
-    const { maxEndpoints, maxReplicasPerEndpoint, maxReplicas, ...jobs } = req.body;
+    const { maxEndpoints, maxReplicasPerEndpoint, maxReplicas, requestsPerMinute, tokensPerMinute, ...jobs } = req.body;
     await platform.jobs.quotas.put(tenant.id, jobs);
+    await platform.lm.limiter.set(`tenant:${tenant.id}`, { requestsPerMinute, tokensPerMinute });
     await platform.serving.quotas.put(tenant.id, { maxEndpoints, maxReplicasPerEndpoint, maxReplicas });
     platform.jobs.scheduler.wake();
     return tenantQuota(platform, tenant.id);
@@ -44,5 +45,5 @@ export async function clusterRoutes(base: FastifyInstance, { platform }: { platf
 }
 
 async function tenantQuota(platform: Platform, tenantId: string) {
-  return { ...(await platform.jobs.quotas.get(tenantId)), ...(await platform.serving.quotas.get(tenantId)) };
+  return { ...(await platform.jobs.quotas.get(tenantId)), ...(await platform.serving.quotas.get(tenantId)), ...(await platform.lm.limiter.get(`tenant:${tenantId}`)) };
 }

@@ -6,6 +6,7 @@ import type { Platform } from '../../platform.js';
 import { principalOf } from '../context.js';
 import { grantableRoles } from '../../../services/principal.js';
 import { ApiKey, CreatedKey, CreateKey, IdParams, ListOf, Whoami } from '../../../api/schemas.js';
+import { RateLimitsPatch, RateLimitsSchema } from '../../../api/schemas-jobs.js';
 
 export async function keyRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -45,6 +46,27 @@ export async function keyRoutes(base: FastifyInstance, { platform }: { platform:
       actingTenant: { id: p.tenantId, name: await name(p.tenantId) },
       canGrant: grantableRoles(p.role),
     };
+  });
+
+  app.get('/v1/keys/:id/limits', {
+    config: { access: 'write' },
+    schema: { tags: ['keys'], summary: "A key's rate limits on the OpenAI-compatible API (null: none)", params: IdParams, response: { 200: RateLimitsSchema } },
+  }, async (req) => {
+    const k = await platform.keys.get(principalOf(req), req.params.id);
+    return platform.lm.limiter.get(`key:${k.id}`);
+  });
+
+  app.put('/v1/keys/:id/limits', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['keys'], summary: "Set a key's rate limits: requestsPerMinute, tokensPerMinute (prompt + completion); null removes one",
+      description: 'Checked on every call under /openai/v1 together with the tenant\'s limits (PUT /v1/tenants/{id}/quota): over either → 429 `rate_limit_exceeded` with Retry-After; every answer carries x-ratelimit-limit|remaining|reset-requests|tokens.',
+      params: IdParams, body: RateLimitsPatch, response: { 200: RateLimitsSchema },
+    },
+  }, async (req) => {
+    const k = await platform.keys.get(principalOf(req), req.params.id);
+    req.auditObjectId = k.id;
+    return platform.lm.limiter.set(`key:${k.id}`, req.body);
   });
 
   app.delete('/v1/keys/:id', {

@@ -98,7 +98,6 @@ export async function modelRoutes(base: FastifyInstance, { platform }: { platfor
     if (format === 'hf') {
       const { version, archive } = await platform.registry.hfFolder(principalOf(req), req.params.name, req.params.v);
       reply.header('content-type', 'application/gzip');
-      reply.header('content-length', String(archive.length));
       reply.header('content-disposition', `attachment; filename="${version.name}-v${version.version}.tar.gz"`);
       return reply.send(archive);
     }

@@ -1,0 +1,22 @@
+/** Tables of language-model accounting (migration 0006). */
+export interface TokenUsageTable {
+  tenant_id: string;
+  endpoint: string;
+  /** The UTC hour, as an ISO instant. */
+  hour: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface RateLimitsTable {
+  /** `key:<id>` or `tenant:<id>`. */
+  subject: string;
+  requests_per_minute: number | null;
+  tokens_per_minute: number | null;
+  updated_at: string;
+}
+
+export interface LmTables {
+  token_usage: TokenUsageTable;
+  rate_limits: RateLimitsTable;
+}
