@@ -1,8 +1,9 @@
 /** The streaming scan reads the same from any chunking, skips weights, and refuses what is not a model. */
+// Beside the HF-folder fixtures it scans (ml/testing), since onnx/ sits below ml and may not import them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { externalDataDecoderGraph, tinyGptFolder } from '../ml/testing/hf-folders.js';
-import { GraphScanner, scanGraph } from './graph-io-scan.js';
+import { externalDataDecoderGraph, tinyGptFolder } from '../testing/hf-folders.js';
+import { GraphScanner, scanGraph } from '../../onnx/graph-io-scan.js';
 
 test('a graph scanned one byte at a time reads as when scanned whole', () => {
   const bytes = tinyGptFolder().get('onnx/model.onnx')!;
