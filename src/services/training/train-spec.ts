@@ -101,7 +101,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const importanceRepeats = raw.importanceRepeats === undefined ? undefined : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
   const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
   if (text) {
-    if (raw.preprocessing !== undefined && raw.preprocessing !== 'auto') throw fail('preprocessing', 'a text_classifier tokenizes its text column inside the model; leave preprocessing out (or "auto").');
+    if (raw.preprocessing !== undefined && raw.preprocessing !== 'auto' && !(Array.isArray(raw.preprocessing) && raw.preprocessing.length === 0)) throw fail('preprocessing', 'a text_classifier tokenizes its text column inside the model; leave preprocessing out (or "auto", or []).');
     if (training.schedule?.type === 'step') throw fail('training.schedule', "a text_classifier's schedule is {\"type\": \"cosine\", \"warmupEpochs\"?} (warm-up, then cosine by step; the default) or {\"type\": \"constant\"}.");
     const parts = checkTextClassifier(raw, dataset, task, raw.target, training.batchSize);
     return {
