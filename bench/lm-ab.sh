@@ -1,14 +1,14 @@
 #!/bin/sh
 # bench/lm-ab.sh DIST_A DIST_B ROUNDS THREADS: interleaved A/B of the causal_lm training step (bench/lm-step-time.mjs),
-# A, B and PyTorch (bench/peers/torch_lm.py, 30 steps) in turn, ROUNDS times, same thread count; prints every
+# A, B and PyTorch (bench/peers/torch_lm.py, 20 steps) in turn, ROUNDS times, same thread count; prints every
 # run as JSON, then the medians. Under a loaded machine only the medians of many alternations mean anything.
 A=$1; B=$2; ROUNDS=${3:-5}; THREADS=${4:-1}
 DIR=$(dirname "$0")
 OUT=$(mktemp)
 for i in $(seq "$ROUNDS"); do
-  node "$DIR/lm-step-time.mjs" "$A" "$THREADS" 3 | sed 's/^/A /' | tee -a "$OUT"
-  node "$DIR/lm-step-time.mjs" "$B" "$THREADS" 3 | sed 's/^/B /' | tee -a "$OUT"
-  ${PYTHON:-/usr/bin/python3} "$DIR/peers/torch_lm.py" "$DIR/../examples/data/kjv.txt.gz" "$THREADS" 30 4 4 128 128 32 | sed 's/^/T /' | tee -a "$OUT"
+  node "$DIR/lm-step-time.mjs" "$A" "$THREADS" 2 | sed 's/^/A /' | tee -a "$OUT"
+  node "$DIR/lm-step-time.mjs" "$B" "$THREADS" 2 | sed 's/^/B /' | tee -a "$OUT"
+  ${PYTHON:-/usr/bin/python3} "$DIR/peers/torch_lm.py" "$DIR/../examples/data/kjv.txt.gz" "$THREADS" 20 4 4 128 128 32 | sed 's/^/T /' | tee -a "$OUT"
 done
 node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");

@@ -49,4 +49,4 @@ console.log(`threads ${threads}; model_run per step (ms): ${runs.slice(1).map((r
 for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${op.padEnd(28)} ${perStep(us).padStart(8)} ms  ${((100 * us) / total).toFixed(1)}%`);
 console.log('\nslowest nodes:');
 for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${perStep(us).padStart(8)} ms  ${n}`);
-fs.rmSync(dir, { recursive: true, force: true });
+if (process.env.KEEP_PROFILE) console.log(file); else fs.rmSync(dir, { recursive: true, force: true });

@@ -2,8 +2,8 @@
  * Neural-network primitives that transformers need as single ops: GELU (tanh approximation, GPT-2's)
  * and layer normalization (ONNX LayerNormalization, opset 17). Each is one op with its own gradient
  * rule, rather than a composition, so the backward pass is a handful of nodes and the forward pass
- * is what ONNX Runtime fuses best: LayerNormalization has its own kernel, and the tanh-GELU formula
- * below is the pattern ORT's FastGelu fusion recognises.
+ * is what ONNX Runtime runs fastest: LayerNormalization has its own kernel, and float32 GELU is
+ * com.microsoft's FastGelu (the same tanh formula; float64, for gradient checks, is the formula).
  */
 import { type Tensor, normAxis, registerOp } from '../graph.js';
 import { attr, type NodeDef } from '../../onnx/model.js';
@@ -21,6 +21,8 @@ export function gelu(x: Tensor): Tensor {
 
 registerOp('GeluTanh', {
   emit: (_n, [x], [y], ctx) => {
+    // float32: ONNX Runtime's FastGelu kernel (this very formula) in one pass, instead of nine elementwise nodes.
+    if (_n.inputs[0]!.dtype === 'float32') return [{ opType: 'FastGelu', domain: 'com.microsoft', inputs: [x!], outputs: [y!] }];
     const f = (v: number) => ctx.float([v], [], _n.inputs[0]!.dtype);
     const [x2, x3, kx3, inner, u, t, t1, hx] = ['x2', 'x3', 'kx3', 'in', 'u', 't', 't1', 'hx'].map((p) => ctx.fresh(`gelu_${p}`));
     const node = (opType: string, inputs: string[], output: string): NodeDef => ({ opType, inputs, outputs: [output] });
