@@ -22,6 +22,7 @@ export const KINDS: KindChoice[] = [
   { kind: 'svm', label: 'Linear SVM', neural: false, tasks: ['classification'] },
   { kind: 'mlp', label: 'Neural network (MLP)', neural: true, tasks: ['classification', 'regression'] },
   { kind: 'cnn', label: 'Convolutional network (square images)', neural: true, tasks: ['classification', 'regression'] },
+  { kind: 'text_classifier', label: 'Transformer over a text column', neural: true, tasks: ['classification'] },
 ];
 
 /** As the server's inferTask: integers with at most 20 distinct values are classes, other numbers are values. */

@@ -7,7 +7,9 @@
 
 export const NEURAL_KINDS = ['mlp', 'cnn', 'sequential'] as const;
 export const CLASSICAL_KINDS = ['logistic_regression', 'linear_regression', 'svm', 'random_forest', 'gradient_boosting'] as const;
-export type ModelKind = (typeof NEURAL_KINDS)[number] | (typeof CLASSICAL_KINDS)[number];
+/** Transformers over one text column (tokenized inside the served graph). */
+export const TEXT_KINDS = ['text_classifier'] as const;
+export type ModelKind = (typeof NEURAL_KINDS)[number] | (typeof CLASSICAL_KINDS)[number] | (typeof TEXT_KINDS)[number];
 
 export interface TrainingOptions {
   epochs: number;

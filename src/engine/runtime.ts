@@ -27,9 +27,14 @@ export const ENGINE_IR_VERSION = 8;
 
 export function modelOf(graph: GraphDef, metadata?: Record<string, string>): ModelDef {
   return {
-    graph, opsets: [{ domain: '', version: ENGINE_OPSET }], irVersion: ENGINE_IR_VERSION,
+    graph, opsets: [{ domain: '', version: ENGINE_OPSET }, ...(usesDomain(graph, 'com.microsoft') ? [{ domain: 'com.microsoft', version: 1 }] : [])], irVersion: ENGINE_IR_VERSION,
     producerName: 'aiaas-engine', producerVersion: '0.1.0', metadata,
   };
+}
+
+/** Whether a node of the graph, or of a sub-graph (a Loop's body), is of `domain`. */
+function usesDomain(g: GraphDef, domain: string): boolean {
+  return g.nodes.some((n) => n.domain === domain || Object.values(n.attributes ?? {}).some((a) => a.kind === 'graph' && usesDomain(a.value, domain)));
 }
 
 export function sessionOptions(o: RuntimeOptions = {}): ort.InferenceSession.SessionOptions {

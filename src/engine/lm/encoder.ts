@@ -5,7 +5,11 @@
  */
 import type { Tensor } from '../graph.js';
 import { add, div, matmul, mul, reduceSum, reshape } from '../ops/index.js';
+import type { DropoutSource } from '../transformer/index.js';
 import { checkGptConfig, type Gpt, type GptConfig, gptParams, initParams, transformerTrunk } from './gpt.js';
+
+/** Far below one token's count, so it changes no real mean in float32. */
+const POOL_EPSILON = 1e-9;
 
 export interface TextEncoderConfig extends GptConfig {
   outputs: number;
@@ -23,9 +27,10 @@ export function createTextEncoder(config: TextEncoderConfig, seed = 0): TextEnco
 }
 
 /** Logits [B, outputs] for ids [B, T] (int64) and mask [B, T] (float: 1 real token, 0 padding). */
-export function textEncoderLogits(c: TextEncoderConfig, param: (name: string) => Tensor, ids: Tensor, mask: Tensor): Tensor {
-  const h = transformerTrunk(c, param, ids, { causal: false, keyMask: mask });
+export function textEncoderLogits(c: TextEncoderConfig, param: (name: string) => Tensor, ids: Tensor, mask: Tensor, dropout?: DropoutSource): Tensor {
+  const h = transformerTrunk(c, param, ids, { causal: false, keyMask: mask, dropout });
   const m = reshape(mask, [0, -1, 1]);
-  const pooled = div(reduceSum(mul(h, m), [1]), reduceSum(m, [1])); // mean over real tokens: [B, D]
+  // Mean over real tokens, [B, D]; an empty text (no real token) pools to 0 rather than 0/0.
+  const pooled = div(reduceSum(mul(h, m), [1]), add(reduceSum(m, [1]), POOL_EPSILON));
   return add(matmul(pooled, param('head.weight')), param('head.bias'));
 }

@@ -5,3 +5,5 @@ export { lmLearningRate, type LmSchedule } from './schedule.js';
 export { sample, trainLm, type LmCheckpoint, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
 export { gptDecoderModel, pastName, presentName } from './decoder.js';
 export { createTextEncoder, textEncoderLogits, type TextEncoder, type TextEncoderConfig } from './encoder.js';
+export { buildTextClassifierTrainProgram, padIdOf, textClassifierEvalModel, textClassifierInferenceModel } from './classifier-program.js';
+export { trainTextClassifier, type TextClassifierHistory, type TextClassifierTrainOptions } from './train-classifier.js';

@@ -2,12 +2,12 @@
  * Neural-network primitives that transformers need as single ops: GELU (tanh approximation, GPT-2's)
  * and layer normalization (ONNX LayerNormalization, opset 17). Each is one op with its own gradient
  * rule, rather than a composition, so the backward pass is a handful of nodes and the forward pass
- * is what ONNX Runtime fuses best: LayerNormalization has its own kernel, and the tanh-GELU formula
- * below is the pattern ORT's FastGelu fusion recognises.
+ * is what ONNX Runtime runs fastest: LayerNormalization has its own kernel, and float32 GELU is
+ * com.microsoft's FastGelu (the same tanh formula; float64, for gradient checks, is the formula).
  */
 import { type Tensor, normAxis, registerOp } from '../graph.js';
 import { attr, type NodeDef } from '../../onnx/model.js';
-import { add, cast, mul, sub, tanh } from './elementwise.js';
+import { add, cast, mul, sigmoid, sub } from './elementwise.js';
 import { reduceMean, reduceSum } from './reduce.js';
 import { reshapeLike } from './shape.js';
 
@@ -21,6 +21,8 @@ export function gelu(x: Tensor): Tensor {
 
 registerOp('GeluTanh', {
   emit: (_n, [x], [y], ctx) => {
+    // float32: ONNX Runtime's FastGelu kernel (this very formula) in one pass, instead of nine elementwise nodes.
+    if (_n.inputs[0]!.dtype === 'float32') return [{ opType: 'FastGelu', domain: 'com.microsoft', inputs: [x!], outputs: [y!] }];
     const f = (v: number) => ctx.float([v], [], _n.inputs[0]!.dtype);
     const [x2, x3, kx3, inner, u, t, t1, hx] = ['x2', 'x3', 'kx3', 'in', 'u', 't', 't1', 'hx'].map((p) => ctx.fresh(`gelu_${p}`));
     const node = (opType: string, inputs: string[], output: string): NodeDef => ({ opType, inputs, outputs: [output] });
@@ -36,14 +38,16 @@ registerOp('GeluTanh', {
       node('Mul', [hx!, t1!], y!),
     ];
   },
-  // With u = √(2/π)(x + kx³), t = tanh u:  dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3kx²).
+  // With u = √(2/π)(x + kx³): ½(1 + tanh u) = σ(2u) =: s, and ½(1 − tanh²u) = 2s(1 − s), so
+  //   dy/dx = s + 2s(1 − s)·x·√(2/π)(1 + 3kx²) = s·(1 + x(1 − s)·(2c + 6ckx²)),  c = √(2/π).
+  // Eight elementwise products over the activation instead of thirteen: this rule is the costliest
+  // part of a GPT's backward pass (bench/lm-profile.ts).
   grad: (n, [g]) => {
     const x = n.inputs[0]!;
     const x2 = mul(x, x);
-    const t = tanh(mul(add(x, mul(mul(x2, x), GELU_K)), GELU_C));
-    const du = mul(add(mul(x2, 3 * GELU_K), 1), GELU_C);
-    const dy = add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, mul(t, t))), du));
-    return [mul(g!, dy)];
+    const s = sigmoid(mul(x, add(mul(x2, 2 * GELU_C * GELU_K), 2 * GELU_C)));
+    const slope = add(mul(x2, 6 * GELU_C * GELU_K), 2 * GELU_C);
+    return [mul(g!, mul(s, add(mul(mul(x, sub(1, s)), slope), 1)))];
   },
 });
 

@@ -9,6 +9,7 @@
  * The batch may be symbolic; the sequence length T must be static (the causal bias is a constant).
  */
 import { InvalidInputError } from '../../infra/errors.js';
+import { linear } from './linear.js';
 import type { Tensor } from '../graph.js';
 import { add, compare, concat, dimOf, dropout, matmul, mul, range, reshape, softmax, split, sub, transpose, where } from '../ops/index.js';
 
@@ -60,8 +61,7 @@ export function selfAttention(x: Tensor, p: AttentionParams, o: AttentionOptions
     throw new InvalidInputError('invalid_model', `model.heads (${o.heads}) must divide model.dim (${d}).`, { field: 'model.heads', heads: o.heads, dim: d });
   }
   const dh = d / o.heads;
-  let qkv = matmul(x, p.wqkv);
-  if (p.bqkv) qkv = add(qkv, p.bqkv);
+  const qkv = linear(x, p.wqkv, p.bqkv);
   const [q, k, v] = split(qkv, [d, d, d], 2) as [Tensor, Tensor, Tensor];
   const heads = (z: Tensor, perm: number[]) => transpose(reshape(z, [0, t, o.heads, dh]), perm);
   // Scaling the queries ([.., T, D/H]) costs less than scaling the scores ([.., T, T]) when T > D/H.
@@ -73,8 +73,7 @@ export function selfAttention(x: Tensor, p: AttentionParams, o: AttentionOptions
   if (o.keyMask) scores = add(scores, reshape(mul(sub(1, o.keyMask), MASKED), [0, 1, 1, t]));
   const context = matmul(maybeDropout(softmax(scores, -1), o.dropout), vh);
   const merged = reshape(transpose(context, [0, 2, 1, 3]), [0, t, d]);
-  const out = matmul(merged, p.wo);
-  return p.bo ? add(out, p.bo) : out;
+  return linear(merged, p.wo, p.bo);
 }
 
 /** [T, T]: 0 where key j ≤ query i, MASKED above the diagonal. */

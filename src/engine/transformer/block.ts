@@ -5,7 +5,8 @@
  * the branch (Add's rule); everything else is the rules of the ops it is made of.
  */
 import type { Tensor } from '../graph.js';
-import { add, gelu, layerNormalization, matmul } from '../ops/index.js';
+import { add, gelu, layerNormalization } from '../ops/index.js';
+import { linear } from './linear.js';
 import { type AttentionParams, cachedSelfAttention, type CachedAttentionOptions, type DropoutSource, maybeDropout, selfAttention } from './attention.js';
 
 export interface BlockParams {
@@ -43,6 +44,6 @@ export function cachedTransformerBlock(x: Tensor, p: BlockParams, o: CachedAtten
 }
 
 function mlpBranch(z: Tensor, p: BlockParams, eps: number): Tensor {
-  const inner = gelu(add(matmul(layerNormalization(z, p.ln2.gamma, p.ln2.beta, eps), p.mlp.w1), p.mlp.b1));
-  return add(matmul(inner, p.mlp.w2), p.mlp.b2);
+  const inner = gelu(linear(layerNormalization(z, p.ln2.gamma, p.ln2.beta, eps), p.mlp.w1, p.mlp.b1));
+  return linear(inner, p.mlp.w2, p.mlp.b2);
 }

@@ -14,11 +14,11 @@ const DETACH: Options = {
 const PRIORITY: Options = { priority: { type: 'string', value: 'N', help: 'scheduling priority (an integer, higher first)' } };
 /** The model flags train and tune share (tune puts them under `base`). */
 const MODEL: Options = {
-  kind: { type: 'string', value: 'K', help: 'mlp, cnn, logistic_regression, linear_regression, svm, random_forest, gradient_boosting or causal_lm' },
+  kind: { type: 'string', value: 'K', help: 'mlp, cnn, logistic_regression, linear_regression, svm, random_forest, gradient_boosting, text_classifier or causal_lm' },
   model: { type: 'string', value: 'K', help: 'same as --kind' },
   'n-estimators': { type: 'string', value: 'N', help: 'trees (random_forest, gradient_boosting)' },
   'max-depth': { type: 'string', value: 'N', help: 'tree depth (random_forest, gradient_boosting)' },
-  epochs: { type: 'string', value: 'N', help: 'training epochs (mlp, cnn)' },
+  epochs: { type: 'string', value: 'N', help: 'training epochs (mlp, cnn, text_classifier)' },
 };
 const DATA: Options = {
   name: { type: 'string', value: 'MODEL', help: 'the model to register' },

@@ -123,14 +123,19 @@ function parseModel(raw: unknown): LmSpec['model'] {
   if (raw.kind !== 'causal_lm') {
     throw fail('model.kind', `task 'language_modeling' trains a causal_lm; got ${JSON.stringify(raw.kind)}.${typeof raw.kind === 'string' ? didYouMean(raw.kind, ['causal_lm']) : ''}`);
   }
-  const layers = raw.layers === undefined ? 4 : num(raw.layers, 'model.layers', 1, 48, true);
-  const heads = raw.heads === undefined ? 4 : num(raw.heads, 'model.heads', 1, 64, true);
-  const dim = raw.dim === undefined ? 128 : num(raw.dim, 'model.dim', 1, 4096, true);
-  const context = raw.context === undefined ? 128 : num(raw.context, 'model.context', 1, Number.MAX_SAFE_INTEGER, true);
+  return { kind: 'causal_lm', ...transformerShape(raw, { layers: 4, heads: 4, dim: 128, context: 128 }) };
+}
+
+/** A transformer's shape fields (causal_lm, text_classifier): in range, heads dividing dim, context within MAX_CONTEXT. */
+export function transformerShape(raw: Record<string, unknown>, d: { layers: number; heads: number; dim: number; context: number }) {
+  const layers = raw.layers === undefined ? d.layers : num(raw.layers, 'model.layers', 1, 48, true);
+  const heads = raw.heads === undefined ? d.heads : num(raw.heads, 'model.heads', 1, 64, true);
+  const dim = raw.dim === undefined ? d.dim : num(raw.dim, 'model.dim', 1, 4096, true);
+  const context = raw.context === undefined ? d.context : num(raw.context, 'model.context', 1, Number.MAX_SAFE_INTEGER, true);
   if (context > MAX_CONTEXT) throw fail('model.context', `${context} is over the ${MAX_CONTEXT} positions a model may have; lower model.context.`, { limit: MAX_CONTEXT });
   if (dim % heads !== 0) throw fail('model.heads', `(${heads}) must divide model.dim (${dim}): each head gets dim / heads features.`, { heads, dim });
   const dropout = raw.dropout === undefined ? 0 : num(raw.dropout, 'model.dropout', 0, 0.9);
-  return { kind: 'causal_lm', layers, heads, dim, context, dropout };
+  return { layers, heads, dim, context, dropout };
 }
 
 function parseSplit(raw: unknown): LmSpec['split'] {

@@ -22,7 +22,8 @@ import { preprocessingInputs, preprocessingPart } from '../../ml/preprocessing/o
 import type { Signature, SignatureInput } from '../../ml/signature.js';
 import { buildFeeds, column, uniqueRows, type RawTable } from '../../ml/training-table.js';
 import { augmentImages } from '../../ml/preprocessing/augment.js';
-import { isNeural, type TrainSpec } from './train-spec.js';
+import { isNeural, isText, type TrainSpec } from './train-spec.js';
+import { fitTextClassifier } from './text-classifier.js';
 import { encodeTarget, type EncodedTarget } from './target.js';
 import { runArtifact, scoreOutputs, type RawFeeds } from './evaluate.js';
 import { SIGNATURE_METADATA_KEY } from '../registry.js';
@@ -100,34 +101,37 @@ export interface TrainedModel {
 /** Fits preprocessing and the model on `rows` (a validation share is carved out for networks). */
 export async function trainOnRows(spec: TrainSpec, data: PreparedData, rows: Int32Array, hooks: TrainHooks): Promise<TrainedModel> {
   const { table, target } = data;
-  const neural = isNeural(spec.model.kind);
   const started = performance.now();
+  if (isText(spec.model.kind)) {
+    // The text model reads its raw column itself (its tokenizer is part of its graph): no preprocessing part.
+    const r = await fitTextClassifier(spec, table, target, rows, hooks);
+    return packaged(spec, target, r.preprocessing, [r.part], started, { epochs: r.epochs, history: r.history, trainSamples: r.samples });
+  }
+  const neural = isNeural(spec.model.kind);
   const pre = fitPreprocessing(table, data.features, rows, spec.steps, { modelHandlesMissing: spec.model.kind === 'random_forest' || spec.model.kind === 'gradient_boosting' });
   hooks.progress?.(0.05, `preprocessing fitted: ${pre.featureNames.length} features`);
   const prePart = preprocessingPart(pre);
   const x = await transform(prePart, pre, table, rows, hooks.threads);
-  let modelPart: GraphPart;
-  let epochs: number | undefined;
-  let history: EpochMetrics[] | undefined;
-  let samples = rows.length;
   if (neural) {
     const r = await fitNetwork(spec, pre, x, Float64Array.from(rows, (i) => target.values[i]!), target, hooks);
-    modelPart = r.part;
-    epochs = r.epochs;
-    history = r.history;
-    samples = r.samples;
-  } else {
-    const state = fitClassical(spec, x, rows, target, hooks);
-    modelPart = onnxNodes(state, { input: 'preprocessed', prefix: 'model_' });
+    return packaged(spec, target, pre, [prePart, r.part], started, { epochs: r.epochs, history: r.history, trainSamples: r.samples });
   }
+  const state = fitClassical(spec, x, rows, target, hooks);
+  return packaged(spec, target, pre, [prePart, onnxNodes(state, { input: 'preprocessed', prefix: 'model_' })], started, { trainSamples: rows.length });
+}
+
+/** One artifact from the parts (the last one the model's), with its signature, and the training figures. */
+function packaged(spec: TrainSpec, target: EncodedTarget, pre: FittedPreprocessing, parts: GraphPart[], started: number,
+  figures: Pick<TrainedModel, 'epochs' | 'history' | 'trainSamples'>): TrainedModel {
   const trainSeconds = (performance.now() - started) / 1000;
+  const modelPart = parts[parts.length - 1]!;
   const signature = signatureOf(pre, spec, target, modelPart);
   // The signature travels inside the file too, so a downloaded artifact re-imports with its raw columns.
   const model = assemble({
-    name: spec.name, inputs: preprocessingInputs(pre), parts: [prePart, modelPart], outputs: modelPart.outputs,
+    name: spec.name, inputs: preprocessingInputs(pre), parts, outputs: modelPart.outputs,
     metadata: { [SIGNATURE_METADATA_KEY]: JSON.stringify(signature), 'aiaas.kind': spec.model.kind },
   });
-  return { artifact: encodeModel(model), signature, preprocessing: pre, trainSeconds, trainSamples: samples, epochs, history };
+  return { artifact: encodeModel(model), signature, preprocessing: pre, trainSeconds, ...figures };
 }
 
 /** Runs the preprocessing graph on the raw rows: the matrix the model trains on. */

@@ -17,10 +17,11 @@ import { checkNetworkSpec } from './network-bounds.js';
 import { fail, isObject, num, onlyFields } from './spec-fields.js';
 import { networkDefaults } from './network-defaults.js';
 import { checkTarget, inferTask, type Task } from './target.js';
-import { CLASSICAL_KINDS, NEURAL_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
+import { CLASSICAL_KINDS, NEURAL_KINDS, TEXT_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
+import { checkTextClassifier } from './text-classifier-spec.js';
 
 // The kinds and training options are the API's words (src/api); the checks on them live here.
-export { CLASSICAL_KINDS, NEURAL_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
+export { CLASSICAL_KINDS, NEURAL_KINDS, TEXT_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
 
 export interface TrainSpec {
   name: string;
@@ -37,13 +38,18 @@ export interface TrainSpec {
   training: TrainingOptions;
   /** Permutation-importance repeats (0: skip); undefined: the default, which skips wide data (train-job.ts). */
   importanceRepeats?: number;
+  /** text_classifier: the text column it reads and its tokenizer. */
+  text?: string;
+  tokenizer?: { kind: 'char' };
   /** k-fold cross-validation on the training rows, reported beside the test metrics (0: none). */
   cv: number;
   /** Set by a tune job on its trials: score by cross-validation on the training rows, register nothing. */
   trial?: { cv: number; metric: string };
 }
 
-const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'target', 'task', 'split', 'testDataset', 'preprocessing', 'model', 'training', 'importanceRepeats', 'cv'];
+const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'target', 'task', 'split', 'testDataset', 'preprocessing', 'model', 'training', 'importanceRepeats', 'cv', 'text', 'tokenizer'];
+/** Fields only a text model takes. */
+const TEXT_FIELDS = ['text', 'tokenizer'];
 const SPLIT_FIELDS = ['test', 'validation', 'seed'];
 const EARLY_STOPPING_FIELDS = ['patience', 'monitor', 'minDelta'];
 const TRAINING_FIELDS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'momentum', 'weightDecay', 'clipNorm', 'schedule', 'earlyStopping'];
@@ -54,24 +60,19 @@ export interface SpecContext {
 }
 
 /**
- * Parts of the contract (API.md "Text and language models") whose engine pieces exist (tokenizers,
- * attention) but which cannot be trained through this spec yet: refused up front with a clear 422
- * rather than a confusing "unknown field". (A train job for a causal_lm goes to lm-spec.ts before
- * reaching here; tune jobs and text classifiers still land here.)
+ * Language models inside tune jobs (a train job for a causal_lm goes to lm-spec.ts before reaching
+ * here): refused up front with a clear 422 rather than a confusing "unknown field".
  */
-const NOT_YET_KINDS = ['causal_lm', 'text_classifier'];
-
 function refuseNotYetAvailable(raw: Record<string, unknown>): void {
   const kind = isObject(raw.model) ? raw.model.kind : undefined;
-  const what = raw.task === 'language_modeling' ? ['task', "task 'language_modeling'"]
-    : typeof kind === 'string' && NOT_YET_KINDS.includes(kind) ? ['model.kind', `model.kind '${kind}'`]
-      : raw.tokenizer !== undefined ? ['tokenizer', 'the tokenizer field']
-        : raw.text !== undefined ? ['text', 'the text field'] : undefined;
+  const what = raw.task === 'language_modeling' ? ['task', "task 'language_modeling'"] : kind === 'causal_lm' ? ['model.kind', "model.kind 'causal_lm'"] : undefined;
   if (what === undefined) return;
-  throw new InvalidInputError('not_available', `${what[1]} (text classifiers, and language models inside tune jobs) is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm', or one of ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')} on tabular, image or text data (a text column through a {"op": "tfidf"} preprocessing step, e.g. with 'svm').`, {
+  throw new InvalidInputError('not_available', `${what[1]} inside a tune job is not available yet in this version; train a language model with a train job of task 'language_modeling' and model.kind 'causal_lm'.`, {
     field: what[0],
   });
 }
+
+export const isText = (kind: string): boolean => (TEXT_KINDS as readonly string[]).includes(kind);
 
 /** Normalises a train spec; `raw` is the POST body without the job-level fields. */
 export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecContext): Promise<TrainSpec> {
@@ -95,9 +96,20 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const split = parseSplit(raw.split, raw.testDataset !== undefined);
   const testDataset = raw.testDataset === undefined ? undefined : await parseTestDataset(ctx, raw.testDataset, dataset);
   const model = parseModel(raw.model, task);
-  const training = parseTraining(raw.training, fitRowsOf(dataset.rows, testDataset ? 0 : split.test, split.validation));
+  const text = isText(model.kind);
+  const training = parseTraining(raw.training, fitRowsOf(dataset.rows, testDataset ? 0 : split.test, split.validation), text);
   const importanceRepeats = raw.importanceRepeats === undefined ? undefined : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
   const cv = raw.cv === undefined || raw.cv === 0 ? 0 : num(raw.cv, 'cv', 2, 20, true);
+  if (text) {
+    if (raw.preprocessing !== undefined && raw.preprocessing !== 'auto' && !(Array.isArray(raw.preprocessing) && raw.preprocessing.length === 0)) throw fail('preprocessing', 'a text_classifier tokenizes its text column inside the model; leave preprocessing out (or "auto", or []).');
+    if (training.schedule?.type === 'step') throw fail('training.schedule', "a text_classifier's schedule is {\"type\": \"cosine\", \"warmupEpochs\"?} (warm-up, then cosine by step; the default) or {\"type\": \"constant\"}.");
+    const parts = checkTextClassifier(raw, dataset, task, raw.target, training.batchSize);
+    return {
+      name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, target: raw.target, task, split, testDataset,
+      preprocessing: 'auto', steps: [], model: { ...parts.model }, text: parts.text, tokenizer: parts.tokenizer, training, importanceRepeats, cv,
+    };
+  }
+  for (const f of TEXT_FIELDS) if (raw[f] !== undefined) throw fail(f, `applies to text_classifier models (and language models) only; model.kind '${model.kind}' reads text columns through a {"op": "tfidf"} preprocessing step.`);
   const width = encodedWidth(features, steps);
   checkFeatureMatrix(features, steps, width, dataset.rows);
   if (isNeural(model.kind)) checkNetwork(model, task, width, steps, profile, training.batchSize);
@@ -167,8 +179,8 @@ async function parseTestDataset(ctx: SpecContext, raw: unknown, train: DatasetVe
 
 function parseModel(raw: unknown, task: Task): TrainSpec['model'] {
   const m = raw ?? { kind: task === 'classification' ? 'random_forest' : 'gradient_boosting' };
-  if (!isObject(m) || typeof m.kind !== 'string') throw fail('model', `must be an object with a 'kind': ${[...NEURAL_KINDS, ...CLASSICAL_KINDS].join(', ')}.`);
-  const kinds: readonly string[] = [...NEURAL_KINDS, ...CLASSICAL_KINDS];
+  if (!isObject(m) || typeof m.kind !== 'string') throw fail('model', `must be an object with a 'kind': ${[...NEURAL_KINDS, ...CLASSICAL_KINDS, ...TEXT_KINDS].join(', ')}.`);
+  const kinds: readonly string[] = [...NEURAL_KINDS, ...CLASSICAL_KINDS, ...TEXT_KINDS];
   if (!kinds.includes(m.kind)) throw fail('model.kind', `'${m.kind}' is not a model kind; use one of ${kinds.join(', ')}.${didYouMean(m.kind, kinds)}`);
   if (m.kind === 'logistic_regression' && task !== 'classification') throw fail('model.kind', `logistic_regression is a classifier; for regression use linear_regression.`);
   if (m.kind === 'svm' && task !== 'classification') throw fail('model.kind', `svm is a classifier; for regression use linear_regression.`);
@@ -183,13 +195,16 @@ function fitRowsOf(rows: number, test: number, validation: number): { rows: numb
   return { rows: train - val, validation: val > 0 };
 }
 
-function parseTraining(raw: unknown, fit: { rows: number; validation: boolean }): TrainingOptions {
+/** A text classifier's epochs default to 10: its steps cost far more than a small network's. */
+const TEXT_EPOCHS = 10;
+
+function parseTraining(raw: unknown, fit: { rows: number; validation: boolean }, text = false): TrainingOptions {
   const t = raw ?? {};
   if (!isObject(t)) throw fail('training', 'must be an object like {"epochs": 5, "batchSize": 32}.');
   onlyFields(t, TRAINING_FIELDS, 'training');
-  const optimizer = t.optimizer ?? 'adam';
+  const optimizer = t.optimizer ?? (text ? 'adamw' : 'adam');
   if (optimizer !== 'sgd' && optimizer !== 'adam' && optimizer !== 'adamw') throw fail('training.optimizer', `use 'sgd', 'adam' or 'adamw'.`);
-  const epochs = t.epochs === undefined ? undefined : num(t.epochs, 'training.epochs', 1, 10_000, true);
+  const epochs = t.epochs === undefined ? (text ? TEXT_EPOCHS : undefined) : num(t.epochs, 'training.epochs', 1, 10_000, true);
   const batchSize = t.batchSize === undefined ? undefined : num(t.batchSize, 'training.batchSize', 1, 65_536, true);
   const out: TrainingOptions = { epochs: 0, batchSize: 0, optimizer };
   if (t.learningRate !== undefined) out.learningRate = num(t.learningRate, 'training.learningRate', 1e-8, 10);

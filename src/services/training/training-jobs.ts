@@ -4,7 +4,7 @@
  */
 import type { JobType, JobTypeRegistry } from '../jobs/job-type.js';
 import type { DatasetService } from '../datasets.js';
-import { isNeural, validateTrainSpec, type TrainSpec } from './train-spec.js';
+import { isNeural, isText, validateTrainSpec, type TrainSpec } from './train-spec.js';
 import { validateTuneSpec, type TuneSpec } from './tune-spec.js';
 import { isLmSpec, validateLmSpec, type LmSpec } from './lm-spec.js';
 
@@ -26,7 +26,7 @@ export const trainJob: JobType<TrainSpec | LmSpec, TrainingPlatform> = {
     }
     const spec = await validateTrainSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets });
     // Networks and forests fit faster with two threads when the node has them; one is the floor.
-    return { spec, name: spec.name, resources: isNeural(spec.model.kind) ? { cpu: 1, memoryMb: 2048 } : { cpu: 1, memoryMb: 1024 } };
+    return { spec, name: spec.name, resources: isNeural(spec.model.kind) || isText(spec.model.kind) ? { cpu: 1, memoryMb: 2048 } : { cpu: 1, memoryMb: 1024 } };
   },
 };
 
