@@ -17,6 +17,8 @@ import { quantizeDynamic } from './quantize-dynamic.js';
 import { toHalf } from './fp16.js';
 import { quantizeWeights } from './quantize-weights.js';
 import { toFloat16 } from './graph-edit.js';
+import { quantizeStatic } from './quantize-static.js';
+import { prune } from './prune.js';
 
 function mlp(seed = 1): ModelDef {
   const net = createNetwork({ kind: 'mlp', hidden: [64, 32] }, { inputShape: [400], outputs: 5, task: 'classification', seed });
@@ -111,4 +113,44 @@ test('quantize_weights 8 and 4 bits on the GPT decoder (tied head included): log
     const d = maxDiff(want, got);
     assert.ok(d < spread * (bits === 8 ? 0.02 : 0.15), `${bits} bits: max diff ${d} on logits spanning ${spread}`);
   }
+});
+
+test('quantize_static: QDQ around MatMul and Conv with per-channel int8 weights; CNN and MLP stay close', async () => {
+  for (const [source, shape] of [[cnn(), [8, 28, 28, 1]], [mlp(), [8, 400]]] as const) {
+    const size = (shape as readonly number[]).reduce((a, b) => a * b, 1);
+    const calibration = [0, 1, 2].map((s) => ({ x: f32(random(size, 10 + s), [...shape]) }));
+    const { model } = await quantizeStatic(source, calibration);
+    const o = ops(model);
+    assert.ok(o.includes('QuantizeLinear') && o.includes('DequantizeLinear'));
+    const perChannel = model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear' && n.attributes?.axis);
+    assert.ok(perChannel.length >= 2, 'weights dequantized per channel');
+    const feeds = { x: f32(random(size, 20), [...shape]) };
+    const [a, b] = [await run(source, feeds), await run(model, feeds)];
+    assert.ok(maxDiff(a.probabilities!, b.probabilities!) < 0.05, `diff ${maxDiff(a.probabilities!, b.probabilities!)}`);
+  }
+});
+
+test('prune unstructured: the share of zeros asked for, same shapes', () => {
+  const source = mlp();
+  const { model } = prune(source, { sparsity: 0.5, structured: false });
+  for (const t of model.graph.initializers!.filter((t) => t.name.endsWith('kernel'))) {
+    const zeros = (t.data as Float32Array).filter((v) => v === 0).length;
+    assert.ok(Math.abs(zeros / t.data.length - 0.5) < 0.01, `${t.name}: ${zeros}/${t.data.length}`);
+  }
+  assert.ok((source.graph.initializers![0]!.data as Float32Array).some((v) => v !== 0), 'the source is untouched');
+});
+
+test('prune structured: hidden neurons and conv filters removed, outputs keep their width, graphs run', async () => {
+  const source = mlp();
+  const { model, report } = prune(source, { sparsity: 0.5, structured: true });
+  assert.equal(report.rewritten, 2, 'both hidden layers');
+  const dims = Object.fromEntries(model.graph.initializers!.map((t) => [t.name, t.dims.join('x')]));
+  assert.deepEqual([dims['dense_0/kernel'], dims['dense_1/kernel'], dims['output/kernel']], ['400x32', '32x16', '16x5']);
+  const out = await run(model, { x: f32(random(3 * 400, 7), [3, 400]) });
+  assert.equal(out.probabilities!.length, 15);
+  const c = prune(cnn(), { sparsity: 0.5, structured: true });
+  assert.equal(c.report.rewritten, 2, 'conv → conv and conv → flatten → dense');
+  const cd = Object.fromEntries(c.model.graph.initializers!.map((t) => [t.name, t.dims.join('x')]));
+  assert.deepEqual([cd['conv2d_0/kernel'], cd['conv2d_2/kernel'], cd['output/kernel']], ['8x1x5x5', '16x8x5x5', '256x10']);
+  assert.equal((await run(c.model, { x: f32(random(2 * 784, 8), [2, 28, 28, 1]) })).probabilities!.length, 20);
 });
