@@ -21,6 +21,7 @@ import { modelArtifactStorage } from '../services/jobs/metering.js';
 import { RegistryService } from '../services/registry.js';
 import { ServingService } from '../services/serving/serving.js';
 import { registerTrainingJobs } from '../services/training/training-jobs.js';
+import { registerOptimizeJobs } from '../services/optimization/optimize-jobs.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -74,6 +75,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   jobs.metering.addPredictionSource(async (from, to) => new Map((await serving.predictionsByTenant(from, to)).map((r) => [r.tenant, r.predictions])));
   jobs.metering.addStorageSource(modelArtifactStorage);
   registerTrainingJobs(jobs.types);
+  registerOptimizeJobs(jobs.types);
   const platform: Platform = {
     config, logger, db, blobs, metrics, jobs,
     readiness: [{ name: 'store', check: () => pingStore(db) }, { name: 'serving', check: async () => serving.readiness() }, { name: 'scheduler', check: () => jobs.check() }],

@@ -15,7 +15,9 @@ const text = new TextDecoder();
 const str = (f: Field) => text.decode(f.bytes!);
 const int = (f: Field) => Number(BigInt.asIntN(64, f.value!));
 
-export function decodeModel(bytes: Uint8Array): ModelDef {
+export function decodeModel(input: Uint8Array): ModelDef {
+  // A Buffer's slice() is a view into a shared pool: read through a plain Uint8Array, whose slice() copies.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const model: ModelDef = { graph: { name: '', nodes: [], inputs: [], outputs: [] }, opsets: [] };
   const metadata: Record<string, string> = {};
   for (const f of new ProtobufReader(bytes).fields()) {

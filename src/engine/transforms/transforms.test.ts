@@ -55,6 +55,9 @@ const ops = (m: ModelDef) => m.graph.nodes.map((n) => n.opType);
 test('decodeModel inverts encodeModel', () => {
   const m = mlp();
   assert.deepEqual(encodeModel(decodeModel(encodeModel(m))), encodeModel(m));
+  // A Buffer from the blob store, at an odd offset of a shared pool, decodes the same.
+  const pooled = Buffer.concat([Buffer.from([0]), Buffer.from(encodeModel(m))]).subarray(1);
+  assert.deepEqual(encodeModel(decodeModel(pooled)), encodeModel(m));
 });
 
 test('float16 bits round to nearest', () => {
