@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
 import { until, waitJob } from '../testing/jobs-helpers.js';
 
@@ -110,6 +111,29 @@ describe('optimize jobs', () => {
     assert.equal(v.source, 'imported');
     assert.equal(v.metrics.optimization.testRows, 150);
     assert.ok(v.metrics.source.test.accuracy > 0.8 && Math.abs(v.metrics.test.accuracy - v.metrics.source.test.accuracy) <= 0.1);
+  });
+
+  test('a language model: quantize_weights at 4 bits keeps its tokenizer files; prune is refused for it', async () => {
+    const lines = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 200).join('\n');
+    assert.equal((await s.call('POST', '/v1/datasets?name=kjv-slice&format=text', { key: dev, body: lines })).status, 201);
+    await succeed({
+      type: 'train', name: 'kjv-tiny', dataset: 'kjv-slice', task: 'language_modeling', text: 'text', tokenizer: { kind: 'char' },
+      model: { kind: 'causal_lm', layers: 1, heads: 2, dim: 32, context: 16, dropout: 0 },
+      training: { steps: 10, batchSize: 8, optimizer: 'adamw', learningRate: 0.005, seed: 0 },
+    });
+    const job = await succeed({ type: 'optimize', model: 'kjv-tiny', method: 'quantize_weights', bits: 4 });
+    const [src, v] = await Promise.all([1, 2].map(async (n) => (await s.call('GET', `/v1/models/kjv-tiny/versions/${n}`, { key: dev })).body));
+    assert.equal(job.result.version, 2);
+    assert.equal(v.kind, 'causal_lm');
+    assert.deepEqual(v.lineage.optimizedFrom, { model: 'kjv-tiny', version: 1, method: 'quantize_weights' });
+    assert.ok(v.metrics.latencyMs.p50Row > 0 && v.metrics.optimization.rewritten === 5, JSON.stringify(v.metrics.optimization));
+    assert.equal(v.metrics.test, undefined);
+    const hf = await fetch(`${s.url}/v1/models/kjv-tiny/versions/2/artifact?format=hf`, { headers: { authorization: `Bearer ${dev}` } });
+    assert.equal(hf.status, 200, 'the Hugging Face folder, tokenizer included, as for the source');
+    assert.ok(src.sizeBytes > 0);
+    const prune = await submit({ type: 'optimize', model: 'kjv-tiny', method: 'prune' });
+    assert.equal(prune.status, 422);
+    assert.match(prune.body.error.message, /quantize_weights/);
   });
 
   test('another tenant gets the same 404 as for a model that does not exist', async () => {

@@ -61,10 +61,10 @@ export function median(v: number[]): number {
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /**
- * Feeds made up from the signature when no rows are at hand (a language model, an imported graph
+ * Feeds made up from the signature (`context`: a decoder's longest sequence) when no rows are at hand (a language model, an imported graph
  * measured without a dataset): zeros, with a decoder's cache and mask sized consistently.
  */
-export async function syntheticFeeds(signature: Signature, batchRows: number): Promise<LatencyFeeds> {
+export async function syntheticFeeds(signature: Signature, batchRows: number, context = Infinity): Promise<LatencyFeeds> {
   const ort = await import('onnxruntime-node');
   const decoder = signature.tensors.some((t) => t.name === 'input_ids') && signature.tensors.some((t) => t.name.startsWith('past_key_values.'));
   const make = (batch: number, seq: number, past: number) => {
@@ -89,7 +89,9 @@ export async function syntheticFeeds(signature: Signature, batchRows: number): P
     }
     return out;
   };
+  // A decoder's positions stay within its context.
+  const prompt = Math.min(batchRows, context);
   return decoder
-    ? { row: make(1, 1, 32), batch: make(1, batchRows, 0), batchRows }
+    ? { row: make(1, 1, Math.min(32, context - 1)), batch: make(1, prompt, 0), batchRows: prompt }
     : { row: make(1, 1, 0), batch: make(batchRows, 1, 0), batchRows };
 }

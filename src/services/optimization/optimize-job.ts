@@ -53,7 +53,7 @@ export async function run(ctx: JobContext<OptimizeSpec>): Promise<JobOutcome> {
   ctx.log(`${spec.method}: ${report.rewritten} ops rewritten${report.skipped.length ? `, ${report.skipped.length} left as they were (${report.skipped[0]!.reason})` : ''}`);
 
   ctx.progress({ fraction: 0.5, message: 'measuring latency (source and optimized, interleaved)' });
-  const feeds = test ? tabularLatencyFeeds(test.feeds) : await syntheticFeeds(source.signature, BATCH_ROWS);
+  const feeds = test ? tabularLatencyFeeds(test.feeds) : await syntheticFeeds(source.signature, BATCH_ROWS, positionTable(graph));
   const [sourceLatency, latency] = await measureLatency([sourceBytes, artifact], feeds, ctx.threads);
   ctx.progress({ fraction: 0.8, message: test ? 'scoring both on the test rows' : 'no test rows for this version' });
   const sourceTest = test ? await score(sourceBytes, source.signature, test, ctx.threads) : undefined;
@@ -72,6 +72,11 @@ export async function run(ctx: JobContext<OptimizeSpec>): Promise<JobOutcome> {
   const version = await register(registry, ctx, source, artifact, metrics);
   ctx.log(`registered ${version.name} version ${version.version}: ${sourceBytes.length} → ${artifact.length} bytes`);
   return { metrics, result: { model: version.name, version: version.version } };
+}
+
+/** A GPT's position table length (its context), when the graph has one. */
+function positionTable(g: ModelDef): number | undefined {
+  return g.graph.initializers?.find((t) => t.name === 'wpe.weight')?.dims[0];
 }
 
 function decode(bytes: Uint8Array): ModelDef {
