@@ -27,6 +27,9 @@ export const ModelVersionSchema = Type.Object({
   lineage: Type.Object({
     job: Type.Union([Type.String(), Type.Null()]), dataset: Type.Union([Type.String(), Type.Null()]),
     datasetVersion: Type.Union([Type.Integer(), Type.Null()]), params: Type.Record(Type.String(), Type.Unknown()),
+    optimizedFrom: Type.Optional(Type.Object({
+      model: Type.String(), version: Type.Integer(), method: Type.String(),
+    }, { description: 'set on a version an optimize job registered: the version it was made from, and how' })),
   }),
   description: Type.Union([Type.String(), Type.Null()]),
   sizeBytes: Type.Integer(), sha256: Type.String(), createdAt: Type.String(), updatedAt: Type.String(),

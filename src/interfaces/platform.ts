@@ -23,6 +23,7 @@ import { RegistryService } from '../services/registry.js';
 import { ServingService } from '../services/serving/serving.js';
 import { LmAccounting } from '../services/serving/lm-accounting.js';
 import { registerTrainingJobs } from '../services/training/training-jobs.js';
+import { registerOptimizeJobs } from '../services/optimization/optimize-jobs.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -82,6 +83,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const lm = new LmAccounting(db, logger, config.clock);
   jobs.metering.addTokenSource((from, to) => lm.byTenant(from, to));
   registerTrainingJobs(jobs.types);
+  registerOptimizeJobs(jobs.types);
   const platform: Platform = {
     config, logger, db, blobs, metrics, jobs,
     readiness: [{ name: 'store', check: () => pingStore(db) }, { name: 'serving', check: async () => serving.readiness() }, { name: 'scheduler', check: () => jobs.check() }],

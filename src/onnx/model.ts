@@ -10,10 +10,13 @@ export enum DataType {
   FLOAT = 1,
   UINT8 = 2,
   INT8 = 3,
+  UINT16 = 4,
+  INT16 = 5,
   INT32 = 6,
   INT64 = 7,
   STRING = 8,
   BOOL = 9,
+  FLOAT16 = 10,
   DOUBLE = 11,
 }
 
@@ -41,6 +44,11 @@ export interface ValueInfo {
   name: string;
   type: TensorType;
   doc?: string;
+  /**
+   * A TypeProto that is not a tensor type (a sequence of maps, as skl2onnx's ZipMap outputs),
+   * kept as its encoded bytes so a decoded graph re-encodes unchanged.
+   */
+  rawType?: Uint8Array;
 }
 
 export type Attribute =
@@ -184,6 +192,11 @@ function writeTensor(w: ProtobufWriter, t: TensorValue): void {
 
 function writeValueInfo(w: ProtobufWriter, v: ValueInfo): void {
   w.string(1, v.name);
+  if (v.rawType) {
+    w.bytes(2, v.rawType);
+    if (v.doc) w.string(3, v.doc);
+    return;
+  }
   w.message(2, (t) =>
     t.message(1, (tt) => {
       tt.int(1, v.type.elemType);

@@ -8,7 +8,7 @@ export interface Field {
   wireType: number;
   /** Varint value (wire type 0). */
   value?: bigint;
-  /** Bytes of a length-delimited field (wire type 2). */
+  /** Bytes of a length-delimited field (wire type 2), or the 8 or 4 bytes of a fixed field (wire types 1, 5). */
   bytes?: Uint8Array;
 }
 
@@ -37,8 +37,8 @@ export class ProtobufReader {
       const wireType = tag & 7;
       switch (wireType) {
         case 0: yield { field, wireType, value: this.varint() }; break;
-        case 1: this.skip(8); yield { field, wireType }; break;
-        case 5: this.skip(4); yield { field, wireType }; break;
+        case 1: yield { field, wireType, bytes: this.take(8) }; break;
+        case 5: yield { field, wireType, bytes: this.take(4) }; break;
         case 2: {
           const len = Number(this.varint());
           if (this.pos + len > this.buf.length) throw new Error('truncated field');
@@ -52,9 +52,10 @@ export class ProtobufReader {
     }
   }
 
-  private skip(n: number): void {
+  private take(n: number): Uint8Array {
     if (this.pos + n > this.buf.length) throw new Error('truncated field');
     this.pos += n;
+    return this.buf.subarray(this.pos - n, this.pos);
   }
 }
 

@@ -6,7 +6,7 @@
 import { createParser } from 'eventsource-parser';
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
-  JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest,
+  JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest, OptimizeRequest,
   UpdateEndpoint, Usage, Whoami,
 } from './types.js';
 
@@ -195,6 +195,8 @@ export class AiaasClient {
     train: (spec: TrainRequest) => this.request<Job>('POST', '/v1/jobs', { json: { ...spec, type: 'train' } }),
     /** Starts a tune job (API.md's tune request): trials as child train jobs, the best registered. */
     tune: (spec: TuneRequest) => this.request<Job>('POST', '/v1/jobs', { json: { ...spec, type: 'tune' } }),
+    /** Starts an optimize job (API.md "Model optimization"): quantize, fp16 or prune a version into a new one. */
+    optimize: (spec: OptimizeRequest) => this.request<Job>('POST', '/v1/jobs', { json: { ...spec, type: 'optimize' } }),
     list: (query: JobQuery = {}) => this.get<{ data: Job[] }>('/v1/jobs', query as RequestOptions['query']).then((r) => r.data),
     get: (id: string) => this.get<Job>(`/v1/jobs/${enc(id)}`),
     cancel: (id: string) => this.request<Job>('POST', `/v1/jobs/${enc(id)}/cancel`),

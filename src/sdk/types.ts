@@ -77,6 +77,37 @@ export interface TrainRequest extends Omit<SubmitJob, 'type'> {
   importanceRepeats?: number;
 }
 
+/** An `optimize` job request (API.md "Model optimization"): registers a new version with `lineage.optimizedFrom`. */
+export interface OptimizeRequest extends Omit<SubmitJob, 'type'> {
+  type?: 'optimize';
+  model: string;
+  /** A version number, a stage name or 'latest' (the default). */
+  version?: number | string;
+  method: 'quantize_dynamic' | 'quantize_static' | 'quantize_weights' | 'fp16' | 'prune';
+  /** quantize_dynamic: ONNX Runtime's fused op (default) or plain ONNX ops. */
+  ops?: 'contrib' | 'standard';
+  /** quantize_weights */
+  bits?: 4 | 8;
+  blockSize?: number;
+  /** quantize_static (default: 256 of the source's training rows) */
+  calibration?: { dataset: string; version?: number; rows?: number; target?: string };
+  /** prune */
+  sparsity?: number;
+  structured?: boolean;
+  fineTuneEpochs?: number;
+  /** Imported versions: the dataset their test metrics are measured on. */
+  evaluation?: { dataset: string; version?: number; target: string };
+}
+
+/** An optimized version's (and its optimize job's) metrics: the result and the source side by side. */
+export interface OptimizationMetrics {
+  test?: Record<string, unknown>;
+  sizeBytes: number;
+  latencyMs: { p50Row: number; p50Batch: number; batchRows: number };
+  source: { model: string; version: number; sizeBytes: number; latencyMs: { p50Row: number; p50Batch: number; batchRows: number }; test?: Record<string, unknown> };
+  optimization: { method: string; rewritten: number; skipped: { node: string; reason: string }[]; testRows: number } & Record<string, unknown>;
+}
+
 /** One dimension of a tune job's search space: a list of choices, or a numeric range (grid: `step` apart, or `gridPoints` values). */
 export type SearchDimension = unknown[] | { min: number; max: number; log?: boolean; integer?: boolean; gridPoints?: number; step?: number };
 

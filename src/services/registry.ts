@@ -38,6 +38,14 @@ export interface Lineage {
   dataset: string | null;
   datasetVersion: number | null;
   params: Record<string, unknown>;
+  /** Set by an optimize job: the version this one was made from, and the method. */
+  optimizedFrom?: OptimizedFrom;
+}
+
+export interface OptimizedFrom {
+  model: string;
+  version: number;
+  method: string;
 }
 
 export interface ModelVersion {
@@ -213,6 +221,7 @@ export class RegistryService {
           const lineage: Lineage = {
             job: input.lineage?.job ?? null, dataset: input.lineage?.dataset ?? null,
             datasetVersion: input.lineage?.datasetVersion ?? null, params: { ...input.lineage?.params, ...input.params },
+            ...(input.lineage?.optimizedFrom ? { optimizedFrom: input.lineage.optimizedFrom } : {}),
           };
           const row: ModelVersionsTable = {
             id: newId('mv'), model_id: modelId, tenant_id: tenantId, version, stage: 'none', kind: input.kind, task: input.task,

@@ -4,6 +4,7 @@ import {
 } from './commands-account.js';
 import { datasetsCommand } from './commands-datasets.js';
 import { jobsCommand, trainCommand, tuneCommand } from './commands-jobs.js';
+import { optimizeCommand } from './commands-optimize.js';
 import { deployCommand, endpointsCommand, modelsCommand, predictCommand } from './commands-serving.js';
 import { Cli, UsageError, reportError } from './common.js';
 import { COMMON_OPTIONS, commandHelp, parseCommandArgs, type Command } from './options.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   datasets: datasetsCommand,
   train: trainCommand,
   tune: tuneCommand,
+  optimize: optimizeCommand,
   jobs: jobsCommand,
   models: modelsCommand,
   deploy: deployCommand,

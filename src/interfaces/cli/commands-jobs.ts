@@ -170,7 +170,7 @@ export async function train(cli: Cli): Promise<number> {
 }
 
 /** Follows a job live: a progress bar (terminals), one line per epoch, then the outcome. */
-async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number; render?: (job: Job) => string }): Promise<number> {
+export async function follow(cli: Cli, client: AiaasClient, id: string, opts: { logs: boolean; epochs?: number; render?: (job: Job) => string }): Promise<number> {
   const bar = !cli.json && process.stderr.isTTY ? new ProgressBar() : undefined;
   let epochs = opts.epochs;
   let lastMessage = '';

@@ -7,6 +7,7 @@ import { BlobRefs } from '../blob-refs.js';
 import { DatasetService } from '../datasets.js';
 import { RegistryService } from '../registry.js';
 import type { Principal } from '../principal.js';
+import { loadTable, type RawTable } from '../../ml/training-table.js';
 
 export interface TrainingServices {
   datasets: DatasetService;
@@ -22,4 +23,14 @@ export async function trainingServices<T>(ctx: JobContext<T>): Promise<TrainingS
     registry: new RegistryService(s.db, s.blobs, refs, s.config.modelMaxBytes),
     principal: { ...ctx.principal, tenantId: ctx.tenantId },
   };
+}
+
+/** A dataset version in memory, as training and evaluation read it. */
+export async function readTable(datasets: DatasetService, p: Principal, id: string, version: number, skip: readonly string[] = []): Promise<RawTable> {
+  const { reader } = await datasets.open(p, id, version);
+  try {
+    return await loadTable(reader, skip);
+  } finally {
+    await reader.close();
+  }
 }

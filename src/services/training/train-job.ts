@@ -4,10 +4,7 @@
  * A network checkpoints after every epoch, so a preempted or crashed job resumes where it was.
  */
 import type { JobContext, JobOutcome } from '../jobs/job-type.js';
-import { trainingServices } from './job-services.js';
-import type { DatasetService } from '../datasets.js';
-import type { Principal } from '../principal.js';
-import { loadTable, type RawTable } from '../../ml/training-table.js';
+import { readTable, trainingServices } from './job-services.js';
 import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
 import { evaluate, prepareData, stratifyBy, trainOnRows, type PreparedData, type TrainHooks } from './pipeline.js';
 import { rawPermutationImportance } from './evaluate.js';
@@ -128,13 +125,4 @@ async function crossValidate(ctx: JobContext<TrainSpec>, spec: TrainSpec, data: 
     summary[key] = { mean, std: Math.sqrt(folds.reduce((a, v) => a + (v - mean) ** 2, 0) / folds.length), folds };
   }
   return summary;
-}
-
-async function readTable(datasets: DatasetService, p: Principal, id: string, version: number): Promise<RawTable> {
-  const { reader } = await datasets.open(p, id, version);
-  try {
-    return await loadTable(reader);
-  } finally {
-    await reader.close();
-  }
 }

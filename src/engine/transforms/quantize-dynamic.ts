@@ -1,0 +1,97 @@
+/**
+ * Dynamic quantization (PyTorch's `quantize_dynamic`): the weights of every MatMul and Gemm become
+ * int8, symmetric, one scale per output column; activations are quantized to uint8 at run time,
+ * per call, from their own range. The default emits ONNX Runtime's fused contrib op
+ * `com.microsoft.DynamicQuantizeMatMul` (bias folded in); `ops: 'standard'` emits the plain ONNX
+ * form (DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add), which any ONNX runtime runs
+ * and ORT fuses to the same kernel at load. docs/benchmarks.md has both measured.
+ * Conv kernels stay float: their dynamic counterpart (ConvInteger) is slower than float on ORT's CPU.
+ */
+import { DataType, type ModelDef, type NodeDef } from '../../onnx/model.js';
+import { copyModel, gemmBias, GraphEdit, MS_DOMAIN, weightedOps } from './graph-edit.js';
+
+export interface DynamicOptions {
+  ops?: 'contrib' | 'standard';
+}
+
+export interface TransformReport {
+  /** Weighted ops rewritten. */
+  rewritten: number;
+  /** Weighted ops left as they were, with why. */
+  skipped: { node: string; reason: string }[];
+}
+
+export function quantizeDynamic(source: ModelDef, o: DynamicOptions = {}): { model: ModelDef; report: TransformReport } {
+  const model = copyModel(source);
+  const e = new GraphEdit(model);
+  const report: TransformReport = { rewritten: 0, skipped: [] };
+  for (const op of weightedOps(e, ['matmul', 'gemm', 'conv'])) {
+    if (op.kind === 'conv') {
+      report.skipped.push({ node: op.node.name ?? op.node.outputs[0]!, reason: 'Conv stays float under dynamic quantization (use quantize_static)' });
+      continue;
+    }
+    const [k, n] = op.weight.dims as [number, number];
+    const q = quantizeColumnsInt8(op.weight.data as Float32Array, k, n);
+    const base = op.weight.name;
+    const wq = e.addInitializer({ name: e.fresh(`${base}_quantized`), dataType: DataType.INT8, dims: [k, n], data: q.values });
+    const scale = e.addInitializer({ name: e.fresh(`${base}_scale`), dataType: DataType.FLOAT, dims: [n], data: q.scales });
+    const zero = e.addInitializer({ name: e.fresh(`${base}_zero_point`), dataType: DataType.INT8, dims: [n], data: new Int8Array(n) });
+    const { bias, output, absorbed } = biasOf(e, op.node, n, op.kind);
+    const replacement = o.ops === 'standard'
+      ? standardForm(e, op.node.inputs[0]!, wq, scale, zero, bias, output)
+      : [{ opType: 'DynamicQuantizeMatMul', domain: MS_DOMAIN, inputs: [op.node.inputs[0]!, wq, scale, zero, ...(bias ? [bias] : [])], outputs: [output], name: e.fresh(`${op.node.name ?? base}_dq`) }];
+    const at = e.graph.nodes.indexOf(op.node);
+    e.graph.nodes.splice(at, 1, ...replacement);
+    if (absorbed) e.graph.nodes.splice(e.graph.nodes.indexOf(absorbed), 1);
+    report.rewritten++;
+  }
+  if (o.ops !== 'standard') e.useDomain(MS_DOMAIN, 1);
+  e.dropUnused();
+  return { model, report };
+}
+
+/**
+ * The bias to fold: Gemm's C, or the constant [N] vector of the Add that alone reads a MatMul's
+ * output (that Add then disappears, and its output is the new node's).
+ */
+function biasOf(e: GraphEdit, node: NodeDef, n: number, kind: 'matmul' | 'gemm'): { bias?: string; output: string; absorbed?: NodeDef } {
+  const out = node.outputs[0]!;
+  if (kind === 'gemm') return { bias: gemmBias(e, node, n), output: out };
+  const readers = e.consumers(out);
+  const add = readers.length === 1 && !e.isGraphOutput(out) && readers[0]!.opType === 'Add' && !readers[0]!.domain ? readers[0]! : undefined;
+  if (!add) return { output: out };
+  const other = add.inputs[0] === out ? add.inputs[1]! : add.inputs[0]!;
+  const b = e.floatConstant(other);
+  if (!b || b.data.length !== n || b.dims.length > 1) return { output: out };
+  return { bias: other, output: add.outputs[0]!, absorbed: add };
+}
+
+function standardForm(e: GraphEdit, a: string, wq: string, scale: string, zero: string, bias: string | undefined, output: string): NodeDef[] {
+  const aq = e.fresh(`${a}_quantized`);
+  const as = e.fresh(`${a}_scale`);
+  const az = e.fresh(`${a}_zero_point`);
+  const acc = e.fresh(`${output}_int32`);
+  const accF = e.fresh(`${output}_int32_float`);
+  const s = e.fresh(`${output}_scale`);
+  const scaled = bias ? e.fresh(`${output}_unbiased`) : output;
+  const nodes: NodeDef[] = [
+    { opType: 'DynamicQuantizeLinear', inputs: [a], outputs: [aq, as, az] },
+    { opType: 'MatMulInteger', inputs: [aq, wq, az, zero], outputs: [acc] },
+    { opType: 'Cast', inputs: [acc], outputs: [accF], attributes: { to: { kind: 'int', value: DataType.FLOAT } } },
+    { opType: 'Mul', inputs: [as, scale], outputs: [s] },
+    { opType: 'Mul', inputs: [accF, s], outputs: [scaled] },
+  ];
+  if (bias) nodes.push({ opType: 'Add', inputs: [scaled, bias], outputs: [output] });
+  return nodes;
+}
+
+/** Symmetric int8 per column of a [K, N] matrix: q = round(w / s), s = max|w[:, j]| / 127. */
+export function quantizeColumnsInt8(w: Float32Array, k: number, n: number): { values: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) scales[j] = Math.max(scales[j]!, Math.abs(w[i * n + j]!));
+  for (let j = 0; j < n; j++) scales[j] = scales[j]! > 0 ? scales[j]! / 127 : 1;
+  const values = new Int8Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) values[i * n + j] = Math.max(-127, Math.min(127, Math.round(w[i * n + j]! / scales[j]!)));
+  return { values, scales };
+}
+

@@ -1,0 +1,149 @@
+/**
+ * The optimize job through the API as a user runs it: train an MLP, optimize it by each method,
+ * read the new version's lineage and side-by-side metrics, deploy it (alone and as a 10% canary),
+ * and the refusals: a tree ensemble, an imported model without data, another tenant's model.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
+import { until, waitJob } from '../testing/jobs-helpers.js';
+
+const iris = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'));
+const row = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
+
+describe('optimize jobs', () => {
+  let s: TestServer;
+  let dev: string;
+  let other: string;
+  const submit = (json: Record<string, unknown>, key = dev) => s.call('POST', '/v1/jobs', { key, json });
+  async function succeed(json: Record<string, unknown>) {
+    const r = await submit(json);
+    assert.equal(r.status, 202, r.text);
+    const job = await waitJob(s, r.body.id, { key: dev });
+    assert.equal(job.status, 'succeeded', `${job.error}`);
+    return job;
+  }
+
+  before(async () => {
+    s = await startTestServer({ AIAAS_CPU: '2' });
+    dev = (await s.tenant('opt-co')).developer;
+    other = (await s.tenant('rival-co')).developer;
+    assert.equal((await s.call('POST', '/v1/datasets?name=iris', { key: dev, body: iris })).status, 201);
+    await succeed({ type: 'train', name: 'iris-mlp', dataset: 'iris', target: 'species', model: { kind: 'mlp', hidden: [32] }, training: { epochs: 60 } });
+  });
+  after(() => s.stop());
+
+  test('each method registers a new version with lineage.optimizedFrom and metrics beside the source\'s', async () => {
+    const source = (await s.call('GET', '/v1/models/iris-mlp/versions/1', { key: dev })).body;
+    const methods: Record<string, unknown>[] = [
+      { method: 'quantize_dynamic' }, { method: 'fp16' }, { method: 'quantize_static' },
+      { method: 'prune', sparsity: 0.5, structured: true }, { method: 'quantize_weights', bits: 8 },
+    ];
+    let expected = 2;
+    for (const m of methods) {
+      const job = await succeed({ type: 'optimize', model: 'iris-mlp', version: 1, ...m });
+      assert.deepEqual(job.result, { model: 'iris-mlp', version: expected });
+      const v = (await s.call('GET', `/v1/models/iris-mlp/versions/${expected}`, { key: dev })).body;
+      assert.deepEqual(v.lineage.optimizedFrom, { model: 'iris-mlp', version: 1, method: m.method });
+      assert.deepEqual(v.signature, source.signature, 'same raw columns in, same outputs');
+      const x = v.metrics;
+      assert.equal(x.source.sizeBytes, source.sizeBytes);
+      assert.equal(x.sizeBytes, v.sizeBytes);
+      for (const l of [x.latencyMs, x.source.latencyMs]) assert.ok(l.p50Row > 0 && l.p50Batch > 0, JSON.stringify(l));
+      assert.equal(x.source.test.accuracy, source.metrics.test.accuracy, 'the source re-measured on its own test split');
+      assert.ok(Math.abs(x.test.accuracy - x.source.test.accuracy) <= 0.1, `${m.method}: ${x.test.accuracy} vs ${x.source.test.accuracy}`);
+      assert.equal(x.optimization.testRows, source.metrics.training.testRows);
+      expected++;
+    }
+  });
+
+  test('an optimized version serves through the same endpoint, also as a 10% canary', async () => {
+    const r = await s.call('POST', '/v1/endpoints', { key: dev, json: { name: 'iris-q', model: 'iris-mlp', version: 2, replicas: { min: 1, max: 1 } } });
+    assert.equal(r.status, 201, r.text);
+    await until('ready', async () => (await s.call('GET', '/v1/endpoints/iris-q', { key: dev })).body.status === 'ready');
+    const p = await s.call('POST', '/v1/endpoints/iris-q/predict', { key: dev, json: { instances: [row] } });
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.body.version, 2);
+    assert.ok(['setosa', 'versicolor', 'virginica'].includes(p.body.predictions[0].label));
+    const t = await s.call('PATCH', '/v1/endpoints/iris-q', { key: dev, json: { traffic: [{ version: 1, weight: 90 }, { version: 2, weight: 10 }] } });
+    assert.equal(t.status, 200, t.text);
+    await until('both versions ready', async () => (await s.call('GET', '/v1/endpoints/iris-q', { key: dev })).body.status === 'ready');
+    const seen = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const q = await s.call('POST', '/v1/endpoints/iris-q/predict', { key: dev, json: { instances: [row] } });
+      assert.equal(q.status, 200, q.text);
+      seen.add(q.body.version);
+    }
+    assert.deepEqual([...seen].sort(), [1, 2], 'weighted round-robin sends 3 of 30 to the canary');
+  });
+
+  test('a method that does not apply is a 422 that says why and what applies instead', async () => {
+    await succeed({ type: 'train', name: 'iris-forest', dataset: 'iris', target: 'species', model: { kind: 'random_forest', nEstimators: 5 } });
+    const r = await submit({ type: 'optimize', model: 'iris-forest', version: 1, method: 'quantize_dynamic' });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.error.code, 'method_not_applicable');
+    assert.match(r.body.error.message, /tree ensemble/);
+
+    const artifact = await fetch(`${s.url}/v1/models/iris-mlp/versions/1/artifact`, { headers: { authorization: `Bearer ${dev}` } });
+    const imp = await s.call('POST', '/v1/models/iris-imported/versions', { key: dev, body: Buffer.from(await artifact.arrayBuffer()), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(imp.status, 201, imp.text);
+    const prune = await submit({ type: 'optimize', model: 'iris-imported', version: 1, method: 'prune', fineTuneEpochs: 2 });
+    assert.equal(prune.status, 422, prune.text);
+    assert.match(prune.body.error.message, /imported/);
+    assert.match(prune.body.error.message, /quantize_dynamic/);
+    const stat = await submit({ type: 'optimize', model: 'iris-imported', version: 1, method: 'quantize_static' });
+    assert.equal(stat.status, 422, stat.text);
+    assert.match(stat.body.error.message, /calibration/);
+    const bits = await submit({ type: 'optimize', model: 'iris-mlp', version: 1, method: 'quantize_weights' });
+    assert.equal(bits.status, 422);
+    assert.match(bits.body.error.message, /bits/);
+    const wrong = await submit({ type: 'optimize', model: 'iris-mlp', version: 1, method: 'fp16', bits: 4 });
+    assert.equal(wrong.status, 422);
+    assert.match(wrong.body.error.message, /quantize_weights/);
+  });
+
+  test('an imported version is measured on the dataset the job names', async () => {
+    const job = await succeed({ type: 'optimize', model: 'iris-imported', version: 1, method: 'quantize_dynamic', evaluation: { dataset: 'iris', target: 'species' } });
+    const v = (await s.call('GET', `/v1/models/iris-imported/versions/${job.result.version}`, { key: dev })).body;
+    assert.equal(v.source, 'imported');
+    assert.equal(v.metrics.optimization.testRows, 150);
+    assert.ok(v.metrics.source.test.accuracy > 0.8 && Math.abs(v.metrics.test.accuracy - v.metrics.source.test.accuracy) <= 0.1);
+  });
+
+  test('a language model: quantize_weights at 4 bits keeps its tokenizer files; prune is refused for it', async () => {
+    const lines = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 200).join('\n');
+    assert.equal((await s.call('POST', '/v1/datasets?name=kjv-slice&format=text', { key: dev, body: lines })).status, 201);
+    await succeed({
+      type: 'train', name: 'kjv-tiny', dataset: 'kjv-slice', task: 'language_modeling', text: 'text', tokenizer: { kind: 'char' },
+      model: { kind: 'causal_lm', layers: 1, heads: 2, dim: 32, context: 16, dropout: 0 },
+      training: { steps: 10, batchSize: 8, optimizer: 'adamw', learningRate: 0.005, seed: 0 },
+    });
+    const job = await succeed({ type: 'optimize', model: 'kjv-tiny', method: 'quantize_weights', bits: 4 });
+    const [src, v] = await Promise.all([1, 2].map(async (n) => (await s.call('GET', `/v1/models/kjv-tiny/versions/${n}`, { key: dev })).body));
+    assert.equal(job.result.version, 2);
+    assert.equal(v.kind, 'causal_lm');
+    assert.deepEqual(v.lineage.optimizedFrom, { model: 'kjv-tiny', version: 1, method: 'quantize_weights' });
+    assert.ok(v.metrics.latencyMs.p50Row > 0 && v.metrics.optimization.rewritten === 5, JSON.stringify(v.metrics.optimization));
+    assert.equal(v.metrics.test, undefined);
+    const hf = await fetch(`${s.url}/v1/models/kjv-tiny/versions/2/artifact?format=hf`, { headers: { authorization: `Bearer ${dev}` } });
+    assert.equal(hf.status, 200, 'the Hugging Face folder, tokenizer included, as for the source');
+    assert.ok(src.sizeBytes > 0);
+    const prune = await submit({ type: 'optimize', model: 'kjv-tiny', method: 'prune' });
+    assert.equal(prune.status, 422);
+    assert.match(prune.body.error.message, /quantize_weights/);
+  });
+
+  test('another tenant gets the same 404 as for a model that does not exist', async () => {
+    const theirs = await submit({ type: 'optimize', model: 'iris-mlp', version: 1, method: 'quantize_dynamic' }, other);
+    const missing = await submit({ type: 'optimize', model: 'no-such-model', version: 1, method: 'quantize_dynamic' }, other);
+    assert.equal(theirs.status, 404);
+    assert.equal(missing.status, 404);
+    assert.equal(theirs.body.error.code, missing.body.error.code);
+    assert.equal(theirs.body.error.message.replace('iris-mlp', 'X'), missing.body.error.message.replace('no-such-model', 'X'));
+    const cal = await submit({ type: 'optimize', model: 'iris-mlp', version: 1, method: 'quantize_static', calibration: { dataset: 'iris' } }, other);
+    assert.equal(cal.status, 404);
+  });
+});

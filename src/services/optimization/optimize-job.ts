@@ -1,0 +1,240 @@
+/**
+ * The `optimize` job, as it runs in a worker process: read the source version's graph, apply the
+ * method (src/engine/transforms), measure source and result side by side on this node (size, p50
+ * latency, test metrics on the source's test split, or an imported version's evaluation dataset),
+ * and register the result as a new version of the same model with `lineage.optimizedFrom`.
+ */
+import * as ort from 'onnxruntime-node';
+import type { JobContext, JobOutcome } from '../jobs/job-type.js';
+import { readTable, trainingServices } from '../training/job-services.js';
+import { prepareData, rawFeeds } from '../training/pipeline.js';
+import { runArtifact, scoreOutputs, type RawFeeds } from '../training/evaluate.js';
+import { encodeTarget, type EncodedTarget } from '../training/target.js';
+import type { TrainSpec } from '../training/train-spec.js';
+import { InvalidInputError } from '../../infra/errors.js';
+import { applicableMethods, decodeModel, optimizeModel, type OptimizationOptions } from '../../engine/transforms/index.js';
+import { UnsupportedModelError } from '../../onnx/decode.js';
+import { encodeModel, type ModelDef } from '../../onnx/model.js';
+import { openSession } from '../../engine/runtime.js';
+import { permutation, Rng } from '../../ml/core/random.js';
+import { CATEGORIES, FEATURES } from '../../ml/preprocessing/onnx.js';
+import { column, isNumeric, type RawTable } from '../../ml/training-table.js';
+import type { Signature } from '../../ml/signature.js';
+import type { ModelVersion, RegistryService } from '../registry.js';
+import type { DatasetService } from '../datasets.js';
+import type { Principal } from '../principal.js';
+import { measureLatency, syntheticFeeds, type LatencyFeeds } from './measure.js';
+import type { OptimizeSpec } from './optimize-spec.js';
+
+const BATCH_ROWS = 64;
+const CALIBRATION_BATCH = 64;
+
+/** Held-out rows of the source, as the graph's feeds, with their truth. */
+interface TestData {
+  feeds: RawFeeds;
+  truth: EncodedTarget;
+  rowTruth: Float64Array;
+}
+
+export async function run(ctx: JobContext<OptimizeSpec>): Promise<JobOutcome> {
+  const spec = ctx.spec;
+  const { registry, datasets, principal } = await trainingServices(ctx);
+  const source = await registry.resolve(ctx.tenantId, spec.model, spec.version);
+  ctx.progress({ fraction: 0.05, message: `reading version ${source.version} of ${source.name}` });
+  const sourceBytes = new Uint8Array(await registry.readArtifact(source));
+  const graph = decode(sourceBytes);
+  const applies = applicableMethods(graph).find((a) => a.method === spec.method)!;
+  if (!applies.applies) throw new InvalidInputError('method_not_applicable', `${spec.method} does not apply to version ${source.version} of '${source.name}': ${applies.reason}.`);
+  const test = await testData(spec, source, datasets, principal);
+  ctx.progress({ fraction: 0.2, message: `applying ${spec.method}` });
+  const options = await optionsOf(spec, source, graph, datasets, principal);
+  const { model, report } = await optimizeModel(graph, options, ctx.threads);
+  const artifact = encodeModel(withProducer(model, spec));
+  ctx.log(`${spec.method}: ${report.rewritten} ops rewritten${report.skipped.length ? `, ${report.skipped.length} left as they were (${report.skipped[0]!.reason})` : ''}`);
+
+  ctx.progress({ fraction: 0.5, message: 'measuring latency (source and optimized, interleaved)' });
+  const feeds = test ? tabularLatencyFeeds(test.feeds) : await syntheticFeeds(source.signature, BATCH_ROWS, positionTable(graph));
+  const [sourceLatency, latency] = await measureLatency([sourceBytes, artifact], feeds, ctx.threads);
+  ctx.progress({ fraction: 0.8, message: test ? 'scoring both on the test rows' : 'no test rows for this version' });
+  const sourceTest = test ? await score(sourceBytes, source.signature, test, ctx.threads) : undefined;
+  const optimizedTest = test ? await score(artifact, source.signature, test, ctx.threads) : undefined;
+  if (!test) ctx.log(source.source === 'imported' ? 'no test metrics: give "evaluation": {dataset, target} to measure an imported version' : `no test metrics for a ${source.kind} here: compare with the benchmark (npm run bench:optimize)`);
+
+  const metrics = {
+    ...(optimizedTest ? { test: optimizedTest } : {}),
+    sizeBytes: artifact.length,
+    latencyMs: latency!,
+    source: { model: source.name, version: source.version, sizeBytes: sourceBytes.length, latencyMs: sourceLatency!, ...(sourceTest ? { test: sourceTest } : {}) },
+    optimization: { method: spec.method, ...optionSummary(spec), rewritten: report.rewritten, skipped: report.skipped, testRows: test?.feeds.rows ?? 0 },
+  };
+  ctx.progress({ fraction: 0.95, message: 'registering the optimized version' });
+  ctx.signal.throwIfAborted();
+  const version = await register(registry, ctx, source, artifact, metrics);
+  ctx.log(`registered ${version.name} version ${version.version}: ${sourceBytes.length} → ${artifact.length} bytes`);
+  return { metrics, result: { model: version.name, version: version.version } };
+}
+
+/** A GPT's position table length (its context), when the graph has one. */
+function positionTable(g: ModelDef): number | undefined {
+  return g.graph.initializers?.find((t) => t.name === 'wpe.weight')?.dims[0];
+}
+
+function decode(bytes: Uint8Array): ModelDef {
+  try {
+    return decodeModel(bytes);
+  } catch (err) {
+    if (err instanceof UnsupportedModelError) throw new InvalidInputError('unsupported_model', `The source graph cannot be optimized: ${err.message}.`);
+    throw err;
+  }
+}
+
+function withProducer(m: ModelDef, spec: OptimizeSpec): ModelDef {
+  return { ...m, metadata: { ...m.metadata, 'aiaas.optimizedFrom': JSON.stringify({ model: spec.model, version: spec.version, method: spec.method }) } };
+}
+
+function optionSummary(spec: OptimizeSpec): Record<string, unknown> {
+  const { model: _m, version: _v, method: _x, evaluation: _e, calibration, ...rest } = spec;
+  return { ...rest, ...(calibration ? { calibration: { dataset: calibration.dataset, version: calibration.datasetVersion, rows: calibration.rows } } : {}) };
+}
+
+async function register(registry: RegistryService, ctx: JobContext<OptimizeSpec>, source: ModelVersion, artifact: Uint8Array, metrics: Record<string, unknown>): Promise<ModelVersion> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of Object.keys(source.files)) files.set(name, (await registry.readFile(source, name))!);
+  return registry.registerVersion(ctx.tenantId, {
+    name: source.name, artifact, kind: source.kind, task: source.task, signature: source.signature, metrics, source: source.source,
+    description: `${ctx.spec.method} of version ${source.version}`,
+    lineage: {
+      job: ctx.jobId, dataset: source.lineage.dataset, datasetVersion: source.lineage.datasetVersion, params: source.lineage.params,
+      optimizedFrom: { model: source.name, version: source.version, method: ctx.spec.method },
+    },
+    files,
+  });
+}
+
+async function optionsOf(spec: OptimizeSpec, source: ModelVersion, graph: ModelDef, datasets: DatasetService, p: Principal): Promise<OptimizationOptions> {
+  switch (spec.method) {
+    case 'quantize_dynamic': return { method: 'quantize_dynamic', ops: spec.ops };
+    case 'quantize_weights': return { method: 'quantize_weights', bits: spec.bits!, blockSize: spec.blockSize };
+    case 'fp16': return { method: 'fp16' };
+    case 'prune': return { method: 'prune', sparsity: spec.sparsity!, structured: spec.structured! };
+    case 'quantize_static': {
+      const c = spec.calibration!;
+      const params = source.lineage.params as Partial<TrainSpec>;
+      const skip = c.target ?? (source.source === 'trained' ? params.target : undefined);
+      const table = await readTable(datasets, p, c.dataset, c.datasetVersion);
+      const order = permutation(table.rows, new Rng(0));
+      const rows = order.subarray(0, Math.min(c.rows, table.rows));
+      const batches: Record<string, ort.Tensor>[] = [];
+      for (let i = 0; i < rows.length; i += CALIBRATION_BATCH) {
+        batches.push(tensorsOf(feedsFor(source.signature, graph, table, rows.subarray(i, i + CALIBRATION_BATCH), skip)));
+      }
+      return { method: 'quantize_static', calibration: batches };
+    }
+  }
+}
+
+/**
+ * The source's held-out rows: a version trained here re-splits its training dataset exactly as its
+ * train job did (same spec, same seed); an imported one reads the evaluation dataset of the job.
+ */
+async function testData(spec: OptimizeSpec, source: ModelVersion, datasets: DatasetService, p: Principal): Promise<TestData | undefined> {
+  const sig = source.signature;
+  if (sig.task !== 'classification' && sig.task !== 'regression') return undefined;
+  if (source.source === 'trained') {
+    const params = source.lineage.params as unknown as TrainSpec;
+    if (!params.target || !params.split || sig.inputs.length === 0) return undefined;
+    const table = await readTable(datasets, p, params.dataset, params.datasetVersion);
+    const testTable = params.testDataset ? await readTable(datasets, p, params.testDataset.name, params.testDataset.version) : undefined;
+    const data = prepareData(params, table, testTable);
+    const feeds = rawFeeds(data.testTable, columnsOf(sig), data.testRows);
+    return { feeds, truth: data.testTarget, rowTruth: Float64Array.from(data.testRows, (r) => data.testTarget.values[r]!) };
+  }
+  if (!spec.evaluation) return undefined;
+  const table = await readTable(datasets, p, spec.evaluation.dataset, spec.evaluation.datasetVersion);
+  const truth = encodeTarget(column(table, spec.evaluation.target), sig.task);
+  if (sig.task === 'classification') alignTo(truth, sig.labels ?? indexLabels(truth.labels!));
+  const rows = Int32Array.from({ length: table.rows }, (_, i) => i).filter((r) => (sig.task === 'classification' ? truth.values[r]! >= 0 : !Number.isNaN(truth.values[r]!)));
+  const feeds = importedFeeds(sig, table, rows, spec.evaluation.target);
+  return { feeds, truth, rowTruth: Float64Array.from(rows, (r) => truth.values[r]!) };
+}
+
+/** An imported classifier's class index i is its labels[i] (or the number i when it declares none). */
+function alignTo(t: EncodedTarget, labels: string[]): void {
+  const index = new Map(labels.map((l, i) => [l, i]));
+  t.values = t.values.map((v) => (v < 0 ? -1 : index.get(t.labels![v]!) ?? -1));
+  t.labels = labels;
+}
+
+/** Class labels that are the numbers 0…C−1, for a classifier that declares no labels. */
+function indexLabels(seen: string[]): string[] {
+  const n = seen.map(Number);
+  if (!n.every((v) => Number.isInteger(v) && v >= 0)) {
+    throw new InvalidInputError('dataset_mismatch', `The imported classifier declares no labels, so its classes are indices 0…C−1; the evaluation target has labels ${seen.slice(0, 5).join(', ')}. Import it with ?labels=… or evaluate on a target of class indices.`);
+  }
+  return Array.from({ length: Math.max(...n) + 1 }, (_, i) => String(i));
+}
+
+const columnsOf = (sig: Signature) => {
+  const by = (tensor: string) => sig.inputs.filter((i) => i.tensor === tensor).sort((a, b) => a.index - b.index).map((i) => ({ name: i.name, type: i.type, nullable: i.nullable }));
+  return { numeric: by(FEATURES), categorical: by(CATEGORIES) };
+};
+
+/** Raw columns by the signature; a graph that takes one float matrix gets the table's numeric columns but the target. */
+function importedFeeds(sig: Signature, table: RawTable, rows: Int32Array, skip?: string): RawFeeds {
+  if (sig.inputs.length > 0) return rawFeeds(table, columnsOf(sig), rows);
+  const t = sig.tensors[0];
+  if (sig.tensors.length !== 1 || !t || t.dtype !== 'float32' || t.shape.length !== 2) {
+    throw new InvalidInputError('unsupported_model', `Only graphs with raw columns, or one float32 matrix input [rows, features], can be fed from a dataset; this one takes ${sig.tensors.map((x) => `${x.name} ${x.dtype}[${x.shape}]`).join(', ')}.`);
+  }
+  const numeric = table.columns.filter((c) => c.name !== skip && isNumeric(c)).map((c) => ({ name: c.name, type: 'number' as const, nullable: true }));
+  if (t.shape[1]! >= 0 && numeric.length !== t.shape[1]) {
+    throw new InvalidInputError('dataset_mismatch', `The graph's input '${t.name}' takes ${t.shape[1]} features; the dataset has ${numeric.length} numeric columns besides the target (${numeric.map((c) => c.name).slice(0, 8).join(', ')}…).`);
+  }
+  const feeds = rawFeeds(table, { numeric, categorical: [] }, rows);
+  return feeds;
+}
+
+function feedsFor(sig: Signature, graph: ModelDef, table: RawTable, rows: Int32Array, skip?: string): RawFeeds & { tensor?: string } {
+  const feeds = importedFeeds(sig, table, rows, skip);
+  return sig.inputs.length > 0 ? feeds : { ...feeds, tensor: graph.graph.inputs[0]!.name };
+}
+
+function tensorsOf(f: RawFeeds & { tensor?: string }, from = 0, n = f.rows): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  if (f.featureCount) out[f.tensor ?? FEATURES] = new ort.Tensor('float32', f.features.slice(from * f.featureCount, (from + n) * f.featureCount), [n, f.featureCount]);
+  if (f.categoryCount) out[CATEGORIES] = new ort.Tensor('string', f.categories.slice(from * f.categoryCount, (from + n) * f.categoryCount), [n, f.categoryCount]);
+  return out;
+}
+
+function tabularLatencyFeeds(f: RawFeeds): LatencyFeeds {
+  const batchRows = Math.min(BATCH_ROWS, f.rows);
+  return { row: tensorsOf(f, 0, 1), batch: tensorsOf(f, 0, batchRows), batchRows };
+}
+
+/** Test metrics of an artifact on the held-out rows (the train job's own scoring). */
+async function score(artifact: Uint8Array, sig: Signature, test: TestData, threads: number) {
+  const session = await openSession(artifact, { intraOpThreads: threads });
+  try {
+    const out = sig.inputs.length > 0 ? await runArtifact(session, test.feeds) : await runImported(session, test.feeds, sig);
+    return scoreOutputs(sig.task as 'classification' | 'regression', test.rowTruth, out, test.truth.labels);
+  } finally {
+    await session.release();
+  }
+}
+
+/** An imported graph's outputs as labels and probabilities (a float [N, C] output) or values ([N] / [N, 1]). */
+async function runImported(session: ort.InferenceSession, f: RawFeeds, sig: Signature) {
+  const r = await session.run({ [sig.tensors[0]!.name]: new ort.Tensor('float32', f.features, [f.rows, f.featureCount]) });
+  const floats = Object.values(r).filter((t) => t.type === 'float32');
+  if (sig.task === 'regression') return { values: floats[0]!.data as Float32Array };
+  const probs = floats.find((t) => t.dims.length === 2 && t.dims[1]! > 1);
+  if (!probs) throw new InvalidInputError('unsupported_model', 'The classifier has no float [rows, classes] output to score.');
+  const c = probs.dims[1]!;
+  const p = probs.data as Float32Array;
+  const labels = Int32Array.from({ length: f.rows }, (_, i) => {
+    let best = 0;
+    for (let k = 1; k < c; k++) if (p[i * c + k]! > p[i * c + best]!) best = k;
+    return best;
+  });
+  return { labels, probabilities: p, classCount: c };
+}
