@@ -7,12 +7,12 @@
 import type { Target } from '../../core/matrix.js';
 import { Rng } from '../../core/random.js';
 import type { TreeState } from '../types.js';
-import { GiniCriterion, UNIT, VarianceCriterion } from './criteria.js';
-import type { SplitCriterion } from './criteria.js';
+import { UNIT } from './criteria.js';
 import { HistogramScratch, NodeRows } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
-import { BestSplit, SplitScanner, occupiedBins } from './split-scan.js';
+import { BestSplit, GiniScan, VarianceScan, occupiedBins } from './split-scan.js';
+import type { ForestScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
 
 export { MAX_FOREST_ROWS } from './criteria.js';
@@ -42,8 +42,7 @@ export class ForestGrower {
   private readonly stats: Float64Array[];
   private readonly rows: NodeRows;
   private readonly scratch: HistogramScratch;
-  private readonly crit: SplitCriterion;
-  private readonly scanner: SplitScanner;
+  private readonly scanner: ForestScan;
   private readonly best: BestSplit;
   private readonly found: number[] = [];
   private readonly partScratch: Int32Array;
@@ -76,9 +75,8 @@ export class ForestGrower {
     this.stats = this.cls ? [this.pw] : [this.pw, this.wy];
     this.rows = new NodeRows(n, this.stats.length, this.cls !== null);
     this.scratch = new HistogramScratch(this.stride);
-    this.crit = this.cls ? new GiniCriterion(this.K, P.minSamplesLeaf) : new VarianceCriterion(P.minSamplesLeaf);
-    this.scanner = new SplitScanner(this.crit, 'midpoint');
-    this.best = new BestSplit(this.stride);
+    this.scanner = this.cls ? new GiniScan(this.K, P.minSamplesLeaf) : new VarianceScan(P.minSamplesLeaf);
+    this.best = new BestSplit(this.stride, 1e-12);
     this.sums = new Float64Array(this.stride * 64);
   }
 
@@ -178,7 +176,7 @@ export class ForestGrower {
   private findSplit(start: number, end: number, at: number, rng: Rng, newConstants: number[]): boolean {
     const feats = this.features;
     const F = this.F;
-    this.best.reset(this.crit.begin(this.sums, at));
+    this.scanner.begin(this.sums, at, this.best);
     this.rows.gather(this.indices, start, end, this.stats, this.cls);
     let visited = 0;
     let informative = 0;
@@ -200,7 +198,7 @@ export class ForestGrower {
     const { hist, touched } = this;
     const nb = this.nBins[f]!;
     let m = this.scratch.build(this.rows, this.bins, f * this.n, nb, hist, 0, touched);
-    if (m < 0) m = occupiedBins(hist, 0, nb, this.crit, touched);
+    if (m < 0) m = occupiedBins(hist, 0, nb, this.stride, this.cls ? this.K : 1, touched);
     return this.scanner.scan(hist, 0, f, nb, touched, m, this.best);
   }
 }

@@ -64,7 +64,7 @@ export function accumulate(
       a[oa + bins[col + idx[q]!]! * width + chan[q]!]! += v0[q]!;
       b[ob + bins[col + idx[q + 1]!]! * width + chan[q + 1]!]! += v0[q + 1]!;
     }
-  } else if (vals.length === 2) {
+  } else if (width === 2) {
     const v1 = vals[1]!;
     for (let q = 0; q < end; q += 2) {
       const c0 = oa + bins[col + idx[q]!]! * 2;
@@ -72,15 +72,26 @@ export function accumulate(
       a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!;
       b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!;
     }
-  } else {
+  } else if (vals.length === 2) {
+    // Boosting's (Σg, Σh, count): the count needs no gathered statistic. The padding row adds a
+    // count of 1 to its cell, taken off after the loop (a padded node has an odd count).
     const v1 = vals[1]!;
-    const v2 = vals[2]!;
     for (let q = 0; q < end; q += 2) {
       const c0 = oa + bins[col + idx[q]!]! * 3;
       const c1 = ob + bins[col + idx[q + 1]!]! * 3;
-      a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!; a[c0 + 2]! += v2[q]!;
-      b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!; b[c1 + 2]! += v2[q + 1]!;
+      a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!; a[c0 + 2]! += 1;
+      b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!; b[c1 + 2]! += 1;
     }
+    if (end > rows.count) b[ob + bins[col + idx[end - 1]!]! * 3 + 2]! -= 1;
+  } else {
+    // Squared error: the hessian is the count.
+    for (let q = 0; q < end; q += 2) {
+      const c0 = oa + bins[col + idx[q]!]! * 3;
+      const c1 = ob + bins[col + idx[q + 1]!]! * 3;
+      a[c0]! += v0[q]!; a[c0 + 1]! += 1; a[c0 + 2]! += 1;
+      b[c1]! += v0[q + 1]!; b[c1 + 1]! += 1; b[c1 + 2]! += 1;
+    }
+    if (end > rows.count) { const c = ob + bins[col + idx[end - 1]!]! * 3; b[c + 1]! -= 1; b[c + 2]! -= 1; }
   }
 }
 
@@ -200,24 +211,25 @@ export class SparseRows {
   }
 
   /**
-   * Builds the histograms of the gathered rows into `hist` (cleared here; `totals` = the node's
-   * (Σg, Σh, count)); only the `active` features' default cells are filled in.
+   * Builds the histograms of the gathered rows (statistics g, and h unless it is the count) into
+   * `hist` (cleared here; (g, h, c) = the node's totals); only the `active` features' default
+   * cells are filled in.
    */
-  build(rows: NodeRows, hist: Float64Array, totals: Float64Array, active: Int32Array): void {
+  build(rows: NodeRows, hist: Float64Array, g: number, h: number, c: number, active: Int32Array): void {
     const { rowStart, cells, offset } = this;
     const { idx, vals } = rows;
-    const [g, h, c] = vals as [Float64Array, Float64Array, Float64Array];
+    const gs = vals[0]!;
+    const hs = vals.length > 1 ? vals[1]! : null;
     hist.fill(0);
     for (let q = 0; q < rows.count; q++) {
       const i = idx[q]!;
-      const gi = g[q]!;
-      const hi = h[q]!;
-      const ci = c[q]!;
+      const gi = gs[q]!;
+      const hi = hs ? hs[q]! : 1;
       for (let e = rowStart[i]!, stop = rowStart[i + 1]!; e < stop; e++) {
         const o = cells[e]! * 3;
         hist[o]! += gi;
         hist[o + 1]! += hi;
-        hist[o + 2]! += ci;
+        hist[o + 2]! += 1;
       }
     }
     // Each feature's default cell holds what its other cells do not.
@@ -227,9 +239,9 @@ export class SparseRows {
       let sc = 0;
       for (let o = offset[f]! * 3, stop = offset[f + 1]! * 3; o < stop; o += 3) { sg += hist[o]!; sh += hist[o + 1]!; sc += hist[o + 2]!; }
       const d = this.defaultCell[f]! * 3;
-      hist[d] = totals[0]! - sg;
-      hist[d + 1] = totals[1]! - sh;
-      hist[d + 2] = totals[2]! - sc;
+      hist[d] = g - sg;
+      hist[d + 1] = h - sh;
+      hist[d + 2] = c - sc;
     }
   }
 }
