@@ -7,7 +7,7 @@
 import type { Target } from '../../core/matrix.js';
 import { Rng } from '../../core/random.js';
 import type { TreeState } from '../types.js';
-import { UNIT } from './criteria.js';
+import { UNIT, rowsOf } from './criteria.js';
 import { HistogramScratch, NodeRows } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
@@ -158,13 +158,12 @@ export class ForestGrower {
 
   private setLeafValue(tree: TreeBuilder, node: number, at: number): void {
     const sums = this.sums;
-    const weight = (k: number): number => sums[at + k]! - Math.floor(sums[at + k]! / UNIT) * UNIT;
     if (this.cls) {
       let s = 0;
-      for (let k = 0; k < this.K; k++) s += weight(k);
-      for (let k = 0; k < this.K; k++) tree.setValue(node, k, weight(k) / s);
+      for (let k = 0; k < this.K; k++) s += sums[at + k]! - rowsOf(sums[at + k]!) * UNIT;
+      for (let k = 0; k < this.K; k++) tree.setValue(node, k, (sums[at + k]! - rowsOf(sums[at + k]!) * UNIT) / s);
     } else {
-      tree.setValue(node, 0, sums[at + 1]! / weight(0));
+      tree.setValue(node, 0, sums[at + 1]! / (sums[at]! - rowsOf(sums[at]!) * UNIT));
     }
   }
 

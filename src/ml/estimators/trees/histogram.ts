@@ -137,18 +137,46 @@ export class HistogramScratch {
   private buildSparse(rows: NodeRows, bins: Uint8Array, col: number, nb: number, hist: Float64Array, o: number, touched: Int32Array): number {
     const { mark, width: W } = this;
     const stamp = ++this.stamp;
-    const idx = rows.idx;
+    const { idx, chan, vals } = rows;
+    const count = rows.count;
+    const v0 = vals[0]!;
     let m = 0;
     hist.fill(0, o + nb * W, o + (nb + 1) * W); // the missing cell is read whether touched or not
-    for (let q = 0; q < rows.count; q++) {
-      const bin = bins[col + idx[q]!]!;
-      if (mark[bin] === stamp) continue;
-      mark[bin] = stamp;
-      if (bin === nb) continue;
-      touched[m++] = bin;
-      for (let k = o + bin * W, stop = k + W; k < stop; k++) hist[k] = 0; // inline: a fill() call a row costs more than the row
+    // One pass: a bin's cells are cleared when the node first reaches it (inline: a fill() call a
+    // row costs more than the row), then the row added — the rows' order of the dense path.
+    if (chan) {
+      for (let q = 0; q < count; q++) {
+        const bin = bins[col + idx[q]!]!;
+        const c = o + bin * W;
+        if (mark[bin] !== stamp) {
+          mark[bin] = stamp;
+          if (bin !== nb) { touched[m++] = bin; for (let k = 0; k < W; k++) hist[c + k] = 0; }
+        }
+        hist[c + chan[q]!]! += v0[q]!;
+      }
+    } else if (W === 2) {
+      const v1 = vals[1]!;
+      for (let q = 0; q < count; q++) {
+        const bin = bins[col + idx[q]!]!;
+        const c = o + bin * 2;
+        if (mark[bin] !== stamp) {
+          mark[bin] = stamp;
+          if (bin !== nb) { touched[m++] = bin; hist[c] = 0; hist[c + 1] = 0; }
+        }
+        hist[c]! += v0[q]!;
+        hist[c + 1]! += v1[q]!;
+      }
+    } else {
+      for (let q = 0; q < count; q++) {
+        const bin = bins[col + idx[q]!]!;
+        if (mark[bin] === stamp) continue;
+        mark[bin] = stamp;
+        if (bin === nb) continue;
+        touched[m++] = bin;
+        for (let k = o + bin * W, stop = k + W; k < stop; k++) hist[k] = 0;
+      }
+      accumulate(rows, bins, col, W, hist, o, hist, o);
     }
-    accumulate(rows, bins, col, W, hist, o, hist, o);
     if (m <= 24) insertionSort(touched, m);
     else { m = 0; for (let bin = 0; bin < nb; bin++) if (mark[bin] === stamp) touched[m++] = bin; }
     return m;
