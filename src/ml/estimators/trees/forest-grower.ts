@@ -132,7 +132,7 @@ export class ForestGrower {
       const thr = splitThreshold(this.thresholds, this.nBins, f, best.thrBin);
       const ids = tree.split(node, f, thr, best.missingLeft);
       const mid = partition(this.indices, this.partScratch, start, end, this.layout, f, best.bin, best.missingLeft);
-      tree.value.fill(0, node * tree.outputs, (node + 1) * tree.outputs);
+      for (let k = node * tree.outputs, stop = k + tree.outputs; k < stop; k++) tree.value[k] = 0;
       const childConstants = found.length ? constants.concat(found) : constants;
       const la = ids.left * stride;
       const ra = ids.right * stride;

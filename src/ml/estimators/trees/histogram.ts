@@ -126,10 +126,10 @@ export class HistogramScratch {
   buildDense(rows: NodeRows, bins: Uint8Array, col: number, nb: number, hist: Float64Array, o: number): void {
     const W = this.width;
     const cells = (nb + 1) * W;
-    hist.fill(0, o, o + cells);
+    zero(hist, o, o + cells);
     if (nb * 4 > rows.count) return accumulate(rows, bins, col, W, hist, o, hist, o);
     const lane = this.lane;
-    lane.fill(0, 0, cells);
+    zero(lane, 0, cells);
     accumulate(rows, bins, col, W, hist, o, lane, 0);
     for (let j = 0; j < cells; j++) hist[o + j]! += lane[j]!;
   }
@@ -141,7 +141,7 @@ export class HistogramScratch {
     const count = rows.count;
     const v0 = vals[0]!;
     let m = 0;
-    hist.fill(0, o + nb * W, o + (nb + 1) * W); // the missing cell is read whether touched or not
+    zero(hist, o + nb * W, o + (nb + 1) * W); // the missing cell is read whether touched or not
     // One pass: a bin's cells are cleared when the node first reaches it (inline: a fill() call a
     // row costs more than the row), then the row added — the rows' order of the dense path.
     if (chan) {
@@ -181,6 +181,11 @@ export class HistogramScratch {
     else { m = 0; for (let bin = 0; bin < nb; bin++) if (mark[bin] === stamp) touched[m++] = bin; }
     return m;
   }
+}
+
+/** Clears a[from, to): a loop, as a fill() call costs more than the few cells of a feature or a small node. */
+export function zero(a: Float64Array, from: number, to: number): void {
+  for (let j = from; j < to; j++) a[j] = 0;
 }
 
 function insertionSort(a: Int32Array, m: number): void {

@@ -119,8 +119,7 @@ export class GiniScan implements ForestScan {
     }
     const hasMissing = missingRows > 0;
     if (m + (hasMissing ? 1 : 0) <= 1) return false;
-    packed.fill(0);
-    weight.fill(0);
+    for (let k = 0; k < K; k++) { packed[k] = 0; weight[k] = 0; }
     let rows = 0;
     for (let a = 0; a < m; a++) {
       const c = o + touched[a]! * K;
