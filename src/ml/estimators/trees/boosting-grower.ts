@@ -90,8 +90,8 @@ export class BoostingGrower {
     this.offset = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f]! + this.nBins[f]! + 1;
     this.histSize = this.offset[F]! * 3;
-    this.rowsG = new NodeRows(n, 1, false);
-    this.rowsGH = new NodeRows(n, 2, false);
+    this.rowsG = new NodeRows(n, 1);
+    this.rowsGH = new NodeRows(n, 2);
     this.rows = this.rowsGH;
     this.scanner = new GradientScan(P.minSamplesLeaf, P.l2);
     this.sparseRows = SparseRows.of(bins, n, this.offset);

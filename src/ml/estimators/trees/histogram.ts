@@ -1,41 +1,49 @@
 /**
  * The one histogram builder of the tree growers (forests and boosting), on column-major bins
  * (feature f's bin of row i at `bins[f * n + i]`), one feature at a time, as scikit-learn's
- * `_hist_gradient_boosting` does: a node's row statistics are first gathered in the node's row
- * order (`NodeRows`), so that the per-feature loops read them sequentially.
+ * `_hist_gradient_boosting` does. A node's row ids are first gathered in the node's order
+ * (`NodeRows`), and for boosting its gradients and hessians too, so that the per-feature loops
+ * read them sequentially. A forest's row statistics (class, weight, w·y) stay indexed by row: a
+ * forest node tries a few features only, over which the gathering would not pay back.
  *
  * A feature's histogram is a block of (nBins(f) + 1) cells of `width` float64 values each; the
  * last cell holds its missing values (binning.ts's convention). What a cell sums is the
- * criterion's business (criteria.ts): per-class packed weights, (packed weight, Σwy), or (Σg, Σh,
- * count) — the builder adds `vals.length` statistics per row, the first one at the cell's channel
- * `chan[row]` when given (the class of a classification row).
+ * criterion's business (criteria.ts): per-class packed weights (the statistic added at the
+ * row's class channel), (packed weight, Σwy), or (Σg, Σh, count).
  */
 
-/** The statistics of a node's rows, in the node's order, padded to an even length with a zero row. */
+/** The rows of a node, in the node's order (see above for which statistics are gathered). */
 export class NodeRows {
-  /** Row ids (the padding repeats the first row; its statistics are 0). */
+  /** Row ids, padded to an even length by repeating the first (gathered statistics are 0 there). */
   readonly idx: Int32Array;
-  readonly chan: Int32Array | null;
-  readonly vals: Float64Array[];
-  /** Rows gathered (the padded length is `count + (count & 1)`). */
+  /** Per row (forests): the class of each row, or null. */
+  chan: Int32Array | null = null;
+  /** Per row (forests) or gathered (boosting, padded with 0). */
+  vals: Float64Array[];
+  /** Rows (the padded length is `count + (count & 1)`). */
   count = 0;
 
-  constructor(n: number, values: number, withChannel: boolean) {
+  /** `gathered`: how many statistics are copied in the node's order (boosting), 0 for a forest's. */
+  constructor(n: number, private readonly gathered: number) {
     this.idx = new Int32Array(n + 1);
-    this.chan = withChannel ? new Int32Array(n + 1) : null;
-    this.vals = Array.from({ length: values }, () => new Float64Array(n + 1));
+    this.vals = Array.from({ length: gathered }, () => new Float64Array(n + 1));
   }
 
-  /** Gathers rows indices[start, end): per-row statistics `stats[k][row]` and channel `channel[row]`. */
-  gather(indices: Int32Array, start: number, end: number, stats: readonly Float64Array[], channel: Int32Array | null): void {
+  get byRow(): boolean {
+    return this.gathered === 0;
+  }
+
+  /** Takes rows indices[start, end) with their statistics `stats[k][row]` (and classes `channel[row]`). */
+  gather(indices: Int32Array, start: number, end: number, stats: Float64Array[], channel: Int32Array | null): void {
     const count = end - start;
-    const { idx, chan } = this;
+    const idx = this.idx;
     this.count = count;
     for (let q = 0; q < count; q++) idx[q] = indices[start + q]!;
     idx[count] = idx[0]!;
-    if (chan && channel) {
-      for (let q = 0; q < count; q++) chan[q] = channel[idx[q]!]!;
-      chan[count] = chan[0]!;
+    if (this.gathered === 0) {
+      this.vals = stats;
+      this.chan = channel;
+      return;
     }
     for (let k = 0; k < stats.length; k++) gatherValues(stats[k]!, this.vals[k]!, idx, count);
   }
@@ -47,7 +55,7 @@ function gatherValues(from: Float64Array, to: Float64Array, idx: Int32Array, cou
 }
 
 /**
- * Adds the gathered rows of one feature (its bins `bins[col + row]`) into a histogram: rows
+ * Adds the node's rows of one feature (its bins `bins[col + row]`) into a histogram: rows
  * alternate between lane A (`a` at `oa`) and lane B (`b` at `ob`), two accumulators that halve the
  * dependency chains when consecutive rows hit one cell (binary features); pass one lane twice for
  * a single accumulator. The caller clears the cells and merges the lanes.
@@ -56,25 +64,34 @@ export function accumulate(
   rows: NodeRows, bins: Uint8Array, col: number, width: number,
   a: Float64Array, oa: number, b: Float64Array, ob: number,
 ): void {
-  const { idx, chan, vals } = rows;
-  const end = rows.count + (rows.count & 1);
+  const { idx, chan, vals, count } = rows;
+  const end = count + (count & 1);
+  const pairs = count - (count & 1);
   const v0 = vals[0]!;
   if (chan) {
-    for (let q = 0; q < end; q += 2) {
-      a[oa + bins[col + idx[q]!]! * width + chan[q]!]! += v0[q]!;
-      b[ob + bins[col + idx[q + 1]!]! * width + chan[q + 1]!]! += v0[q + 1]!;
+    // Forest classification, by row; an odd last row goes to lane A.
+    for (let q = 0; q < pairs; q += 2) {
+      const i = idx[q]!;
+      const j = idx[q + 1]!;
+      a[oa + bins[col + i]! * width + chan[i]!]! += v0[i]!;
+      b[ob + bins[col + j]! * width + chan[j]!]! += v0[j]!;
     }
+    if (pairs < count) { const i = idx[pairs]!; a[oa + bins[col + i]! * width + chan[i]!]! += v0[i]!; }
   } else if (width === 2) {
+    // Forest regression, by row.
     const v1 = vals[1]!;
-    for (let q = 0; q < end; q += 2) {
-      const c0 = oa + bins[col + idx[q]!]! * 2;
-      const c1 = ob + bins[col + idx[q + 1]!]! * 2;
-      a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!;
-      b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!;
+    for (let q = 0; q < pairs; q += 2) {
+      const i = idx[q]!;
+      const j = idx[q + 1]!;
+      const c0 = oa + bins[col + i]! * 2;
+      const c1 = ob + bins[col + j]! * 2;
+      a[c0]! += v0[i]!; a[c0 + 1]! += v1[i]!;
+      b[c1]! += v0[j]!; b[c1 + 1]! += v1[j]!;
     }
+    if (pairs < count) { const i = idx[pairs]!; const c = oa + bins[col + i]! * 2; a[c]! += v0[i]!; a[c + 1]! += v1[i]!; }
   } else if (vals.length === 2) {
-    // Boosting's (Σg, Σh, count): the count needs no gathered statistic. The padding row adds a
-    // count of 1 to its cell, taken off after the loop (a padded node has an odd count).
+    // Boosting's (Σg, Σh, count), gathered: the count needs no statistic. The padding row adds a
+    // count of 1 to its cell, taken off after the loop.
     const v1 = vals[1]!;
     for (let q = 0; q < end; q += 2) {
       const c0 = oa + bins[col + idx[q]!]! * 3;
@@ -82,7 +99,7 @@ export function accumulate(
       a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!; a[c0 + 2]! += 1;
       b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!; b[c1 + 2]! += 1;
     }
-    if (end > rows.count) b[ob + bins[col + idx[end - 1]!]! * 3 + 2]! -= 1;
+    if (end > count) b[ob + bins[col + idx[end - 1]!]! * 3 + 2]! -= 1;
   } else {
     // Squared error: the hessian is the count.
     for (let q = 0; q < end; q += 2) {
@@ -91,7 +108,7 @@ export function accumulate(
       a[c0]! += v0[q]!; a[c0 + 1]! += 1; a[c0 + 2]! += 1;
       b[c1]! += v0[q + 1]!; b[c1 + 1]! += 1; b[c1 + 2]! += 1;
     }
-    if (end > rows.count) { const c = ob + bins[col + idx[end - 1]!]! * 3; b[c + 1]! -= 1; b[c + 2]! -= 1; }
+    if (end > count) { const c = ob + bins[col + idx[end - 1]!]! * 3; b[c + 1]! -= 1; b[c + 2]! -= 1; }
   }
 }
 
@@ -146,25 +163,27 @@ export class HistogramScratch {
     // row costs more than the row), then the row added — the rows' order of the dense path.
     if (chan) {
       for (let q = 0; q < count; q++) {
-        const bin = bins[col + idx[q]!]!;
+        const i = idx[q]!;
+        const bin = bins[col + i]!;
         const c = o + bin * W;
         if (mark[bin] !== stamp) {
           mark[bin] = stamp;
           if (bin !== nb) { touched[m++] = bin; for (let k = 0; k < W; k++) hist[c + k] = 0; }
         }
-        hist[c + chan[q]!]! += v0[q]!;
+        hist[c + chan[i]!]! += v0[i]!;
       }
     } else if (W === 2) {
       const v1 = vals[1]!;
       for (let q = 0; q < count; q++) {
-        const bin = bins[col + idx[q]!]!;
+        const i = idx[q]!;
+        const bin = bins[col + i]!;
         const c = o + bin * 2;
         if (mark[bin] !== stamp) {
           mark[bin] = stamp;
           if (bin !== nb) { touched[m++] = bin; hist[c] = 0; hist[c + 1] = 0; }
         }
-        hist[c]! += v0[q]!;
-        hist[c + 1]! += v1[q]!;
+        hist[c]! += v0[i]!;
+        hist[c + 1]! += v1[i]!;
       }
     } else {
       for (let q = 0; q < count; q++) {
