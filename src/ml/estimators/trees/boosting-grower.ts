@@ -200,9 +200,18 @@ export class BoostingGrower {
     rows.gather(this.indices, node.start, node.end, this.stats, null);
     if (this.sparseRows) return this.sparseRows.build(rows, hist, node.g, node.h, node.end - node.start, node.active);
     const active = node.active;
-    for (let a = 0; a < active.length; a++) {
+    const { nBins, offset, scratch } = this;
+    let a = 0;
+    if (rows === this.rowsGH) {
+      for (; a + 1 < active.length; a += 2) {
+        const f = active[a]!;
+        const e = active[a + 1]!;
+        scratch.buildDensePair(rows, bins, f * n, nBins[f]!, offset[f]! * 3, e * n, nBins[e]!, offset[e]! * 3, hist);
+      }
+    }
+    for (; a < active.length; a++) {
       const f = active[a]!;
-      this.scratch.buildDense(rows, bins, f * n, this.nBins[f]!, hist, this.offset[f]! * 3);
+      scratch.buildDense(rows, bins, f * n, nBins[f]!, hist, offset[f]! * 3);
     }
   }
 

@@ -113,16 +113,54 @@ export function accumulate(
 }
 
 /**
+ * `accumulate` for two features at once (boosting's gathered (Σg, Σh, count) cells): a row's
+ * statistics are read once for both. Each feature has its lanes as in `accumulate`.
+ */
+function accumulatePair(
+  rows: NodeRows, bins: Uint8Array, colA: number, colB: number,
+  aA: Float64Array, oaA: number, bA: Float64Array, obA: number,
+  aB: Float64Array, oaB: number, bB: Float64Array, obB: number,
+): void {
+  const { idx, vals, count } = rows;
+  const end = count + (count & 1);
+  const v0 = vals[0]!;
+  const v1 = vals[1]!;
+  for (let q = 0; q < end; q += 2) {
+    const i0 = idx[q]!;
+    const i1 = idx[q + 1]!;
+    const g0 = v0[q]!;
+    const h0 = v1[q]!;
+    const g1 = v0[q + 1]!;
+    const h1 = v1[q + 1]!;
+    const a0 = oaA + bins[colA + i0]! * 3;
+    const a1 = obA + bins[colA + i1]! * 3;
+    const b0 = oaB + bins[colB + i0]! * 3;
+    const b1 = obB + bins[colB + i1]! * 3;
+    aA[a0]! += g0; aA[a0 + 1]! += h0; aA[a0 + 2]! += 1;
+    bA[a1]! += g1; bA[a1 + 1]! += h1; bA[a1 + 2]! += 1;
+    aB[b0]! += g0; aB[b0 + 1]! += h0; aB[b0 + 2]! += 1;
+    bB[b1]! += g1; bB[b1 + 1]! += h1; bB[b1 + 2]! += 1;
+  }
+  if (end > count) {
+    const i = idx[end - 1]!;
+    bA[obA + bins[colA + i]! * 3 + 2]! -= 1;
+    bB[obB + bins[colB + i]! * 3 + 2]! -= 1;
+  }
+}
+
+/**
  * Scratch space for building one feature's histogram: the second lane, and the marks of the
  * sparse path (which clears and lists only the bins a small node touches).
  */
 export class HistogramScratch {
   readonly lane: Float64Array;
+  private readonly pairLane: Float64Array;
   private readonly mark = new Int32Array(256);
   private stamp = 0;
 
   constructor(readonly width: number) {
     this.lane = new Float64Array(256 * width);
+    this.pairLane = new Float64Array(width === 3 ? 256 * 3 : 0);
   }
 
   /**
@@ -137,6 +175,26 @@ export class HistogramScratch {
       return -1;
     }
     return this.buildSparse(rows, bins, col, nb, hist, o, touched);
+  }
+
+  /**
+   * Builds every cell of two features' histograms (boosting with gathered (g, h): the row
+   * statistics are read once for both), each as `buildDense` does.
+   */
+  buildDensePair(rows: NodeRows, bins: Uint8Array, colA: number, nbA: number, oA: number, colB: number, nbB: number, oB: number, hist: Float64Array): void {
+    const cellsA = (nbA + 1) * 3;
+    const cellsB = (nbB + 1) * 3;
+    zero(hist, oA, oA + cellsA);
+    zero(hist, oB, oB + cellsB);
+    const laneA = nbA * 4 <= rows.count;
+    const laneB = nbB * 4 <= rows.count;
+    const lane = this.lane;
+    const other = this.pairLane;
+    if (laneA) zero(lane, 0, cellsA);
+    if (laneB) zero(other, 0, cellsB);
+    accumulatePair(rows, bins, colA, colB, hist, oA, laneA ? lane : hist, laneA ? 0 : oA, hist, oB, laneB ? other : hist, laneB ? 0 : oB);
+    if (laneA) for (let j = 0; j < cellsA; j++) hist[oA + j]! += lane[j]!;
+    if (laneB) for (let j = 0; j < cellsB; j++) hist[oB + j]! += other[j]!;
   }
 
   /** Builds every cell of feature f's histogram (two lanes for a node of at least 4 rows a bin). */
