@@ -32,9 +32,9 @@ export class BestSplit {
     this.found = false;
   }
 
-  /** Whether `score` beats the best so far: ties (within the relative tolerance) keep the first. */
-  beats(score: number): boolean {
-    return this.found ? score > this.score + this.tolerance * Math.abs(this.score) : score > this.score;
+  /** What a score must exceed to beat the best so far: ties (within the relative tolerance) keep the first. */
+  bar(): number {
+    return this.found ? this.score + this.tolerance * Math.abs(this.score) : this.score;
   }
 
   /** Takes a split of feature f after bin `bin` (the caller writes `left`). */
@@ -156,7 +156,7 @@ export class GiniScan implements ForestScan {
       lW += l;
     }
     const score = lSq / lW + rSq / (this.totalWeight - lW);
-    if (!best.beats(score)) return;
+    if (!(score > best.bar())) return;
     best.take(score, f, touched[a]!, midpointBin(touched, a, m, nb), withMissing || (!hasMissing && lW >= this.totalWeight - lW));
     for (let k = 0; k < K; k++) best.left[k] = withMissing ? this.packed[k]! + hist[mo + k]! : this.packed[k]!;
   }
@@ -190,6 +190,7 @@ export class VarianceScan implements ForestScan {
     let cL = 0;
     let wL = 0;
     let sL = 0;
+    let bar = best.bar();
     for (let a = 0; a < m; a++) {
       const c = o + touched[a]! * 2;
       const r = rowsOf(hist[c]!);
@@ -205,8 +206,9 @@ export class VarianceScan implements ForestScan {
         const w1 = side ? wL + missingW : wL;
         const s1 = side ? sL + missingS : sL;
         const score = varianceTerm(s1, w1) + varianceTerm(sum - s1, weight - w1);
-        if (!best.beats(score)) continue;
+        if (!(score > bar)) continue;
         best.take(score, f, touched[a]!, midpointBin(touched, a, m, nb), side === 1 || (!hasMissing && w1 >= weight - w1));
+        bar = best.bar();
         best.left[0] = w1 + c1 * UNIT;
         best.left[1] = s1;
       }
