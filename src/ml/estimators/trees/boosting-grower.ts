@@ -5,11 +5,11 @@
  * histograms (trees/histogram.ts), the split scan (trees/split-scan.ts) and partitioning are the
  * ones the forest grower uses.
  */
-import { GradientCriterion, canSplitHessian } from './criteria.js';
+import { canSplitHessian } from './criteria.js';
 import { HistogramScratch, NodeRows, SparseRows } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
-import { BestSplit, SplitScanner, occupiedBins } from './split-scan.js';
+import { BestSplit, GradientScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
 import type { TreeState } from '../types.js';
 
@@ -26,10 +26,11 @@ interface SplitInfo {
   gain: number;
   feature: number;
   bin: number;
-  thrBin: number;
   missingLeft: boolean;
-  /** The left child's (Σg, Σh, count). */
-  left: Float64Array;
+  /** The left child's Σg, Σh and row count. */
+  g: number;
+  h: number;
+  c: number;
 }
 
 interface GrowNode {
@@ -37,8 +38,9 @@ interface GrowNode {
   start: number;
   end: number;
   depth: number;
-  /** (Σg, Σh, count) of the node's rows. */
-  sums: Float64Array;
+  /** Σg and Σh of the node's rows. */
+  g: number;
+  h: number;
   /** The features that may split it: a feature constant in a node is constant below it. */
   active: Int32Array;
   hist: Float64Array | null;
@@ -61,13 +63,13 @@ export class BoostingGrower {
   private readonly histSize: number;
   private readonly layout: BinnedLayout;
   private readonly partScratch: Int32Array;
-  private readonly rows: NodeRows;
+  /** Gathered (g, h) — or g alone for the squared error, whose hessian is the count. */
+  private rows: NodeRows;
+  private readonly rowsG: NodeRows;
+  private readonly rowsGH: NodeRows;
   private readonly scratch = new HistogramScratch(3);
-  private readonly crit: GradientCriterion;
-  private readonly scanner: SplitScanner;
-  private readonly best = new BestSplit(3);
-  private readonly touched = new Int32Array(256);
-  private readonly ones: Float64Array;
+  private readonly scanner: GradientScan;
+  private readonly best = new BestSplit(3, 0);
   private stats: Float64Array[] = [];
   private readonly allFeatures: Int32Array;
   private readonly activeScratch: Int32Array;
@@ -88,10 +90,10 @@ export class BoostingGrower {
     this.offset = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f]! + this.nBins[f]! + 1;
     this.histSize = this.offset[F]! * 3;
-    this.rows = new NodeRows(n, 3, false);
-    this.ones = new Float64Array(n).fill(1);
-    this.crit = new GradientCriterion(P.minSamplesLeaf, P.l2);
-    this.scanner = new SplitScanner(this.crit, 'edge');
+    this.rowsG = new NodeRows(n, 1);
+    this.rowsGH = new NodeRows(n, 2);
+    this.rows = this.rowsGH;
+    this.scanner = new GradientScan(P.minSamplesLeaf, P.l2);
     this.sparseRows = SparseRows.of(bins, n, this.offset);
     this.allFeatures = Int32Array.from({ length: F }, (_, f) => f);
     this.activeScratch = new Int32Array(F);
@@ -103,15 +105,16 @@ export class BoostingGrower {
 
   /** Grows a tree on gradients g and hessians h (null: all 1, the squared error). */
   grow(g: Float64Array, h: Float64Array | null): { tree: TreeBuilder; leaves: GrownLeaf[] } {
-    this.stats = [g, h ?? this.ones, this.ones];
+    this.stats = h ? [g, h] : [g];
+    this.rows = h ? this.rowsGH : this.rowsG;
     const { n, P } = this;
     const idx = this.indices;
     for (let i = 0; i < n; i++) idx[i] = i;
     const tree = new TreeBuilder(1);
-    const rootSums = new Float64Array(3);
-    for (let i = 0; i < n; i++) { rootSums[0]! += g[i]!; rootSums[1]! += h ? h[i]! : 1; }
-    rootSums[2] = n;
-    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, sums: rootSums, active: this.allFeatures, hist: null, split: null };
+    let G = 0;
+    let H = 0;
+    for (let i = 0; i < n; i++) { G += g[i]!; H += h ? h[i]! : 1; }
+    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, g: G, h: H, active: this.allFeatures, hist: null, split: null };
     const frontier: GrowNode[] = [root];
     const leaves: GrownLeaf[] = [];
     if (this.canSplit(root)) {
@@ -129,22 +132,28 @@ export class BoostingGrower {
       if (best < 0) break;
       const node = frontier[best]!;
       frontier.splice(best, 1);
-      const [left, right] = this.split(tree, node);
+      const s = node.split!;
+      const ids = tree.split(node.id, s.feature, splitThreshold(this.thresholds, this.nBins, s.feature, s.bin), s.missingLeft);
+      const mid = partition(this.indices, this.partScratch, node.start, node.end, this.layout, s.feature, s.bin, s.missingLeft);
+      const left = this.child(ids.left, node, node.start, mid, s.g, s.h);
+      const right = this.child(ids.right, node, mid, node.end, node.g - s.g, node.h - s.h);
       nLeaves++;
       const more = nLeaves < P.maxLeafNodes;
       const splitL = more && this.canSplit(left);
       const splitR = more && this.canSplit(right);
       if (splitL || splitR) {
         // Build the smaller child's histogram; the larger one is parent − smaller (in place).
-        const [small, large] = left.end - left.start <= right.end - right.start ? [left, right] : [right, left];
+        const leftSmaller = left.end - left.start <= right.end - right.start;
+        const small = leftSmaller ? left : right;
+        const large = leftSmaller ? right : left;
         small.hist = this.take();
         this.buildHist(small);
         large.hist = this.subtract(node.hist!, small.hist, node.active);
         node.hist = null;
-        for (const c of [left, right]) {
-          if (c === left ? splitL : splitR) c.split = this.findSplit(c);
-          if (!c.split) this.release(c);
-        }
+        if (splitL) left.split = this.findSplit(left);
+        if (!left.split) this.release(left);
+        if (splitR) right.split = this.findSplit(right);
+        if (!right.split) this.release(right);
       } else if (node.hist) {
         this.release(node);
       }
@@ -152,26 +161,18 @@ export class BoostingGrower {
     }
     for (const node of frontier) {
       this.release(node);
-      tree.setValue(node.id, 0, (-P.learningRate * node.sums[0]!) / (node.sums[1]! + P.l2 + 1e-15));
+      tree.setValue(node.id, 0, (-P.learningRate * node.g) / (node.h + P.l2 + 1e-15));
       leaves.push({ node: node.id, start: node.start, end: node.end });
     }
     return { tree, leaves };
   }
 
-  /** Splits `node` in the tree and its rows; returns its children (no histograms yet). */
-  private split(tree: TreeBuilder, node: GrowNode): [GrowNode, GrowNode] {
-    const s = node.split!;
-    const thr = splitThreshold(this.thresholds, this.nBins, s.feature, s.thrBin);
-    const ids = tree.split(node.id, s.feature, thr, s.missingLeft);
-    const mid = partition(this.indices, this.partScratch, node.start, node.end, this.layout, s.feature, s.bin, s.missingLeft);
-    const rightSums = Float64Array.from(node.sums, (v, k) => v - s.left[k]!);
-    const child = (id: number, start: number, end: number, sums: Float64Array): GrowNode =>
-      ({ id, start, end, depth: node.depth + 1, sums, active: node.active, hist: null, split: null });
-    return [child(ids.left, node.start, mid, s.left), child(ids.right, mid, node.end, rightSums)];
+  private child(id: number, parent: GrowNode, start: number, end: number, g: number, h: number): GrowNode {
+    return { id, start, end, depth: parent.depth + 1, g, h, active: parent.active, hist: null, split: null };
   }
 
   private canSplit(node: GrowNode): boolean {
-    return node.end - node.start >= 2 * this.P.minSamplesLeaf && node.depth < this.P.maxDepth && canSplitHessian(node.sums[1]!);
+    return node.end - node.start >= 2 * this.P.minSamplesLeaf && node.depth < this.P.maxDepth && canSplitHessian(node.h);
   }
 
   /** parent − small, in place in the parent's histograms, over the features still active. */
@@ -192,28 +193,43 @@ export class BoostingGrower {
     if (node.hist) { this.pool.push(node.hist); node.hist = null; }
   }
 
-  /** Every feature's histogram of the node's rows. */
+  /** Every active feature's histogram of the node's rows. */
   private buildHist(node: GrowNode): void {
     const { rows, bins, n } = this;
+    const hist = node.hist!;
     rows.gather(this.indices, node.start, node.end, this.stats, null);
-    if (this.sparseRows) return this.sparseRows.build(rows, node.hist!, node.sums, node.active);
-    for (const f of node.active) this.scratch.buildDense(rows, bins, f * n, this.nBins[f]!, node.hist!, this.offset[f]! * 3);
+    if (this.sparseRows) return this.sparseRows.build(rows, hist, node.g, node.h, node.end - node.start, node.active);
+    const active = node.active;
+    const { nBins, offset, scratch } = this;
+    let a = 0;
+    if (rows === this.rowsGH) {
+      for (; a + 1 < active.length; a += 2) {
+        const f = active[a]!;
+        const e = active[a + 1]!;
+        scratch.buildDensePair(rows, bins, f * n, nBins[f]!, offset[f]! * 3, e * n, nBins[e]!, offset[e]! * 3, hist);
+      }
+    }
+    for (; a < active.length; a++) {
+      const f = active[a]!;
+      scratch.buildDense(rows, bins, f * n, nBins[f]!, hist, offset[f]! * 3);
+    }
   }
 
   private findSplit(node: GrowNode): SplitInfo | null {
-    const { best, touched } = this;
+    const { best, scanner } = this;
     const hist = node.hist!;
-    best.reset(this.crit.begin(node.sums, 0));
+    scanner.begin(node.g, node.h, node.end - node.start, best);
     const active = this.activeScratch;
+    const from = node.active;
     let kept = 0;
-    for (const f of node.active) {
-      const o = this.offset[f]! * 3;
-      const nb = this.nBins[f]!;
-      if (this.scanner.scan(hist, o, f, nb, touched, occupiedBins(hist, o, nb, this.crit, touched), best)) active[kept++] = f;
+    for (let a = 0; a < from.length; a++) {
+      const f = from[a]!;
+      if (scanner.scan(hist, this.offset[f]! * 3, f, this.nBins[f]!, best)) active[kept++] = f;
     }
-    if (kept < node.active.length) node.active = active.slice(0, kept);
+    if (kept < from.length) node.active = active.slice(0, kept);
     if (!best.found) return null;
-    return { gain: best.score, feature: best.feature, bin: best.bin, thrBin: best.thrBin, missingLeft: best.missingLeft, left: best.left.slice() };
+    const l = best.left;
+    return { gain: best.score, feature: best.feature, bin: best.bin, missingLeft: best.missingLeft, g: l[0]!, h: l[1]!, c: l[2]! };
   }
 }
 

@@ -7,12 +7,12 @@
 import type { Target } from '../../core/matrix.js';
 import { Rng } from '../../core/random.js';
 import type { TreeState } from '../types.js';
-import { GiniCriterion, UNIT, VarianceCriterion } from './criteria.js';
-import type { SplitCriterion } from './criteria.js';
+import { UNIT, rowsOf } from './criteria.js';
 import { HistogramScratch, NodeRows } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
-import { BestSplit, SplitScanner, occupiedBins } from './split-scan.js';
+import { BestSplit, GiniScan, VarianceScan, occupiedBins } from './split-scan.js';
+import type { ForestScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
 
 export { MAX_FOREST_ROWS } from './criteria.js';
@@ -42,8 +42,7 @@ export class ForestGrower {
   private readonly stats: Float64Array[];
   private readonly rows: NodeRows;
   private readonly scratch: HistogramScratch;
-  private readonly crit: SplitCriterion;
-  private readonly scanner: SplitScanner;
+  private readonly scanner: ForestScan;
   private readonly best: BestSplit;
   private readonly found: number[] = [];
   private readonly partScratch: Int32Array;
@@ -74,11 +73,10 @@ export class ForestGrower {
     this.pw = new Float64Array(n);
     this.wy = new Float64Array(this.cls ? 0 : n);
     this.stats = this.cls ? [this.pw] : [this.pw, this.wy];
-    this.rows = new NodeRows(n, this.stats.length, this.cls !== null);
+    this.rows = new NodeRows(n, 0);
     this.scratch = new HistogramScratch(this.stride);
-    this.crit = this.cls ? new GiniCriterion(this.K, P.minSamplesLeaf) : new VarianceCriterion(P.minSamplesLeaf);
-    this.scanner = new SplitScanner(this.crit, 'midpoint');
-    this.best = new BestSplit(this.stride);
+    this.scanner = this.cls ? new GiniScan(this.K, P.minSamplesLeaf) : new VarianceScan(P.minSamplesLeaf);
+    this.best = new BestSplit(this.stride, 1e-12);
     this.sums = new Float64Array(this.stride * 64);
   }
 
@@ -134,7 +132,7 @@ export class ForestGrower {
       const thr = splitThreshold(this.thresholds, this.nBins, f, best.thrBin);
       const ids = tree.split(node, f, thr, best.missingLeft);
       const mid = partition(this.indices, this.partScratch, start, end, this.layout, f, best.bin, best.missingLeft);
-      tree.value.fill(0, node * tree.outputs, (node + 1) * tree.outputs);
+      for (let k = node * tree.outputs, stop = k + tree.outputs; k < stop; k++) tree.value[k] = 0;
       const childConstants = found.length ? constants.concat(found) : constants;
       const la = ids.left * stride;
       const ra = ids.right * stride;
@@ -160,13 +158,12 @@ export class ForestGrower {
 
   private setLeafValue(tree: TreeBuilder, node: number, at: number): void {
     const sums = this.sums;
-    const weight = (k: number): number => sums[at + k]! - Math.floor(sums[at + k]! / UNIT) * UNIT;
     if (this.cls) {
       let s = 0;
-      for (let k = 0; k < this.K; k++) s += weight(k);
-      for (let k = 0; k < this.K; k++) tree.setValue(node, k, weight(k) / s);
+      for (let k = 0; k < this.K; k++) s += sums[at + k]! - rowsOf(sums[at + k]!) * UNIT;
+      for (let k = 0; k < this.K; k++) tree.setValue(node, k, (sums[at + k]! - rowsOf(sums[at + k]!) * UNIT) / s);
     } else {
-      tree.setValue(node, 0, sums[at + 1]! / weight(0));
+      tree.setValue(node, 0, sums[at + 1]! / (sums[at]! - rowsOf(sums[at]!) * UNIT));
     }
   }
 
@@ -178,7 +175,7 @@ export class ForestGrower {
   private findSplit(start: number, end: number, at: number, rng: Rng, newConstants: number[]): boolean {
     const feats = this.features;
     const F = this.F;
-    this.best.reset(this.crit.begin(this.sums, at));
+    this.scanner.begin(this.sums, at, this.best);
     this.rows.gather(this.indices, start, end, this.stats, this.cls);
     let visited = 0;
     let informative = 0;
@@ -200,7 +197,7 @@ export class ForestGrower {
     const { hist, touched } = this;
     const nb = this.nBins[f]!;
     let m = this.scratch.build(this.rows, this.bins, f * this.n, nb, hist, 0, touched);
-    if (m < 0) m = occupiedBins(hist, 0, nb, this.crit, touched);
+    if (m < 0) m = occupiedBins(hist, 0, nb, this.stride, this.cls ? this.K : 1, touched);
     return this.scanner.scan(hist, 0, f, nb, touched, m, this.best);
   }
 }

@@ -1,15 +1,17 @@
 /**
- * The one split scan of the tree growers: over a feature's histogram (histogram.ts), a candidate
+ * The split scan of the tree growers: over a feature's histogram (histogram.ts), a candidate
  * split after each occupied bin, with the feature's missing values right and then left, scored by
  * the criterion (criteria.ts: gini, variance, gradient gain). A split "bin ≤ b" routes missing
  * values as learnt; where the node saw none, they follow the heavier side (scikit-learn's rule).
+ *
+ * One scan class per criterion, each with its gain computed inline: the scan is the hot loop of
+ * tree growing, and a criterion called through an interface per candidate (copying the candidate's
+ * sums for it) cost the growers up to half their time. The candidate rules — which sides are
+ * tried, ties keep the first, where the threshold sits — are the ones of `BestSplit` below.
  */
-import type { SplitCriterion } from './criteria.js';
+import { MIN_HESSIAN_TO_SPLIT, UNIT, gradientTerm, rowsOf, varianceTerm } from './criteria.js';
 
-/** Where a split's threshold sits between the last bin going left and the next occupied one. */
-export type ThresholdRule = 'midpoint' | 'edge';
-
-/** The best split of a node so far; `left` holds its left side's sums (the criterion's width). */
+/** The best split of a node so far; `left` holds its left side's sums (a histogram cell's width). */
 export class BestSplit {
   score = -Infinity;
   found = false;
@@ -20,7 +22,7 @@ export class BestSplit {
   missingLeft = false;
   readonly left: Float64Array;
 
-  constructor(width: number) {
+  constructor(width: number, private readonly tolerance: number) {
     this.left = new Float64Array(width);
   }
 
@@ -29,70 +31,263 @@ export class BestSplit {
     this.score = floor;
     this.found = false;
   }
+
+  /** What a score must exceed to beat the best so far: ties (within the relative tolerance) keep the first. */
+  bar(): number {
+    return this.found ? this.score + this.tolerance * Math.abs(this.score) : this.score;
+  }
+
+  /** Takes a split of feature f after bin `bin` (the caller writes `left`). */
+  take(score: number, f: number, bin: number, thrBin: number, missingLeft: boolean): void {
+    this.score = score;
+    this.found = true;
+    this.feature = f;
+    this.bin = bin;
+    this.thrBin = thrBin;
+    this.missingLeft = missingLeft;
+  }
 }
 
-/** The occupied non-missing bins of a feature's histogram block at `o`, ascending, into `touched`; returns their number. */
-export function occupiedBins(hist: Float64Array, o: number, nb: number, crit: SplitCriterion, touched: Int32Array): number {
+/**
+ * The forests' threshold: halfway between the a-th of m occupied bins and the next one, like the
+ * midpoint scikit-learn uses; after the last one, "every non-missing value left" (partition.ts).
+ */
+export function midpointBin(touched: Int32Array, a: number, m: number, nb: number): number {
+  return a + 1 < m ? (touched[a]! + touched[a + 1]! - 1) >> 1 : nb - 1;
+}
+
+/**
+ * The occupied non-missing bins of a forest histogram block at `o` (`width` values a cell, the
+ * first `packed` of them packed weights, non-negative), ascending, into `touched`; returns their number.
+ */
+export function occupiedBins(hist: Float64Array, o: number, nb: number, width: number, packed: number, touched: Int32Array): number {
   let m = 0;
-  const W = crit.width;
-  const c = crit.countChannel;
-  if (c >= 0) for (let b = 0, at = o + c; b < nb; b++, at += W) { if (hist[at]! !== 0) touched[m++] = b; }
-  else for (let b = 0; b < nb; b++) if (crit.occupied(hist, o + b * W)) touched[m++] = b;
+  for (let b = 0, at = o; b < nb; b++, at += width) {
+    let any = 0;
+    for (let k = 0; k < packed; k++) any += hist[at + k]!;
+    if (any !== 0) touched[m++] = b;
+  }
   return m;
 }
 
-/** Reusable buffers of the scan. */
-export class SplitScanner {
-  private readonly left: Float64Array;
-  private readonly cand: Float64Array;
+/** A forest criterion's scan over the occupied bins `touched[0, m)` of feature f's block at `o`. */
+export interface ForestScan {
+  /** Takes the node's totals (packed, `width` values at `total[at]`) and resets `best` to the score a split must beat. */
+  begin(total: Float64Array, at: number, best: BestSplit): void;
+  /** Updates `best`; false when the feature cannot split the node (one occupied bin, counting the missing one). */
+  scan(hist: Float64Array, o: number, f: number, nb: number, touched: Int32Array, m: number, best: BestSplit): boolean;
+}
 
-  constructor(private readonly crit: SplitCriterion, private readonly rule: ThresholdRule) {
-    this.left = new Float64Array(crit.width);
-    this.cand = new Float64Array(crit.width);
+/** Gini over K packed class weights a cell. */
+export class GiniScan implements ForestScan {
+  private readonly total: Float64Array;
+  private totalRows = 0;
+  private totalWeight = 0;
+  /** Left sums: packed (for the children's totals) and unpacked weights; the missing cell's weights. */
+  private readonly packed: Float64Array;
+  private readonly weight: Float64Array;
+  private readonly missing: Float64Array;
+
+  constructor(private readonly K: number, private readonly minLeaf: number) {
+    this.total = new Float64Array(K);
+    this.packed = new Float64Array(K);
+    this.weight = new Float64Array(K);
+    this.missing = new Float64Array(K);
   }
 
-  /**
-   * Scans feature f (nb non-missing bins, histogram block at `o`, occupied bins `touched[0, m)`),
-   * updating `best` when a candidate beats it. The criterion has `begin`-ed the node. Returns
-   * false when the feature cannot split the node (one occupied bin, counting the missing one).
-   */
+  begin(total: Float64Array, at: number, best: BestSplit): void {
+    this.totalRows = 0;
+    this.totalWeight = 0;
+    for (let k = 0; k < this.K; k++) {
+      const c = rowsOf(total[at + k]!);
+      this.totalRows += c;
+      this.total[k] = total[at + k]! - c * UNIT;
+      this.totalWeight += this.total[k]!;
+    }
+    best.reset(-Infinity);
+  }
+
   scan(hist: Float64Array, o: number, f: number, nb: number, touched: Int32Array, m: number, best: BestSplit): boolean {
-    const { crit, left, cand } = this;
-    const W = crit.width;
-    const mo = o + nb * W;
-    const hasMissing = crit.occupied(hist, mo);
+    const { K, packed, weight, missing } = this;
+    const mo = o + nb * K;
+    let missingRows = 0;
+    for (let k = 0; k < K; k++) {
+      const v = hist[mo + k]!;
+      const c = rowsOf(v);
+      missingRows += c;
+      missing[k] = v - c * UNIT;
+    }
+    const hasMissing = missingRows > 0;
     if (m + (hasMissing ? 1 : 0) <= 1) return false;
-    left.fill(0);
-    const tol = crit.tolerance;
+    for (let k = 0; k < K; k++) { packed[k] = 0; weight[k] = 0; }
+    let rows = 0;
     for (let a = 0; a < m; a++) {
-      const c = o + touched[a]! * W;
-      for (let k = 0; k < W; k++) left[k]! += hist[c + k]!;
-      const last = a === m - 1;
-      for (let side = 0; side < 2; side++) {
-        // side 0: missing values right (the only option after the last bin); side 1: left.
-        if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
-        // Inline copies: a set() call a candidate costs more than scoring it.
-        if (side === 0) for (let k = 0; k < W; k++) cand[k] = left[k]!;
-        else for (let k = 0; k < W; k++) cand[k] = left[k]! + hist[mo + k]!;
-        const score = crit.score(cand);
-        if (best.found ? score > best.score + tol * Math.abs(best.score) : score > best.score) {
-          this.take(best, score, f, a, touched, m, nb, side === 1 || (!hasMissing && crit.heavierLeft(cand)));
-        }
+      const c = o + touched[a]! * K;
+      for (let k = 0; k < K; k++) {
+        const v = hist[c + k]!;
+        if (v === 0) continue;
+        const r = rowsOf(v);
+        rows += r;
+        packed[k]! += v;
+        weight[k]! += v - r * UNIT;
       }
+      const last = a === m - 1;
+      // Missing values right (the only option after the last bin), then left.
+      if (!last || hasMissing) this.consider(best, f, touched, a, m, nb, rows, false, hasMissing, mo, hist);
+      if (hasMissing && !last) this.consider(best, f, touched, a, m, nb, rows + missingRows, true, hasMissing, mo, hist);
     }
     return true;
   }
 
-  private take(best: BestSplit, score: number, f: number, a: number, touched: Int32Array, m: number, nb: number, missingLeft: boolean): void {
-    const b = touched[a]!;
-    best.score = score;
-    best.found = true;
-    best.feature = f;
-    best.bin = b;
-    // After the last occupied bin: "every non-missing value left, missing right" (partition.ts).
-    if (this.rule === 'edge') best.thrBin = b;
-    else best.thrBin = a + 1 < m ? (b + touched[a + 1]! - 1) >> 1 : nb - 1;
-    best.missingLeft = missingLeft;
-    best.left.set(this.cand);
+  private consider(
+    best: BestSplit, f: number, touched: Int32Array, a: number, m: number, nb: number,
+    rowsL: number, withMissing: boolean, hasMissing: boolean, mo: number, hist: Float64Array,
+  ): void {
+    if (rowsL < this.minLeaf || this.totalRows - rowsL < this.minLeaf) return;
+    const { K, weight, missing, total } = this;
+    let lSq = 0;
+    let rSq = 0;
+    let lW = 0;
+    for (let k = 0; k < K; k++) {
+      const l = withMissing ? weight[k]! + missing[k]! : weight[k]!;
+      const r = total[k]! - l;
+      lSq += l * l;
+      rSq += r * r;
+      lW += l;
+    }
+    const score = lSq / lW + rSq / (this.totalWeight - lW);
+    if (!(score > best.bar())) return;
+    best.take(score, f, touched[a]!, midpointBin(touched, a, m, nb), withMissing || (!hasMissing && lW >= this.totalWeight - lW));
+    for (let k = 0; k < K; k++) best.left[k] = withMissing ? this.packed[k]! + hist[mo + k]! : this.packed[k]!;
+  }
+}
+
+/** Squared error over (packed weight, Σ w·y) cells. */
+export class VarianceScan implements ForestScan {
+  private rows = 0;
+  private weight = 0;
+  private sum = 0;
+
+  constructor(private readonly minLeaf: number) {}
+
+  begin(total: Float64Array, at: number, best: BestSplit): void {
+    this.rows = rowsOf(total[at]!);
+    this.weight = total[at]! - this.rows * UNIT;
+    this.sum = total[at + 1]!;
+    // The error reduction must be positive: a node whose targets are all equal stays a leaf.
+    const parent = varianceTerm(this.sum, this.weight);
+    best.reset(parent + 1e-12 * Math.abs(parent));
+  }
+
+  scan(hist: Float64Array, o: number, f: number, nb: number, touched: Int32Array, m: number, best: BestSplit): boolean {
+    const mo = o + nb * 2;
+    const missingRows = rowsOf(hist[mo]!);
+    const missingW = hist[mo]! - missingRows * UNIT;
+    const missingS = hist[mo + 1]!;
+    const hasMissing = hist[mo]! !== 0;
+    if (m + (hasMissing ? 1 : 0) <= 1) return false;
+    const { minLeaf, rows, weight, sum } = this;
+    let cL = 0;
+    let wL = 0;
+    let sL = 0;
+    let bar = best.bar();
+    for (let a = 0; a < m; a++) {
+      const c = o + touched[a]! * 2;
+      const r = rowsOf(hist[c]!);
+      cL += r;
+      wL += hist[c]! - r * UNIT;
+      sL += hist[c + 1]!;
+      const last = a === m - 1;
+      for (let side = 0; side < 2; side++) {
+        // side 0: missing values right (the only option after the last bin); side 1: left.
+        if (side === 0 ? last && !hasMissing : !hasMissing || last) continue;
+        const c1 = side ? cL + missingRows : cL;
+        if (c1 < minLeaf || rows - c1 < minLeaf) continue;
+        const w1 = side ? wL + missingW : wL;
+        const s1 = side ? sL + missingS : sL;
+        const score = varianceTerm(s1, w1) + varianceTerm(sum - s1, weight - w1);
+        if (!(score > bar)) continue;
+        best.take(score, f, touched[a]!, midpointBin(touched, a, m, nb), side === 1 || (!hasMissing && w1 >= weight - w1));
+        bar = best.bar();
+        best.left[0] = w1 + c1 * UNIT;
+        best.left[1] = s1;
+      }
+    }
+    return true;
+  }
+}
+
+/**
+ * The gradient gain over (Σg, Σh, count) cells, for boosting: every bin of the block is walked
+ * (a boosting node's histograms are dense, half of them from a subtraction), empty cells skipped
+ * — a subtracted cell may keep a rounding residue of Σg — and the walk ends once every
+ * non-missing row is left. The threshold is the last left bin's upper edge.
+ */
+export class GradientScan {
+  private g = 0;
+  private h = 0;
+  private rows = 0;
+  private parent = 0;
+
+  constructor(private readonly minLeaf: number, private readonly l2: number) {}
+
+  /** Takes the node's (Σg, Σh, count); a split must strictly reduce the loss (scikit-learn's min_gain_to_split). */
+  begin(g: number, h: number, rows: number, best: BestSplit): void {
+    this.g = g;
+    this.h = h;
+    this.rows = rows;
+    this.parent = gradientTerm(g, h, this.l2);
+    best.reset(0);
+  }
+
+  /** Scans feature f (nb non-missing bins, block at `o`); false when it cannot split the node. */
+  scan(hist: Float64Array, o: number, f: number, nb: number, best: BestSplit): boolean {
+    const { minLeaf, l2, g, h, rows, parent } = this;
+    const mo = o + nb * 3;
+    const gm = hist[mo]!;
+    const hm = hist[mo + 1]!;
+    const cm = hist[mo + 2]!;
+    const hasMissing = cm !== 0;
+    const nonMissing = rows - cm;
+    let occupied = hasMissing ? 1 : 0;
+    let gL = 0;
+    let hL = 0;
+    let cL = 0;
+    for (let c = o; c < mo && cL < nonMissing; c += 3) {
+      const count = hist[c + 2]!;
+      if (count === 0) continue;
+      occupied++;
+      gL += hist[c]!;
+      hL += hist[c + 1]!;
+      cL += count;
+      const last = cL >= nonMissing;
+      const bin = (c - o) / 3;
+      if (!last || hasMissing) {
+        // Missing values right.
+        const hR = h - hL;
+        if (cL >= minLeaf && rows - cL >= minLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
+          const score = gradientTerm(gL, hL, l2) + gradientTerm(g - gL, hR, l2) - parent;
+          if (score > best.score) this.take(best, score, f, bin, !hasMissing && cL >= rows - cL, gL, hL, cL);
+        }
+      }
+      if (hasMissing && !last) {
+        const g1 = gL + gm;
+        const h1 = hL + hm;
+        const c1 = cL + cm;
+        const hR = h - h1;
+        if (c1 >= minLeaf && rows - c1 >= minLeaf && h1 >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
+          const score = gradientTerm(g1, h1, l2) + gradientTerm(g - g1, hR, l2) - parent;
+          if (score > best.score) this.take(best, score, f, bin, true, g1, h1, c1);
+        }
+      }
+    }
+    return occupied > 1;
+  }
+
+  private take(best: BestSplit, score: number, f: number, bin: number, missingLeft: boolean, g: number, h: number, c: number): void {
+    best.take(score, f, bin, bin, missingLeft);
+    best.left[0] = g;
+    best.left[1] = h;
+    best.left[2] = c;
   }
 }
