@@ -5,3 +5,5 @@ export { lmLearningRate, type LmSchedule } from './schedule.js';
 export { sample, trainLm, type LmCheckpoint, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
 export { gptDecoderModel, pastName, presentName } from './decoder.js';
 export { createTextEncoder, textEncoderLogits, type TextEncoder, type TextEncoderConfig } from './encoder.js';
+export { argmax, chooseToken, GREEDY, logprobsOf, noteGenerated, penalize, tokenHistory, type SamplingParams, type TokenHistory } from './sampling.js';
+export { ContinuousBatcher, type BatchStats, type DecoderRunner, type DecoderShape, type SequenceRequest, type TokenEvent } from './continuous-batch.js';

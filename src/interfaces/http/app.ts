@@ -13,6 +13,7 @@ import { registerJsonParser } from './json-body.js';
 import { HttpMetrics, registerObservability, requestId } from './observability.js';
 import { PredictFastPath } from './predict-fast-path.js';
 import { registerOpenApi } from './openapi.js';
+import { openAiRoutes } from './routes/openai.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -94,6 +95,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   await app.register(usageRoutes, opts);
   await app.register(modelRoutes, opts);
   await app.register(endpointRoutes, opts);
+  await app.register(openAiRoutes, { ...opts, prefix: '/openai/v1' });
   await app.register(consoleRoutes);
   return app;
 }

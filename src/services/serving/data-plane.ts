@@ -13,7 +13,7 @@
  * codecs (./codec/) that a protocol picks, so that a new protocol (the OpenAI-compatible API,
  * streaming generation) is one more composition of these steps, with its own run step.
  */
-import { DomainError, ForbiddenError, NotFoundError, UnavailableError } from '../../infra/errors.js';
+import { DomainError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError } from '../../infra/errors.js';
 import { assertAccess, mayAccess, type Principal, type Role } from '../principal.js';
 import type { Feeds } from './codec/instances.js';
 import { endpointKey, type Endpoint, type ServedVersion } from './endpoint.js';
@@ -133,6 +133,7 @@ export class DataPlane {
 
   /** Runs feeds of `rows` rows on the target's replicas, and meters them. */
   async run(t: PredictTarget, feeds: Feeds, rows: number): Promise<Feeds> {
+    refuseLanguageModel(t);
     const outputs = await t.served.pool.submit(feeds, rows);
     this.recordPredictions(t.endpoint, rows);
     return outputs;
@@ -140,6 +141,7 @@ export class DataPlane {
 
   /** A raw predict body, read, run and answered (JSON text) by a replica; metered. Only when `pool.readsJson`. */
   async runJson(t: PredictTarget, json: Uint8Array): Promise<string> {
+    refuseLanguageModel(t);
     const { answer, rows } = await t.served.pool.submitJson(json);
     this.recordPredictions(t.endpoint, rows);
     return answer;
@@ -151,9 +153,21 @@ export class DataPlane {
     this.metrics.predicted(ep.row.tenant_id, ep.row.name, rows);
   }
 
+  /** A generated answer's timings and tokens (time to first token, gaps between tokens), for the endpoint's metrics. */
+  recordGeneration(ep: Endpoint, g: { firstTokenSeconds?: number; interTokenSeconds: number[]; tokens: number }): void {
+    this.metrics.generated(ep.row.tenant_id, ep.row.name, g);
+  }
+
   /** One prediction request answered (status, seconds), from its transport; only endpoints that exist are counted. */
   recordRequest(tenantId: string, name: string, status: number, seconds: number): void {
     if (!this.endpoints.has(endpointKey(tenantId, name))) return;
     this.metrics.request(tenantId, name, status, seconds);
   }
+}
+
+/** Language models generate (protocols/openai.ts); predict bodies of rows do not apply to them. */
+function refuseLanguageModel(t: PredictTarget): void {
+  if (!t.served.lm) return;
+  const name = t.endpoint.row.name;
+  throw new InvalidInputError('not_a_language_model_route', `Endpoint '${name}' serves a language model (causal_lm): send POST /openai/v1/completions or /openai/v1/chat/completions with "model": "${name}" instead of predict or infer.`, { endpoint: name });
 }
