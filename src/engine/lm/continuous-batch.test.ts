@@ -7,20 +7,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as ort from 'onnxruntime-node';
-import { Rng } from '../init.js';
 import { i64, f32, openSession } from '../runtime.js';
 import { ContinuousBatcher, type SequenceRequest, type TokenEvent } from './continuous-batch.js';
-import { createGpt, gptDecoderModel, pastName, type GptConfig } from './index.js';
+import { createGpt, gptDecoderModel, pastName, trainLm, type GptConfig } from './index.js';
 import { argmax, GREEDY } from './sampling.js';
 
-const config: GptConfig = { vocabSize: 13, context: 40, layers: 2, heads: 2, dim: 8 };
+// Ids of a 13-letter alphabet; a model trained briefly on it continues prompts with varied tokens
+// (a random one repeats a token or two), so equal continuations mean something.
+const text = Array.from({ length: 60 }, (_, i) => 'abcdefghijklm'.slice(i % 5) + 'mlkjih'.slice(i % 3)).join('');
+const ids = Int32Array.from(text, (ch) => ch.charCodeAt(0) - 97);
+const config: GptConfig = { vocabSize: 13, context: 40, layers: 2, heads: 2, dim: 16 };
 const shape = { layers: config.layers, heads: config.heads, headDim: config.dim / config.heads, vocabSize: config.vocabSize, context: config.context };
 const gpt = createGpt(config, 4);
-const rng = new Rng(9);
-gpt.weights = gpt.weights.map((v) => v * 20 + rng.uniform(-0.05, 0.05)); // far from init: a real distribution, not uniform
 
 let session: ort.InferenceSession;
 before(async () => {
+  await trainLm(gpt, ids, undefined, { steps: 60, batchSize: 8, seed: 0, stepsPerCall: 30, optimizer: { type: 'adamw', learningRate: 1e-2, weightDecay: 0.1 } });
   session = await openSession(gptDecoderModel(gpt));
 });
 after(() => session.release());
