@@ -111,9 +111,9 @@ export class ContinuousBatcher {
 
   add(req: SequenceRequest): void {
     if (req.prompt.length === 0) throw new Error('a sequence needs at least one prompt token');
-    if (req.prompt.length + 1 > this.shape.context + 1) throw new Error(`a prompt of ${req.prompt.length} tokens does not fit a context of ${this.shape.context}`);
+    if (req.prompt.length > this.shape.context) throw new Error(`a prompt of ${req.prompt.length} tokens does not fit a context of ${this.shape.context}`);
     const s: Sequence = {
-      req, len: 0, next: -1, generated: 0, rng: new Rng(req.seed, 0x5eed), history: tokenHistory(req.prompt), cancelled: false, own: this.emptyCache(1),
+      req, len: 0, next: -1, generated: 0, rng: new Rng(req.seed >>> 0, Math.floor(req.seed / 2 ** 32), 0x5eed), history: tokenHistory(req.prompt), cancelled: false, own: this.emptyCache(1),
     };
     this.byId.set(req.id, s);
     this.waiting.push(s);

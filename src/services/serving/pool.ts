@@ -134,6 +134,9 @@ export class VersionPool {
   private readonly sequences = new Map<number, QueuedSequence>();
   private readonly waiting: QueuedSequence[] = [];
   private sequenceIds = 0;
+  /** Sequences waiting, integrated over time (sequence·ms) since the last autoscaling tick, and when that count last changed. */
+  private waitingArea = 0;
+  private waitingChangedAt = performance.now();
 
   constructor(
     readonly version: number,
@@ -230,6 +233,7 @@ export class VersionPool {
     }
     const q: QueuedSequence = { request: { ...request, id: ++this.sequenceIds }, sink };
     this.sequences.set(q.request.id, q);
+    this.noteWaiting();
     this.waiting.push(q);
     this.dispatchSequences();
     return { cancel: () => this.cancelSequence(q) };
@@ -238,6 +242,7 @@ export class VersionPool {
   private cancelSequence(q: QueuedSequence): void {
     if (!this.sequences.delete(q.request.id)) return;
     const w = this.waiting.indexOf(q);
+    this.noteWaiting();
     if (w >= 0) this.waiting.splice(w, 1);
     q.replica?.cancel(q.request.id);
     this.dispatchSequences();
@@ -257,11 +262,19 @@ export class VersionPool {
     while (this.waiting.length > 0) {
       const r = this.freeReplica();
       if (!r) return;
+      this.noteWaiting();
       const q = this.waiting.shift()!;
       q.replica = r;
       r.generate(q.request);
     }
     this.checkDrained();
+  }
+
+  /** Before the number of waiting sequences changes: their area so far, for the autoscaler (waiting sequences count as queued rows). */
+  private noteWaiting(): void {
+    const now = performance.now();
+    this.waitingArea += this.waiting.length * (now - this.waitingChangedAt);
+    this.waitingChangedAt = now;
   }
 
   private onTokens(events: TokenEvent[]): void {
@@ -515,9 +528,11 @@ export class VersionPool {
         busyMs += r.takeBusyTime(now);
       }
     }
-    const load = { queueRowMs: this.queue.takeArea(), busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, replicas, ready };
+    this.noteWaiting();
+    const load = { queueRowMs: this.queue.takeArea() + this.waitingArea, busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, replicas, ready };
     this.latencySum = 0;
     this.latencyCount = 0;
+    this.waitingArea = 0;
     const d = this.autoscaler.decide(load, this.settings, now);
     if (d.change === 1) {
       void this.addReplica().catch((err) => this.hooks.onReplicaFailure((err as Error).message));

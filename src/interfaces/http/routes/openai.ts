@@ -44,7 +44,13 @@ export async function openAiRoutes(app: FastifyInstance, { platform }: { platfor
     },
   }, async (req, reply) => {
     const g = startGeneration(plane, principalOf(req), kind, req.body);
-    if (!g.stream) return g.answer();
+    if (!g.stream) {
+      // A client gone before its answer frees the slots too.
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) g.cancel();
+      });
+      return g.answer();
+    }
     return streamAnswer(req, reply, g, streams, record);
   });
 
