@@ -3,7 +3,8 @@
  * rendered with it, by a small Jinja subset that covers the usual templates (ChatML, Llama-2 and
  * Zephyr style):
  *   {{ expr }} · {% for x in list %}…{% endfor %} (with loop.first, loop.last, loop.index0, loop.index)
- *   {% if expr %}…{% elif expr %}…{% else %}…{% endif %} · {%- … -%} / {{- … -}} whitespace control
+ *   {% if expr %}…{% elif expr %}…{% else %}…{% endif %} · {%- … -%} / {{- … -}} whitespace control,
+ *   and transformers' trim_blocks / lstrip_blocks
  *   expressions: names (messages, add_generation_prompt, bos_token, eos_token), x.y and x['y'],
  *   string and number literals, + (concatenation), ==, !=, and, or, not, parentheses,
  *   `is defined` / `is not defined`, filters `| trim` and `| length`.
@@ -42,24 +43,33 @@ export function renderTemplate(template: string, scope: Scope): string {
 
 type Token = { kind: 'text'; text: string } | { kind: 'tag' | 'output'; body: string };
 
+/**
+ * Template text into tokens, with transformers' environment (trim_blocks, lstrip_blocks: a block
+ * tag's line keeps neither its indentation nor its newline) and `-` whitespace control.
+ */
 function tokenize(src: string): Token[] {
   const out: Token[] = [];
   const re = /\{\{(-?)([\s\S]*?)(-?)\}\}|\{%(-?)([\s\S]*?)(-?)%\}|\{#[\s\S]*?#\}/g;
   let last = 0;
   let trimNext = false;
+  let afterBlock = false;
   for (let m = re.exec(src); m; m = re.exec(src)) {
     let text = src.slice(last, m.index);
+    const block = m[5] !== undefined || m[0].startsWith('{#');
     if (trimNext) text = text.replace(/^\s+/, '');
-    const trimBefore = m[1] === '-' || m[4] === '-';
-    if (trimBefore) text = text.replace(/\s+$/, '');
+    else if (afterBlock) text = text.replace(/^\n/, '');
+    if (m[1] === '-' || m[4] === '-') text = text.replace(/\s+$/, '');
+    else if (block) text = text.replace(/(^|\n)[ \t]+$/, '$1');
     if (text) out.push({ kind: 'text', text });
     if (m[2] !== undefined) out.push({ kind: 'output', body: m[2].trim() });
     else if (m[5] !== undefined) out.push({ kind: 'tag', body: m[5].trim() });
     trimNext = m[3] === '-' || m[6] === '-';
+    afterBlock = block;
     last = re.lastIndex;
   }
   let tail = src.slice(last);
   if (trimNext) tail = tail.replace(/^\s+/, '');
+  else if (afterBlock) tail = tail.replace(/^\n/, '');
   if (tail) out.push({ kind: 'text', text: tail });
   return out;
 }
