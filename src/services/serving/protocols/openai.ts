@@ -374,7 +374,8 @@ function common(raw: Record<string, unknown>, lm: LanguageModel, prompts: number
   for (const prompt of prompts) {
     const want = maxTokens ?? 1;
     if (prompt.length + want > lm.shape.context) {
-      throw new InvalidInputError('context_length_exceeded', `This model's context window is ${lm.shape.context} tokens; the prompt has ${prompt.length} and max_tokens asks for ${want} more. Shorten the prompt or lower max_tokens to at most ${Math.max(0, lm.shape.context - prompt.length)}.`, {
+      const fix = prompt.length >= lm.shape.context ? `Shorten the prompt to fewer than ${lm.shape.context} tokens.` : `Shorten the prompt or lower max_tokens to at most ${lm.shape.context - prompt.length}.`;
+      throw new InvalidInputError('context_length_exceeded', `This model's context window is ${lm.shape.context} tokens; the prompt has ${prompt.length} and max_tokens asks for ${want} more. ${fix}`, {
         param: raw.messages !== undefined ? 'messages' : raw.max_tokens !== undefined ? 'max_tokens' : 'prompt', context: lm.shape.context, promptTokens: prompt.length, maxTokens: want,
       });
     }
