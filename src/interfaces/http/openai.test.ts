@@ -7,7 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-serv
 import { submit, waitJob } from '../testing/jobs-helpers.js';
 import { readTokenizerJson } from '../../ml/text/index.js';
 
+const execFileAsync = promisify(execFile);
 const CONTEXT = 96;
 const MODEL = { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: CONTEXT, dropout: 0 };
 const TRAINING = { steps: 30, batchSize: 8, optimizer: 'adamw', learningRate: 0.01, weightDecay: 0.1, schedule: { kind: 'cosine', warmupSteps: 5 }, clipNorm: 1, seed: 0 };
@@ -170,6 +172,19 @@ describe('the OpenAI-compatible API with the openai client', () => {
     const forbidden = await status(clientWith(scoped.body.key).completions.create({ model: 'bible2', prompt: 'In', max_tokens: 2 }));
     assert.equal((forbidden as { status: number }).status, 403);
     assert.equal((await status(clientWith(acme.viewer).completions.create({ model: 'bible', prompt: 'In' })) as { status: number }).status, 403);
+  });
+
+  test('the CLI: aiaas chat ENDPOINT streams the answer; --json gives the text and usage', async () => {
+    const bin = path.resolve(EXAMPLES, '../../bin/aiaas.js');
+    const env = { PATH: process.env.PATH, HOME: s.home, AIAAS_URL: s.url, AIAAS_API_KEY: acme.developer };
+    const run = (...args: string[]) => execFileAsync(process.execPath, [bin, ...args], { env });
+    const want = (await client.chat.completions.create({ model: 'bible', messages: [{ role: 'user', content: 'Who made light?' }], max_tokens: 10, temperature: 0 })).choices[0]!.message.content;
+    const plain = await run('chat', 'bible', '--message', 'Who made light?', '--max-tokens', '10', '--temperature', '0');
+    assert.equal(plain.stdout, `${want}\n`);
+    const json = JSON.parse((await run('chat', 'bible', '-m', 'Who made light?', '--max-tokens', '10', '--temperature', '0', '--json')).stdout);
+    assert.equal(json.text, want);
+    assert.equal(json.usage.completion_tokens, 10);
+    await assert.rejects(run('chat', 'nope', '-m', 'hi'), (err: { code: number; stderr: string }) => err.code === 1 && /Endpoint 'nope'/.test(err.stderr));
   });
 
   test('another tenant gets the same 404 as for a missing endpoint', async () => {
