@@ -137,6 +137,9 @@ describe('language models through the job API', () => {
     assert.equal(p.status, 422, p.text);
     assert.equal(p.body.error.code, 'not_a_language_model_route');
     assert.match(p.body.error.message, /\/openai\/v1\/completions/);
+    const infer = await s.call('POST', '/v2/models/gpt/infer', { key: acme.developer, json: { inputs: [{ name: 'input_ids', shape: [1, 1], datatype: 'INT64', data: [1] }] } });
+    assert.equal(infer.status, 422, infer.text);
+    assert.equal(infer.body.error.code, 'not_a_language_model_route');
     assert.equal((await s.call('DELETE', '/v1/endpoints/gpt', { key: acme.developer })).status, 200);
   });
 

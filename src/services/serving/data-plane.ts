@@ -123,6 +123,13 @@ export class DataPlane {
     return { endpoint, served: this.pickVersion(endpoint, version) };
   }
 
+  /** `target` for the protocols of rows and tensors (predict, Open Inference): a language model is refused, pointing to its routes. */
+  rowsTarget(p: Principal, name: string, version?: string): PredictTarget {
+    const t = this.target(p, name, version);
+    refuseLanguageModel(t);
+    return t;
+  }
+
   /** The version that describes the endpoint (metadata): the one with the most traffic. */
   describingVersion(ep: Endpoint): ServedVersion {
     const main = mainVersion(ep.traffic);
@@ -133,7 +140,6 @@ export class DataPlane {
 
   /** Runs feeds of `rows` rows on the target's replicas, and meters them. */
   async run(t: PredictTarget, feeds: Feeds, rows: number): Promise<Feeds> {
-    refuseLanguageModel(t);
     const outputs = await t.served.pool.submit(feeds, rows);
     this.recordPredictions(t.endpoint, rows);
     return outputs;
@@ -141,7 +147,6 @@ export class DataPlane {
 
   /** A raw predict body, read, run and answered (JSON text) by a replica; metered. Only when `pool.readsJson`. */
   async runJson(t: PredictTarget, json: Uint8Array): Promise<string> {
-    refuseLanguageModel(t);
     const { answer, rows } = await t.served.pool.submitJson(json);
     this.recordPredictions(t.endpoint, rows);
     return answer;

@@ -11,12 +11,12 @@ import type { DataPlane, PredictTarget } from '../data-plane.js';
 
 /** Predict from a parsed body. */
 export async function predictRows(plane: DataPlane, p: Principal, name: string, body: unknown): Promise<PredictAnswer> {
-  return answerParsed(plane, plane.target(p, name), body);
+  return answerParsed(plane, plane.rowsTarget(p, name), body);
 }
 
 /** Predict from the raw JSON body (UTF-8 bytes): the answer as JSON text when a replica wrote it. */
 export async function predictJson(plane: DataPlane, p: Principal, name: string, json: Uint8Array): Promise<string | PredictAnswer> {
-  const t = plane.target(p, name);
+  const t = plane.rowsTarget(p, name);
   if (t.served.pool.readsJson) return plane.runJson(t, json);
   return answerParsed(plane, t, parseJson(json));
 }
