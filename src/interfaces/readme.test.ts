@@ -72,6 +72,8 @@ const SECTIONS: Section[] = [
       assert.match(out, /Test metrics: valLoss \d.*perplexity \d/, 'aiaas jobs wait prints the held-out metrics');
       assert.equal(out.match(/^(\S+\/)?onnx\/model\.onnx$/gm)?.length, 2, 'both folders (curl, aiaas models download --format hf) hold the decoder');
       assert.match(out, /^causal_lm$/m, 'the downloaded folder imports back as a causal_lm');
+      assert.match(out, /"prompt_tokens":12,"completion_tokens":40,"total_tokens":52/, 'the OpenAI completion counts its tokens');
+      assert.match(out, /^data: \{"id":"chatcmpl-.*"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]$/m, 'the chat stream ends in [DONE]');
     },
   },
   {

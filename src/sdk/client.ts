@@ -66,6 +66,30 @@ export interface UploadOptions {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | string;
+  content: string;
+}
+
+/** OpenAI's fields for a chat completion (any other field is passed through as given). */
+export interface ChatOptions {
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  seed?: number;
+  stop?: string | string[];
+  signal?: AbortSignal;
+  [field: string]: unknown;
+}
+
+/** A piece of a streamed answer: text, then the finish reason, and the usage last. */
+export interface ChatPiece {
+  text: string;
+  finishReason?: string;
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
 export class AiaasClient {
   readonly url: string;
   apiKey: string | undefined;
@@ -276,6 +300,31 @@ export class AiaasClient {
       }
     },
   };
+
+  // ---- language models (the OpenAI-compatible routes) ----
+  chat = {
+    /**
+     * A chat completion streamed from a language-model endpoint (POST /openai/v1/chat/completions
+     * with stream: true): the text pieces as they are generated; `usage` once at the end.
+     */
+    stream: (endpoint: string, messages: ChatMessage[], opts: ChatOptions = {}) => this.chatStream(endpoint, messages, opts),
+  };
+
+  private async *chatStream(endpoint: string, messages: ChatMessage[], opts: ChatOptions): AsyncGenerator<ChatPiece> {
+    const { signal, ...fields } = opts;
+    const res = await this.raw('POST', '/openai/v1/chat/completions', {
+      json: { ...fields, model: endpoint, messages, stream: true, stream_options: { include_usage: true } }, signal, headers: { accept: 'text/event-stream' },
+    });
+    if (!res.body) return;
+    for await (const e of parseSse(res.body)) {
+      const data = e.data as { text?: string; error?: { code?: string; message?: string; details?: Record<string, unknown> }; choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }>; usage?: ChatPiece['usage'] };
+      if (data.text === '[DONE]') return;
+      if (data.error) throw errorFromBody(500, data, '');
+      const choice = data.choices?.[0];
+      if (choice?.delta?.content || choice?.finish_reason) yield { text: choice.delta?.content ?? '', finishReason: choice.finish_reason ?? undefined };
+      if (data.usage) yield { text: '', usage: data.usage };
+    }
+  }
 
   // ---- scheduler and usage ----
   cluster = () => this.get<Cluster>('/v1/cluster');

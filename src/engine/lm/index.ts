@@ -7,3 +7,5 @@ export { gptDecoderModel, pastName, presentName } from './decoder.js';
 export { createTextEncoder, textEncoderLogits, type TextEncoder, type TextEncoderConfig } from './encoder.js';
 export { buildTextClassifierTrainProgram, padIdOf, textClassifierEvalModel, textClassifierInferenceModel } from './classifier-program.js';
 export { trainTextClassifier, type TextClassifierHistory, type TextClassifierTrainOptions } from './train-classifier.js';
+export { argmax, chooseToken, GREEDY, logprobsOf, noteGenerated, penalize, tokenHistory, type SamplingParams, type TokenHistory } from './sampling.js';
+export { ContinuousBatcher, type BatchStats, type DecoderRunner, type DecoderShape, type SequenceRequest, type TokenEvent } from './continuous-batch.js';

@@ -18,6 +18,7 @@ import { f32, i64, openSession, type RuntimeOptions } from '../runtime.js';
 import type { Gpt } from './gpt.js';
 import { lmEvalModel, lmLogitsModel, buildLmTrainProgram } from './program.js';
 import { lmLearningRate, type LmSchedule } from './schedule.js';
+import { chooseToken, GREEDY } from './sampling.js';
 
 export interface LmTrainOptions extends RuntimeOptions {
   steps: number;
@@ -253,21 +254,7 @@ export async function sample(s: ort.InferenceSession, gpt: Gpt, prompt: number[]
     const out = await s.run({ W: f32(gpt.weights, [gpt.weights.length]), x: i64(x, [1, window]) });
     // Positions after the context are padding; causal attention keeps them from affecting this row.
     const row = (out.logits!.data as Float32Array).subarray((ctx.length - 1) * vocab, ctx.length * vocab);
-    tokens.push(pick(row, temperature, rng));
+    tokens.push(chooseToken(row, { ...GREEDY, temperature }, rng));
   }
   return tokens.slice(prompt.length);
-}
-
-function pick(logits: Float32Array, temperature: number, rng: Rng): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
-  if (temperature <= 0) return best;
-  const max = logits[best]!;
-  const p = Float64Array.from(logits, (v) => Math.exp((v - max) / temperature));
-  let r = rng.next() * p.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < p.length; i++) {
-    r -= p[i]!;
-    if (r < 0) return i;
-  }
-  return p.length - 1;
 }

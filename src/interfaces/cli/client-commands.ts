@@ -2,6 +2,7 @@
 import {
   apiCommand, clusterCommand, keysCommand, loginCommand, logoutCommand, quotaCommand, tenantsCommand, usageCommand, whoamiCommand,
 } from './commands-account.js';
+import { chatCommand } from './commands-chat.js';
 import { datasetsCommand } from './commands-datasets.js';
 import { jobsCommand, trainCommand, tuneCommand } from './commands-jobs.js';
 import { optimizeCommand } from './commands-optimize.js';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   deploy: deployCommand,
   endpoints: endpointsCommand,
   predict: predictCommand,
+  chat: chatCommand,
   cluster: clusterCommand,
   usage: usageCommand,
   quota: quotaCommand,

@@ -13,6 +13,8 @@ import { registerJsonParser } from './json-body.js';
 import { HttpMetrics, registerObservability, requestId } from './observability.js';
 import { PredictFastPath } from './predict-fast-path.js';
 import { registerOpenApi } from './openapi.js';
+import { openAiRoutes } from './routes/openai.js';
+import { registerOpenAiEdge } from './openai-edge.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -96,7 +98,12 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   await app.register(usageRoutes, opts);
   await app.register(modelRoutes, opts);
   await app.register(endpointRoutes, opts);
-  await app.register(openAiEmbeddingRoutes, { ...opts, prefix: '/openai/v1' });
+  // One plugin for /openai/v1: its error shape, not-found answer and rate limits cover generation and embeddings alike.
+  await app.register(async (openai) => {
+    registerOpenAiEdge(openai, platform);
+    await openai.register(openAiRoutes, opts);
+    await openai.register(openAiEmbeddingRoutes, opts);
+  }, { prefix: '/openai/v1' });
   await app.register(consoleRoutes);
   return app;
 }

@@ -1,7 +1,7 @@
 /**
  * Language models through real HTTP: a tiny GPT trained on a slice of kjv by a train job, its
  * metrics, log samples and events, the ONNX decoder run by ONNX Runtime, the Hugging Face folder
- * download, the 422s of bad specs, endpoints refusing it, and tenant isolation.
+ * download, the 422s of bad specs, an endpoint serving it, and tenant isolation.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -128,13 +128,19 @@ describe('language models through the job API', () => {
     assert.equal(bad.body.error.details.field, 'format');
   });
 
-  test('a classic endpoint refuses a language model with a clear 422', async () => {
+  test('an endpoint serves the language model; predict and infer on it point to the OpenAI routes', async () => {
     assert.ok(trained, 'needs the trained model');
-    const r = await s.call('POST', '/v1/endpoints', { key: acme.developer, json: { name: 'gpt', model: 'kjv-tiny', version: 1 } });
-    assert.equal(r.status, 422, r.text);
-    assert.equal(r.body.error.code, 'not_available');
-    assert.match(r.body.error.message, /language model .* not available yet/);
-    assert.equal((await s.call('GET', '/v1/endpoints/gpt', { key: acme.viewer })).status, 404);
+    const r = await s.call('POST', '/v1/endpoints?wait=true', { key: acme.developer, json: { name: 'gpt', model: 'kjv-tiny', version: 1 } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.status, 'ready', r.text);
+    const p = await s.call('POST', '/v1/endpoints/gpt/predict', { key: acme.developer, json: { instances: [{ text: 'x' }] } });
+    assert.equal(p.status, 422, p.text);
+    assert.equal(p.body.error.code, 'not_a_language_model_route');
+    assert.match(p.body.error.message, /\/openai\/v1\/completions/);
+    const infer = await s.call('POST', '/v2/models/gpt/infer', { key: acme.developer, json: { inputs: [{ name: 'input_ids', shape: [1, 1], datatype: 'INT64', data: [1] }] } });
+    assert.equal(infer.status, 422, infer.text);
+    assert.equal(infer.body.error.code, 'not_a_language_model_route');
+    assert.equal((await s.call('DELETE', '/v1/endpoints/gpt', { key: acme.developer })).status, 200);
   });
 
   test('another tenant can neither train on the corpus nor download the model', async () => {

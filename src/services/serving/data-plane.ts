@@ -14,7 +14,7 @@
  * codecs (./codec/) that a protocol picks, so that a new protocol (the OpenAI-compatible API,
  * streaming generation) is one more composition of these steps, with its own run step.
  */
-import { DomainError, ForbiddenError, NotFoundError, UnavailableError } from '../../infra/errors.js';
+import { DomainError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError } from '../../infra/errors.js';
 import { assertAccess, mayAccess, type Principal, type Role } from '../principal.js';
 import type { Feeds } from './codec/instances.js';
 import { endpointKey, type Endpoint, type ServedVersion } from './endpoint.js';
@@ -127,6 +127,13 @@ export class DataPlane {
     return { endpoint, served: this.pickVersion(endpoint, version), requestId };
   }
 
+  /** `target` for the protocols of rows and tensors (predict, Open Inference): a language model is refused, pointing to its routes. */
+  rowsTarget(p: Principal, name: string, version?: string, requestId?: string): PredictTarget {
+    const t = this.target(p, name, version, requestId);
+    refuseLanguageModel(t);
+    return t;
+  }
+
   /** The version that describes the endpoint (metadata): the one with the most traffic. */
   describingVersion(ep: Endpoint): ServedVersion {
     const main = mainVersion(ep.traffic);
@@ -159,9 +166,21 @@ export class DataPlane {
     this.metrics.predicted(ep.row.tenant_id, ep.row.name, rows);
   }
 
+  /** A generated answer's timings and tokens (time to first token, gaps between tokens), for the endpoint's metrics. */
+  recordGeneration(ep: Endpoint, g: { firstTokenSeconds?: number; interTokenSeconds: number[]; tokens: number }): void {
+    this.metrics.generated(ep.row.tenant_id, ep.row.name, g);
+  }
+
   /** One prediction request answered (status, seconds), from its transport; only endpoints that exist are counted. */
   recordRequest(tenantId: string, name: string, status: number, seconds: number): void {
     if (!this.endpoints.has(endpointKey(tenantId, name))) return;
     this.metrics.request(tenantId, name, status, seconds);
   }
+}
+
+/** Language models generate (protocols/openai.ts); predict bodies of rows do not apply to them. */
+function refuseLanguageModel(t: PredictTarget): void {
+  if (!t.served.lm) return;
+  const name = t.endpoint.row.name;
+  throw new InvalidInputError('not_a_language_model_route', `Endpoint '${name}' serves a language model (causal_lm): send POST /openai/v1/completions or /openai/v1/chat/completions with "model": "${name}" instead of predict or infer.`, { endpoint: name });
 }

@@ -7,6 +7,7 @@ import { nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
 import type { PredictSpec } from './codec/predict-body.js';
 import type { ModelVersion } from '../registry.js';
+import type { LanguageModel } from './language-model.js';
 import type { AutoscalingSettings, BatchingSettings, VersionPool } from './pool.js';
 import { reservation, type EndpointSettings, type LoggingSettings } from './settings.js';
 import { WeightedRoundRobin, type TrafficEntry } from './traffic.js';
@@ -46,6 +47,8 @@ export interface ServedVersion {
   version: ModelVersion;
   pool: VersionPool;
   spec: PredictSpec;
+  /** A causal_lm version: how to decode it (its pool generates, ./protocols/openai.ts). */
+  lm?: LanguageModel;
 }
 
 const MAX_EVENTS = 50;

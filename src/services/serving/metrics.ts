@@ -8,7 +8,15 @@ import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSerie
 
 export interface EndpointGauges {
   /** [tenant, endpoint, version, replicas, queueDepth] for every live pool. */
-  pools(): Array<{ tenant: string; endpoint: string; version: number; replicas: number; queueDepth: number }>;
+  pools(): Array<{ tenant: string; endpoint: string; version: number; replicas: number; queueDepth: number; generation?: GenerationGauges }>;
+}
+
+/** A language model's pool: its continuous batches now. */
+export interface GenerationGauges {
+  running: number;
+  sequenceSlots: number;
+  cachedTokens: number;
+  cacheTokens: number;
 }
 
 interface EndpointSeries {
@@ -16,6 +24,9 @@ interface EndpointSeries {
   latency: HistogramSeries<'tenant' | 'endpoint'>;
   batchSize: HistogramSeries<'tenant' | 'endpoint'>;
   predictions: CounterSeries<'tenant' | 'endpoint'>;
+  firstToken?: HistogramSeries<'tenant' | 'endpoint'>;
+  interToken?: HistogramSeries<'tenant' | 'endpoint'>;
+  tokens?: CounterSeries<'tenant' | 'endpoint'>;
 }
 
 export class ServingMetrics {
@@ -27,6 +38,11 @@ export class ServingMetrics {
   private readonly scaleEvents: SeriesCounter<'tenant' | 'endpoint' | 'direction'>;
   private readonly queueDepth: Gauge<'tenant' | 'endpoint'>;
   private readonly replicas: Gauge<'tenant' | 'endpoint' | 'version'>;
+  private readonly firstToken: SeriesHistogram<'tenant' | 'endpoint'>;
+  private readonly interToken: SeriesHistogram<'tenant' | 'endpoint'>;
+  private readonly tokens: SeriesCounter<'tenant' | 'endpoint'>;
+  private readonly occupancy: Gauge<'tenant' | 'endpoint'>;
+  private readonly cacheUse: Gauge<'tenant' | 'endpoint'>;
   private readonly all: Array<{ get(): Promise<{ name: string; help: string; type: unknown; values: Array<{ labels: Record<string, unknown>; value: number; metricName?: string }> }> }>;
   /** Each endpoint's series, found once. */
   private readonly series = new Map<string, EndpointSeries>();
@@ -62,7 +78,35 @@ export class ServingMetrics {
         for (const p of gauges.pools()) this.set({ tenant: p.tenant, endpoint: p.endpoint, version: String(p.version) }, p.replicas);
       },
     });
-    this.all = [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents, this.queueDepth, this.replicas];
+    const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.firstToken = new SeriesHistogram('aiaas_endpoint_time_to_first_token_seconds', 'Language models: from the request to its first generated token.', endpoint, latencyBuckets, registry);
+    this.interToken = new SeriesHistogram('aiaas_endpoint_inter_token_seconds', 'Language models: between two tokens of one answer.', endpoint, latencyBuckets, registry);
+    this.tokens = new SeriesCounter('aiaas_endpoint_generated_tokens_total', 'Language models: tokens generated (rate() of it is tokens/s).', endpoint, registry);
+    // Summed over the endpoint's versions: the share of its sequence slots / cache in use.
+    const share = (pick: (g: GenerationGauges) => [number, number]) => function (this: Gauge<'tenant' | 'endpoint'>) {
+      this.reset();
+      const sums = new Map<string, { tenant: string; endpoint: string; used: number; of: number }>();
+      for (const p of gauges.pools()) {
+        if (!p.generation) continue;
+        const k = `${p.tenant}\0${p.endpoint}`;
+        const s = sums.get(k) ?? { tenant: p.tenant, endpoint: p.endpoint, used: 0, of: 0 };
+        const [used, of] = pick(p.generation);
+        s.used += used;
+        s.of += of;
+        sums.set(k, s);
+      }
+      for (const s of sums.values()) this.set({ tenant: s.tenant, endpoint: s.endpoint }, s.of > 0 ? s.used / s.of : 0);
+    };
+    this.occupancy = new Gauge({
+      name: 'aiaas_endpoint_batch_occupancy', help: 'Language models: running sequences / sequence slots (maxBatchSize per ready replica).', labelNames: ['tenant', 'endpoint'], registers,
+      collect: share((g) => [g.running, g.sequenceSlots]),
+    });
+    this.cacheUse = new Gauge({
+      name: 'aiaas_endpoint_kv_cache_use', help: 'Language models: tokens in the key/value cache / what the replicas can hold (slots × context).', labelNames: ['tenant', 'endpoint'], registers,
+      collect: share((g) => [g.cachedTokens, g.cacheTokens]),
+    });
+    this.all = [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents, this.queueDepth, this.replicas,
+      this.firstToken, this.interToken, this.tokens, this.occupancy, this.cacheUse];
   }
 
   /** A replica was added (up) or removed (down). */
@@ -84,6 +128,18 @@ export class ServingMetrics {
     this.of(tenant, endpoint).predictions.inc(rows);
   }
 
+  /** One generated answer: its time to first token, the gaps between its tokens, and how many. */
+  generated(tenant: string, endpoint: string, g: { firstTokenSeconds?: number; interTokenSeconds: number[]; tokens: number }): void {
+    const s = this.of(tenant, endpoint);
+    const labels = { tenant, endpoint };
+    s.firstToken ??= this.firstToken.series(labels);
+    s.interToken ??= this.interToken.series(labels);
+    s.tokens ??= this.tokens.series(labels);
+    if (g.firstTokenSeconds !== undefined) s.firstToken.observe(g.firstTokenSeconds);
+    for (const t of g.interTokenSeconds) s.interToken.observe(t);
+    s.tokens.inc(g.tokens);
+  }
+
   /** One model run of `rows` rows. */
   batch(tenant: string, endpoint: string, rows: number): void {
     this.of(tenant, endpoint).batchSize.observe(rows);
@@ -103,7 +159,7 @@ export class ServingMetrics {
   /** Forgets an endpoint's series (it was deleted). */
   forget(tenant: string, endpoint: string): void {
     this.series.delete(`${tenant}\0${endpoint}`);
-    for (const m of [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents]) m.remove({ tenant, endpoint });
+    for (const m of [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents, this.firstToken, this.interToken, this.tokens]) m.remove({ tenant, endpoint });
   }
 
   /** Prometheus text of one endpoint's series. */

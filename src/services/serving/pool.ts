@@ -29,7 +29,8 @@ import type { Feeds } from './codec/instances.js';
 import { Autoscaler, type AutoscalingSettings } from './autoscaler.js';
 import { BatchQueue, type Pending } from './batch-queue.js';
 import type { PredictSpec } from './codec/predict-body.js';
-import type { ExternalDataFile, RunResult } from './replica-messages.js';
+import type { BatchStats, SequenceRequest, TokenEvent } from '../../engine/lm/continuous-batch.js';
+import type { ExternalDataFile, GenerationLoad, RunResult } from './replica-messages.js';
 import { Replica, type ReplicaListener, type ReplicaState } from './replica.js';
 
 export type { AutoscalingSettings } from './autoscaler.js';
@@ -62,6 +63,27 @@ export interface JsonAnswer {
   answer: string;
   rows: number;
 }
+
+/** Where a sequence's tokens go (on the main thread), until one has `finish` or an error comes. */
+export interface GenerationSink {
+  onToken(e: TokenEvent): void;
+  onError(err: DomainError): void;
+}
+
+/** A sequence submitted to a language model's pool. */
+export interface GenerationHandle {
+  /** Stops it: its slot in the batch is free at once; no more tokens come. */
+  cancel(): void;
+}
+
+interface QueuedSequence {
+  request: SequenceRequest;
+  sink: GenerationSink;
+  replica?: Replica;
+}
+
+/** Sequences that may wait for a slot, per sequence a replica runs at once (maxBatchSize). */
+const SEQUENCE_QUEUE_FACTOR = 2;
 
 /** running → draining (drain) → closed, or running/draining → closed (close). */
 type PoolState = 'running' | 'draining' | 'closed';
@@ -98,11 +120,23 @@ export class VersionPool {
   private latencyCount = 0;
   private readonly constantKey: boolean;
   private readonly listener: ReplicaListener = {
-    onReady: () => this.schedulePump(),
+    onReady: () => {
+      this.schedulePump();
+      if (this.generation) this.dispatchSequences();
+    },
     onResult: (_r, batch, results, runs) => this.onResult(batch, results, runs),
     onFailed: (_r, why, from, lost) => this.onReplicaFailed(why, from, lost),
     onExit: (r) => this.onReplicaExit(r),
+    onTokens: (_r, events) => this.onTokens(events),
+    onSequencesLost: (_r, ids) => this.onSequencesLost(ids),
   };
+  /** A language model's pool: every sequence not ended, by id; those without a replica wait in `waiting`. */
+  private readonly sequences = new Map<number, QueuedSequence>();
+  private readonly waiting: QueuedSequence[] = [];
+  private sequenceIds = 0;
+  /** Sequences waiting, integrated over time (sequence·ms) since the last autoscaling tick, and when that count last changed. */
+  private waitingArea = 0;
+  private waitingChangedAt = performance.now();
 
   constructor(
     readonly version: number,
@@ -119,6 +153,8 @@ export class VersionPool {
     private readonly predict?: PredictSpec,
     /** The graph's external data files (Hugging Face imports over 2 GB keep their weights there). */
     private readonly externalData?: ExternalDataFile[],
+    /** Given: a language model, whose replicas generate (`generate`) in a continuous batch. */
+    private readonly generation?: GenerationLoad,
   ) {
     this.constantKey = fixedInnerShapes;
     this.queue = new BatchQueue(batchable, fixedInnerShapes);
@@ -165,7 +201,101 @@ export class VersionPool {
       if (r.state === 'ready') ready++;
       inflight += r.inflight;
     }
-    return { version: this.version, replicas, ready, queueDepth: this.queue.length, queuedRows: this.queue.rows, inflight };
+    return { version: this.version, replicas, ready, queueDepth: this.queue.length + this.waiting.length, queuedRows: this.queue.rows, inflight };
+  }
+
+  /**
+   * A language model's continuous batches: sequences running and being prefilled, tokens in the
+   * cache, and what the replicas can hold (maxBatchSize sequences × the context each).
+   */
+  generationStats(): BatchStats & { waiting: number; sequenceSlots: number; cacheTokens: number } {
+    const out = { running: 0, prefilling: 0, cachedTokens: 0, waiting: this.waiting.length, sequenceSlots: 0, cacheTokens: 0 };
+    const slots = this.settings.batching.maxBatchSize;
+    for (const r of this.replicas) {
+      if (r.state !== 'ready') continue;
+      out.running += r.batchStats.running;
+      out.prefilling += r.batchStats.prefilling;
+      out.cachedTokens += r.batchStats.cachedTokens;
+      out.sequenceSlots += slots;
+      out.cacheTokens += slots * (this.generation?.shape.context ?? 0);
+    }
+    return out;
+  }
+
+  /**
+   * Generates a sequence on the replica with the fewest under way, or waits for a slot in a
+   * bounded queue (maxBatchSize × SEQUENCE_QUEUE_FACTOR per replica); beyond it → 429.
+   */
+  generate(request: Omit<SequenceRequest, 'id'>, sink: GenerationSink): GenerationHandle {
+    if (!this.generation) throw new Error('this pool does not serve a language model');
+    if (this.state !== 'running') throw new UnavailableError('endpoint_unavailable', 'This model version is no longer served; retry the request.', { retryAfterSeconds: 1 });
+    const capacity = this.settings.batching.maxBatchSize * SEQUENCE_QUEUE_FACTOR * Math.max(1, this.live().length);
+    if (this.waiting.length >= capacity && !this.freeReplica()) {
+      throw new QuotaExceededError('too_many_requests', `Every sequence slot of this endpoint is taken and ${this.waiting.length} requests wait already; retry shortly, or raise batching.maxBatchSize or replicas.max.`, { retryAfterSeconds: 1, waiting: this.waiting.length });
+    }
+    const q: QueuedSequence = { request: { ...request, id: ++this.sequenceIds }, sink };
+    this.sequences.set(q.request.id, q);
+    this.noteWaiting();
+    this.waiting.push(q);
+    this.dispatchSequences();
+    return { cancel: () => this.cancelSequence(q) };
+  }
+
+  private cancelSequence(q: QueuedSequence): void {
+    if (!this.sequences.delete(q.request.id)) return;
+    const w = this.waiting.indexOf(q);
+    this.noteWaiting();
+    if (w >= 0) this.waiting.splice(w, 1);
+    q.replica?.cancel(q.request.id);
+    this.dispatchSequences();
+  }
+
+  private freeReplica(): Replica | undefined {
+    let best: Replica | undefined;
+    const slots = this.settings.batching.maxBatchSize;
+    for (const r of this.replicas) {
+      if (r.state !== 'ready' || r.generating.size >= slots) continue;
+      if (!best || r.generating.size < best.generating.size) best = r;
+    }
+    return best;
+  }
+
+  private dispatchSequences(): void {
+    while (this.waiting.length > 0) {
+      const r = this.freeReplica();
+      if (!r) return;
+      this.noteWaiting();
+      const q = this.waiting.shift()!;
+      q.replica = r;
+      r.generate(q.request);
+    }
+    this.checkDrained();
+  }
+
+  /** Before the number of waiting sequences changes: their area so far, for the autoscaler (waiting sequences count as queued rows). */
+  private noteWaiting(): void {
+    const now = performance.now();
+    this.waitingArea += this.waiting.length * (now - this.waitingChangedAt);
+    this.waitingChangedAt = now;
+  }
+
+  private onTokens(events: TokenEvent[]): void {
+    for (const e of events) {
+      const q = this.sequences.get(e.id);
+      if (!q) continue;
+      if (e.finish) this.sequences.delete(e.id);
+      q.sink.onToken(e);
+    }
+    this.dispatchSequences();
+  }
+
+  private onSequencesLost(ids: number[]): void {
+    for (const id of ids) {
+      const q = this.sequences.get(id);
+      if (!q) continue;
+      this.sequences.delete(id);
+      q.sink.onError(this.state === 'closed' ? shuttingDown() : new UnavailableError('replica_failed', 'The model stopped while generating this answer; retry the request.', { retryAfterSeconds: 1 }));
+    }
   }
 
   submit(feeds: Feeds, rows: number): Promise<Feeds> {
@@ -214,6 +344,10 @@ export class VersionPool {
       this.state = 'closed';
       this.stopTimers(true);
       this.queue.rejectAll(shuttingDown());
+      for (const q of this.waiting.splice(0)) {
+        this.sequences.delete(q.request.id);
+        q.sink.onError(shuttingDown());
+      }
       const exits = this.replicas.map((r) => r.close());
       this.closing = Promise.all(exits).then(() => this.resolveDrained?.());
     }
@@ -254,7 +388,7 @@ export class VersionPool {
 
   private addReplica(): Promise<void> {
     const r = new Replica({
-      type: 'load', model: this.model, threads: 1, fetches: this.fetches, split: this.batchable, warmup: this.warmup, predict: this.predict, externalData: this.externalData,
+      type: 'load', model: this.model, threads: 1, fetches: this.fetches, split: this.batchable, warmup: this.warmup, predict: this.predict, externalData: this.externalData, generation: this.generation,
     }, this.listener);
     this.replicas.push(r);
     return r.started;
@@ -361,7 +495,7 @@ export class VersionPool {
 
   /** While draining: once nothing waits, the replicas drain; once their threads have exited, the drain is over. */
   private checkDrained(): void {
-    if (this.state !== 'draining' || this.queue.length > 0) return;
+    if (this.state !== 'draining' || this.queue.length > 0 || this.waiting.length > 0) return;
     for (const r of this.replicas) if (r.live) void r.drain();
     if (this.replicas.length > 0) return;
     this.state = 'closed';
@@ -396,9 +530,11 @@ export class VersionPool {
         busyMs += r.takeBusyTime(now);
       }
     }
-    const load = { queueRowMs: this.queue.takeArea(), busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, replicas, ready };
+    this.noteWaiting();
+    const load = { queueRowMs: this.queue.takeArea() + this.waitingArea, busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, replicas, ready };
     this.latencySum = 0;
     this.latencyCount = 0;
+    this.waitingArea = 0;
     const d = this.autoscaler.decide(load, this.settings, now);
     if (d.change === 1) {
       void this.addReplica().catch((err) => this.hooks.onReplicaFailure((err as Error).message));

@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { DomainError, domainErrorData } from '../../infra/errors.js';
 import type { FeedTensor, Feeds, TensorData } from './codec/instances.js';
 import { numberRowsInput, predictAnswer, predictJsonFeeds, type NumberRowsInput, type PredictSpec } from './codec/predict-body.js';
+import { ContinuousBatcher } from '../../engine/lm/continuous-batch.js';
 import type { ExternalDataFile, ToReplica, FromReplica, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
 
 let session: ort.InferenceSession | undefined;
@@ -24,6 +25,8 @@ let split = false;
 let predict: PredictSpec | undefined;
 /** The model's one float input of fixed width, if so: bodies of number rows are read without JSON.parse. */
 let numberRows: NumberRowsInput | undefined;
+/** A language model's replica: its continuous batch (./replica-messages.ts GenerationLoad). */
+let batcher: ContinuousBatcher | undefined;
 
 const port = parentPort!;
 
@@ -51,6 +54,11 @@ port.on('message', (msg: ToReplica) => {
   } else if (msg.type === 'close') {
     if (msg.stop) stopping = true;
     closing ??= close();
+  } else if (msg.type === 'generate') {
+    if (closing || !batcher) send({ type: 'tokens', events: [{ id: msg.request.id, finish: 'length' }], stats: { running: 0, prefilling: 0, cachedTokens: 0 } });
+    else batcher.add(msg.request);
+  } else if (msg.type === 'cancel') {
+    batcher?.cancel(msg.id);
   } else {
     loading = handle(msg);
   }
@@ -60,6 +68,9 @@ async function close(): Promise<void> {
   try {
     await loading;
     await Promise.all(running);
+    // A drain lets the sequences under way finish; a close (stop) ends them after the current step.
+    if (batcher && stopping) await batcher.close();
+    else await batcher?.idle();
     await session?.release();
   } catch {
     /* the thread exits all the same */
@@ -103,6 +114,13 @@ async function handle(msg: ToReplica): Promise<void> {
       split = msg.split;
       predict = msg.predict;
       numberRows = predict && numberRowsInput(predict.signature);
+      if (msg.generation) {
+        const s = session;
+        batcher = new ContinuousBatcher(
+          { run: (feeds) => s.run(feeds) as Promise<Record<string, ort.Tensor>> }, msg.generation.shape,
+          (events, stats) => send({ type: 'tokens', events, stats }), msg.generation.prefillChunk,
+        );
+      }
       // One warm-up run with the given example makes the first real request as fast as the rest.
       if (msg.warmup) await run([msg.warmup]).catch(() => undefined);
       send({ type: 'ready' });

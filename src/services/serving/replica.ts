@@ -28,6 +28,7 @@ import { Worker } from 'node:worker_threads';
 // not self-register"), and a pool that lost its last replica could not replace it.
 import 'onnxruntime-node';
 import type { Pending } from './batch-queue.js';
+import type { BatchStats, SequenceRequest, TokenEvent } from '../../engine/lm/continuous-batch.js';
 import type { FromReplica, ReplicaRequest, RunResult, ToReplica } from './replica-messages.js';
 
 export type ReplicaState = 'starting' | 'ready' | 'draining' | 'closed' | 'failed';
@@ -43,6 +44,10 @@ export interface ReplicaListener {
   onFailed(r: Replica, why: string, from: ReplicaState, lost: Pending[][]): void;
   /** Its thread has exited (after closed or failed): nothing of it remains. */
   onExit(r: Replica): void;
+  /** A language model's replica: the tokens of one decoding iteration (sequences that ended are no longer `generating`). */
+  onTokens?(r: Replica, events: TokenEvent[], stats: BatchStats): void;
+  /** A language model's replica failed with these sequences under way. */
+  onSequencesLost?(r: Replica, ids: number[]): void;
 }
 
 const WORKER_URL = new URL('./replica-worker.js', import.meta.url);
@@ -56,6 +61,10 @@ export class Replica {
   /** Rows of the batches in flight (the pool sends work to the replica with the fewest). */
   outstandingRows = 0;
   private seq = 0;
+  /** A language model's replica: the sequences it is generating. */
+  readonly generating = new Set<number>();
+  /** Its continuous batch after the last iteration reported. */
+  batchStats: BatchStats = { running: 0, prefilling: 0, cachedTokens: 0 };
   private busySince = 0;
   private busyMs = 0;
   private closeSent = false;
@@ -120,6 +129,49 @@ export class Replica {
     this.worker.postMessage(msg, bodies ? [bodies.buffer] : []);
   }
 
+  /** A language model's replica: starts generating a sequence (only while ready). */
+  generate(request: SequenceRequest): void {
+    if (this.current !== 'ready') throw new Error(`replica is ${this.current}, not ready`);
+    this.generating.add(request.id);
+    if (this.inflight++ === 0) {
+      this.busySince = performance.now();
+      this.worker.ref();
+    }
+    this.worker.postMessage({ type: 'generate', request } satisfies ToReplica);
+  }
+
+  /** Stops a sequence: it is no longer counted from now on (its slot is free at once). */
+  cancel(id: number): void {
+    if (!this.generating.delete(id)) return;
+    this.sequenceEnded();
+    try {
+      this.worker.postMessage({ type: 'cancel', id } satisfies ToReplica);
+    } catch {
+      /* the thread is gone already */
+    }
+  }
+
+  private sequenceEnded(): void {
+    if (--this.inflight === 0) {
+      this.busyMs += performance.now() - this.busySince;
+      if (this.current === 'ready') this.worker.unref();
+    }
+  }
+
+  private onTokens(events: TokenEvent[], stats: BatchStats): void {
+    this.batchStats = stats;
+    const live: TokenEvent[] = [];
+    for (const e of events) {
+      if (!this.generating.has(e.id)) continue; // cancelled here already
+      live.push(e);
+      if (e.finish) {
+        this.generating.delete(e.id);
+        this.sequenceEnded();
+      }
+    }
+    if (live.length > 0) this.listener.onTokens?.(this, live, stats);
+  }
+
   /** → draining: takes no more batches, finishes every batch it holds, then exits. Resolves on exit. */
   drain(): Promise<void> {
     return this.leave(false);
@@ -164,6 +216,7 @@ export class Replica {
 
   private onMessage(m: FromReplica): void {
     if (m.type === 'result') this.onResult(m.id, m.results, m.runs);
+    else if (m.type === 'tokens') this.onTokens(m.events, m.stats);
     else if (m.type === 'ready') {
       if (this.current !== 'starting') return; // closed while loading: it exits next
       this.current = 'ready';
@@ -194,6 +247,8 @@ export class Replica {
     this.current = 'failed';
     if (from === 'starting') this.settleStart(new Error(why));
     const lost = [...this.batches.values()];
+    const lostSequences = [...this.generating];
+    this.generating.clear();
     this.batches.clear();
     this.inflight = 0;
     this.outstandingRows = 0;
@@ -203,12 +258,13 @@ export class Replica {
       this.askToClose(true);
     }
     this.listener.onFailed(this, why, from, lost);
+    if (lostSequences.length > 0) this.listener.onSequencesLost?.(this, lostSequences);
   }
 
   private onThreadExit(code: number): void {
     this.gone = true;
     // Exiting as asked, with nothing held, is the end of a drain or close; anything else is a failure.
-    if (this.current === 'draining' && this.batches.size === 0) this.current = 'closed';
+    if (this.current === 'draining' && this.batches.size === 0 && this.generating.size === 0) this.current = 'closed';
     else this.fail(`replica thread exited with code ${code}`);
     this.markExited();
     this.listener.onExit(this);

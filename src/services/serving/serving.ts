@@ -39,6 +39,7 @@ import { PredictionMeter } from './metering.js';
 import { PredictionLog, type LoggedPrediction, type PredictionLogOptions, type PredictionQuery } from './prediction-log.js';
 import { ServingMetrics } from './metrics.js';
 import { VersionPool } from './pool.js';
+import { readLanguageModel } from './language-model.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingQuota, type ServingUse } from './quotas.js';
 import { reservation, settingsFrom, type EndpointSettings, type EndpointSettingsInput } from './settings.js';
 import { describeTraffic, resolveTraffic, type TrafficEntry, type TrafficRequest } from './traffic.js';
@@ -68,6 +69,9 @@ export interface ServingLimits {
   /** The prediction log's queue, timers and store (AIAAS_PREDICTION_LOG_QUEUE_ROWS, AIAAS_PREDICTION_LOG_QUEUE_BYTES). */
   predictionLog?: Partial<PredictionLogOptions>;
 }
+
+/** Prompt tokens a language model's replica reads per step while others decode (chunked prefill). */
+const PREFILL_CHUNK = 32;
 
 /** How often the predictions counted in memory are written to the store. */
 const USAGE_FLUSH_MS = 5000;
@@ -106,7 +110,7 @@ export class ServingService {
         for (const ep of this.plane.all()) {
           for (const s of ep.served.values()) {
             const st = s.pool.stats();
-            out.push({ tenant: ep.row.tenant_id, endpoint: ep.row.name, version: s.version.version, replicas: st.replicas, queueDepth: st.queueDepth });
+            out.push({ tenant: ep.row.tenant_id, endpoint: ep.row.name, version: s.version.version, replicas: st.replicas, queueDepth: st.queueDepth, generation: s.lm ? s.pool.generationStats() : undefined });
           }
         }
         return out;
@@ -288,6 +292,7 @@ export class ServingService {
     const v = await this.registry.resolve(ep.row.tenant_id, ep.row.model_name, version);
     const bytes = new Uint8Array(await this.registry.readArtifact(v));
     const sig = v.signature;
+    const lm = v.kind === 'causal_lm' ? await readLanguageModel(v, (name) => this.registry.readFile(v, name)) : undefined;
     const batchable = sig.tensors.every((t) => t.shape.length > 0 && t.shape[0]! < 0) && sig.outputs.every((o) => o.shape.length === 0 || o.shape[0]! < 0);
     const fixedInner = sig.tensors.every((t) => t.shape.slice(1).every((d) => d > 0));
     const spec = { signature: sig, roles: outputRoles(sig), model: ep.row.model_name, version };
@@ -303,7 +308,8 @@ export class ServingService {
         ep.event({ type: 'replica_failed', version, message });
         this.logger.error({ endpoint: ep.row.name, version, message }, 'replica failed');
       },
-    }, batchable, fixedInner, fixedInner ? zeroFeeds(sig) : undefined, spec, await this.registry.externalData(v));
+    }, batchable && !lm, fixedInner && !lm, fixedInner && !lm ? zeroFeeds(sig) : undefined, lm ? undefined : spec, await this.registry.externalData(v),
+    lm ? { shape: lm.shape, prefillChunk: PREFILL_CHUNK } : undefined);
     this.pools.add(pool);
     try {
       if (this.closed) throw new Error('the server is shutting down'); // closed while the artifact was read
@@ -312,7 +318,7 @@ export class ServingService {
       await this.endPool(pool, 'close');
       throw new InvalidInputError('model_load_failed', `Version ${version} of '${ep.row.model_name}' could not be loaded into a replica: ${(err as Error).message}`, { version });
     }
-    return { version: v, pool, spec };
+    return { version: v, pool, spec, lm };
   }
 
   async list(p: Principal): Promise<EndpointInfo[]> {
@@ -493,18 +499,9 @@ export class ServingService {
     return resolveTraffic(input, (ref) => this.servable(tenantId, model, ref));
   }
 
-  /**
-   * A version an endpoint may serve. Language models (causal_lm) are decoded token by token with
-   * a key/value cache, which classic endpoints do not do: refused until generation serving exists.
-   */
-  private async servable(tenantId: string, model: string, ref: string | number): Promise<ModelVersion> {
-    const v = await this.registry.resolve(tenantId, model, ref);
-    if (v.kind === 'causal_lm') {
-      throw new InvalidInputError('not_available', `Version ${v.version} of '${model}' is a language model (causal_lm); serving language models (text generation, the OpenAI-compatible API) is not available yet in this version. Download it as a Hugging Face folder with GET /v1/models/${model}/versions/${v.version}/artifact?format=hf and run it with transformers.js or ONNX Runtime.`, {
-        field: 'model', model, version: v.version, kind: v.kind,
-      });
-    }
-    return v;
+  /** A version an endpoint may serve: any registered version (a causal_lm answers the OpenAI-compatible routes). */
+  private servable(tenantId: string, model: string, ref: string | number): Promise<ModelVersion> {
+    return this.registry.resolve(tenantId, model, ref);
   }
 
   private info(ep: Endpoint): EndpointInfo {

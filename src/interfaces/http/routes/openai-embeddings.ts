@@ -11,7 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import { EmbeddingsProtocol, type EmbeddingsRequest } from '../../../services/serving/protocols/embeddings.js';
 import { principalOf } from '../context.js';
-import { recordAnswerTokens, registerOpenAiEdge } from '../openai-edge.js';
+import { recordAnswerTokens } from '../openai-edge.js';
 
 const LM_KINDS = new Set(['causal_lm', 'text_encoder']);
 
@@ -25,7 +25,6 @@ const EmbeddingsBody = Type.Object({
 
 export async function openAiEmbeddingRoutes(base: FastifyInstance, { platform }: { platform: Platform }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
-  registerOpenAiEdge(app, platform);
   const embeddings = new EmbeddingsProtocol(platform.serving.plane, platform.registry);
 
   app.get('/models', {

@@ -20,7 +20,7 @@ export interface InferRequest {
 
 /** POST /v2/models/{name}[/versions/{version}]/infer. */
 export async function infer(plane: DataPlane, p: Principal, name: string, body: InferRequest, version?: string, requestId?: string) {
-  const t = plane.target(p, name, version, requestId);
+  const t = plane.rowsTarget(p, name, version, requestId);
   const sig = t.served.spec.signature;
   const impute = body.parameters?.impute;
   if (impute !== undefined && typeof impute !== 'boolean') {

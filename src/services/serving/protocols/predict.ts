@@ -11,12 +11,12 @@ import type { DataPlane, PredictTarget } from '../data-plane.js';
 
 /** Predict from a parsed body. */
 export async function predictRows(plane: DataPlane, p: Principal, name: string, body: unknown, requestId?: string): Promise<PredictAnswer> {
-  return answerParsed(plane, plane.target(p, name, undefined, requestId), body);
+  return answerParsed(plane, plane.rowsTarget(p, name, undefined, requestId), body);
 }
 
 /** Predict from the raw JSON body (UTF-8 bytes): the answer as JSON text when a replica wrote it. */
 export async function predictJson(plane: DataPlane, p: Principal, name: string, json: Uint8Array, requestId?: string): Promise<string | PredictAnswer> {
-  const t = plane.target(p, name, undefined, requestId);
+  const t = plane.rowsTarget(p, name, undefined, requestId);
   if (t.served.pool.readsJson) return plane.runJson(t, json);
   return answerParsed(plane, t, parseJson(json));
 }
