@@ -131,6 +131,8 @@ export async function cluster(cli: Cli): Promise<number> {
       `${n.allocated.gpu}/${n.gpus}`, n.allocated.jobs,
     ])),
     '',
+    table(['API NODE', 'HOST', 'PID', 'ALIVE', 'STARTED'], c.apiNodes.map((n) => [`${n.name}${n.self ? ' (this one)' : ''}`, n.hostname, n.pid, n.alive ? 'yes' : 'no', n.startedAt])),
+    '',
     table(['TENANT', 'SHARE', 'CPU', 'JOBS', 'QUEUED'], c.tenants.map((t) => [t.name, `${(t.share * 100).toFixed(1)}%`, fmt(t.usage.cpu), t.usage.jobs, t.queued])),
     ...(c.slurm ? ['', table(['SLURM NODE', 'STATE', 'CPU', 'MEMORY MB', 'GPU', 'JOBS'], c.slurm.nodes.map((n) => [
       n.name, n.state.toLowerCase() + (n.usable ? '' : ' (not usable)'), `${fmt(n.allocCpus)}/${fmt(n.cpus)}`,
