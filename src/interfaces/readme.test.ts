@@ -126,6 +126,8 @@ const SCALE_OUT: Section = {
     assert.match(out, /Job \S+ succeeded/, 'the model trains through node A');
     assert.match(out, /^attempts: +1 succeeded on slurm:aiaas \(Slurm job \d+\)$/m, 'the train job ran as a Slurm batch job');
     assert.match(out, /^Executor: slurm /m, 'the cluster view says so');
+    assert.match(out, /^node-a \(this one\) +\S+ +\d+ +yes /m, 'the cluster view lists node A, which answered');
+    assert.match(out, /^node-b +\S+ +\d+ +yes /m, 'and node B');
     for (const n of ['n1', 'n2']) assert.match(out, new RegExp(`^${n} +[a-z+]+ +\\d/2 `, 'm'), `Slurm node ${n} is listed`);
     assert.match(out, /^5\.1 +3\.5 +1\.4 +0\.2 +setosa$/m, 'node B reads the dataset uploaded through A');
     assert.match(out, /Endpoint iris-scale ready: v1:100%, \d+ replicas ready/, 'node B serves the endpoint made on A');
