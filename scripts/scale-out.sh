@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# scripts/scale-out.sh start [--slurm] | stop
+# scripts/scale-out.sh start [--slurm | --no-slurm] | stop
 #
-# start: PostgreSQL, Ceph's S3 gateway (RGW) and two API nodes on this machine, in the background
-#   (about 20 s), each node with its own AIAAS_HOME under .scale-out/ (they share only the database
-#   and the bucket). Prints and writes .scale-out/env: NODE_A, NODE_B (the nodes' URLs), ADMIN_KEY,
-#   and the shared settings (AIAAS_DATABASE_URL, AIAAS_BLOB_URL, AIAAS_S3_*, AWS_*). Logs: .scale-out/*.log.
-#   --slurm: jobs run on a two-node Slurm cluster through slurmrestd (needs src/infra/testing/slurm-cluster.ts).
+# start: PostgreSQL, Ceph's S3 gateway (RGW), a two-node Slurm cluster (slurmctld, two `slurmd -N`,
+#   slurmrestd, munged) and two API nodes on this machine, in the background (about 30 s), each node
+#   with its own AIAAS_HOME under .scale-out/ (they share only the database and the bucket). Prints
+#   and writes .scale-out/env: NODE_A, NODE_B (the nodes' URLs), ADMIN_KEY, and the shared settings
+#   (AIAAS_DATABASE_URL, AIAAS_BLOB_URL, AIAAS_S3_*, AWS_*, AIAAS_EXECUTOR, AIAAS_SLURM_*). Logs: .scale-out/*.log.
+#   Slurm comes up when it can run here (its packages installed, running as root); otherwise jobs run
+#   on the API nodes' own workers and the log says why. --slurm: fail instead; --no-slurm: never Slurm.
 # stop: stops the nodes and the engines; their data goes with them (temporary folders).
 #
-# Needs Debian's postgresql and radosgw ceph-mon ceph-osd ceph-common (see README "Scale out").
+# Needs Debian's postgresql and radosgw ceph-mon ceph-osd ceph-common, and for Slurm slurm-wlm
+# slurmrestd slurm-wlm-jwt-plugin munge (see README "Scale out").
 # AIAAS_SCALE_OUT_DIR moves .scale-out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +37,7 @@ case "${1:-}" in
       fi
       sleep 0.2
     done
-    grep -E '^export (NODE_|AIAAS_DATABASE_URL|AIAAS_BLOB_URL)' "$dir/env"
+    grep -E '^export (NODE_|AIAAS_DATABASE_URL|AIAAS_BLOB_URL|AIAAS_EXECUTOR)' "$dir/env"
     ;;
   stop)
     [ -f "$dir/pid" ] || { echo "not running" >&2; exit 0; }
@@ -47,7 +50,7 @@ case "${1:-}" in
     echo "stopped"
     ;;
   *)
-    echo "usage: scripts/scale-out.sh start [--slurm] | stop" >&2
+    echo "usage: scripts/scale-out.sh start [--slurm | --no-slurm] | stop" >&2
     exit 2
     ;;
 esac

@@ -87,6 +87,10 @@ export const Cluster = Type.Object({
     usage: Alloc, queued: Type.Integer(), quota: Quota,
   })),
   executor: Type.String({ description: 'where jobs run: `local` (forked workers) or `slurm`' }),
+  apiNodes: Type.Array(Type.Object({
+    id: Type.String(), name: Type.String({ description: 'AIAAS_NODE_NAME' }), hostname: Type.String(), pid: Type.Integer(),
+    startedAt: Type.String(), heartbeatAt: Type.String(), alive: Type.Boolean(), self: Type.Boolean({ description: 'the node that answered' }),
+  }), { description: 'the API nodes on this store (several in the scale-out mode)' }),
   slurm: Type.Optional(Type.Object({
     nodes: Type.Array(Type.Object({
       name: Type.String(), state: Type.String(), flags: Type.Array(Type.String()), usable: Type.Boolean({ description: 'counted in the capacity jobs are admitted for (not drained, down or unresponsive)' }),

@@ -6,7 +6,7 @@
  * section may rely on another having run. Two fresh servers: README order, then the sections
  * after setup in reverse order. Each section's key outputs are checked, so none passes vacuously.
  * "Scale out" brings up its own engines and nodes (scripts/scale-out.sh), so it runs on its own,
- * once; where PostgreSQL or Ceph is missing it is skipped with the reason, unless
+ * once; where PostgreSQL, Ceph or Slurm is missing it is skipped with the reason, unless
  * AIAAS_REQUIRE_ENGINES=1 (CI), where that is a failure.
  */
 import { test } from 'node:test';
@@ -18,6 +18,7 @@ import path from 'node:path';
 import { startTestServer } from './testing/test-server.js';
 import { enginesRequired, postgresMissing } from '../infra/testing/postgres-cluster.js';
 import { cephMissing } from '../infra/testing/ceph-rgw.js';
+import { slurmMissing } from '../infra/testing/slurm-cluster.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
@@ -118,12 +119,18 @@ const SECTIONS: Section[] = [
   },
 ];
 
-/** Runs on its own (no setup block, no test server): it starts PostgreSQL, Ceph RGW and two API nodes. */
+/** Runs on its own (no setup block, no test server): it starts PostgreSQL, Ceph RGW, Slurm and two API nodes. */
 const SCALE_OUT: Section = {
-  name: 'Scale out', marker: '# 23. PostgreSQL, Ceph RGW and two API nodes',
+  name: 'Scale out', marker: '# 23. PostgreSQL, Ceph RGW, Slurm and two API nodes',
   check(out) {
     assert.match(out, /^export NODE_B='http:\/\/127\.0\.0\.1:\d+'$/m, 'the script prints the nodes');
+    assert.match(out, /^export AIAAS_EXECUTOR='slurm'$/m, 'the nodes run jobs on Slurm');
     assert.match(out, /Job \S+ succeeded/, 'the model trains through node A');
+    assert.match(out, /^attempts: +1 succeeded on slurm:aiaas \(Slurm job \d+\)$/m, 'the train job ran as a Slurm batch job');
+    assert.match(out, /^Executor: slurm /m, 'the cluster view says so');
+    assert.match(out, /^node-a \(this one\) +\S+ +\d+ +yes /m, 'the cluster view lists node A, which answered');
+    assert.match(out, /^node-b +\S+ +\d+ +yes /m, 'and node B');
+    for (const n of ['n1', 'n2']) assert.match(out, new RegExp(`^${n} +[a-z+]+ +\\d/2 `, 'm'), `Slurm node ${n} is listed`);
     assert.match(out, /^5\.1 +3\.5 +1\.4 +0\.2 +setosa$/m, 'node B reads the dataset uploaded through A');
     assert.match(out, /Endpoint iris-scale ready: v1:100%, \d+ replicas ready/, 'node B serves the endpoint made on A');
     assert.equal(out.match(/^ +\d+ +setosa +\(p=0\.\d+\)$/gm)?.length, 3, 'node B predicts the three rows');
@@ -179,8 +186,8 @@ test('README: every section runs after the setup block alone, in reverse order, 
   await runInOrder([...SECTIONS].reverse());
 });
 
-test('README: Scale out runs as written (PostgreSQL, Ceph RGW, two API nodes)', {
-  timeout: 1_500_000, skip: enginesRequired() ? undefined : postgresMissing() ?? cephMissing(),
+test('README: Scale out runs as written (PostgreSQL, Ceph RGW, Slurm, two API nodes)', {
+  timeout: 1_500_000, skip: enginesRequired() ? undefined : postgresMissing() ?? cephMissing() ?? slurmMissing(),
 }, async () => {
   const block = blockOf(shellBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')), SCALE_OUT);
   const dir = workTree();

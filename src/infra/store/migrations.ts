@@ -13,6 +13,7 @@ import { versionFiles } from './migrations/0005-version-files.js';
 import { predictionLogs } from './migrations/0006-prediction-logs.js';
 import { changeVersions } from './migrations/0007-change-versions.js';
 import { lmUsageLimits } from './migrations/0008-lm-usage-limits.js';
+import { apiNodes } from './migrations/0009-api-nodes.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0006_prediction_logs': predictionLogs,
   '0007_change_versions': changeVersions,
   '0008_lm_usage_limits': lmUsageLimits,
+  '0009_api_nodes': apiNodes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -90,6 +90,17 @@ export interface JobAttemptsTable {
   gpu_seconds: number;
 }
 
+/** An API node (`aiaas server`) on this store, alive while its heartbeat is fresh. */
+export interface ApiNodesTable {
+  id: string;
+  /** AIAAS_NODE_NAME */
+  name: string;
+  hostname: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
+}
+
 export interface NodesTable {
   id: string;
   hostname: string;
@@ -131,6 +142,7 @@ export interface JobTables {
   job_events: JobEventsTable;
   job_attempts: JobAttemptsTable;
   nodes: NodesTable;
+  api_nodes: ApiNodesTable;
   tenant_quotas: TenantQuotasTable;
   usage_events: UsageEventsTable;
 }

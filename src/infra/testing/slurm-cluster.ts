@@ -43,6 +43,14 @@ export interface SlurmCluster {
   restartNode(node: string): void;
 }
 
+/** The settings that make an API node submit its jobs to this cluster (AIAAS_EXECUTOR=slurm). */
+export function slurmExecutorEnv(c: SlurmCluster): Record<string, string> {
+  return {
+    AIAAS_EXECUTOR: 'slurm', AIAAS_SLURM_URL: c.url, AIAAS_SLURM_USER: c.user, AIAAS_SLURM_TOKEN: c.token,
+    AIAAS_SLURM_PARTITION: c.partition, AIAAS_SLURM_OUTPUT: path.join(c.outputDir, '%j.out'),
+  };
+}
+
 /** Why Slurm tests cannot run here (undefined: they can). */
 export function slurmMissing(): string | undefined {
   const dirs = (process.env.PATH ?? '').split(':').concat('/usr/bin', '/usr/sbin');

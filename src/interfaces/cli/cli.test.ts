@@ -149,6 +149,10 @@ describe('aiaas CLI', () => {
     assert.match((await ok('jobs', 'list')).stdout, /ID\s+TYPE\s+NAME\s+STATUS/);
     const shown = (await ok('jobs', 'show', id)).stdout;
     assert.match(shown, /status:\s+succeeded/);
+    assert.match(shown, /attempts:\s+(\d+ \w+ on \S+ \(pid \d+\)(, resumed from its checkpoint)?; )*\d+ succeeded on \S+ \(pid \d+\)/, 'each run, where it ran');
+    const cluster = (await ok('cluster')).stdout;
+    assert.match(cluster, /^Executor: local · capacity: /m);
+    assert.match(cluster, /^API NODE +HOST +PID +ALIVE +STARTED\n\S+ \(this one\) +\S+ +\d+ +yes /m, 'the server lists itself as an API node');
     assert.match(shown, /test metrics:\s+accuracy \d/, 'the test metrics, labelled');
     assert.match(shown, /training:\s+trainSeconds \d/, 'the training figures apart from them');
     assert.match((await ok('jobs', 'logs', id)).stdout, /registered iris-cli version 2/);

@@ -124,14 +124,20 @@ export async function quota(cli: Cli, sub: string | undefined): Promise<number> 
 export async function cluster(cli: Cli): Promise<number> {
   const c = await cli.client().cluster();
   cli.print(c, () => [
-    `Capacity: ${fmt(c.capacity.cpu)} CPU, ${fmt(c.capacity.memoryMb)} MB, ${c.capacity.gpu} GPU · queue: ${c.queue.queued} queued, ${c.queue.running} running`,
+    `Executor: ${c.executor} · capacity: ${fmt(c.capacity.cpu)} CPU, ${fmt(c.capacity.memoryMb)} MB, ${c.capacity.gpu} GPU · queue: ${c.queue.queued} queued, ${c.queue.running} running`,
     '',
     table(['NODE', 'HOST', 'ALIVE', 'CPU', 'MEMORY MB', 'GPU', 'JOBS'], c.nodes.map((n) => [
       n.id, n.hostname, n.alive ? 'yes' : 'no', `${fmt(n.allocated.cpu)}/${fmt(n.cpu)}`, `${fmt(n.allocated.memoryMb)}/${fmt(n.memoryMb)}`,
       `${n.allocated.gpu}/${n.gpus}`, n.allocated.jobs,
     ])),
     '',
+    table(['API NODE', 'HOST', 'PID', 'ALIVE', 'STARTED'], c.apiNodes.map((n) => [`${n.name}${n.self ? ' (this one)' : ''}`, n.hostname, n.pid, n.alive ? 'yes' : 'no', n.startedAt])),
+    '',
     table(['TENANT', 'SHARE', 'CPU', 'JOBS', 'QUEUED'], c.tenants.map((t) => [t.name, `${(t.share * 100).toFixed(1)}%`, fmt(t.usage.cpu), t.usage.jobs, t.queued])),
+    ...(c.slurm ? ['', table(['SLURM NODE', 'STATE', 'CPU', 'MEMORY MB', 'GPU', 'JOBS'], c.slurm.nodes.map((n) => [
+      n.name, n.state.toLowerCase() + (n.usable ? '' : ' (not usable)'), `${fmt(n.allocCpus)}/${fmt(n.cpus)}`,
+      `${fmt(n.allocMemoryMb)}/${fmt(n.memoryMb)}`, n.gpus, n.jobs.map((j) => `${j.job} (Slurm ${j.slurmJobId})`).join(', '),
+    ]))] : []),
   ].join('\n'));
   return 0;
 }

@@ -362,6 +362,12 @@ class ProgressBar {
   }
 }
 
+/** "1 succeeded on slurm:aiaas (Slurm job 7)": a run, and where it ran (on Slurm, an attempt's pid is the Slurm job id). */
+function attemptLine(a: NonNullable<Job['attempts']>[number]): string {
+  const where = a.node.startsWith('slurm:') ? ` (Slurm job ${a.pid})` : a.pid ? ` (pid ${a.pid})` : '';
+  return `${a.attempt} ${a.outcome} on ${a.node}${where}${a.resumedFromCheckpoint ? ', resumed from its checkpoint' : ''}`;
+}
+
 export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
   const client = cli.client();
   switch (sub) {
@@ -385,6 +391,7 @@ export async function jobs(cli: Cli, sub: string | undefined): Promise<number> {
           ['priority', j.priority], ['resources', `${j.resources.cpu} CPU, ${j.resources.memoryMb} MB, ${j.resources.gpu} GPU`], ['node', j.node],
           ['queueReason', j.queueReason], ['error', j.error], ['result', j.result ? `${j.result.model} version ${j.result.version}` : undefined],
           ['metrics', scalars(m) || undefined], ['test metrics', test || undefined], ['training', training || undefined], ['history', m.history?.length ? `${m.history.length} entries` : undefined], ['created', j.createdAt], ['started', j.startedAt], ['finished', j.finishedAt], ['cpuSeconds', j.cpuSeconds],
+          ['attempts', j.attempts?.length ? j.attempts.map(attemptLine).join('; ') : undefined],
         ]);
       });
       return 0;

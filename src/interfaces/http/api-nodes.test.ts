@@ -75,6 +75,17 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     if (a) fs.rmSync(a.home, { recursive: true, force: true });
   });
 
+  test('/v1/cluster lists both API nodes by AIAAS_NODE_NAME, alive, each marking itself', async () => {
+    for (const [node, self] of [[a, 'node-a'], [b, 'node-b']] as const) {
+      const c = await node.call('GET', '/v1/cluster', { key: t.viewer });
+      assert.equal(c.status, 200, c.text);
+      const api = c.body.apiNodes as Array<{ name: string; alive: boolean; self: boolean }>;
+      assert.deepEqual(api.map((n) => n.name), ['node-a', 'node-b']);
+      assert.ok(api.every((n) => n.alive), JSON.stringify(api));
+      assert.deepEqual(api.filter((n) => n.self).map((n) => n.name), [self]);
+    }
+  });
+
   test('an endpoint created on A predicts on B; a traffic and a settings change on A reach B; a delete on A is a 404 on B', async () => {
     const r = await a.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'iris', model: 'iris', version: 1, replicas: { min: 1, max: 2 } } });
     assert.equal(r.status, 201, r.text);
@@ -174,6 +185,8 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     // B changes things while A is down; A, started again on its home, serves them.
     assert.equal((await b.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'made-on-b', model: 'iris', version: 2 } })).status, 201);
     a = await startA(a.home);
+    const listed = await b.call('GET', '/v1/cluster', { key: t.viewer });
+    assert.deepEqual(listed.body.apiNodes.map((n: { name: string }) => n.name), ['node-a', 'node-b'], 'A, back on its home, is the same API node');
     const back = await until('made-on-b on node A', async () => {
       const g = await a.call('GET', '/v1/endpoints/made-on-b', { key: t.viewer });
       return g.body?.status === 'ready' ? g.body : undefined;

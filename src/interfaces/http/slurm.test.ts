@@ -17,7 +17,7 @@ import { submit, until, waitJob } from '../testing/jobs-helpers.js';
 import { engineSkip } from '../../infra/testing/store-engines.js';
 import { enginesRequired, postgresCluster } from '../../infra/testing/postgres-cluster.js';
 import { cephMissing, s3Server } from '../../infra/testing/ceph-rgw.js';
-import { slurmCluster, slurmMissing, type SlurmCluster } from '../../infra/testing/slurm-cluster.js';
+import { slurmCluster, slurmExecutorEnv, slurmMissing, type SlurmCluster } from '../../infra/testing/slurm-cluster.js';
 
 const skip = engineSkip('postgres') ?? (enginesRequired() ? undefined : cephMissing() ?? slurmMissing());
 
@@ -42,8 +42,7 @@ describe('jobs on Slurm: two API nodes, PostgreSQL, an S3 bucket, two Slurm node
       AIAAS_DATABASE_URL: await pg.createDatabase(),
       AIAAS_BLOB_URL: `s3://${await s3.createBucket()}/aiaas`, AIAAS_S3_ENDPOINT: s3.endpoint, AIAAS_S3_REGION: s3.region,
       AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      AIAAS_EXECUTOR: 'slurm', AIAAS_SLURM_URL: slurm.url, AIAAS_SLURM_USER: slurm.user, AIAAS_SLURM_TOKEN: slurm.token,
-      AIAAS_SLURM_PARTITION: slurm.partition, AIAAS_SLURM_OUTPUT: path.join(slurm.outputDir, '%j.out'),
+      ...slurmExecutorEnv(slurm),
       AIAAS_HEARTBEAT_SECONDS: '1', AIAAS_JOB_GRACE_SECONDS: '5',
     };
     a = await startTestServer(env);

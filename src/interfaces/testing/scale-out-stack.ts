@@ -5,16 +5,16 @@
  * two-node serving benchmark. The engines are this process's children (../../infra/testing), so
  * they stop, and their folders go, when it exits.
  *
- * Slurm: with `slurm: true` the nodes run jobs through slurmrestd. The cluster comes from
- * src/infra/testing/slurm-cluster.ts (its own work), which must export
- * `slurmCluster(): Promise<{ env: Record<string, string> }>` whose env sets AIAAS_EXECUTOR=slurm
- * and the AIAAS_SLURM_* settings; until that file exists, asking for Slurm fails with a message saying so.
+ * Slurm: with `slurm: true` a two-node Slurm cluster (../../infra/testing/slurm-cluster.ts) comes
+ * up beside the other engines and the nodes run every job as a Slurm batch job (AIAAS_EXECUTOR=slurm);
+ * where Slurm is missing (or this is not root) that fails at once with how to get it.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { postgresCluster } from '../../infra/testing/postgres-cluster.js';
 import { s3Server } from '../../infra/testing/ceph-rgw.js';
+import { slurmCluster, slurmExecutorEnv, slurmMissing } from '../../infra/testing/slurm-cluster.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 
 export interface ScaleOutOptions {
@@ -36,12 +36,14 @@ export interface ScaleOut {
 }
 
 export async function startScaleOut(opts: ScaleOutOptions): Promise<ScaleOut> {
-  const [pg, s3] = await Promise.all([postgresCluster(), s3Server()]);
+  const missing = opts.slurm ? slurmMissing() : undefined;
+  if (missing) throw new Error(`Slurm was asked for but cannot run here: ${missing}`);
+  const [pg, s3, slurm] = await Promise.all([postgresCluster(), s3Server(), opts.slurm ? slurmCluster() : undefined]);
   const env: Record<string, string> = {
     AIAAS_DATABASE_URL: await pg.createDatabase(),
     AIAAS_BLOB_URL: `s3://${await s3.createBucket()}/aiaas`, AIAAS_S3_ENDPOINT: s3.endpoint, AIAAS_S3_REGION: s3.region,
     AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    ...(opts.slurm ? await slurmEnv() : {}),
+    ...(slurm ? slurmExecutorEnv(slurm) : { AIAAS_EXECUTOR: 'local' }),
   };
   const adminKey = `aiaas_admin_${randomBytes(18).toString('base64url')}`;
   const nodes: ScaleOut['nodes'] = [];
@@ -67,13 +69,4 @@ export async function startScaleOut(opts: ScaleOutOptions): Promise<ScaleOut> {
     }
   }
   return { nodes, adminKey, env, stop };
-}
-
-async function slurmEnv(): Promise<Record<string, string>> {
-  const file = new URL('../../infra/testing/slurm-cluster.js', import.meta.url);
-  if (!fs.existsSync(file)) {
-    throw new Error('Slurm is not part of this version yet: src/infra/testing/slurm-cluster.ts (slurmCluster()) brings it; start without --slurm meanwhile (jobs run on the nodes\' local workers).');
-  }
-  const mod = (await import(file.href)) as { slurmCluster(): Promise<{ env: Record<string, string> }> };
-  return (await mod.slurmCluster()).env;
 }

@@ -18,6 +18,7 @@ import { JobStore } from './job-store.js';
 import { JobService } from './jobs-service.js';
 import { Metering } from './metering.js';
 import { NodeAgent } from './node-agent.js';
+import { ApiNodes, type ApiNodeView } from './api-nodes.js';
 import type { Executor } from './executor.js';
 import { SlurmExecutor, type SlurmNodeView } from './slurm/slurm-executor.js';
 import { QuotaService, type Quota } from './scheduler/quotas.js';
@@ -45,6 +46,8 @@ export interface ClusterView {
   tenants: { tenant: string; name: string; share: number; usage: Resources & { jobs: number }; queued: number; quota: Quota }[];
   at: string;
   executor: Executor['kind'];
+  /** The API nodes on this store (AIAAS_NODE_NAME), the one that answered marked `self`. */
+  apiNodes: ApiNodeView[];
   /** AIAAS_EXECUTOR=slurm: Slurm's nodes and which job runs where (others' jobs only for admins). */
   slurm?: { nodes: SlurmNodeView[]; pending: ReturnType<SlurmExecutor['pending']> };
 }
@@ -58,6 +61,7 @@ export class JobSystem<P = unknown> {
   /** Where admitted jobs run: this node's forked workers, or Slurm. */
   readonly executor: Executor;
   readonly jobs: JobService<P>;
+  readonly apiNodes: ApiNodes;
   private started = false;
 
   constructor(private readonly o: JobSystemOptions<P>) {
@@ -67,6 +71,10 @@ export class JobSystem<P = unknown> {
     this.metering = new Metering(o.db, o.config.prices, o.logger);
     const nodeId = o.config.scheduler.nodeId ?? persistentNodeId(o.config.home);
     const ex = o.config.executor;
+    this.apiNodes = new ApiNodes({
+      db: o.db, id: nodeId, name: o.config.nodeName, heartbeatSeconds: o.config.scheduler.heartbeatSeconds,
+      leaseSeconds: o.config.scheduler.leaseSeconds, logger: o.logger.child({ component: 'api-nodes' }),
+    });
     this.executor = ex.kind === 'slurm'
       ? new SlurmExecutor({ db: o.db, store: this.store, config: o.config, slurm: ex.slurm, logger: o.logger.child({ component: 'slurm' }), batchEntry: o.slurmBatchEntry })
       : new NodeAgent({
@@ -89,6 +97,7 @@ export class JobSystem<P = unknown> {
   }
 
   async start(): Promise<void> {
+    await this.apiNodes.start();
     await this.executor.start();
     this.scheduler.start();
     this.started = true;
@@ -105,6 +114,7 @@ export class JobSystem<P = unknown> {
     this.started = false;
     await this.scheduler.stop();
     await this.executor.stop();
+    await this.apiNodes.stop();
     await this.metering.close();
   }
 
@@ -128,7 +138,7 @@ export class JobSystem<P = unknown> {
     const visible = snap.tenants.filter((t) => isAdmin(p) || t.tenant === p.tenantId);
     if (!isAdmin(p) && !visible.length) visible.push({ tenant: p.tenantId, share: 0, usage: { ...ZERO, jobs: 0 }, queued: 0 });
     const view: ClusterView = {
-      at: snap.at, nodes: snap.nodes, queue: snap.queue, capacity: snap.capacity, executor: this.executor.kind,
+      at: snap.at, nodes: snap.nodes, queue: snap.queue, capacity: snap.capacity, executor: this.executor.kind, apiNodes: await this.apiNodes.list(),
       tenants: visible.map((t) => ({ ...t, name: names.get(t.tenant) ?? t.tenant, quota: quotas.get(t.tenant) ?? { maxCpu: null, maxGpu: null, maxConcurrentJobs: null, monthlyCpuSeconds: null } })),
     };
     if (this.executor instanceof SlurmExecutor) view.slurm = await this.slurmView(this.executor, p);
