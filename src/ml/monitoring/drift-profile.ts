@@ -171,3 +171,6 @@ function sketchOf(sorted: Float64Array): number[] {
   if (sorted.length <= SKETCH_POINTS) return Array.from(sorted);
   return Array.from({ length: SKETCH_POINTS }, (_, k) => quantile(sorted, (k + 0.5) / SKETCH_POINTS));
 }
+
+/** The version file (beside the graph) holding a trained version's profile, as JSON. */
+export const DRIFT_PROFILE_FILE = 'aiaas/drift-profile.json';
