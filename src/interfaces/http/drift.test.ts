@@ -131,6 +131,10 @@ describe('drift', () => {
     assert.equal(other.status, 422, other.text);
     assert.equal(other.body.error.code, 'version_not_served');
     assert.equal((await s.call('GET', '/v1/endpoints/loans-live/drift?window=0', { key: owner.developer })).status, 400);
+    // The profile is a version file of the platform's own: a tabular version still has no Hugging Face folder.
+    const hf = await s.call('GET', '/v1/models/loans/versions/1/artifact?format=hf', { key: owner.developer });
+    assert.equal(hf.status, 422, hf.text);
+    assert.equal(hf.body.error.code, 'not_available');
   });
 
   test('another tenant gets the same 404 as for an endpoint that does not exist', async () => {
