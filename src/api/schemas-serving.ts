@@ -139,6 +139,29 @@ export const LoggedPredictions = Type.Object({
   })),
   next: Type.Union([Type.String(), Type.Null()], { description: 'cursor of the next (older) page; null on the last' }),
 });
+export const DriftQuery = Type.Object({
+  window: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 * 86_400, description: 'seconds back from now (default 3600)' })),
+  version: Type.Optional(Type.Integer({ minimum: 1, description: 'a version in the traffic (default: the one with the most)' })),
+});
+
+const Ks = Type.Object({
+  statistic: Type.Number({ description: 'largest distance between the empirical distribution functions' }),
+  pValue: Type.Number({ description: 'asymptotic two-sample p-value' }),
+});
+
+export const DriftReport = Type.Object({
+  version: Type.Integer(), windowSeconds: Type.Integer(), from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }),
+  rows: Type.Integer({ description: 'logged rows of the version in the window that were compared' }),
+  truncated: Type.Boolean({ description: 'the window held more rows than the 10,000 newest read' }),
+  thresholds: Type.Object({ psi: Type.Number(), ksPValue: Type.Number(), ksStatistic: Type.Number() }),
+  features: Type.Array(Type.Object({
+    name: Type.String(), type: Type.Union([Type.Literal('numeric'), Type.Literal('categorical')]),
+    psi: Type.Number(), ks: Type.Optional(Ks), missingShare: Type.Number(), unseenShare: Type.Optional(Type.Number()), drifted: Type.Boolean(),
+  })),
+  prediction: Type.Union([Type.Object({ psi: Type.Number(), drifted: Type.Boolean() }), Type.Null()]),
+  message: Type.Optional(Type.String()),
+});
+
 export const V2ModelParams = Type.Object({ endpoint: Type.String() });
 
 export const PredictBody = Type.Object({

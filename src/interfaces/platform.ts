@@ -24,6 +24,7 @@ import { ServingService } from '../services/serving/serving.js';
 import { LmAccounting } from '../services/serving/lm-accounting.js';
 import { registerTrainingJobs } from '../services/training/training-jobs.js';
 import { registerOptimizeJobs } from '../services/optimization/optimize-jobs.js';
+import { registerBatchPredictJobs } from '../services/batch/batch-predict-jobs.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -84,6 +85,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   jobs.metering.addTokenSource((from, to) => lm.byTenant(from, to));
   registerTrainingJobs(jobs.types);
   registerOptimizeJobs(jobs.types);
+  registerBatchPredictJobs(jobs.types);
   const platform: Platform = {
     config, logger, db, blobs, metrics, jobs,
     readiness: [{ name: 'store', check: () => pingStore(db) }, { name: 'serving', check: async () => serving.readiness() }, { name: 'scheduler', check: () => jobs.check() }],

@@ -25,6 +25,7 @@ import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from
 import { readModelMetadata } from '../onnx/protobuf-reader.js';
 import type { Signature, SignatureTensor, TensorDtype } from '../ml/signature.js';
 import type { BlobRefs } from './blob-refs.js';
+import { DRIFT_PROFILE_FILE } from '../ml/monitoring/drift-profile.js';
 import type { Principal } from './principal.js';
 import { assertName } from './tenants.js';
 import { archiveFormatOf, lmFolderVersion, storeFolder, type ArchiveFormat } from './hf-import.js';
@@ -112,6 +113,8 @@ export interface ImportOptions {
 }
 
 const OWNER = 'model_version';
+/** Version files of the platform's own (not part of a Hugging Face folder). */
+const PLATFORM_FILES = new Set([DRIFT_PROFILE_FILE]);
 const ORT_DTYPES: Record<string, TensorDtype> = {
   float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', string: 'string', uint8: 'uint8', int8: 'int8',
 };
@@ -293,10 +296,11 @@ export class RegistryService {
    */
   async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Readable }> {
     const version = await this.resolve(p.tenantId, name, ref);
-    if (Object.keys(version.files).length === 0) {
+    const folderFiles = Object.entries(version.files).filter(([file]) => !PLATFORM_FILES.has(file));
+    if (folderFiles.length === 0) {
       throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only language-model versions, trained causal_lm or imported folders, do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
     }
-    const entries = [...Object.entries(version.files).sort(([a], [b]) => a.localeCompare(b)), ['onnx/model.onnx', version.sha256] as const];
+    const entries = [...folderFiles.sort(([a], [b]) => a.localeCompare(b)), ['onnx/model.onnx', version.sha256] as const];
     const blobs = this.blobs;
     async function* files(): AsyncGenerator<TarSource> {
       for (const [path, hash] of entries) yield { path, size: await blobs.size(hash), body: blobs.stream(hash) };

@@ -217,13 +217,18 @@ export class PredictionLog {
     return { data: page.map(shown), next: rows.length > limit && last ? writeCursor(last.at, last.id) : null };
   }
 
-  /** The inputs and outputs an endpoint logged in [from, to) (for drift), oldest first, at most `max` rows. */
-  async window(ep: Endpoint, from: string, to: string, max: number): Promise<Array<{ version: number; input: RawRow; output: Prediction }>> {
+  /** The inputs and outputs `version` of an endpoint logged in [from, to) (for drift), newest first, at most `max` rows. */
+  async window(ep: Endpoint, version: number, from: string, to: string, max: number): Promise<Array<{ input: RawRow; output: Prediction }>> {
     await this.flush();
-    const rows = await this.db.selectFrom('prediction_logs').select(['version', 'input', 'output'])
-      .where('endpoint_id', '=', ep.row.id).where('at', '>=', from).where('at', '<', to)
+    const rows = await this.db.selectFrom('prediction_logs').select(['input', 'output'])
+      .where('endpoint_id', '=', ep.row.id).where('at', '>=', from).where('at', '<', to).where('version', '=', version)
       .orderBy('at', 'desc').orderBy('id', 'desc').limit(max).execute();
-    return rows.map((r) => ({ version: r.version, input: JSON.parse(r.input) as RawRow, output: JSON.parse(r.output) as Prediction }));
+    return rows.map((r) => ({ input: JSON.parse(r.input) as RawRow, output: JSON.parse(r.output) as Prediction }));
+  }
+
+  /** This log's clock (ms since the epoch): the end of a drift window. */
+  now(): number {
+    return this.options.now();
   }
 
   /** Deletes the rows older than their endpoint's retention (each node may do it: deleting twice is harmless). */

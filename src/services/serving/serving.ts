@@ -21,6 +21,7 @@
  * time, so every request is routed by the old table or by the new one), and versions that leave
  * it serve what they already have queued before their replicas close.
  */
+import { endpointDrift, type DriftQuery, type DriftReport } from './drift.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
 import { isPostgres, isUniqueViolation } from '../../infra/store/database.js';
@@ -486,6 +487,11 @@ export class ServingService {
   /** The endpoint's logged predictions (GET /v1/endpoints/{name}/predictions), newest first. */
   predictions(p: Principal, name: string, q: PredictionQuery): Promise<{ data: LoggedPrediction[]; next: string | null }> {
     return this.predictionLog.list(this.plane.find(p, name), q);
+  }
+
+  /** Drift of the endpoint's logged rows in a window from the served version's training rows (GET …/drift). */
+  drift(p: Principal, name: string, q: DriftQuery): Promise<DriftReport> {
+    return endpointDrift(this.plane.find(p, name), q, this.predictionLog, this.registry);
   }
 
   /** Predictions per tenant in the hours that overlap [from, to) (hour resolution), for usage reports. */

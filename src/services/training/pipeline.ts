@@ -285,7 +285,8 @@ export async function evaluate(artifact: Uint8Array, pre: FittedPreprocessing, t
   try {
     const feeds = rawFeeds(table, pre, rows);
     const truth = Float64Array.from(rows, (r) => target.values[r]!);
-    return { session, feeds, truth, metrics: scoreOutputs(target.task, truth, await runArtifact(session, feeds), target.labels) };
+    const outputs = await runArtifact(session, feeds);
+    return { session, feeds, truth, outputs, metrics: scoreOutputs(target.task, truth, outputs, target.labels) };
   } catch (err) {
     await session.release();
     throw err;

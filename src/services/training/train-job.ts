@@ -7,7 +7,9 @@ import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { readTable, trainingServices } from './job-services.js';
 import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
 import { evaluate, prepareData, stratifyBy, trainOnRows, type PreparedData, type TrainHooks } from './pipeline.js';
-import { rawPermutationImportance } from './evaluate.js';
+import { rawPermutationImportance, type ModelOutputs } from './evaluate.js';
+import { DRIFT_PROFILE_FILE, PROFILE_FORMAT, profileOf, profileTable, type DriftProfile } from '../../ml/monitoring/drift-profile.js';
+import type { Signature } from '../../ml/signature.js';
 import type { TrainSpec } from './train-spec.js';
 import type { LmSpec } from './lm-spec.js';
 import { runLm } from './lm-job.js';
@@ -46,7 +48,7 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   const trained = await trainOnRows(spec, data, data.trainRows, hooks);
 
   ctx.progress({ fraction: 0.9, message: 'evaluating on the test split' });
-  const { session, feeds, truth, metrics } = await evaluate(trained.artifact, trained.preprocessing, data.testTable, data.testTarget, data.testRows, ctx.threads);
+  const { session, feeds, truth, outputs, metrics } = await evaluate(trained.artifact, trained.preprocessing, data.testTable, data.testTarget, data.testRows, ctx.threads);
   let featureImportance;
   try {
     const columns = trained.signature.inputs.map((i) => ({ name: i.name, tensor: i.tensor as 'features' | 'categories', index: i.index }));
@@ -66,6 +68,7 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
     ...(cv ? { crossValidation: { folds: spec.cv, ...cv } } : {}),
     ...(featureImportance ? { featureImportance } : {}),
   };
+  const profile = trainingProfile(data, trained.signature, outputs);
   ctx.progress({ fraction: 0.97, message: 'registering the model version' });
   // An aborted run's outcome is discarded (the job is requeued or cancelled): register nothing.
   ctx.signal.throwIfAborted();
@@ -74,9 +77,30 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
     metrics: summary as unknown as Record<string, unknown>, source: 'trained',
     lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
     params: { ...spec, droppedColumns: trained.preprocessing.dropped, features: trained.preprocessing.featureNames.length },
+    files: new Map([[DRIFT_PROFILE_FILE, Buffer.from(JSON.stringify(profile))]]),
   });
   ctx.log(`registered ${version.name} version ${version.version}`);
   return { metrics: summary as unknown as Record<string, unknown>, result: { model: version.name, version: version.version } };
+}
+
+/**
+ * What drift is measured against: the raw input columns over the rows the model was fitted on,
+ * and its predictions on the held-out rows (a binary classifier's probability of its second class,
+ * other classifiers' labels, regressors' values).
+ */
+function trainingProfile(data: PreparedData, signature: Signature, outputs: ModelOutputs): DriftProfile {
+  const features = profileTable(data.table, data.trainRows, signature.inputs.map((i) => i.name));
+  const labels = signature.labels;
+  let prediction;
+  if (outputs.probabilities && outputs.classCount === 2) {
+    // A binary classifier's score moves before its labels do: profile the second class's probability.
+    prediction = profileOf('prediction', { kind: 'numeric', values: outputs.probabilities.filter((_, i) => i % 2 === 1) });
+  } else if (outputs.labels && labels) {
+    prediction = profileOf('prediction', { kind: 'categorical', values: Array.from(outputs.labels, (l) => labels[l] ?? String(l)) });
+  } else if (outputs.values) {
+    prediction = profileOf('prediction', { kind: 'numeric', values: outputs.values });
+  }
+  return { format: PROFILE_FORMAT, rows: data.trainRows.length, features, ...(prediction ? { prediction } : {}) };
 }
 
 /** Repeats asked for, else the default: 3, one on large held-out sets, none on wide data. */

@@ -16,7 +16,7 @@ import { principalOf } from '../context.js';
 import { ListOf } from '../../../api/schemas.js';
 import { jsonTooDeep, tooDeep } from '../json-body.js';
 import {
-  CreateEndpointBody, EndpointParams, EndpointSchema, LoggedPredictions, PredictBody, PredictionsQuery, UpdateEndpointBody, V2InferBody, V2ModelParams,
+  CreateEndpointBody, DriftQuery, DriftReport, EndpointParams, EndpointSchema, LoggedPredictions, PredictBody, PredictionsQuery, UpdateEndpointBody, V2InferBody, V2ModelParams,
 } from '../../../api/schemas-serving.js';
 import { queryTime } from '../query-time.js';
 
@@ -82,6 +82,15 @@ export async function endpointRoutes(base: FastifyInstance, { platform }: { plat
   }, async (req) => serving.predictions(principalOf(req), req.params.name, {
     from: queryTime(req.query.from, 'from'), to: queryTime(req.query.to, 'to'), limit: req.query.limit, cursor: req.query.cursor,
   }));
+
+  app.get('/v1/endpoints/:name/drift', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['endpoints'], summary: "Drift of the logged rows in a window from the served version's training rows",
+      description: 'Per raw feature: PSI over the training deciles (numbers) or categories, with bins for missing and unseen values; KS for numbers; the shares of missing and unseen values. `drifted`: PSI > 0.2, or for numbers KS p < 0.01 with a distance above 0.1. `prediction` compares the answers with the training-time predictions on the held-out rows. 409 `no_drift_profile` for versions without a training profile (imported ones, or trained before profiles were kept): retrain.',
+      params: EndpointParams, querystring: DriftQuery, response: { 200: DriftReport },
+    },
+  }, async (req) => serving.drift(principalOf(req), req.params.name, { windowSeconds: req.query.window, version: req.query.version }));
 
   await app.register(inferenceRoutes, { platform });
 }
