@@ -293,10 +293,12 @@ export class RegistryService {
    */
   async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Readable }> {
     const version = await this.resolve(p.tenantId, name, ref);
-    if (Object.keys(version.files).length === 0) {
+    // aiaas/ files are the platform's own (explanation data), not part of a model folder.
+    const folderFiles = Object.entries(version.files).filter(([n]) => !n.startsWith('aiaas/'));
+    if (folderFiles.length === 0) {
       throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only language-model versions, trained causal_lm or imported folders, do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
     }
-    const entries = [...Object.entries(version.files).sort(([a], [b]) => a.localeCompare(b)), ['onnx/model.onnx', version.sha256] as const];
+    const entries = [...folderFiles.sort(([a], [b]) => a.localeCompare(b)), ['onnx/model.onnx', version.sha256] as const];
     const blobs = this.blobs;
     async function* files(): AsyncGenerator<TarSource> {
       for (const [path, hash] of entries) yield { path, size: await blobs.size(hash), body: blobs.stream(hash) };
