@@ -5,7 +5,7 @@ import {
 import { datasetsCommand } from './commands-datasets.js';
 import { jobsCommand, trainCommand, tuneCommand } from './commands-jobs.js';
 import { optimizeCommand } from './commands-optimize.js';
-import { deployCommand, endpointsCommand, modelsCommand, predictCommand } from './commands-serving.js';
+import { deployCommand, endpointsCommand, explainCommand, modelsCommand, predictCommand } from './commands-serving.js';
 import { Cli, UsageError, reportError } from './common.js';
 import { COMMON_OPTIONS, commandHelp, parseCommandArgs, type Command } from './options.js';
 
@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   deploy: deployCommand,
   endpoints: endpointsCommand,
   predict: predictCommand,
+  explain: explainCommand,
   cluster: clusterCommand,
   usage: usageCommand,
   quota: quotaCommand,

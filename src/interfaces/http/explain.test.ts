@@ -11,6 +11,9 @@ import path from 'node:path';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
 import { until, waitJob } from '../testing/jobs-helpers.js';
 import { irisClassifier } from '../../ml/testing/onnx-fixtures.js';
+import { AiaasClient } from '../../sdk/client.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const LOANS_COLUMNS = ['age', 'income', 'employment', 'home_ownership', 'loan_amount', 'credit_score', 'late_payments', 'purpose'];
 const applicants = [
@@ -145,5 +148,23 @@ describe('explanations', () => {
     assert.equal(k.status, 201, k.text);
     assert.equal((await s.call('POST', '/v1/endpoints/loans-boost/explain', { key: k.body.key, json: { instances: applicants } })).status, 200);
     assert.equal((await s.call('POST', '/v1/endpoints/loans-forest/explain', { key: k.body.key, json: { instances: applicants } })).status, 403);
+  });
+
+  test('the SDK and `aiaas explain` answer the same explanation; the CLI prints it as a waterfall', async () => {
+    const client = new AiaasClient({ url: s.url, apiKey: dev });
+    const viaSdk = await client.endpoints.explain('loans-forest', [applicants[0]]);
+    const direct = await s.call('POST', '/v1/endpoints/loans-forest/explain', { key: dev, json: { instances: [applicants[0]] } });
+    assert.deepEqual(viaSdk.explanations, direct.body.explanations);
+    const bin = path.resolve(EXAMPLES, '../../bin/aiaas.js');
+    const env = { PATH: process.env.PATH, HOME: fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'aiaas-explain-')), AIAAS_URL: s.url, AIAAS_API_KEY: dev };
+    const json = await promisify(execFile)(process.execPath, [bin, 'explain', 'loans-forest', '--data', JSON.stringify(applicants[0]), '--json'], { env });
+    const line = JSON.parse(json.stdout.trim());
+    assert.equal(line.method, 'tree_shap_interventional');
+    assert.deepEqual(line.values, viaSdk.explanations[0]!.values);
+    const human = (await promisify(execFile)(process.execPath, [bin, 'explain', 'loans-forest', '--data', JSON.stringify(applicants[0])], { env })).stdout;
+    assert.match(human, /row 0: probability of '(yes|no)' \(tree_shap_interventional\)\n  base value/);
+    assert.match(human, /\n  prediction +\S+\n$/);
+    for (const c of LOANS_COLUMNS) assert.ok(human.includes(`  ${c} `), c);
+    fs.rmSync(env.HOME, { recursive: true, force: true });
   });
 });
