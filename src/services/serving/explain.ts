@@ -70,7 +70,9 @@ export class ExplainService {
     const background = b.background !== undefined ? requestBackground(sig, b.background) : storedBackground(sig, stored, name, t.served.version);
     this.plane.recordPredictions(t.endpoint, x.rows);
     const head = { model, version };
-    if (stored?.trees && (t.served.version.kind === 'random_forest' || t.served.version.kind === 'gradient_boosting')) {
+    // An optimized copy (fp16, quantized) answers with its own graph, not the kept trees: it is explained through its replicas.
+    const exactTrees = stored?.trees && !t.served.version.lineage.optimizedFrom && (t.served.version.kind === 'random_forest' || t.served.version.kind === 'gradient_boosting');
+    if (exactTrees && stored?.trees) {
       const bytes = await this.registry.readFile(t.served.version, PREPROCESSING_FILE);
       if (!bytes) invalid('explain_unavailable', `Version ${version} of '${model}' lacks its preprocessing file; retrain it to explain it.`, {});
       return { method: 'tree_shap_interventional', ...head, backgroundRows: background.rows, explanations: await treeExplanations(sig, stored.trees, new Uint8Array(bytes), x, background) };
