@@ -173,6 +173,14 @@ export const PredictBody = Type.Object({
   })),
 }, { additionalProperties: true });
 
+export const ExplainBody = Type.Object({
+  instances: Type.Array(Type.Unknown(), { description: 'rows to explain (at most 10): objects keyed by column', minItems: 1 }),
+  background: Type.Optional(Type.Array(Type.Unknown(), { description: "rows the explained ones are compared with (at most 100); default: the training sample kept with the version", minItems: 1 })),
+  samples: Type.Optional(Type.Integer({ minimum: 1, maximum: 2048, default: 256, description: 'KernelSHAP coalitions per row (models that are not tree ensembles)' })),
+  seed: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'seed of the KernelSHAP coalition draws' })),
+  impute: Type.Optional(Type.Boolean({ default: false, description: 'as in predict' })),
+}, { additionalProperties: false });
+
 export const V2InferBody = Type.Object({
   id: Type.Optional(Type.String()),
   parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: '`impute: true`: raw columns left out are imputed, as `impute` of the predict route' })),

@@ -6,7 +6,7 @@
 import { createParser } from 'eventsource-parser';
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
-  JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest, OptimizeRequest,
+  JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, ExplainResponse, ExplainOptions, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest, OptimizeRequest,
   UpdateEndpoint, Usage, Whoami,
 } from './types.js';
 
@@ -276,6 +276,9 @@ export class AiaasClient {
     update: (name: string, body: UpdateEndpoint) => this.request<Endpoint>('PATCH', `/v1/endpoints/${enc(name)}`, { json: body }),
     delete: (name: string) => this.request<{ id: string; name: string; deleted: boolean }>('DELETE', `/v1/endpoints/${enc(name)}`),
     predict: (name: string, instances: unknown[]) => this.request<PredictResponse>('POST', `/v1/endpoints/${enc(name)}/predict`, { json: { instances } }),
+    /** SHAP values per raw column for up to 10 rows (exact TreeSHAP for tree ensembles, KernelSHAP otherwise). */
+    explain: (name: string, instances: unknown[], opts: ExplainOptions = {}) =>
+      this.request<ExplainResponse>('POST', `/v1/endpoints/${enc(name)}/explain`, { json: { instances, ...opts } }),
     /** The raw columns the served version takes (from the OIP metadata, which inference keys may read). */
     columns: (name: string) => this.get<{ parameters?: { columns?: { name: string; type: string; nullable?: boolean }[] } }>(`/v2/models/${enc(name)}`).then((r) => r.parameters?.columns ?? []),
     /** A page of the endpoint's logged predictions, newest first (`logging.sampleRate` sets what is logged); pass `next` as `cursor`. */

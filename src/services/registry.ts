@@ -25,7 +25,6 @@ import { inspectModel, InvalidModelError, type ModelInfo, type TensorInfo } from
 import { readModelMetadata } from '../onnx/protobuf-reader.js';
 import type { Signature, SignatureTensor, TensorDtype } from '../ml/signature.js';
 import type { BlobRefs } from './blob-refs.js';
-import { DRIFT_PROFILE_FILE } from '../ml/monitoring/drift-profile.js';
 import type { Principal } from './principal.js';
 import { assertName } from './tenants.js';
 import { archiveFormatOf, lmFolderVersion, storeFolder, type ArchiveFormat } from './hf-import.js';
@@ -113,8 +112,6 @@ export interface ImportOptions {
 }
 
 const OWNER = 'model_version';
-/** Version files of the platform's own (not part of a Hugging Face folder). */
-const PLATFORM_FILES = new Set([DRIFT_PROFILE_FILE]);
 const ORT_DTYPES: Record<string, TensorDtype> = {
   float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', string: 'string', uint8: 'uint8', int8: 'int8',
 };
@@ -296,7 +293,8 @@ export class RegistryService {
    */
   async hfFolder(p: Principal, name: string, ref: string | number): Promise<{ version: ModelVersion; archive: Readable }> {
     const version = await this.resolve(p.tenantId, name, ref);
-    const folderFiles = Object.entries(version.files).filter(([file]) => !PLATFORM_FILES.has(file));
+    // aiaas/ files are the platform's own (drift profile, explanation data), not part of a model folder.
+    const folderFiles = Object.entries(version.files).filter(([n]) => !n.startsWith('aiaas/'));
     if (folderFiles.length === 0) {
       throw new InvalidInputError('not_available', `Version ${version.version} of '${name}' is a ${version.kind}, which has no Hugging Face folder (only language-model versions, trained causal_lm or imported folders, do); download the ONNX file without ?format=hf.`, { field: 'format', kind: version.kind });
     }

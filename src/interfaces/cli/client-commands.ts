@@ -6,7 +6,7 @@ import { chatCommand } from './commands-chat.js';
 import { datasetsCommand } from './commands-datasets.js';
 import { jobsCommand, trainCommand, tuneCommand } from './commands-jobs.js';
 import { optimizeCommand } from './commands-optimize.js';
-import { deployCommand, endpointsCommand, modelsCommand, predictCommand } from './commands-serving.js';
+import { deployCommand, endpointsCommand, explainCommand, modelsCommand, predictCommand } from './commands-serving.js';
 import { Cli, UsageError, reportError } from './common.js';
 import { COMMON_OPTIONS, commandHelp, parseCommandArgs, type Command } from './options.js';
 
@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   endpoints: endpointsCommand,
   predict: predictCommand,
   chat: chatCommand,
+  explain: explainCommand,
   cluster: clusterCommand,
   usage: usageCommand,
   quota: quotaCommand,

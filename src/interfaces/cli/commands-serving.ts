@@ -213,6 +213,48 @@ export async function predict(cli: Cli): Promise<number> {
   return 0;
 }
 
+/** Rows per explain request (the route's limit). */
+const EXPLAIN_BATCH = 10;
+
+export async function explain(cli: Cli): Promise<number> {
+  const client = cli.client();
+  const name = cli.arg(0, 'the endpoint (aiaas explain ENDPOINT --data \'{"column": value}\')');
+  const file = cli.flag('file') ?? cli.args.positionals[1];
+  const data = cli.flag('data');
+  if (!file && data === undefined) throw new UsageError('give the rows: --data \'{"column": value}\' or --file rows.csv (CSV with a header, JSON array, or JSON lines; - for stdin).');
+  const samples = cli.number('samples', { integer: true, min: 1 });
+  const seed = cli.number('seed', { integer: true, min: 0 });
+  const types = await columnTypes(cli, name);
+  let index = 0;
+  let batch: unknown[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const r = await client.endpoints.explain(name, batch, { ...(samples !== undefined ? { samples } : {}), ...(seed !== undefined ? { seed } : {}) });
+    for (const e of r.explanations) {
+      if (cli.json) cli.out(JSON.stringify({ row: index, method: r.method, ...e, model: r.model, version: r.version }));
+      else printWaterfall(cli, index, r.method, e);
+      index++;
+    }
+    batch = [];
+  };
+  for await (const row of readRows(file, data, types)) {
+    batch.push(row);
+    if (batch.length >= EXPLAIN_BATCH) await flush();
+  }
+  await flush();
+  return 0;
+}
+
+/** The base value, then each column's push (largest first), then the prediction they reach. */
+function printWaterfall(cli: Cli, row: number, method: string, e: { baseValue: number; values: Record<string, number>; output: string; class?: string; prediction: number }): void {
+  cli.out(`row ${row}: ${e.output}${e.class !== undefined ? ` of '${e.class}'` : ''} (${method})`);
+  const entries = Object.entries(e.values).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  const width = Math.max(10, ...entries.map(([c]) => c.length));
+  cli.out(`  ${'base value'.padEnd(width)}  ${fmt(e.baseValue)}`);
+  for (const [c, v] of entries) cli.out(`  ${c.padEnd(width)}  ${v >= 0 ? '+' : ''}${fmt(v)}`);
+  cli.out(`  ${'prediction'.padEnd(width)}  ${fmt(e.prediction)}`);
+}
+
 /** Column types of the served version (so CSV "1" becomes 1, categories stay strings, and a target column is left out). */
 async function columnTypes(cli: Cli, endpoint: string): Promise<Map<string, string>> {
   try {
@@ -336,6 +378,18 @@ export const endpointsCommand: Command = {
   },
   subcommands: true,
   run: endpoints,
+};
+
+export const explainCommand: Command = {
+  usage: ['explain ENDPOINT --data JSON | --file rows.csv|rows.json|rows.jsonl|- [--samples 256] [--seed 0]'],
+  summary: 'Why each row got its prediction: SHAP values per column, from the base value to the prediction.',
+  options: {
+    file: { type: 'string', short: 'f', value: 'FILE', help: 'CSV with a header, a JSON array or JSON lines; - for stdin' },
+    data: { type: 'string', short: 'd', value: 'JSON', help: 'one row (an object) or a JSON array of rows' },
+    samples: { type: 'string', value: 'N', help: 'KernelSHAP coalitions per row for models that are not tree ensembles (256)' },
+    seed: { type: 'string', value: 'N', help: 'seed of the KernelSHAP draws (0)' },
+  },
+  run: explain,
 };
 
 export const predictCommand: Command = {

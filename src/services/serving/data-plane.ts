@@ -151,6 +151,15 @@ export class DataPlane {
     return outputs;
   }
 
+  /**
+   * Runs feeds on the target's replicas for an explanation: the model's answers on mixed rows
+   * (parts of the request's, parts of background rows), which are not predictions anyone asked
+   * for, so they are neither metered nor logged (the explained rows are, by the caller).
+   */
+  async runProbes(t: PredictTarget, feeds: Feeds, rows: number): Promise<Feeds> {
+    return t.served.pool.submit(feeds, rows);
+  }
+
   /** A raw predict body, read, run and answered (JSON text) by a replica; metered and offered to the log. Only when `pool.readsJson`. */
   async runJson(t: PredictTarget, json: Uint8Array): Promise<string> {
     const started = performance.now();

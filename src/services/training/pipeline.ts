@@ -96,6 +96,9 @@ export interface TrainedModel {
   epochs?: number;
   /** A network's per-epoch figures (all epochs, also those of earlier runs of a resumed job). */
   history?: EpochMetrics[];
+  /** A classical model's fitted state and its preprocessing alone (raw feeds → `preprocessed`): what explanations need. */
+  state?: ModelState;
+  preprocessingModel?: Uint8Array;
 }
 
 /** Fits preprocessing and the model on `rows` (a validation share is carved out for networks). */
@@ -111,13 +114,14 @@ export async function trainOnRows(spec: TrainSpec, data: PreparedData, rows: Int
   const pre = fitPreprocessing(table, data.features, rows, spec.steps, { modelHandlesMissing: spec.model.kind === 'random_forest' || spec.model.kind === 'gradient_boosting' });
   hooks.progress?.(0.05, `preprocessing fitted: ${pre.featureNames.length} features`);
   const prePart = preprocessingPart(pre);
-  const x = await transform(prePart, pre, table, rows, hooks.threads);
+  const preprocessingModel = encodeModel(assemble({ name: 'preprocessing', inputs: preprocessingInputs(pre), parts: [prePart], outputs: prePart.outputs }));
+  const x = await transform(preprocessingModel, pre, table, rows, hooks.threads);
   if (neural) {
     const r = await fitNetwork(spec, pre, x, Float64Array.from(rows, (i) => target.values[i]!), target, hooks);
     return packaged(spec, target, pre, [prePart, r.part], started, { epochs: r.epochs, history: r.history, trainSamples: r.samples });
   }
   const state = fitClassical(spec, x, rows, target, hooks);
-  return packaged(spec, target, pre, [prePart, onnxNodes(state, { input: 'preprocessed', prefix: 'model_' })], started, { trainSamples: rows.length });
+  return { ...packaged(spec, target, pre, [prePart, onnxNodes(state, { input: 'preprocessed', prefix: 'model_' })], started, { trainSamples: rows.length }), state, preprocessingModel };
 }
 
 /** One artifact from the parts (the last one the model's), with its signature, and the training figures. */
@@ -135,8 +139,7 @@ function packaged(spec: TrainSpec, target: EncodedTarget, pre: FittedPreprocessi
 }
 
 /** Runs the preprocessing graph on the raw rows: the matrix the model trains on. */
-async function transform(part: GraphPart, pre: FittedPreprocessing, table: RawTable, rows: Int32Array, threads: number): Promise<Float32Array> {
-  const bytes = encodeModel(assemble({ name: 'preprocessing', inputs: preprocessingInputs(pre), parts: [part], outputs: part.outputs }));
+async function transform(bytes: Uint8Array, pre: FittedPreprocessing, table: RawTable, rows: Int32Array, threads: number): Promise<Float32Array> {
   const session = await openSession(bytes, { intraOpThreads: threads });
   try {
     const D = pre.featureNames.length;

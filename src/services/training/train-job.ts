@@ -3,6 +3,7 @@
  * pipeline, measure the artifact on the held-out rows, and register the model version.
  * A network checkpoints after every epoch, so a preempted or crashed job resumes where it was.
  */
+import { explainFiles } from './explain-files.js';
 import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { readTable, trainingServices } from './job-services.js';
 import { kFold, trainTestSplit } from '../../ml/metrics/validation.js';
@@ -77,7 +78,7 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
     metrics: summary as unknown as Record<string, unknown>, source: 'trained',
     lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
     params: { ...spec, droppedColumns: trained.preprocessing.dropped, features: trained.preprocessing.featureNames.length },
-    files: new Map([[DRIFT_PROFILE_FILE, Buffer.from(JSON.stringify(profile))]]),
+    files: new Map([...explainFiles(trained, data), [DRIFT_PROFILE_FILE, Buffer.from(JSON.stringify(profile))]]),
   });
   ctx.log(`registered ${version.name} version ${version.version}`);
   return { metrics: summary as unknown as Record<string, unknown>, result: { model: version.name, version: version.version } };

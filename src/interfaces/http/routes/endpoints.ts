@@ -11,12 +11,13 @@ import type { Platform } from '../../platform.js';
 import { invalidJson } from '../../../services/serving/codec/predict-body.js';
 import { infer, modelMetadata } from '../../../services/serving/protocols/open-inference.js';
 import { predictJson, predictRows } from '../../../services/serving/protocols/predict.js';
+import { ExplainService } from '../../../services/serving/explain.js';
 import { sendError } from '../errors.js';
 import { principalOf } from '../context.js';
 import { ListOf } from '../../../api/schemas.js';
 import { jsonTooDeep, tooDeep } from '../json-body.js';
 import {
-  CreateEndpointBody, DriftQuery, DriftReport, EndpointParams, EndpointSchema, LoggedPredictions, PredictBody, PredictionsQuery, UpdateEndpointBody, V2InferBody, V2ModelParams,
+  CreateEndpointBody, DriftQuery, DriftReport, EndpointParams, ExplainBody, EndpointSchema, LoggedPredictions, PredictBody, PredictionsQuery, UpdateEndpointBody, V2InferBody, V2ModelParams,
 } from '../../../api/schemas-serving.js';
 import { queryTime } from '../query-time.js';
 
@@ -126,6 +127,16 @@ async function inferenceRoutes(base: FastifyInstance, { platform }: { platform: 
   });
 
   await app.register(predictRoute, { platform });
+
+  const explainer = new ExplainService(plane, platform.registry);
+  app.post('/v1/endpoints/:name/explain', {
+    config: { access: 'predict' },
+    schema: {
+      tags: ['inference'], summary: 'Explain predictions: per row, SHAP values per raw column and the base value',
+      description: 'Random forests and gradient boosting: exact interventional TreeSHAP (`tree_shap_interventional`) on the training sample kept with the version. Other models: KernelSHAP through the replicas (`kernel_shap_exact` when `samples` covers every coalition of columns, else `kernel_shap_sampled`, an estimate). `baseValue + Σ values = prediction` in the `output` space.',
+      params: EndpointParams, body: ExplainBody,
+    },
+  }, async (req) => explainer.explain(principalOf(req), req.params.name, req.body, req.id));
 
   app.get('/v2/health/live', {
     config: { access: 'public' },
