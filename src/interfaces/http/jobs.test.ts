@@ -67,7 +67,7 @@ describeEachEngine('jobs API', (engine) => {
     const unknown = await s.call('POST', '/v1/jobs', { key: acme.developer, json: { type: 'teleport' } });
     assert.equal(unknown.status, 422);
     assert.equal(unknown.body.error.code, 'unknown_job_type');
-    assert.match(unknown.body.error.message, /noop, sleep/);
+    assert.match(unknown.body.error.message, /use one of: batch_predict, noop, optimize, sleep, train, tune\./);
     const bad = await s.call('POST', '/v1/jobs', { key: acme.developer, json: { type: 'sleep', seconds: -1 } });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.error.details.field, 'seconds');
