@@ -1,10 +1,11 @@
 /**
  * The one histogram builder of the tree growers (forests and boosting), on column-major bins
  * (feature f's bin of row i at `bins[f * n + i]`), one feature at a time, as scikit-learn's
- * `_hist_gradient_boosting` does. A node's row ids are first gathered in the node's order
- * (`NodeRows`), and for boosting its gradients and hessians too, so that the per-feature loops
- * read them sequentially. A forest's row statistics (class, weight, w·y) stay indexed by row: a
- * forest node tries a few features only, over which the gathering would not pay back.
+ * `_hist_gradient_boosting` does. For boosting a node's row ids are first gathered in the node's
+ * order (`NodeRows`) with their gradients and hessians, so that the per-feature loops read them
+ * sequentially. A forest's row statistics (class, weight, w·y) stay indexed by row and its node
+ * reads its grower's partitioned row ids in place: a forest node tries a few features over a few
+ * rows (diabetes: 10 rows a feature on average), over which a copy would not pay back.
  *
  * A feature's histogram is a block of (nBins(f) + 1) cells of `width` float64 values each; the
  * last cell holds its missing values (binning.ts's convention). What a cell sums is the
@@ -14,8 +15,12 @@
 
 /** The rows of a node, in the node's order (see above for which statistics are gathered). */
 export class NodeRows {
-  /** Row ids, padded to an even length by repeating the first (gathered statistics are 0 there). */
-  readonly idx: Int32Array;
+  /**
+   * Row ids from `start`: gathered (boosting), padded to an even length by repeating the first
+   * (gathered statistics are 0 there); a forest's are its grower's own partitioned ids, not copied.
+   */
+  idx: Int32Array;
+  start = 0;
   /** Per row (forests): the class of each row, or null. */
   chan: Int32Array | null = null;
   /** Per row (forests) or gathered (boosting, padded with 0). */
@@ -36,15 +41,17 @@ export class NodeRows {
   /** Takes rows indices[start, end) with their statistics `stats[k][row]` (and classes `channel[row]`). */
   gather(indices: Int32Array, start: number, end: number, stats: Float64Array[], channel: Int32Array | null): void {
     const count = end - start;
-    const idx = this.idx;
     this.count = count;
-    for (let q = 0; q < count; q++) idx[q] = indices[start + q]!;
-    idx[count] = idx[0]!;
     if (this.gathered === 0) {
+      this.idx = indices;
+      this.start = start;
       this.vals = stats;
       this.chan = channel;
       return;
     }
+    const idx = this.idx;
+    for (let q = 0; q < count; q++) idx[q] = indices[start + q]!;
+    idx[count] = idx[0]!;
     for (let k = 0; k < stats.length; k++) gatherValues(stats[k]!, this.vals[k]!, idx, count);
   }
 }
@@ -64,23 +71,23 @@ export function accumulate(
   rows: NodeRows, bins: Uint8Array, col: number, width: number,
   a: Float64Array, oa: number, b: Float64Array, ob: number,
 ): void {
-  const { idx, chan, vals, count } = rows;
+  const { idx, chan, vals, count, start } = rows;
   const end = count + (count & 1);
-  const pairs = count - (count & 1);
+  const pairs = start + count - (count & 1);
   const v0 = vals[0]!;
   if (chan) {
     // Forest classification, by row; an odd last row goes to lane A.
-    for (let q = 0; q < pairs; q += 2) {
+    for (let q = start; q < pairs; q += 2) {
       const i = idx[q]!;
       const j = idx[q + 1]!;
       a[oa + bins[col + i]! * width + chan[i]!]! += v0[i]!;
       b[ob + bins[col + j]! * width + chan[j]!]! += v0[j]!;
     }
-    if (pairs < count) { const i = idx[pairs]!; a[oa + bins[col + i]! * width + chan[i]!]! += v0[i]!; }
+    if (count & 1) { const i = idx[pairs]!; a[oa + bins[col + i]! * width + chan[i]!]! += v0[i]!; }
   } else if (width === 2) {
     // Forest regression, by row.
     const v1 = vals[1]!;
-    for (let q = 0; q < pairs; q += 2) {
+    for (let q = start; q < pairs; q += 2) {
       const i = idx[q]!;
       const j = idx[q + 1]!;
       const c0 = oa + bins[col + i]! * 2;
@@ -88,7 +95,7 @@ export function accumulate(
       a[c0]! += v0[i]!; a[c0 + 1]! += v1[i]!;
       b[c1]! += v0[j]!; b[c1 + 1]! += v1[j]!;
     }
-    if (pairs < count) { const i = idx[pairs]!; const c = oa + bins[col + i]! * 2; a[c]! += v0[i]!; a[c + 1]! += v1[i]!; }
+    if (count & 1) { const i = idx[pairs]!; const c = oa + bins[col + i]! * 2; a[c]! += v0[i]!; a[c + 1]! += v1[i]!; }
   } else if (vals.length === 2) {
     // Boosting's (Σg, Σh, count), gathered: the count needs no statistic. The padding row adds a
     // count of 1 to its cell, taken off after the loop.
@@ -212,15 +219,15 @@ export class HistogramScratch {
   private buildSparse(rows: NodeRows, bins: Uint8Array, col: number, nb: number, hist: Float64Array, o: number, touched: Int32Array): number {
     const { mark, width: W } = this;
     const stamp = ++this.stamp;
-    const { idx, chan, vals } = rows;
-    const count = rows.count;
+    const { idx, chan, vals, start } = rows;
+    const end = start + rows.count;
     const v0 = vals[0]!;
     let m = 0;
     zero(hist, o + nb * W, o + (nb + 1) * W); // the missing cell is read whether touched or not
     // One pass: a bin's cells are cleared when the node first reaches it (inline: a fill() call a
     // row costs more than the row), then the row added — the rows' order of the dense path.
     if (chan) {
-      for (let q = 0; q < count; q++) {
+      for (let q = start; q < end; q++) {
         const i = idx[q]!;
         const bin = bins[col + i]!;
         const c = o + bin * W;
@@ -232,7 +239,7 @@ export class HistogramScratch {
       }
     } else if (W === 2) {
       const v1 = vals[1]!;
-      for (let q = 0; q < count; q++) {
+      for (let q = start; q < end; q++) {
         const i = idx[q]!;
         const bin = bins[col + i]!;
         const c = o + bin * 2;
@@ -244,7 +251,7 @@ export class HistogramScratch {
         hist[c + 1]! += v1[i]!;
       }
     } else {
-      for (let q = 0; q < count; q++) {
+      for (let q = 0; q < rows.count; q++) { // boosting's rows are gathered: start 0
         const bin = bins[col + idx[q]!]!;
         if (mark[bin] === stamp) continue;
         mark[bin] = stamp;
