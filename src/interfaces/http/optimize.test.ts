@@ -136,6 +136,26 @@ describe('optimize jobs', () => {
     assert.match(prune.body.error.message, /quantize_weights/);
   });
 
+  test('structured pruning with fineTuneEpochs trains the pruned network on the source\'s training rows and recovers its accuracy', async () => {
+    await succeed({ type: 'train', name: 'iris-wide', dataset: 'iris', target: 'species', model: { kind: 'mlp', hidden: [64] }, training: { epochs: 60 } });
+    const prune = { type: 'optimize', model: 'iris-wide', version: 1, method: 'prune', structured: true, sparsity: 0.8 };
+    await succeed(prune);
+    const job = await succeed({ ...prune, fineTuneEpochs: 60 });
+    const [src, cut, tuned] = await Promise.all([1, 2, 3].map(async (n) => (await s.call('GET', `/v1/models/iris-wide/versions/${n}`, { key: dev })).body));
+    assert.deepEqual(job.result, { model: 'iris-wide', version: 3 });
+    assert.deepEqual(tuned.lineage.optimizedFrom, { model: 'iris-wide', version: 1, method: 'prune' });
+    assert.equal(tuned.metrics.optimization.fineTuneEpochs, 60);
+    assert.deepEqual(tuned.signature, src.signature);
+    assert.ok(tuned.sizeBytes < src.sizeBytes * 0.6 && Math.abs(tuned.sizeBytes - cut.sizeBytes) < 200, 'the fine-tuned graph keeps the pruned widths');
+    assert.ok(cut.metrics.test.accuracy < src.metrics.test.accuracy - 0.1, `pruning to 13 of 64 neurons costs accuracy: ${cut.metrics.test.accuracy} vs ${src.metrics.test.accuracy}`);
+    // Seeded end to end (split, shuffling, the pruned start): 0.60 pruned, 0.83 fine-tuned, 0.93 the source.
+    assert.ok(tuned.metrics.test.accuracy >= cut.metrics.test.accuracy + 0.1, `fine-tuning recovers accuracy: ${cut.metrics.test.accuracy} → ${tuned.metrics.test.accuracy} (source ${src.metrics.test.accuracy})`);
+
+    const unstructured = await submit({ ...prune, structured: false, fineTuneEpochs: 5 });
+    assert.equal(unstructured.status, 422, unstructured.text);
+    assert.match(unstructured.body.error.message, /"structured": true/);
+  });
+
   test('another tenant gets the same 404 as for a model that does not exist', async () => {
     const theirs = await submit({ type: 'optimize', model: 'iris-mlp', version: 1, method: 'quantize_dynamic' }, other);
     const missing = await submit({ type: 'optimize', model: 'no-such-model', version: 1, method: 'quantize_dynamic' }, other);
