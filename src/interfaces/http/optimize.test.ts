@@ -10,6 +10,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
 import { until, waitJob } from '../testing/jobs-helpers.js';
+import { readModelMetadata } from '../../onnx/protobuf-reader.js';
 
 const iris = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'));
 const row = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
@@ -154,6 +155,21 @@ describe('optimize jobs', () => {
     const unstructured = await submit({ ...prune, structured: false, fineTuneEpochs: 5 });
     assert.equal(unstructured.status, 422, unstructured.text);
     assert.match(unstructured.body.error.message, /"structured": true/);
+  });
+
+  test('an image-like model carries its per-pixel signature as a column range, and its artifact re-imports with every column', async () => {
+    const header = ['label', ...Array.from({ length: 64 }, (_, i) => `pixel${i}`)].join(',');
+    const lines = Array.from({ length: 60 }, (_, r) => [r % 2, ...Array.from({ length: 64 }, (_, i) => ((r * 7 + i * 13) % 17) + (r % 2) * (i % 3))].join(','));
+    assert.equal((await s.call('POST', '/v1/datasets?name=pixels', { key: dev, body: [header, ...lines].join('\n') })).status, 201);
+    await succeed({ type: 'train', name: 'pixels-mlp', dataset: 'pixels', target: 'label', model: { kind: 'mlp', hidden: [8] }, training: { epochs: 2 } });
+    const source = (await s.call('GET', '/v1/models/pixels-mlp/versions/1', { key: dev })).body;
+    assert.equal(source.signature.inputs.length, 64);
+    const bytes = new Uint8Array(await (await fetch(`${s.url}/v1/models/pixels-mlp/versions/1/artifact`, { headers: { authorization: `Bearer ${dev}` } })).arrayBuffer());
+    const stored = JSON.parse(readModelMetadata(bytes)['aiaas.signature']!);
+    assert.deepEqual(stored.inputs.map((i: { columns?: unknown }) => i.columns), [{ prefix: 'pixel', from: 0, count: 64 }]);
+    const imp = await s.call('POST', '/v1/models/pixels-imported/versions', { key: dev, body: Buffer.from(bytes), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(imp.status, 201, imp.text);
+    assert.deepEqual(imp.body.signature.inputs, source.signature.inputs);
   });
 
   test('another tenant gets the same 404 as for a model that does not exist', async () => {

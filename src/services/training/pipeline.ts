@@ -27,6 +27,7 @@ import { fitTextClassifier } from './text-classifier.js';
 import { encodeTarget, type EncodedTarget } from './target.js';
 import { runArtifact, scoreOutputs, type RawFeeds } from './evaluate.js';
 import { SIGNATURE_METADATA_KEY } from '../registry.js';
+import { signatureToMetadata } from '../../ml/signature-metadata.js';
 
 export interface TrainHooks {
   threads: number;
@@ -131,7 +132,7 @@ function packaged(spec: TrainSpec, target: EncodedTarget, pre: FittedPreprocessi
   // The signature travels inside the file too, so a downloaded artifact re-imports with its raw columns.
   const model = assemble({
     name: spec.name, inputs: preprocessingInputs(pre), parts, outputs: modelPart.outputs,
-    metadata: { [SIGNATURE_METADATA_KEY]: JSON.stringify(signature), 'aiaas.kind': spec.model.kind },
+    metadata: { [SIGNATURE_METADATA_KEY]: signatureToMetadata(signature), 'aiaas.kind': spec.model.kind },
   });
   return { artifact: encodeModel(model), signature, preprocessing: pre, trainSeconds, ...figures };
 }
