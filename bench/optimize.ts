@@ -7,7 +7,7 @@
  *     Goals (issue #15): size ≤ 35% of fp32; accuracy drop ≤ 0.5 point and ≤ PyTorch's drop + 0.5;
  *     single-row p50 no slower than fp32.
  *   CNN (bench:train's): quantize_static: accuracy within 1 point; batch latency gain reported.
- *   Structured pruning at 50%: size ≤ 60%; accuracy within 1 point needs fine-tuning (not available yet: reported).
+ *   Structured pruning at 50%: size ≤ 60%; accuracy within 1 point after fine-tuning (fineTuneEpochs), beside the figure without.
  * Latency is the job's own measurement (p50, source and result interleaved in one process, one thread):
  * on a loaded machine only the ratios mean anything. Env: PYTHON (default /usr/bin/python3), BENCH_SEED.
  */
@@ -68,9 +68,11 @@ async function main(): Promise<void> {
       ['MLP fp16', { model: 'mnist-mlp', version: 1, method: 'fp16' }],
       ['MLP quantize_static', { model: 'mnist-mlp', version: 1, method: 'quantize_static' }],
       ['MLP prune structured 50%', { model: 'mnist-mlp', version: 1, method: 'prune', sparsity: 0.5, structured: true }],
+      ['MLP prune structured 50% + 2 fine-tuning epochs', { model: 'mnist-mlp', version: 1, method: 'prune', sparsity: 0.5, structured: true, fineTuneEpochs: 2 }],
       ['CNN quantize_static', { model: 'mnist-cnn', version: 1, method: 'quantize_static' }],
       ['CNN fp16', { model: 'mnist-cnn', version: 1, method: 'fp16' }],
       ['CNN prune structured 50%', { model: 'mnist-cnn', version: 1, method: 'prune', sparsity: 0.5, structured: true }],
+      ['CNN prune structured 50% + 1 fine-tuning epoch', { model: 'mnist-cnn', version: 1, method: 'prune', sparsity: 0.5, structured: true, fineTuneEpochs: 1 }],
     ];
     const results = new Map<string, OptimizationMetrics>();
     const lines = ['| model, method | size (of source) | accuracy (source → optimized, points) | p50 1 row ms (source → opt) | p50 64 rows ms (source → opt) |', '| --- | --- | --- | --- | --- |'];
@@ -100,7 +102,11 @@ async function main(): Promise<void> {
     check(Number(c.source.test!.accuracy) - Number(c.test!.accuracy) <= 0.01, `CNN quantize_static accuracy within 1 point (batch p50 ${c.source.latencyMs.p50Batch} → ${c.latencyMs.p50Batch} ms)`);
     const p = results.get('MLP prune structured 50%')!;
     check(p.sizeBytes <= 0.6 * p.source.sizeBytes, `MLP structured prune size ${pct(p.sizeBytes, p.source.sizeBytes)} ≤ 60%`);
-    check(Number(p.source.test!.accuracy) - Number(p.test!.accuracy) <= 0.01, `MLP structured prune accuracy within 1 point without fine-tuning (${pts(Number(p.test!.accuracy) - Number(p.source.test!.accuracy))})`);
+    for (const label of ['MLP prune structured 50% + 2 fine-tuning epochs', 'CNN prune structured 50% + 1 fine-tuning epoch']) {
+      const f = results.get(label)!;
+      const delta = Number(f.test!.accuracy) - Number(f.source.test!.accuracy);
+      check(-delta <= 0.01, `${label}: accuracy within 1 point of the source (${pts(delta)}; without fine-tuning ${pts(Number(results.get(label.slice(0, 24))!.test!.accuracy) - Number(f.source.test!.accuracy))})`);
+    }
     console.log(`\n${goals.join('\n')}`);
   } finally {
     await server.stop();

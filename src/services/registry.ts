@@ -28,6 +28,7 @@ import type { BlobRefs } from './blob-refs.js';
 import type { Principal } from './principal.js';
 import { assertName } from './tenants.js';
 import { archiveFormatOf, lmFolderVersion, storeFolder, type ArchiveFormat } from './hf-import.js';
+import { signatureFromMetadata } from '../ml/signature-metadata.js';
 
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -482,7 +483,7 @@ function embeddedSignature(bytes: Uint8Array, info: ModelInfo, opts: ImportOptio
   if (!text) return undefined;
   let sig: Signature;
   try {
-    sig = JSON.parse(text) as Signature;
+    sig = signatureFromMetadata(text);
   } catch (err) {
     throw new InvalidInputError('invalid_signature', `The model's '${SIGNATURE_METADATA_KEY}' metadata is not valid JSON: ${(err as Error).message}`);
   }

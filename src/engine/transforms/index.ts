@@ -58,3 +58,4 @@ export function applicableMethods(model: ModelDef): Applicability[] {
 
 export { decodeModel } from '../../onnx/decode.js';
 export type { TransformReport } from './quantize-dynamic.js';
+export { networkFromGraph } from './network-weights.js';

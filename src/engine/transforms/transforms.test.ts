@@ -19,6 +19,7 @@ import { quantizeWeights } from './quantize-weights.js';
 import { toFloat16 } from './graph-edit.js';
 import { quantizeStatic } from './quantize-static.js';
 import { prune } from './prune.js';
+import { networkFromGraph } from './network-weights.js';
 
 function mlp(seed = 1): ModelDef {
   const net = createNetwork({ kind: 'mlp', hidden: [64, 32] }, { inputShape: [400], outputs: 5, task: 'classification', seed });
@@ -156,4 +157,18 @@ test('prune structured: hidden neurons and conv filters removed, outputs keep th
   const cd = Object.fromEntries(c.model.graph.initializers!.map((t) => [t.name, t.dims.join('x')]));
   assert.deepEqual([cd['conv2d_0/kernel'], cd['conv2d_2/kernel'], cd['output/kernel']], ['8x1x5x5', '16x8x5x5', '256x10']);
   assert.equal((await run(c.model, { x: f32(random(2 * 784, 8), [2, 28, 28, 1]) })).probabilities!.length, 20);
+});
+
+test('networkFromGraph: a pruned graph read back as a network exports the same graph, so fit can fine-tune it', async () => {
+  for (const [make, shape] of [[() => createNetwork({ kind: 'mlp', hidden: [64, 32] }, { inputShape: [400], outputs: 5, task: 'classification', seed: 1 }), [3, 400]],
+    [() => createNetwork({ kind: 'cnn' }, { inputShape: [28, 28, 1], outputs: 10, task: 'classification', seed: 2 }), [3, 28, 28, 1]]] as const) {
+    const fresh = make();
+    const { model } = prune(inferenceModel(fresh), { sparsity: 0.5, structured: true });
+    const net = networkFromGraph(fresh, model);
+    assert.ok(net.weights.length < fresh.weights.length / 2 + 1000, 'the network has the pruned widths');
+    const feeds = { x: f32(random(shape.reduce((a: number, b: number) => a * b, 1), 9), [...shape]) };
+    const [want, got] = [await run(model, feeds), await run(inferenceModel(net), feeds)];
+    assert.deepEqual(Array.from(got.probabilities!), Array.from(want.probabilities!));
+  }
+  assert.throws(() => networkFromGraph(createNetwork({ kind: 'mlp', hidden: [8] }, { inputShape: [400], outputs: 5, task: 'classification' }), mlp()), /do not match its network: .output\/kernel/);
 });

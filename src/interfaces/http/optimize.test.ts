@@ -10,6 +10,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
 import { until, waitJob } from '../testing/jobs-helpers.js';
+import { readModelMetadata } from '../../onnx/protobuf-reader.js';
 
 const iris = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'));
 const row = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
@@ -134,6 +135,41 @@ describe('optimize jobs', () => {
     const prune = await submit({ type: 'optimize', model: 'kjv-tiny', method: 'prune' });
     assert.equal(prune.status, 422);
     assert.match(prune.body.error.message, /quantize_weights/);
+  });
+
+  test('structured pruning with fineTuneEpochs trains the pruned network on the source\'s training rows and recovers its accuracy', async () => {
+    await succeed({ type: 'train', name: 'iris-wide', dataset: 'iris', target: 'species', model: { kind: 'mlp', hidden: [64] }, training: { epochs: 60 } });
+    const prune = { type: 'optimize', model: 'iris-wide', version: 1, method: 'prune', structured: true, sparsity: 0.8 };
+    await succeed(prune);
+    const job = await succeed({ ...prune, fineTuneEpochs: 60 });
+    const [src, cut, tuned] = await Promise.all([1, 2, 3].map(async (n) => (await s.call('GET', `/v1/models/iris-wide/versions/${n}`, { key: dev })).body));
+    assert.deepEqual(job.result, { model: 'iris-wide', version: 3 });
+    assert.deepEqual(tuned.lineage.optimizedFrom, { model: 'iris-wide', version: 1, method: 'prune' });
+    assert.equal(tuned.metrics.optimization.fineTuneEpochs, 60);
+    assert.deepEqual(tuned.signature, src.signature);
+    assert.ok(tuned.sizeBytes < src.sizeBytes * 0.6 && Math.abs(tuned.sizeBytes - cut.sizeBytes) < 200, 'the fine-tuned graph keeps the pruned widths');
+    assert.ok(cut.metrics.test.accuracy < src.metrics.test.accuracy - 0.1, `pruning to 13 of 64 neurons costs accuracy: ${cut.metrics.test.accuracy} vs ${src.metrics.test.accuracy}`);
+    // Seeded end to end (split, shuffling, the pruned start): 0.60 pruned, 0.83 fine-tuned, 0.93 the source.
+    assert.ok(tuned.metrics.test.accuracy >= cut.metrics.test.accuracy + 0.1, `fine-tuning recovers accuracy: ${cut.metrics.test.accuracy} → ${tuned.metrics.test.accuracy} (source ${src.metrics.test.accuracy})`);
+
+    const unstructured = await submit({ ...prune, structured: false, fineTuneEpochs: 5 });
+    assert.equal(unstructured.status, 422, unstructured.text);
+    assert.match(unstructured.body.error.message, /"structured": true/);
+  });
+
+  test('an image-like model carries its per-pixel signature as a column range, and its artifact re-imports with every column', async () => {
+    const header = ['label', ...Array.from({ length: 64 }, (_, i) => `pixel${i}`)].join(',');
+    const lines = Array.from({ length: 60 }, (_, r) => [r % 2, ...Array.from({ length: 64 }, (_, i) => ((r * 7 + i * 13) % 17) + (r % 2) * (i % 3))].join(','));
+    assert.equal((await s.call('POST', '/v1/datasets?name=pixels', { key: dev, body: [header, ...lines].join('\n') })).status, 201);
+    await succeed({ type: 'train', name: 'pixels-mlp', dataset: 'pixels', target: 'label', model: { kind: 'mlp', hidden: [8] }, training: { epochs: 2 } });
+    const source = (await s.call('GET', '/v1/models/pixels-mlp/versions/1', { key: dev })).body;
+    assert.equal(source.signature.inputs.length, 64);
+    const bytes = new Uint8Array(await (await fetch(`${s.url}/v1/models/pixels-mlp/versions/1/artifact`, { headers: { authorization: `Bearer ${dev}` } })).arrayBuffer());
+    const stored = JSON.parse(readModelMetadata(bytes)['aiaas.signature']!);
+    assert.deepEqual(stored.inputs.map((i: { columns?: unknown }) => i.columns), [{ prefix: 'pixel', from: 0, count: 64 }]);
+    const imp = await s.call('POST', '/v1/models/pixels-imported/versions', { key: dev, body: Buffer.from(bytes), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(imp.status, 201, imp.text);
+    assert.deepEqual(imp.body.signature.inputs, source.signature.inputs);
   });
 
   test('another tenant gets the same 404 as for a model that does not exist', async () => {

@@ -7,12 +7,12 @@
 import * as ort from 'onnxruntime-node';
 import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { readTable, trainingServices } from '../training/job-services.js';
-import { prepareData, rawFeeds } from '../training/pipeline.js';
+import { NETWORK_PREFIX, prepareData, rawFeeds, trainOnRows, type PreparedData } from '../training/pipeline.js';
 import { runArtifact, scoreOutputs, type RawFeeds } from '../training/evaluate.js';
 import { encodeTarget, type EncodedTarget } from '../training/target.js';
 import type { TrainSpec } from '../training/train-spec.js';
 import { InvalidInputError } from '../../infra/errors.js';
-import { applicableMethods, decodeModel, optimizeModel, type OptimizationOptions } from '../../engine/transforms/index.js';
+import { applicableMethods, decodeModel, networkFromGraph, optimizeModel, type OptimizationOptions } from '../../engine/transforms/index.js';
 import { UnsupportedModelError } from '../../onnx/decode.js';
 import { encodeModel, type ModelDef } from '../../onnx/model.js';
 import { openSession } from '../../engine/runtime.js';
@@ -45,12 +45,14 @@ export async function run(ctx: JobContext<OptimizeSpec>): Promise<JobOutcome> {
   const graph = decode(sourceBytes);
   const applies = applicableMethods(graph).find((a) => a.method === spec.method)!;
   if (!applies.applies) throw new InvalidInputError('method_not_applicable', `${spec.method} does not apply to version ${source.version} of '${source.name}': ${applies.reason}.`);
-  const test = await testData(spec, source, datasets, principal);
+  const trainedData = await sourceTrainingData(source, datasets, principal);
+  const test = await testData(spec, source, trainedData, datasets, principal);
   ctx.progress({ fraction: 0.2, message: `applying ${spec.method}` });
   const options = await optionsOf(spec, source, graph, datasets, principal);
   const { model, report } = await optimizeModel(graph, options, ctx.threads);
-  const artifact = encodeModel(withProducer(model, spec));
   ctx.log(`${spec.method}: ${report.rewritten} ops rewritten${report.skipped.length ? `, ${report.skipped.length} left as they were (${report.skipped[0]!.reason})` : ''}`);
+  const tuned = spec.fineTuneEpochs && trainedData ? await fineTune(ctx, source, model, trainedData) : model;
+  const artifact = encodeModel(withProducer(tuned, spec));
 
   ctx.progress({ fraction: 0.5, message: 'measuring latency (source and optimized, interleaved)' });
   const feeds = test ? tabularLatencyFeeds(test.feeds) : await syntheticFeeds(source.signature, BATCH_ROWS, positionTable(graph));
@@ -134,18 +136,44 @@ async function optionsOf(spec: OptimizeSpec, source: ModelVersion, graph: ModelD
 }
 
 /**
- * The source's held-out rows: a version trained here re-splits its training dataset exactly as its
- * train job did (same spec, same seed); an imported one reads the evaluation dataset of the job.
+ * A version trained here, re-split exactly as its train job did (same spec, same seed): its
+ * training rows (for fine-tuning) and its held-out rows (for the test metrics).
  */
-async function testData(spec: OptimizeSpec, source: ModelVersion, datasets: DatasetService, p: Principal): Promise<TestData | undefined> {
+async function sourceTrainingData(source: ModelVersion, datasets: DatasetService, p: Principal): Promise<PreparedData | undefined> {
+  const sig = source.signature;
+  if (source.source !== 'trained' || (sig.task !== 'classification' && sig.task !== 'regression')) return undefined;
+  const params = source.lineage.params as unknown as TrainSpec;
+  if (!params.target || !params.split || sig.inputs.length === 0) return undefined;
+  const table = await readTable(datasets, p, params.dataset, params.datasetVersion);
+  const testTable = params.testDataset ? await readTable(datasets, p, params.testDataset.name, params.testDataset.version) : undefined;
+  return prepareData(params, table, testTable);
+}
+
+/**
+ * Trains the pruned network for `fineTuneEpochs` more epochs on the source's training rows with
+ * the source's training options, through the same pipeline as its train job (the preprocessing
+ * refits identically on the same rows), starting from the pruned weights instead of fresh ones.
+ */
+async function fineTune(ctx: JobContext<OptimizeSpec>, source: ModelVersion, pruned: ModelDef, data: PreparedData): Promise<ModelDef> {
+  const params = source.lineage.params as unknown as TrainSpec;
+  const epochs = ctx.spec.fineTuneEpochs!;
+  const spec: TrainSpec = { ...params, training: { ...params.training, epochs } };
+  ctx.log(`fine-tuning the pruned network for ${epochs} epochs on ${data.trainRows.length} training rows`);
+  const trained = await trainOnRows(spec, data, data.trainRows, {
+    threads: ctx.threads, signal: ctx.signal, log: (line) => ctx.log(line),
+    progress: (f, m) => ctx.progress({ fraction: 0.2 + 0.3 * f, message: `fine-tuning: ${m ?? ''}` }),
+    epochMetrics: (m) => ctx.metrics({ fineTune: m }),
+    startFrom: (fresh) => networkFromGraph(fresh, pruned, NETWORK_PREFIX),
+  });
+  return decodeModel(trained.artifact);
+}
+
+/** The source's held-out rows: a trained version's own test split; an imported one's, the evaluation dataset of the job. */
+async function testData(spec: OptimizeSpec, source: ModelVersion, data: PreparedData | undefined, datasets: DatasetService, p: Principal): Promise<TestData | undefined> {
   const sig = source.signature;
   if (sig.task !== 'classification' && sig.task !== 'regression') return undefined;
   if (source.source === 'trained') {
-    const params = source.lineage.params as unknown as TrainSpec;
-    if (!params.target || !params.split || sig.inputs.length === 0) return undefined;
-    const table = await readTable(datasets, p, params.dataset, params.datasetVersion);
-    const testTable = params.testDataset ? await readTable(datasets, p, params.testDataset.name, params.testDataset.version) : undefined;
-    const data = prepareData(params, table, testTable);
+    if (!data) return undefined;
     const feeds = rawFeeds(data.testTable, columnsOf(sig), data.testRows);
     return { feeds, truth: data.testTarget, rowTruth: Float64Array.from(data.testRows, (r) => data.testTarget.values[r]!) };
   }

@@ -6,7 +6,10 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import { applicableMethods, decodeModel, OPTIMIZATION_METHODS, type OptimizationMethod } from '../../engine/transforms/index.js';
-import { CLASSICAL_KINDS } from '../../api/training-types.js';
+import { CLASSICAL_KINDS, NEURAL_KINDS } from '../../api/training-types.js';
+
+/** Kinds whose pruned graph maps back onto an engine network, so `fit` can fine-tune it. */
+const FINE_TUNABLE_KINDS = NEURAL_KINDS;
 import { fail, isObject, num, onlyFields } from '../training/spec-fields.js';
 import type { DatasetService } from '../datasets.js';
 import type { ModelVersion, RegistryService } from '../registry.js';
@@ -85,8 +88,11 @@ export async function validateOptimizeSpec(raw: Record<string, unknown>, ctx: Op
     if (spec.fineTuneEpochs > 0 && source.source !== 'trained') {
       throw refuse('fineTuneEpochs', `Version ${source.version} of '${source.name}' was imported, so the platform has no training data to fine-tune it on. Send "fineTuneEpochs": 0 to prune without fine-tuning, or use quantize_dynamic or fp16, which need no data.`, { source: 'imported' });
     }
-    if (spec.fineTuneEpochs > 0) {
-      throw new InvalidInputError('not_implemented', 'Fine-tuning after pruning (fineTuneEpochs > 0) is not available yet; send "fineTuneEpochs": 0 (the job still measures the test metrics the pruned model keeps).', { field: 'fineTuneEpochs' });
+    if (spec.fineTuneEpochs > 0 && !(FINE_TUNABLE_KINDS as readonly string[]).includes(source.kind)) {
+      throw refuse('fineTuneEpochs', `Fine-tuning after pruning is built for networks of kind ${FINE_TUNABLE_KINDS.join(', ')}; version ${source.version} of '${source.name}' is a ${source.kind}. Send "fineTuneEpochs": 0 to prune without fine-tuning.`, { kind: source.kind });
+    }
+    if (spec.fineTuneEpochs > 0 && !spec.structured) {
+      throw refuse('fineTuneEpochs', 'Fine-tuning is built for structured pruning ("structured": true), whose removed neurons and channels stay removed; after unstructured pruning the training steps would make the zeroed weights nonzero again. Send "structured": true, or "fineTuneEpochs": 0.', { structured: false });
     }
   }
   if (m === 'quantize_static') spec.calibration = await calibrationOf(raw.calibration, source, ctx);

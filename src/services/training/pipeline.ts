@@ -27,6 +27,7 @@ import { fitTextClassifier } from './text-classifier.js';
 import { encodeTarget, type EncodedTarget } from './target.js';
 import { runArtifact, scoreOutputs, type RawFeeds } from './evaluate.js';
 import { SIGNATURE_METADATA_KEY } from '../registry.js';
+import { signatureToMetadata } from '../../ml/signature-metadata.js';
 
 export interface TrainHooks {
   threads: number;
@@ -36,6 +37,8 @@ export interface TrainHooks {
   log?(line: string): void;
   /** Network checkpoints: saved after every epoch, loaded on resume. */
   checkpoint?: { load(): Promise<Uint8Array | undefined>; save(bytes: Uint8Array): Promise<void> };
+  /** Start from this network instead of `fresh` (its initial weights), e.g. a pruned one to fine-tune. */
+  startFrom?(fresh: Network): Network;
 }
 
 export interface PreparedData {
@@ -133,7 +136,7 @@ function packaged(spec: TrainSpec, target: EncodedTarget, pre: FittedPreprocessi
   // The signature travels inside the file too, so a downloaded artifact re-imports with its raw columns.
   const model = assemble({
     name: spec.name, inputs: preprocessingInputs(pre), parts, outputs: modelPart.outputs,
-    metadata: { [SIGNATURE_METADATA_KEY]: JSON.stringify(signature), 'aiaas.kind': spec.model.kind },
+    metadata: { [SIGNATURE_METADATA_KEY]: signatureToMetadata(signature), 'aiaas.kind': spec.model.kind },
   });
   return { artifact: encodeModel(model), signature, preprocessing: pre, trainSeconds, ...figures };
 }
@@ -200,9 +203,8 @@ async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32A
   const yStd = target.task === 'regression' ? Math.sqrt(y.reduce((a, b) => a + (b - yMean) ** 2, 0) / y.length) || 1 : 1;
   const yTrain = target.task === 'regression' ? y.map((v) => (v - yMean) / yStd) : y;
   const saved = await hooks.checkpoint?.load();
-  const net: Network = saved ? loadCheckpoint(saved) : createNetwork({ kind, ...rest } as NetworkSpec, {
-    inputShape, outputs: classCount, task: target.task, seed: spec.split.seed,
-  });
+  const fresh = () => createNetwork({ kind, ...rest } as NetworkSpec, { inputShape, outputs: classCount, task: target.task, seed: spec.split.seed });
+  const net: Network = saved ? loadCheckpoint(saved) : hooks.startFrom ? hooks.startFrom(fresh()) : fresh();
   if (saved) hooks.log?.(`resuming from checkpoint at epoch ${net.training?.epoch ?? 0}`);
   const n = y.length;
   const nVal = spec.split.validation > 0 && n >= 20 ? Math.max(1, Math.round(n * spec.split.validation)) : 0;
@@ -237,6 +239,9 @@ async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32A
   return { part: networkPart(net, pre, inputShape, target, yMean, yStd), epochs, samples, history: net.training?.history ?? history?.epochs ?? [] };
 }
 
+/** What the network's names carry inside a trained artifact, after the preprocessing's. */
+export const NETWORK_PREFIX = 'net_';
+
 /** The network's inference graph wired to the preprocessed matrix (reshaped for images, de-standardised for regression). */
 function networkPart(net: Network, pre: FittedPreprocessing, inputShape: number[], target: EncodedTarget, yMean: number, yStd: number): GraphPart {
   const model = inferenceModel(net);
@@ -247,7 +252,7 @@ function networkPart(net: Network, pre: FittedPreprocessing, inputShape: number[
     extra.nodes.push({ opType: 'Reshape', inputs: ['preprocessed', 'image_shape'], outputs: ['image'] });
     input = 'image';
   }
-  const inner = graphAsPart(model, 'net_', { [model.graph.inputs[0]!.name]: input });
+  const inner = graphAsPart(model, NETWORK_PREFIX, { [model.graph.inputs[0]!.name]: input });
   if (target.task !== 'regression') return { ...inner, nodes: [...extra.nodes, ...inner.nodes], initializers: [...extra.initializers, ...inner.initializers] };
   // Rename the network's `value` and scale it back to the target's units.
   const renamed = inner.nodes.map((n) => ({ ...n, outputs: n.outputs.map((o) => (o === 'value' ? 'net_value_std' : o)) }));
