@@ -149,24 +149,7 @@ export interface PredictResponse {
   version: number;
 }
 
-/** One row's explanation: `baseValue + Σ values = prediction`, in the `output` space. */
-export interface Explanation {
-  baseValue: number;
-  /** Shapley value per raw column. */
-  values: Record<string, number>;
-  output: 'probability' | 'margin' | 'value';
-  class?: string;
-  prediction: number;
-}
-
-export interface ExplainResponse {
-  method: 'tree_shap_interventional' | 'kernel_shap_exact' | 'kernel_shap_sampled';
-  model: string;
-  version: number;
-  backgroundRows: number;
-  samples?: number;
-  explanations: Explanation[];
-}
+export type { Explanation, ExplainAnswer as ExplainResponse } from '../api/explanations.js';
 
 export interface ExplainOptions {
   background?: unknown[];

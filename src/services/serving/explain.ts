@@ -21,6 +21,7 @@ import type { DataPlane, PredictTarget } from './data-plane.js';
 import type { Principal } from '../principal.js';
 import type { ModelVersion, RegistryService } from '../registry.js';
 import { EXPLAIN_FILE, PREPROCESSING_FILE, type ExplainFile } from '../training/explain-files.js';
+import type { ExplainAnswer, Explanation } from '../../api/explanations.js';
 
 export const EXPLAIN_LIMITS = {
   /** Rows explained per request. */
@@ -30,24 +31,6 @@ export const EXPLAIN_LIMITS = {
   /** Background rows: most in a request; the stored sample's rows used by KernelSHAP (each coalition runs on all of them). */
   backgroundRows: 100, kernelBackgroundRows: 20,
 } as const;
-
-export interface Explanation {
-  baseValue: number;
-  values: Record<string, number>;
-  output: 'probability' | 'margin' | 'value';
-  class?: string;
-  /** The explained output for the row: baseValue + Σ values. */
-  prediction: number;
-}
-
-export interface ExplainAnswer {
-  method: 'tree_shap_interventional' | 'kernel_shap_exact' | 'kernel_shap_sampled';
-  model: string;
-  version: number;
-  backgroundRows: number;
-  samples?: number;
-  explanations: Explanation[];
-}
 
 interface ExplainBody { instances?: unknown; background?: unknown; samples?: unknown; seed?: unknown }
 
