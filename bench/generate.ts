@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     if (imp.status !== 201) throw new Error(`import failed: ${imp.status} ${imp.text}`);
     const v = JSON.parse(imp.text) as { kind: string; version: number };
     console.log(`imported through POST /v1/models/gpt2-bench/versions: kind ${v.kind}, version ${v.version} (RSS grew ${Math.round((process.memoryUsage().rss - rss) / 2 ** 20)} MiB for ${Math.round(fs.statSync(path.join(DIR, 'onnx/model.onnx_data')).size / 2 ** 20)} MiB of weights)`);
-    const ep = await s.call('POST', '/v1/endpoints', { json: { name: 'gpt2-bench', model: 'gpt2-bench', version: v.version } });
+    const ep = await s.call('POST', '/v1/endpoints?wait=true', { json: { name: 'gpt2-bench', model: 'gpt2-bench', version: v.version } });
     const probe = ep.status === 201 ? await s.call('POST', '/openai/v1/completions', { json: { model: 'gpt2-bench', prompt: PROMPT, max_tokens: 1 } }) : ep;
     if (ep.status !== 201 || probe.status === 404) {
       console.log(`generation is not available in this build (${ep.status !== 201 ? `endpoint: ${ep.status} ${ep.body?.error?.message ?? ep.text}` : 'POST /openai/v1/completions is not a route'}): the endpoint figures (single stream, 16 streams, TTFT) are not measured.`);
