@@ -187,12 +187,16 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     a = await startA(a.home);
     const listed = await b.call('GET', '/v1/cluster', { key: t.viewer });
     assert.deepEqual(listed.body.apiNodes.map((n: { name: string }) => n.name), ['node-a', 'node-b'], 'A, back on its home, is the same API node');
-    const back = await until('made-on-b on node A', async () => {
-      const g = await a.call('GET', '/v1/endpoints/made-on-b', { key: t.viewer });
+    // A loads its endpoints' replicas again one by one: each is waited for until A calls it ready.
+    const readyOnA = (name: string) => until(`${name} on node A`, async () => {
+      const g = await a.call('GET', `/v1/endpoints/${name}`, { key: t.viewer });
       return g.body?.status === 'ready' ? g.body : undefined;
     });
+    const back = await readyOnA('made-on-b');
     assert.equal(back.traffic[0].version, 2);
     assert.equal((await predictOn(a, 'made-on-b')).body.predictions[0].label, 'virginica');
-    assert.equal((await predictOn(a, 'survivor', 6.9)).status, 200);
+    await readyOnA('survivor');
+    const survived = await predictOn(a, 'survivor', 6.9);
+    assert.equal(survived.status, 200, survived.text);
   });
 });
