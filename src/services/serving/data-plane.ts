@@ -171,7 +171,7 @@ export class DataPlane {
 
   /** `rows` predictions answered by `ep`: usage (GET /v1/usage) and the endpoint's metrics. */
   recordPredictions(ep: Endpoint, rows: number): void {
-    this.meter.count(ep.key, ep.row.tenant_id, ep.row.name, rows);
+    this.meter.count(ep.row.tenant_id, ep.row.name, rows);
     this.metrics.predicted(ep.row.tenant_id, ep.row.name, rows);
   }
 
