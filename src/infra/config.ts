@@ -206,7 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int(env, 'AIAAS_BODY_LIMIT_BYTES', 10 * 2 ** 20, 1024),
     datasetMaxBytes: int(env, 'AIAAS_DATASET_MAX_BYTES', 1024 * 2 ** 20, 1),
     datasetMaxCells: int(env, 'AIAAS_DATASET_MAX_CELLS', 100_000_000, 1),
-    modelMaxBytes: int(env, 'AIAAS_MODEL_MAX_BYTES', 512 * 2 ** 20, 1),
+    modelMaxBytes: int(env, 'AIAAS_MODEL_MAX_BYTES', 4 * 2 ** 30, 1),
     logLevel: env.AIAAS_LOG_LEVEL || env.LOG_LEVEL || 'info',
     logFormat: logFormat(env),
     logRequests: env.AIAAS_LOG_REQUESTS ? env.AIAAS_LOG_REQUESTS === 'true' || env.AIAAS_LOG_REQUESTS === '1' : logFormat(env) === 'json',

@@ -30,6 +30,9 @@ import { assertName } from './tenants.js';
 import { archiveFormatOf, lmFolderVersion, storeFolder, type ArchiveFormat } from './hf-import.js';
 import { signatureFromMetadata } from '../ml/signature-metadata.js';
 
+/** The largest single ONNX file: protobuf's 2 GiB message limit. */
+const ONNX_FILE_MAX_BYTES = 2 ** 31 - 1;
+
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];
 export type Task = Signature['task'];
@@ -154,12 +157,18 @@ export class RegistryService {
     const { head, stream } = await peek(body);
     const format = archiveFormatOf(head);
     if (format) return this.importFolder(p, name, stream instanceof Uint8Array ? Readable.from([stream]) : stream, format, opts);
+    // One ONNX file is one protobuf message, which cannot exceed 2 GiB; larger models keep their
+    // weights in external data files, which only the folder form carries.
+    const limit = Math.min(this.maxBytes, ONNX_FILE_MAX_BYTES);
     let blob;
     try {
-      blob = await this.blobs.put(stream, { maxBytes: this.maxBytes });
+      blob = await this.blobs.put(stream, { maxBytes: limit });
     } catch (err) {
       if (err instanceof TooLargeError) {
-        throw new TooLargeError('payload_too_large', `The model file is larger than the limit of ${this.maxBytes} bytes; raise AIAAS_MODEL_MAX_BYTES to import it.`, { limitBytes: this.maxBytes });
+        const fix = limit < this.maxBytes
+          ? 'an ONNX file cannot exceed 2 GiB: export the weights as external data and import the model as a Hugging Face folder (.tar.gz or .zip, see docs/API.md)'
+          : 'raise AIAAS_MODEL_MAX_BYTES to import it';
+        throw new TooLargeError('payload_too_large', `The model file is larger than the limit of ${limit} bytes; ${fix}.`, { limitBytes: limit });
       }
       throw err;
     }
