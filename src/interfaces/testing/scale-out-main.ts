@@ -19,7 +19,10 @@ process.once('exit', () => stack?.nodes.forEach((n) => n.process.child.kill('SIG
 
 const args = process.argv.slice(3);
 const unknown = args.filter((a) => a !== '--slurm' && a !== '--no-slurm');
-if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}: use --slurm or --no-slurm`);
+if (unknown.length) {
+  console.error(`unknown option ${unknown.join(' ')}: use --slurm or --no-slurm`);
+  process.exit(2);
+}
 const slurm = args.includes('--slurm') || (!args.includes('--no-slurm') && slurmMissing() === undefined);
 if (!slurm && !args.includes('--no-slurm')) console.log(`no Slurm here, so jobs run on the API nodes' own workers (${slurmMissing()})`);
 stack = await startScaleOut({ dir, slurm });
