@@ -6,8 +6,11 @@
  * at once (the requests/s added up), taking turns in BENCH_ROUNDS (default 5) slices of
  * BENCH_SECONDS (default 10) so that the machine's other load weighs on both alike.
  * On one machine the nodes share its cores: the figure shows what a second node adds here, not
- * on machines of their own. Needs Debian's wrk, postgresql, radosgw, ceph-mon, ceph-osd, ceph-common.
+ * on machines of their own. BENCH_PIN=1 pins node A to core 0 and node B to core 1 (`taskset -a`,
+ * before any replica thread starts, so the replicas inherit it): each node has one core of its
+ * own, as on machines of their own, and wrk runs on whatever is free. Needs Debian's wrk, postgresql, radosgw, ceph-mon, ceph-osd, ceph-common.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +24,7 @@ import { pool, wrk, type WrkResult } from './wrk.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+const PIN = process.env.BENCH_PIN === '1';
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** Rounds of runs made at once: requests add up over each round's time; latency quantiles pooled over all. */
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-bench-nodes-'));
   const stack = await startScaleOut({ dir, env: { AIAAS_LOG_LEVEL: 'warn' } });
   try {
+    if (PIN) stack.nodes.forEach((n, i) => execFileSync('taskset', ['-a', '-p', '-c', String(i % os.availableParallelism()), String(n.process.child.pid)], { stdio: 'ignore' }));
     const [a, b] = stack.nodes.map((n) => ({ url: n.url, call: caller(n.url, stack.adminKey) }));
     const must = async (r: Promise<{ status: number; text: string; body: any }>) => {
       const x = await r;
@@ -55,7 +60,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(body, JSON.stringify({ instances: [pixels] }));
     const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${dev}` };
     const predict = (n: { url: string }) => `${n.url}/v1/endpoints/mnist/predict`;
-    process.stdout.write(`two API nodes against one: 784-128-10 MLP, single-row requests, 32 connections in all, ${SECONDS} s per run (wrk, loopback), ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+    process.stdout.write(`two API nodes against one: 784-128-10 MLP, single-row requests, 32 connections in all, ${SECONDS} s per run (wrk, loopback), ${os.availableParallelism()} cores${PIN ? ', node A pinned to core 0, node B to core 1' : ''}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
     await wrk(predict(a!), body, headers, 2, dir);
     await wrk(predict(b!), body, headers, 2, dir);
     const slice = Math.max(1, Math.round(SECONDS / ROUNDS));
@@ -78,7 +83,7 @@ async function main(): Promise<void> {
     process.stdout.write('\n' + md + '\n');
     fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
     fs.writeFileSync(path.join(ROOT, 'bench/results/serve-nodes.json'), JSON.stringify({
-      at: new Date().toISOString(), cores: os.availableParallelism(), loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS,
+      at: new Date().toISOString(), cores: os.availableParallelism(), pinned: PIN, loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS,
       one: { ...r1, quantiles: undefined }, two: { ...r2, quantiles: undefined }, ratio: r2.rps / r1.rps,
     }, null, 2) + '\n');
   } finally {
