@@ -27,6 +27,19 @@ export interface TreeShapResult {
  */
 export function interventionalTreeShap(state: TreeEnsembleState, x: Float32Array, rows: number, background: Float32Array,
   backgroundRows: number, playerOf: ArrayLike<number>, players: number): TreeShapResult {
+  const steps = treeShapSteps(state, x, rows, background, backgroundRows, playerOf, players);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+  }
+}
+
+/**
+ * The same, one background row per step: a caller on a shared thread (the HTTP server's) yields
+ * to other work between steps, so a large ensemble never holds the thread for the whole answer.
+ */
+export function* treeShapSteps(state: TreeEnsembleState, x: Float32Array, rows: number, background: Float32Array,
+  backgroundRows: number, playerOf: ArrayLike<number>, players: number): Generator<void, TreeShapResult> {
   const F = state.nFeatures;
   const O = state.outputs;
   const scale = state.aggregate === 'average' ? 1 / Math.max(1, state.trees.length) : 1;
@@ -42,6 +55,7 @@ export function interventionalTreeShap(state: TreeEnsembleState, x: Float32Array
       const out = values.subarray(r * players * O, (r + 1) * players * O);
       for (const t of state.trees) walk.run(t, xr, b, playerOf, O, out, scale / backgroundRows);
     }
+    yield;
   }
   for (let k = 0; k < O; k++) base[k]! += state.baseScore[k]!;
   return { values, base, players, outputs: O };

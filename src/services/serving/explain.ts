@@ -3,7 +3,8 @@
  * served version's output against a background sample, and the base value they start from.
  *
  *   random_forest, gradient_boosting  exact interventional TreeSHAP (ml/explain/tree-shap.ts) on
- *                                     the fitted trees kept with the version; in-process
+ *                                     the fitted trees kept with the version; in-process,
+ *                                     yielding to other requests between background rows
  *   every other kind                  KernelSHAP (ml/explain/kernel-shap.ts): mixed rows run on
  *                                     the endpoint's replicas; exact when the sample budget covers
  *                                     every coalition, else an estimate (stated in `method`)
@@ -13,7 +14,8 @@
 import * as ort from 'onnxruntime-node';
 import { InvalidInputError } from '../../infra/errors.js';
 import { openSession } from '../../engine/runtime.js';
-import { interventionalTreeShap } from '../../ml/explain/tree-shap.js';
+import { treeShapSteps } from '../../ml/explain/tree-shap.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { kernelShap } from '../../ml/explain/kernel-shap.js';
 import type { Signature } from '../../ml/signature.js';
 import { allocate, instancesToFeeds, readPredictBody, type Feeds } from './codec/instances.js';
@@ -133,7 +135,14 @@ async function preprocess(bytes: Uint8Array, r: Rows): Promise<Float32Array> {
 async function treeExplanations(sig: Signature, trees: NonNullable<ExplainFile['trees']>, preprocessing: Uint8Array, x: Rows, bg: Rows): Promise<Explanation[]> {
   const { state, playerOf } = trees;
   const M = sig.inputs.length;
-  const r = interventionalTreeShap(state, await preprocess(preprocessing, x), x.rows, await preprocess(preprocessing, bg), bg.rows, playerOf, M);
+  const steps = treeShapSteps(state, await preprocess(preprocessing, x), x.rows, await preprocess(preprocessing, bg), bg.rows, playerOf, M);
+  // In-process on the server's thread: other requests run between background rows.
+  let step = steps.next();
+  while (!step.done) {
+    await nextTurn();
+    step = steps.next();
+  }
+  const r = step.value;
   const O = r.outputs;
   const output = state.task === 'regression' ? 'value' : state.kind === 'random_forest' ? 'probability' : 'margin';
   return Array.from({ length: x.rows }, (_, i) => {
