@@ -8,11 +8,12 @@
  *   of a request are only known once it is answered, so a bucket may go below zero, and the
  *   next requests wait until it refills.
  * - `spend` takes the tokens of an answered request (generation and embeddings call it).
- * - Buckets live in this API node's memory (several nodes each allow the limit); the limits
- *   themselves are in the store, read again every few seconds.
+ * - Buckets live in the store (`rate_buckets`), taken from in one transaction per request (their
+ *   rows locked on PostgreSQL), so several API nodes share them and a limit holds however many
+ *   nodes serve the key; the limits themselves are read again every few seconds.
  * The clock is injected so tests step through minutes without waiting.
  */
-import type { Db } from '../infra/store/database.js';
+import { isPostgres, type Db } from '../infra/store/database.js';
 import { InvalidInputError, QuotaExceededError } from '../infra/errors.js';
 import { nowIso } from '../infra/ids.js';
 import type { Principal } from './principal.js';
@@ -34,10 +35,7 @@ const CACHE_MS = 5000;
 const MINUTE_MS = 60_000;
 
 class Bucket {
-  level: number;
-  constructor(public capacity: number, public at: number) {
-    this.level = capacity;
-  }
+  constructor(public capacity: number, public level: number, public at: number) {}
 
   refill(now: number): void {
     this.level = Math.min(this.capacity, this.level + ((now - this.at) * this.capacity) / MINUTE_MS);
@@ -55,7 +53,6 @@ class Bucket {
 }
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
   private readonly limits = new Map<string, { at: number; limits: RateLimits }>();
 
   constructor(private readonly db: Db, private readonly clock: Clock = Date.now) {}
@@ -89,42 +86,45 @@ export class RateLimiter {
 
   /** Takes one request for the caller (its key and its tenant), or refuses with 429 and when to retry. */
   async admit(p: Principal): Promise<RateState> {
-    const now = this.clock();
     const subjects = await this.subjects(p);
-    let wait = 0;
-    let reason = '';
-    for (const s of subjects) {
-      const r = s.limits.requestsPerMinute !== null ? this.bucket(`${s.name}:requests`, s.limits.requestsPerMinute, now) : undefined;
-      const t = s.limits.tokensPerMinute !== null ? this.bucket(`${s.name}:tokens`, s.limits.tokensPerMinute, now) : undefined;
-      if (r && r.level < 1 && r.secondsUntil(1) > wait) {
-        wait = r.secondsUntil(1);
-        reason = `the ${s.what}'s limit of ${r.capacity} requests per minute`;
+    return this.withBuckets(subjects, (buckets) => {
+      let wait = 0;
+      let reason = '';
+      for (const s of subjects) {
+        for (const kind of ['requests', 'tokens'] as const) {
+          const b = buckets.get(`${s.name}:${kind}`);
+          if (b && b.level < 1 && b.secondsUntil(1) > wait) {
+            wait = b.secondsUntil(1);
+            reason = `the ${s.what}'s limit of ${b.capacity} ${kind} per minute`;
+          }
+        }
       }
-      if (t && t.level < 1 && t.secondsUntil(1) > wait) {
-        wait = t.secondsUntil(1);
-        reason = `the ${s.what}'s limit of ${t.capacity} tokens per minute`;
+      if (wait > 0) {
+        throw new QuotaExceededError('rate_limit_exceeded', `Rate limit reached: ${reason}. Retry in ${Math.ceil(wait)} s, or ask an admin to raise it (PUT /v1/keys/{id}/limits, PUT /v1/tenants/{id}/quota).`, {
+          retryAfterSeconds: Math.ceil(wait), rateLimit: state(subjects, buckets),
+        });
       }
-    }
-    if (wait > 0) {
-      throw new QuotaExceededError('rate_limit_exceeded', `Rate limit reached: ${reason}. Retry in ${Math.ceil(wait)} s, or ask an admin to raise it (PUT /v1/keys/{id}/limits, PUT /v1/tenants/{id}/quota).`, {
-        retryAfterSeconds: Math.ceil(wait), rateLimit: this.state(subjects),
-      });
-    }
-    for (const s of subjects) if (s.limits.requestsPerMinute !== null) this.bucket(`${s.name}:requests`, s.limits.requestsPerMinute, now).level -= 1;
-    return this.state(subjects);
+      for (const s of subjects) {
+        const b = buckets.get(`${s.name}:requests`);
+        if (b) b.level -= 1;
+      }
+      return state(subjects, buckets);
+    });
   }
 
   /** The tokens of an answered request, taken from the key's and the tenant's token buckets. */
   async spend(p: Principal, tokens: number): Promise<RateState> {
-    const now = this.clock();
     const subjects = await this.subjects(p);
-    for (const s of subjects) {
-      if (s.limits.tokensPerMinute !== null) this.bucket(`${s.name}:tokens`, s.limits.tokensPerMinute, now).level -= tokens;
-    }
-    return this.state(subjects);
+    return this.withBuckets(subjects, (buckets) => {
+      for (const s of subjects) {
+        const b = buckets.get(`${s.name}:tokens`);
+        if (b) b.level -= tokens;
+      }
+      return state(subjects, buckets);
+    });
   }
 
-  private async subjects(p: Principal) {
+  private async subjects(p: Principal): Promise<Subject[]> {
     const key = `key:${p.keyId}`;
     const tenant = `tenant:${p.tenantId}`;
     return [
@@ -133,30 +133,57 @@ export class RateLimiter {
     ];
   }
 
-  private bucket(name: string, capacity: number, now: number): Bucket {
-    let b = this.buckets.get(name);
-    if (!b) this.buckets.set(name, (b = new Bucket(capacity, now)));
-    if (b.capacity !== capacity) {
-      b.level = Math.min(b.level, capacity);
-      b.capacity = capacity;
-    }
-    b.refill(now);
-    return b;
-  }
-
-  /** The tightest of the key's and the tenant's buckets, for each of requests and tokens. */
-  private state(subjects: { name: string; limits: RateLimits }[]): RateState {
-    const out: RateState = {};
-    for (const kind of ['requests', 'tokens'] as const) {
-      for (const s of subjects) {
-        const limit = kind === 'requests' ? s.limits.requestsPerMinute : s.limits.tokensPerMinute;
-        if (limit === null) continue;
-        const st = this.buckets.get(`${s.name}:${kind}`)?.state() ?? { limit, remaining: limit, resetSeconds: 0 };
-        if (!out[kind] || st.remaining < out[kind]!.remaining) out[kind] = st;
+  /**
+   * The subjects' buckets (of the limits they have), refilled to now, given to `use` and written
+   * back in one transaction; on PostgreSQL their rows are locked (in name order, so two nodes
+   * never wait on each other in a cycle). A refusal thrown by `use` writes nothing.
+   */
+  private async withBuckets<T>(subjects: Subject[], use: (buckets: Map<string, Bucket>) => T): Promise<T> {
+    const wanted = subjects.flatMap((s) => [
+      ...(s.limits.requestsPerMinute !== null ? [{ name: `${s.name}:requests`, capacity: s.limits.requestsPerMinute }] : []),
+      ...(s.limits.tokensPerMinute !== null ? [{ name: `${s.name}:tokens`, capacity: s.limits.tokensPerMinute }] : []),
+    ]).sort((x, y) => (x.name < y.name ? -1 : 1));
+    if (wanted.length === 0) return use(new Map());
+    const now = Math.floor(this.clock()); // whole milliseconds: the store keeps an integer
+    return this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('rate_buckets').values(wanted.map((w) => ({ name: w.name, capacity: w.capacity, level: w.capacity, at_ms: now })))
+        .onConflict((oc) => oc.column('name').doNothing()).execute();
+      let q = tx.selectFrom('rate_buckets').selectAll().where('name', 'in', wanted.map((w) => w.name)).orderBy('name');
+      if (isPostgres(tx)) q = q.forUpdate();
+      const rows = new Map((await q.execute()).map((r) => [r.name, r]));
+      const buckets = new Map<string, Bucket>();
+      for (const w of wanted) {
+        const r = rows.get(w.name)!;
+        // A limit changed since the bucket was made: it keeps what it had, up to the new capacity.
+        const b = new Bucket(w.capacity, Math.min(r.level, w.capacity), Math.min(Number(r.at_ms), now));
+        b.refill(now);
+        buckets.set(w.name, b);
       }
-    }
-    return out;
+      const out = use(buckets);
+      for (const [name, b] of buckets) {
+        await tx.updateTable('rate_buckets').set({ capacity: b.capacity, level: b.level, at_ms: b.at }).where('name', '=', name).execute();
+      }
+      return out;
+    });
   }
+}
+
+interface Subject {
+  name: string;
+  what: 'key' | 'tenant';
+  limits: RateLimits;
+}
+
+/** The tightest of the key's and the tenant's buckets, for each of requests and tokens. */
+function state(subjects: Subject[], buckets: Map<string, Bucket>): RateState {
+  const out: RateState = {};
+  for (const kind of ['requests', 'tokens'] as const) {
+    for (const s of subjects) {
+      const st = buckets.get(`${s.name}:${kind}`)?.state();
+      if (st && (!out[kind] || st.remaining < out[kind]!.remaining)) out[kind] = st;
+    }
+  }
+  return out;
 }
 
 /** The x-ratelimit-* headers of OpenAI's API for a state (limits that are not set are not named). */

@@ -19,6 +19,7 @@ import { JobStore } from './jobs/job-store.js';
 import { QuotaService } from './jobs/scheduler/quotas.js';
 import { Metering } from './jobs/metering.js';
 import type { Principal } from './principal.js';
+import { RateLimiter } from './rate-limits.js';
 import { newJob, registerNode } from './jobs/testing/job-fixtures.js';
 
 storeTest('migrations run once when two nodes open a fresh store at the same time', async (engine) => {
@@ -95,4 +96,27 @@ storeTest('usage ledger and quotas: metered runs add up per tenant and month', a
   const sum = rows.reduce((a, r) => a + r.cpu_seconds, 0);
   assert.ok(Math.abs(u.cpuSeconds - sum) < 0.01, `${u.cpuSeconds} vs ${sum}`);
   await m.close();
+});
+
+storeTest('rate limits hold across API nodes: two limiters on one store take from the same buckets', async (engine) => {
+  const db = await engine.open();
+  let now = 1_000_000;
+  const clock = () => now;
+  // Two API nodes: each its own limiter (its own cache of the limits), one store.
+  const [a, b] = [new RateLimiter(db, clock), new RateLimiter(db, clock)];
+  await a.set('key:k1', { requestsPerMinute: 3, tokensPerMinute: null });
+  const p = { keyId: 'k1', tenantId: 't1' } as Principal;
+  const admitted = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).admit(p)));
+  assert.equal(admitted.filter((r) => r.status === 'fulfilled').length, 3, 'three of eight requests through two nodes at once');
+  const refused = admitted.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+  assert.equal(refused.reason.code, 'rate_limit_exceeded');
+  assert.equal(refused.reason.details.retryAfterSeconds, 20);
+  now += 20_000; // a limit of 3 per minute gives one back every 20 s
+  assert.equal((await b.admit(p)).requests?.remaining, 0);
+  await assert.rejects(a.admit(p), (e: { code?: string }) => e.code === 'rate_limit_exceeded');
+  // Tokens spent through one node are gone for the other.
+  await a.set('tenant:t1', { tokensPerMinute: 100 });
+  now += 60_000;
+  assert.equal((await b.spend(p, 150)).tokens?.remaining, 0);
+  await assert.rejects(a.admit(p), (e: { code?: string; message: string }) => e.code === 'rate_limit_exceeded' && /tokens per minute/.test(e.message));
 });

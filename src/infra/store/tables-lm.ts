@@ -16,7 +16,18 @@ export interface RateLimitsTable {
   updated_at: string;
 }
 
+/** One token bucket of the rate limits (migration 0010), shared by every API node. */
+export interface RateBucketsTable {
+  /** `key:<id>:requests`, `tenant:<id>:tokens`… */
+  name: string;
+  capacity: number;
+  level: number;
+  /** Milliseconds since the epoch of the last refill; PostgreSQL's bigint reads back as a string. */
+  at_ms: number | string;
+}
+
 export interface LmTables {
   token_usage: TokenUsageTable;
   rate_limits: RateLimitsTable;
+  rate_buckets: RateBucketsTable;
 }
