@@ -110,6 +110,9 @@ describe('shadow traffic', () => {
     assert.equal((await get()).shadow.requests, 3);
     const sh = await shadowOnce((x) => x.rows === 12);
     assert.equal(sh.agreement, 0.25);
+    const m = await s.call('GET', '/v1/endpoints/iris/metrics', { key: viewer });
+    assert.match(m.text, /aiaas_endpoint_shadow_rows_total\{[^}]*version="2",agreement="disagree"\} 9/, 'the new candidate\'s series');
+    assert.doesNotMatch(m.text, /aiaas_endpoint_shadow_rows_total\{[^}]*version="1"/, 'the replaced one\'s are gone');
     assert.equal((await patch({ shadow: { version: 2, percent: 0 } })).status, 200);
     for (let i = 0; i < 3; i++) await predict([1.0]);
     const still = (await get()).shadow;

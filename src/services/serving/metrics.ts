@@ -167,9 +167,10 @@ export class ServingMetrics {
     };
   }
 
-  /** Forgets the series of a shadow that was removed or replaced. */
-  forgetShadow(tenant: string, endpoint: string): void {
-    for (const m of [this.shadowCopies, this.shadowRows, this.shadowLatency]) m.remove({ tenant, endpoint });
+  /** Forgets the series of an endpoint's shadow candidate `version` (removed or replaced), or of every candidate it had. */
+  forgetShadow(tenant: string, endpoint: string, version?: number): void {
+    const match = version === undefined ? { tenant, endpoint } : { tenant, endpoint, version: String(version) };
+    for (const m of [this.shadowCopies, this.shadowRows, this.shadowLatency]) m.remove(match);
   }
 
   /** One model run of `rows` rows. */

@@ -434,7 +434,10 @@ export class ServingService {
       ep.row = await persist();
     } catch (err) {
       for (const a of added) void this.endPool(a.pool, 'close');
-      if (shadow) void this.endPool(shadow.served!.pool, 'close');
+      if (shadow) {
+        void this.endPool(shadow.served!.pool, 'close');
+        this.metrics.forgetShadow(ep.row.tenant_id, ep.row.name, shadow.setting.version);
+      }
       ep.status = previous;
       ep.settings = previousSettings;
       throw err;
@@ -464,7 +467,8 @@ export class ServingService {
         : { type: 'shadow', message: 'shadow removed' });
     }
     if (leavingShadow) {
-      this.metrics.forgetShadow(ep.row.tenant_id, ep.row.name);
+      // Only the leaving candidate's series: a new one (another version) has its own already.
+      this.metrics.forgetShadow(ep.row.tenant_id, ep.row.name, leavingShadow.setting.version);
       void this.endPool(leavingShadow.served!.pool, 'drain');
     }
     if (settingsEvent) ep.event({ type: 'settings', message: 'replicas, batching, autoscaling or logging changed' });
