@@ -14,6 +14,10 @@
  * BENCH_ONLY=logging measures prediction logging alone: the same model behind two endpoints of
  * one server, one logging every request (`logging.sampleRate` 1) and one not, in alternating
  * rounds; goal: the logged endpoint within 10% of the other's requests/s.
+ * BENCH_ONLY=shadow measures shadow traffic alone: `mnist` against `mnist-shadowed`, whose shadow
+ * (the same version, on a replica of its own) gets a copy of BENCH_SHADOW_PERCENT (default 100) % of
+ * the requests, in alternating rounds, at 32 connections (throughput) and at 1 (latency of a lone
+ * request: the copy runs after the answer, so it should not show); copies, drops and agreement too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,6 +37,8 @@ const PYTHON = '/usr/bin/python3';
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ONLY_OURS = process.env.BENCH_ONLY === 'ours';
 const ONLY_LOGGING = process.env.BENCH_ONLY === 'logging';
+const ONLY_SHADOW = process.env.BENCH_ONLY === 'shadow';
+const SHADOW_PERCENT = Number(process.env.BENCH_SHADOW_PERCENT ?? 100);
 /** The peer and our endpoint take turns in this many slices of BENCH_SECONDS / ROUNDS each. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 
@@ -202,6 +208,56 @@ function loggingLine(l: LoggingComparison): string {
   return `  prediction logging at 100%: ${fmt(l.logged.rps)} req/s vs ${fmt(l.plain.rps)} without (${fmt(100 * l.ratio, 1)}%; per round ${l.perRound.map((r) => fmt(100 * r, 0) + '%').join(' ')}; goal ≥ 90%: ${l.ratio >= 0.9 ? 'met' : 'NOT met'}), p99 ${fmt(l.logged.p99, 2)} vs ${fmt(l.plain.p99, 2)} ms, CPU per request: HTTP thread ${fmt(l.mainCpuUs.logged)} vs ${fmt(l.mainCpuUs.plain)} µs, whole server ${fmt(l.serverCpuUs.logged)} vs ${fmt(l.serverCpuUs.plain)} µs, ${fmt(l.loggedRows)} rows logged, ${fmt(l.droppedRows)} dropped\n`;
 }
 
+interface ShadowComparison {
+  percent: number;
+  /** 32 connections: the server saturated; 1 connection: one request at a time. */
+  busy: { plain: WrkResult; shadowed: WrkResult; ratio: number; perRound: number[] };
+  lone: { plain: WrkResult; shadowed: WrkResult; p50Ratio: number; p99Ratio: number };
+  shadow: { requests: number; dropped: number; errors: number; rows: number; agreement: number | null; p50LatencyMs: number | null };
+}
+
+/**
+ * Shadow traffic's cost to the answering version: `mnist` against `mnist-shadowed` (a shadow of the
+ * same version at SHADOW_PERCENT), alternating rounds, saturated (32 connections) and one at a time.
+ */
+async function shadowComparison(base: string, dev: string, body: string, dir: string): Promise<ShadowComparison> {
+  const ep = await api(base, dev, 'POST', '/v1/endpoints?wait=true', {
+    name: 'mnist-shadowed', model: 'mnist', version: 1, replicas: { min: 1, max: 1 }, batching: { maxBatchSize: 32, maxDelayMs: 0 },
+  });
+  if (ep.status !== 'ready') throw new Error(`endpoint not ready: ${JSON.stringify(ep)}`);
+  await api(base, dev, 'PATCH', '/v1/endpoints/mnist-shadowed', { shadow: { version: 1, percent: SHADOW_PERCENT } });
+  const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${dev}` };
+  const url = (name: string) => `${base}/v1/endpoints/${name}/predict`;
+  await wrk(url('mnist'), body, headers, 2, dir);
+  await wrk(url('mnist-shadowed'), body, headers, 2, dir);
+  const slice = Math.max(1, Math.round(SECONDS / ROUNDS));
+  const runs = { plain: [] as WrkResult[], shadowed: [] as WrkResult[], lonePlain: [] as WrkResult[], loneShadowed: [] as WrkResult[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    runs.plain.push(await wrk(url('mnist'), body, headers, slice, dir));
+    runs.shadowed.push(await wrk(url('mnist-shadowed'), body, headers, slice, dir));
+    runs.lonePlain.push(await wrk(url('mnist'), body, headers, slice, dir, 1));
+    runs.loneShadowed.push(await wrk(url('mnist-shadowed'), body, headers, slice, dir, 1));
+  }
+  const info = await api(base, dev, 'GET', '/v1/endpoints/mnist-shadowed');
+  const plain = pool(runs.plain);
+  const shadowed = pool(runs.shadowed);
+  const lonePlain = pool(runs.lonePlain);
+  const loneShadowed = pool(runs.loneShadowed);
+  return {
+    percent: SHADOW_PERCENT,
+    busy: { plain, shadowed, ratio: shadowed.rps / plain.rps, perRound: runs.shadowed.map((r, i) => r.rps / runs.plain[i]!.rps) },
+    lone: { plain: lonePlain, shadowed: loneShadowed, p50Ratio: loneShadowed.p50 / lonePlain.p50, p99Ratio: loneShadowed.p99 / lonePlain.p99 },
+    shadow: info.shadow,
+  };
+}
+
+function shadowLine(c: ShadowComparison): string {
+  const sh = c.shadow;
+  return `  shadow at ${c.percent}% (same version, own replica): saturated ${fmt(c.busy.shadowed.rps)} req/s vs ${fmt(c.busy.plain.rps)} without (${fmt(100 * c.busy.ratio, 1)}%; per round ${c.busy.perRound.map((r) => fmt(100 * r, 0) + '%').join(' ')}), p99 ${fmt(c.busy.shadowed.p99, 2)} vs ${fmt(c.busy.plain.p99, 2)} ms; `
+    + `one request at a time: p50 ${fmt(c.lone.shadowed.p50, 3)} vs ${fmt(c.lone.plain.p50, 3)} ms (${fmt(100 * c.lone.p50Ratio, 0)}%), p99 ${fmt(c.lone.shadowed.p99, 3)} vs ${fmt(c.lone.plain.p99, 3)} ms; `
+    + `${fmt(sh.requests)} copies, ${fmt(sh.dropped)} dropped, ${fmt(sh.errors)} errors, agreement ${sh.agreement === null ? '–' : fmt(sh.agreement, 4)}, shadow p50 ${sh.p50LatencyMs === null ? '–' : fmt(sh.p50LatencyMs, 2)} ms\n`;
+}
+
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<number> {
@@ -248,6 +304,19 @@ async function main(): Promise<number> {
       }, null, 2) + '\n');
       stopAll();
       return l.ratio >= 0.9 ? 0 : 1;
+    }
+
+    if (ONLY_SHADOW) {
+      const c = await shadowComparison(base, dev, oursBody, dir);
+      process.stdout.write(shadowLine(c));
+      fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+      const strip = (r: WrkResult) => ({ ...r, quantiles: undefined });
+      fs.writeFileSync(path.join(ROOT, 'bench/results/serve-shadow.json'), JSON.stringify({
+        at: new Date().toISOString(), cores: os.availableParallelism(), loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS,
+        ...c, busy: { ...c.busy, plain: strip(c.busy.plain), shadowed: strip(c.busy.shadowed) }, lone: { ...c.lone, plain: strip(c.lone.plain), shadowed: strip(c.lone.shadowed) },
+      }, null, 2) + '\n');
+      stopAll();
+      return c.busy.shadowed.errors === 0 && c.lone.shadowed.errors === 0 ? 0 : 1;
     }
 
     if (ONLY_OURS) {

@@ -3,6 +3,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { Endpoint, PredictResponse, Signature } from '../../src/sdk/index.js';
 import { client, message, useLoad } from './api.js';
 import { Bars, LineChart, fmt } from './charts.js';
+import { EndpointMonitoring } from './endpoint-monitoring.js';
+import { ExplainRow } from './explain-waterfall.js';
 import { Link, navigate } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
 
@@ -85,6 +87,7 @@ export function EndpointPage({ name }: { name: string }) {
         <Traffic ep={ep} onChange={setData} />
       </div>
       <LiveMetrics name={ep.name} />
+      <EndpointMonitoring ep={ep} onChange={setData} />
       <h2>Versions</h2>
       <Table label="versions serving" head={['Version', 'Weight', 'Replicas', 'Ready', 'Queue', 'In flight']}>
         {ep.versions.map((v) => <tr key={v.version}><td><Link to={`/models/${encodeURIComponent(ep.model)}/versions/${v.version}`}>{v.version}</Link></td><td>{v.weight}</td><td>{v.replicas}</td><td>{v.ready}</td><td>{v.queueDepth}</td><td>{v.inflight}</td></tr>)}
@@ -214,7 +217,7 @@ function TryIt({ ep }: { ep: Endpoint }) {
   const version = ep.traffic[0]?.version;
   const sig = useLoad(() => (version ? client.models.version(ep.model, version).then((v) => v.signature) : Promise.resolve(undefined)), [ep.model, version]);
   const [values, setValues] = useState<Record<string, string>>({});
-  const [result, setResult] = useState<PredictResponse>();
+  const [result, setResult] = useState<PredictResponse & { row?: Record<string, unknown> }>();
   const [error, setError] = useState<string>();
   const s: Signature | undefined = sig.data;
   const submit = async (e: FormEvent) => {
@@ -230,7 +233,7 @@ function TryIt({ ep }: { ep: Endpoint }) {
       else row[i.name] = v;
     }
     try {
-      setResult(await client.endpoints.predict(ep.name, [row]));
+      setResult({ ...await client.endpoints.predict(ep.name, [row]), row });
     } catch (err) {
       setResult(undefined);
       setError(message(err));
@@ -262,6 +265,7 @@ function TryIt({ ep }: { ep: Endpoint }) {
         <div className="prediction" data-testid="prediction" aria-live="polite">
           <p>Prediction: <strong>{p.label !== undefined ? String(p.label) : fmt(p.value)}</strong> <span className="muted">({result!.model} v{result!.version})</span></p>
           {p.probabilities && <Bars items={p.probabilities.map((q, k) => ({ label: String(s?.labels?.[k] ?? k), value: q }))} max={1} format={(n) => `${(n * 100).toFixed(1)}%`} />}
+          <ExplainRow key={JSON.stringify(result!.row)} endpoint={ep.name} row={result!.row!} />
         </div>
       )}
     </form>

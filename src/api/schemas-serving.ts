@@ -89,6 +89,14 @@ export const CreateEndpointBody = Type.Object({
   logging: Type.Optional(LoggingIn),
 }, { additionalProperties: false });
 
+const ShadowIn = Type.Union([
+  Type.Object({
+    version: Type.Integer({ minimum: 1, description: 'the candidate: a version of the endpoint\'s model (any, in the traffic or not); it runs on replicas of its own' }),
+    percent: Type.Number({ minimum: 0, maximum: 100, description: 'share of requests the candidate gets a copy of, after they were answered (0 to 100)' }),
+  }, { additionalProperties: false }),
+  Type.Null({ description: 'removes the shadow' }),
+]);
+
 export const UpdateEndpointBody = Type.Object({
   traffic: Type.Optional(Traffic),
   version: Type.Optional(Type.Integer({ minimum: 1, description: 'roll all traffic to this version' })),
@@ -97,7 +105,23 @@ export const UpdateEndpointBody = Type.Object({
   batching: Type.Optional(BatchingIn),
   autoscaling: Type.Optional(AutoscalingIn),
   logging: Type.Optional(LoggingIn),
+  shadow: Type.Optional(ShadowIn),
 }, { additionalProperties: false });
+
+const ShadowOut = Type.Union([
+  Type.Object({
+    version: Type.Integer(), percent: Type.Number(),
+    requests: Type.Integer({ description: 'copies sent to the candidate (this node, since the shadow was set)' }),
+    dropped: Type.Integer({ description: 'copies not sent: as many were in flight as allowed' }),
+    errors: Type.Integer({ description: 'copies the candidate failed to answer (the requests were answered)' }),
+    rows: Type.Integer({ description: 'rows compared' }),
+    agreement: Type.Union([Type.Number(), Type.Null()], { description: 'share of compared rows that agree: same label (classifiers), values within 0.1% (regressors)' }),
+    p50LatencyMs: Type.Union([Type.Number(), Type.Null()], { description: 'median time of the candidate\'s answers' }),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    replicas: Type.Integer(), ready: Type.Integer(),
+  }),
+  Type.Null(),
+]);
 
 export const EndpointSchema = Type.Object({
   id: Type.String(), name: Type.String(), model: Type.String(), stage: Type.Union([Type.String(), Type.Null()]),
@@ -108,6 +132,7 @@ export const EndpointSchema = Type.Object({
   batching: Type.Object({ maxBatchSize: Type.Integer(), maxDelayMs: Type.Number() }),
   autoscaling: Type.Object({ intervalMs: Type.Integer(), cooldownMs: Type.Integer(), targetQueueDepth: Type.Number(), targetLatencyMs: Type.Number() }),
   logging: Type.Object({ sampleRate: Type.Number(), retentionDays: Type.Number() }),
+  shadow: ShadowOut,
   versions: Type.Array(Type.Object({
     version: Type.Integer(), weight: Type.Number(), replicas: Type.Integer(), ready: Type.Integer(), queueDepth: Type.Integer(), inflight: Type.Integer(),
   })),

@@ -426,4 +426,64 @@ describe('web console (chromium)', () => {
     await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
+  test('an endpoint that logs: drift per feature, the shadow\'s figures, and the try-it form\'s explanation as a waterfall', async () => {
+    const key = (await s.tenant('watch')).developer;
+    const iris = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'), 'utf8');
+    assert.equal((await s.call('POST', '/v1/datasets?name=iris', { key, body: iris })).status, 201);
+    const job = await submit(s, { type: 'train', name: 'iris-watch', dataset: 'iris', target: 'species', model: { kind: 'logistic_regression' } }, key);
+    assert.equal((await waitJob(s, job.id, { key })).status, 'succeeded');
+    const ep = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'iris-watch', model: 'iris-watch', version: 1, replicas: { min: 1, max: 1 }, logging: { sampleRate: 1 } } });
+    assert.equal(ep.status, 201, ep.text);
+    const [header, ...lines] = iris.trim().split(/\r?\n/);
+    const cols = header!.split(',');
+    const rows = lines.map((l) => Object.fromEntries(l.split(',').flatMap((v, i) => (cols[i] === 'species' ? [] : [[cols[i], Number(v)]]))));
+    assert.equal((await s.call('POST', '/v1/endpoints/iris-watch/predict', { key, json: { instances: rows } })).status, 200);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    context.setDefaultTimeout(0);
+    const page = watch(await context.newPage());
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    await page.goto(`${s.url}/endpoints/iris-watch`);
+    // Drift: a curve per feature, and the table at each look-back window; the file's own rows do not drift.
+    const drift = page.getByTestId('drift');
+    const curve = drift.getByRole('img', { name: /PSI per feature over time/ });
+    await curve.waitFor();
+    assert.equal(await curve.locator('polyline').count(), 4, 'one curve per feature');
+    const table = page.getByRole('region', { name: 'drift per feature' });
+    await table.waitFor();
+    assert.deepEqual(await table.locator('tbody td:first-child').allInnerTexts(), ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'prediction']);
+    assert.equal(await table.locator('strong.bad').count(), 0, 'nothing drifted');
+    await drift.getByText('150 rows of version 1 in the last hour').waitFor();
+
+    // The try-it form: predict, then why: the waterfall from the base value through the four columns to the prediction.
+    const form = page.getByRole('form', { name: 'try it' });
+    for (const [c, v] of Object.entries({ sepal_length: '6.3', sepal_width: '2.9', petal_length: '5.6', petal_width: '1.8' })) await form.locator(`input[name=${c}]`).fill(v);
+    await form.getByRole('button', { name: 'Predict' }).click();
+    await page.getByTestId('prediction').locator('strong', { hasText: 'virginica' }).waitFor();
+    await form.getByRole('button', { name: 'Why? (explain)' }).click();
+    const waterfall = page.getByRole('img', { name: 'Explanation waterfall' });
+    await waterfall.waitFor();
+    assert.equal(await waterfall.locator('rect').count(), 1 + 4 + 1, 'base value, one bar per column, prediction');
+    assert.equal(await waterfall.locator('g[data-kind=base] text').first().textContent(), 'base value');
+    assert.equal(await waterfall.locator('g[data-kind=total] text').first().textContent(), 'prediction');
+    await page.getByText(/KernelSHAP over every coalition \(exact\)/).waitFor();
+
+    // The shadow: version 1 against itself, every request; the figures come with the page's next poll.
+    const shadow = page.getByTestId('shadow');
+    await shadow.locator('input[name=shadowPercent]').fill('100');
+    await shadow.getByRole('button', { name: 'Run in shadow' }).click();
+    await shadow.getByText('Version 1 gets a copy of 100% of the requests').waitFor();
+    for (let i = 0; i < 3; i++) assert.equal((await s.call('POST', '/v1/endpoints/iris-watch/predict', { key, json: { instances: rows.slice(0, 10) } })).status, 200);
+    const figures = page.getByTestId('shadow-figures');
+    await figures.getByText('100%', { exact: true }).waitFor();
+    assert.match(await figures.innerText(), /Copies\s+3\s+Rows compared\s+30\s+Agreement\s+100%/);
+    await shot(page, '19-endpoint-monitoring');
+    await shadow.getByRole('button', { name: 'Remove shadow' }).click();
+    await shadow.getByText('No shadow').waitFor();
+    await context.close();
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
 });

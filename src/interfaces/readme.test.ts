@@ -100,6 +100,21 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'Models in production', marker: '# 17a. ',
+    check(out) {
+      assert.match(out, /^ready$/m, 'the loans endpoint is deployed');
+      assert.match(out, /^\{"at":"[^"]+","requestId":"[^"]+","version":1,.*"input":\{"age":/m, 'a logged prediction');
+      assert.match(out, /^1000 rows of version 1\n(  \S+ +psi +\d\.\d{3}  ok\n){9}/m, 'nothing drifts on rows like the training data');
+      assert.match(out, /^  income +psi +\d+\.\d{3}  DRIFTED$/m, 'shifted incomes drift');
+      assert.match(out, /^  purpose +psi +\d+\.\d{3}  DRIFTED$/m, 'an unseen purpose drifts');
+      assert.match(out, /^  age +psi +0\.0\d\d  ok$/m, 'age does not');
+      assert.match(out, /^\{"baseValue":[-\d.e]+,"values":\{"age":.*"output":"probability"/m, 'the loan is explained');
+      assert.match(out, /^\{"version":2,"percent":50,"requests":5,"dropped":0,"errors":0,"rows":500,"agreement":0\.\d+/m, 'the shadow got every other request, compared');
+      assert.match(out, /^aiaas_endpoint_shadow_rows_total\{.*agreement="agree"\} \d+$/m);
+      assert.match(out, /^\{"version":2,"weight":100\}$/m, 'the candidate is promoted');
+    },
+  },
+  {
     name: 'Jobs and the scheduler', marker: '# 18. ',
     check(out) {
       assert.match(out, /event: progress/, 'the SSE stream shows progress');

@@ -6,7 +6,7 @@
 import { createParser } from 'eventsource-parser';
 import type {
   ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
-  JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, ExplainResponse, ExplainOptions, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest, OptimizeRequest,
+  DriftQuery, DriftReport, JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, ExplainResponse, ExplainOptions, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest, OptimizeRequest,
   UpdateEndpoint, Usage, Whoami,
 } from './types.js';
 
@@ -283,6 +283,8 @@ export class AiaasClient {
     columns: (name: string) => this.get<{ parameters?: { columns?: { name: string; type: string; nullable?: boolean }[] } }>(`/v2/models/${enc(name)}`).then((r) => r.parameters?.columns ?? []),
     /** A page of the endpoint's logged predictions, newest first (`logging.sampleRate` sets what is logged); pass `next` as `cursor`. */
     predictions: (name: string, query: PredictionsQuery = {}) => this.get<LoggedPredictions>(`/v1/endpoints/${enc(name)}/predictions`, query),
+    /** Per raw feature, PSI (and KS) of the rows logged in the last `window` seconds against the served version's training rows. */
+    drift: (name: string, query: DriftQuery = {}) => this.get<DriftReport>(`/v1/endpoints/${enc(name)}/drift`, query),
     /** The endpoint's Prometheus text (requests, latency, batch sizes, replicas). */
     metrics: (name: string) => this.raw('GET', `/v1/endpoints/${enc(name)}/metrics`).then((r) => r.text()),
     /** Resolves once the endpoint is ready (or throws when it failed or the time is up). */

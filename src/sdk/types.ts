@@ -13,7 +13,7 @@ import type {
   SubmitJob as SubmitJobSchema, Usage as UsageSchema,
 } from '../api/schemas-jobs.js';
 import type {
-  CreateEndpointBody as CreateEndpointSchema, EndpointSchema, LoggedPredictions as LoggedPredictionsSchema, PredictionsQuery as PredictionsQuerySchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
+  CreateEndpointBody as CreateEndpointSchema, DriftQuery as DriftQuerySchema, DriftReport as DriftReportSchema, EndpointSchema, LoggedPredictions as LoggedPredictionsSchema, PredictionsQuery as PredictionsQuerySchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../api/schemas-serving.js';
 import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
@@ -52,6 +52,9 @@ export type PredictRequest = Static<typeof PredictBodySchema>;
 /** A page of an endpoint's logged predictions (GET /v1/endpoints/{name}/predictions). */
 export type LoggedPredictions = Static<typeof LoggedPredictionsSchema>;
 export type PredictionsQuery = Static<typeof PredictionsQuerySchema>;
+/** Drift of an endpoint's logged rows from its version's training rows (GET /v1/endpoints/{name}/drift). */
+export type DriftReport = Static<typeof DriftReportSchema>;
+export type DriftQuery = Static<typeof DriftQuerySchema>;
 export type { ModelKind, TrainingOptions, HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics };
 
 /**

@@ -15,6 +15,7 @@ import { changeVersions } from './migrations/0007-change-versions.js';
 import { lmUsageLimits } from './migrations/0008-lm-usage-limits.js';
 import { apiNodes } from './migrations/0009-api-nodes.js';
 import { rateBuckets } from './migrations/0010-rate-buckets.js';
+import { endpointShadow } from './migrations/0011-endpoint-shadow.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0008_lm_usage_limits': lmUsageLimits,
   '0009_api_nodes': apiNodes,
   '0010_rate_buckets': rateBuckets,
+  '0011_endpoint_shadow': endpointShadow,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -53,6 +53,8 @@ export interface EndpointsTable {
   traffic: string;
   /** JSON: {replicas, batching, autoscaling} */
   settings: string;
+  /** JSON: {version, percent}, the candidate mirrored requests go to; null: none. */
+  shadow?: string | null;
   created_at: string;
   updated_at: string;
 }

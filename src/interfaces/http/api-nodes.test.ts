@@ -86,7 +86,7 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     }
   });
 
-  test('an endpoint created on A predicts on B; a traffic and a settings change on A reach B; a delete on A is a 404 on B', async () => {
+  test('an endpoint created on A predicts on B; a traffic, a settings and a shadow change on A reach B; a delete on A is a 404 on B', async () => {
     const r = await a.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'iris', model: 'iris', version: 1, replicas: { min: 1, max: 2 } } });
     assert.equal(r.status, 201, r.text);
     const ready = await onB('iris', (ep) => ep?.status === 'ready');
@@ -112,6 +112,15 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     assert.equal((await a.call('PATCH', '/v1/endpoints/iris', { key: t.developer, json: { replicas: { min: 2, max: 3 } } })).status, 200);
     const scaled = await onB('iris', (ep) => ep?.replicas.max === 3 && ep.replicas.ready === 2);
     assert.equal(scaled.replicas.min, 2, "B's pool follows the new replicas.min");
+
+    // A shadow set on A runs on B too, on B's own replica of the candidate; B copies B's requests.
+    assert.equal((await a.call('PATCH', '/v1/endpoints/iris', { key: t.developer, json: { shadow: { version: 1, percent: 100 } } })).status, 200);
+    await onB('iris', (ep) => ep?.shadow?.version === 1 && ep.shadow.ready >= 1);
+    assert.equal((await predictOn(b, 'iris', 6.9)).body.predictions[0].label, 'virginica');
+    const copied = await onB('iris', (ep) => ep?.shadow?.rows === 1);
+    assert.equal(copied.shadow.agreement, 1, 'v1 says virginica for 6.9 too');
+    assert.equal((await a.call('PATCH', '/v1/endpoints/iris', { key: t.developer, json: { shadow: null } })).status, 200);
+    await onB('iris', (ep) => ep?.shadow === null);
 
     assert.equal((await a.call('DELETE', '/v1/endpoints/iris', { key: t.developer })).status, 200);
     await onB('iris', (ep) => ep === null);

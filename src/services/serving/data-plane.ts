@@ -8,6 +8,7 @@
  *   pickVersion       the version that answers, by the traffic's weights (or the one asked for)
  *   run / runJson     the replicas run it; the rows are metered (recordPredictions) and, for the
  *                     share the endpoint samples, handed to the prediction log (./prediction-log.ts)
+ *                     and, for its shadow's share, copied to the shadow's candidate (./shadow.ts)
  *   recordRequest     the request's status and latency, once per request, by the transport
  *
  * As KServe's DataPlane, it knows no protocol: the bodies are read and answers written by the
@@ -148,6 +149,7 @@ export class DataPlane {
     const outputs = await t.served.pool.submit(feeds, rows);
     this.recordPredictions(t.endpoint, rows);
     this.log.offer(t.endpoint, t.served.spec, { feeds, outputs }, rows, started, t.requestId);
+    t.endpoint.shadow?.mirror(t.served.spec, { feeds, outputs }, rows);
     return outputs;
   }
 
@@ -166,6 +168,7 @@ export class DataPlane {
     const { answer, rows } = await t.served.pool.submitJson(json);
     this.recordPredictions(t.endpoint, rows);
     this.log.offer(t.endpoint, t.served.spec, { json, answer }, rows, started, t.requestId);
+    t.endpoint.shadow?.mirror(t.served.spec, { json, answer }, rows);
     return answer;
   }
 

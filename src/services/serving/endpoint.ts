@@ -10,13 +10,14 @@ import type { ModelVersion } from '../registry.js';
 import type { LanguageModel } from './language-model.js';
 import type { AutoscalingSettings, BatchingSettings, VersionPool } from './pool.js';
 import { reservation, type EndpointSettings, type LoggingSettings } from './settings.js';
+import type { Shadow, ShadowInfo, ShadowSetting } from './shadow.js';
 import { WeightedRoundRobin, type TrafficEntry } from './traffic.js';
 
 export type EndpointStatus = 'loading' | 'ready' | 'updating' | 'failed';
 
 export interface EndpointEvent {
   at: string;
-  type: 'scale_up' | 'scale_down' | 'traffic' | 'ready' | 'failed' | 'replica_failed' | 'settings';
+  type: 'scale_up' | 'scale_down' | 'traffic' | 'ready' | 'failed' | 'replica_failed' | 'settings' | 'shadow';
   version?: number;
   from?: number;
   to?: number;
@@ -35,6 +36,8 @@ export interface EndpointInfo {
   batching: BatchingSettings;
   autoscaling: AutoscalingSettings;
   logging: LoggingSettings;
+  /** The candidate version that gets copies of requests, and how its answers compare (./shadow.ts); null: none. */
+  shadow: ShadowInfo | null;
   versions: Array<{ version: number; weight: number; replicas: number; ready: number; queueDepth: number; inflight: number }>;
   events: EndpointEvent[];
   urls: { predict: string; infer: string };
@@ -67,11 +70,17 @@ export class Endpoint {
   /** Serialises changes (create, update, delete) of this endpoint. */
   private chain: Promise<unknown> = Promise.resolve();
   deleted = false;
-  /** Replicas held against the quotas: replicas.max per version in the traffic (more while an update loads). */
+  /** Replicas held against the quotas: replicas.max per version in the traffic and for the shadow (more while an update loads). */
   reserved: number;
+  /** The shadow running: the candidate's replicas and figures (absent while it loads, or when it could not be loaded). */
+  shadow: Shadow | undefined;
+  /** Why the shadow the row asks for is not running (its candidate could not be loaded on this node). */
+  shadowError: string | null = null;
 
-  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: EndpointSettings) {
-    this.reserved = reservation(settings, traffic);
+  constructor(public row: EndpointsTable, public traffic: TrafficEntry[], public settings: EndpointSettings,
+    /** The shadow the row asks for. */
+    public shadowSetting: ShadowSetting | null = null) {
+    this.reserved = reservation(settings, traffic, shadowSetting);
   }
 
   get key(): string {

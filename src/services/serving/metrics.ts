@@ -5,6 +5,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from '../../infra/prometheus-series.js';
+import type { ShadowHooks } from './shadow.js';
 
 export interface EndpointGauges {
   /** [tenant, endpoint, version, replicas, queueDepth] for every live pool. */
@@ -43,6 +44,9 @@ export class ServingMetrics {
   private readonly tokens: SeriesCounter<'tenant' | 'endpoint'>;
   private readonly occupancy: Gauge<'tenant' | 'endpoint'>;
   private readonly cacheUse: Gauge<'tenant' | 'endpoint'>;
+  private readonly shadowCopies: SeriesCounter<'tenant' | 'endpoint' | 'version' | 'outcome'>;
+  private readonly shadowRows: SeriesCounter<'tenant' | 'endpoint' | 'version' | 'agreement'>;
+  private readonly shadowLatency: SeriesHistogram<'tenant' | 'endpoint' | 'version'>;
   private readonly all: Array<{ get(): Promise<{ name: string; help: string; type: unknown; values: Array<{ labels: Record<string, unknown>; value: number; metricName?: string }> }> }>;
   /** Each endpoint's series, found once. */
   private readonly series = new Map<string, EndpointSeries>();
@@ -105,8 +109,12 @@ export class ServingMetrics {
       name: 'aiaas_endpoint_kv_cache_use', help: 'Language models: tokens in the key/value cache / what the replicas can hold (slots × context).', labelNames: ['tenant', 'endpoint'], registers,
       collect: share((g) => [g.cachedTokens, g.cacheTokens]),
     });
+    this.shadowCopies = new SeriesCounter('aiaas_endpoint_shadow_requests_total', 'Shadow traffic: copies of requests for the candidate version, by outcome (compared, failed, dropped: too many in flight).', ['tenant', 'endpoint', 'version', 'outcome'], registry);
+    this.shadowRows = new SeriesCounter('aiaas_endpoint_shadow_rows_total', 'Shadow traffic: rows compared, by whether the candidate\'s answer agreed with the one returned (agree, disagree).', ['tenant', 'endpoint', 'version', 'agreement'], registry);
+    this.shadowLatency = new SeriesHistogram('aiaas_endpoint_shadow_duration_seconds', 'Shadow traffic: time of the candidate version\'s answers.', ['tenant', 'endpoint', 'version'],
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registry);
     this.all = [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents, this.queueDepth, this.replicas,
-      this.firstToken, this.interToken, this.tokens, this.occupancy, this.cacheUse];
+      this.firstToken, this.interToken, this.tokens, this.occupancy, this.cacheUse, this.shadowCopies, this.shadowRows, this.shadowLatency];
   }
 
   /** A replica was added (up) or removed (down). */
@@ -140,6 +148,31 @@ export class ServingMetrics {
     s.tokens.inc(g.tokens);
   }
 
+  /** What the shadow of an endpoint (its candidate `version`) reports. */
+  shadowHooks(tenant: string, endpoint: string, version: number): ShadowHooks {
+    const labels = { tenant, endpoint, version: String(version) };
+    const copies = { compared: this.shadowCopies.series({ ...labels, outcome: 'compared' }), failed: this.shadowCopies.series({ ...labels, outcome: 'failed' }), dropped: this.shadowCopies.series({ ...labels, outcome: 'dropped' }) };
+    const agree = this.shadowRows.series({ ...labels, agreement: 'agree' });
+    const disagree = this.shadowRows.series({ ...labels, agreement: 'disagree' });
+    const latency = this.shadowLatency.series(labels);
+    return {
+      copied(outcome, seconds) {
+        copies[outcome].inc();
+        if (seconds !== undefined) latency.observe(seconds);
+      },
+      compared(agreed, disagreed) {
+        agree.inc(agreed);
+        disagree.inc(disagreed);
+      },
+    };
+  }
+
+  /** Forgets the series of an endpoint's shadow candidate `version` (removed or replaced), or of every candidate it had. */
+  forgetShadow(tenant: string, endpoint: string, version?: number): void {
+    const match = version === undefined ? { tenant, endpoint } : { tenant, endpoint, version: String(version) };
+    for (const m of [this.shadowCopies, this.shadowRows, this.shadowLatency]) m.remove(match);
+  }
+
   /** One model run of `rows` rows. */
   batch(tenant: string, endpoint: string, rows: number): void {
     this.of(tenant, endpoint).batchSize.observe(rows);
@@ -160,6 +193,7 @@ export class ServingMetrics {
   forget(tenant: string, endpoint: string): void {
     this.series.delete(`${tenant}\0${endpoint}`);
     for (const m of [this.requests, this.latency, this.batchSize, this.predictions, this.scaleEvents, this.firstToken, this.interToken, this.tokens]) m.remove({ tenant, endpoint });
+    this.forgetShadow(tenant, endpoint);
   }
 
   /** Prometheus text of one endpoint's series. */

@@ -43,6 +43,7 @@ import { VersionPool } from './pool.js';
 import { readLanguageModel } from './language-model.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingQuota, type ServingUse } from './quotas.js';
 import { reservation, settingsFrom, type EndpointSettings, type EndpointSettingsInput } from './settings.js';
+import { checkShadowSetting, refuseShadowOf, Shadow, shadowTarget, type ShadowSetting } from './shadow.js';
 import { describeTraffic, resolveTraffic, type TrafficEntry, type TrafficRequest } from './traffic.js';
 import type { Registry } from 'prom-client';
 
@@ -62,6 +63,8 @@ export interface UpdateEndpointInput extends EndpointSettingsInput {
   traffic?: TrafficEntry[];
   version?: number;
   stage?: string;
+  /** A candidate that gets copies of `percent`% of the requests (./shadow.ts); null removes it. */
+  shadow?: ShadowSetting | null;
 }
 
 export interface ServingLimits {
@@ -163,7 +166,7 @@ export class ServingService {
     const now = nowIso();
     const row: EndpointsTable = {
       id: newId('ep'), tenant_id: p.tenantId, name: input.name, model_name: input.model, stage: stage ?? null,
-      traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), created_at: now, updated_at: now,
+      traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), shadow: null, created_at: now, updated_at: now,
     };
     try {
       await this.db.transaction().execute(async (tx) => {
@@ -189,7 +192,7 @@ export class ServingService {
   /** Starts serving a stored endpoint (on start, or one another node created). */
   private adopt(row: EndpointsTable): void {
     const d = desiredState(row);
-    const ep = new Endpoint(row, d.traffic, d.settings);
+    const ep = new Endpoint(row, d.traffic, d.settings, d.shadow);
     this.plane.add(ep);
     void ep.serial(() => this.bringUp(ep));
   }
@@ -253,7 +256,7 @@ export class ServingService {
     const settingsChanged = JSON.stringify(d.settings) !== JSON.stringify(ep.settings);
     try {
       await this.switchTo(ep, d, async () => row, settingsChanged);
-      ep.reserved = reservation(d.settings, d.traffic);
+      ep.reserved = reservation(d.settings, d.traffic, d.shadow);
     } catch (err) {
       // It keeps serving what it served; the node that made the change could load it, so this is this node's problem.
       ep.error = (err as Error).message;
@@ -281,7 +284,44 @@ export class ServingService {
       this.logger.error({ err, endpoint: ep.row.name, tenant: ep.row.tenant_id }, 'endpoint failed to start');
       for (const s of ep.served.values()) void this.endPool(s.pool, 'close');
       ep.served.clear();
+      return;
     }
+    // The shadow loads once the endpoint answers; if it cannot, the endpoint serves without one.
+    const setting = ep.shadowSetting;
+    if (!setting || ep.shadow) return;
+    try {
+      const shadow = this.shadowOf(ep, setting, await this.load(ep, setting.version));
+      if (ep.deleted || ep.shadowSetting !== setting) {
+        void this.endPool(shadow.served!.pool, 'close');
+        return;
+      }
+      ep.shadow = shadow;
+      ep.event({ type: 'shadow', version: setting.version, message: `shadow v${setting.version} gets ${setting.percent}% of requests` });
+    } catch (err) {
+      ep.shadowError = (err as Error).message;
+      ep.event({ type: 'failed', version: setting.version, message: `the shadow could not be loaded, requests are not copied: ${ep.shadowError}` });
+      this.logger.error({ err, endpoint: ep.row.name, tenant: ep.row.tenant_id }, 'endpoint shadow failed to load');
+    }
+  }
+
+  /** The running shadow of `ep` on the candidate's own replicas. */
+  private shadowOf(ep: Endpoint, setting: ShadowSetting, served: ServedVersion): Shadow {
+    return new Shadow(setting, served, shadowTarget(served), this.metrics.shadowHooks(ep.row.tenant_id, ep.row.name, setting.version));
+  }
+
+  /**
+   * The shadow an update asks for, checked: a version of the endpoint's model (404 naming it
+   * otherwise), the share from 0 to 100, and versions that answer rows (language models do not).
+   */
+  private async checkShadow(ep: Endpoint, input: ShadowSetting | null, traffic: TrafficEntry[]): Promise<ShadowSetting | null> {
+    const shadow = checkShadowSetting(input);
+    if (!shadow) return null;
+    for (const t of traffic) {
+      const v = ep.served.get(t.version)?.version ?? await this.servable(ep.row.tenant_id, ep.row.model_name, t.version);
+      refuseShadowOf(ep.row.name, v, 'serves');
+    }
+    refuseShadowOf(ep.row.name, await this.servable(ep.row.tenant_id, ep.row.model_name, shadow.version), 'candidate');
+    return shadow;
   }
 
   /** Drains or closes a pool and forgets it once its threads have exited. */
@@ -346,22 +386,23 @@ export class ServingService {
         traffic = resolved.traffic;
         stage = resolved.stage ?? null;
       }
+      const shadow = await this.checkShadow(ep, input.shadow === undefined ? ep.shadowSetting : input.shadow, traffic);
       const held = ep.reserved;
-      const need = reservation(settings, traffic);
+      const need = reservation(settings, traffic, shadow);
       if (need > held) checkRoom(p.tenantId, { endpoints: 0, replicas: need - held }, this.use(p.tenantId), quota, this.use(), this.limits.maxReplicas);
       // While new versions load, the old ones still run: hold the larger of the two until the switch.
       ep.reserved = Math.max(held, need);
       const persist = () => this.db.transaction().execute(async (tx) => {
         if (need > held) await this.checkStoredRoom(tx, p.tenantId, { endpoints: 0, replicas: need }, quota, ep.row.id);
         const now = nowIso();
-        const changed = { traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), stage, updated_at: now };
+        const changed = { traffic: JSON.stringify(traffic), settings: JSON.stringify(settings), stage, shadow: shadow ? JSON.stringify(shadow) : null, updated_at: now };
         const done = await tx.updateTable('endpoints').set(changed).where('id', '=', ep.row.id).executeTakeFirst();
         if (Number(done.numUpdatedRows) === 0) throw NotFoundError.of('Endpoint', name); // deleted through another node meanwhile
         await this.changes.changed(tx, 'endpoints');
         return { ...ep.row, ...changed };
       });
       try {
-        await this.switchTo(ep, { traffic, settings, stage }, persist, !!(input.replicas || input.batching || input.autoscaling || input.logging));
+        await this.switchTo(ep, { traffic, settings, stage, shadow }, persist, !!(input.replicas || input.batching || input.autoscaling || input.logging));
       } catch (err) {
         ep.reserved = held;
         throw err;
@@ -382,14 +423,21 @@ export class ServingService {
     const previousSettings = ep.settings;
     ep.status = previous === 'failed' ? 'loading' : 'updating';
     ep.settings = d.settings;
+    // A new candidate (or one that could not be loaded before) gets replicas of its own, loaded before the switch too.
+    let shadow: Shadow | undefined;
     try {
       for (const t of d.traffic) {
         if (ep.served.has(t.version) || added.some((a) => a.version.version === t.version)) continue;
         added.push(await this.load(ep, t.version));
       }
+      if (d.shadow && ep.shadow?.setting.version !== d.shadow.version) shadow = this.shadowOf(ep, d.shadow, await this.load(ep, d.shadow.version));
       ep.row = await persist();
     } catch (err) {
       for (const a of added) void this.endPool(a.pool, 'close');
+      if (shadow) {
+        void this.endPool(shadow.served!.pool, 'close');
+        this.metrics.forgetShadow(ep.row.tenant_id, ep.row.name, shadow.setting.version);
+      }
       ep.status = previous;
       ep.settings = previousSettings;
       throw err;
@@ -401,10 +449,28 @@ export class ServingService {
     const trafficChanged = JSON.stringify(d.traffic) !== JSON.stringify(ep.traffic);
     ep.traffic = d.traffic;
     ep.setRouting(d.traffic);
+    const shadowChanged = JSON.stringify(d.shadow) !== JSON.stringify(ep.shadowSetting);
+    const leavingShadow = ep.shadow && (!d.shadow || shadow) ? ep.shadow : undefined;
+    if (shadow) ep.shadow = shadow;
+    else if (!d.shadow) ep.shadow = undefined;
+    else if (ep.shadow && ep.shadow.setting.percent !== d.shadow.percent) ep.shadow.setPercent(d.shadow.percent);
+    ep.shadowSetting = d.shadow;
+    ep.shadowError = null;
     for (const s of ep.served.values()) s.pool.update(d.settings);
+    ep.shadow?.served?.pool.update(d.settings);
     ep.status = 'ready';
     ep.error = null;
     if (trafficChanged) ep.event({ type: 'traffic', message: `traffic ${describeTraffic(d.traffic)}` });
+    if (shadowChanged) {
+      ep.event(d.shadow
+        ? { type: 'shadow', version: d.shadow.version, message: `shadow v${d.shadow.version} gets ${d.shadow.percent}% of requests` }
+        : { type: 'shadow', message: 'shadow removed' });
+    }
+    if (leavingShadow) {
+      // Only the leaving candidate's series: a new one (another version) has its own already.
+      this.metrics.forgetShadow(ep.row.tenant_id, ep.row.name, leavingShadow.setting.version);
+      void this.endPool(leavingShadow.served!.pool, 'drain');
+    }
     if (settingsEvent) ep.event({ type: 'settings', message: 'replicas, batching, autoscaling or logging changed' });
     // Versions leaving the traffic finish what they hold, then release their replicas:
     // briefly over the reservation, never by more than they held.
@@ -429,8 +495,9 @@ export class ServingService {
     ep.deleted = true;
     this.plane.remove(ep);
     await this.predictionLog.discard(ep.row.id);
-    const pools = [...ep.served.values()];
+    const pools = [...ep.served.values(), ...(ep.shadow?.served ? [ep.shadow.served] : [])];
     ep.served.clear();
+    ep.shadow = undefined;
     ep.setRouting([]);
     await Promise.all(pools.map((s) => this.endPool(s.pool, 'drain')));
     this.metrics.forget(ep.row.tenant_id, ep.row.name);
@@ -444,11 +511,12 @@ export class ServingService {
    */
   private async checkStoredRoom(tx: Db, tenantId: string, add: ServingUse, quota: ServingQuota, except?: string): Promise<void> {
     if (isPostgres(tx)) await tx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().execute();
-    const rows = await tx.selectFrom('endpoints').select(['id', 'tenant_id', 'traffic', 'settings']).execute();
+    const rows = await tx.selectFrom('endpoints').select(['id', 'tenant_id', 'traffic', 'settings', 'shadow']).execute();
     const tenant = { endpoints: 0, replicas: 0 };
     const server = { endpoints: 0, replicas: 0 };
     for (const r of rows) {
-      const held = r.id === except ? 0 : reservation(desiredState(r).settings, desiredState(r).traffic);
+      const d = desiredState(r);
+      const held = r.id === except ? 0 : reservation(d.settings, d.traffic, d.shadow);
       server.endpoints++;
       server.replicas += held;
       if (r.tenant_id !== tenantId) continue;
@@ -524,7 +592,7 @@ export class ServingService {
         current: versions.reduce((n, v) => n + v.replicas, 0),
         ready: versions.reduce((n, v) => n + v.ready, 0),
       },
-      batching: ep.settings.batching, autoscaling: ep.settings.autoscaling, logging: ep.settings.logging, versions, events: [...ep.events],
+      batching: ep.settings.batching, autoscaling: ep.settings.autoscaling, logging: ep.settings.logging, shadow: shadowInfo(ep), versions, events: [...ep.events],
       urls: { predict: `/v1/endpoints/${name}/predict`, infer: `/v2/models/${name}/infer` },
       createdAt: ep.row.created_at, updatedAt: ep.row.updated_at,
     };
@@ -536,18 +604,28 @@ interface DesiredState {
   traffic: TrafficEntry[];
   settings: EndpointSettings;
   stage: string | null;
+  shadow: ShadowSetting | null;
 }
 
-function desiredState(row: Pick<EndpointsTable, 'traffic' | 'settings'> & Partial<Pick<EndpointsTable, 'stage'>>): DesiredState {
+function desiredState(row: Pick<EndpointsTable, 'traffic' | 'settings'> & Partial<Pick<EndpointsTable, 'stage' | 'shadow'>>): DesiredState {
   return {
     traffic: JSON.parse(row.traffic) as TrafficEntry[],
     settings: settingsFrom(JSON.parse(row.settings) as EndpointSettingsInput),
     stage: row.stage ?? null,
+    shadow: row.shadow ? JSON.parse(row.shadow) as ShadowSetting : null,
   };
 }
 
 function sameDesiredState(a: EndpointsTable, b: EndpointsTable): boolean {
-  return a.traffic === b.traffic && a.settings === b.settings && a.stage === b.stage;
+  return a.traffic === b.traffic && a.settings === b.settings && a.stage === b.stage && (a.shadow ?? null) === (b.shadow ?? null);
+}
+
+/** The shadow's figures; before its candidate runs (loading, or it could not be loaded), the setting with none. */
+function shadowInfo(ep: Endpoint): EndpointInfo['shadow'] {
+  if (ep.shadow) return ep.shadow.info();
+  const s = ep.shadowSetting;
+  if (!s) return null;
+  return { ...s, requests: 0, dropped: 0, errors: 0, rows: 0, agreement: null, p50LatencyMs: null, lastError: ep.shadowError, replicas: 0, ready: 0 };
 }
 
 /** One all-zero row for every input, to warm a replica (only when every shape is known). */

@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '../../infra/errors.js';
 import type { AutoscalingSettings, BatchingSettings, PoolSettings } from './pool.js';
+import type { ShadowSetting } from './shadow.js';
 import type { TrafficEntry } from './traffic.js';
 
 /** Which requests an endpoint logs (./prediction-log.ts), and for how long their rows are kept. */
@@ -33,9 +34,9 @@ export const DEFAULT_SETTINGS: EndpointSettings = {
   logging: { sampleRate: 0, retentionDays: 30 },
 };
 
-/** Replicas an endpoint may come to run: each version in its traffic has a pool of up to replicas.max. */
-export function reservation(settings: PoolSettings, traffic: TrafficEntry[]): number {
-  return settings.replicas.max * traffic.length;
+/** Replicas an endpoint may come to run: each version in its traffic, and its shadow, has a pool of up to replicas.max. */
+export function reservation(settings: PoolSettings, traffic: TrafficEntry[], shadow?: ShadowSetting | null): number {
+  return settings.replicas.max * (traffic.length + (shadow ? 1 : 0));
 }
 
 /** Settings with defaults, checked. */

@@ -51,8 +51,8 @@ export async function endpointRoutes(base: FastifyInstance, { platform }: { plat
   app.patch('/v1/endpoints/:name', {
     config: { access: 'write' },
     schema: {
-      tags: ['endpoints'], summary: 'Change traffic (canary, blue-green, rollback), replicas, batching or autoscaling',
-      description: '`traffic: [{version, weight}]` splits requests by weight; `version` (or `stage`) rolls all traffic to one version. New versions are loaded and warm before they get traffic and old ones finish their requests before they stop: no request is lost. Answers when the switch is done.',
+      tags: ['endpoints'], summary: 'Change traffic (canary, blue-green, rollback), replicas, batching, autoscaling, logging or the shadow',
+      description: '`traffic: [{version, weight}]` splits requests by weight; `version` (or `stage`) rolls all traffic to one version. New versions are loaded and warm before they get traffic and old ones finish their requests before they stop: no request is lost. Answers when the switch is done. `shadow: {version, percent}` sends a copy of `percent`% of the requests, once answered, to a candidate version on replicas of its own; its answers are compared (GET shows `shadow.agreement`), never returned; `shadow: null` removes it.',
       params: EndpointParams, body: UpdateEndpointBody, response: { 200: EndpointSchema },
     },
   }, async (req) => serving.update(principalOf(req), req.params.name, req.body));
