@@ -6,11 +6,17 @@
  * the running batch when their prompt is in the cache and leave it the step they finish (or are
  * cancelled); nothing of the others is recomputed.
  *
- * The running batch keeps its cache as one tensor per layer and kind, [batch, heads, P, head dim],
- * each sequence right-aligned (left padding, masked out by attention_mask; position_ids count a
- * sequence's real tokens). A step feeds the previous step's `present` tensors back as `past`
- * unchanged; only when the batch changes (a sequence joins or leaves) are the rows copied into
- * new tensors, trimmed to the longest remaining sequence.
+ * The running batch keeps its cache in buffers of its own, one per layer and kind, laid out as
+ * the decoder reads it, [batch, heads, W, head dim]: row i is running[i], its positions from 0
+ * (right padding, masked out by attention_mask; position_ids count a sequence's real tokens),
+ * and W is the longest sequence rounded up to WIDTH_STEP positions. A step passes views of these
+ * buffers as `past` (ONNX Runtime reads them in place) and writes each sequence's new key and
+ * value into its row at its length: with a graph that also outputs the new positions alone
+ * (`DecoderRunner.appended`, decoder.ts's exposeAppendedKeyValues) the step fetches only those
+ * and the logits, not `present`, the whole cache, which the Node binding would copy into fresh
+ * buffers at every step. A sequence that joins is written into the next free row, one that
+ * leaves is replaced by the last row; all the rows are copied only when W changes (every
+ * WIDTH_STEP positions).
  *
  * Each sequence samples with its own generator (seeded), so its tokens do not depend on which
  * others share its steps.
@@ -32,8 +38,17 @@ export interface DecoderShape {
 
 /** What the batcher runs: an ONNX Runtime session (or anything that answers like one). */
 export interface DecoderRunner {
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  /** `fetches`: the outputs wanted, the graph's first ones (all when absent; see decoder.ts's exposeAppendedKeyValues). */
+  run(feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<Record<string, ort.Tensor>>;
+  /**
+   * Past input name → the output giving a step's new positions alone, [batch, heads, sequence,
+   * head dim] (decoder.ts's exposeAppendedKeyValues). Absent: they are read out of `present`.
+   */
+  appended?: Record<string, string>;
 }
+
+/** The cache's width grows and shrinks by this many positions (padding is at most this, less one). */
+export const WIDTH_STEP = 16;
 
 export interface SequenceRequest {
   id: number;
@@ -81,13 +96,15 @@ interface Sequence {
 
 export class ContinuousBatcher {
   private running: Sequence[] = [];
-  /** [batch, heads, P, head dim] per past name, the running batch's cache. */
-  private past: Record<string, ort.Tensor> = {};
+  /** Per past name: the running batch's cache, `rows` × [heads, width, head dim] (see the file's comment). */
+  private cache: Record<string, Float32Array> = {};
+  private rows = 0;
   private width = 0;
   private readonly waiting: Sequence[] = [];
   private readonly byId = new Map<number, Sequence>();
   private loop: Promise<void> | undefined;
   private closed = false;
+  private readonly names: { past: string[]; present: string[] };
 
   constructor(
     private readonly runner: DecoderRunner,
@@ -97,7 +114,13 @@ export class ContinuousBatcher {
     private readonly prefillChunk = 32,
     /** Between iterations: lets new requests and cancellations in (the replica's event loop). */
     private readonly yieldTurn: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
-  ) {}
+  ) {
+    const layers = Array.from({ length: shape.layers }, (_, i) => i);
+    this.names = {
+      past: layers.flatMap((i) => [pastName(i, 'key'), pastName(i, 'value')]),
+      present: layers.flatMap((i) => [presentName(i, 'key'), presentName(i, 'value')]),
+    };
+  }
 
   stats(): BatchStats {
     let cached = 0;
@@ -191,19 +214,37 @@ export class ContinuousBatcher {
 
   private async decode(events: TokenEvent[]): Promise<void> {
     const b = this.running.length;
-    const p = this.width;
-    const mask = new Array<number>(b * (p + 1)).fill(0);
+    const w = this.width;
+    const { heads, headDim } = this.shape;
+    const mask = new BigInt64Array(b * (w + 1));
     this.running.forEach((s, i) => {
-      for (let j = p - s.len; j <= p; j++) mask[i * (p + 1) + j] = 1;
+      mask.fill(1n, i * (w + 1), i * (w + 1) + s.len);
+      mask[i * (w + 1) + w] = 1n;
     });
-    const out = await this.runner.run({
+    const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(this.running.map((s) => s.next), [b, 1]),
-      attention_mask: int64(mask, [b, p + 1]),
+      attention_mask: new ort.Tensor('int64', mask, [b, w + 1]),
       position_ids: int64(this.running.map((s) => s.len), [b, 1]),
-      ...this.past,
+    };
+    const names = this.pastNames();
+    for (const name of names) feeds[name] = new ort.Tensor('float32', this.cache[name]!.subarray(0, b * heads * w * headDim), [b, heads, w, headDim]);
+    const appended = this.runner.appended;
+    const out = await this.runner.run(feeds, appended && ['logits', ...names.map((name) => appended[name]!)]);
+    // The new positions: alone ([b, heads, 1, head dim]) or the last of `present` ([b, heads, w + 1, head dim]).
+    const [from, at] = appended ? [1, 0] : [w + 1, w];
+    names.forEach((name, k) => {
+      const t = out[appended?.[name] ?? this.names.present[k]!]!;
+      if (t.dims.join() !== [b, heads, from, headDim].join()) throw new Error(`the decoder's ${appended?.[name] ?? this.names.present[k]} is [${t.dims.join(', ')}], not [${[b, heads, from, headDim].join(', ')}]`);
+      const src = t.data as Float32Array;
+      const dst = this.cache[name]!;
+      this.running.forEach((s, i) => {
+        if (s.len >= w) return; // at the context's end: the sequence ends with this step
+        for (let h = 0; h < heads; h++) {
+          const o = ((i * heads + h) * from + at) * headDim;
+          dst.set(src.subarray(o, o + headDim), ((i * heads + h) * w + s.len) * headDim);
+        }
+      });
     });
-    this.past = this.presentAsPast(out);
-    this.width = p + 1;
     const logits = out.logits!.data as Float32Array;
     const v = this.shape.vocabSize;
     this.running.forEach((s, i) => {
@@ -242,39 +283,63 @@ export class ContinuousBatcher {
   }
 
   /**
-   * The running batch after a step: without the sequences that ended, with those whose prompt
-   * is in. Unchanged membership keeps the tensors as they are; otherwise the rows still running
-   * are copied, right-aligned, into tensors as wide as the longest of them.
+   * The running batch after a step: without the sequences that ended (the last row moves into
+   * each one's place), with those whose prompt is in (written into the next rows). All rows are
+   * copied only into buffers of another width (the longest sequence crossed a WIDTH_STEP) or
+   * more rows.
    */
   private regroup(joining: Sequence[]): void {
-    const staying = this.running.filter((s) => !s.cancelled);
-    if (staying.length === this.running.length && joining.length === 0) return;
-    const members = [...staying, ...joining];
-    const width = members.reduce((m, s) => Math.max(m, s.len), 0);
-    const { heads, headDim } = this.shape;
-    const past: Record<string, ort.Tensor> = {};
-    for (const name of this.pastNames()) {
-      const data = new Float32Array(members.length * heads * width * headDim);
-      members.forEach((s, row) => {
-        const from = s.own ? { data: s.own[name]!.data as Float32Array, row: 0, width: s.len } : { data: this.past[name]!.data as Float32Array, row: this.running.indexOf(s), width: this.width };
-        for (let h = 0; h < heads; h++) {
-          const src = ((from.row * heads + h) * from.width + (from.width - s.len)) * headDim;
-          const dst = ((row * heads + h) * width + (width - s.len)) * headDim;
-          data.set(from.data.subarray(src, src + s.len * headDim), dst);
-        }
-      });
-      past[name] = new ort.Tensor('float32', data, [members.length, heads, width, headDim]);
+    const rows = this.running;
+    let n = rows.length;
+    for (let i = 0; i < n; i++) {
+      if (!rows[i]!.cancelled) continue;
+      while (n - 1 > i && rows[n - 1]!.cancelled) n--;
+      n--;
+      if (i < n) {
+        for (const name of this.pastNames()) this.copyRow(this.cache[name]!, n, this.width, this.cache[name]!, i, this.width, rows[n]!.len);
+        rows[i] = rows[n]!;
+      }
     }
-    for (const s of joining) s.own = undefined;
-    this.running = members;
-    this.past = past;
-    this.width = width;
+    rows.length = n;
+    if (n + joining.length === 0) {
+      this.cache = {};
+      this.rows = this.width = 0;
+      return;
+    }
+    const longest = [...rows, ...joining].reduce((m, s) => Math.max(m, s.len), 0);
+    // Room for the next step's position; a sequence at the context's end ends with that step, without it.
+    const width = Math.min(Math.ceil((longest + 1) / WIDTH_STEP) * WIDTH_STEP, this.shape.context - 1);
+    const need = n + joining.length;
+    if (width !== this.width || need > this.rows) {
+      const count = need > this.rows ? Math.max(need, Math.min(2 * this.rows, need + WIDTH_STEP)) : this.rows;
+      const { heads, headDim } = this.shape;
+      const cache: Record<string, Float32Array> = {};
+      for (const name of this.pastNames()) {
+        cache[name] = new Float32Array(count * heads * width * headDim);
+        rows.forEach((s, i) => this.copyRow(this.cache[name]!, i, this.width, cache[name]!, i, width, s.len));
+      }
+      this.cache = cache;
+      this.rows = count;
+      this.width = width;
+    }
+    for (const s of joining) {
+      for (const name of this.pastNames()) this.copyRow(s.own![name]!.data as Float32Array, 0, s.len, this.cache[name]!, rows.length, this.width, s.len);
+      s.own = undefined;
+      rows.push(s);
+    }
+  }
+
+  /** Positions 0..len-1 of a row of one cache buffer ([rows, heads, width, head dim]) into a row of another. */
+  private copyRow(from: Float32Array, fromRow: number, fromWidth: number, to: Float32Array, toRow: number, toWidth: number, len: number): void {
+    const { heads, headDim } = this.shape;
+    for (let h = 0; h < heads; h++) {
+      const src = (fromRow * heads + h) * fromWidth * headDim;
+      to.set(from.subarray(src, src + len * headDim), (toRow * heads + h) * toWidth * headDim);
+    }
   }
 
   private pastNames(): string[] {
-    const names: string[] = [];
-    for (let i = 0; i < this.shape.layers; i++) names.push(pastName(i, 'key'), pastName(i, 'value'));
-    return names;
+    return this.names.past;
   }
 
   private presentAsPast(out: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
