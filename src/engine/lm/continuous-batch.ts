@@ -1,8 +1,9 @@
 /**
  * Continuous batching over a key/value-cache decoder (./decoder.ts's layout), as vLLM and TGI
  * schedule it: every iteration runs one decode step for all the running sequences at once, and
- * one prefill chunk of at most `prefillChunk` prompt tokens for the oldest sequence waiting to
- * start, so a long prompt never stalls the running ones for more than one chunk. Sequences join
+ * one prefill run of at most `prefillChunk` prompt tokens: the next chunk of the oldest sequence
+ * waiting to start, with the whole prompts of those behind it that fit, so a long prompt never
+ * stalls the running ones for more than one chunk and short ones start together. Sequences join
  * the running batch when their prompt is in the cache and leave it the step they finish (or are
  * cancelled); nothing of the others is recomputed.
  *
@@ -176,12 +177,12 @@ export class ContinuousBatcher {
     while (!this.closed && this.byId.size > 0) {
       const events: TokenEvent[] = [];
       const joining: Sequence[] = [];
-      const head = this.waiting[0];
-      if (head) {
-        const done = await this.prefill(head, events);
-        if (done) {
-          this.waiting.shift();
-          if (!head.cancelled && this.byId.has(head.req.id)) joining.push(head);
+      const group = this.prefillGroup();
+      if (group.length > 0) {
+        for (const s of await this.prefill(group, events)) {
+          const w = this.waiting.indexOf(s);
+          if (w >= 0) this.waiting.splice(w, 1); // else cancelled during the run (cancel took it out)
+          if (!s.cancelled && this.byId.has(s.req.id)) joining.push(s);
         }
       }
       if (this.running.length > 0) await this.decode(events);
@@ -191,25 +192,74 @@ export class ContinuousBatcher {
     }
   }
 
-  /** One chunk of a waiting sequence's prompt; true when the prompt is all in (its first token sampled). */
-  private async prefill(s: Sequence, events: TokenEvent[]): Promise<boolean> {
-    const prompt = s.req.prompt;
-    const n = Math.min(this.prefillChunk, prompt.length - s.len);
-    const ids = prompt.slice(s.len, s.len + n);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(ids, [1, n]),
-      attention_mask: int64(new Array(s.len + n).fill(1), [1, s.len + n]),
-      position_ids: int64(ids.map((_, i) => s.len + i), [1, n]),
-      ...s.own!,
-    };
-    const out = await this.runner.run(feeds);
-    s.own = this.presentAsPast(out);
-    s.len += n;
-    if (s.len < prompt.length) return false;
+  /**
+   * What the next prefill reads: the oldest waiting sequence's next chunk and, while they fit in
+   * `prefillChunk` tokens with it, whole prompts of those behind it (one run for several short
+   * prompts; only the oldest can be part-way through its prompt, see `prefill`).
+   */
+  private prefillGroup(): Sequence[] {
+    const head = this.waiting[0];
+    if (!head) return [];
+    const group = [head];
+    if (head.len > 0) return group;
+    let tokens = Math.min(this.prefillChunk, head.req.prompt.length);
+    for (const s of this.waiting.slice(1)) {
+      const n = Math.min(this.prefillChunk, s.req.prompt.length);
+      if (tokens + n > this.prefillChunk) break;
+      group.push(s);
+      tokens += n;
+    }
+    return group;
+  }
+
+  /**
+   * One chunk of each sequence's prompt in one run; returns those whose prompt is all in (their
+   * first token sampled). Several sequences start their prompts together (their own caches are
+   * empty): chunks shorter than the longest are padded at the end (masked, repeating the last
+   * token) and each own cache keeps its real positions only.
+   */
+  private async prefill(group: Sequence[], events: TokenEvent[]): Promise<Sequence[]> {
+    const g = group.length;
+    const past = group[0]!.len; // 0 when g > 1
+    const n = group.map((s) => Math.min(this.prefillChunk, s.req.prompt.length - s.len));
+    const t = Math.max(...n);
+    const ids = new BigInt64Array(g * t);
+    const positions = new BigInt64Array(g * t);
+    const mask = new BigInt64Array(g * (past + t));
+    group.forEach((s, i) => {
+      for (let j = 0; j < t; j++) {
+        const k = s.len + Math.min(j, n[i]! - 1);
+        ids[i * t + j] = BigInt(s.req.prompt[k]!);
+        positions[i * t + j] = BigInt(k);
+      }
+      mask.fill(1n, i * (past + t), i * (past + t) + past + n[i]!);
+    });
+    const out = await this.runner.run({
+      input_ids: new ort.Tensor('int64', ids, [g, t]),
+      attention_mask: new ort.Tensor('int64', mask, [g, past + t]),
+      position_ids: new ort.Tensor('int64', positions, [g, t]),
+      ...(g === 1 ? group[0]!.own! : this.emptyCache(g)),
+    });
+    const own = this.presentAsPast(out);
+    const { heads, headDim, vocabSize: v } = this.shape;
     const logits = out.logits!.data as Float32Array;
-    const v = this.shape.vocabSize;
-    if (!s.cancelled) this.sampleInto(s, logits.subarray((n - 1) * v, n * v), events);
-    return true;
+    const done: Sequence[] = [];
+    group.forEach((s, i) => {
+      if (g === 1) s.own = own;
+      else {
+        s.own = {};
+        for (const name of this.pastNames()) {
+          const data = new Float32Array(heads * n[i]! * headDim);
+          this.copyRow(own[name]!.data as Float32Array, i, t, data, 0, n[i]!, n[i]!);
+          s.own[name] = new ort.Tensor('float32', data, [1, heads, n[i]!, headDim]);
+        }
+      }
+      s.len += n[i]!;
+      if (s.len < s.req.prompt.length) return;
+      if (!s.cancelled) this.sampleInto(s, logits.subarray((i * t + n[i]! - 1) * v, (i * t + n[i]!) * v), events);
+      done.push(s);
+    });
+    return done;
   }
 
   private async decode(events: TokenEvent[]): Promise<void> {
