@@ -9,7 +9,7 @@
  *
  * Weights are initializers named as in the parameter vector (GPT-2's names).
  */
-import { graphNodes } from '../../onnx/decode.js';
+import { graphNodes, UnsupportedModelError } from '../../onnx/decode.js';
 import { scanGraph } from '../../onnx/graph-io-scan.js';
 import { DataType, withGraphOutputs, type ModelDef } from '../../onnx/model.js';
 import { emitGraph, tensorValue } from '../emit.js';
@@ -26,14 +26,20 @@ export const presentName = (layer: number, kind: 'key' | 'value') => `present.${
  * A decoder graph made to also give each step's new keys and values alone, beside `present`:
  * when every present.N.key/value is Concat(past_key_values.N.key/value, new, axis 2), as in
  * Optimum's GPT-2 export and in `gptDecoderModel`, the `new` tensors (each [batch, heads,
- * sequence, head dim]) become graph outputs too. A decode step then fetches those and the logits
- * only: ONNX Runtime's Node binding copies every fetched output into a fresh JavaScript buffer,
- * and `present` is the whole cache. `appended` maps each past input's name to the output giving
+ * sequence, head dim]) become graph outputs too, first after `logits`. A decode step fetches
+ * only those and the logits: ONNX Runtime's Node binding copies every fetched output into a
+ * fresh JavaScript buffer, and `present` is the whole cache. `appended` maps each past input's name to the output giving
  * its new positions. Undefined when a graph computes its cache otherwise (fused attention
  * operators); the caller then reads the new positions out of `present`.
  */
 export function exposeAppendedKeyValues(model: Uint8Array, layers: number): { model: Uint8Array; appended: Record<string, string> } | undefined {
-  const nodes = graphNodes(model);
+  let nodes: ReturnType<typeof graphNodes>;
+  try {
+    nodes = graphNodes(model);
+  } catch (err) {
+    if (err instanceof UnsupportedModelError) return undefined; // a node this reader does not represent: run the graph as it is
+    throw err;
+  }
   const producer = new Map<string, (typeof nodes)[number]>();
   for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
   const through = (name: string): string => {
@@ -50,11 +56,14 @@ export function exposeAppendedKeyValues(model: Uint8Array, layers: number): { mo
       appended[pastName(i, kind)] = concat.inputs[1]!;
     }
   }
-  // First the outputs a decode step fetches: ONNX Runtime's Node binding (1.23) names the outputs
-  // of a run that fetches some of them after the graph's first ones, so only a leading run of
-  // outputs can be fetched alone; `decodeFetches` lists them.
-  const outputs = scanGraph(model).outputs.map((o) => o.name).filter((n) => n !== 'logits' && !Object.values(appended).includes(n));
+  // First the outputs a decode step fetches (logits, then the new positions in past-input order):
+  // ONNX Runtime's Node binding (1.23) names the outputs of a run that fetches some of them after
+  // the graph's first ones, so only a leading run of outputs can be fetched alone.
+  const declared = scanGraph(model).outputs.map((o) => o.name);
+  if (!declared.includes('logits')) return undefined;
+  const outputs = declared.filter((n) => n !== 'logits' && !Object.values(appended).includes(n));
   const added = [...new Set(Object.values(appended))].map((name) => ({ name, type: { elemType: DataType.FLOAT } }));
+  if (added.length !== 2 * layers) return undefined;
   return { model: withGraphOutputs(model, ['logits', ...added, ...outputs]), appended };
 }
 
