@@ -21,15 +21,11 @@ import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createGzip } from 'node:zlib';
-import { Readable } from 'node:stream';
-import http from 'node:http';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { tarStream } from '../src/infra/tar.js';
 import { gpt2Tokenizer, tokenizerConfig } from '../src/ml/text/index.js';
 import { startTestServer } from '../src/interfaces/testing/test-server.js';
+import { importFolder, PROMPT, stream } from './generate-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PYTHON = '/usr/bin/python3';
@@ -38,8 +34,6 @@ const TOKENS = Number(process.env.BENCH_GEN_TOKENS ?? 64);
 const LAYERS = 12;
 const HEADS = 12;
 const HEAD_DIM = 64;
-/** "The quick brown fox" in GPT-2's vocabulary, and a few more ids: the prompt both sides decode from. */
-const PROMPT = [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13];
 
 function peer(args: string[]): string {
   const r = spawnSync(PYTHON, [path.join(ROOT, 'bench/peers/gpt2_decoder.py'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -57,7 +51,6 @@ function ensureFolder(): void {
   fs.writeFileSync(path.join(DIR, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig(tok)));
 }
 
-const FOLDER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data'];
 
 /** Greedy decoding with ONNX Runtime alone: prefill, then one token per step with the cache fed back. */
 async function ortGreedy(n: number): Promise<{ ids: number[]; tokensPerSecond: number }> {
@@ -95,53 +88,6 @@ async function ortGreedy(n: number): Promise<{ ids: number[]; tokensPerSecond: n
   }
   await session.release();
   return { ids, tokensPerSecond: (n - 1) / ((performance.now() - start) / 1000) };
-}
-
-async function importFolder(url: string, key: string): Promise<{ status: number; text: string }> {
-  const entries = FOLDER_FILES.map((f) => ({ path: f, size: fs.statSync(path.join(DIR, f)).size, body: fs.createReadStream(path.join(DIR, f)) }));
-  const req = http.request(`${url}/v1/models/gpt2-bench/versions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/gzip' } });
-  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    req.on('response', (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-  });
-  for await (const chunk of Readable.from(tarStream(entries)).pipe(createGzip({ level: 1 }))) if (!req.write(chunk)) await once(req, 'drain');
-  req.end();
-  return answer;
-}
-
-/** One streamed greedy completion: its text, tokens, time to first token and decode tokens/s. */
-async function stream(url: string, key: string): Promise<{ text: string; tokens: number; ttftMs: number; tokensPerSecond: number }> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/openai/v1/completions`, {
-    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt2-bench', prompt: PROMPT, max_tokens: TOKENS, temperature: 0, stream: true, stream_options: { include_usage: true } }),
-  });
-  if (res.status !== 200 || !res.body) throw new Error(`completions stream: ${res.status} ${await res.text()}`);
-  let text = '';
-  let tokens = 0;
-  let first = 0;
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += Buffer.from(chunk).toString('utf8');
-    let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('');
-      if (!data || data === '[DONE]') continue;
-      const msg = JSON.parse(data) as { choices?: { text?: string }[]; usage?: { completion_tokens: number } };
-      const piece = msg.choices?.[0]?.text ?? '';
-      if (piece && !first) first = performance.now();
-      text += piece;
-      if (msg.usage) tokens = msg.usage.completion_tokens;
-    }
-  }
-  const end = performance.now();
-  return { text, tokens, ttftMs: first - t0, tokensPerSecond: (tokens - 1) / ((end - first) / 1000) };
 }
 
 async function freePort(): Promise<number> {
@@ -199,7 +145,7 @@ async function main(): Promise<void> {
   const s = await startTestServer({ AIAAS_MODEL_MAX_BYTES: String(4 * 2 ** 30) });
   try {
     const rss = process.memoryUsage().rss;
-    const imp = await importFolder(s.url, s.adminKey);
+    const imp = await importFolder(DIR, s.url, s.adminKey);
     if (imp.status !== 201) throw new Error(`import failed: ${imp.status} ${imp.text}`);
     const v = JSON.parse(imp.text) as { kind: string; version: number };
     console.log(`imported through POST /v1/models/gpt2-bench/versions: kind ${v.kind}, version ${v.version} (RSS grew ${Math.round((process.memoryUsage().rss - rss) / 2 ** 20)} MiB for ${Math.round(fs.statSync(path.join(DIR, 'onnx/model.onnx_data')).size / 2 ** 20)} MiB of weights)`);
@@ -212,10 +158,10 @@ async function main(): Promise<void> {
     }
     if (probe.status !== 200) throw new Error(`completions: ${probe.status} ${probe.text}`);
     const expected = gpt2Tokenizer().decode(torch.ids);
-    const one = await stream(s.url, s.adminKey);
+    const one = await stream(s.url, s.adminKey, TOKENS);
     console.log(`ours, 1 stream: ${one.tokensPerSecond.toFixed(1)} tokens/s decode (${(one.tokensPerSecond / torch.tokensPerSecond).toFixed(2)}× PyTorch; goal 1.2×), TTFT ${one.ttftMs.toFixed(0)} ms; greedy text ${one.text === expected ? 'identical to' : 'DIFFERS from'} PyTorch's`);
     const t0 = performance.now();
-    const many = await Promise.all(Array.from({ length: 16 }, () => stream(s.url, s.adminKey)));
+    const many = await Promise.all(Array.from({ length: 16 }, () => stream(s.url, s.adminKey, TOKENS)));
     const seconds = (performance.now() - t0) / 1000;
     const aggregate = many.reduce((n, r) => n + r.tokens, 0) / seconds;
     const ttft = many.map((r) => r.ttftMs).sort((a, b) => a - b);

@@ -74,6 +74,20 @@ export function decodeGraph(b: Uint8Array): GraphDef {
   return g;
 }
 
+/**
+ * The nodes of a model's main graph, nothing else decoded (initializers are skipped, not
+ * copied): enough to follow how outputs are computed in a model of any size.
+ */
+export function graphNodes(input: Uint8Array): NodeDef[] {
+  const nodes: NodeDef[] = [];
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength); // as in decodeModel
+  for (const f of new ProtobufReader(bytes).fields()) {
+    if (f.field !== 7) continue;
+    for (const g of new ProtobufReader(f.bytes!).fields()) if (g.field === 1) nodes.push(decodeNode(g.bytes!));
+  }
+  return nodes;
+}
+
 function decodeNode(b: Uint8Array): NodeDef {
   const n: NodeDef = { opType: '', inputs: [], outputs: [] };
   for (const f of new ProtobufReader(b).fields()) {

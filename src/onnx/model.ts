@@ -3,6 +3,7 @@
  * (field numbers from onnx/onnx.proto). Every model the platform trains or exports passes
  * through `encodeModel`; ONNX Runtime and any other ONNX consumer load the bytes it returns.
  */
+import { ProtobufReader } from './protobuf-reader.js';
 import { ProtobufWriter } from './protobuf-writer.js';
 
 /** TensorProto.DataType values used by the platform. */
@@ -132,6 +133,69 @@ export function encodeModel(model: ModelDef): Uint8Array {
     w.message(14, (e) => e.string(1, key).string(2, value));
   }
   return w.finish();
+}
+
+/**
+ * The model with its graph's outputs replaced by `outputs`, in that order: a name the graph
+ * already outputs keeps its declared type, a new one (any tensor the graph computes) is declared
+ * as given. Everything else is kept as it is, weights untouched and never decoded: the model's
+ * fields are re-framed around views of their bytes, and the result is one copy of the model.
+ */
+export function withGraphOutputs(model: Uint8Array, outputs: Array<string | ValueInfo>): Uint8Array {
+  const declared = new Map<string, Uint8Array>();
+  const pieces: Uint8Array[] = [];
+  const frame = (field: number, wireType: number, body?: Uint8Array, value?: bigint): Uint8Array[] => {
+    const head = new ProtobufWriter();
+    if (wireType === 0) return [head.int(field, value!).finish()];
+    const tag = varintBytes(field * 8 + wireType);
+    return wireType === 2 ? [tag, varintBytes(body!.length), body!] : [tag, body!];
+  };
+  for (const f of new ProtobufReader(model).fields()) {
+    if (f.field !== 7 || f.wireType !== 2) {
+      pieces.push(...frame(f.field, f.wireType, f.bytes, f.value));
+      continue;
+    }
+    const graph: Uint8Array[] = [];
+    for (const g of new ProtobufReader(f.bytes!).fields()) {
+      if (g.field === 12 && g.wireType === 2) {
+        const name = [...new ProtobufReader(g.bytes!).fields()].find((x) => x.field === 1);
+        declared.set(name ? new TextDecoder().decode(name.bytes!) : '', g.bytes!);
+      } else graph.push(...frame(g.field, g.wireType, g.bytes, g.value));
+    }
+    for (const o of outputs) {
+      const known = typeof o === 'string' ? declared.get(o) : undefined;
+      if (typeof o === 'string' && !known) throw new Error(`the graph has no output '${o}' to keep`);
+      let body = known;
+      if (!body) {
+        const w = new ProtobufWriter();
+        writeValueInfo(w, o as ValueInfo);
+        body = w.finish();
+      }
+      graph.push(...frame(12, 2, body));
+    }
+    pieces.push(...frame(7, 2, concatBytes(graph)));
+  }
+  return concatBytes(pieces);
+}
+
+function varintBytes(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return Uint8Array.from(out);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function writeGraph(w: ProtobufWriter, g: GraphDef): void {

@@ -2,13 +2,17 @@
  * The continuous batcher on a real decoder in ONNX Runtime: greedy decoding through the cache
  * gives token for token what recomputing the whole sequence each step gives; sequences that join
  * and leave a running batch (chunked prefill included) get the tokens they get alone; seeded
- * sampling does not depend on the batch; a cancelled sequence stops at once.
+ * sampling does not depend on the batch; a cancelled sequence stops at once. Both ways of
+ * reading a step's new keys and values: out of `present`, and alone from the outputs
+ * exposeAppendedKeyValues adds (as replicas run it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as ort from 'onnxruntime-node';
 import { i64, f32, openSession } from '../runtime.js';
-import { ContinuousBatcher, type SequenceRequest, type TokenEvent } from './continuous-batch.js';
+import { encodeModel } from '../../onnx/model.js';
+import { ContinuousBatcher, WIDTH_STEP, type DecoderRunner, type SequenceRequest, type TokenEvent } from './continuous-batch.js';
+import { exposeAppendedKeyValues } from './decoder.js';
 import { createGpt, gptDecoderModel, pastName, trainLm, type GptConfig } from './index.js';
 import { argmax, GREEDY } from './sampling.js';
 
@@ -21,11 +25,20 @@ const shape = { layers: config.layers, heads: config.heads, headDim: config.dim 
 const gpt = createGpt(config, 4);
 
 let session: ort.InferenceSession;
+/** The graph with its appended-key/value outputs, and the runner over it that fetches them alone. */
+let appendedSession: ort.InferenceSession;
+let appendedRunner: DecoderRunner;
 before(async () => {
   await trainLm(gpt, ids, undefined, { steps: 60, batchSize: 8, seed: 0, stepsPerCall: 30, optimizer: { type: 'adamw', learningRate: 1e-2, weightDecay: 0.1 } });
   session = await openSession(gptDecoderModel(gpt));
+  const exposed = exposeAppendedKeyValues(encodeModel(gptDecoderModel(gpt)), config.layers)!;
+  appendedSession = await openSession(exposed.model);
+  appendedRunner = { run: (f, fetches) => (fetches ? appendedSession.run(f, fetches) : appendedSession.run(f)) as Promise<Record<string, ort.Tensor>>, appended: exposed.appended };
 });
-after(() => session.release());
+after(async () => {
+  await session.release();
+  await appendedSession.release();
+});
 
 const request = (id: number, prompt: number[], maxTokens: number, over: Partial<SequenceRequest> = {}): SequenceRequest => ({
   id, prompt, maxTokens, sampling: GREEDY, seed: id, eos: [], logprobs: -1, ...over,
@@ -50,13 +63,13 @@ async function uncachedGreedy(prompt: number[], n: number): Promise<number[]> {
 }
 
 /** Runs a batcher until the sequences `expect` names have finished; `onEvent` may add or cancel sequences. */
-async function drive(initial: SequenceRequest[], expect: number[], onEvent: (b: ContinuousBatcher, e: TokenEvent, tokens: Map<number, number[]>) => void = () => undefined, chunk = 4) {
+async function drive(initial: SequenceRequest[], expect: number[], onEvent: (b: ContinuousBatcher, e: TokenEvent, tokens: Map<number, number[]>) => void = () => undefined, chunk = 4, runner?: DecoderRunner) {
   const tokens = new Map<number, number[]>();
   const finished = new Map<number, string>();
   const batchSizes: number[] = [];
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
-  const b: ContinuousBatcher = new ContinuousBatcher({ run: (f) => session.run(f) as Promise<Record<string, ort.Tensor>> }, shape, (events, stats) => {
+  const b: ContinuousBatcher = new ContinuousBatcher(runner ?? { run: (f) => session.run(f) as Promise<Record<string, ort.Tensor>> }, shape, (events, stats) => {
     batchSizes.push(stats.running);
     for (const e of events) {
       if (e.token !== undefined) tokens.set(e.id, [...(tokens.get(e.id) ?? []), e.token]);
@@ -82,25 +95,32 @@ describe('continuous batching over the key/value-cache decoder', () => {
     }
   });
 
-  test('sequences joining and leaving a running batch get the tokens they get alone (chunked prefill included)', async () => {
-    const a = request(1, [1, 4, 1, 5], 20);
-    const b = request(2, [9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3], 8); // 11 prompt tokens: three prefill chunks of 4
-    const c = request(3, [2], 3); // leaves early
-    const d = request(4, [12, 0], 6, { sampling: { ...GREEDY, temperature: 0.9, topK: 5 }, seed: 77 });
-    const alone = new Map<number, number[]>();
-    for (const r of [a, b, c, d]) alone.set(r.id, (await drive([r], [r.id])).tokens.get(r.id)!);
-    assert.deepEqual(alone.get(1), await uncachedGreedy(a.prompt, 20));
+  for (const how of ['present', 'appended outputs'] as const) {
+    test(`sequences joining and leaving a running batch get the tokens they get alone (chunked prefill included; new keys read from ${how})`, async () => {
+      const runner = how === 'present' ? undefined : appendedRunner;
+      const a = request(1, [1, 4, 1, 5], 20);
+      const b = request(2, [9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3], 8); // 11 prompt tokens: three prefill chunks of 4
+      const c = request(3, [2], 3); // leaves early
+      const d = request(4, [12, 0], 6, { sampling: { ...GREEDY, temperature: 0.9, topK: 5 }, seed: 77 });
+      const e = request(5, [3, 3, 1], config.context); // runs to the context's end, across every cache width
+      const alone = new Map<number, number[]>();
+      for (const r of [a, b, c, d, e]) alone.set(r.id, (await drive([r], [r.id], undefined, 4, runner)).tokens.get(r.id)!);
+      assert.deepEqual(alone.get(1), await uncachedGreedy(a.prompt, 20));
+      assert.ok(alone.get(5)!.length >= config.context - e.prompt.length, 'e runs to the context\'s end');
+      assert.deepEqual(alone.get(5), await uncachedGreedy(e.prompt, alone.get(5)!.length));
+      assert.ok(config.context > 2 * WIDTH_STEP, 'the cache changes width more than once');
 
-    // a and c start together; b joins after a's 3rd token, d after a's 6th; c leaves after 3.
-    const { tokens, batchSizes } = await drive([a, c], [1, 2, 3, 4], (batcher, e, seen) => {
-      if (e.id !== 1 || e.token === undefined) return;
-      const n = seen.get(1)!.length;
-      if (n === 3) batcher.add(b);
-      if (n === 6) batcher.add(d);
+      // a, c and e start together; b joins after a's 3rd token, d after a's 6th; c leaves after 3.
+      const { tokens, batchSizes } = await drive([a, c, e], [1, 2, 3, 4, 5], (batcher, ev, seen) => {
+        if (ev.id !== 1 || ev.token === undefined) return;
+        const n = seen.get(1)!.length;
+        if (n === 3) batcher.add(b);
+        if (n === 6) batcher.add(d);
+      }, 4, runner);
+      for (const id of [1, 2, 3, 4, 5]) assert.deepEqual(tokens.get(id), alone.get(id), `sequence ${id}`);
+      assert.ok(Math.max(...batchSizes) >= 4, `the batch held several sequences at once (sizes ${batchSizes})`);
     });
-    for (const id of [1, 2, 3, 4]) assert.deepEqual(tokens.get(id), alone.get(id), `sequence ${id}`);
-    assert.ok(Math.max(...batchSizes) >= 3, `the batch held several sequences at once (sizes ${batchSizes})`);
-  });
+  }
 
   test('seeded sampling gives the same tokens again, and a cancelled sequence stops at once', async () => {
     const sampled = request(5, [3, 1], 15, { sampling: { temperature: 1.2, topK: 0, topP: 0.9, repetitionPenalty: 1.3, frequencyPenalty: 0.5, presencePenalty: 0.2 }, seed: 12345 });

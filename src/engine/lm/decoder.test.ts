@@ -1,13 +1,16 @@
 /**
  * The key/value-cache decoder graph against the training graph's forward pass: the full sequence
  * in one call, the same sequence one token at a time through the cache, and a left-padded batch,
- * all give the logits of the plain forward pass.
+ * all give the logits of the plain forward pass; the graph made to output a step's new keys and
+ * values alone gives present's last positions.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../init.js';
 import { f32, i64, openSession } from '../runtime.js';
+import { encodeModel } from '../../onnx/model.js';
+import { exposeAppendedKeyValues } from './decoder.js';
 import { createGpt, gptDecoderModel, lmLogitsModel, pastName, presentName, type GptConfig } from './index.js';
 
 const config: GptConfig = { vocabSize: 11, context: 8, layers: 2, heads: 2, dim: 8 };
@@ -77,4 +80,36 @@ test('a left-padded batch: padding is masked out and positions count real tokens
   } finally {
     await s.release();
   }
+});
+
+test('exposeAppendedKeyValues: a step fetches the logits and the new keys and values alone, which are present\'s last positions', async () => {
+  const exposed = exposeAppendedKeyValues(encodeModel(gptDecoderModel(gpt)), config.layers)!;
+  const names = Array.from({ length: config.layers }, (_, i) => (['key', 'value'] as const).map((k) => exposed.appended[pastName(i, k)]!)).flat();
+  const s = await openSession(exposed.model);
+  try {
+    assert.deepEqual(s.outputNames.slice(0, 1 + names.length), ['logits', ...names], 'the fetched outputs lead (the Node binding names a partial fetch after the first outputs)');
+    const past: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < config.layers; i++) for (const k of ['key', 'value'] as const) past[pastName(i, k)] = f32(Float32Array.from({ length: 2 * config.heads * 3 * dh }, (_, j) => Math.sin(j)), [2, config.heads, 3, dh]);
+    const feeds = { input_ids: ints([4, 7], [2, 1]), attention_mask: ints(Array(8).fill(1), [2, 4]), position_ids: ints([3, 3], [2, 1]), ...past };
+    const all = await s.run(feeds);
+    const some = await s.run(feeds, ['logits', ...names]);
+    assert.deepEqual(Object.keys(some).sort(), ['logits', ...names].sort());
+    close(some.logits!.data as Float32Array, all.logits!.data as Float32Array, 'logits');
+    for (let i = 0; i < config.layers; i++) {
+      for (const k of ['key', 'value'] as const) {
+        const step = some[exposed.appended[pastName(i, k)]!]!;
+        assert.deepEqual(step.dims, [2, config.heads, 1, dh]);
+        const present = all[presentName(i, k)]!.data as Float32Array;
+        const last = Array.from({ length: 2 * config.heads }, (_, r) => [...present.subarray((r * 4 + 3) * dh, (r * 4 + 4) * dh)]).flat();
+        close(step.data as Float32Array, last, `${presentName(i, k)}'s last position`);
+      }
+    }
+  } finally {
+    await s.release();
+  }
+  // A cache not computed as Concat(past, new) on the positions axis is left alone.
+  const swapped = gptDecoderModel(gpt);
+  const concat = swapped.graph.nodes.find((n) => n.opType === 'Concat' && n.inputs[0] === pastName(0, 'key'))!;
+  concat.inputs.reverse();
+  assert.equal(exposeAppendedKeyValues(encodeModel(swapped), config.layers), undefined);
 });

@@ -9,9 +9,11 @@
  *
  * Weights are initializers named as in the parameter vector (GPT-2's names).
  */
+import { graphNodes, UnsupportedModelError } from '../../onnx/decode.js';
+import { scanGraph } from '../../onnx/graph-io-scan.js';
+import { DataType, withGraphOutputs, type ModelDef } from '../../onnx/model.js';
 import { emitGraph, tensorValue } from '../emit.js';
 import { Graph, type Tensor } from '../graph.js';
-import type { ModelDef } from '../../onnx/model.js';
 import { layerNormalization, matmul, transpose } from '../ops/index.js';
 import { modelOf } from '../runtime.js';
 import { cachedTransformerBlock, embed } from '../transformer/index.js';
@@ -19,6 +21,51 @@ import { GPT_EPSILON, type Gpt } from './gpt.js';
 
 export const pastName = (layer: number, kind: 'key' | 'value') => `past_key_values.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value') => `present.${layer}.${kind}`;
+
+/**
+ * A decoder graph made to also give each step's new keys and values alone, beside `present`:
+ * when every present.N.key/value is Concat(past_key_values.N.key/value, new, axis 2), as in
+ * Optimum's GPT-2 export and in `gptDecoderModel`, the `new` tensors (each [batch, heads,
+ * sequence, head dim]) become graph outputs too, first after `logits`. A decode step fetches
+ * only those and the logits: ONNX Runtime's Node binding copies every fetched output into a
+ * fresh JavaScript buffer, and `present` is the whole cache. `appended` maps each past input's name to the output giving
+ * its new positions. Undefined when a graph computes its cache otherwise (fused attention
+ * operators); the caller then reads the new positions out of `present`.
+ */
+export function exposeAppendedKeyValues(model: Uint8Array, layers: number): { model: Uint8Array; appended: Record<string, string> } | undefined {
+  let nodes: ReturnType<typeof graphNodes>;
+  try {
+    nodes = graphNodes(model);
+  } catch (err) {
+    if (err instanceof UnsupportedModelError) return undefined; // a node this reader does not represent: run the graph as it is
+    throw err;
+  }
+  const producer = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const through = (name: string): string => {
+    for (let n = producer.get(name); n?.opType === 'Identity'; n = producer.get(name)) name = n.inputs[0]!;
+    return name;
+  };
+  const appended: Record<string, string> = {};
+  for (let i = 0; i < layers; i++) {
+    for (const kind of ['key', 'value'] as const) {
+      const concat = producer.get(through(presentName(i, kind)));
+      const axis = concat?.attributes?.axis;
+      if (concat?.opType !== 'Concat' || (concat.domain ?? '') !== '' || concat.inputs.length !== 2 || axis?.kind !== 'int' || (axis.value !== 2 && axis.value !== -2)) return undefined;
+      if (through(concat.inputs[0]!) !== pastName(i, kind)) return undefined;
+      appended[pastName(i, kind)] = concat.inputs[1]!;
+    }
+  }
+  // First the outputs a decode step fetches (logits, then the new positions in past-input order):
+  // ONNX Runtime's Node binding (1.23) names the outputs of a run that fetches some of them after
+  // the graph's first ones, so only a leading run of outputs can be fetched alone.
+  const declared = scanGraph(model).outputs.map((o) => o.name);
+  if (!declared.includes('logits')) return undefined;
+  const outputs = declared.filter((n) => n !== 'logits' && !Object.values(appended).includes(n));
+  const added = [...new Set(Object.values(appended))].map((name) => ({ name, type: { elemType: DataType.FLOAT } }));
+  if (added.length !== 2 * layers) return undefined;
+  return { model: withGraphOutputs(model, ['logits', ...added, ...outputs]), appended };
+}
 
 export function gptDecoderModel(gpt: Gpt): ModelDef {
   const c = gpt.config;

@@ -17,6 +17,7 @@ import { DomainError, domainErrorData } from '../../infra/errors.js';
 import type { FeedTensor, Feeds, TensorData } from './codec/instances.js';
 import { numberRowsInput, predictAnswer, predictJsonFeeds, type NumberRowsInput, type PredictSpec } from './codec/predict-body.js';
 import { ContinuousBatcher } from '../../engine/lm/continuous-batch.js';
+import { exposeAppendedKeyValues } from '../../engine/lm/decoder.js';
 import type { ExternalDataFile, ToReplica, FromReplica, ReplicaError, ReplicaRequest, RunResult } from './replica-messages.js';
 
 let session: ort.InferenceSession | undefined;
@@ -109,7 +110,10 @@ async function handle(msg: ToReplica): Promise<void> {
         intraOpNumThreads: msg.threads, interOpNumThreads: 1, executionMode: 'sequential',
         graphOptimizationLevel: 'all', enableCpuMemArena: true, enableMemPattern: true,
       };
-      session = msg.externalData?.length ? await withExternalData(msg.model, msg.externalData, options) : await ort.InferenceSession.create(msg.model, options);
+      // A decoder also gives each step's new keys and values alone, so a step does not fetch the whole cache.
+      const exposed = msg.generation ? exposeAppendedKeyValues(msg.model, msg.generation.shape.layers) : undefined;
+      const model = exposed?.model ?? msg.model;
+      session = msg.externalData?.length ? await withExternalData(model, msg.externalData, options) : await ort.InferenceSession.create(model, options);
       fetches = msg.fetches;
       split = msg.split;
       predict = msg.predict;
@@ -117,7 +121,7 @@ async function handle(msg: ToReplica): Promise<void> {
       if (msg.generation) {
         const s = session;
         batcher = new ContinuousBatcher(
-          { run: (feeds) => s.run(feeds) as Promise<Record<string, ort.Tensor>> }, msg.generation.shape,
+          { run: (feeds, fetches) => (fetches ? s.run(feeds, fetches) : s.run(feeds)) as Promise<Record<string, ort.Tensor>>, appended: exposed?.appended }, msg.generation.shape,
           (events, stats) => send({ type: 'tokens', events, stats }), msg.generation.prefillChunk,
         );
       }
