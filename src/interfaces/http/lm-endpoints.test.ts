@@ -122,4 +122,17 @@ describe('language-model endpoints: metrics and traffic split', () => {
     const ep = await s.call('GET', '/v1/endpoints/lm', { key: acme.viewer });
     assert.deepEqual(ep.body.traffic, [{ version: 1, weight: 100 }]);
   });
+
+  test('autoscaling.targetTokensPerSecond: set by PATCH, shown on the endpoint; a negative target is a 422 naming the field', async () => {
+    const set = await s.call('PATCH', '/v1/endpoints/lm', { key: acme.developer, json: { autoscaling: { targetTokensPerSecond: 2000 } } });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.body.autoscaling.targetTokensPerSecond, 2000);
+    assert.equal((await s.call('GET', '/v1/endpoints/lm', { key: acme.viewer })).body.autoscaling.targetTokensPerSecond, 2000);
+    const bad = await s.call('PATCH', '/v1/endpoints/lm', { key: acme.developer, json: { autoscaling: { targetTokensPerSecond: -1 } } });
+    assert.equal(bad.status, 422, bad.text);
+    assert.match(bad.text, /targetTokensPerSecond/);
+    // Still served, and another tenant cannot change it.
+    assert.equal((await complete(acme.developer, { prompt: 'A', max_tokens: 2 })).status, 200);
+    assert.equal((await s.call('PATCH', '/v1/endpoints/lm', { key: other.developer, json: { autoscaling: { targetTokensPerSecond: 1 } } })).status, 404);
+  });
 });
