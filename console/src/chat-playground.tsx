@@ -67,6 +67,7 @@ export function ChatPlayground({ ep }: { ep: Endpoint }) {
   return (
     <form className="card form chat" onSubmit={send} aria-label="chat playground">
       <h2>Chat playground</h2>
+      <p className="muted small">The OpenAI API: <code>POST /openai/v1/chat/completions</code> with <code>"model": "{ep.name}"</code> (any OpenAI client, base URL <code>{location.origin}/openai/v1</code>).</p>
       <label>System prompt <small className="muted">optional</small>
         <input name="system" value={system} onChange={(e) => setSystem(e.target.value)} placeholder="You are a helpful assistant." />
       </label>
