@@ -6,6 +6,9 @@ import { Bars, LineChart, fmt } from './charts.js';
 import { EndpointMonitoring } from './endpoint-monitoring.js';
 import { ExplainRow } from './explain-waterfall.js';
 import { Link, navigate } from './router.js';
+import { sumOf } from './prom-text.js';
+import { ChatPlayground, useServedKind } from './chat-playground.js';
+import { LmMetrics } from './lm-metrics.js';
 import { ErrorBox, Loading, Status, Table, ago } from './ui.js';
 
 const pct = (ep: Endpoint) => {
@@ -68,6 +71,7 @@ function Deploy() {
 export function EndpointPage({ name }: { name: string }) {
   const { data: ep, error, setData } = useLoad(() => client.endpoints.get(name), [name], 3000);
   const [deleteError, setDeleteError] = useState<string>();
+  const lm = useServedKind(ep) === 'causal_lm';
   if (error && !ep) return <section><h1>{name}</h1><ErrorBox error={error} /></section>;
   if (!ep) return <Loading />;
   return (
@@ -83,11 +87,11 @@ export function EndpointPage({ name }: { name: string }) {
       <ErrorBox error={deleteError ?? ep.error ?? undefined} />
       <p className="muted">Model <Link to={`/models/${encodeURIComponent(ep.model)}`}>{ep.model}</Link> · {pct(ep)} · replicas {ep.replicas.ready} ready of {ep.replicas.current} (min {ep.replicas.min}, max {ep.replicas.max}) · <code>POST {ep.urls.predict}</code></p>
       <div className="grid2">
-        <TryIt ep={ep} />
+        {lm ? <ChatPlayground ep={ep} /> : <TryIt ep={ep} />}
         <Traffic ep={ep} onChange={setData} />
       </div>
       <LiveMetrics name={ep.name} />
-      <EndpointMonitoring ep={ep} onChange={setData} />
+      {lm ? <LmMetrics name={ep.name} /> : <EndpointMonitoring ep={ep} onChange={setData} />}
       <h2>Versions</h2>
       <Table label="versions serving" head={['Version', 'Weight', 'Replicas', 'Ready', 'Queue', 'In flight']}>
         {ep.versions.map((v) => <tr key={v.version}><td><Link to={`/models/${encodeURIComponent(ep.model)}/versions/${v.version}`}>{v.version}</Link></td><td>{v.weight}</td><td>{v.replicas}</td><td>{v.ready}</td><td>{v.queueDepth}</td><td>{v.inflight}</td></tr>)}
@@ -198,18 +202,6 @@ function LiveMetrics({ name }: { name: string }) {
         series={samples.some((p) => p.latencyMs !== undefined) ? [{ name: 'latency ms', points: samples.filter((p) => p.latencyMs !== undefined).map((p) => [p.t, p.latencyMs!]) }] : []} height={150} />
     </div>
   );
-}
-
-function sumOf(text: string, metric: string): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(metric)) continue;
-    const rest = line.slice(metric.length);
-    if (rest[0] !== '{' && rest[0] !== ' ') continue;
-    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(v)) total += v;
-  }
-  return total;
 }
 
 /** A form generated from the deployed version's signature; shows the prediction. */

@@ -29,7 +29,7 @@ export function cvOf(m: JobMetrics): Array<[string, { mean: number; std: number 
   return keys.filter((k) => typeof (cv[k] as { mean?: unknown } | undefined)?.mean === 'number').map((k) => [k, cv[k] as { mean: number; std: number }]);
 }
 
-function Tiles({ items }: { items: Array<[string, ReactNode]> }) {
+export function Tiles({ items }: { items: Array<[string, ReactNode]> }) {
   return <dl className="metrics">{items.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}</dl>;
 }
 

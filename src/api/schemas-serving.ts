@@ -70,6 +70,7 @@ const AutoscalingIn = Type.Object({
   cooldownMs: Type.Optional(Type.Integer({ minimum: 0, description: 'low load needed before scaling down (default 30000)' })),
   targetQueueDepth: Type.Optional(Type.Number({ minimum: 0, description: 'rows waiting per replica that trigger a scale-up (default 8)' })),
   targetLatencyMs: Type.Optional(Type.Number({ minimum: 0, description: 'mean latency that triggers a scale-up while requests wait (default 0: off)' })),
+  targetTokensPerSecond: Type.Optional(Type.Number({ minimum: 0, description: 'language models: generated tokens/s per replica that trigger a scale-up (default 0: off)' })),
 }, { additionalProperties: false });
 
 const LoggingIn = Type.Object({
@@ -130,7 +131,7 @@ export const EndpointSchema = Type.Object({
   traffic: Type.Array(Type.Object({ version: Type.Integer(), weight: Type.Number() })),
   replicas: Type.Object({ min: Type.Integer(), max: Type.Integer(), current: Type.Integer(), ready: Type.Integer() }),
   batching: Type.Object({ maxBatchSize: Type.Integer(), maxDelayMs: Type.Number() }),
-  autoscaling: Type.Object({ intervalMs: Type.Integer(), cooldownMs: Type.Integer(), targetQueueDepth: Type.Number(), targetLatencyMs: Type.Number() }),
+  autoscaling: Type.Object({ intervalMs: Type.Integer(), cooldownMs: Type.Integer(), targetQueueDepth: Type.Number(), targetLatencyMs: Type.Number(), targetTokensPerSecond: Type.Number() }),
   logging: Type.Object({ sampleRate: Type.Number(), retentionDays: Type.Number() }),
   shadow: ShadowOut,
   versions: Type.Array(Type.Object({

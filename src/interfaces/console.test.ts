@@ -486,4 +486,77 @@ describe('web console (chromium)', () => {
     await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
+
+  test('a language-model endpoint: the chat playground streams an answer, Stop ends it, the generation tiles count the tokens', async () => {
+    const key = (await s.tenant('chat')).developer;
+    const lines = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 200).join('\n');
+    assert.equal((await s.call('POST', '/v1/datasets?name=kjv-chat&format=text', { key, body: lines })).status, 201);
+    const job = await submit(s, {
+      type: 'train', name: 'chat-gpt', dataset: 'kjv-chat', task: 'language_modeling', text: 'text', tokenizer: { kind: 'char' },
+      model: { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: 96 }, training: { steps: 10, batchSize: 8, learningRate: 0.01, seed: 0 },
+    }, key);
+    assert.equal((await waitJob(s, job.id, { key })).status, 'succeeded');
+    const ep = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'chat-lm', model: 'chat-gpt', version: 1 } });
+    assert.equal(ep.status, 201, ep.text);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(0);
+    const page = watch(await context.newPage());
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    await page.goto(`${s.url}/endpoints/chat-lm`);
+    const chat = page.getByRole('form', { name: 'chat playground' });
+    await chat.getByRole('heading', { name: 'Chat playground' }).waitFor();
+    assert.equal(await page.getByRole('form', { name: 'try it' }).count(), 0, 'a language model has the playground, not the predict form');
+    const tiles = page.getByTestId('lm-metrics');
+    await tiles.getByText('time to first token').waitFor();
+
+    // Greedy (temperature 0: the range's Home key), 20 tokens: the whole answer streams in, and the usage of the last chunk shows.
+    await chat.locator('input[name=temperature]').press('Home');
+    await chat.getByText('Temperature 0').waitFor();
+    await chat.locator('input[name=maxTokens]').fill('20');
+    await chat.locator('textarea[name=message]').fill('Who made light?');
+    await chat.getByRole('button', { name: 'Send' }).click();
+    const answer = chat.locator('.chat-turn.assistant').last();
+    await answer.getByText('stopped at max tokens · 20 tokens').waitFor();
+    // A char tokenizer: one character per token.
+    assert.equal([...(await answer.locator('.chat-text').textContent())!].length, 20);
+    // The tiles: 20 tokens generated; occupancy and cache use as percentages.
+    await tiles.locator('div', { hasText: 'tokens generated' }).getByText('20', { exact: true }).waitFor();
+    assert.match(await tiles.locator('div', { hasText: 'batch occupancy' }).locator('dd').innerText(), /^\d+(\.\d)?%$/);
+    assert.match(await tiles.locator('div', { hasText: 'time to first token' }).locator('dd').innerText(), /^[\d.e-]+ ms$/);
+
+    // A slow network (DevTools throttling, 400 bytes/s: a chunk every half second or so): text shows before the answer ends, and Stop ends it.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 400, uploadThroughput: -1 });
+    // A fresh conversation (Clear), so that the prompt and 60 tokens fit the context of 96.
+    await chat.getByRole('button', { name: 'Clear' }).click();
+    // Temperature 1 (ten steps of 0.1 up): a barely trained model answers more than spaces.
+    for (let i = 0; i < 10; i++) await chat.locator('input[name=temperature]').press('ArrowRight');
+    await chat.getByText('Temperature 1', { exact: true }).waitFor();
+    await chat.locator('input[name=maxTokens]').fill('60');
+    await chat.locator('textarea[name=message]').fill('And then?');
+    await chat.getByRole('button', { name: 'Send' }).click();
+    const partial = chat.locator('.chat-turn.assistant').last();
+    // Some text (a barely trained model may answer spaces: any character counts), while the answer is still under way (no note yet).
+    await page.waitForFunction(() => {
+      type Node = { querySelector(s: string): { textContent: string | null } | null };
+      const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Node> } }).document;
+      const turns = doc.querySelectorAll('.chat-turn.assistant');
+      const t = turns[turns.length - 1];
+      return !!t?.querySelector('.chat-text')?.textContent && !t.querySelector('small');
+    });
+    await shot(page, '20-chat-playground');
+    await chat.getByRole('button', { name: 'Stop' }).click();
+    await partial.getByText('— stopped', { exact: true }).waitFor();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    const cut = [...(await partial.locator('.chat-text').textContent())!].length;
+    assert.ok(cut > 0 && cut < 60, `stopped after ${cut} of 60 tokens`);
+    assert.equal(await chat.getByRole('button', { name: 'Send' }).isDisabled(), true, 'no message typed');
+    assert.equal(await chat.getByRole('button', { name: 'Stop' }).isDisabled(), true);
+    await context.close();
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
 });

@@ -75,6 +75,9 @@ const SECTIONS: Section[] = [
       assert.match(out, /^causal_lm$/m, 'the downloaded folder imports back as a causal_lm');
       assert.match(out, /"prompt_tokens":12,"completion_tokens":40,"total_tokens":52/, 'the OpenAI completion counts its tokens');
       assert.match(out, /^data: \{"id":"chatcmpl-.*"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]$/m, 'the chat stream ends in [DONE]');
+      assert.match(out, /^aiaas_endpoint_generated_tokens_total\{[^}]*endpoint="kjv-gpt"\} [1-9]\d*$/m, 'the endpoint counts the tokens it generated');
+      assert.match(out, /^aiaas_endpoint_batch_occupancy\{[^}]*\} (0|1|0\.\d+)$/m, 'batch occupancy is a share');
+      assert.match(out, /"targetTokensPerSecond":2000/, 'autoscaling on tokens/s is set');
     },
   },
   {

@@ -5,7 +5,7 @@ import { Autoscaler, type LoadSample, type ScalingSettings } from './autoscaler.
 
 const settings: ScalingSettings = {
   replicas: { min: 1, max: 3 },
-  autoscaling: { intervalMs: 1000, cooldownMs: 5000, targetQueueDepth: 4, targetLatencyMs: 0 },
+  autoscaling: { intervalMs: 1000, cooldownMs: 5000, targetQueueDepth: 4, targetLatencyMs: 0, targetTokensPerSecond: 0 },
 };
 
 /** The load of one second, with `replicas` ready. */
@@ -16,6 +16,7 @@ function second(o: Partial<LoadSample> & { queue?: number; busy?: number } = {})
     busyMs: (o.busy ?? 0) * 1000 * (o.ready ?? replicas),
     latencySumMs: o.latencySumMs ?? 0,
     latencyCount: o.latencyCount ?? 0,
+    tokens: o.tokens ?? 0,
     replicas,
     ready: o.ready ?? replicas,
   };
@@ -89,4 +90,30 @@ test('a scale event made elsewhere (bounds changed) restarts the cool-down', () 
   a.noteScaled(t);
   for (let i = 0; i < 4; i++) assert.equal(tick(second({ replicas: 2 })).change, 0);
   assert.equal(tick(second({ replicas: 2 })).change, -1);
+});
+
+test('language models: tokens/s per replica over targetTokensPerSecond adds a replica, with or without a queue; off at 0', () => {
+  const lm = { ...settings, autoscaling: { ...settings.autoscaling, targetTokensPerSecond: 100 } };
+  // 450 tokens in 3 s (a late tick): 150 tokens/s on one replica, over 100; every sequence has a slot (no queue).
+  const up = new Autoscaler(0).decide(second({ tokens: 450, busy: 0.5 }), lm, 3000);
+  assert.equal(up.change, 1);
+  assert.match(up.change === 1 ? up.reason : '', /150 tokens\/s over 1 replica\(s\) > target 100 per replica/);
+  // Per replica: 150 tokens/s over two replicas is under the target.
+  assert.equal(new Autoscaler(0).decide(second({ tokens: 150, busy: 0.5, replicas: 2 }), lm, 1000).change, 0);
+  // The same load without the target: nothing (the replica is half busy, nothing waits).
+  assert.equal(new Autoscaler(0).decide(second({ tokens: 450, busy: 0.5 }), settings, 3000).change, 0);
+});
+
+test('language models: a replica is removed only if the others would stay under half the tokens/s target', () => {
+  const lm = { ...settings, autoscaling: { ...settings.autoscaling, targetTokensPerSecond: 100 } };
+  const a = new Autoscaler(0);
+  let t = 0;
+  const tick = (load: LoadSample) => a.decide(load, lm, (t += 1000));
+  // Two replicas 20% busy, 120 tokens/s: one would take 120 tokens/s, over half the target (50): kept past the cool-down.
+  for (let i = 0; i < 8; i++) assert.equal(tick(second({ busy: 0.2, tokens: 120, replicas: 2 })).change, 0, `t=${t}`);
+  // 40 tokens/s: one replica would be under 50; after the cool-down since the last busy tick, one goes.
+  for (let i = 0; i < 4; i++) assert.equal(tick(second({ busy: 0.2, tokens: 40, replicas: 2 })).change, 0, `t=${t}`);
+  const down = tick(second({ busy: 0.2, tokens: 40, replicas: 2 }));
+  assert.equal(down.change, -1);
+  assert.match(down.change === -1 ? down.reason : '', /low load for 5 s \(20% busy, queue 0, 40 tokens\/s\)/);
 });

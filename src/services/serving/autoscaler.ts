@@ -3,7 +3,8 @@
  * no threads, no timers, no clock of its own (`now` is given), so that tests drive it directly.
  *
  * A replica is added at once when the time-averaged queue depth per replica, the mean latency
- * (with requests waiting) or the busy fraction (with requests waiting) exceed their targets; one
+ * (with requests waiting), the busy fraction (with requests waiting) or, for language models,
+ * the generated tokens/s per replica exceed their targets; one
  * is removed only after `cooldownMs` of low load since the last scale event. Nothing is decided
  * while a replica is still starting: its capacity is not in the measurements yet.
  */
@@ -17,6 +18,11 @@ export interface AutoscalingSettings {
   targetQueueDepth: number;
   /** Scale up when the mean latency exceeds this while requests wait (0: off). */
   targetLatencyMs: number;
+  /**
+   * Language models: scale up when the tokens generated per second per ready replica exceed this
+   * (0: off); a replica is removed only if the others would stay under half of it.
+   */
+  targetTokensPerSecond: number;
 }
 
 export interface ScalingSettings {
@@ -33,6 +39,8 @@ export interface LoadSample {
   /** Latencies of the requests answered (sum, ms, and count). */
   latencySumMs: number;
   latencyCount: number;
+  /** Language models: tokens generated (all sequences). */
+  tokens: number;
   /** Replicas starting or ready, and of those ready. */
   replicas: number;
   ready: number;
@@ -65,13 +73,15 @@ export class Autoscaler {
     const span = Math.max(1, now - this.lastDecisionAt);
     this.lastDecisionAt = now;
     if (load.replicas > load.ready) return KEEP; // judge once the new replica serves
-    const { cooldownMs, targetQueueDepth, targetLatencyMs } = settings.autoscaling;
+    const { cooldownMs, targetQueueDepth, targetLatencyMs, targetTokensPerSecond } = settings.autoscaling;
     const n = Math.max(1, load.ready);
     const utilization = load.busyMs / (span * n);
     const avgQueue = load.queueRowMs / span;
     const latency = load.latencyCount > 0 ? load.latencySumMs / load.latencyCount : 0;
+    const tokensPerSecond = (load.tokens * 1000) / span;
     let up: string | undefined;
     if (avgQueue / n > targetQueueDepth) up = `queue depth ${fmt(avgQueue)} rows over ${n} replica(s) > target ${targetQueueDepth}`;
+    else if (targetTokensPerSecond > 0 && tokensPerSecond / n > targetTokensPerSecond) up = `${fmt(tokensPerSecond)} tokens/s over ${n} replica(s) > target ${targetTokensPerSecond} per replica`;
     else if (targetLatencyMs > 0 && latency > targetLatencyMs && avgQueue >= 1) up = `mean latency ${fmt(latency)} ms > target ${targetLatencyMs} ms`;
     else if (utilization > 0.9 && avgQueue >= 1) up = `replicas ${Math.round(utilization * 100)}% busy with requests waiting`;
     if (up) {
@@ -81,7 +91,7 @@ export class Autoscaler {
       return { change: 1, reason: up };
     }
     // Low load: the others could absorb the work of one replica at under half their capacity.
-    const quiet = avgQueue < 0.5 && (n <= 1 || (utilization * n) / (n - 1) < 0.5);
+    const quiet = avgQueue < 0.5 && (n <= 1 || ((utilization * n) / (n - 1) < 0.5 && (targetTokensPerSecond === 0 || tokensPerSecond / (n - 1) < targetTokensPerSecond / 2)));
     if (!quiet) {
       this.lastBusyAt = now;
       return KEEP;
@@ -89,7 +99,8 @@ export class Autoscaler {
     const floor = Math.max(1, settings.replicas.min);
     if (load.replicas <= floor || now - this.lastBusyAt < cooldownMs || now - this.lastScaleAt < cooldownMs) return KEEP;
     this.noteScaled(now);
-    return { change: -1, reason: `low load for ${Math.round(cooldownMs / 1000)} s (${Math.round(utilization * 100)}% busy, queue ${fmt(avgQueue)})` };
+    const tokens = load.tokens > 0 ? `, ${fmt(tokensPerSecond)} tokens/s` : '';
+    return { change: -1, reason: `low load for ${Math.round(cooldownMs / 1000)} s (${Math.round(utilization * 100)}% busy, queue ${fmt(avgQueue)}${tokens})` };
   }
 }
 

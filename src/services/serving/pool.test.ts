@@ -18,7 +18,7 @@ import { VersionPool, type PoolHooks, type PoolSettings } from './pool.js';
 const settings: PoolSettings = {
   replicas: { min: 1, max: 1 },
   batching: { maxBatchSize: 4, maxDelayMs: 0 },
-  autoscaling: { intervalMs: 60_000, cooldownMs: 60_000, targetQueueDepth: 1000, targetLatencyMs: 0 },
+  autoscaling: { intervalMs: 60_000, cooldownMs: 60_000, targetQueueDepth: 1000, targetLatencyMs: 0, targetTokensPerSecond: 0 },
 };
 const quiet: PoolHooks = { onScale: () => undefined, onBatch: () => undefined, onReplicaFailure: () => undefined };
 const chunked = (maxBatchSize: number): PoolSettings => ({ ...settings, batching: { maxBatchSize, maxDelayMs: 0 } });

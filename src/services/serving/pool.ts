@@ -137,6 +137,8 @@ export class VersionPool {
   /** Sequences waiting, integrated over time (sequence·ms) since the last autoscaling tick, and when that count last changed. */
   private waitingArea = 0;
   private waitingChangedAt = performance.now();
+  /** Tokens generated since the last autoscaling tick. */
+  private tokensGenerated = 0;
 
   constructor(
     readonly version: number,
@@ -284,6 +286,7 @@ export class VersionPool {
       const q = this.sequences.get(e.id);
       if (!q) continue;
       if (e.finish) this.sequences.delete(e.id);
+      if (e.token !== undefined) this.tokensGenerated++;
       q.sink.onToken(e);
     }
     this.dispatchSequences();
@@ -531,7 +534,8 @@ export class VersionPool {
       }
     }
     this.noteWaiting();
-    const load = { queueRowMs: this.queue.takeArea() + this.waitingArea, busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, replicas, ready };
+    const load = { queueRowMs: this.queue.takeArea() + this.waitingArea, busyMs, latencySumMs: this.latencySum, latencyCount: this.latencyCount, tokens: this.tokensGenerated, replicas, ready };
+    this.tokensGenerated = 0;
     this.latencySum = 0;
     this.latencyCount = 0;
     this.waitingArea = 0;

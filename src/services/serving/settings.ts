@@ -30,7 +30,7 @@ export interface EndpointSettingsInput {
 export const DEFAULT_SETTINGS: EndpointSettings = {
   replicas: { min: 1, max: 2 },
   batching: { maxBatchSize: 32, maxDelayMs: 0 },
-  autoscaling: { intervalMs: 1000, cooldownMs: 30_000, targetQueueDepth: 8, targetLatencyMs: 0 },
+  autoscaling: { intervalMs: 1000, cooldownMs: 30_000, targetQueueDepth: 8, targetLatencyMs: 0, targetTokensPerSecond: 0 },
   logging: { sampleRate: 0, retentionDays: 30 },
 };
 
@@ -46,7 +46,8 @@ export function settingsFrom(input: EndpointSettingsInput, base: EndpointSetting
   const s: EndpointSettings = {
     replicas: { min, max },
     batching: { ...base.batching, ...input.batching },
-    autoscaling: { ...base.autoscaling, ...input.autoscaling },
+    // Endpoints stored before targetTokensPerSecond existed have none: the default (off).
+    autoscaling: { ...DEFAULT_SETTINGS.autoscaling, ...base.autoscaling, ...input.autoscaling },
     // Endpoints stored before logging existed have none: the defaults (off).
     logging: { ...DEFAULT_SETTINGS.logging, ...base.logging, ...input.logging },
   };
@@ -63,5 +64,6 @@ export function settingsFrom(input: EndpointSettingsInput, base: EndpointSetting
   check(s.logging.sampleRate >= 0 && s.logging.sampleRate <= 1, 'logging.sampleRate', 'must be from 0 (off) to 1 (every request)');
   check(s.logging.retentionDays > 0 && s.logging.retentionDays <= 3650, 'logging.retentionDays', 'must be more than 0 and at most 3650');
   check(s.autoscaling.targetLatencyMs >= 0, 'autoscaling.targetLatencyMs', 'must not be negative (0 turns the latency target off)');
+  check(s.autoscaling.targetTokensPerSecond >= 0, 'autoscaling.targetTokensPerSecond', 'must not be negative (0 turns the tokens/s target off)');
   return s;
 }

@@ -148,7 +148,7 @@ class Generation implements OpenAiGeneration {
   async answer(): Promise<Record<string, unknown>> {
     await this.finished;
     return {
-      id: this.id, object: this.kind === 'chat' ? 'chat.completion' : 'text_completion', created: this.created, model: this.req.model,
+      id: this.id, object: this.kind === 'chat' ? 'chat.completion' : 'text_completion', created: this.created, model: this.req.model, system_fingerprint: this.fingerprint(),
       choices: this.choices.map((c) => this.kind === 'chat'
         ? { index: c.index, message: { role: 'assistant', content: c.text }, logprobs: this.chatLogprobs(c, 0), finish_reason: c.finish ?? 'stop' }
         : { index: c.index, text: c.text, logprobs: this.completionLogprobs(c, 0), finish_reason: c.finish ?? 'stop' }),
@@ -164,7 +164,12 @@ class Generation implements OpenAiGeneration {
   }
 
   private chunkHead(): Record<string, unknown> {
-    return { id: this.id, object: this.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: this.created, model: this.req.model };
+    return { id: this.id, object: this.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: this.created, model: this.req.model, system_fingerprint: this.fingerprint() };
+  }
+
+  /** OpenAI's backend fingerprint: here the model version that answered (`v2`), so a traffic split can be seen from the client. */
+  private fingerprint(): string {
+    return `v${this.target.served.version.version}`;
   }
 
   private onToken(c: Choice, e: TokenEvent): void {
