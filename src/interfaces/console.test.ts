@@ -484,6 +484,8 @@ describe('web console (chromium)', () => {
     await shadow.getByRole('button', { name: 'Remove shadow' }).click();
     await shadow.getByText('No shadow').waitFor();
     await context.close();
+    // The tests share one server and its replica budget: this endpoint leaves room for the next.
+    assert.equal((await s.call('DELETE', '/v1/endpoints/iris-watch', { key })).status, 200);
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
 
@@ -496,7 +498,7 @@ describe('web console (chromium)', () => {
       model: { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: 96 }, training: { steps: 10, batchSize: 8, learningRate: 0.01, seed: 0 },
     }, key);
     assert.equal((await waitJob(s, job.id, { key })).status, 'succeeded');
-    const ep = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'chat-lm', model: 'chat-gpt', version: 1 } });
+    const ep = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'chat-lm', model: 'chat-gpt', version: 1, replicas: { min: 1, max: 1 } } });
     assert.equal(ep.status, 201, ep.text);
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(0);
