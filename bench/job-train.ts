@@ -57,8 +57,8 @@ export async function startJobBench(dataDir: string): Promise<JobBench> {
       const seconds = perEpoch.reduce((a, e) => a + Number(e.data.seconds), 0);
       const samples = perEpoch.reduce((a, e) => a + Number(e.data.samplesPerSecond) * Number(e.data.seconds), 0);
       const m = done.metrics;
-      const trainSeconds = Number(m.trainSeconds ?? m.training?.seconds);
-      const trainRate = Number(m.trainSamplesPerSecond ?? m.training?.samplesPerSecond);
+      const trainSeconds = Number(m.trainSeconds ?? m.training?.trainSeconds);
+      const trainRate = Number(m.trainSamplesPerSecond ?? m.training?.trainSamplesPerSecond);
       return {
         samplesPerSecond: samples / seconds,
         stageSamplesPerSecond: trainRate,

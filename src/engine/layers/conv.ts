@@ -1,6 +1,6 @@
 /** conv2d and max/avg pooling with Keras' "valid"/"same" padding (same: extra pad at the end). */
 import type { Tensor } from '../graph.js';
-import { avgPool2d, conv2d as conv, maxPool2d } from '../ops/index.js';
+import { avgPool2d, conv2d as conv, conv2dGemm, maxPool2d } from '../ops/index.js';
 import { layerError, type LayerSpec, pair } from '../spec.js';
 import { activate, defaultInitializer } from './activations.js';
 import type { LayerContext, LayerImpl } from './types.js';
@@ -52,7 +52,9 @@ export const conv2d: LayerImpl = {
     const w = ctx.param(`${prefix}/kernel`, [f, c, kh, kw], l.kernelInitializer ?? defaultInitializer(l), c * kh * kw, f * kh * kw);
     // The bias goes through Conv's own input (fused in the kernel) rather than a broadcast Add.
     const b = l.useBias === false ? undefined : ctx.param(`${prefix}/bias`, [f], 'zeros');
-    return activate(conv(x, w, b, { strides: pair(l.strides, 1), pads: g.pads }), l.activation, l.alpha);
+    // Training graphs take im2col + Gemm (fast gradients); inference keeps Conv (ORT's NCHWc kernels for constant weights).
+    const op = ctx.training ? conv2dGemm : conv;
+    return activate(op(x, w, b, { strides: pair(l.strides, 1), pads: g.pads }), l.activation, l.alpha);
   },
 };
 

@@ -41,6 +41,9 @@ describe('layers', () => {
     const o = { dtype: 'float32' as const, samples: 10 };
     await gradCheck('conv_valid', [{ shape: [2, 2, 6, 6] }, { shape: [3, 2, 3, 3] }, { shape: [3] }], layer({ type: 'conv2d', filters: 3, kernelSize: 3, activation: 'tanh' }), o);
     await gradCheck('conv_same_s2', [{ shape: [2, 1, 7, 7] }, { shape: [2, 1, 3, 3] }, { shape: [2] }], layer({ type: 'conv2d', filters: 2, kernelSize: 3, strides: 2, padding: 'same' }), o);
+    // 8 input channels: training graphs take im2col + Gemm (conv2dGemm), inference keeps Conv.
+    await gradCheck('conv_gemm_same_s2', [{ shape: [2, 8, 7, 7] }, { shape: [3, 8, 3, 3] }, { shape: [3] }],
+      layer({ type: 'conv2d', filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh' }), o);
   });
   test('max/avg pooling with same padding', async () => {
     await gradCheck('maxpool_same', [{ shape: [2, 2, 5, 5] }], layer({ type: 'max_pool2d', poolSize: 2, padding: 'same' }));

@@ -1,5 +1,11 @@
 /** Every primitive op's gradient rule against central finite differences. */
+import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { emitGraph } from '../emit.js';
+import { Graph } from '../graph.js';
+import { Rng } from '../init.js';
+import { modelOf, withSession } from '../runtime.js';
 import { gradCheck } from '../testing/gradcheck.js';
 import * as op from './index.js';
 
@@ -85,6 +91,30 @@ describe('conv, pooling, gather', () => {
     await gradCheck('conv', [{ shape: [2, 1, 6, 6] }, { shape: [3, 1, 3, 3] }, { shape: [3] }], (x, w, b) => op.conv2d(x!, w!, b!), f32);
     await gradCheck('conv_s2p1', [{ shape: [2, 2, 7, 6] }, { shape: [3, 2, 3, 3] }], (x, w) => op.conv2d(x!, w!, undefined, { strides: [2, 2], pads: [1, 1, 1, 0] }), f32);
     await gradCheck('conv_5x5', [{ shape: [1, 3, 8, 8] }, { shape: [2, 3, 5, 5] }], (x, w) => op.conv2d(x!, w!, undefined, { strides: [1, 2] }), f32);
+  });
+  test('conv2dGemm (im2col + Gemm, training graphs): valid, strided and padded, one and several channels (float32)', async () => {
+    const f32 = { dtype: 'float32' as const, samples: 12 };
+    const c = op.GEMM_MIN_CHANNELS;
+    await gradCheck('convg', [{ shape: [2, c, 6, 6] }, { shape: [3, c, 3, 3] }, { shape: [3] }], (x, w, b) => op.conv2dGemm(x!, w!, b!), f32);
+    await gradCheck('convg_3x2', [{ shape: [2, c, 6, 5] }, { shape: [3, c, 3, 2] }, { shape: [3] }], (x, w, b) => op.conv2dGemm(x!, w!, b!), f32);
+    await gradCheck('convg_s2p1', [{ shape: [2, c, 7, 6] }, { shape: [3, c, 3, 3] }], (x, w) => op.conv2dGemm(x!, w!, undefined, { strides: [2, 2], pads: [1, 1, 1, 0] }), f32);
+    // Training (conv2dGemm) and inference (conv2d) graphs must compute the same function of the same weights.
+    const rng = new Rng(3);
+    for (const [x, w, o] of [[[2, c, 7, 6], [3, c, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 0] }], [[3, c + 1, 9, 8], [4, c + 1, 5, 4], {}]] as const) {
+      const g = new Graph('float32');
+      const [tx, tw, tb] = [g.placeholder('x', [...x]), g.placeholder('w', [...w]), g.placeholder('b', [w[0]])];
+      const opts = o as op.Conv2dOptions;
+      const graph = emitGraph(g, {
+        name: 'same', inputs: [tx, tw, tb],
+        outputs: [{ tensor: op.conv2dGemm(tx, tw, tb, opts), name: 'gemm' }, { tensor: op.conv2d(tx, tw, tb, opts), name: 'conv' }],
+      });
+      const feed = (shape: readonly number[]) => new ort.Tensor('float32', Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.uniform(-1, 1)), [...shape]);
+      const out = await withSession(modelOf(graph), {}, (s) => s.run({ x: feed(x), w: feed(w), b: feed([w[0]]) }));
+      const [a, b] = [out.gemm!.data as Float32Array, out.conv!.data as Float32Array];
+      assert.deepEqual(out.gemm!.dims, out.conv!.dims);
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-4, `element ${i}: ${a[i]} vs ${b[i]}`);
+    }
+    await gradCheck('convg_5x5', [{ shape: [1, c, 8, 8] }, { shape: [2, c, 5, 5] }], (x, w) => op.conv2dGemm(x!, w!, undefined, { strides: [1, 2] }), f32);
   });
   test('max pooling (float64) and average pooling with padding (float32)', async () => {
     await gradCheck('maxpool', [{ shape: [2, 2, 4, 6] }], (x) => op.maxPool2d(x!, { kernel: [2, 2] }));
