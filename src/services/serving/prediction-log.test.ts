@@ -17,6 +17,7 @@ import { predictionLogs } from '../../infra/store/migrations/0006-prediction-log
 import { predictionLogRequests } from '../../infra/store/migrations/0013-prediction-log-requests.js';
 import type { PredictionLogRequestsTable } from '../../infra/store/tables-registry.js';
 import { ManualClock } from '../../infra/testing/manual-clock.js';
+import { storeTest } from '../../infra/testing/store-engines.js';
 import { irisClassifier } from '../../ml/testing/onnx-fixtures.js';
 import { outputRoles, type Feeds } from './codec/instances.js';
 import { Endpoint } from './endpoint.js';
@@ -114,7 +115,8 @@ test('a queue full by rows or by bytes drops the request and counts its rows', a
   assert.match(await registry.metrics(), /aiaas_prediction_log_dropped_rows_total\{tenant="t",endpoint="ep_full",reason="queue_full"\} 5/);
 });
 
-test('raw bodies are kept as sent, one record per request, and read back row by row across pages', async () => {
+storeTest('raw bodies are kept as sent, one record per request, and read back row by row across pages', async (engine) => {
+  const db = await engine.open();
   const ep = endpoint('ep_raw', { sampleRate: 1 });
   const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep]);
   const sent: Array<{ id: string; rows: unknown[]; predictions: unknown[] }> = [];
