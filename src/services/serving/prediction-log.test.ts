@@ -132,15 +132,17 @@ storeTest('raw bodies are kept as sent, one record per request, and read back ro
   await log.flush();
   const records = await db.selectFrom('prediction_log_requests').select(['request_id', 'rows']).where('endpoint_id', '=', ep.row.id).execute();
   assert.deepEqual(records.map((r) => [r.request_id, r.rows]).sort(), [['raw0', 2], ['raw1', 1], ['raw2', 2], ['raw3', 1]]);
-  const read: Array<{ requestId: string; input: unknown; output: unknown }> = [];
-  let cursor: string | undefined;
-  do {
-    const page = await log.list(ep, { limit: 2, cursor });
-    read.push(...page.data);
-    cursor = page.next ?? undefined;
-  } while (cursor);
   const expected = sent.flatMap((q) => q.rows.map((input, r) => ({ requestId: q.id, input, output: q.predictions[r] }))).reverse();
-  assert.deepEqual(read.map(({ requestId, input, output }) => ({ requestId, input, output })), expected, 'newest first, every row once');
+  for (const limit of [1, 2, 6]) {
+    const read: Array<{ requestId: string; input: unknown; output: unknown }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await log.list(ep, { limit, cursor });
+      read.push(...page.data);
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    assert.deepEqual(read.map(({ requestId, input, output }) => ({ requestId, input, output })), expected, `pages of ${limit}: newest first, every row once`);
+  }
   const window = await log.window(ep, 1, '1970-01-01T00:00:00.000Z', '9999-01-01T00:00:00.000Z', 3);
   assert.deepEqual(window, expected.slice(0, 3).map(({ input, output }) => ({ input, output })));
 });

@@ -74,8 +74,8 @@ export interface PredictionQuery {
 
 export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
-/** Requests read per query while a page or a drift window is filled. */
-const READ_REQUESTS = 100;
+/** Records (requests) read per query at most while a page or a drift window is filled (each has a row at least, so as many as the rows still wanted). */
+const READ_REQUESTS = 1000;
 
 export class PredictionLog {
   private queue = new LogQueue();
@@ -197,20 +197,21 @@ export class PredictionLog {
     const limit = q.limit ?? DEFAULT_PAGE;
     const data: LoggedPrediction[] = [];
     let last: { at: string; id: string; row: number } | undefined;
-    let after = q.cursor ? readCursor(q.cursor) : undefined;
+    // The cursor's own request is read again, for its rows before the cursor's; later queries start past the last record read.
+    let after: { at: string; id: string; row: number; inclusive: boolean } | undefined = q.cursor ? { ...readCursor(q.cursor), inclusive: true } : undefined;
     for (;;) {
       let query = this.db.selectFrom('prediction_log_requests').selectAll().where('endpoint_id', '=', ep.row.id);
       if (q.from) query = query.where('at', '>=', q.from);
       if (q.to) query = query.where('at', '<', q.to);
       if (after) {
-        const { at, id } = after;
-        // The cursor's own request too, for its rows before the cursor's.
-        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<=', id)])]));
+        const { at, id, inclusive } = after;
+        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', inclusive ? '<=' : '<', id)])]));
       }
-      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(READ_REQUESTS).execute();
+      const chunk = Math.min(READ_REQUESTS, limit + 1 - data.length);
+      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(chunk).execute();
       for (const r of records) {
         const rows = recordRows(r);
-        const below = after && r.id === after.id && r.at === after.at ? after.row : rows.length;
+        const below = after?.inclusive && r.id === after.id && r.at === after.at ? after.row : rows.length;
         for (let i = Math.min(below, rows.length) - 1; i >= 0; i--) {
           if (data.length === limit) return { data, next: writeCursor(last!) };
           data.push({ at: r.at, requestId: r.request_id, version: r.version, latencyMs: r.latency_ms, ...rows[i]! });
@@ -218,8 +219,8 @@ export class PredictionLog {
         }
       }
       const end = records[records.length - 1];
-      if (records.length < READ_REQUESTS || !end) return { data, next: null };
-      after = { at: end.at, id: end.id, row: 0 };
+      if (records.length < chunk || !end) return { data, next: null };
+      after = { at: end.at, id: end.id, row: 0, inclusive: false };
     }
   }
 
@@ -235,10 +236,11 @@ export class PredictionLog {
         const { at, id } = after;
         query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
       }
-      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(READ_REQUESTS).execute();
+      const chunk = Math.min(READ_REQUESTS, max - out.length);
+      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(chunk).execute();
       for (const r of records) out.push(...recordRows(r).reverse());
       const end = records[records.length - 1];
-      if (records.length < READ_REQUESTS || !end) break;
+      if (records.length < chunk || !end) break;
       after = end;
     }
     return out.slice(0, max);
