@@ -68,8 +68,11 @@ export interface PredictionUsageTable {
   requests: number;
 }
 
-/** One logged prediction row (services/serving/prediction-log.ts); input and output are JSON. */
-export interface PredictionLogsTable {
+/**
+ * One logged request (services/serving/prediction-log.ts): its body (`input`) and answer
+ * (`output`) as JSON text, split into its `rows` predicted rows when read.
+ */
+export interface PredictionLogRequestsTable {
   id: string;
   tenant_id: string;
   endpoint_id: string;
@@ -77,8 +80,10 @@ export interface PredictionLogsTable {
   request_id: string;
   version: number;
   latency_ms: number;
+  rows: number;
   input: string;
   output: string;
+  array_tensor: string | null;
 }
 
 /** Per-tenant serving quotas; null: the default (services/serving/quotas.ts). */
@@ -95,6 +100,6 @@ export interface RegistryTables {
   model_versions: ModelVersionsTable;
   endpoints: EndpointsTable;
   prediction_usage: PredictionUsageTable;
-  prediction_logs: PredictionLogsTable;
+  prediction_log_requests: PredictionLogRequestsTable;
   serving_quotas: ServingQuotasTable;
 }

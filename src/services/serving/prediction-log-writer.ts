@@ -1,7 +1,7 @@
 /**
- * The prediction log's writer thread: batches of logged requests from the main thread, turned
- * into rows (JSON) and inserted with a store connection of its own, so that none of that work
- * (parsing bodies again, serialising rows, SQLite's synchronous writes) runs on the thread that
+ * The prediction log's writer thread: batches of logged requests from the main thread, inserted
+ * (one record per request) with a store connection of its own, so that none of that work (the
+ * inserts, SQLite's synchronous writes, printing the rows of tensor calls) runs on the thread that
  * answers HTTP for every endpoint.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -31,7 +31,11 @@ port.on('message', (msg: ToWriter) => {
       result = await writeBatch(await store, msg.batch);
     } catch (err) {
       const failed: Record<string, number> = {};
-      for (const item of msg.batch.items) failed[item.endpointId] = (failed[item.endpointId] ?? 0) + item.rows;
+      const { endpoints, endpoint, rows } = msg.batch;
+      for (let i = 0; i < endpoint.length; i++) {
+        const ep = endpoints[endpoint[i]!];
+        if (ep) failed[ep.endpointId] = (failed[ep.endpointId] ?? 0) + rows[i]!;
+      }
       result = { written: {}, failed, errors: [`the prediction log's store could not be opened: ${(err as Error).message}`] };
     }
     port.postMessage({ id: msg.id, result } satisfies FromWriter);

@@ -1,20 +1,28 @@
 /**
  * The prediction log on its own, on a real store: sampling by the endpoint's rate, retention
- * (with a clock the test moves), and what a deleted endpoint leaves (nothing).
+ * (with a clock the test moves), what a deleted endpoint leaves (nothing), raw bodies read back
+ * row by row across pages, and rows of the older layout carried over.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../infra/logger.js';
 import { openStore, type Db } from '../../infra/store/database.js';
+import { predictionLogs } from '../../infra/store/migrations/0006-prediction-logs.js';
+import { predictionLogRequests } from '../../infra/store/migrations/0013-prediction-log-requests.js';
+import type { PredictionLogRequestsTable } from '../../infra/store/tables-registry.js';
 import { ManualClock } from '../../infra/testing/manual-clock.js';
+import { storeTest } from '../../infra/testing/store-engines.js';
 import { irisClassifier } from '../../ml/testing/onnx-fixtures.js';
 import { outputRoles, type Feeds } from './codec/instances.js';
 import { Endpoint } from './endpoint.js';
 import { PredictionLog } from './prediction-log.js';
+import { recordRows } from './prediction-log-records.js';
 import { DEFAULT_SETTINGS, settingsFrom } from './settings.js';
 
 let home: string;
@@ -87,7 +95,7 @@ test('discard forgets queued rows and deletes written ones', async () => {
   log.offer(ep, spec, call(2), 2, performance.now());
   await log.discard(ep.row.id);
   await log.flush();
-  const left = await db.selectFrom('prediction_logs').select('id').where('endpoint_id', '=', ep.row.id).execute();
+  const left = await db.selectFrom('prediction_log_requests').select('id').where('endpoint_id', '=', ep.row.id).execute();
   assert.equal(left.length, 0);
 });
 
@@ -105,4 +113,50 @@ test('a queue full by rows or by bytes drops the request and counts its rows', a
   log.offer(ep, spec, body(2), 2, performance.now(), 'too-many-bytes');
   assert.deepEqual((await log.list(ep, {})).data.map((r) => r.requestId), ['fits']);
   assert.match(await registry.metrics(), /aiaas_prediction_log_dropped_rows_total\{tenant="t",endpoint="ep_full",reason="queue_full"\} 5/);
+});
+
+storeTest('raw bodies are kept as sent, one record per request, and read back row by row across pages', async (engine) => {
+  const db = await engine.open();
+  const ep = endpoint('ep_raw', { sampleRate: 1 });
+  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep]);
+  const sent: Array<{ id: string; rows: unknown[]; predictions: unknown[] }> = [];
+  for (let i = 0; i < 4; i++) {
+    // Rows of numbers (shown under the input tensor's name) and named rows; bodies as Node hands them over: slices of a shared buffer.
+    const rows = i % 2 === 0 ? [[i, 1, 2, 3], [i, 4, 5, 6.5]] : [{ sepal_length: i, sepal_width: 1, petal_length: 1, petal_width: 1, color: 'blue' }];
+    const predictions = rows.map((_, r) => ({ label: 'setosa', probabilities: [i, r, 0] }));
+    const text = Buffer.from(JSON.stringify({ instances: rows }));
+    const json = Buffer.concat([text.subarray(0, 5), text.subarray(5)]);
+    log.offer(ep, spec, { json, answer: JSON.stringify({ predictions, model: 'iris', version: 1 }) }, rows.length, performance.now(), `raw${i}`);
+    sent.push({ id: `raw${i}`, rows: rows.map((r) => (Array.isArray(r) ? { features: r } : r)), predictions });
+  }
+  await log.flush();
+  const records = await db.selectFrom('prediction_log_requests').select(['request_id', 'rows']).where('endpoint_id', '=', ep.row.id).execute();
+  assert.deepEqual(records.map((r) => [r.request_id, r.rows]).sort(), [['raw0', 2], ['raw1', 1], ['raw2', 2], ['raw3', 1]]);
+  const expected = sent.flatMap((q) => q.rows.map((input, r) => ({ requestId: q.id, input, output: q.predictions[r] }))).reverse();
+  for (const limit of [1, 2, 6]) {
+    const read: Array<{ requestId: string; input: unknown; output: unknown }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await log.list(ep, { limit, cursor });
+      read.push(...page.data);
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    assert.deepEqual(read.map(({ requestId, input, output }) => ({ requestId, input, output })), expected, `pages of ${limit}: newest first, every row once`);
+  }
+  const window = await log.window(ep, 1, '1970-01-01T00:00:00.000Z', '9999-01-01T00:00:00.000Z', 3);
+  assert.deepEqual(window, expected.slice(0, 3).map(({ input, output }) => ({ input, output })));
+});
+
+test('rows logged one per record before (migration 0013) are carried over as one-row requests', async () => {
+  const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(':memory:') }) });
+  await predictionLogs.up(old);
+  await old.insertInto('prediction_logs').values({
+    id: 'pl_1_000000', tenant_id: 't', endpoint_id: 'ep', at: '2026-01-01T00:00:00.000Z', request_id: 'req', version: 2, latency_ms: 1.5,
+    input: JSON.stringify({ sepal_length: 1, color: null }), output: JSON.stringify({ label: 'setosa' }),
+  }).execute();
+  await predictionLogRequests.up(old);
+  const [r] = (await old.selectFrom('prediction_log_requests').selectAll().execute()) as PredictionLogRequestsTable[];
+  assert.equal(r.rows, 1);
+  assert.deepEqual(recordRows(r), [{ input: { sepal_length: 1, color: null }, output: { label: 'setosa' } }]);
+  await old.destroy();
 });

@@ -1,16 +1,17 @@
 /**
  * Prediction logging: the rows of a sampled share of an endpoint's requests (its
  * `logging.sampleRate`), with their answers, version, latency, request id and time, kept in the
- * store (`prediction_logs`, one row per predicted row) for GET …/predictions and drift.
+ * store for GET …/predictions and drift: one record per request (`prediction_log_requests`: the
+ * body and the answer as JSON text, and the row count), split into its rows when read.
  *
  * Nothing of it runs on the request path but a coin toss and a push: the data plane hands over
  * the request as it already holds it (feeds and output tensors, or the raw JSON body and the
- * answer text a replica wrote), and a bounded queue keeps it. When the queue is flushed (a timer,
- * or a full batch, after the request has been answered) it goes as one message to the writer
- * thread (./prediction-log-writer.ts), which turns it into rows and multi-row inserts on a store
- * connection of its own (without store options, for tests, the same code runs inline). When the
- * queue is full a request's rows are dropped and counted (`aiaas_prediction_log_dropped_rows_total`),
- * never waited for.
+ * answer text a replica wrote), and a bounded queue keeps it in columns (./prediction-log-queue.ts).
+ * When the queue is flushed (a timer, or a full batch, after the request has been answered) it
+ * goes as one message to the writer thread (./prediction-log-writer.ts), which inserts it in one
+ * transaction on a store connection of its own (without store options, for tests, the same code
+ * runs inline). When the queue is full a request's rows are dropped and counted
+ * (`aiaas_prediction_log_dropped_rows_total`), never waited for.
  */
 import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
@@ -19,12 +20,12 @@ import { newId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import { SeriesCounter } from '../../infra/prometheus-series.js';
 import type { Db, StoreOptions } from '../../infra/store/database.js';
-import type { PredictionLogsTable } from '../../infra/store/tables-registry.js';
 import type { RawRow } from './codec/feed-rows.js';
 import type { Prediction } from './codec/instances.js';
 import type { PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
-import { writeBatch, type LogBatch, type LoggedCall, type WriteResult } from './prediction-log-records.js';
+import { LogQueue } from './prediction-log-queue.js';
+import { recordRows, writeBatch, type LogBatch, type LoggedCall, type LoggedRow, type WriteResult } from './prediction-log-records.js';
 import type { FromWriter, ToWriter } from './prediction-log-writer.js';
 
 export type { LoggedCall } from './prediction-log-records.js';
@@ -71,24 +72,13 @@ export interface PredictionQuery {
   cursor?: string;
 }
 
-interface Queued {
-  ep: Endpoint;
-  spec: PredictSpec;
-  at: string;
-  requestId: string;
-  latencyMs: number;
-  rows: number;
-  bytes: number;
-  call: LoggedCall;
-}
-
 export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
+/** Records (requests) read per query at most while a page or a drift window is filled (each has a row at least, so as many as the rows still wanted). */
+const READ_REQUESTS = 1000;
 
 export class PredictionLog {
-  private queue: Queued[] = [];
-  private queuedRows = 0;
-  private queuedBytes = 0;
+  private queue = new LogQueue();
   private flushing: Promise<void> = Promise.resolve();
   private flushSoon = false;
   private timer: NodeJS.Timeout | undefined;
@@ -156,7 +146,7 @@ export class PredictionLog {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       w.ref();
-      w.postMessage({ type: 'write', id, batch } satisfies ToWriter);
+      w.postMessage({ type: 'write', id, batch } satisfies ToWriter, [batch.bodies]);
     });
   }
 
@@ -168,15 +158,13 @@ export class PredictionLog {
     const rate = ep.settings.logging.sampleRate;
     if (rate <= 0 || (rate < 1 && this.options.random() >= rate)) return;
     const bytes = callBytes(call);
-    if (this.queuedRows + rows > this.options.queueRows || this.queuedBytes + bytes > this.options.queueBytes) {
+    if (this.queue.rows + rows > this.options.queueRows || this.queue.bytes + bytes > this.options.queueBytes) {
       this.dropped.series({ tenant: ep.row.tenant_id, endpoint: ep.row.name, reason: 'queue_full' }).inc(rows);
       return;
     }
     const latencyMs = performance.now() - startedAt;
-    this.queue.push({ ep, spec, call: ownBytes(call), rows, bytes, latencyMs, at: new Date(this.options.now() - latencyMs).toISOString(), requestId: requestId ?? newId('req') });
-    this.queuedRows += rows;
-    this.queuedBytes += bytes;
-    if (this.queuedRows >= this.options.batchRows && !this.flushSoon) {
+    this.queue.push(ep, spec, call, rows, bytes, this.options.now() - latencyMs, latencyMs, requestId ?? newId('req'));
+    if (this.queue.rows >= this.options.batchRows && !this.flushSoon) {
       this.flushSoon = true;
       // After the answer is written, not inside this request.
       setImmediate(() => {
@@ -195,35 +183,67 @@ export class PredictionLog {
 
   /** Forgets an endpoint's queued rows and deletes its logged ones (the endpoint is being deleted). */
   async discard(endpointId: string): Promise<void> {
-    this.dropQueued((q) => q.ep.row.id === endpointId);
+    this.queue.discard(endpointId);
     await this.flushing;
-    await this.db.deleteFrom('prediction_logs').where('endpoint_id', '=', endpointId).execute();
+    await this.db.deleteFrom('prediction_log_requests').where('endpoint_id', '=', endpointId).execute();
   }
 
-  /** The logged predictions of an endpoint, newest first, one page at a time (`next` is the cursor of the next). */
+  /**
+   * The logged predictions of an endpoint, newest first (a request's rows last to first), one page
+   * at a time (`next` is the cursor of the next: the last row's request and index).
+   */
   async list(ep: Endpoint, q: PredictionQuery): Promise<{ data: LoggedPrediction[]; next: string | null }> {
     await this.flush();
     const limit = q.limit ?? DEFAULT_PAGE;
-    let query = this.db.selectFrom('prediction_logs').selectAll().where('endpoint_id', '=', ep.row.id);
-    if (q.from) query = query.where('at', '>=', q.from);
-    if (q.to) query = query.where('at', '<', q.to);
-    if (q.cursor) {
-      const [at, id] = readCursor(q.cursor);
-      query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
+    const data: LoggedPrediction[] = [];
+    let last: { at: string; id: string; row: number } | undefined;
+    // The cursor's own request is read again, for its rows before the cursor's; later queries start past the last record read.
+    let after: { at: string; id: string; row: number; inclusive: boolean } | undefined = q.cursor ? { ...readCursor(q.cursor), inclusive: true } : undefined;
+    for (;;) {
+      let query = this.db.selectFrom('prediction_log_requests').selectAll().where('endpoint_id', '=', ep.row.id);
+      if (q.from) query = query.where('at', '>=', q.from);
+      if (q.to) query = query.where('at', '<', q.to);
+      if (after) {
+        const { at, id, inclusive } = after;
+        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', inclusive ? '<=' : '<', id)])]));
+      }
+      const chunk = Math.min(READ_REQUESTS, limit + 1 - data.length);
+      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(chunk).execute();
+      for (const r of records) {
+        const rows = recordRows(r);
+        const below = after?.inclusive && r.id === after.id && r.at === after.at ? after.row : rows.length;
+        for (let i = Math.min(below, rows.length) - 1; i >= 0; i--) {
+          if (data.length === limit) return { data, next: writeCursor(last!) };
+          data.push({ at: r.at, requestId: r.request_id, version: r.version, latencyMs: r.latency_ms, ...rows[i]! });
+          last = { at: r.at, id: r.id, row: i };
+        }
+      }
+      const end = records[records.length - 1];
+      if (records.length < chunk || !end) return { data, next: null };
+      after = { at: end.at, id: end.id, row: 0, inclusive: false };
     }
-    const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return { data: page.map(shown), next: rows.length > limit && last ? writeCursor(last.at, last.id) : null };
   }
 
   /** The inputs and outputs `version` of an endpoint logged in [from, to) (for drift), newest first, at most `max` rows. */
-  async window(ep: Endpoint, version: number, from: string, to: string, max: number): Promise<Array<{ input: RawRow; output: Prediction }>> {
+  async window(ep: Endpoint, version: number, from: string, to: string, max: number): Promise<LoggedRow[]> {
     await this.flush();
-    const rows = await this.db.selectFrom('prediction_logs').select(['input', 'output'])
-      .where('endpoint_id', '=', ep.row.id).where('at', '>=', from).where('at', '<', to).where('version', '=', version)
-      .orderBy('at', 'desc').orderBy('id', 'desc').limit(max).execute();
-    return rows.map((r) => ({ input: JSON.parse(r.input) as RawRow, output: JSON.parse(r.output) as Prediction }));
+    const out: LoggedRow[] = [];
+    let after: { at: string; id: string } | undefined;
+    while (out.length < max) {
+      let query = this.db.selectFrom('prediction_log_requests').select(['at', 'id', 'input', 'output', 'array_tensor'])
+        .where('endpoint_id', '=', ep.row.id).where('at', '>=', from).where('at', '<', to).where('version', '=', version);
+      if (after) {
+        const { at, id } = after;
+        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
+      }
+      const chunk = Math.min(READ_REQUESTS, max - out.length);
+      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(chunk).execute();
+      for (const r of records) out.push(...recordRows(r).reverse());
+      const end = records[records.length - 1];
+      if (records.length < chunk || !end) break;
+      after = end;
+    }
+    return out.slice(0, max);
   }
 
   /** This log's clock (ms since the epoch): the end of a drift window. */
@@ -237,36 +257,14 @@ export class PredictionLog {
     this.lastPurge = now;
     for (const ep of this.endpoints()) {
       const before = new Date(now - ep.settings.logging.retentionDays * 86_400_000).toISOString();
-      await this.db.deleteFrom('prediction_logs').where('endpoint_id', '=', ep.row.id).where('at', '<', before).execute();
+      await this.db.deleteFrom('prediction_log_requests').where('endpoint_id', '=', ep.row.id).where('at', '<', before).execute();
     }
-  }
-
-  private dropQueued(match: (q: Queued) => boolean): void {
-    const kept = this.queue.filter((q) => !match(q));
-    this.queuedRows = kept.reduce((n, q) => n + q.rows, 0);
-    this.queuedBytes = kept.reduce((n, q) => n + q.bytes, 0);
-    this.queue = kept;
   }
 
   private async writeQueued(): Promise<void> {
-    const queued = this.queue;
-    this.queue = [];
-    this.queuedRows = 0;
-    this.queuedBytes = 0;
-    const specs = new Map<PredictSpec, number>();
-    const batch: LogBatch = { specs: [], items: [] };
-    const names = new Map<string, { tenant: string; endpoint: string }>();
-    for (const q of queued) {
-      if (q.ep.deleted) continue;
-      let spec = specs.get(q.spec);
-      if (spec === undefined) {
-        specs.set(q.spec, (spec = batch.specs.length));
-        batch.specs.push(q.spec);
-      }
-      names.set(q.ep.row.id, { tenant: q.ep.row.tenant_id, endpoint: q.ep.row.name });
-      batch.items.push({ tenantId: q.ep.row.tenant_id, endpointId: q.ep.row.id, spec, at: q.at, requestId: q.requestId, latencyMs: q.latencyMs, rows: q.rows, call: q.call });
-    }
-    if (batch.items.length > 0) {
+    const { batch, endpoints } = this.queue.take();
+    if (batch.endpoint.length > 0) {
+      const names = new Map(endpoints.map((ep) => [ep.row.id, { tenant: ep.row.tenant_id, endpoint: ep.row.name }]));
       const result = await this.write(batch);
       for (const [id, n] of Object.entries(result.written)) this.written.series(names.get(id)!).inc(n);
       for (const [id, n] of Object.entries(result.failed)) this.dropped.series({ ...names.get(id)!, reason: 'store_error' }).inc(n);
@@ -286,27 +284,14 @@ function callBytes(call: LoggedCall): number {
   return n;
 }
 
-/**
- * A raw body that is a slice of a larger buffer (Buffer.concat takes small ones from Node's shared
- * pool) copied out, so the queue holds only its bytes and the writer is sent only them.
- */
-function ownBytes(call: LoggedCall): LoggedCall {
-  if (!('json' in call) || call.json.byteLength === call.json.buffer.byteLength) return call;
-  return { json: call.json.slice(), answer: call.answer };
+function writeCursor(c: { at: string; id: string; row: number }): string {
+  return Buffer.from(JSON.stringify([c.at, c.id, c.row])).toString('base64url');
 }
 
-function shown(r: PredictionLogsTable): LoggedPrediction {
-  return { at: r.at, requestId: r.request_id, version: r.version, latencyMs: r.latency_ms, input: JSON.parse(r.input) as RawRow, output: JSON.parse(r.output) as Prediction };
-}
-
-function writeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
-
-function readCursor(cursor: string): [string, string] {
+function readCursor(cursor: string): { at: string; id: string; row: number } {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]];
+    if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'string' && Number.isInteger(v[2]) && v[2] >= 0) return { at: v[0], id: v[1], row: v[2] };
   } catch {
     /* refused below */
   }
