@@ -6,7 +6,7 @@
  * ones the forest grower uses.
  */
 import { canSplitHessian } from './criteria.js';
-import { HistogramScratch, NodeRows, SparseRows } from './histogram.js';
+import { RowHistograms, SparseRows, rowMajorBins } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
 import type { BinnedLayout } from './partition.js';
 import { BestSplit, GradientScan } from './split-scan.js';
@@ -63,21 +63,19 @@ export class BoostingGrower {
   private readonly histSize: number;
   private readonly layout: BinnedLayout;
   private readonly partScratch: Int32Array;
-  /** Gathered (g, h) — or g alone for the squared error, whose hessian is the count. */
-  private rows: NodeRows;
-  private readonly rowsG: NodeRows;
-  private readonly rowsGH: NodeRows;
-  private readonly scratch = new HistogramScratch(3);
   private readonly scanner: GradientScan;
   private readonly best = new BestSplit(3, 0);
-  private stats: Float64Array[] = [];
+  /** The current tree's gradients and hessians (null: all 1, the squared error). */
+  private g: Float64Array = new Float64Array(0);
+  private h: Float64Array | null = null;
   private readonly allFeatures: Int32Array;
   private readonly activeScratch: Int32Array;
-  /** CSR rows of the non-default cells, when the data is sparse. */
+  /** CSR rows of the non-default cells when the data is sparse, else the dense builder (row-major bins). */
   private readonly sparseRows: SparseRows | null;
+  private readonly dense: RowHistograms | null;
 
   constructor(
-    private readonly bins: Uint8Array,
+    bins: Uint8Array,
     private readonly n: number,
     F: number,
     private readonly thresholds: Float64Array[],
@@ -90,11 +88,9 @@ export class BoostingGrower {
     this.offset = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f]! + this.nBins[f]! + 1;
     this.histSize = this.offset[F]! * 3;
-    this.rowsG = new NodeRows(n, 1);
-    this.rowsGH = new NodeRows(n, 2);
-    this.rows = this.rowsGH;
     this.scanner = new GradientScan(P.minSamplesLeaf, P.l2);
     this.sparseRows = SparseRows.of(bins, n, this.offset);
+    this.dense = this.sparseRows ? null : new RowHistograms(rowMajorBins(bins, n, F), F, this.offset, this.nBins);
     this.allFeatures = Int32Array.from({ length: F }, (_, f) => f);
     this.activeScratch = new Int32Array(F);
   }
@@ -105,8 +101,8 @@ export class BoostingGrower {
 
   /** Grows a tree on gradients g and hessians h (null: all 1, the squared error). */
   grow(g: Float64Array, h: Float64Array | null): { tree: TreeBuilder; leaves: GrownLeaf[] } {
-    this.stats = h ? [g, h] : [g];
-    this.rows = h ? this.rowsGH : this.rowsG;
+    this.g = g;
+    this.h = h;
     const { n, P } = this;
     const idx = this.indices;
     for (let i = 0; i < n; i++) idx[i] = i;
@@ -178,6 +174,11 @@ export class BoostingGrower {
   /** parent − small, in place in the parent's histograms, over the features still active. */
   private subtract(parent: Float64Array, small: Float64Array, active: Int32Array): Float64Array {
     const off = this.offset;
+    if (active.length === off.length - 1) {
+      // Every feature: one loop over the whole array.
+      for (let j = 0, stop = parent.length; j < stop; j++) parent[j]! -= small[j]!;
+      return parent;
+    }
     for (let a = 0; a < active.length; a++) {
       const f = active[a]!;
       for (let j = off[f]! * 3, stop = off[f + 1]! * 3; j < stop; j++) parent[j]! -= small[j]!;
@@ -195,38 +196,16 @@ export class BoostingGrower {
 
   /** Every active feature's histogram of the node's rows. */
   private buildHist(node: GrowNode): void {
-    const { rows, bins, n } = this;
-    const hist = node.hist!;
-    rows.gather(this.indices, node.start, node.end, this.stats, null);
-    if (this.sparseRows) return this.sparseRows.build(rows, hist, node.g, node.h, node.end - node.start, node.active);
-    const active = node.active;
-    const { nBins, offset, scratch } = this;
-    let a = 0;
-    if (rows === this.rowsGH) {
-      for (; a + 1 < active.length; a += 2) {
-        const f = active[a]!;
-        const e = active[a + 1]!;
-        scratch.buildDensePair(rows, bins, f * n, nBins[f]!, offset[f]! * 3, e * n, nBins[e]!, offset[e]! * 3, hist);
-      }
-    }
-    for (; a < active.length; a++) {
-      const f = active[a]!;
-      scratch.buildDense(rows, bins, f * n, nBins[f]!, hist, offset[f]! * 3);
-    }
+    const { g, h } = this;
+    if (this.sparseRows) this.sparseRows.build(this.indices, node.start, node.end, g, h, node.hist!, node.g, node.h, node.end - node.start, node.active);
+    else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, node.active);
   }
 
   private findSplit(node: GrowNode): SplitInfo | null {
-    const { best, scanner } = this;
-    const hist = node.hist!;
-    scanner.begin(node.g, node.h, node.end - node.start, best);
-    const active = this.activeScratch;
+    const { best } = this;
     const from = node.active;
-    let kept = 0;
-    for (let a = 0; a < from.length; a++) {
-      const f = from[a]!;
-      if (scanner.scan(hist, this.offset[f]! * 3, f, this.nBins[f]!, best)) active[kept++] = f;
-    }
-    if (kept < from.length) node.active = active.slice(0, kept);
+    const kept = this.scanner.scan(node.hist!, this.offset, this.nBins, from, this.activeScratch, node.g, node.h, node.end - node.start, best);
+    if (kept < from.length) node.active = this.activeScratch.slice(0, kept);
     if (!best.found) return null;
     const l = best.left;
     return { gain: best.score, feature: best.feature, bin: best.bin, missingLeft: best.missingLeft, g: l[0]!, h: l[1]!, c: l[2]! };

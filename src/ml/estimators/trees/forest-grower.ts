@@ -73,7 +73,7 @@ export class ForestGrower {
     this.pw = new Float64Array(n);
     this.wy = new Float64Array(this.cls ? 0 : n);
     this.stats = this.cls ? [this.pw] : [this.pw, this.wy];
-    this.rows = new NodeRows(n, 0);
+    this.rows = new NodeRows();
     this.scratch = new HistogramScratch(this.stride);
     this.scanner = this.cls ? new GiniScan(this.K, P.minSamplesLeaf) : new VarianceScan(P.minSamplesLeaf);
     this.best = new BestSplit(this.stride, 1e-12);

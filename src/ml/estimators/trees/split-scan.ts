@@ -218,76 +218,94 @@ export class VarianceScan implements ForestScan {
 }
 
 /**
- * The gradient gain over (Σg, Σh, count) cells, for boosting: every bin of the block is walked
- * (a boosting node's histograms are dense, half of them from a subtraction), empty cells skipped
- * — a subtracted cell may keep a rounding residue of Σg — and the walk ends once every
- * non-missing row is left. The threshold is the last left bin's upper edge.
+ * The gradient gain over (Σg, Σh, count) cells, for boosting: every bin of a feature's block is
+ * walked (a boosting node's histograms are dense, half of them from a subtraction), empty cells
+ * ignored — a subtracted cell may keep a rounding residue of Σg — and the walk ends once every
+ * non-missing row is left. The threshold is the last left bin's upper edge. All of a node's
+ * features are scanned in one call, the best so far in locals (written to `best` once).
  */
 export class GradientScan {
-  private g = 0;
-  private h = 0;
-  private rows = 0;
-  private parent = 0;
-
   constructor(private readonly minLeaf: number, private readonly l2: number) {}
 
-  /** Takes the node's (Σg, Σh, count); a split must strictly reduce the loss (scikit-learn's min_gain_to_split). */
-  begin(g: number, h: number, rows: number, best: BestSplit): void {
-    this.g = g;
-    this.h = h;
-    this.rows = rows;
-    this.parent = gradientTerm(g, h, this.l2);
+  /**
+   * The best split of a node with totals (g, h, rows) over features `from` (feature f's block at
+   * cell offset[f], nBins[f] non-missing bins); a split must strictly reduce the loss
+   * (scikit-learn's min_gain_to_split). Writes the features that can still split it (more than
+   * one occupied bin) to `kept` and returns their number.
+   */
+  scan(
+    hist: Float64Array, offset: Int32Array, nBins: Int32Array, from: Int32Array, kept: Int32Array,
+    g: number, h: number, rows: number, best: BestSplit,
+  ): number {
+    const { minLeaf, l2 } = this;
+    const parent = gradientTerm(g, h, l2);
     best.reset(0);
-  }
-
-  /** Scans feature f (nb non-missing bins, block at `o`); false when it cannot split the node. */
-  scan(hist: Float64Array, o: number, f: number, nb: number, best: BestSplit): boolean {
-    const { minLeaf, l2, g, h, rows, parent } = this;
-    const mo = o + nb * 3;
-    const gm = hist[mo]!;
-    const hm = hist[mo + 1]!;
-    const cm = hist[mo + 2]!;
-    const hasMissing = cm !== 0;
-    const nonMissing = rows - cm;
-    let occupied = hasMissing ? 1 : 0;
-    let gL = 0;
-    let hL = 0;
-    let cL = 0;
-    for (let c = o; c < mo && cL < nonMissing; c += 3) {
-      const count = hist[c + 2]!;
-      if (count === 0) continue;
-      occupied++;
-      gL += hist[c]!;
-      hL += hist[c + 1]!;
-      cL += count;
-      const last = cL >= nonMissing;
-      const bin = (c - o) / 3;
-      if (!last || hasMissing) {
-        // Missing values right.
-        const hR = h - hL;
-        if (cL >= minLeaf && rows - cL >= minLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
-          const score = gradientTerm(gL, hL, l2) + gradientTerm(g - gL, hR, l2) - parent;
-          if (score > best.score) this.take(best, score, f, bin, !hasMissing && cL >= rows - cL, gL, hL, cL);
+    let score0 = 0;
+    let found = false;
+    let bf = -1;
+    let bb = 0;
+    let bml = false;
+    let bg = 0;
+    let bh = 0;
+    let bc = 0;
+    let nKept = 0;
+    for (let a = 0; a < from.length; a++) {
+      const f = from[a]!;
+      const o = offset[f]! * 3;
+      const mo = o + nBins[f]! * 3;
+      const gm = hist[mo]!;
+      const hm = hist[mo + 1]!;
+      const cm = hist[mo + 2]!;
+      const hasMissing = cm !== 0;
+      const nonMissing = rows - cm;
+      let occupied = hasMissing ? 1 : 0;
+      let gL = 0;
+      let hL = 0;
+      let cL = 0;
+      for (let c = o, bin = 0; c < mo && cL < nonMissing; c += 3, bin++) {
+        // Branch-free over empty cells (their residues are not added, and their candidates
+        // repeat the previous occupied bin's, which a strictly better score is needed to replace):
+        // a skip would be mispredicted on the sparse histograms of small nodes.
+        const count = hist[c + 2]!;
+        const any = count / (count + 1e-300); // exactly 1 for a count ≥ 1, 0 for an empty cell
+        occupied += any;
+        gL += hist[c]! * any;
+        hL += hist[c + 1]! * any;
+        cL += count;
+        const last = cL >= nonMissing;
+        if (!last || hasMissing) {
+          // Missing values right.
+          const hR = h - hL;
+          if (cL >= minLeaf && rows - cL >= minLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
+            const score = gradientTerm(gL, hL, l2) + gradientTerm(g - gL, hR, l2) - parent;
+            if (score > score0) {
+              score0 = score; found = true; bf = f; bb = bin; bml = !hasMissing && cL >= rows - cL;
+              bg = gL; bh = hL; bc = cL;
+            }
+          }
+        }
+        if (hasMissing && !last && cL !== 0) {
+          const g1 = gL + gm;
+          const h1 = hL + hm;
+          const c1 = cL + cm;
+          const hR = h - h1;
+          if (c1 >= minLeaf && rows - c1 >= minLeaf && h1 >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
+            const score = gradientTerm(g1, h1, l2) + gradientTerm(g - g1, hR, l2) - parent;
+            if (score > score0) {
+              score0 = score; found = true; bf = f; bb = bin; bml = true;
+              bg = g1; bh = h1; bc = c1;
+            }
+          }
         }
       }
-      if (hasMissing && !last) {
-        const g1 = gL + gm;
-        const h1 = hL + hm;
-        const c1 = cL + cm;
-        const hR = h - h1;
-        if (c1 >= minLeaf && rows - c1 >= minLeaf && h1 >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
-          const score = gradientTerm(g1, h1, l2) + gradientTerm(g - g1, hR, l2) - parent;
-          if (score > best.score) this.take(best, score, f, bin, true, g1, h1, c1);
-        }
-      }
+      if (occupied > 1) kept[nKept++] = f;
     }
-    return occupied > 1;
-  }
-
-  private take(best: BestSplit, score: number, f: number, bin: number, missingLeft: boolean, g: number, h: number, c: number): void {
-    best.take(score, f, bin, bin, missingLeft);
-    best.left[0] = g;
-    best.left[1] = h;
-    best.left[2] = c;
+    if (found) {
+      best.take(score0, bf, bb, bb, bml);
+      best.left[0] = bg;
+      best.left[1] = bh;
+      best.left[2] = bc;
+    }
+    return nKept;
   }
 }
