@@ -8,7 +8,6 @@
 import { canSplitHessian } from './criteria.js';
 import { RowHistograms, SparseRows, rowMajorBins } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
-import type { BinnedLayout } from './partition.js';
 import { BestSplit, GradientScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
 import type { TreeState } from '../types.js';
@@ -61,7 +60,6 @@ export class BoostingGrower {
   /** Feature f's histogram block starts at cell offset[f] (nBins[f] + 1 cells, the last for missing values). */
   private readonly offset: Int32Array;
   private readonly histSize: number;
-  private readonly layout: BinnedLayout;
   private readonly partScratch: Int32Array;
   private readonly scanner: GradientScan;
   private readonly best = new BestSplit(3, 0);
@@ -75,7 +73,7 @@ export class BoostingGrower {
   private readonly dense: RowHistograms | null;
 
   constructor(
-    bins: Uint8Array,
+    private readonly bins: Uint8Array,
     private readonly n: number,
     F: number,
     private readonly thresholds: Float64Array[],
@@ -83,7 +81,6 @@ export class BoostingGrower {
   ) {
     this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
-    this.layout = { bins, rowStride: 1, featureStride: n, nBins: this.nBins };
     this.partScratch = new Int32Array(n);
     this.offset = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f]! + this.nBins[f]! + 1;
@@ -130,7 +127,7 @@ export class BoostingGrower {
       frontier.splice(best, 1);
       const s = node.split!;
       const ids = tree.split(node.id, s.feature, splitThreshold(this.thresholds, this.nBins, s.feature, s.bin), s.missingLeft);
-      const mid = partition(this.indices, this.partScratch, node.start, node.end, this.layout, s.feature, s.bin, s.missingLeft);
+      const mid = partition(this.indices, this.partScratch, node.start, node.end, this.bins, s.feature * this.n, s.bin, this.nBins[s.feature]!, s.missingLeft);
       const left = this.child(ids.left, node, node.start, mid, s.g, s.h);
       const right = this.child(ids.right, node, mid, node.end, node.g - s.g, node.h - s.h);
       nLeaves++;
