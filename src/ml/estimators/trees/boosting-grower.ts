@@ -40,8 +40,9 @@ interface GrowNode {
   /** Σg and Σh of the node's rows. */
   g: number;
   h: number;
-  /** The features that may split it: a feature constant in a node is constant below it. */
-  active: Int32Array;
+  /** The features that may split it, `grower.active[activeAt, activeAt + nActive)`: a feature constant in a node is constant below it. */
+  activeAt: number;
+  nActive: number;
   hist: Float64Array | null;
   split: SplitInfo | null;
 }
@@ -66,8 +67,10 @@ export class BoostingGrower {
   /** The current tree's gradients and hessians (null: all 1, the squared error). */
   private g: Float64Array = new Float64Array(0);
   private h: Float64Array | null = null;
-  private readonly allFeatures: Int32Array;
-  private readonly activeScratch: Int32Array;
+  /** The nodes' active feature lists, one tree's (the root's are 0 … F − 1 at 0), and its used length. */
+  private active: Int32Array;
+  private activeTop = 0;
+  private readonly F: number;
   /** CSR rows of the non-default cells when the data is sparse, else the dense builder (row-major bins). */
   private readonly sparseRows: SparseRows | null;
   private readonly dense: RowHistograms | null;
@@ -88,8 +91,8 @@ export class BoostingGrower {
     this.scanner = new GradientScan(P.minSamplesLeaf, P.l2);
     this.sparseRows = SparseRows.of(bins, n, this.offset);
     this.dense = this.sparseRows ? null : new RowHistograms(rowMajorBins(bins, n, F), F, this.offset, this.nBins);
-    this.allFeatures = Int32Array.from({ length: F }, (_, f) => f);
-    this.activeScratch = new Int32Array(F);
+    this.F = F;
+    this.active = new Int32Array(8 * F);
   }
 
   get sparse(): boolean {
@@ -107,7 +110,9 @@ export class BoostingGrower {
     let G = 0;
     let H = 0;
     for (let i = 0; i < n; i++) { G += g[i]!; H += h ? h[i]! : 1; }
-    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, g: G, h: H, active: this.allFeatures, hist: null, split: null };
+    for (let f = 0; f < this.F; f++) this.active[f] = f;
+    this.activeTop = this.F;
+    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, g: G, h: H, activeAt: 0, nActive: this.F, hist: null, split: null };
     const frontier: GrowNode[] = [root];
     const leaves: GrownLeaf[] = [];
     if (this.canSplit(root)) {
@@ -141,7 +146,7 @@ export class BoostingGrower {
         const large = leftSmaller ? right : left;
         small.hist = this.take();
         this.buildHist(small);
-        large.hist = this.subtract(node.hist!, small.hist, node.active);
+        large.hist = this.subtract(node.hist!, small.hist, node.activeAt, node.nActive);
         node.hist = null;
         if (splitL) left.split = this.findSplit(left);
         if (!left.split) this.release(left);
@@ -161,7 +166,7 @@ export class BoostingGrower {
   }
 
   private child(id: number, parent: GrowNode, start: number, end: number, g: number, h: number): GrowNode {
-    return { id, start, end, depth: parent.depth + 1, g, h, active: parent.active, hist: null, split: null };
+    return { id, start, end, depth: parent.depth + 1, g, h, activeAt: parent.activeAt, nActive: parent.nActive, hist: null, split: null };
   }
 
   private canSplit(node: GrowNode): boolean {
@@ -169,14 +174,14 @@ export class BoostingGrower {
   }
 
   /** parent − small, in place in the parent's histograms, over the features still active. */
-  private subtract(parent: Float64Array, small: Float64Array, active: Int32Array): Float64Array {
-    const off = this.offset;
-    if (active.length === off.length - 1) {
+  private subtract(parent: Float64Array, small: Float64Array, at: number, nActive: number): Float64Array {
+    const { offset: off, active } = this;
+    if (nActive === this.F) {
       // Every feature: one loop over the whole array.
       for (let j = 0, stop = parent.length; j < stop; j++) parent[j]! -= small[j]!;
       return parent;
     }
-    for (let a = 0; a < active.length; a++) {
+    for (let a = at; a < at + nActive; a++) {
       const f = active[a]!;
       for (let j = off[f]! * 3, stop = off[f + 1]! * 3; j < stop; j++) parent[j]! -= small[j]!;
     }
@@ -194,15 +199,20 @@ export class BoostingGrower {
   /** Every active feature's histogram of the node's rows. */
   private buildHist(node: GrowNode): void {
     const { g, h } = this;
-    if (this.sparseRows) this.sparseRows.build(this.indices, node.start, node.end, g, h, node.hist!, node.g, node.h, node.end - node.start, node.active);
-    else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, node.active);
+    if (this.sparseRows) this.sparseRows.build(this.indices, node.start, node.end, g, h, node.hist!, node.g, node.h, node.end - node.start, this.active, node.activeAt, node.nActive);
+    else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, this.active, node.activeAt, node.nActive);
   }
 
   private findSplit(node: GrowNode): SplitInfo | null {
     const { best } = this;
-    const from = node.active;
-    const kept = this.scanner.scan(node.hist!, this.offset, this.nBins, from, this.activeScratch, node.g, node.h, node.end - node.start, best);
-    if (kept < from.length) node.active = this.activeScratch.slice(0, kept);
+    const top = this.activeTop;
+    if (top + node.nActive > this.active.length) {
+      const grown = new Int32Array(2 * (top + node.nActive));
+      grown.set(this.active);
+      this.active = grown;
+    }
+    const kept = this.scanner.scan(node.hist!, this.offset, this.nBins, this.active, node.activeAt, node.nActive, top, node.g, node.h, node.end - node.start, best);
+    if (kept < node.nActive) { node.activeAt = top; node.nActive = kept; this.activeTop = top + kept; }
     if (!best.found) return null;
     const l = best.left;
     return { gain: best.score, feature: best.feature, bin: best.bin, missingLeft: best.missingLeft, g: l[0]!, h: l[1]!, c: l[2]! };

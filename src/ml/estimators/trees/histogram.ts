@@ -97,13 +97,13 @@ export class RowHistograms {
   }
 
   /** The histograms of rows indices[start, end) into `hist` (g, h by row id; h null: all 1). */
-  build(hist: Float64Array, indices: Int32Array, start: number, end: number, g: Float64Array, h: Float64Array | null, active: Int32Array): void {
+  /** The active features are active[at, at + nActive). */
+  build(hist: Float64Array, indices: Int32Array, start: number, end: number, g: Float64Array, h: Float64Array | null, active: Int32Array, at0: number, nActive: number): void {
     const { rowBins: bins, F, offset, nBins, lane, feature, first } = this;
     const count = end - start;
-    const nActive = active.length;
     let nLaned = 0;
     for (let a = 0, p = nActive - 1; a < nActive; a++) {
-      const f = active[a]!;
+      const f = active[at0 + a]!;
       const at = nBins[f]! * 4 <= count ? nLaned++ : p--;
       feature[at] = f;
       first[at] = offset[f]! * 3;
@@ -304,13 +304,13 @@ export class SparseRows {
 
   /**
    * Builds the histograms of rows idx[start, end) (statistics gs, hs by row id; hs null: all 1)
-   * into `hist` ((g, h, c) = the node's totals); only the `active` features' cells are valid.
+   * into `hist` ((g, h, c) = the node's totals); only the active features' (active[at, at + nActive)) cells are valid.
    */
-  build(idx: Int32Array, start: number, end: number, gs: Float64Array, hs: Float64Array | null, hist: Float64Array, g: number, h: number, c: number, active: Int32Array): void {
+  build(idx: Int32Array, start: number, end: number, gs: Float64Array, hs: Float64Array | null, hist: Float64Array, g: number, h: number, c: number, active: Int32Array, at: number, nActive: number): void {
     const { rowStart, cells, offset } = this;
     // Only the active features' blocks are cleared (and read afterwards): rows also add to the
     // others', which nobody reads — a wide image's constant pixels cost nothing per node.
-    for (const f of active) zero(hist, offset[f]! * 3, offset[f + 1]! * 3);
+    for (let a = at; a < at + nActive; a++) zero(hist, offset[active[a]!]! * 3, offset[active[a]! + 1]! * 3);
     for (let q = start; q < end; q++) {
       const i = idx[q]!;
       const gi = gs[i]!;
@@ -323,7 +323,8 @@ export class SparseRows {
       }
     }
     // Each feature's default cell holds what its other cells do not.
-    for (const f of active) {
+    for (let a = at; a < at + nActive; a++) {
+      const f = active[a]!;
       let sg = 0;
       let sh = 0;
       let sc = 0;

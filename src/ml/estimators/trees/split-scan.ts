@@ -222,35 +222,31 @@ export class VarianceScan implements ForestScan {
  * walked (a boosting node's histograms are dense, half of them from a subtraction), empty cells
  * ignored — a subtracted cell may keep a rounding residue of Σg — and the walk ends once every
  * non-missing row is left. The threshold is the last left bin's upper edge. All of a node's
- * features are scanned in one call, the best so far in locals (written to `best` once).
+ * features are scanned in one call.
  */
 export class GradientScan {
   constructor(private readonly minLeaf: number, private readonly l2: number) {}
 
   /**
-   * The best split of a node with totals (g, h, rows) over features `from` (feature f's block at
-   * cell offset[f], nBins[f] non-missing bins); a split must strictly reduce the loss
-   * (scikit-learn's min_gain_to_split). Writes the features that can still split it (more than
-   * one occupied bin) to `kept` and returns their number.
+   * The best split of a node with totals (g, h, rows) over features features[at, at + count)
+   * (feature f's block at cell offset[f], nBins[f] non-missing bins); a split must strictly reduce
+   * the loss (scikit-learn's min_gain_to_split). Writes the features that can still split it (more
+   * than one occupied bin) to features[to, …) and returns their number.
    */
   scan(
-    hist: Float64Array, offset: Int32Array, nBins: Int32Array, from: Int32Array, kept: Int32Array,
+    hist: Float64Array, offset: Int32Array, nBins: Int32Array, features: Int32Array, at: number, count: number, to: number,
     g: number, h: number, rows: number, best: BestSplit,
   ): number {
     const { minLeaf, l2 } = this;
     const parent = gradientTerm(g, h, l2);
     best.reset(0);
+    // The best score in a local; the rest of the best split goes to `best` when it improves
+    // (rarely): fewer live values in the loop.
     let score0 = 0;
-    let found = false;
-    let bf = -1;
-    let bb = 0;
-    let bml = false;
-    let bg = 0;
-    let bh = 0;
-    let bc = 0;
+    const left = best.left;
     let nKept = 0;
-    for (let a = 0; a < from.length; a++) {
-      const f = from[a]!;
+    for (let a = at; a < at + count; a++) {
+      const f = features[a]!;
       const o = offset[f]! * 3;
       const mo = o + nBins[f]! * 3;
       const gm = hist[mo]!;
@@ -267,7 +263,7 @@ export class GradientScan {
         // repeat the previous occupied bin's, which a strictly better score is needed to replace):
         // a skip would be mispredicted on the sparse histograms of small nodes.
         const count = hist[c + 2]!;
-        const any = count / (count + 1e-300); // exactly 1 for a count ≥ 1, 0 for an empty cell
+        const any = (0 - (count | 0)) >>> 31; // 1 for a count ≥ 1, 0 for an empty cell (integer ops, no branch)
         occupied += any;
         gL += hist[c]! * any;
         hL += hist[c + 1]! * any;
@@ -279,8 +275,9 @@ export class GradientScan {
           if (cL >= minLeaf && rows - cL >= minLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
             const score = gradientTerm(gL, hL, l2) + gradientTerm(g - gL, hR, l2) - parent;
             if (score > score0) {
-              score0 = score; found = true; bf = f; bb = bin; bml = !hasMissing && cL >= rows - cL;
-              bg = gL; bh = hL; bc = cL;
+              score0 = score;
+              best.take(score, f, bin, bin, !hasMissing && cL >= rows - cL);
+              left[0] = gL; left[1] = hL; left[2] = cL;
             }
           }
         }
@@ -292,19 +289,14 @@ export class GradientScan {
           if (c1 >= minLeaf && rows - c1 >= minLeaf && h1 >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
             const score = gradientTerm(g1, h1, l2) + gradientTerm(g - g1, hR, l2) - parent;
             if (score > score0) {
-              score0 = score; found = true; bf = f; bb = bin; bml = true;
-              bg = g1; bh = h1; bc = c1;
+              score0 = score;
+              best.take(score, f, bin, bin, true);
+              left[0] = g1; left[1] = h1; left[2] = c1;
             }
           }
         }
       }
-      if (occupied > 1) kept[nKept++] = f;
-    }
-    if (found) {
-      best.take(score0, bf, bb, bb, bml);
-      best.left[0] = bg;
-      best.left[1] = bh;
-      best.left[2] = bc;
+      if (occupied > 1) features[to + nKept++] = f;
     }
     return nKept;
   }
