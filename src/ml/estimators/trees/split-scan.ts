@@ -262,12 +262,12 @@ export class GradientScan {
         // Branch-free over empty cells (their residues are not added, and their candidates
         // repeat the previous occupied bin's, which a strictly better score is needed to replace):
         // a skip would be mispredicted on the sparse histograms of small nodes.
-        const count = hist[c + 2]!;
-        const any = (0 - (count | 0)) >>> 31; // 1 for a count ≥ 1, 0 for an empty cell (integer ops, no branch)
+        const cnt = hist[c + 2]!;
+        const any = (0 - (cnt | 0)) >>> 31; // 1 for a count ≥ 1, 0 for an empty cell (integer ops, no branch)
         occupied += any;
         gL += hist[c]! * any;
         hL += hist[c + 1]! * any;
-        cL += count;
+        cL += cnt;
         const last = cL >= nonMissing;
         if (!last || hasMissing) {
           // Missing values right.
