@@ -178,12 +178,12 @@ export class BoostingGrower {
     const { offset: off, active } = this;
     if (nActive === this.F) {
       // Every feature: one loop over the whole array.
-      for (let j = 0, stop = parent.length; j < stop; j++) parent[j]! -= small[j]!;
+      GradientScan.exactSubtract(parent, small, 0, parent.length);
       return parent;
     }
     for (let a = at; a < at + nActive; a++) {
       const f = active[a]!;
-      for (let j = off[f]! * 3, stop = off[f + 1]! * 3; j < stop; j++) parent[j]! -= small[j]!;
+      GradientScan.exactSubtract(parent, small, off[f]! * 3, off[f + 1]! * 3);
     }
     return parent;
   }

@@ -330,8 +330,10 @@ export class SparseRows {
       let sc = 0;
       for (let o = offset[f]! * 3, stop = offset[f + 1]! * 3; o < stop; o += 3) { sg += hist[o]!; sh += hist[o + 1]!; sc += hist[o + 2]!; }
       const d = this.defaultCell[f]! * 3;
-      hist[d] = g - sg;
-      hist[d + 1] = h - sh;
+      // An empty default cell gets exact zeros, not a rounding residue (the gradient scan adds every cell).
+      const empty = c - sc === 0;
+      hist[d] = empty ? 0 : g - sg;
+      hist[d + 1] = empty ? 0 : h - sh;
       hist[d + 2] = c - sc;
     }
   }

@@ -225,6 +225,21 @@ export class VarianceScan implements ForestScan {
  * features are scanned in one call.
  */
 export class GradientScan {
+  /**
+   * parent − small over cells (Σg, Σh, count) from..to, in place: the larger child's histogram.
+   * A cell left empty gets exact zeros, not the rounding residue of two sums in different orders,
+   * so that the scan can walk empty cells as if they were not there.
+   */
+  static exactSubtract(parent: Float64Array, small: Float64Array, from: number, to: number): void {
+    for (let j = from; j < to; j += 3) {
+      const c = parent[j + 2]! - small[j + 2]!;
+      const any = (0 - (c | 0)) >>> 31; // 1 for a count ≥ 1, else 0: integer ops, no branch
+      parent[j] = (parent[j]! - small[j]!) * any;
+      parent[j + 1] = (parent[j + 1]! - small[j + 1]!) * any;
+      parent[j + 2] = c;
+    }
+  }
+
   constructor(private readonly minLeaf: number, private readonly l2: number) {}
 
   /**
@@ -254,19 +269,17 @@ export class GradientScan {
       const cm = hist[mo + 2]!;
       const hasMissing = cm !== 0;
       const nonMissing = rows - cm;
-      let occupied = hasMissing ? 1 : 0;
       let gL = 0;
       let hL = 0;
       let cL = 0;
+      let cnt = 0;
       for (let c = o, bin = 0; c < mo && cL < nonMissing; c += 3, bin++) {
-        // Branch-free over empty cells (their residues are not added, and their candidates
-        // repeat the previous occupied bin's, which a strictly better score is needed to replace):
-        // a skip would be mispredicted on the sparse histograms of small nodes.
-        const cnt = hist[c + 2]!;
-        const any = (0 - (cnt | 0)) >>> 31; // 1 for a count ≥ 1, 0 for an empty cell (integer ops, no branch)
-        occupied += any;
-        gL += hist[c]! * any;
-        hL += hist[c + 1]! * any;
+        // Empty cells are not skipped (a skip would be mispredicted on the sparse histograms of
+        // small nodes): they hold exact zeros (see `exactSubtract`), and their candidates repeat
+        // the previous occupied bin's, which only a strictly better score replaces.
+        cnt = hist[c + 2]!;
+        gL += hist[c]!;
+        hL += hist[c + 1]!;
         cL += cnt;
         const last = cL >= nonMissing;
         if (!last || hasMissing) {
@@ -296,7 +309,8 @@ export class GradientScan {
           }
         }
       }
-      if (occupied > 1) features[to + nKept++] = f;
+      // More than one occupied bin (the missing one included): the walk did not end in the first.
+      if (hasMissing ? nonMissing > 0 : cnt < nonMissing) features[to + nKept++] = f;
     }
     return nKept;
   }
