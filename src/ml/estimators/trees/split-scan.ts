@@ -220,8 +220,8 @@ export class VarianceScan implements ForestScan {
 /**
  * The gradient gain over (Σg, Σh, count) cells, for boosting: every bin of a feature's block is
  * walked (a boosting node's histograms are dense, half of them from a subtraction), empty cells
- * ignored — a subtracted cell may keep a rounding residue of Σg — and the walk ends once every
- * non-missing row is left. The threshold is the last left bin's upper edge. All of a node's
+ * included — they hold exact zeros, the subtraction (`exactSubtract`) and the sparse path's default
+ * cells make sure of it — and the walk ends once every non-missing row is left. The threshold is the last left bin's upper edge. All of a node's
  * features are scanned in one call.
  */
 export class GradientScan {
