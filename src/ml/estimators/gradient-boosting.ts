@@ -158,7 +158,6 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
     for (let i = 0; i < valRows.length; i++) for (let k = 0; k < O; k++) rawVal[i * O + k] = baseScore[k]!;
   }
   const valScores: number[] = [];
-  const trainLosses: number[] = [];
   if (rawVal) valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
 
   const grower = new BoostingGrower(binned.bins, nt, F, thresholds, P);
@@ -198,7 +197,8 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   } finally {
     pool?.close();
   }
-  trainLosses.push(meanLoss(raw, yTrain, O, isClf));
+  // A number, not a one-element array: a push after the try/finally deoptimised this function on every fit.
+  const trainLoss = meanLoss(raw, yTrain, O, isClf);
 
   return {
     kind: 'gradient_boosting', task: target.task, nFeatures: F, classCount: K, outputs: O, aggregate: 'sum',
@@ -206,7 +206,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
     params: { ...P, maxLeafNodes: P.maxLeafNodes === Number.MAX_SAFE_INTEGER ? null : P.maxLeafNodes,
       maxDepth: P.maxDepth === Number.MAX_SAFE_INTEGER ? null : P.maxDepth },
     info: {
-      iterations, earlyStopping: early, sparseHistograms: grower.sparse, trainLoss: trainLosses[0],
+      iterations, earlyStopping: early, sparseHistograms: grower.sparse, trainLoss,
       validationLoss: valScores.length ? -valScores[valScores.length - 1]! : undefined,
       validationLosses: valScores.length ? valScores.map((s) => -s) : undefined,
     },

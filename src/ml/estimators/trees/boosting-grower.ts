@@ -6,9 +6,8 @@
  * ones the forest grower uses.
  */
 import { canSplitHessian } from './criteria.js';
-import { HistogramScratch, NodeRows, SparseRows } from './histogram.js';
+import { RowHistograms, SparseRows, rowMajorBins } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
-import type { BinnedLayout } from './partition.js';
 import { BestSplit, GradientScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
 import type { TreeState } from '../types.js';
@@ -41,8 +40,9 @@ interface GrowNode {
   /** Σg and Σh of the node's rows. */
   g: number;
   h: number;
-  /** The features that may split it: a feature constant in a node is constant below it. */
-  active: Int32Array;
+  /** The features that may split it, `grower.active[activeAt, activeAt + nActive)`: a feature constant in a node is constant below it. */
+  activeAt: number;
+  nActive: number;
   hist: Float64Array | null;
   split: SplitInfo | null;
 }
@@ -61,20 +61,19 @@ export class BoostingGrower {
   /** Feature f's histogram block starts at cell offset[f] (nBins[f] + 1 cells, the last for missing values). */
   private readonly offset: Int32Array;
   private readonly histSize: number;
-  private readonly layout: BinnedLayout;
   private readonly partScratch: Int32Array;
-  /** Gathered (g, h) — or g alone for the squared error, whose hessian is the count. */
-  private rows: NodeRows;
-  private readonly rowsG: NodeRows;
-  private readonly rowsGH: NodeRows;
-  private readonly scratch = new HistogramScratch(3);
   private readonly scanner: GradientScan;
   private readonly best = new BestSplit(3, 0);
-  private stats: Float64Array[] = [];
-  private readonly allFeatures: Int32Array;
-  private readonly activeScratch: Int32Array;
-  /** CSR rows of the non-default cells, when the data is sparse. */
+  /** The current tree's gradients and hessians (null: all 1, the squared error). */
+  private g: Float64Array = new Float64Array(0);
+  private h: Float64Array | null = null;
+  /** The nodes' active feature lists, one tree's (the root's are 0 … F − 1 at 0), and its used length. */
+  private active: Int32Array;
+  private activeTop = 0;
+  private readonly F: number;
+  /** CSR rows of the non-default cells when the data is sparse, else the dense builder (row-major bins). */
   private readonly sparseRows: SparseRows | null;
+  private readonly dense: RowHistograms | null;
 
   constructor(
     private readonly bins: Uint8Array,
@@ -85,18 +84,15 @@ export class BoostingGrower {
   ) {
     this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
-    this.layout = { bins, rowStride: 1, featureStride: n, nBins: this.nBins };
     this.partScratch = new Int32Array(n);
     this.offset = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f]! + this.nBins[f]! + 1;
     this.histSize = this.offset[F]! * 3;
-    this.rowsG = new NodeRows(n, 1);
-    this.rowsGH = new NodeRows(n, 2);
-    this.rows = this.rowsGH;
     this.scanner = new GradientScan(P.minSamplesLeaf, P.l2);
     this.sparseRows = SparseRows.of(bins, n, this.offset);
-    this.allFeatures = Int32Array.from({ length: F }, (_, f) => f);
-    this.activeScratch = new Int32Array(F);
+    this.dense = this.sparseRows ? null : new RowHistograms(rowMajorBins(bins, n, F), F, this.offset, this.nBins);
+    this.F = F;
+    this.active = new Int32Array(8 * F);
   }
 
   get sparse(): boolean {
@@ -105,8 +101,8 @@ export class BoostingGrower {
 
   /** Grows a tree on gradients g and hessians h (null: all 1, the squared error). */
   grow(g: Float64Array, h: Float64Array | null): { tree: TreeBuilder; leaves: GrownLeaf[] } {
-    this.stats = h ? [g, h] : [g];
-    this.rows = h ? this.rowsGH : this.rowsG;
+    this.g = g;
+    this.h = h;
     const { n, P } = this;
     const idx = this.indices;
     for (let i = 0; i < n; i++) idx[i] = i;
@@ -114,7 +110,9 @@ export class BoostingGrower {
     let G = 0;
     let H = 0;
     for (let i = 0; i < n; i++) { G += g[i]!; H += h ? h[i]! : 1; }
-    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, g: G, h: H, active: this.allFeatures, hist: null, split: null };
+    for (let f = 0; f < this.F; f++) this.active[f] = f;
+    this.activeTop = this.F;
+    const root: GrowNode = { id: tree.add(), start: 0, end: n, depth: 0, g: G, h: H, activeAt: 0, nActive: this.F, hist: null, split: null };
     const frontier: GrowNode[] = [root];
     const leaves: GrownLeaf[] = [];
     if (this.canSplit(root)) {
@@ -134,7 +132,7 @@ export class BoostingGrower {
       frontier.splice(best, 1);
       const s = node.split!;
       const ids = tree.split(node.id, s.feature, splitThreshold(this.thresholds, this.nBins, s.feature, s.bin), s.missingLeft);
-      const mid = partition(this.indices, this.partScratch, node.start, node.end, this.layout, s.feature, s.bin, s.missingLeft);
+      const mid = partition(this.indices, this.partScratch, node.start, node.end, this.bins, s.feature * this.n, s.bin, this.nBins[s.feature]!, s.missingLeft);
       const left = this.child(ids.left, node, node.start, mid, s.g, s.h);
       const right = this.child(ids.right, node, mid, node.end, node.g - s.g, node.h - s.h);
       nLeaves++;
@@ -148,7 +146,7 @@ export class BoostingGrower {
         const large = leftSmaller ? right : left;
         small.hist = this.take();
         this.buildHist(small);
-        large.hist = this.subtract(node.hist!, small.hist, node.active);
+        large.hist = this.subtract(node.hist!, small.hist, node.activeAt, node.nActive);
         node.hist = null;
         if (splitL) left.split = this.findSplit(left);
         if (!left.split) this.release(left);
@@ -168,7 +166,7 @@ export class BoostingGrower {
   }
 
   private child(id: number, parent: GrowNode, start: number, end: number, g: number, h: number): GrowNode {
-    return { id, start, end, depth: parent.depth + 1, g, h, active: parent.active, hist: null, split: null };
+    return { id, start, end, depth: parent.depth + 1, g, h, activeAt: parent.activeAt, nActive: parent.nActive, hist: null, split: null };
   }
 
   private canSplit(node: GrowNode): boolean {
@@ -176,11 +174,16 @@ export class BoostingGrower {
   }
 
   /** parent − small, in place in the parent's histograms, over the features still active. */
-  private subtract(parent: Float64Array, small: Float64Array, active: Int32Array): Float64Array {
-    const off = this.offset;
-    for (let a = 0; a < active.length; a++) {
+  private subtract(parent: Float64Array, small: Float64Array, at: number, nActive: number): Float64Array {
+    const { offset: off, active } = this;
+    if (nActive === this.F) {
+      // Every feature: one loop over the whole array.
+      GradientScan.exactSubtract(parent, small, 0, parent.length);
+      return parent;
+    }
+    for (let a = at; a < at + nActive; a++) {
       const f = active[a]!;
-      for (let j = off[f]! * 3, stop = off[f + 1]! * 3; j < stop; j++) parent[j]! -= small[j]!;
+      GradientScan.exactSubtract(parent, small, off[f]! * 3, off[f + 1]! * 3);
     }
     return parent;
   }
@@ -195,38 +198,21 @@ export class BoostingGrower {
 
   /** Every active feature's histogram of the node's rows. */
   private buildHist(node: GrowNode): void {
-    const { rows, bins, n } = this;
-    const hist = node.hist!;
-    rows.gather(this.indices, node.start, node.end, this.stats, null);
-    if (this.sparseRows) return this.sparseRows.build(rows, hist, node.g, node.h, node.end - node.start, node.active);
-    const active = node.active;
-    const { nBins, offset, scratch } = this;
-    let a = 0;
-    if (rows === this.rowsGH) {
-      for (; a + 1 < active.length; a += 2) {
-        const f = active[a]!;
-        const e = active[a + 1]!;
-        scratch.buildDensePair(rows, bins, f * n, nBins[f]!, offset[f]! * 3, e * n, nBins[e]!, offset[e]! * 3, hist);
-      }
-    }
-    for (; a < active.length; a++) {
-      const f = active[a]!;
-      scratch.buildDense(rows, bins, f * n, nBins[f]!, hist, offset[f]! * 3);
-    }
+    const { g, h } = this;
+    if (this.sparseRows) this.sparseRows.build(this.indices, node.start, node.end, g, h, node.hist!, node.g, node.h, node.end - node.start, this.active, node.activeAt, node.nActive);
+    else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, this.active, node.activeAt, node.nActive);
   }
 
   private findSplit(node: GrowNode): SplitInfo | null {
-    const { best, scanner } = this;
-    const hist = node.hist!;
-    scanner.begin(node.g, node.h, node.end - node.start, best);
-    const active = this.activeScratch;
-    const from = node.active;
-    let kept = 0;
-    for (let a = 0; a < from.length; a++) {
-      const f = from[a]!;
-      if (scanner.scan(hist, this.offset[f]! * 3, f, this.nBins[f]!, best)) active[kept++] = f;
+    const { best } = this;
+    const top = this.activeTop;
+    if (top + node.nActive > this.active.length) {
+      const grown = new Int32Array(2 * (top + node.nActive));
+      grown.set(this.active);
+      this.active = grown;
     }
-    if (kept < from.length) node.active = active.slice(0, kept);
+    const kept = this.scanner.scan(node.hist!, this.offset, this.nBins, this.active, node.activeAt, node.nActive, top, node.g, node.h, node.end - node.start, best);
+    if (kept < node.nActive) { node.activeAt = top; node.nActive = kept; this.activeTop = top + kept; }
     if (!best.found) return null;
     const l = best.left;
     return { gain: best.score, feature: best.feature, bin: best.bin, missingLeft: best.missingLeft, g: l[0]!, h: l[1]!, c: l[2]! };

@@ -10,7 +10,6 @@ import type { TreeState } from '../types.js';
 import { UNIT, rowsOf } from './criteria.js';
 import { HistogramScratch, NodeRows } from './histogram.js';
 import { partition, splitThreshold } from './partition.js';
-import type { BinnedLayout } from './partition.js';
 import { BestSplit, GiniScan, VarianceScan, occupiedBins } from './split-scan.js';
 import type { ForestScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
@@ -48,7 +47,6 @@ export class ForestGrower {
   private readonly partScratch: Int32Array;
   /** Node sums (stride per node, packed as the histogram cells), reused across trees. */
   private sums: Float64Array;
-  private readonly layout: BinnedLayout;
 
   constructor(
     private readonly bins: Uint8Array,
@@ -61,7 +59,6 @@ export class ForestGrower {
   ) {
     this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
-    this.layout = { bins, rowStride: 1, featureStride: n, nBins: this.nBins };
     this.K = target.task === 'classification' ? target.classCount : 0;
     this.cls = target.task === 'classification' ? target.y : null;
     this.yReg = target.task === 'regression' ? target.y : null;
@@ -73,7 +70,7 @@ export class ForestGrower {
     this.pw = new Float64Array(n);
     this.wy = new Float64Array(this.cls ? 0 : n);
     this.stats = this.cls ? [this.pw] : [this.pw, this.wy];
-    this.rows = new NodeRows(n, 0);
+    this.rows = new NodeRows();
     this.scratch = new HistogramScratch(this.stride);
     this.scanner = this.cls ? new GiniScan(this.K, P.minSamplesLeaf) : new VarianceScan(P.minSamplesLeaf);
     this.best = new BestSplit(this.stride, 1e-12);
@@ -131,7 +128,7 @@ export class ForestGrower {
       const f = best.feature;
       const thr = splitThreshold(this.thresholds, this.nBins, f, best.thrBin);
       const ids = tree.split(node, f, thr, best.missingLeft);
-      const mid = partition(this.indices, this.partScratch, start, end, this.layout, f, best.bin, best.missingLeft);
+      const mid = partition(this.indices, this.partScratch, start, end, this.bins, f * this.n, best.bin, this.nBins[f]!, best.missingLeft);
       for (let k = node * tree.outputs, stop = k + tree.outputs; k < stop; k++) tree.value[k] = 0;
       const childConstants = found.length ? constants.concat(found) : constants;
       const la = ids.left * stride;

@@ -1,11 +1,12 @@
 /**
- * The one histogram builder of the tree growers (forests and boosting), on column-major bins
- * (feature f's bin of row i at `bins[f * n + i]`), one feature at a time, as scikit-learn's
- * `_hist_gradient_boosting` does. For boosting a node's row ids are first gathered in the node's
- * order (`NodeRows`) with their gradients and hessians, so that the per-feature loops read them
- * sequentially. A forest's row statistics (class, weight, w·y) stay indexed by row and its node
- * reads its grower's partitioned row ids in place: a forest node tries a few features over a few
- * rows (diabetes: 10 rows a feature on average), over which a copy would not pay back.
+ * The one histogram module of the tree growers (forests and boosting). Forests build one
+ * feature's histogram at a time on column-major bins (feature f's bin of row i at `bins[f * n + i]`)
+ * and read the row statistics (class, weight, w·y) by row id from their grower's partitioned row
+ * ids in place: a forest node tries a few features over a few rows (diabetes: 10 rows a feature on
+ * average), over which a copy would not pay back. Boosting builds every feature's histogram of a
+ * node at once (`RowHistograms`: one pass over the node's rows, on a row-major copy of the bins, a
+ * row's gradient and hessian read once for all features), or from CSR rows when the data is sparse
+ * (`SparseRows`).
  *
  * A feature's histogram is a block of (nBins(f) + 1) cells of `width` float64 values each; the
  * last cell holds its missing values (binning.ts's convention). What a cell sums is the
@@ -13,56 +14,29 @@
  * row's class channel), (packed weight, Σwy), or (Σg, Σh, count).
  */
 
-/** The rows of a node, in the node's order (see above for which statistics are gathered). */
+/** The rows of a forest node: its grower's partitioned row ids in place, with the per-row statistics. */
 export class NodeRows {
-  /**
-   * Row ids from `start`: gathered (boosting), padded to an even length by repeating the first
-   * (gathered statistics are 0 there); a forest's are its grower's own partitioned ids, not copied.
-   */
-  idx: Int32Array;
+  /** Row ids idx[start, start + count). */
+  idx: Int32Array = new Int32Array(0);
   start = 0;
-  /** Per row (forests): the class of each row, or null. */
+  /** The class of each row (classification), or null. */
   chan: Int32Array | null = null;
-  /** Per row (forests) or gathered (boosting, padded with 0). */
-  vals: Float64Array[];
-  /** Rows (the padded length is `count + (count & 1)`). */
+  /** Statistics by row id: packed weight, and w·y for regression. */
+  vals: Float64Array[] = [];
   count = 0;
-
-  /** `gathered`: how many statistics are copied in the node's order (boosting), 0 for a forest's. */
-  constructor(n: number, private readonly gathered: number) {
-    this.idx = new Int32Array(n + 1);
-    this.vals = Array.from({ length: gathered }, () => new Float64Array(n + 1));
-  }
-
-  get byRow(): boolean {
-    return this.gathered === 0;
-  }
 
   /** Takes rows indices[start, end) with their statistics `stats[k][row]` (and classes `channel[row]`). */
   gather(indices: Int32Array, start: number, end: number, stats: Float64Array[], channel: Int32Array | null): void {
-    const count = end - start;
-    this.count = count;
-    if (this.gathered === 0) {
-      this.idx = indices;
-      this.start = start;
-      this.vals = stats;
-      this.chan = channel;
-      return;
-    }
-    const idx = this.idx;
-    for (let q = 0; q < count; q++) idx[q] = indices[start + q]!;
-    idx[count] = idx[0]!;
-    for (let k = 0; k < stats.length; k++) gatherValues(stats[k]!, this.vals[k]!, idx, count);
+    this.count = end - start;
+    this.idx = indices;
+    this.start = start;
+    this.vals = stats;
+    this.chan = channel;
   }
 }
 
-function gatherValues(from: Float64Array, to: Float64Array, idx: Int32Array, count: number): void {
-  for (let q = 0; q < count; q++) to[q] = from[idx[q]!]!;
-  to[count] = 0;
-}
-
 /**
- * Adds the node's rows of one feature (its bins `bins[col + row]`) into a histogram: rows
+ * Adds the node's rows of one feature (its bins `bins[col + row]`) into a forest histogram: rows
  * alternate between lane A (`a` at `oa`) and lane B (`b` at `ob`), two accumulators that halve the
  * dependency chains when consecutive rows hit one cell (binary features); pass one lane twice for
  * a single accumulator. The caller clears the cells and merges the lanes.
@@ -72,11 +46,10 @@ export function accumulate(
   a: Float64Array, oa: number, b: Float64Array, ob: number,
 ): void {
   const { idx, chan, vals, count, start } = rows;
-  const end = count + (count & 1);
   const pairs = start + count - (count & 1);
   const v0 = vals[0]!;
   if (chan) {
-    // Forest classification, by row; an odd last row goes to lane A.
+    // Classification; an odd last row goes to lane A.
     for (let q = start; q < pairs; q += 2) {
       const i = idx[q]!;
       const j = idx[q + 1]!;
@@ -84,8 +57,8 @@ export function accumulate(
       b[ob + bins[col + j]! * width + chan[j]!]! += v0[j]!;
     }
     if (count & 1) { const i = idx[pairs]!; a[oa + bins[col + i]! * width + chan[i]!]! += v0[i]!; }
-  } else if (width === 2) {
-    // Forest regression, by row.
+  } else {
+    // Regression: (packed weight, w·y).
     const v1 = vals[1]!;
     for (let q = start; q < pairs; q += 2) {
       const i = idx[q]!;
@@ -96,78 +69,110 @@ export function accumulate(
       b[c1]! += v0[j]!; b[c1 + 1]! += v1[j]!;
     }
     if (count & 1) { const i = idx[pairs]!; const c = oa + bins[col + i]! * 2; a[c]! += v0[i]!; a[c + 1]! += v1[i]!; }
-  } else if (vals.length === 2) {
-    // Boosting's (Σg, Σh, count), gathered: the count needs no statistic. The padding row adds a
-    // count of 1 to its cell, taken off after the loop.
-    const v1 = vals[1]!;
-    for (let q = 0; q < end; q += 2) {
-      const c0 = oa + bins[col + idx[q]!]! * 3;
-      const c1 = ob + bins[col + idx[q + 1]!]! * 3;
-      a[c0]! += v0[q]!; a[c0 + 1]! += v1[q]!; a[c0 + 2]! += 1;
-      b[c1]! += v0[q + 1]!; b[c1 + 1]! += v1[q + 1]!; b[c1 + 2]! += 1;
-    }
-    if (end > count) b[ob + bins[col + idx[end - 1]!]! * 3 + 2]! -= 1;
-  } else {
-    // Squared error: the hessian is the count.
-    for (let q = 0; q < end; q += 2) {
-      const c0 = oa + bins[col + idx[q]!]! * 3;
-      const c1 = ob + bins[col + idx[q + 1]!]! * 3;
-      a[c0]! += v0[q]!; a[c0 + 1]! += 1; a[c0 + 2]! += 1;
-      b[c1]! += v0[q + 1]!; b[c1 + 1]! += 1; b[c1 + 2]! += 1;
-    }
-    if (end > count) { const c = ob + bins[col + idx[end - 1]!]! * 3; b[c + 1]! -= 1; b[c + 2]! -= 1; }
   }
 }
 
 /**
- * `accumulate` for two features at once (boosting's gathered (Σg, Σh, count) cells): a row's
- * statistics are read once for both. Each feature has its lanes as in `accumulate`.
+ * Boosting's dense histograms: every active feature's (Σg, Σh, count) cells of a node in one pass
+ * over its rows, on row-major bins (`rowBins[row * F + f]`), a row's g and h read once for all
+ * features. A feature with at least 4 rows a bin alternates rows between the node's histogram
+ * (even positions) and a second lane (odd ones), merged after the pass: two accumulators halve the
+ * dependency chains when consecutive rows hit one cell (binary features).
  */
-function accumulatePair(
-  rows: NodeRows, bins: Uint8Array, colA: number, colB: number,
-  aA: Float64Array, oaA: number, bA: Float64Array, obA: number,
-  aB: Float64Array, oaB: number, bB: Float64Array, obB: number,
-): void {
-  const { idx, vals, count } = rows;
-  const end = count + (count & 1);
-  const v0 = vals[0]!;
-  const v1 = vals[1]!;
-  for (let q = 0; q < end; q += 2) {
-    const i0 = idx[q]!;
-    const i1 = idx[q + 1]!;
-    const g0 = v0[q]!;
-    const h0 = v1[q]!;
-    const g1 = v0[q + 1]!;
-    const h1 = v1[q + 1]!;
-    const a0 = oaA + bins[colA + i0]! * 3;
-    const a1 = obA + bins[colA + i1]! * 3;
-    const b0 = oaB + bins[colB + i0]! * 3;
-    const b1 = obB + bins[colB + i1]! * 3;
-    aA[a0]! += g0; aA[a0 + 1]! += h0; aA[a0 + 2]! += 1;
-    bA[a1]! += g1; bA[a1 + 1]! += h1; bA[a1 + 2]! += 1;
-    aB[b0]! += g0; aB[b0 + 1]! += h0; aB[b0 + 2]! += 1;
-    bB[b1]! += g1; bB[b1 + 1]! += h1; bB[b1 + 2]! += 1;
+export class RowHistograms {
+  private readonly lane: Float64Array;
+  /** The active features split into laned ones (first `nLaned`) and the others: feature, first value. */
+  private readonly feature: Int32Array;
+  private readonly first: Int32Array;
+
+  constructor(
+    private readonly rowBins: Uint8Array,
+    private readonly F: number,
+    private readonly offset: Int32Array,
+    private readonly nBins: Int32Array,
+  ) {
+    this.lane = new Float64Array(offset[F]! * 3);
+    this.feature = new Int32Array(F);
+    this.first = new Int32Array(F);
   }
-  if (end > count) {
-    const i = idx[end - 1]!;
-    bA[obA + bins[colA + i]! * 3 + 2]! -= 1;
-    bB[obB + bins[colB + i]! * 3 + 2]! -= 1;
+
+  /** The histograms of rows indices[start, end) into `hist` (g, h by row id; h null: all 1). */
+  /** The active features are active[at, at + nActive). */
+  build(hist: Float64Array, indices: Int32Array, start: number, end: number, g: Float64Array, h: Float64Array | null, active: Int32Array, at0: number, nActive: number): void {
+    const { rowBins: bins, F, offset, nBins, lane, feature, first } = this;
+    const count = end - start;
+    let nLaned = 0;
+    for (let a = 0, p = nActive - 1; a < nActive; a++) {
+      const f = active[at0 + a]!;
+      const at = nBins[f]! * 4 <= count ? nLaned++ : p--;
+      feature[at] = f;
+      first[at] = offset[f]! * 3;
+    }
+    if (2 * nActive >= F) hist.fill(0);
+    else for (let a = 0; a < nActive; a++) zero(hist, first[a]!, first[a]! + (nBins[feature[a]!]! + 1) * 3);
+    for (let a = 0; a < nLaned; a++) zero(lane, first[a]!, first[a]! + (nBins[feature[a]!]! + 1) * 3);
+    let p = start;
+    for (; p + 1 < end; p += 2) {
+      const i0 = indices[p]!;
+      const i1 = indices[p + 1]!;
+      const g0 = g[i0]!;
+      const g1 = g[i1]!;
+      const h0 = h ? h[i0]! : 1;
+      const h1 = h ? h[i1]! : 1;
+      const r0 = i0 * F;
+      const r1 = i1 * F;
+      let a = 0;
+      for (; a < nLaned; a++) {
+        const f = feature[a]!;
+        const o = first[a]!;
+        const c0 = o + bins[r0 + f]! * 3;
+        const c1 = o + bins[r1 + f]! * 3;
+        hist[c0]! += g0; hist[c0 + 1]! += h0; hist[c0 + 2]! += 1;
+        lane[c1]! += g1; lane[c1 + 1]! += h1; lane[c1 + 2]! += 1;
+      }
+      for (; a < nActive; a++) {
+        const f = feature[a]!;
+        const o = first[a]!;
+        const c0 = o + bins[r0 + f]! * 3;
+        const c1 = o + bins[r1 + f]! * 3;
+        hist[c0]! += g0; hist[c0 + 1]! += h0; hist[c0 + 2]! += 1;
+        hist[c1]! += g1; hist[c1 + 1]! += h1; hist[c1 + 2]! += 1;
+      }
+    }
+    if (p < end) {
+      const i = indices[p]!;
+      const gi = g[i]!;
+      const hi = h ? h[i]! : 1;
+      const r = i * F;
+      for (let a = 0; a < nActive; a++) {
+        const c = first[a]! + bins[r + feature[a]!]! * 3;
+        hist[c]! += gi; hist[c + 1]! += hi; hist[c + 2]! += 1;
+      }
+    }
+    for (let a = 0; a < nLaned; a++) {
+      for (let j = first[a]!, stop = j + (nBins[feature[a]!]! + 1) * 3; j < stop; j++) hist[j]! += lane[j]!;
+    }
   }
 }
 
+/** The row-major copy (`[row * F + f]`) of column-major bins (`[f * n + row]`). */
+export function rowMajorBins(bins: Uint8Array, n: number, F: number): Uint8Array {
+  const out = new Uint8Array(n * F);
+  for (let f = 0; f < F; f++) for (let i = 0, c = f * n; i < n; i++) out[i * F + f] = bins[c + i]!;
+  return out;
+}
+
 /**
- * Scratch space for building one feature's histogram: the second lane, and the marks of the
- * sparse path (which clears and lists only the bins a small node touches).
+ * Scratch space for building one feature's forest histogram: the second lane, and the marks of
+ * the sparse path (which clears and lists only the bins a small node touches).
  */
 export class HistogramScratch {
   readonly lane: Float64Array;
-  private readonly pairLane: Float64Array;
   private readonly mark = new Int32Array(256);
   private stamp = 0;
 
   constructor(readonly width: number) {
     this.lane = new Float64Array(256 * width);
-    this.pairLane = new Float64Array(width === 3 ? 256 * 3 : 0);
   }
 
   /**
@@ -182,26 +187,6 @@ export class HistogramScratch {
       return -1;
     }
     return this.buildSparse(rows, bins, col, nb, hist, o, touched);
-  }
-
-  /**
-   * Builds every cell of two features' histograms (boosting with gathered (g, h): the row
-   * statistics are read once for both), each as `buildDense` does.
-   */
-  buildDensePair(rows: NodeRows, bins: Uint8Array, colA: number, nbA: number, oA: number, colB: number, nbB: number, oB: number, hist: Float64Array): void {
-    const cellsA = (nbA + 1) * 3;
-    const cellsB = (nbB + 1) * 3;
-    zero(hist, oA, oA + cellsA);
-    zero(hist, oB, oB + cellsB);
-    const laneA = nbA * 4 <= rows.count;
-    const laneB = nbB * 4 <= rows.count;
-    const lane = this.lane;
-    const other = this.pairLane;
-    if (laneA) zero(lane, 0, cellsA);
-    if (laneB) zero(other, 0, cellsB);
-    accumulatePair(rows, bins, colA, colB, hist, oA, laneA ? lane : hist, laneA ? 0 : oA, hist, oB, laneB ? other : hist, laneB ? 0 : oB);
-    if (laneA) for (let j = 0; j < cellsA; j++) hist[oA + j]! += lane[j]!;
-    if (laneB) for (let j = 0; j < cellsB; j++) hist[oB + j]! += other[j]!;
   }
 
   /** Builds every cell of feature f's histogram (two lanes for a node of at least 4 rows a bin). */
@@ -237,7 +222,7 @@ export class HistogramScratch {
         }
         hist[c + chan[i]!]! += v0[i]!;
       }
-    } else if (W === 2) {
+    } else {
       const v1 = vals[1]!;
       for (let q = start; q < end; q++) {
         const i = idx[q]!;
@@ -250,16 +235,6 @@ export class HistogramScratch {
         hist[c]! += v0[i]!;
         hist[c + 1]! += v1[i]!;
       }
-    } else {
-      for (let q = 0; q < rows.count; q++) { // boosting's rows are gathered: start 0
-        const bin = bins[col + idx[q]!]!;
-        if (mark[bin] === stamp) continue;
-        mark[bin] = stamp;
-        if (bin === nb) continue;
-        touched[m++] = bin;
-        for (let k = o + bin * W, stop = k + W; k < stop; k++) hist[k] = 0;
-      }
-      accumulate(rows, bins, col, W, hist, o, hist, o);
     }
     if (m <= 24) insertionSort(touched, m);
     else { m = 0; for (let bin = 0; bin < nb; bin++) if (mark[bin] === stamp) touched[m++] = bin; }
@@ -328,21 +303,18 @@ export class SparseRows {
   }
 
   /**
-   * Builds the histograms of the gathered rows (statistics g, and h unless it is the count) into
-   * `hist` ((g, h, c) = the node's totals); only the `active` features' cells are valid.
+   * Builds the histograms of rows idx[start, end) (statistics gs, hs by row id; hs null: all 1)
+   * into `hist` ((g, h, c) = the node's totals); only the active features' (active[at, at + nActive)) cells are valid.
    */
-  build(rows: NodeRows, hist: Float64Array, g: number, h: number, c: number, active: Int32Array): void {
+  build(idx: Int32Array, start: number, end: number, gs: Float64Array, hs: Float64Array | null, hist: Float64Array, g: number, h: number, c: number, active: Int32Array, at: number, nActive: number): void {
     const { rowStart, cells, offset } = this;
-    const { idx, vals } = rows;
-    const gs = vals[0]!;
-    const hs = vals.length > 1 ? vals[1]! : null;
     // Only the active features' blocks are cleared (and read afterwards): rows also add to the
     // others', which nobody reads — a wide image's constant pixels cost nothing per node.
-    for (const f of active) zero(hist, offset[f]! * 3, offset[f + 1]! * 3);
-    for (let q = 0; q < rows.count; q++) {
+    for (let a = at; a < at + nActive; a++) zero(hist, offset[active[a]!]! * 3, offset[active[a]! + 1]! * 3);
+    for (let q = start; q < end; q++) {
       const i = idx[q]!;
-      const gi = gs[q]!;
-      const hi = hs ? hs[q]! : 1;
+      const gi = gs[i]!;
+      const hi = hs ? hs[i]! : 1;
       for (let e = rowStart[i]!, stop = rowStart[i + 1]!; e < stop; e++) {
         const o = cells[e]! * 3;
         hist[o]! += gi;
@@ -351,14 +323,17 @@ export class SparseRows {
       }
     }
     // Each feature's default cell holds what its other cells do not.
-    for (const f of active) {
+    for (let a = at; a < at + nActive; a++) {
+      const f = active[a]!;
       let sg = 0;
       let sh = 0;
       let sc = 0;
       for (let o = offset[f]! * 3, stop = offset[f + 1]! * 3; o < stop; o += 3) { sg += hist[o]!; sh += hist[o + 1]!; sc += hist[o + 2]!; }
       const d = this.defaultCell[f]! * 3;
-      hist[d] = g - sg;
-      hist[d + 1] = h - sh;
+      // An empty default cell gets exact zeros, not a rounding residue (the gradient scan adds every cell).
+      const empty = c - sc === 0;
+      hist[d] = empty ? 0 : g - sg;
+      hist[d + 1] = empty ? 0 : h - sh;
       hist[d + 2] = c - sc;
     }
   }

@@ -218,76 +218,100 @@ export class VarianceScan implements ForestScan {
 }
 
 /**
- * The gradient gain over (Σg, Σh, count) cells, for boosting: every bin of the block is walked
- * (a boosting node's histograms are dense, half of them from a subtraction), empty cells skipped
- * — a subtracted cell may keep a rounding residue of Σg — and the walk ends once every
- * non-missing row is left. The threshold is the last left bin's upper edge.
+ * The gradient gain over (Σg, Σh, count) cells, for boosting: every bin of a feature's block is
+ * walked (a boosting node's histograms are dense, half of them from a subtraction), empty cells
+ * included — they hold exact zeros, the subtraction (`exactSubtract`) and the sparse path's default
+ * cells make sure of it — and the walk ends once every non-missing row is left. The threshold is the last left bin's upper edge. All of a node's
+ * features are scanned in one call.
  */
 export class GradientScan {
-  private g = 0;
-  private h = 0;
-  private rows = 0;
-  private parent = 0;
+  /**
+   * parent − small over cells (Σg, Σh, count) from..to, in place: the larger child's histogram.
+   * A cell left empty gets exact zeros, not the rounding residue of two sums in different orders,
+   * so that the scan can walk empty cells as if they were not there.
+   */
+  static exactSubtract(parent: Float64Array, small: Float64Array, from: number, to: number): void {
+    for (let j = from; j < to; j += 3) {
+      const c = parent[j + 2]! - small[j + 2]!;
+      const any = (0 - (c | 0)) >>> 31; // 1 for a count ≥ 1, else 0: integer ops, no branch
+      parent[j] = (parent[j]! - small[j]!) * any;
+      parent[j + 1] = (parent[j + 1]! - small[j + 1]!) * any;
+      parent[j + 2] = c;
+    }
+  }
 
   constructor(private readonly minLeaf: number, private readonly l2: number) {}
 
-  /** Takes the node's (Σg, Σh, count); a split must strictly reduce the loss (scikit-learn's min_gain_to_split). */
-  begin(g: number, h: number, rows: number, best: BestSplit): void {
-    this.g = g;
-    this.h = h;
-    this.rows = rows;
-    this.parent = gradientTerm(g, h, this.l2);
+  /**
+   * The best split of a node with totals (g, h, rows) over features features[at, at + count)
+   * (feature f's block at cell offset[f], nBins[f] non-missing bins); a split must strictly reduce
+   * the loss (scikit-learn's min_gain_to_split). Writes the features that can still split it (more
+   * than one occupied bin) to features[to, …) and returns their number.
+   */
+  scan(
+    hist: Float64Array, offset: Int32Array, nBins: Int32Array, features: Int32Array, at: number, count: number, to: number,
+    g: number, h: number, rows: number, best: BestSplit,
+  ): number {
+    const { minLeaf, l2 } = this;
+    const parent = gradientTerm(g, h, l2);
     best.reset(0);
-  }
-
-  /** Scans feature f (nb non-missing bins, block at `o`); false when it cannot split the node. */
-  scan(hist: Float64Array, o: number, f: number, nb: number, best: BestSplit): boolean {
-    const { minLeaf, l2, g, h, rows, parent } = this;
-    const mo = o + nb * 3;
-    const gm = hist[mo]!;
-    const hm = hist[mo + 1]!;
-    const cm = hist[mo + 2]!;
-    const hasMissing = cm !== 0;
-    const nonMissing = rows - cm;
-    let occupied = hasMissing ? 1 : 0;
-    let gL = 0;
-    let hL = 0;
-    let cL = 0;
-    for (let c = o; c < mo && cL < nonMissing; c += 3) {
-      const count = hist[c + 2]!;
-      if (count === 0) continue;
-      occupied++;
-      gL += hist[c]!;
-      hL += hist[c + 1]!;
-      cL += count;
-      const last = cL >= nonMissing;
-      const bin = (c - o) / 3;
-      if (!last || hasMissing) {
-        // Missing values right.
-        const hR = h - hL;
-        if (cL >= minLeaf && rows - cL >= minLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
-          const score = gradientTerm(gL, hL, l2) + gradientTerm(g - gL, hR, l2) - parent;
-          if (score > best.score) this.take(best, score, f, bin, !hasMissing && cL >= rows - cL, gL, hL, cL);
+    // The best score in a local; the rest of the best split goes to `best` when it improves
+    // (rarely): fewer live values in the loop.
+    let score0 = 0;
+    const left = best.left;
+    let nKept = 0;
+    for (let a = at; a < at + count; a++) {
+      const f = features[a]!;
+      const o = offset[f]! * 3;
+      const mo = o + nBins[f]! * 3;
+      const gm = hist[mo]!;
+      const hm = hist[mo + 1]!;
+      const cm = hist[mo + 2]!;
+      const hasMissing = cm !== 0;
+      const nonMissing = rows - cm;
+      let gL = 0;
+      let hL = 0;
+      let cL = 0;
+      let cnt = 0;
+      for (let c = o, bin = 0; c < mo && cL < nonMissing; c += 3, bin++) {
+        // Empty cells are not skipped (a skip would be mispredicted on the sparse histograms of
+        // small nodes): they hold exact zeros (see `exactSubtract`), and their candidates repeat
+        // the previous occupied bin's, which only a strictly better score replaces.
+        cnt = hist[c + 2]!;
+        gL += hist[c]!;
+        hL += hist[c + 1]!;
+        cL += cnt;
+        const last = cL >= nonMissing;
+        if (!last || hasMissing) {
+          // Missing values right.
+          const hR = h - hL;
+          if (cL >= minLeaf && rows - cL >= minLeaf && hL >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
+            const score = gradientTerm(gL, hL, l2) + gradientTerm(g - gL, hR, l2) - parent;
+            if (score > score0) {
+              score0 = score;
+              best.take(score, f, bin, bin, !hasMissing && cL >= rows - cL);
+              left[0] = gL; left[1] = hL; left[2] = cL;
+            }
+          }
+        }
+        if (hasMissing && !last && cL !== 0) {
+          const g1 = gL + gm;
+          const h1 = hL + hm;
+          const c1 = cL + cm;
+          const hR = h - h1;
+          if (c1 >= minLeaf && rows - c1 >= minLeaf && h1 >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
+            const score = gradientTerm(g1, h1, l2) + gradientTerm(g - g1, hR, l2) - parent;
+            if (score > score0) {
+              score0 = score;
+              best.take(score, f, bin, bin, true);
+              left[0] = g1; left[1] = h1; left[2] = c1;
+            }
+          }
         }
       }
-      if (hasMissing && !last) {
-        const g1 = gL + gm;
-        const h1 = hL + hm;
-        const c1 = cL + cm;
-        const hR = h - h1;
-        if (c1 >= minLeaf && rows - c1 >= minLeaf && h1 >= MIN_HESSIAN_TO_SPLIT && hR >= MIN_HESSIAN_TO_SPLIT) {
-          const score = gradientTerm(g1, h1, l2) + gradientTerm(g - g1, hR, l2) - parent;
-          if (score > best.score) this.take(best, score, f, bin, true, g1, h1, c1);
-        }
-      }
+      // More than one occupied bin (the missing one included): the walk did not end in the first.
+      if (hasMissing ? nonMissing > 0 : cnt < nonMissing) features[to + nKept++] = f;
     }
-    return occupied > 1;
-  }
-
-  private take(best: BestSplit, score: number, f: number, bin: number, missingLeft: boolean, g: number, h: number, c: number): void {
-    best.take(score, f, bin, bin, missingLeft);
-    best.left[0] = g;
-    best.left[1] = h;
-    best.left[2] = c;
+    return nKept;
   }
 }
