@@ -5,6 +5,7 @@ import { client, message, useLoad } from './api.js';
 import { Bars, HeatMap, fmt } from './charts.js';
 import { LOWER_IS_BETTER, MetricGroups, TEST_METRICS, testOf } from './metric-tiles.js';
 import { PreprocessingView } from './preprocessing.js';
+import { OptimizationView, OptimizeForm } from './optimization.js';
 import { Link, navigate } from './router.js';
 import { ErrorBox, Loading, Status, Table, ago, bytes } from './ui.js';
 
@@ -169,6 +170,8 @@ export function VersionPage({ name, version }: { name: string; version: string }
         <button type="submit" disabled={deploying}>{deploying ? 'Deploying…' : 'Deploy this version'}</button>
         <ErrorBox error={deployError} />
       </form>
+      <OptimizeForm v={v} />
+      <OptimizationView v={v} />
       <h2>Metrics</h2>
       <MetricGroups metrics={m} />
       <div className="charts">

@@ -62,6 +62,8 @@ export interface TrainMetrics {
   featureImportance?: unknown;
   /** Tune jobs: the trial table and the best candidate. */
   tuning?: TuningSummary;
+  /** Distilled students: the teacher, the loss's temperature and alpha, and the teacher's own metrics on the same test rows. */
+  distillation?: { teacher: { model: string; version: number }; temperature: number; alpha: number; teacherTest: TestMetrics };
 }
 
 /** A tuning trial's metrics: the score the tune job ranks by, and every cross-validated metric. */

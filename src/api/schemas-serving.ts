@@ -30,6 +30,9 @@ export const ModelVersionSchema = Type.Object({
     optimizedFrom: Type.Optional(Type.Object({
       model: Type.String(), version: Type.Integer(), method: Type.String(),
     }, { description: 'set on a version an optimize job registered: the version it was made from, and how' })),
+    teacher: Type.Optional(Type.Object({
+      model: Type.String(), version: Type.Integer(), temperature: Type.Number(), alpha: Type.Number(),
+    }, { description: 'set on a version a train job distilled from a teacher: the teacher version, temperature and alpha' })),
   }),
   description: Type.Union([Type.String(), Type.Null()]),
   sizeBytes: Type.Integer(), sha256: Type.String(), createdAt: Type.String(), updatedAt: Type.String(),

@@ -8,6 +8,8 @@ export interface Dataset {
   x: Float32Array;
   /** Class ids (sparse CE), 0/1 (binary CE), or n × outputs targets. */
   y: ArrayLike<number>;
+  /** Distillation: the teacher's softened probabilities, n × the network's output units (losses.ts softenProbabilities). */
+  soft?: Float32Array;
 }
 
 export const exampleSize = (net: Network) => net.options.inputShape.reduce((p, d) => p * d, 1);

@@ -10,7 +10,7 @@ import { gradients } from './autodiff.js';
 import { emitGraph, tensorValue, valueInfo } from './emit.js';
 import { Graph, type Tensor } from './graph.js';
 import type { LayerContext } from './layers/index.js';
-import { lossFn, sparseLabels } from './losses.js';
+import { distillationLoss, type Distillation, lossFn, sparseLabels } from './losses.js';
 import { buildForward, dataPlaceholder, type Network } from './network.js';
 import type { GraphDef, ModelDef, NodeDef } from '../onnx/model.js';
 import { attr } from '../onnx/model.js';
@@ -89,6 +89,8 @@ export interface TrainProgram {
   graph: Graph;
   x: Tensor;
   y: Tensor;
+  /** Distillation: the teacher's softened probabilities for the batch, [N, outputs]. */
+  soft?: Tensor;
   noises: Tensor[];
   lr: Tensor;
   step: Tensor;
@@ -98,11 +100,16 @@ export interface TrainProgram {
   out: { W: Tensor; S?: Tensor; slots: Tensor[]; step: Tensor; loss: Tensor; correct: Tensor };
 }
 
-export function buildTrainProgram(net: Network, optimizer: OptimizerSpec): TrainProgram {
+/** Soft targets' width: the network's output units (a sigmoid head's 1). */
+export const softWidth = (net: Network) => net.shapes[net.shapes.length - 1]![0]!;
+
+export function buildTrainProgram(net: Network, optimizer: OptimizerSpec, distillation?: Distillation): TrainProgram {
   const b = buildNetwork(net, true);
   const g = b.graph;
   const y = labelPlaceholder(g, net);
-  const loss = lossFn(net.options.loss)(b.logits, y);
+  const hard = lossFn(net.options.loss)(b.logits, y);
+  const soft = distillation ? g.placeholder('soft', ['N', softWidth(net)]) : undefined;
+  const loss = soft ? distillationLoss(hard, b.logits, soft, distillation!, net.head === 'sigmoid') : hard;
   const ordered = net.params.map((p) => b.params.get(p.name)!);
   const grad = pack(gradients(loss, ordered));
   const lr = g.placeholder('lr', []);
@@ -112,7 +119,7 @@ export function buildTrainProgram(net: Network, optimizer: OptimizerSpec): Train
   const upd = applyUpdate(optimizer, b.W, grad, slots, nextStep, lr);
   const newS = b.S ? pack(net.states.map((s) => b.newStates.get(s.name) ?? b.states.get(s.name)!)) : undefined;
   return {
-    graph: g, x: b.x, y, noises: b.noises, lr, step, W: b.W, S: b.S, slots,
+    graph: g, x: b.x, y, soft, noises: b.noises, lr, step, W: b.W, S: b.S, slots,
     out: { W: upd.w, S: newS, slots: upd.slots, step: nextStep, loss, correct: correctCount(net, b.logits, y) },
   };
 }
@@ -127,12 +134,14 @@ function stateOutputs(p: TrainProgram) {
 }
 
 const carried = (p: TrainProgram) => [p.W, ...p.slots, p.step, ...(p.S ? [p.S] : [])];
+/** Per-minibatch inputs: the examples, their labels, soft targets when distilling, dropout noise. */
+const batchInputs = (p: TrainProgram) => [p.x, p.y, ...(p.soft ? [p.soft] : []), ...p.noises];
 
-/** One optimizer step per call: inputs W, slot*, step, S?, x, y, noise*, lr. */
+/** One optimizer step per call: inputs W, slot*, step, S?, x, y, soft?, noise*, lr. */
 export function stepModel(p: TrainProgram): ModelDef {
   const graph = emitGraph(p.graph, {
     name: 'train_step',
-    inputs: [...carried(p), p.x, p.y, ...p.noises, p.lr],
+    inputs: [...carried(p), ...batchInputs(p), p.lr],
     outputs: [...stateOutputs(p), { tensor: p.out.loss, name: 'loss' }, { tensor: p.out.correct, name: 'correct' }],
     initializers: true,
   });
@@ -148,7 +157,7 @@ export function loopModel(p: TrainProgram): ModelDef {
   const iter = g.placeholder('iter', [], 'int64');
   const cond = g.placeholder('cond', [], 'bool');
   const outer = (t: Tensor) => `${t.name}_all`;
-  const prelude: NodeDef[] = [p.x, p.y, ...p.noises, p.lr].map((t) => ({
+  const prelude: NodeDef[] = [...batchInputs(p), p.lr].map((t) => ({
     opType: 'Gather', inputs: [outer(t), 'iter'], outputs: [t.name], attributes: { axis: attr.int(0) },
   }));
   const body: GraphDef = emitGraph(g, {
@@ -156,11 +165,11 @@ export function loopModel(p: TrainProgram): ModelDef {
     inputs: [iter, cond, ...carried(p)],
     outputs: [{ tensor: cond, name: 'cond_out' }, ...stateOutputs(p).map((o) => ({ ...o, name: `body_${o.name}` })),
       { tensor: p.out.loss, name: 'body_loss' }, { tensor: p.out.correct, name: 'body_correct' }],
-    external: [p.x, p.y, ...p.noises, p.lr],
+    external: [...batchInputs(p), p.lr],
     prelude,
   });
   const init = carried(p);
-  const stacked = [p.x, p.y, ...p.noises, p.lr].map((t) => ({ ...valueInfo(t, outer(t)), type: { ...valueInfo(t).type, shape: ['S', ...t.shape] } }));
+  const stacked = [...batchInputs(p), p.lr].map((t) => ({ ...valueInfo(t, outer(t)), type: { ...valueInfo(t).type, shape: ['S', ...t.shape] } }));
   const main: GraphDef = {
     name: 'train_loop',
     inputs: [{ name: 'M', type: { elemType: 7, shape: [] } }, ...init.map((t) => valueInfo(t)), ...stacked],

@@ -9,6 +9,7 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate, fit } from './train-loop.js';
 import { createNetwork } from './network.js';
 import { exportInference, predict } from './predict.js';
+import { softenProbabilities } from './losses.js';
 import type { ModelSpec } from './spec.js';
 import { loadMnist } from './testing/mnist.js';
 
@@ -190,6 +191,43 @@ describe('training control', () => {
     const net = createNetwork(keras, mnistOpts);
     await assert.rejects(fit(net, { x: small.x, y: Int32Array.from(small.y, (v, i) => (i === 7 ? 12 : v)) }, { epochs: 1 }), /row 7/);
     await assert.rejects(fit(net, { x: small.x.subarray(0, 100), y: small.y }, { epochs: 1 }), /shape/);
+  });
+});
+
+describe('distillation', () => {
+  test('α = 0 trains exactly as without a teacher; loop = step; α = 1 pulls the student onto the teacher', async () => {
+    const spec: ModelSpec = { kind: 'mlp', hidden: [16] };
+    const opts = { inputShape: [784], outputs: 10, task: 'classification' as const, seed: 4 };
+    const rows = 300;
+    const data = { x: small.x.subarray(0, rows * 784), y: small.y.subarray(0, rows) };
+    const teacher = createNetwork(spec, { ...opts, seed: 9 });
+    await fit(teacher, data, { epochs: 2 });
+    const taught = { ...data, soft: softenProbabilities((await predict(teacher, data.x)).probabilities!, 10, 2) };
+    const plain = createNetwork(spec, opts);
+    await fit(plain, data, { epochs: 1 });
+    const zero = createNetwork(spec, opts);
+    await fit(zero, taught, { epochs: 1, distillation: { temperature: 2, alpha: 0 } });
+    assert.deepEqual(zero.weights, plain.weights);
+    const loop = createNetwork(spec, opts);
+    const step = createNetwork(spec, opts);
+    await fit(loop, taught, { epochs: 1, distillation: { temperature: 2, alpha: 0.5 }, stepsPerCall: 3 });
+    await fit(step, taught, { epochs: 1, distillation: { temperature: 2, alpha: 0.5 }, mode: 'step' });
+    assert.deepEqual(loop.weights, step.weights);
+    assert.notDeepEqual(loop.weights, plain.weights);
+    // Soft targets only (α = 1), labels scrambled: the student still agrees with the teacher.
+    const scrambled = { ...taught, y: Float64Array.from(data.y, (v) => (v + 3) % 10) };
+    const student = createNetwork(spec, opts);
+    await fit(student, scrambled, { epochs: 6, distillation: { temperature: 2, alpha: 1 } });
+    const alone = createNetwork(spec, opts);
+    await fit(alone, scrambled, { epochs: 6 });
+    const t = (await predict(teacher, data.x)).labels!;
+    const agreement = async (n: typeof student) => {
+      const s = (await predict(n, data.x)).labels!;
+      return t.reduce((a, v, i) => a + (v === s[i] ? 1 : 0), 0) / rows;
+    };
+    const [taughtAgree, aloneAgree] = [await agreement(student), await agreement(alone)];
+    assert.ok(taughtAgree > 0.4 && aloneAgree < 0.15, `agreement with the teacher: distilled ${taughtAgree}, on the scrambled labels alone ${aloneAgree}`);
+    await assert.rejects(fit(createNetwork(spec, opts), data, { epochs: 1, distillation: { temperature: 2, alpha: 0.5 } }), /soft targets for every training row/);
   });
 });
 

@@ -8,10 +8,10 @@ import type * as ort from 'onnxruntime-node';
 import { CancelledError, InvalidInputError } from '../infra/errors.js';
 import { checkDataset, type Dataset, exampleSize, targetSize } from './data.js';
 import { Rng } from './init.js';
-import { sparseLabels } from './losses.js';
+import { type Distillation, sparseLabels } from './losses.js';
 import type { EpochMetrics, Network, TrainingState } from './network.js';
 import { defaultLearningRate, type OptimizerSpec, type ScheduleSpec, scheduledRate, slotCount } from './optimizers.js';
-import { buildTrainProgram, evalModel, layerOutputsModel, loopModel, stepModel, type TrainProgram } from './program.js';
+import { buildTrainProgram, evalModel, layerOutputsModel, loopModel, softWidth, stepModel, type TrainProgram } from './program.js';
 import { f32, i64, openSession, type RuntimeOptions, withSession } from './runtime.js';
 
 export interface EarlyStopping {
@@ -43,6 +43,8 @@ export interface FitOptions extends RuntimeOptions {
   mode?: 'loop' | 'step';
   /** Minibatches per Loop call (bounds the memory of the stacked epoch data). */
   stepsPerCall?: number;
+  /** Knowledge distillation: the training data carries the teacher's soft targets (`soft`). */
+  distillation?: Distillation;
 }
 
 export interface History {
@@ -76,8 +78,9 @@ function splitValidation(net: Network, data: Dataset, v: FitOptions['validation'
   const n = data.x.length / d;
   const k = n - Math.max(1, Math.round(n * v));
   const y = Float64Array.from(data.y);
+  const w = softWidth(net);
   return {
-    train: { x: data.x.subarray(0, k * d), y: y.subarray(0, k * t) },
+    train: { x: data.x.subarray(0, k * d), y: y.subarray(0, k * t), ...(data.soft ? { soft: data.soft.subarray(0, k * w) } : {}) },
     val: { x: data.x.subarray(k * d), y: y.subarray(k * t) },
   };
 }
@@ -87,6 +90,7 @@ class Batcher {
   private readonly xBuf: Float32Array;
   private readonly yInt?: BigInt64Array;
   private readonly yFloat?: Float32Array;
+  private readonly softBuf?: Float32Array;
   private readonly noiseBufs: Float32Array[];
   private readonly noiseSizes: number[];
 
@@ -94,6 +98,7 @@ class Batcher {
     this.xBuf = new Float32Array(maxRows * exampleSize(net));
     if (sparseLabels(net.options.loss)) this.yInt = new BigInt64Array(maxRows);
     else this.yFloat = new Float32Array(maxRows * targetSize(net));
+    if (p.soft) this.softBuf = new Float32Array(maxRows * softWidth(net));
     this.noiseSizes = p.noises.map((t) => {
       const rest = t.shape.slice(1);
       if (!rest.every((d) => typeof d === 'number')) throw new Error('engine: dropout on a tensor with symbolic dims');
@@ -124,6 +129,12 @@ class Batcher {
       for (let i = 0; i < rows; i++) for (let j = 0; j < t; j++) y[i * t + j] = this.data.y[perm[first + i]! * t + j]!;
       feeds[yName] = f32(y, [...lead, t]);
     }
+    if (this.softBuf) {
+      const w = softWidth(this.net);
+      const q = this.softBuf.subarray(0, rows * w);
+      for (let i = 0; i < rows; i++) q.set(this.data.soft!.subarray(perm[first + i]! * w, perm[first + i]! * w + w), i * w);
+      feeds[stacked ? 'soft_all' : 'soft'] = f32(q, [...lead, w]);
+    }
     this.p.noises.forEach((nt, k) => {
       const buf = rng.fillUniform(this.noiseBufs[k]!.subarray(0, rows * this.noiseSizes[k]!));
       feeds[stacked ? `${nt.name}_all` : nt.name] = f32(buf, [...lead, ...(nt.shape.slice(1) as number[])]);
@@ -147,9 +158,10 @@ export async function fit(net: Network, data: Dataset, o: FitOptions): Promise<H
   const { train, val } = splitValidation(net, data, o.validation);
   const n = checkDataset(net, train);
   if (val) checkDataset(net, val, 'validation data');
+  if (o.distillation) checkDistillation(net, train, o.distillation);
   const state = trainingState(net, o);
   const mode = o.mode ?? 'loop';
-  const program = buildTrainProgram(net, state.optimizer);
+  const program = buildTrainProgram(net, state.optimizer, o.distillation);
   const session = await openSession(mode === 'loop' ? loopModel(program) : stepModel(program), o);
   const evalSession = val ? await openSession(evalModel(net), o) : undefined;
   const full = Math.floor(n / batch);
@@ -213,6 +225,20 @@ export async function fit(net: Network, data: Dataset, o: FitOptions): Promise<H
     await evalSession?.release();
   }
   return { epochs: history, stoppedEarly, trainSeconds, samplesPerSecond: trainSeconds > 0 ? samples / trainSeconds : 0 };
+}
+
+function checkDistillation(net: Network, d: Dataset, o: Distillation): void {
+  if (net.options.task !== 'classification' || net.head === 'linear') {
+    throw new InvalidInputError('bad_option', 'Distillation needs a classifier with a softmax or sigmoid head (the soft targets are class probabilities).', { task: net.options.task });
+  }
+  if (!(o.temperature > 0) || !(o.alpha >= 0 && o.alpha <= 1)) {
+    throw new InvalidInputError('bad_option', 'Distillation needs temperature > 0 and alpha in [0, 1].', { temperature: o.temperature, alpha: o.alpha });
+  }
+  const n = d.x.length / exampleSize(net);
+  const w = softWidth(net);
+  if (!d.soft || d.soft.length !== n * w) {
+    throw new InvalidInputError('shape_mismatch', `Distillation needs soft targets for every training row: ${n} rows × ${w} outputs, got ${d.soft?.length ?? 0} values.`, { rows: n, outputs: w });
+  }
 }
 
 async function runChunk(

@@ -561,4 +561,45 @@ describe('web console (chromium)', () => {
     await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
+
+  test('a version page offers the optimization methods and shows an optimized version\'s trade-off beside its source', async () => {
+    const key = (await s.tenant('opt-web')).developer;
+    assert.equal((await s.call('POST', '/v1/datasets?name=iris', { key, body: fs.readFileSync(path.join(EXAMPLES, 'iris.csv')) })).status, 201);
+    const trained = await waitJob(s, (await submit(s, { type: 'train', name: 'iris-small', dataset: 'iris', target: 'species', model: { kind: 'mlp', hidden: [8] }, training: { epochs: 5 } }, key)).id, { key });
+    assert.equal(trained.status, 'succeeded', `${trained.error}`);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(0);
+    const page = watch(await context.newPage());
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    await page.goto(`${s.url}/models/iris-small/versions/1`);
+    const form = page.getByRole('form', { name: 'optimize this version' });
+    assert.deepEqual(await form.locator('select[name=method] option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)),
+      ['quantize_dynamic', 'quantize_static', 'quantize_weights', 'fp16', 'prune']);
+    await form.locator('select[name=method]').selectOption('prune');
+    await form.locator('input[name=sparsity]').waitFor();
+    await form.locator('select[name=method]').selectOption('quantize_dynamic');
+    await form.getByRole('button', { name: 'Optimize into a new version' }).click();
+    await page.waitForURL('**/jobs/job_*');
+    const jobId = page.url().split('/jobs/')[1]!;
+    const job = await waitJob(s, jobId, { key });
+    assert.equal(job.status, 'succeeded', `${job.error}`);
+    assert.deepEqual(job.result, { model: 'iris-small', version: 2 });
+    await page.goto(`${s.url}/models/iris-small/versions/2`);
+    const table = page.getByRole('region', { name: 'optimization trade-off' });
+    await page.getByTestId('optimization').getByRole('heading', { name: /quantize_dynamic of version 1/ }).waitFor();
+    const m = job.metrics;
+    const row = (name: string) => table.locator('tr', { has: page.locator('th', { hasText: name }) });
+    await row('size').waitFor();
+    assert.match(await row('size').innerText(), /\d [KM]?B.*\d [KM]?B.*%/s);
+    assert.match(await row('p50 latency, 1 row').innerText(), /ms.*ms/s);
+    assert.match(await row(`p50 latency, ${m.latencyMs.batchRows} rows`).innerText(), /ms.*ms/s);
+    const shown = (x: number) => String(Number(x.toFixed(4))).replace('.', '\\.');
+    assert.match(await row('test accuracy').innerText(), new RegExp(`${shown(m.source.test.accuracy)}[\\s\\S]*${shown(m.test.accuracy)}`));
+    await shot(page, '21-optimization');
+    await context.close();
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
 });

@@ -59,6 +59,7 @@ const SECTIONS: Section[] = [
       assert.match(out, /^diabetes linear_regression -?\d/m);
       assert.match(out, /mnist-mlp\.onnx/);
       assert.match(out, /"params":\{.*"model\.maxDepth":\d/, 'the tune names its best candidate');
+      assert.match(out, /^\{"model":"iris-classifier","version":1,"temperature":2,"alpha":0\.5\}$/m, 'the distilled student records its teacher');
     },
   },
   {

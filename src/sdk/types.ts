@@ -78,6 +78,8 @@ export interface TrainRequest extends Omit<SubmitJob, 'type'> {
   model?: { kind: ModelKind } & Record<string, unknown>;
   training?: Partial<TrainingOptions>;
   importanceRepeats?: number;
+  /** Distillation (API.md "Model optimization"): learn from a classifier version's probabilities softened at `temperature` (default 2), weight `alpha` (default 0.5) beside the labels. */
+  teacher?: { model: string; version?: number | string; temperature?: number; alpha?: number };
 }
 
 /** An `optimize` job request (API.md "Model optimization"): registers a new version with `lineage.optimizedFrom`. */

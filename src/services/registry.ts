@@ -44,6 +44,15 @@ export interface Lineage {
   params: Record<string, unknown>;
   /** Set by an optimize job: the version this one was made from, and the method. */
   optimizedFrom?: OptimizedFrom;
+  /** Set by a train job with a `teacher`: the version it was distilled from, and how. */
+  teacher?: TeacherRef;
+}
+
+export interface TeacherRef {
+  model: string;
+  version: number;
+  temperature: number;
+  alpha: number;
 }
 
 export interface OptimizedFrom {
@@ -232,6 +241,7 @@ export class RegistryService {
             job: input.lineage?.job ?? null, dataset: input.lineage?.dataset ?? null,
             datasetVersion: input.lineage?.datasetVersion ?? null, params: { ...input.lineage?.params, ...input.params },
             ...(input.lineage?.optimizedFrom ? { optimizedFrom: input.lineage.optimizedFrom } : {}),
+            ...(input.lineage?.teacher ? { teacher: input.lineage.teacher } : {}),
           };
           const row: ModelVersionsTable = {
             id: newId('mv'), model_id: modelId, tenant_id: tenantId, version, stage: 'none', kind: input.kind, task: input.task,

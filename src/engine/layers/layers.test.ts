@@ -1,7 +1,7 @@
 /** Gradient checks of every layer (through the primitive ops' rules) and every loss. */
 import { describe, test } from 'node:test';
 import type { Tensor } from '../graph.js';
-import { binaryCrossEntropy, categoricalCrossEntropy, mae, mse, sparseCategoricalCrossEntropy, tokenCrossEntropy } from '../losses.js';
+import { binaryCrossEntropy, categoricalCrossEntropy, distillationLoss, mae, mse, softenProbabilities, sparseCategoricalCrossEntropy, tokenCrossEntropy } from '../losses.js';
 import assert from 'node:assert/strict';
 import { forward } from '../testing/forward.js';
 import { gradCheck } from '../testing/gradcheck.js';
@@ -89,5 +89,41 @@ describe('losses (float64, from logits)', () => {
     const [a] = await forward(inputs, (z, y) => tokenCrossEntropy(z!, y!));
     const [b] = await forward(inputs, (z, y) => sparseCategoricalCrossEntropy(z!, y!));
     assert.ok(Math.abs(a! - b!) < 1e-12, `${a} vs ${b}`);
+  });
+  test('distillation: (1 − α)·hard + α·T²·CE(teacher softened at T, student logits / T), gradient and value', async () => {
+    const d = { temperature: 2, alpha: 0.7 };
+    const teacher = [0.7, 0.2, 0.1, 0.05, 0.05, 0.9, 0.25, 0.25, 0.5];
+    const soft = Array.from(softenProbabilities(teacher, 3, d.temperature));
+    const logits = [2, -1, 0.5, 0.3, 0.1, 3, -2, 1, 0];
+    const labels = [0, 2, 1];
+    const loss = (z: Tensor, y: Tensor, q: Tensor) => distillationLoss(sparseCategoricalCrossEntropy(z, y), z, q, d, false);
+    await gradCheck('distill', [{ shape: [3, 3], values: logits }, { shape: [3], values: labels, int: true }, { shape: [3, 3], values: soft, nograd: true }],
+      (z, y, q) => loss(z!, y!, q!));
+    // The sigmoid head's form: one logit, the soft target is the second class's softened probability.
+    const soft1 = Array.from(softenProbabilities([0.8, 0.2, 0.3, 0.7, 0.5, 0.5], 2, d.temperature, 1));
+    await gradCheck('distill_binary', [{ shape: [3, 1], values: [1.5, -0.5, 4] }, { shape: [3, 1], values: [0, 1, 1], nograd: true }, { shape: [3, 1], values: soft1, nograd: true }],
+      (z, y, q) => distillationLoss(binaryCrossEntropy(z!, y!), z!, q!, d, true));
+    // The value by hand, in float64.
+    const lsm = (v: number[]) => { const m = Math.max(...v); const s = Math.log(v.reduce((a, x) => a + Math.exp(x - m), 0)); return v.map((x) => x - m - s); };
+    let hard = 0;
+    let ce = 0;
+    for (let i = 0; i < 3; i++) {
+      const z = logits.slice(i * 3, i * 3 + 3);
+      hard -= lsm(z)[labels[i]!]! / 3;
+      const ls = lsm(z.map((x) => x / d.temperature));
+      ce -= ls.reduce((a, l, k) => a + soft[i * 3 + k]! * l, 0) / 3;
+    }
+    const [got] = await forward([{ shape: [3, 3], values: logits }, { shape: [3], values: labels, int: true }, { shape: [3, 3], values: soft }], (z, y, q) => loss(z!, y!, q!));
+    const want = (1 - d.alpha) * hard + d.alpha * d.temperature ** 2 * ce;
+    assert.ok(Math.abs(got! - want) < 1e-6, `${got} vs ${want}`);
+  });
+  test('softened probabilities: T = 1 leaves them, a larger T flattens them, ranks kept', () => {
+    const p = [0.7, 0.2, 0.1];
+    assert.deepEqual(Array.from(softenProbabilities(p, 3, 1), (v) => +v.toFixed(6)), p);
+    const q = softenProbabilities(p, 3, 4);
+    assert.ok(q[0]! > q[1]! && q[1]! > q[2]! && q[0]! < 0.7 && q[2]! > 0.1, `${q}`);
+    assert.ok(Math.abs(q.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    // Zero probabilities (a forest's) stay finite.
+    assert.ok(softenProbabilities([1, 0], 2, 2).every(Number.isFinite));
   });
 });

@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import type { JobContext, JobOutcome } from '../jobs/job-type.js';
 import { readTable, trainingServices } from '../training/job-services.js';
 import { NETWORK_PREFIX, prepareData, rawFeeds, trainOnRows, type PreparedData } from '../training/pipeline.js';
-import { runArtifact, scoreOutputs, type RawFeeds } from '../training/evaluate.js';
+import { scoreOutputs, type RawFeeds } from '../training/evaluate.js';
+import { columnsOf, importedFeeds, runVersion } from '../training/version-feeds.js';
 import { encodeTarget, type EncodedTarget } from '../training/target.js';
 import type { TrainSpec } from '../training/train-spec.js';
 import { InvalidInputError } from '../../infra/errors.js';
@@ -18,7 +19,7 @@ import { encodeModel, type ModelDef } from '../../onnx/model.js';
 import { openSession } from '../../engine/runtime.js';
 import { permutation, Rng } from '../../ml/core/random.js';
 import { CATEGORIES, FEATURES } from '../../ml/preprocessing/onnx.js';
-import { column, isNumeric, type RawTable } from '../../ml/training-table.js';
+import { column, type RawTable } from '../../ml/training-table.js';
 import type { Signature } from '../../ml/signature.js';
 import type { ModelVersion, RegistryService } from '../registry.js';
 import type { DatasetService } from '../datasets.js';
@@ -202,26 +203,6 @@ function indexLabels(seen: string[]): string[] {
   return Array.from({ length: Math.max(...n) + 1 }, (_, i) => String(i));
 }
 
-const columnsOf = (sig: Signature) => {
-  const by = (tensor: string) => sig.inputs.filter((i) => i.tensor === tensor).sort((a, b) => a.index - b.index).map((i) => ({ name: i.name, type: i.type, nullable: i.nullable }));
-  return { numeric: by(FEATURES), categorical: by(CATEGORIES) };
-};
-
-/** Raw columns by the signature; a graph that takes one float matrix gets the table's numeric columns but the target. */
-function importedFeeds(sig: Signature, table: RawTable, rows: Int32Array, skip?: string): RawFeeds {
-  if (sig.inputs.length > 0) return rawFeeds(table, columnsOf(sig), rows);
-  const t = sig.tensors[0];
-  if (sig.tensors.length !== 1 || !t || t.dtype !== 'float32' || t.shape.length !== 2) {
-    throw new InvalidInputError('unsupported_model', `Only graphs with raw columns, or one float32 matrix input [rows, features], can be fed from a dataset; this one takes ${sig.tensors.map((x) => `${x.name} ${x.dtype}[${x.shape}]`).join(', ')}.`);
-  }
-  const numeric = table.columns.filter((c) => c.name !== skip && isNumeric(c)).map((c) => ({ name: c.name, type: 'number' as const, nullable: true }));
-  if (t.shape[1]! >= 0 && numeric.length !== t.shape[1]) {
-    throw new InvalidInputError('dataset_mismatch', `The graph's input '${t.name}' takes ${t.shape[1]} features; the dataset has ${numeric.length} numeric columns besides the target (${numeric.map((c) => c.name).slice(0, 8).join(', ')}…).`);
-  }
-  const feeds = rawFeeds(table, { numeric, categorical: [] }, rows);
-  return feeds;
-}
-
 function feedsFor(sig: Signature, graph: ModelDef, table: RawTable, rows: Int32Array, skip?: string): RawFeeds & { tensor?: string } {
   const feeds = importedFeeds(sig, table, rows, skip);
   return sig.inputs.length > 0 ? feeds : { ...feeds, tensor: graph.graph.inputs[0]!.name };
@@ -243,26 +224,10 @@ function tabularLatencyFeeds(f: RawFeeds): LatencyFeeds {
 async function score(artifact: Uint8Array, sig: Signature, test: TestData, threads: number) {
   const session = await openSession(artifact, { intraOpThreads: threads });
   try {
-    const out = sig.inputs.length > 0 ? await runArtifact(session, test.feeds) : await runImported(session, test.feeds, sig);
+    const out = await runVersion(session, test.feeds, sig);
     return scoreOutputs(sig.task as 'classification' | 'regression', test.rowTruth, out, test.truth.labels);
   } finally {
     await session.release();
   }
 }
 
-/** An imported graph's outputs as labels and probabilities (a float [N, C] output) or values ([N] / [N, 1]). */
-async function runImported(session: ort.InferenceSession, f: RawFeeds, sig: Signature) {
-  const r = await session.run({ [sig.tensors[0]!.name]: new ort.Tensor('float32', f.features, [f.rows, f.featureCount]) });
-  const floats = Object.values(r).filter((t) => t.type === 'float32');
-  if (sig.task === 'regression') return { values: floats[0]!.data as Float32Array };
-  const probs = floats.find((t) => t.dims.length === 2 && t.dims[1]! > 1);
-  if (!probs) throw new InvalidInputError('unsupported_model', 'The classifier has no float [rows, classes] output to score.');
-  const c = probs.dims[1]!;
-  const p = probs.data as Float32Array;
-  const labels = Int32Array.from({ length: f.rows }, (_, i) => {
-    let best = 0;
-    for (let k = 1; k < c; k++) if (p[i * c + k]! > p[i * c + best]!) best = k;
-    return best;
-  });
-  return { labels, probabilities: p, classCount: c };
-}

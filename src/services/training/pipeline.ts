@@ -10,7 +10,8 @@ import { DataType, encodeModel, tensor } from '../../onnx/model.js';
 import { createNetwork, type EpochMetrics, type Network } from '../../engine/network.js';
 import { fit } from '../../engine/train-loop.js';
 import { openSession } from '../../engine/runtime.js';
-import { inferenceModel } from '../../engine/program.js';
+import { inferenceModel, softWidth } from '../../engine/program.js';
+import { softenProbabilities } from '../../engine/losses.js';
 import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint.js';
 import type { ModelSpec as NetworkSpec } from '../../engine/spec.js';
 import type { OptimizerSpec } from '../../engine/optimizers.js';
@@ -24,6 +25,7 @@ import { buildFeeds, column, uniqueRows, type RawTable } from '../../ml/training
 import { augmentImages } from '../../ml/preprocessing/augment.js';
 import { isNeural, isText, type TrainSpec } from './train-spec.js';
 import { fitTextClassifier } from './text-classifier.js';
+import { probabilitiesOf, type TeacherTargets } from './teacher.js';
 import { encodeTarget, type EncodedTarget } from './target.js';
 import { runArtifact, scoreOutputs, type RawFeeds } from './evaluate.js';
 import { SIGNATURE_METADATA_KEY } from '../registry.js';
@@ -39,6 +41,8 @@ export interface TrainHooks {
   checkpoint?: { load(): Promise<Uint8Array | undefined>; save(bytes: Uint8Array): Promise<void> };
   /** Start from this network instead of `fresh` (its initial weights), e.g. a pruned one to fine-tune. */
   startFrom?(fresh: Network): Network;
+  /** Distillation: the teacher's probabilities of the table's rows (teacher.ts). */
+  teacher?: TeacherTargets;
 }
 
 export interface PreparedData {
@@ -120,7 +124,8 @@ export async function trainOnRows(spec: TrainSpec, data: PreparedData, rows: Int
   const preprocessingModel = encodeModel(assemble({ name: 'preprocessing', inputs: preprocessingInputs(pre), parts: [prePart], outputs: prePart.outputs }));
   const x = await transform(preprocessingModel, pre, table, rows, hooks.threads);
   if (neural) {
-    const r = await fitNetwork(spec, pre, x, Float64Array.from(rows, (i) => target.values[i]!), target, hooks);
+    const teacher = hooks.teacher ? probabilitiesOf(hooks.teacher, rows) : undefined;
+    const r = await fitNetwork(spec, pre, x, Float64Array.from(rows, (i) => target.values[i]!), target, hooks, teacher);
     return packaged(spec, target, pre, [prePart, r.part], started, { epochs: r.epochs, history: r.history, trainSamples: r.samples });
   }
   const state = fitClassical(spec, x, rows, target, hooks);
@@ -193,7 +198,7 @@ export function exampleShape(kind: string, width: number, reshape?: number[]): n
   return [width];
 }
 
-async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32Array, y: Float64Array, target: EncodedTarget, hooks: TrainHooks) {
+async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32Array, y: Float64Array, target: EncodedTarget, hooks: TrainHooks, teacher?: Float32Array) {
   const t = spec.training;
   const classCount = target.labels?.length ?? 1;
   const inputShape = exampleShape(spec.model.kind, pre.featureNames.length, pre.exampleShape);
@@ -209,11 +214,15 @@ async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32A
   const n = y.length;
   const nVal = spec.split.validation > 0 && n >= 20 ? Math.max(1, Math.round(n * spec.split.validation)) : 0;
   const d = x.length / n;
-  const train = { x: x.subarray(0, (n - nVal) * d), y: yTrain.subarray(0, n - nVal) };
+  // Distillation: the teacher's probabilities softened at T, as wide as the network's output (a sigmoid head: 1).
+  const w = softWidth(net);
+  const soft = teacher && hooks.teacher ? softenProbabilities(teacher, hooks.teacher.classes, hooks.teacher.temperature, w).subarray(0, (n - nVal) * w) : undefined;
+  const distillation = soft ? { temperature: hooks.teacher!.temperature, alpha: hooks.teacher!.alpha } : undefined;
+  const train = { x: x.subarray(0, (n - nVal) * d), y: yTrain.subarray(0, n - nVal), ...(soft ? { soft } : {}) };
   const validation = nVal ? { x: x.subarray((n - nVal) * d), y: yTrain.subarray(n - nVal) } : undefined;
   const optimizer: OptimizerSpec = JSON.parse(JSON.stringify({ type: t.optimizer, learningRate: t.learningRate, momentum: t.momentum, weightDecay: t.weightDecay, clipNorm: t.clipNorm }));
   const options = {
-    batchSize: t.batchSize, optimizer, schedule: t.schedule, validation, signal: hooks.signal,
+    batchSize: t.batchSize, optimizer, schedule: t.schedule, validation, signal: hooks.signal, distillation,
     earlyStopping: t.earlyStopping ? { ...t.earlyStopping, restoreBestWeights: true } : undefined,
     intraOpThreads: hooks.threads,
     callbacks: {
@@ -229,7 +238,7 @@ async function fitNetwork(spec: TrainSpec, pre: FittedPreprocessing, x: Float32A
     // Augmented copies differ every epoch, so fit one epoch at a time (fit continues where the network is).
     for (let e = net.training?.epoch ?? 0; e < t.epochs && !net.training?.stopped; e++) {
       const xe = augmentImages(train.x, inputShape, pre.augment, spec.split.seed * 7919 + e);
-      history = await fit(net, { x: xe, y: train.y }, { ...options, epochs: e + 1 });
+      history = await fit(net, { ...train, x: xe }, { ...options, epochs: e + 1 });
     }
   } else {
     history = await fit(net, train, { ...options, epochs: t.epochs });

@@ -14,6 +14,7 @@ import type { Signature } from '../../ml/signature.js';
 import type { TrainSpec } from './train-spec.js';
 import type { LmSpec } from './lm-spec.js';
 import { runLm } from './lm-job.js';
+import { teacherMetrics, teacherTargets } from './teacher.js';
 import { historyOf, trainingFigures, type CvSummary, type TrainMetrics, type TrialMetrics } from './metrics-spec.js';
 
 /** Above this many raw columns × held-out rows, default importance uses one repeat. */
@@ -44,6 +45,15 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   const testTable = spec.testDataset ? await readTable(datasets, principal, spec.testDataset.name, spec.testDataset.version) : undefined;
   const data = prepareData(spec, table, testTable);
   if (spec.trial) return runTrial(ctx, spec, data, hooks);
+  let teacherTest;
+  if (spec.teacher) {
+    const t = spec.teacher;
+    ctx.progress({ fraction: 0.02, message: `running the teacher (version ${t.version} of ${t.model}) over the training rows` });
+    hooks.teacher = await teacherTargets(registry, ctx.tenantId, t, data.table, data.trainRows, data.target, spec.target, ctx.threads);
+    const onTest = await teacherTargets(registry, ctx.tenantId, t, data.testTable, data.testRows, data.testTarget, spec.target, ctx.threads);
+    teacherTest = teacherMetrics(onTest, data.testRows, data.testTarget);
+    ctx.log(`distilling from version ${t.version} of ${t.model} (temperature ${t.temperature}, alpha ${t.alpha}); the teacher's test accuracy: ${teacherTest.accuracy?.toFixed(4)}`);
+  }
   const cv = spec.cv ? await crossValidate(ctx, spec, data, spec.cv, { ...hooks }) : undefined;
   ctx.log(`training ${spec.model.kind} on ${data.trainRows.length} rows, testing on ${data.testRows.length}`);
   const trained = await trainOnRows(spec, data, data.trainRows, hooks);
@@ -68,6 +78,9 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
     history,
     ...(cv ? { crossValidation: { folds: spec.cv, ...cv } } : {}),
     ...(featureImportance ? { featureImportance } : {}),
+    ...(spec.teacher && teacherTest ? {
+      distillation: { teacher: { model: spec.teacher.model, version: spec.teacher.version }, temperature: spec.teacher.temperature, alpha: spec.teacher.alpha, teacherTest },
+    } : {}),
   };
   const profile = trainingProfile(data, trained.signature, outputs);
   ctx.progress({ fraction: 0.97, message: 'registering the model version' });
@@ -76,7 +89,7 @@ async function runTabular(ctx: JobContext<TrainSpec>): Promise<JobOutcome> {
   const version = await registry.registerVersion(ctx.tenantId, {
     name: spec.name, artifact: trained.artifact, kind: spec.model.kind, task: spec.task, signature: trained.signature,
     metrics: summary as unknown as Record<string, unknown>, source: 'trained',
-    lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
+    lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion, ...(spec.teacher ? { teacher: spec.teacher } : {}) },
     params: { ...spec, droppedColumns: trained.preprocessing.dropped, features: trained.preprocessing.featureNames.length },
     files: new Map([...explainFiles(trained, data), [DRIFT_PROFILE_FILE, Buffer.from(JSON.stringify(profile))]]),
   });

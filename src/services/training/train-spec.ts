@@ -19,6 +19,8 @@ import { networkDefaults } from './network-defaults.js';
 import { checkTarget, inferTask, type Task } from './target.js';
 import { CLASSICAL_KINDS, NEURAL_KINDS, TEXT_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
 import { checkTextClassifier } from './text-classifier-spec.js';
+import { parseTeacher, type TeacherSpec } from './teacher.js';
+import type { RegistryService } from '../registry.js';
 
 // The kinds and training options are the API's words (src/api); the checks on them live here.
 export { CLASSICAL_KINDS, NEURAL_KINDS, TEXT_KINDS, type ModelKind, type TrainingOptions } from '../../api/training-types.js';
@@ -45,9 +47,11 @@ export interface TrainSpec {
   cv: number;
   /** Set by a tune job on its trials: score by cross-validation on the training rows, register nothing. */
   trial?: { cv: number; metric: string };
+  /** Distillation: the teacher version (pinned at submission), temperature and alpha (teacher.ts). */
+  teacher?: TeacherSpec;
 }
 
-const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'target', 'task', 'split', 'testDataset', 'preprocessing', 'model', 'training', 'importanceRepeats', 'cv', 'text', 'tokenizer'];
+const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'target', 'task', 'split', 'testDataset', 'preprocessing', 'model', 'training', 'importanceRepeats', 'cv', 'text', 'tokenizer', 'teacher'];
 /** Fields only a text model takes. */
 const TEXT_FIELDS = ['text', 'tokenizer'];
 const SPLIT_FIELDS = ['test', 'validation', 'seed'];
@@ -57,6 +61,8 @@ const TRAINING_FIELDS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'mo
 export interface SpecContext {
   principal: Principal;
   datasets: DatasetService;
+  /** Resolves a distillation's teacher (absent inside tune jobs, which do not distil). */
+  registry?: RegistryService;
 }
 
 /**
@@ -96,6 +102,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   const split = parseSplit(raw.split, raw.testDataset !== undefined);
   const testDataset = raw.testDataset === undefined ? undefined : await parseTestDataset(ctx, raw.testDataset, dataset);
   const model = parseModel(raw.model, task);
+  const teacher = raw.teacher === undefined ? undefined : await parseTeacher(raw.teacher, ctx, { kind: model.kind, task, dataset, target: profile });
   const text = isText(model.kind);
   const training = parseTraining(raw.training, fitRowsOf(dataset.rows, testDataset ? 0 : split.test, split.validation), text);
   const importanceRepeats = raw.importanceRepeats === undefined ? undefined : num(raw.importanceRepeats, 'importanceRepeats', 0, 20, true);
@@ -116,7 +123,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
   else checkClassicalSpec(model, task, dataset.rows, task === 'classification' ? profile.distinct : 1);
   return {
     name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, target: raw.target, task, split, testDataset,
-    preprocessing: pre === 'auto' ? 'auto' : steps, steps, model, training, importanceRepeats, cv,
+    preprocessing: pre === 'auto' ? 'auto' : steps, steps, model, training, importanceRepeats, cv, ...(teacher ? { teacher } : {}),
   };
 }
 

@@ -4,6 +4,8 @@
  */
 import type { JobType, JobTypeRegistry } from '../jobs/job-type.js';
 import type { DatasetService } from '../datasets.js';
+import type { RegistryService } from '../registry.js';
+import { InvalidInputError } from '../../infra/errors.js';
 import { isNeural, isText, validateTrainSpec, type TrainSpec } from './train-spec.js';
 import { validateTuneSpec, type TuneSpec } from './tune-spec.js';
 import { isLmSpec, validateLmSpec, type LmSpec } from './lm-spec.js';
@@ -11,6 +13,7 @@ import { isLmSpec, validateLmSpec, type LmSpec } from './lm-spec.js';
 /** What the training job types need of the platform at submission. */
 export interface TrainingPlatform {
   datasets: DatasetService;
+  registry: RegistryService;
 }
 
 export const trainJob: JobType<TrainSpec | LmSpec, TrainingPlatform> = {
@@ -20,11 +23,14 @@ export const trainJob: JobType<TrainSpec | LmSpec, TrainingPlatform> = {
   defaultResources: { cpu: 1, memoryMb: 2048, gpu: 0 },
   async validate(raw, { principal, platform, name }) {
     if (isLmSpec(raw)) {
+      if (raw.teacher !== undefined) {
+        throw new InvalidInputError('not_available', 'teacher: distilling a language model is not available yet in this version; distillation applies to mlp, cnn and sequential classifiers.', { field: 'teacher' });
+      }
       const spec = await validateLmSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets });
       // The training loop runs inside ONNX Runtime; a second thread helps its larger MatMuls when granted.
       return { spec, name: spec.name, resources: { cpu: 1, memoryMb: 2048 } };
     }
-    const spec = await validateTrainSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets });
+    const spec = await validateTrainSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets, registry: platform.registry });
     // Networks and forests fit faster with two threads when the node has them; one is the floor.
     return { spec, name: spec.name, resources: isNeural(spec.model.kind) || isText(spec.model.kind) ? { cpu: 1, memoryMb: 2048 } : { cpu: 1, memoryMb: 1024 } };
   },
