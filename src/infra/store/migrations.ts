@@ -14,6 +14,7 @@ import { predictionLogs } from './migrations/0006-prediction-logs.js';
 import { changeVersions } from './migrations/0007-change-versions.js';
 import { lmUsageLimits } from './migrations/0008-lm-usage-limits.js';
 import { apiNodes } from './migrations/0009-api-nodes.js';
+import { alerts } from './migrations/0010-alerts.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '0007_change_versions': changeVersions,
   '0008_lm_usage_limits': lmUsageLimits,
   '0009_api_nodes': apiNodes,
+  '0010_alerts': alerts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
