@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { EXAMPLES, startTestServer, type TestServer } from './testing/test-server.js';
-import { submit, waitJob } from './testing/jobs-helpers.js';
+import { submit, until, waitJob } from './testing/jobs-helpers.js';
 import { CONSOLE_DIR } from './http/console.js';
 
 const CHROMIUM = process.env.AIAAS_CHROMIUM ?? '/usr/bin/chromium';
@@ -423,6 +423,49 @@ describe('web console (chromium)', () => {
       assert.equal(await page.getByTestId('lm-sample').innerText(), history.at(-1)!.sample);
     }
     await shot(page, '18-lm-job');
+    await context.close();
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
+  });
+  test('the alerts page: a webhook URL refused with the reason, an alert created, listed with its state, deleted', async () => {
+    const key = (await s.tenant('alerts-web')).developer;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(0);
+    const page = watch(await context.newPage());
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await page.getByText('No alerts yet.').waitFor();
+    const form = page.getByRole('form', { name: 'new alert' });
+    await form.locator('input[name=alertName]').fill('busy');
+    await form.locator('select[name=alertMetric]').selectOption('requestsPerSecond');
+    await form.locator('input[name=alertThreshold]').fill('100');
+    await form.locator('input[name=alertUrl]').fill('ftp://hooks.example.com/x');
+    await form.locator('input[name=alertSecret]').fill('s3cret');
+    const seen = problems.length;
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    await form.getByRole('alert').filter({ hasText: 'webhooks are POSTed over http or https only' }).waitFor();
+    // The browser reports the refused POST (422) as a console error: that one is expected.
+    await until('the refused POST reported', async () => problems.length > seen);
+    const refused = problems.splice(seen);
+    assert.ok(refused.every((p) => /status of 422/.test(p)), refused.join('\n'));
+    await form.locator('input[name=alertUrl]').fill('http://127.0.0.1:9/hook');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    const table = page.getByRole('region', { name: 'alerts' });
+    const row = table.locator('tbody tr').filter({ hasText: 'busy' });
+    await row.filter({ hasText: 'requestsPerSecond > 100' }).waitFor();
+    assert.equal(await row.locator('.badge').textContent(), 'ok');
+    await row.getByRole('button', { name: 'busy' }).click();
+    await table.getByText('No change of state yet.').waitFor();
+    await table.getByText('None yet.').waitFor();
+    assert.equal((await s.call('GET', '/v1/alerts', { key })).body.data[0].name, 'busy');
+    await shot(page, '19-alerts');
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No alerts yet.').waitFor();
+    assert.deepEqual((await s.call('GET', '/v1/alerts', { key })).body.data, []);
     await context.close();
     assert.deepEqual(problems, [], 'no console errors, page errors or failed asset loads');
   });
