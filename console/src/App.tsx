@@ -9,12 +9,14 @@ import { ModelPage, ModelsPage, VersionPage } from './models.js';
 import { EndpointPage, EndpointsPage } from './endpoints.js';
 import { ClusterPage } from './cluster.js';
 import { AccessPage } from './access.js';
+import { AlertsPage } from './alerts.js';
 
 const NAV = [
   ['/datasets', 'Datasets'],
   ['/jobs', 'Jobs'],
   ['/models', 'Models'],
   ['/endpoints', 'Endpoints'],
+  ['/alerts', 'Alerts'],
   ['/cluster', 'Cluster & usage'],
   ['/access', 'Access'],
 ] as const;
@@ -132,6 +134,7 @@ function Page({ path }: { path: string }) {
   if ((m = match('/models/:name/versions/:v', path))) return <VersionPage name={m.name!} version={m.v!} />;
   if (path === '/endpoints') return <EndpointsPage />;
   if ((m = match('/endpoints/:name', path))) return <EndpointPage name={m.name!} />;
+  if (path === '/alerts') return <AlertsPage />;
   if (path === '/cluster') return <ClusterPage />;
   if (path === '/access') return <AccessPage />;
   return <NotFound path={path} />;

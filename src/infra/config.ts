@@ -88,7 +88,7 @@ export interface SlurmConfig {
 }
 
 export interface Config {
-  /** Milliseconds since the epoch for rate limits; set by tests that step through time (default Date.now). */
+  /** Milliseconds since the epoch for rate limits and alerts (evaluations, windows, webhook retries); set by tests that step through time (default Date.now). */
   clock?: () => number;
   port: number;
   host: string;
@@ -132,6 +132,22 @@ export interface Config {
   scheduler: SchedulerConfig;
   executor: ExecutorConfig;
   http: HttpEdgeConfig;
+  alerts: AlertsConfig;
+}
+
+/** Alerts' evaluation and webhook deliveries (services/alerts). */
+export interface AlertsConfig {
+  /** AIAAS_ALERTS_INTERVAL_MS: how often this node evaluates the alerts it owns and sends due webhooks. */
+  intervalMs: number;
+  /** AIAAS_WEBHOOK_TIMEOUT_MS: one attempt's time limit. */
+  webhookTimeoutMs: number;
+  /** AIAAS_WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is marked failed. */
+  webhookMaxAttempts: number;
+  /** AIAAS_WEBHOOK_RETRY_MS: the first retry's delay; each next one doubles, up to AIAAS_WEBHOOK_RETRY_MAX_MS. */
+  webhookBaseDelayMs: number;
+  webhookMaxDelayMs: number;
+  /** AIAAS_WEBHOOK_CONCURRENCY: attempts in flight at once on this node. */
+  webhookConcurrency: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -228,6 +244,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
     executor: loadExecutor(env),
     http: loadHttpEdge(env),
+    alerts: {
+      intervalMs: int(env, 'AIAAS_ALERTS_INTERVAL_MS', 10_000, 50),
+      webhookTimeoutMs: int(env, 'AIAAS_WEBHOOK_TIMEOUT_MS', 10_000, 100),
+      webhookMaxAttempts: int(env, 'AIAAS_WEBHOOK_MAX_ATTEMPTS', 10, 1),
+      webhookBaseDelayMs: int(env, 'AIAAS_WEBHOOK_RETRY_MS', 5_000, 1),
+      webhookMaxDelayMs: int(env, 'AIAAS_WEBHOOK_RETRY_MAX_MS', 15 * 60_000, 1),
+      webhookConcurrency: int(env, 'AIAAS_WEBHOOK_CONCURRENCY', 8, 1),
+    },
   };
 }
 

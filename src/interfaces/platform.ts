@@ -25,6 +25,8 @@ import { LmAccounting } from '../services/serving/lm-accounting.js';
 import { registerTrainingJobs } from '../services/training/training-jobs.js';
 import { registerOptimizeJobs } from '../services/optimization/optimize-jobs.js';
 import { registerBatchPredictJobs } from '../services/batch/batch-predict-jobs.js';
+import { AlertService } from '../services/alerts/alerts.js';
+import { newId } from '../infra/ids.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -48,6 +50,8 @@ export interface Platform {
   serving: ServingService;
   /** Language-model accounting: rate limits (`admit`) and tokens (`recordTokens(principal, endpoint, {prompt, completion})`). */
   lm: LmAccounting;
+  /** Alerts: rules, their evaluation on the node holding each one's lease, webhook deliveries. */
+  alerts: AlertService;
   /**
    * Jobs and the scheduler: `jobs.types.register(…)` adds a job type (see services/jobs/job-type.ts),
    * `jobs.jobs` submits and reads jobs, `jobs.metering.recordPredictions(tenantId, n, endpoint?)` counts predictions.
@@ -83,6 +87,12 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   jobs.metering.addStorageSource(modelArtifactStorage);
   const lm = new LmAccounting(db, logger, config.clock);
   jobs.metering.addTokenSource((from, to) => lm.byTenant(from, to));
+  const a = config.alerts;
+  const alerts = new AlertService({
+    db, serving, logger: logger.child({ component: 'alerts' }), nodeId: `${config.nodeName}/${newId('node')}`, clock: config.clock,
+    intervalMs: a.intervalMs, leaseMs: Math.max(config.scheduler.leaseSeconds * 1000, 3 * a.intervalMs),
+    webhook: { timeoutMs: a.webhookTimeoutMs, maxAttempts: a.webhookMaxAttempts, baseDelayMs: a.webhookBaseDelayMs, maxDelayMs: a.webhookMaxDelayMs, concurrency: a.webhookConcurrency },
+  });
   registerTrainingJobs(jobs.types);
   registerOptimizeJobs(jobs.types);
   registerBatchPredictJobs(jobs.types);
@@ -92,8 +102,9 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
     tenants, keys,
     audit: new AuditService(db),
     datasets: new DatasetService(db, blobs, refs, config.datasetMaxBytes, config.datasetMaxCells),
-    registry, serving, lm,
+    registry, serving, lm, alerts,
     async close() {
+      await alerts.stop();
       await jobs.close();
       await serving.close();
       await changes.close();
@@ -106,6 +117,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   // Endpoints of the store come back by themselves (each loads in the background).
   await serving.start();
   lm.start(5000);
+  alerts.start();
   return platform;
 }
 

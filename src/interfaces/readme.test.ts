@@ -119,6 +119,17 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'Alerts', marker: '# 17e. ',
+    check(out) {
+      assert.match(out, /^drifted: income psi \d/m, 'the shifted income is flagged');
+      assert.match(out, /^drifted: purpose psi \d/m, 'the unseen purpose is flagged');
+      assert.match(out, /^dlv_\S+ signature ok: loans-drift firing, value \d/m, 'the receiver got the signed firing POST');
+      assert.match(out, /^\{"at":"[^"]+","state":"firing","value":\d/m, 'the history holds the transition');
+      assert.match(out, /"attempts":1,"lastStatus":200,.*"deliveredAt":"\d/, 'the delivery is recorded');
+      assert.match(out, /^true$/m, 'the endpoint is deleted');
+    },
+  },
+  {
     name: 'Jobs and the scheduler', marker: '# 18. ',
     check(out) {
       assert.match(out, /event: progress/, 'the SSE stream shows progress');

@@ -5,7 +5,7 @@
  */
 import { createParser } from 'eventsource-parser';
 import type {
-  ApiKey, AuditEntry, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
+  Alert, ApiKey, AuditEntry, CreateAlert, Cluster, CreatedKey, CreateEndpoint, CreateKey, DatasetRows, DatasetSummary, DatasetVersion, Endpoint, Job,
   DriftQuery, DriftReport, JobEvent, JobQuery, LoggedPredictions, LogLine, ModelDetail, ModelSummary, ModelVersion, PredictionsQuery, PredictResponse, ExplainResponse, ExplainOptions, Stage, TenantQuota, TenantQuotaPatch, SubmitJob, Tenant, TrainRequest, TuneRequest, OptimizeRequest,
   UpdateEndpoint, Usage, Whoami,
 } from './types.js';
@@ -168,6 +168,14 @@ export class AiaasClient {
     list: (tenant?: string) => this.get<{ data: ApiKey[] }>('/v1/keys', { tenant }).then((r) => r.data),
     create: (key: CreateKey) => this.request<CreatedKey>('POST', '/v1/keys', { json: key }),
     revoke: (id: string) => this.request<ApiKey>('DELETE', `/v1/keys/${enc(id)}`),
+  };
+
+  // ---- alerts ----
+  alerts = {
+    list: () => this.get<{ data: Alert[] }>('/v1/alerts').then((r) => r.data),
+    get: (id: string) => this.get<Alert>(`/v1/alerts/${enc(id)}`),
+    create: (alert: CreateAlert) => this.request<Alert>('POST', '/v1/alerts', { json: alert }),
+    delete: (id: string) => this.request<Alert>('DELETE', `/v1/alerts/${enc(id)}`),
   };
 
   audit = (query: Record<string, string | number | undefined> = {}) => this.get<{ data: AuditEntry[] }>('/v1/audit', query).then((r) => r.data);

@@ -16,6 +16,7 @@ import type {
   CreateEndpointBody as CreateEndpointSchema, DriftQuery as DriftQuerySchema, DriftReport as DriftReportSchema, EndpointSchema, LoggedPredictions as LoggedPredictionsSchema, PredictionsQuery as PredictionsQuerySchema, ModelDetailSchema, ModelSummarySchema, ModelVersionSchema,
   PredictBody as PredictBodySchema, SignatureSchema, StageSchema, UpdateEndpointBody as UpdateEndpointSchema,
 } from '../api/schemas-serving.js';
+import type { AlertDeliveryView, AlertView, CreateAlertBody } from '../api/schemas-alerts.js';
 import type { ModelKind, TrainingOptions, TuningSummary } from '../api/training-types.js';
 import type { HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics } from '../api/job-metrics.js';
 
@@ -55,6 +56,10 @@ export type PredictionsQuery = Static<typeof PredictionsQuerySchema>;
 /** Drift of an endpoint's logged rows from its version's training rows (GET /v1/endpoints/{name}/drift). */
 export type DriftReport = Static<typeof DriftReportSchema>;
 export type DriftQuery = Static<typeof DriftQuerySchema>;
+/** An alert (GET /v1/alerts[/{id}]): state, last value, history; `deliveries` in GET by id. */
+export type Alert = AlertView;
+export type AlertDelivery = AlertDeliveryView;
+export type CreateAlert = CreateAlertBody;
 export type { ModelKind, TrainingOptions, HistoryEntry, TestMetrics, TrainingFigures, TrainMetrics };
 
 /**

@@ -16,6 +16,7 @@ import { lmUsageLimits } from './migrations/0008-lm-usage-limits.js';
 import { apiNodes } from './migrations/0009-api-nodes.js';
 import { rateBuckets } from './migrations/0010-rate-buckets.js';
 import { endpointShadow } from './migrations/0011-endpoint-shadow.js';
+import { alerts } from './migrations/0012-alerts.js';
 import { predictionLogRequests } from './migrations/0013-prediction-log-requests.js';
 
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0009_api_nodes': apiNodes,
   '0010_rate_buckets': rateBuckets,
   '0011_endpoint_shadow': endpointShadow,
+  '0012_alerts': alerts,
   '0013_prediction_log_requests': predictionLogRequests,
 };
 

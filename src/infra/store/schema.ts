@@ -5,6 +5,7 @@
 import type { JobTables } from './tables-jobs.js';
 import type { RegistryTables } from './tables-registry.js';
 import type { LmTables } from './tables-lm.js';
+import type { AlertTables } from './tables-alerts.js';
 
 export interface TenantsTable {
   id: string;
@@ -87,7 +88,7 @@ export interface ChangeVersionsTable {
  * Every table. A later part of the platform declares its tables in a file of its own
  * (e.g. `tables-jobs.ts`) and adds them here with `extends`.
  */
-export interface Database extends JobTables, RegistryTables, LmTables {
+export interface Database extends JobTables, RegistryTables, LmTables, AlertTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;

@@ -277,4 +277,23 @@ describe('aiaas CLI', () => {
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /optimize needs a model and --method/);
   });
+  test('alerts create, list, show, delete; a missing flag is a usage error', async () => {
+    const created = await json('alerts', 'create', '--name', 'cli-busy', '--metric', 'requestsPerSecond', '--op', '>', '--threshold', '50', '--window', '60',
+      '--webhook', 'http://127.0.0.1:9/hook', '--secret', 'cli-secret');
+    assert.equal(created.name, 'cli-busy');
+    assert.deepEqual(created.webhook, { url: 'http://127.0.0.1:9/hook', hasSecret: true });
+    const list = await ok('alerts', 'list');
+    assert.match(list.stdout, /cli-busy\s+ok\s+requestsPerSecond > 50 over 60s\s+\(all\)/);
+    const shown = await ok('alerts', 'show', created.id);
+    assert.match(shown.stdout, /no change of state yet/);
+    assert.doesNotMatch(shown.stdout + (await ok('alerts', 'show', created.id, '--json')).stdout, /cli-secret/);
+    const usage = await run('alerts', 'create', '--name', 'x');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--webhook URL --secret S/);
+    const bad = await run('alerts', 'create', '--name', 'x', '--metric', 'drift', '--op', '>', '--threshold', '0.2', '--window', '60', '--webhook', 'ftp://x', '--secret', 's');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /http or https/);
+    assert.match((await ok('alerts', 'delete', created.id)).stdout, /Deleted alert cli-busy/);
+    assert.deepEqual(await json('alerts', 'list'), []);
+  });
 });

@@ -2,6 +2,7 @@
 import {
   apiCommand, clusterCommand, keysCommand, loginCommand, logoutCommand, quotaCommand, tenantsCommand, usageCommand, whoamiCommand,
 } from './commands-account.js';
+import { alertsCommand } from './commands-alerts.js';
 import { chatCommand } from './commands-chat.js';
 import { datasetsCommand } from './commands-datasets.js';
 import { jobsCommand, trainCommand, tuneCommand } from './commands-jobs.js';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   predict: predictCommand,
   chat: chatCommand,
   explain: explainCommand,
+  alerts: alertsCommand,
   cluster: clusterCommand,
   usage: usageCommand,
   quota: quotaCommand,

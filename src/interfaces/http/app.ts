@@ -15,6 +15,7 @@ import { PredictFastPath } from './predict-fast-path.js';
 import { registerOpenApi } from './openapi.js';
 import { openAiRoutes } from './routes/openai.js';
 import { registerOpenAiEdge } from './openai-edge.js';
+import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -98,6 +99,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   await app.register(usageRoutes, opts);
   await app.register(modelRoutes, opts);
   await app.register(endpointRoutes, opts);
+  await app.register(alertRoutes, opts);
   // One plugin for /openai/v1: its error shape, not-found answer and rate limits cover generation and embeddings alike.
   await app.register(async (openai) => {
     registerOpenAiEdge(openai, platform);

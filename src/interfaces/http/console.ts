@@ -14,7 +14,7 @@ import fastifyStatic from '@fastify/static';
 export const CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../console/dist');
 
 /** The console's client-side routes: the server answers index.html for them. */
-const CLIENT_ROUTES = ['/', '/login', '/datasets', '/jobs', '/models', '/endpoints', '/cluster', '/access'];
+const CLIENT_ROUTES = ['/', '/login', '/datasets', '/jobs', '/models', '/endpoints', '/alerts', '/cluster', '/access'];
 
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>aiaas: console not built</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">

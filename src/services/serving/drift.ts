@@ -28,6 +28,8 @@ export const DEFAULT_WINDOW_SECONDS = 3600;
 export interface DriftQuery {
   windowSeconds?: number;
   version?: number;
+  /** The window's end, ms since the epoch (default: now by the prediction log's clock). */
+  at?: number;
 }
 
 export interface FeatureDriftReport extends FeatureDrift {
@@ -54,7 +56,7 @@ export async function endpointDrift(ep: Endpoint, q: DriftQuery, log: Prediction
   const windowSeconds = q.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
   const served = servedVersion(ep, q.version);
   const profile = await readProfile(registry, served, ep.row.name);
-  const end = log.now();
+  const end = q.at ?? log.now();
   const from = new Date(end - windowSeconds * 1000).toISOString();
   const to = new Date(end + 1).toISOString();
   const logged = await log.window(ep, served.version, from, to, MAX_DRIFT_ROWS + 1);

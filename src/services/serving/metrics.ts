@@ -20,6 +20,18 @@ export interface GenerationGauges {
   cacheTokens: number;
 }
 
+/** Upper bounds (seconds) of the request latency histogram's buckets. */
+export const REQUEST_LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] as const;
+
+/** One endpoint's request counters on this node since it started (alerts difference two of them over a window). */
+export interface RequestTotals {
+  requests: number;
+  /** Requests answered with a 5xx status. */
+  errors: number;
+  /** Requests per latency bucket (REQUEST_LATENCY_BUCKETS, then one above every bound); not cumulative. */
+  latencyCounts: number[];
+}
+
 interface EndpointSeries {
   requests: Map<number, CounterSeries<'tenant' | 'endpoint' | 'status'>>;
   latency: HistogramSeries<'tenant' | 'endpoint'>;
@@ -56,7 +68,7 @@ export class ServingMetrics {
     const endpoint = ['tenant', 'endpoint'] as const;
     this.requests = new SeriesCounter('aiaas_endpoint_requests_total', 'Prediction requests by endpoint and HTTP status.', ['tenant', 'endpoint', 'status'], registry);
     this.latency = new SeriesHistogram('aiaas_endpoint_request_duration_seconds', 'Prediction request latency (server side, parse to reply).', endpoint,
-      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registry);
+      REQUEST_LATENCY_BUCKETS, registry);
     this.batchSize = new SeriesHistogram('aiaas_endpoint_batch_size', 'Rows per model run (dynamic batching stacks requests into one run).', endpoint,
       [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry);
     this.predictions = new SeriesCounter('aiaas_endpoint_predictions_total', 'Rows predicted by endpoint.', endpoint, registry);
@@ -187,6 +199,19 @@ export class ServingMetrics {
       this.series.set(k, s);
     }
     return s;
+  }
+
+  /** The endpoint's request counters on this node (zeros before its first request). */
+  totals(tenant: string, endpoint: string): RequestTotals {
+    const s = this.series.get(`${tenant}\0${endpoint}`);
+    if (!s) return { requests: 0, errors: 0, latencyCounts: new Array<number>(REQUEST_LATENCY_BUCKETS.length + 1).fill(0) };
+    let requests = 0;
+    let errors = 0;
+    for (const [status, c] of s.requests) {
+      requests += c.value;
+      if (status >= 500) errors += c.value;
+    }
+    return { requests, errors, latencyCounts: Array.from(s.latency.counts) };
   }
 
   /** Forgets an endpoint's series (it was deleted). */

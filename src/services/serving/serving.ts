@@ -38,7 +38,7 @@ import { DataPlane } from './data-plane.js';
 import { Endpoint, endpointKey, type EndpointInfo, type ServedVersion } from './endpoint.js';
 import { PredictionMeter } from './metering.js';
 import { PredictionLog, type LoggedPrediction, type PredictionLogOptions, type PredictionQuery } from './prediction-log.js';
-import { ServingMetrics } from './metrics.js';
+import { ServingMetrics, type RequestTotals } from './metrics.js';
 import { VersionPool } from './pool.js';
 import { readLanguageModel } from './language-model.js';
 import { checkReplicasPerEndpoint, checkRoom, ServingQuotas, type ServingQuota, type ServingUse } from './quotas.js';
@@ -555,6 +555,23 @@ export class ServingService {
   /** The endpoint's logged predictions (GET /v1/endpoints/{name}/predictions), newest first. */
   predictions(p: Principal, name: string, q: PredictionQuery): Promise<{ data: LoggedPrediction[]; next: string | null }> {
     return this.predictionLog.list(this.plane.find(p, name), q);
+  }
+
+  /** An endpoint's request counters on this node (alerts on latency, errors and requests/s read them). */
+  requestTotals(tenantId: string, name: string): RequestTotals {
+    return this.metrics.totals(tenantId, name);
+  }
+
+  /** The names of a tenant's endpoints (alerts without an endpoint watch all of them). */
+  endpointNames(tenantId: string): string[] {
+    return [...this.plane.all()].filter((ep) => ep.row.tenant_id === tenantId).map((ep) => ep.row.name);
+  }
+
+  /** Drift of a tenant's endpoint without a caller (the alerts evaluator); 404 when there is none. */
+  driftOf(tenantId: string, name: string, q: DriftQuery): Promise<DriftReport> {
+    const ep = this.plane.lookup(tenantId, name);
+    if (!ep) throw NotFoundError.of('Endpoint', name);
+    return endpointDrift(ep, q, this.predictionLog, this.registry);
   }
 
   /** Drift of the endpoint's logged rows in a window from the served version's training rows (GET …/drift). */
