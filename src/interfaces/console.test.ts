@@ -576,6 +576,7 @@ describe('web console (chromium)', () => {
     await page.getByRole('heading', { name: 'Datasets' }).waitFor();
     await page.goto(`${s.url}/models/iris-small/versions/1`);
     const form = page.getByRole('form', { name: 'optimize this version' });
+    await form.locator('select[name=method]').waitFor();
     assert.deepEqual(await form.locator('select[name=method] option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)),
       ['quantize_dynamic', 'quantize_static', 'quantize_weights', 'fp16', 'prune']);
     await form.locator('select[name=method]').selectOption('prune');
