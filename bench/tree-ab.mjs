@@ -13,10 +13,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 const [root, name, kind, threadsArg = '1', repeatsArg = '1', extra = '{}'] = process.argv.slice(2);
 if (!root || !name || !kind) throw new Error('usage: node bench/tree-ab.mjs <worktree> <dataset> <kind> [threads] [fits] [params-json]');
-const dist = `${root}/dist/src/ml`;
+// The worktree relative to the working directory (an import() path would be relative to bench/).
+const dist = pathToFileURL(resolve(root, 'dist/src/ml')).href;
 const ex = await import(`${dist}/testing/example-data.js`);
 const est = await import(`${dist}/estimators/index.js`);
 const { subset } = await import(`${dist}/metrics/cross-validation.js`);
