@@ -141,7 +141,9 @@ export async function writeHashed(source: AsyncIterable<Uint8Array> | Uint8Array
     }
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   } catch (err) {
-    out.destroy();
+    // The file is opened asynchronously: wait until the stream has opened and closed it, or the
+    // file could appear after the rm below and be left behind.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()).destroy());
     await fsp.rm(dest, { force: true });
     throw err;
   }
