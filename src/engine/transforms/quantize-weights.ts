@@ -5,7 +5,7 @@
  * Decoding a language model reads every weight once per token, so its speed is bound by memory:
  * a quarter or an eighth of the bytes is what makes it faster. `accuracy_level` 4 lets ONNX Runtime
  * quantize each activation block to int8 at run time and use its integer kernels: with the default
- * (0, float compute) its CPU kernel for 8 bits dequantizes the weights on every call, 13–27× slower
+ * (0, float compute) its CPU kernel for 8 bits dequantizes the weights on every call, 13–20× slower
  * than fp32 on the GPT-2-small-shaped bench model (docs/benchmarks.md, "Generation").
  * A tied head (MatMul by the Transpose of the embedding table) is quantized too; the table itself
  * stays float for the embedding lookup.
