@@ -67,6 +67,7 @@ export async function quantizeSpeed(s: TestServer, dir: string, tokens: number, 
     let agree = 0;
     while (agree < 32 && g.ids[agree] === ref.ids[agree]) agree++;
     console.log(`${side.label} greedy (ONNX Runtime alone): first ${agree} of 32 ids identical to fp32's (${g.ids.filter((id, i) => id === ref.ids[i]).length} of 32 positions equal)`);
+    fs.rmSync(side.file); // the downloaded artifact, not part of the bench folder
   }
   for (const side of sides) {
     const ep = await s.call('POST', '/v1/endpoints?wait=true', { json: { name: side.endpoint, model: 'gpt2-bench', version: side.version } });
@@ -159,5 +160,6 @@ export async function quantizePerplexity(s: TestServer, root: string, workDir: s
   const losses: number[] = [];
   for (const f of files) losses.push(await meanLoss(f.file, windows, model.layers, model.heads, model.dim / model.heads));
   console.log(`\nheld-out kjv (${count} windows of ${model.context} next-character predictions from the last ${nVal} verses):\n| version | valLoss (nats) | perplexity | change vs fp32 |\n| --- | ---: | ---: | ---: |`);
+  for (const f of files) fs.rmSync(f.file);
   files.forEach((f, i) => console.log(`| ${f.label} | ${losses[i]!.toFixed(4)} | ${Math.exp(losses[i]!).toFixed(4)} | ${i === 0 ? '' : `${(100 * (Math.exp(losses[i]!) / Math.exp(losses[0]!) - 1)).toFixed(2)}%`} |`));
 }
