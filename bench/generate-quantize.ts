@@ -13,7 +13,8 @@
  * and the three artifacts are scored on the same held-out windows here (the optimize job reports no test
  * metrics for language models); the training job's own perplexity is printed beside fp32's as a check.
  *
- * BENCH_GEN_ROUNDS (default 4) sets the rounds; BENCH_GEN_TOKENS the tokens per stream.
+ * BENCH_GEN_ROUNDS (default 4) sets the rounds; BENCH_GEN_TOKENS the tokens per stream;
+ * BENCH_GEN_QUANTIZE_SKIP_SPEED=1 runs the perplexity part alone (about a minute).
  */
 import fs from 'node:fs';
 import path from 'node:path';
