@@ -32,12 +32,12 @@ export async function importFolder(dir: string, url: string, key: string): Promi
   return answer;
 }
 
-/** One streamed greedy completion: its text, tokens, time to first token and decode tokens/s. */
-export async function stream(url: string, key: string, maxTokens: number): Promise<{ text: string; tokens: number; ttftMs: number; tokensPerSecond: number }> {
+/** One streamed greedy completion (endpoint `model`): its text, tokens, time to first token and decode tokens/s. */
+export async function stream(url: string, key: string, maxTokens: number, model = 'gpt2-bench'): Promise<{ text: string; tokens: number; ttftMs: number; tokensPerSecond: number }> {
   const t0 = performance.now();
   const res = await fetch(`${url}/openai/v1/completions`, {
     method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt2-bench', prompt: PROMPT, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({ model, prompt: PROMPT, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
   });
   if (res.status !== 200 || !res.body) throw new Error(`completions stream: ${res.status} ${await res.text()}`);
   let text = '';

@@ -15,6 +15,9 @@
  *
  * BENCH_GEN_DIR (default $TMPDIR/aiaas-bench-gpt2) keeps the exported folder between runs;
  * BENCH_GEN_TOKENS (default 64) sets the tokens generated per stream.
+ * BENCH_GEN_QUANTIZE=1 measures weight-only quantization instead (bench/generate-quantize.ts): the imported
+ * folder quantized at 8 and 4 bits by optimize jobs, decode tokens/s of the three versions in interleaved
+ * rounds, and the perplexity change on a small GPT trained on kjv (peers are not run).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
@@ -26,6 +29,7 @@ import * as ort from 'onnxruntime-node';
 import { gpt2Tokenizer, tokenizerConfig } from '../src/ml/text/index.js';
 import { startTestServer } from '../src/interfaces/testing/test-server.js';
 import { importFolder, PROMPT, stream } from './generate-client.js';
+import { quantizePerplexity, quantizeSpeed } from './generate-quantize.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PYTHON = '/usr/bin/python3';
@@ -53,8 +57,8 @@ function ensureFolder(): void {
 
 
 /** Greedy decoding with ONNX Runtime alone: prefill, then one token per step with the cache fed back. */
-async function ortGreedy(n: number): Promise<{ ids: number[]; tokensPerSecond: number }> {
-  const session = await ort.InferenceSession.create(path.join(DIR, 'onnx/model.onnx'), { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
+async function ortGreedy(n: number, modelPath = path.join(DIR, 'onnx/model.onnx')): Promise<{ ids: number[]; tokensPerSecond: number }> {
+  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
   const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
   let past: Record<string, ort.Tensor> = {};
   for (let l = 0; l < LAYERS; l++) {
@@ -132,7 +136,23 @@ async function gunicornPeer(): Promise<{ single: number; sixteen: number } | str
   }
 }
 
+async function quantizeMain(): Promise<void> {
+  ensureFolder();
+  const s = await startTestServer({ AIAAS_MODEL_MAX_BYTES: String(4 * 2 ** 30) });
+  try {
+    if (process.env.BENCH_GEN_QUANTIZE_SKIP_SPEED !== '1') {
+      const imp = await importFolder(DIR, s.url, s.adminKey);
+      if (imp.status !== 201) throw new Error(`import failed: ${imp.status} ${imp.text}`);
+      await quantizeSpeed(s, DIR, TOKENS, ortGreedy);
+    }
+    await quantizePerplexity(s, ROOT, DIR);
+  } finally {
+    await s.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_GEN_QUANTIZE === '1') return quantizeMain();
   ensureFolder();
   const torch = JSON.parse(peer(['greedy', DIR, PROMPT.join(','), String(TOKENS)])) as { ids: number[]; tokensPerSecond: number; threads: number };
   console.log(`PyTorch eager (KV cache, best of 1 and 2 threads: ${torch.threads}): ${torch.tokensPerSecond.toFixed(1)} tokens/s`);

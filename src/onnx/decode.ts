@@ -2,8 +2,9 @@
  * ModelProto bytes → the plain-data ModelDef of model.ts, the inverse of `encodeModel`, so that
  * graph transforms (quantization, pruning) can rewrite any model the platform holds, trained here
  * or imported from PyTorch, scikit-learn or Keras. Field numbers are onnx/onnx.proto's.
- * What the plain form cannot hold (external data, model-local functions, sparse initializers) is
- * refused with an error that says so, rather than dropped.
+ * What the plain form cannot hold (model-local functions, sparse initializers) is refused with an
+ * error that says so, rather than dropped; external data is read in (inlined) when the caller gives
+ * the files (`external`: location as the graph names it → the file's bytes), refused otherwise.
  */
 import { ProtobufReader, type Field } from './protobuf-reader.js';
 import { DataType, type Attribute, type Dim, type GraphDef, type ModelDef, type NodeDef, type OpsetImport, type TensorData, type TensorValue, type ValueInfo } from './model.js';
@@ -15,7 +16,10 @@ const text = new TextDecoder();
 const str = (f: Field) => text.decode(f.bytes!);
 const int = (f: Field) => Number(BigInt.asIntN(64, f.value!));
 
-export function decodeModel(input: Uint8Array): ModelDef {
+/** An external data file's bytes by the location a tensor names (relative to the graph's folder). */
+export type ExternalFiles = (location: string) => Uint8Array | undefined;
+
+export function decodeModel(input: Uint8Array, external?: ExternalFiles): ModelDef {
   // A Buffer's slice() is a view into a shared pool: read through a plain Uint8Array, whose slice() copies.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const model: ModelDef = { graph: { name: '', nodes: [], inputs: [], outputs: [] }, opsets: [] };
@@ -26,7 +30,7 @@ export function decodeModel(input: Uint8Array): ModelDef {
       case 2: model.producerName = str(f); break;
       case 3: model.producerVersion = str(f); break;
       case 6: model.doc = str(f); break;
-      case 7: model.graph = decodeGraph(f.bytes!); break;
+      case 7: model.graph = decodeGraph(f.bytes!, external); break;
       case 8: model.opsets.push(decodeOpset(f.bytes!)); break;
       case 14: { const [k, v] = decodePair(f.bytes!); metadata[k] = v; break; }
       case 25: throw new UnsupportedModelError('the model defines local functions; export it with them inlined');
@@ -56,13 +60,13 @@ function decodePair(b: Uint8Array): [string, string] {
   return [key, value];
 }
 
-export function decodeGraph(b: Uint8Array): GraphDef {
+export function decodeGraph(b: Uint8Array, external?: ExternalFiles): GraphDef {
   const g: GraphDef = { name: '', nodes: [], inputs: [], outputs: [], initializers: [], valueInfo: [] };
   for (const f of new ProtobufReader(b).fields()) {
     switch (f.field) {
       case 1: g.nodes.push(decodeNode(f.bytes!)); break;
       case 2: g.name = str(f); break;
-      case 5: g.initializers!.push(decodeTensor(f.bytes!)); break;
+      case 5: g.initializers!.push(decodeTensor(f.bytes!, external)); break;
       case 10: g.doc = str(f); break;
       case 11: g.inputs.push(decodeValueInfo(f.bytes!)); break;
       case 12: g.outputs.push(decodeValueInfo(f.bytes!)); break;
@@ -145,7 +149,7 @@ function decodeAttribute(b: Uint8Array): [string, Attribute] {
 }
 
 /** A tensor's data as the typed array of its type (a copy: raw_data in the proto is not aligned). */
-export function decodeTensor(b: Uint8Array): TensorValue {
+export function decodeTensor(b: Uint8Array, external?: ExternalFiles): TensorValue {
   const dims: number[] = [];
   let dataType = 0;
   let name = '';
@@ -155,6 +159,8 @@ export function decodeTensor(b: Uint8Array): TensorValue {
   const int64s: bigint[] = [];
   const doubles: number[] = [];
   const strings: string[] = [];
+  const externalData: Record<string, string> = {};
+  let isExternal = false;
   for (const f of new ProtobufReader(b).fields()) {
     switch (f.field) {
       case 1: dims.push(...(f.wireType === 2 ? packedVarints(f.bytes!) : [int(f)])); break;
@@ -166,11 +172,28 @@ export function decodeTensor(b: Uint8Array): TensorValue {
       case 8: name = str(f); break;
       case 9: raw = f.bytes!.slice(); break;
       case 10: doubles.push(...(f.wireType === 2 ? packedDoubles(f.bytes!) : [view(f.bytes!).getFloat64(0, true)])); break;
-      case 14: if (int(f) === 1) throw new UnsupportedModelError(`tensor '${name || '?'}' keeps its data in an external file; load the model with its data inlined (onnx.load then onnx.save without save_as_external_data)`); break;
+      case 13: { const [k, v] = decodePair(f.bytes!); externalData[k] = v; break; }
+      case 14: isExternal = int(f) === 1; break;
       default: break;
     }
   }
+  if (isExternal) raw = externalBytes(name, externalData, external);
   return { name, dataType, dims, data: raw ? fromRaw(dataType, raw) : fromFields(dataType, { floats, int32s, int64s, doubles, strings }) };
+}
+
+/** An external tensor's bytes (a copy) from its file, at the offset and length its external_data entries give. */
+function externalBytes(name: string, entries: Record<string, string>, external: ExternalFiles | undefined): Uint8Array {
+  const location = entries.location;
+  const file = location === undefined ? undefined : external?.(location);
+  if (!file) {
+    throw new UnsupportedModelError(`tensor '${name || '?'}' keeps its data in an external file${location ? ` ('${location}')` : ''} that was not given; load the model with its data inlined (onnx.load then onnx.save without save_as_external_data)`);
+  }
+  const offset = Number(entries.offset ?? 0);
+  const length = entries.length === undefined ? file.byteLength - offset : Number(entries.length);
+  if (!(offset >= 0 && length >= 0 && offset + length <= file.byteLength)) {
+    throw new UnsupportedModelError(`tensor '${name}' reads bytes ${offset}…${offset + length} of '${location}', which has ${file.byteLength}`);
+  }
+  return Uint8Array.prototype.slice.call(file, offset, offset + length); // a copy even of a Buffer, whose slice() is a view
 }
 
 function fromRaw(type: DataType, raw: Uint8Array): TensorData {

@@ -2,14 +2,20 @@
  * Weight-only quantization, blockwise (ONNX Runtime's `com.microsoft.MatMulNBits`): each MatMul
  * weight [K, N] is stored as `bits`-bit integers (8 or 4, two per byte) in blocks of `blockSize`
  * values along K, one float scale per block, symmetric around the default zero point 2^(bits-1).
- * Activations stay float. Decoding a language model reads every weight once per token, so its
- * speed is bound by memory: a quarter or an eighth of the bytes is what makes it faster.
+ * Decoding a language model reads every weight once per token, so its speed is bound by memory:
+ * a quarter or an eighth of the bytes is what makes it faster. `accuracy_level` 4 lets ONNX Runtime
+ * quantize each activation block to int8 at run time and use its integer kernels: with the default
+ * (0, float compute) its CPU kernel for 8 bits dequantizes the weights on every call, 13–20× slower
+ * than fp32 on the GPT-2-small-shaped bench model (docs/benchmarks.md, "Generation").
  * A tied head (MatMul by the Transpose of the embedding table) is quantized too; the table itself
  * stays float for the embedding lookup.
  */
 import { attr, DataType, type ModelDef, type NodeDef, type TensorValue } from '../../onnx/model.js';
 import { copyModel, gemmBias, GraphEdit, MS_DOMAIN, transpose2d, weightedOps } from './graph-edit.js';
 import type { TransformReport } from './quantize-dynamic.js';
+
+/** MatMulNBits' accuracy_level for int8 compute (activations quantized per block at run time). */
+const INT8_COMPUTE = 4;
 
 export interface WeightOptions {
   bits: 4 | 8;
@@ -34,7 +40,7 @@ export function quantizeWeights(source: ModelDef, o: WeightOptions): { model: Mo
     const q: NodeDef = {
       opType: 'MatMulNBits', domain: MS_DOMAIN, name: e.fresh(`${node.name ?? weight.name}_nbits`),
       inputs: [node.inputs[0]!, b, s, ...(bias ? ['', '', bias] : [])], outputs: [node.outputs[0]!],
-      attributes: { K: attr.int(k), N: attr.int(n), bits: attr.int(o.bits), block_size: attr.int(blockSize) },
+      attributes: { K: attr.int(k), N: attr.int(n), bits: attr.int(o.bits), block_size: attr.int(blockSize), accuracy_level: attr.int(INT8_COMPUTE) },
     };
     e.graph.nodes.splice(e.graph.nodes.indexOf(node), 1, q);
     report.rewritten++;

@@ -11,8 +11,8 @@ import { inferenceModel } from '../program.js';
 import { Rng } from '../init.js';
 import { f32, i64, openSession } from '../runtime.js';
 import { createGpt, gptDecoderModel, pastName } from '../lm/index.js';
-import { decodeModel } from '../../onnx/decode.js';
-import { encodeModel, type ModelDef } from '../../onnx/model.js';
+import { decodeModel, UnsupportedModelError } from '../../onnx/decode.js';
+import { encodeModel, tensor, type ModelDef } from '../../onnx/model.js';
 import { quantizeDynamic } from './quantize-dynamic.js';
 import { toHalf } from './fp16.js';
 import { quantizeWeights } from './quantize-weights.js';
@@ -59,6 +59,21 @@ test('decodeModel inverts encodeModel', () => {
   // A Buffer from the blob store, at an odd offset of a shared pool, decodes the same.
   const pooled = Buffer.concat([Buffer.from([0]), Buffer.from(encodeModel(m))]).subarray(1);
   assert.deepEqual(encodeModel(decodeModel(pooled)), encodeModel(m));
+});
+
+test('decodeModel reads external data from the files given, and refuses it without them', () => {
+  const m = mlp();
+  const inits = m.graph.initializers!;
+  const w = inits[0]!;
+  const data = new Uint8Array((w.data as Float32Array).slice().buffer);
+  // The weight at offset 8 of a file that holds other bytes first, as exports pack several tensors into one file.
+  const file = new Uint8Array(8 + data.byteLength);
+  file.set(data, 8);
+  const external: ModelDef = { ...m, graph: { ...m.graph, initializers: [{ ...tensor.float(w.name, w.dims, []), external: { location: 'model.onnx_data', offset: 8, length: data.byteLength } }, ...inits.slice(1)] } };
+  const bytes = encodeModel(external);
+  assert.deepEqual(encodeModel(decodeModel(bytes, (loc) => (loc === 'model.onnx_data' ? Buffer.from(file) : undefined))), encodeModel(m));
+  assert.throws(() => decodeModel(bytes), (e: Error) => e instanceof UnsupportedModelError && /external file \('model.onnx_data'\) that was not given/.test(e.message));
+  assert.throws(() => decodeModel(bytes, () => file.subarray(0, 8)), /reads bytes 8/);
 });
 
 test('float16 bits round to nearest', () => {

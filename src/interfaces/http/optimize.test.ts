@@ -11,6 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { EXAMPLES, startTestServer, type TestServer } from '../testing/test-server.js';
 import { until, waitJob } from '../testing/jobs-helpers.js';
 import { readModelMetadata } from '../../onnx/protobuf-reader.js';
+import { decodeModel } from '../../onnx/decode.js';
+import { encodeModel, type TensorValue } from '../../onnx/model.js';
+import { tinyGptFolder, zipStored } from '../../ml/testing/hf-folders.js';
 
 const iris = fs.readFileSync(path.join(EXAMPLES, 'iris.csv'));
 const row = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
@@ -135,6 +138,36 @@ describe('optimize jobs', () => {
     const prune = await submit({ type: 'optimize', model: 'kjv-tiny', method: 'prune' });
     assert.equal(prune.status, 422);
     assert.match(prune.body.error.message, /quantize_weights/);
+  });
+
+  test('an imported Hugging Face folder whose weights are in external data is quantized with them inlined', async () => {
+    // The tiny GPT's folder with every float weight moved to onnx/model.onnx_data, as large exports keep them.
+    const files = tinyGptFolder();
+    const graph = decodeModel(files.get('onnx/model.onnx')!);
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    graph.graph.initializers = graph.graph.initializers!.map((t): TensorValue => {
+      if (!(t.data instanceof Float32Array) || t.data.length < 16) return t;
+      const bytes = new Uint8Array(t.data.slice().buffer);
+      chunks.push(bytes);
+      const external = { location: 'model.onnx_data', offset, length: bytes.byteLength };
+      offset += bytes.byteLength;
+      return { ...t, data: new Float32Array(0), external };
+    });
+    files.set('onnx/model.onnx', encodeModel(graph));
+    files.set('onnx/model.onnx_data', Buffer.concat(chunks));
+    const imported = await s.call('POST', '/v1/models/ext-gpt/versions', { key: dev, body: zipStored(files), headers: { 'content-type': 'application/zip' } });
+    assert.equal(imported.status, 201, imported.text);
+    const job = await succeed({ type: 'optimize', model: 'ext-gpt', method: 'quantize_weights', bits: 8 });
+    const m = job.metrics;
+    assert.equal(m.optimization.rewritten, 5, 'four projections and the tied head, read from the external file');
+    assert.equal(m.source.sizeBytes, files.get('onnx/model.onnx')!.length + offset, 'the source\'s size counts its external data');
+    assert.ok(m.latencyMs.p50Row > 0 && m.source.latencyMs.p50Row > 0, 'both measured');
+    const hf = await fetch(`${s.url}/v1/models/ext-gpt/versions/${job.result.version}/artifact?format=hf`, { headers: { authorization: `Bearer ${dev}` } });
+    assert.equal(hf.status, 200);
+    const listing = gunzipSync(Buffer.from(await hf.arrayBuffer())).toString('latin1');
+    assert.ok(listing.includes('onnx/model.onnx') && !listing.includes('model.onnx_data'), 'the result holds its weights inline, without the source\'s data file');
+    assert.equal((await submit({ type: 'optimize', model: 'ext-gpt', method: 'quantize_weights', bits: 8 }, other)).status, 404, 'another tenant does not see it');
   });
 
   test('structured pruning with fineTuneEpochs trains the pruned network on the source\'s training rows and recovers its accuracy', async () => {

@@ -14,7 +14,7 @@ import { encodeTarget, type EncodedTarget } from '../training/target.js';
 import type { TrainSpec } from '../training/train-spec.js';
 import { InvalidInputError } from '../../infra/errors.js';
 import { applicableMethods, decodeModel, networkFromGraph, optimizeModel, type OptimizationOptions } from '../../engine/transforms/index.js';
-import { UnsupportedModelError } from '../../onnx/decode.js';
+import { UnsupportedModelError, type ExternalFiles } from '../../onnx/decode.js';
 import { encodeModel, type ModelDef } from '../../onnx/model.js';
 import { openSession } from '../../engine/runtime.js';
 import { permutation, Rng } from '../../ml/core/random.js';
@@ -42,8 +42,12 @@ export async function run(ctx: JobContext<OptimizeSpec>): Promise<JobOutcome> {
   const { registry, datasets, principal } = await trainingServices(ctx);
   const source = await registry.resolve(ctx.tenantId, spec.model, spec.version);
   ctx.progress({ fraction: 0.05, message: `reading version ${source.version} of ${source.name}` });
-  const sourceBytes = new Uint8Array(await registry.readArtifact(source));
-  const graph = decode(sourceBytes);
+  const stored = new Uint8Array(await registry.readArtifact(source));
+  const external = await externalFiles(registry, source);
+  const graph = decode(stored, external);
+  // A graph with external data (an imported Hugging Face folder) is measured inlined: one buffer ONNX Runtime loads as it is.
+  const sourceBytes = external ? encodeModel(graph) : stored;
+  const sourceSize = stored.length + (external ? [...external.files.values()].reduce((n, f) => n + f.length, 0) : 0);
   const applies = applicableMethods(graph).find((a) => a.method === spec.method)!;
   if (!applies.applies) throw new InvalidInputError('method_not_applicable', `${spec.method} does not apply to version ${source.version} of '${source.name}': ${applies.reason}.`);
   const trainedData = await sourceTrainingData(source, datasets, principal);
@@ -67,13 +71,13 @@ export async function run(ctx: JobContext<OptimizeSpec>): Promise<JobOutcome> {
     ...(optimizedTest ? { test: optimizedTest } : {}),
     sizeBytes: artifact.length,
     latencyMs: latency!,
-    source: { model: source.name, version: source.version, sizeBytes: sourceBytes.length, latencyMs: sourceLatency!, ...(sourceTest ? { test: sourceTest } : {}) },
+    source: { model: source.name, version: source.version, sizeBytes: sourceSize, latencyMs: sourceLatency!, ...(sourceTest ? { test: sourceTest } : {}) },
     optimization: { method: spec.method, ...optionSummary(spec), rewritten: report.rewritten, skipped: report.skipped, testRows: test?.feeds.rows ?? 0 },
   };
   ctx.progress({ fraction: 0.95, message: 'registering the optimized version' });
   ctx.signal.throwIfAborted();
   const version = await register(registry, ctx, source, artifact, metrics);
-  ctx.log(`registered ${version.name} version ${version.version}: ${sourceBytes.length} → ${artifact.length} bytes`);
+  ctx.log(`registered ${version.name} version ${version.version}: ${sourceSize} → ${artifact.length} bytes`);
   return { metrics, result: { model: version.name, version: version.version } };
 }
 
@@ -82,9 +86,18 @@ function positionTable(g: ModelDef): number | undefined {
   return g.graph.initializers?.find((t) => t.name === 'wpe.weight')?.dims[0];
 }
 
-function decode(bytes: Uint8Array): ModelDef {
+/** The version's external data files (an imported folder's `onnx/*` beside the graph), by the location the graph names; undefined when it has none. */
+async function externalFiles(registry: RegistryService, source: ModelVersion): Promise<{ files: Map<string, Uint8Array>; get: ExternalFiles } | undefined> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of Object.keys(source.files)) {
+    if (name.startsWith('onnx/') && !name.endsWith('.onnx')) files.set(name.slice('onnx/'.length), (await registry.readFile(source, name))!);
+  }
+  return files.size ? { files, get: (location) => files.get(location) } : undefined;
+}
+
+function decode(bytes: Uint8Array, external?: { get: ExternalFiles }): ModelDef {
   try {
-    return decodeModel(bytes);
+    return decodeModel(bytes, external?.get);
   } catch (err) {
     if (err instanceof UnsupportedModelError) throw new InvalidInputError('unsupported_model', `The source graph cannot be optimized: ${err.message}.`);
     throw err;
@@ -102,7 +115,8 @@ function optionSummary(spec: OptimizeSpec): Record<string, unknown> {
 
 async function register(registry: RegistryService, ctx: JobContext<OptimizeSpec>, source: ModelVersion, artifact: Uint8Array, metrics: Record<string, unknown>): Promise<ModelVersion> {
   const files = new Map<string, Uint8Array>();
-  for (const name of Object.keys(source.files)) files.set(name, (await registry.readFile(source, name))!);
+  // The result holds its weights inline: the source's external data files (onnx/*.onnx_data) are not carried over.
+  for (const name of Object.keys(source.files)) if (!(name.startsWith('onnx/') && !name.endsWith('.onnx'))) files.set(name, (await registry.readFile(source, name))!);
   return registry.registerVersion(ctx.tenantId, {
     name: source.name, artifact, kind: source.kind, task: source.task, signature: source.signature, metrics, source: source.source,
     description: `${ctx.spec.method} of version ${source.version}`,
