@@ -79,6 +79,8 @@ const SECTIONS: Section[] = [
       assert.match(out, /^aiaas_endpoint_generated_tokens_total\{[^}]*endpoint="kjv-gpt"\} [1-9]\d*$/m, 'the endpoint counts the tokens it generated');
       assert.match(out, /^aiaas_endpoint_batch_occupancy\{[^}]*\} (0|1|0\.\d+)$/m, 'batch occupancy is a share');
       assert.match(out, /"targetTokensPerSecond":2000/, 'autoscaling on tokens/s is set');
+      assert.match(out, /^"completionTokens":[1-9]\d*$/m, 'the tenant\'s generated tokens are metered');
+      assert.match(out, /^200 retry-after: \n429 retry-after: \d+$/m, 'the key\'s second request in the minute is refused');
     },
   },
   {
