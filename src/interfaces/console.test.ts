@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { EXAMPLES, startTestServer, type TestServer } from './testing/test-server.js';
 import { submit, until, waitJob } from './testing/jobs-helpers.js';
 import { CONSOLE_DIR } from './http/console.js';
@@ -49,6 +49,18 @@ describe('web console (chromium)', () => {
     return page;
   }
 
+  /** A fresh browser context signed in with `key` (no per-action deadline: the test runner's timeout bounds each test), on the Datasets page. */
+  async function signedIn(key: string, height = 800): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height } });
+    context.setDefaultTimeout(0);
+    const page = watch(await context.newPage());
+    await page.goto(s.url + '/');
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    return { context, page };
+  }
+
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
   test('sign in, upload, train, deploy and predict; every page renders without console errors', async () => {
@@ -66,7 +78,6 @@ describe('web console (chromium)', () => {
     await signin.close();
 
     const page = watch(await context.newPage());
-    page.setDefaultTimeout(20_000);
     // Served under its Content-Security-Policy: any violation would show as a console error below.
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(`CSP violation: ${m.text()}`); });
     const home = await page.goto(s.url + '/');
@@ -287,13 +298,7 @@ describe('web console (chromium)', () => {
       const up = await s.call('POST', `/v1/datasets?name=${name}`, { key, body: fs.readFileSync(path.join(EXAMPLES, file)), headers: { 'content-type': file.endsWith('.gz') ? 'application/gzip' : 'text/csv' } });
       assert.equal(up.status, 201, up.text);
     }
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = watch(await context.newPage());
-    page.setDefaultTimeout(20_000);
-    await page.goto(s.url + '/');
-    await page.fill('input[name=apiKey]', key);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const { context, page } = await signedIn(key);
     const expected = { iris: ['species', 'classification'], diabetes: ['progression', 'regression'], loans: ['default', 'classification'], mnist: ['label', 'classification'] };
     for (const [name, [target, task]] of Object.entries(expected)) {
       await page.goto(`${s.url}/jobs/new?dataset=${name}`);
@@ -396,13 +401,7 @@ describe('web console (chromium)', () => {
       type: 'train', name: 'kjv-console', dataset: 'kjv-slice', task: 'language_modeling', text: 'text', tokenizer: { kind: 'char' },
       model: { kind: 'causal_lm', layers: 1, heads: 2, dim: 16, context: 16 }, training: { steps: 30, batchSize: 8, learningRate: 0.005, seed: 0 },
     }, key);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    context.setDefaultTimeout(0);
-    const page = watch(await context.newPage());
-    await page.goto(s.url + '/');
-    await page.fill('input[name=apiKey]', key);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const { context, page } = await signedIn(key);
     // Opened while the job is queued or running: the curve fills from the SSE metrics events.
     await page.goto(`${s.url}/jobs/${job.id}`);
     const view = page.getByTestId('lm-job');
@@ -439,13 +438,7 @@ describe('web console (chromium)', () => {
     const rows = lines.map((l) => Object.fromEntries(l.split(',').flatMap((v, i) => (cols[i] === 'species' ? [] : [[cols[i], Number(v)]]))));
     assert.equal((await s.call('POST', '/v1/endpoints/iris-watch/predict', { key, json: { instances: rows } })).status, 200);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    context.setDefaultTimeout(0);
-    const page = watch(await context.newPage());
-    await page.goto(s.url + '/');
-    await page.fill('input[name=apiKey]', key);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const { context, page } = await signedIn(key, 1000);
     await page.goto(`${s.url}/endpoints/iris-watch`);
     // Drift: a curve per feature, and the table at each look-back window; the file's own rows do not drift.
     const drift = page.getByTestId('drift');
@@ -500,13 +493,7 @@ describe('web console (chromium)', () => {
     assert.equal((await waitJob(s, job.id, { key })).status, 'succeeded');
     const ep = await s.call('POST', '/v1/endpoints?wait=true', { key, json: { name: 'chat-lm', model: 'chat-gpt', version: 1, replicas: { min: 1, max: 1 } } });
     assert.equal(ep.status, 201, ep.text);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(0);
-    const page = watch(await context.newPage());
-    await page.goto(s.url + '/');
-    await page.fill('input[name=apiKey]', key);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const { context, page } = await signedIn(key, 900);
     await page.goto(`${s.url}/endpoints/chat-lm`);
     const chat = page.getByRole('form', { name: 'chat playground' });
     await chat.getByRole('heading', { name: 'Chat playground' }).waitFor();
@@ -567,13 +554,7 @@ describe('web console (chromium)', () => {
     assert.equal((await s.call('POST', '/v1/datasets?name=iris', { key, body: fs.readFileSync(path.join(EXAMPLES, 'iris.csv')) })).status, 201);
     const trained = await waitJob(s, (await submit(s, { type: 'train', name: 'iris-small', dataset: 'iris', target: 'species', model: { kind: 'mlp', hidden: [8] }, training: { epochs: 5 } }, key)).id, { key });
     assert.equal(trained.status, 'succeeded', `${trained.error}`);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    context.setDefaultTimeout(0);
-    const page = watch(await context.newPage());
-    await page.goto(s.url + '/');
-    await page.fill('input[name=apiKey]', key);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const { context, page } = await signedIn(key);
     await page.goto(`${s.url}/models/iris-small/versions/1`);
     const form = page.getByRole('form', { name: 'optimize this version' });
     await form.locator('select[name=method]').waitFor();
@@ -606,13 +587,7 @@ describe('web console (chromium)', () => {
 
   test('the alerts page: a webhook URL refused with the reason, an alert created, listed with its state, deleted', async () => {
     const key = (await s.tenant('alerts-web')).developer;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    context.setDefaultTimeout(0);
-    const page = watch(await context.newPage());
-    await page.goto(s.url + '/');
-    await page.fill('input[name=apiKey]', key);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    const { context, page } = await signedIn(key);
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Alerts' }).click();
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();
     await page.getByText('No alerts yet.').waitFor();
