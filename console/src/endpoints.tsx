@@ -85,7 +85,7 @@ export function EndpointPage({ name }: { name: string }) {
         }}>Delete</button>
       </div>
       <ErrorBox error={deleteError ?? ep.error ?? undefined} />
-      <p className="muted">Model <Link to={`/models/${encodeURIComponent(ep.model)}`}>{ep.model}</Link> · {pct(ep)} · replicas {ep.replicas.ready} ready of {ep.replicas.current} (min {ep.replicas.min}, max {ep.replicas.max}) · <code>POST {ep.urls.predict}</code></p>
+      <p className="muted">Model <Link to={`/models/${encodeURIComponent(ep.model)}`}>{ep.model}</Link> · {pct(ep)} · replicas {ep.replicas.ready} ready of {ep.replicas.current} (min {ep.replicas.min}, max {ep.replicas.max}) · <code>{lm ? 'POST /openai/v1/chat/completions (model: ' + ep.name + ')' : `POST ${ep.urls.predict}`}</code></p>
       <div className="grid2">
         {lm ? <ChatPlayground ep={ep} /> : <TryIt ep={ep} />}
         <Traffic ep={ep} onChange={setData} />

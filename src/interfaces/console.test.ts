@@ -497,6 +497,8 @@ describe('web console (chromium)', () => {
     await page.goto(`${s.url}/endpoints/chat-lm`);
     const chat = page.getByRole('form', { name: 'chat playground' });
     await chat.getByRole('heading', { name: 'Chat playground' }).waitFor();
+    // The page header names the route a language model answers on, not /predict.
+    await page.getByText('POST /openai/v1/chat/completions (model: chat-lm)').waitFor();
     assert.equal(await page.getByRole('form', { name: 'try it' }).count(), 0, 'a language model has the playground, not the predict form');
     const tiles = page.getByTestId('lm-metrics');
     await tiles.getByText('time to first token').waitFor();
