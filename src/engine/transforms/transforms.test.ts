@@ -135,12 +135,19 @@ test('quantize_weights 8 and 4 bits on the GPT decoder (tied head included): log
 });
 
 test('quantize_static: QDQ around MatMul and Conv with per-channel int8 weights; CNN and MLP stay close', async () => {
-  for (const [source, shape] of [[cnn(), [8, 28, 28, 1]], [mlp(), [8, 400]]] as const) {
+  const cnn_ = cnn();
+  for (const [source, shape] of [[cnn_, [8, 28, 28, 1]], [mlp(), [8, 400]]] as const) {
     const size = (shape as readonly number[]).reduce((a, b) => a * b, 1);
     const calibration = [0, 1, 2].map((s) => ({ x: f32(random(size, 10 + s), [...shape]) }));
-    const { model } = await quantizeStatic(source, calibration);
+    const { model, report } = await quantizeStatic(source, calibration);
     const o = ops(model);
     assert.ok(o.includes('QuantizeLinear') && o.includes('DequantizeLinear'));
+    // The CNN's first conv reads one grey channel and stays float; its second (8 channels in) is int8.
+    const convWeights = model.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => n.inputs[1]!);
+    if (source === cnn_) {
+      assert.deepEqual(report.skipped.map((s) => s.reason), ['Conv over 1 input channel(s) stays float (int8 is slower there)']);
+      assert.deepEqual(convWeights.map((w) => w.endsWith('_dequantized')), [false, true]);
+    } else assert.deepEqual(report.skipped, []);
     const perChannel = model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear' && n.attributes?.axis);
     assert.ok(perChannel.length >= 2, 'weights dequantized per channel');
     const feeds = { x: f32(random(size, 20), [...shape]) };
