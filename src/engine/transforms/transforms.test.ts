@@ -84,8 +84,9 @@ for (const ops_ of ['contrib', 'standard'] as const) {
   test(`quantize_dynamic (${ops_}): int8 MatMuls, probabilities within 0.05 of the float model`, async () => {
     const source = mlp();
     const { model, report } = quantizeDynamic(source, { ops: ops_ });
-    assert.equal(report.rewritten, 3);
-    assert.ok(!ops(model).includes('MatMul'));
+    assert.equal(report.rewritten, 2, 'the two hidden layers; the five-class head stays float');
+    assert.deepEqual(report.skipped.map((s) => s.reason), ['a MatMul with 5 output columns stays float (int8 is slower there)']);
+    assert.equal(ops(model).filter((o) => o === 'MatMul').length, 1);
     assert.ok(ops(model).includes(ops_ === 'contrib' ? 'DynamicQuantizeMatMul' : 'MatMulInteger'));
     const feeds = { x: f32(random(16 * 400, 3), [16, 400]) };
     const [a, b] = [await run(source, feeds), await run(model, feeds)];
