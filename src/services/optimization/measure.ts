@@ -21,8 +21,12 @@ export interface LatencyFeeds {
   batchRows: number;
 }
 
-const ROW_RUNS = 41;
-const BATCH_RUNS = 15;
+// Runs per series: at least the first figure, more while the budget lasts (a single-row call of a
+// small model takes tens of µs, where 41 samples leave the medians a few µs apart by chance; a
+// language model's step takes milliseconds, where the budget stops it early).
+const ROW_RUNS = { min: 41, max: 1001 };
+const BATCH_RUNS = { min: 15, max: 201 };
+const SERIES_BUDGET_MS = 2000;
 const WARMUP = 3;
 
 /** p50 latencies of several artifacts on the same feeds, runs interleaved. */
@@ -34,11 +38,15 @@ export async function measureLatency(artifacts: Uint8Array[], feeds: LatencyFeed
       await s.run(f);
       return performance.now() - t0;
     };
-    const series = async (f: Record<string, ort.Tensor>, runs: number) => {
+    const series = async (f: Record<string, ort.Tensor>, runs: { min: number; max: number }) => {
       const times = sessions.map(() => [] as number[]);
-      for (let i = 0; i < WARMUP + runs; i++) {
-        for (const [k, s] of sessions.entries()) {
-          const ms = await time(s, f);
+      const start = performance.now();
+      for (let i = 0; i < WARMUP + runs.max; i++) {
+        if (i >= WARMUP + runs.min && performance.now() - start > SERIES_BUDGET_MS) break;
+        // Alternate who goes first, so neither always runs on caches the other warmed.
+        const order = sessions.map((_, k) => (i % 2 ? sessions.length - 1 - k : k));
+        for (const k of order) {
+          const ms = await time(sessions[k]!, f);
           if (i >= WARMUP) times[k]!.push(ms);
         }
       }
