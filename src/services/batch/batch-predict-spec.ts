@@ -15,6 +15,8 @@ export interface BatchPredictSpec {
   dataset: string;
   datasetVersion: number;
   output: string;
+  /** Rows per resumable chunk: each finished chunk is kept, so a crashed run resumes after the last one. */
+  chunkRows: number;
 }
 
 export interface BatchPredictContext {
@@ -23,7 +25,8 @@ export interface BatchPredictContext {
   datasets: DatasetService;
 }
 
-const FIELDS = ['model', 'version', 'stage', 'dataset', 'datasetVersion', 'output'];
+const FIELDS = ['model', 'version', 'stage', 'dataset', 'datasetVersion', 'output', 'chunkRows'];
+const CHUNK_ROWS = { min: 256, max: 1_048_576, default: 65_536 };
 
 /** The columns appended: `prediction` (label or value), and a classifier's `probability_<label>` per class. */
 export function predictionColumns(v: Pick<ModelVersion, 'signature'>): string[] {
@@ -51,5 +54,9 @@ export async function validateBatchPredictSpec(raw: Record<string, unknown>, ctx
   if (typeof raw.output !== 'string' || !raw.output) throw fail('output', 'name the dataset the predictions go to, e.g. "output": "loans-scored".');
   const clash = predictionColumns(version).filter((c) => have.has(c));
   if (clash.length) throw fail('output', `the input already has column ${clash.join(', ')}, which the predictions would add; rename it in the input.`, { columns: clash });
-  return { model: version.name, version: version.version, dataset: ds.name, datasetVersion: ds.version, output: raw.output };
+  const chunkRows = raw.chunkRows ?? CHUNK_ROWS.default;
+  if (typeof chunkRows !== 'number' || !Number.isInteger(chunkRows) || chunkRows < CHUNK_ROWS.min || chunkRows > CHUNK_ROWS.max) {
+    throw fail('chunkRows', `rows per resumable chunk: an integer from ${CHUNK_ROWS.min} to ${CHUNK_ROWS.max} (default ${CHUNK_ROWS.default}).`);
+  }
+  return { model: version.name, version: version.version, dataset: ds.name, datasetVersion: ds.version, output: raw.output, chunkRows };
 }

@@ -29,7 +29,7 @@ export type FromWorker =
   | { t: 'progress'; progress: Progress }
   | { t: 'metrics'; metrics: Record<string, unknown> }
   | { t: 'log'; line: string }
-  | { t: 'checkpoint'; id: number; hash: string; bytes: number }
+  | { t: 'checkpoint'; id: number; hash: string; bytes: number; blobs?: string[] }
   | { t: 'done'; outcome: JobOutcome }
   | { t: 'failed'; message: string; retryable: boolean; code?: string }
   | { t: 'aborted'; reason: AbortReason };

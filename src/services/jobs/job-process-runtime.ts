@@ -73,11 +73,11 @@ export async function runWorker(): Promise<void> {
       log: (line) => void send({ t: 'log', line: String(line) }),
       checkpoint: {
         load: async () => (job.checkpoint ? new Uint8Array(await blobs.read(job.checkpoint)) : undefined),
-        save: async (bytes) => {
+        save: async (bytes, o) => {
           const info = await blobs.put(bytes);
           const id = ++checkpointId;
           const acked = new Promise<void>((resolve, reject) => pendingCheckpoints.set(id, { resolve, reject }));
-          await send({ t: 'checkpoint', id, hash: info.hash, bytes: info.size });
+          await send({ t: 'checkpoint', id, hash: info.hash, bytes: info.size, blobs: o?.blobs });
           await acked;
         },
       },

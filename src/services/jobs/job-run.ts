@@ -91,9 +91,9 @@ export class JobRun {
             const text = this.logLines === MAX_LOG_LINES_PER_RUN ? `[log truncated after ${MAX_LOG_LINES_PER_RUN} lines]` : line;
             this.queue({ kind: 'log', data: { line: text, stream } });
           },
-          checkpoint: async (hash, bytes) => {
+          checkpoint: async (hash, bytes, blobs) => {
             await this.flush();
-            const ok = await this.o.store.saveCheckpoint(this.jobId, this.attempt, hash, bytes);
+            const ok = await this.o.store.saveCheckpoint(this.jobId, this.attempt, hash, bytes, blobs);
             if (!ok) throw new Error('this run is no longer the job\'s current run');
           },
         },

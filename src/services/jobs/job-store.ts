@@ -254,22 +254,24 @@ export class JobStore {
     return ok;
   }
 
-  /** Records a checkpoint blob of the current run and releases the previous one. */
-  async saveCheckpoint(jobId: string, attempt: number, hash: string, bytes: number): Promise<boolean> {
-    let previous: string | null = null;
+  /**
+   * Records a checkpoint blob of the current run, held with the blobs it names (`blobs`), and
+   * releases what the previous checkpoint held that this one does not.
+   */
+  async saveCheckpoint(jobId: string, attempt: number, hash: string, bytes: number, blobs: string[] = []): Promise<boolean> {
+    const held = [hash, ...blobs];
     let released: string[] = [];
     const ok = await this.db.transaction().execute(async (tx) => {
       const job = await tx.selectFrom('jobs').select(['status', 'attempt', 'checkpoint_blob']).where('id', '=', jobId).executeTakeFirst();
       if (!job || job.status !== 'running' || job.attempt !== attempt) return false;
-      previous = job.checkpoint_blob;
       await tx.updateTable('jobs').set({ checkpoint_blob: hash, checkpoint_at: nowIso(), checkpoint_bytes: bytes }).where('id', '=', jobId).execute();
-      if (this.refs && previous !== hash) {
+      if (this.refs) {
         released = await this.refs.release(tx, CHECKPOINT_OWNER, jobId);
-        await this.refs.hold(tx, [hash], CHECKPOINT_OWNER, jobId);
+        await this.refs.hold(tx, held, CHECKPOINT_OWNER, jobId);
       }
       return true;
     });
-    if (this.refs && released.length) await this.refs.collect(released.filter((h) => h !== hash));
+    if (this.refs && released.length) await this.refs.collect(released.filter((h) => !held.includes(h)));
     return ok;
   }
 

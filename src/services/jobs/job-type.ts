@@ -118,8 +118,12 @@ export interface JobContext<Spec = any> {
   checkpoint: {
     /** The bytes of the last checkpoint this job saved (in any earlier run), if any. */
     load(): Promise<Uint8Array | undefined>;
-    /** Stores a checkpoint; resolves once it is durable and referenced by the job. */
-    save(bytes: Uint8Array): Promise<void>;
+    /**
+     * Stores a checkpoint; resolves once it is durable and referenced by the job. `blobs`: other
+     * blobs (put with the worker's blob store) that this checkpoint names, such as finished parts of
+     * an output; the job holds them with it until a later checkpoint leaves them out or the job ends.
+     */
+    save(bytes: Uint8Array, o?: { blobs?: string[] }): Promise<void>;
   };
   /** The store, blob store, config and a logger, opened in this worker process on first call. */
   services(): Promise<WorkerServices>;

@@ -17,8 +17,8 @@ export interface RunHooks {
   progress(p: Progress): void;
   metrics(m: Record<string, unknown>): void;
   log(line: string, stream: 'stdout' | 'stderr' | 'job'): void;
-  /** Makes a checkpoint blob the job's; resolves when durable. */
-  checkpoint(hash: string, bytes: number): Promise<void>;
+  /** Makes a checkpoint blob (and the blobs it names) the job's; resolves when durable. */
+  checkpoint(hash: string, bytes: number, blobs?: string[]): Promise<void>;
 }
 
 export interface RunOptions {
@@ -69,7 +69,7 @@ export function startRun(opts: RunOptions): RunHandle {
       case 'metrics': opts.hooks.metrics(m.metrics); break;
       case 'log': opts.hooks.log(m.line.slice(0, MAX_LINE), 'job'); break;
       case 'checkpoint':
-        opts.hooks.checkpoint(m.hash, m.bytes).then(
+        opts.hooks.checkpoint(m.hash, m.bytes, m.blobs).then(
           () => send({ t: 'checkpoint-ok', id: m.id }),
           (err: Error) => send({ t: 'checkpoint-failed', id: m.id, message: err.message }),
         );
