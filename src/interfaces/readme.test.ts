@@ -118,6 +118,9 @@ const SECTIONS: Section[] = [
       assert.match(out, /^\{"version":2,"percent":50,"requests":5,"dropped":0,"errors":0,"rows":500,"agreement":0\.\d+/m, 'the shadow got every other request, compared');
       assert.match(out, /^aiaas_endpoint_shadow_rows_total\{.*agreement="agree"\} \d+$/m);
       assert.match(out, /^\{"version":2,"weight":100\}$/m, 'the candidate is promoted');
+      assert.match(out, /^job_\S+: succeeded 100% 5100\/5100 rows$/m, 'the batch job ran over every row');
+      assert.match(out, /^5100$/m, 'the batch job scored every row');
+      assert.match(out, /^\{"age":\d+,.*"default":"(yes|no)","prediction":"(yes|no)","probability_no":0\.\d+,"probability_yes":0\.\d+\}$/m, 'a scored row: the input, then the predictions');
     },
   },
   {
