@@ -45,6 +45,16 @@ export class GraphEdit {
     for (const k of [...this.initializers.keys()]) if (!read.has(k)) this.initializers.delete(k);
   }
 
+  /** Drops nodes whose outputs nothing reads (what a rewrite left behind), until none is left. */
+  dropDeadNodes(): void {
+    for (;;) {
+      const read = new Set([...this.graph.nodes.flatMap((n) => n.inputs), ...this.graph.outputs.map((o) => o.name)]);
+      const dead = this.graph.nodes.filter((n) => n.outputs.every((o) => !read.has(o)));
+      if (!dead.length) return;
+      this.graph.nodes = this.graph.nodes.filter((n) => !dead.includes(n));
+    }
+  }
+
   consumers(tensor: string): NodeDef[] {
     return this.graph.nodes.filter((n) => n.inputs.includes(tensor));
   }

@@ -12,7 +12,7 @@ import { Rng } from '../init.js';
 import { f32, i64, openSession } from '../runtime.js';
 import { createGpt, gptDecoderModel, pastName } from '../lm/index.js';
 import { decodeModel, UnsupportedModelError } from '../../onnx/decode.js';
-import { encodeModel, tensor, type ModelDef } from '../../onnx/model.js';
+import { DataType, encodeModel, tensor, type ModelDef } from '../../onnx/model.js';
 import { quantizeDynamic } from './quantize-dynamic.js';
 import { toHalf } from './fp16.js';
 import { quantizeWeights } from './quantize-weights.js';
@@ -132,6 +132,36 @@ test('quantize_weights 8 and 4 bits on the GPT decoder (tied head included): log
     const got = (await run(model, feeds)).logits!;
     const d = maxDiff(want, got);
     assert.ok(d < spread * (bits === 8 ? 0.02 : 0.15), `${bits} bits: max diff ${d} on logits spanning ${spread}`);
+  }
+});
+
+/** The MLP behind a pixel-style step (x − a)·b on its input: uniform (one a, one b) or per column. */
+function scaledMlp(uniform: boolean): ModelDef {
+  const m = mlp();
+  const x = m.graph.inputs[0]!.name;
+  const vec = (f: (i: number) => number) => Float32Array.from({ length: 400 }, (_, i) => f(i));
+  m.graph.initializers!.push(
+    { name: 'pre_sub', dataType: DataType.FLOAT, dims: [400], data: vec(() => 100) },
+    { name: 'pre_mul', dataType: DataType.FLOAT, dims: [400], data: vec((i) => (uniform ? 1 / 255 : (1 + (i % 7)) / 255)) },
+  );
+  for (const n of m.graph.nodes) n.inputs = n.inputs.map((i) => (i === x ? 'pre_out' : i));
+  m.graph.nodes.unshift(
+    { opType: 'Sub', inputs: [x, 'pre_sub'], outputs: ['pre_centred'] },
+    { opType: 'Mul', inputs: ['pre_centred', 'pre_mul'], outputs: ['pre_out'] },
+  );
+  return m;
+}
+
+test('quantize_dynamic folds a uniform (x − a)·b step into the first layer; a per-column one stays', async () => {
+  const pixels = Float32Array.from(random(16 * 400, 9), (v) => Math.round((v + 1) * 127.5));
+  const feeds = { x: f32(pixels, [16, 400]) };
+  for (const uniform of [true, false]) {
+    const source = scaledMlp(uniform);
+    const { model } = quantizeDynamic(source);
+    const o = ops(model);
+    assert.equal(o.includes('Sub') || o.includes('Mul'), !uniform, uniform ? 'folded into the weights' : 'kept');
+    const [a, b] = [await run(source, feeds), await run(model, feeds)];
+    assert.ok(maxDiff(a.probabilities!, b.probabilities!) < 0.05, `${uniform}: diff ${maxDiff(a.probabilities!, b.probabilities!)}`);
   }
 });
 
