@@ -1,4 +1,4 @@
-/** Tables of alerts and their webhook deliveries (migration 0010). Times ISO-8601 text. */
+/** Tables of alerts, their webhook deliveries (migration 0012) and the endpoints' traffic they read (0014). Times ISO-8601 text. */
 export interface AlertsTable {
   id: string;
   tenant_id: string;
