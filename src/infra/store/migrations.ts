@@ -18,6 +18,7 @@ import { rateBuckets } from './migrations/0010-rate-buckets.js';
 import { endpointShadow } from './migrations/0011-endpoint-shadow.js';
 import { alerts } from './migrations/0012-alerts.js';
 import { predictionLogRequests } from './migrations/0013-prediction-log-requests.js';
+import { endpointTraffic } from './migrations/0014-endpoint-traffic.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0011_endpoint_shadow': endpointShadow,
   '0012_alerts': alerts,
   '0013_prediction_log_requests': predictionLogRequests,
+  '0014_endpoint_traffic': endpointTraffic,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

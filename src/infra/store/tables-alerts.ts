@@ -1,4 +1,4 @@
-/** Tables of alerts and their webhook deliveries (migration 0010). Times ISO-8601 text. */
+/** Tables of alerts, their webhook deliveries (migration 0012) and the endpoints' traffic they read (0014). Times ISO-8601 text. */
 export interface AlertsTable {
   id: string;
   tenant_id: string;
@@ -49,7 +49,24 @@ export interface AlertDeliveriesTable {
   created_at: string;
 }
 
+/**
+ * Prediction traffic of an endpoint in one 5-second slot, summed over the API nodes (migration
+ * 0014); its columns `latency_<i>` count the requests in the i-th bucket of REQUEST_LATENCY_BUCKETS (the
+ * last: above every bound).
+ */
+export interface EndpointTrafficTable {
+  tenant_id: string;
+  endpoint: string;
+  /** The slot's start, ISO-8601. */
+  slot: string;
+  requests: number;
+  /** Answered with a 5xx status. */
+  errors: number;
+  // latency_0 … latency_13: read and written through the untyped handle of services/alerts/traffic-window.ts.
+}
+
 export interface AlertTables {
   alerts: AlertsTable;
   alert_deliveries: AlertDeliveriesTable;
+  endpoint_traffic: EndpointTrafficTable;
 }

@@ -43,18 +43,21 @@ export async function startTestServer(env: Record<string, string> = {}, override
   const call = caller(server.url, adminKey);
   return {
     url: server.url, home, adminKey, server, call,
-    async tenant(name) {
-      const t = await call('POST', '/v1/tenants', { json: { name } });
-      if (t.status !== 201) throw new Error(`tenant: ${t.text}`);
-      const dev = await call('POST', '/v1/keys', { json: { name: `${name}-dev`, role: 'developer', tenant: t.body.id } });
-      const viewer = await call('POST', '/v1/keys', { json: { name: `${name}-viewer`, role: 'viewer', tenant: t.body.id } });
-      return { id: t.body.id, developer: dev.body.key, viewer: viewer.body.key };
-    },
+    tenant: (name) => createTenant(call, name),
     async stop() {
       await server.stop();
       fs.rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** A tenant with a developer key and a viewer key, made through `call` (an admin's). */
+export async function createTenant(call: TestServer['call'], name: string): Promise<{ id: string; developer: string; viewer: string }> {
+  const t = await call('POST', '/v1/tenants', { json: { name } });
+  if (t.status !== 201) throw new Error(`tenant: ${t.text}`);
+  const dev = await call('POST', '/v1/keys', { json: { name: `${name}-dev`, role: 'developer', tenant: t.body.id } });
+  const viewer = await call('POST', '/v1/keys', { json: { name: `${name}-viewer`, role: 'viewer', tenant: t.body.id } });
+  return { id: t.body.id, developer: dev.body.key, viewer: viewer.body.key };
 }
 
 /** `TestServer.call` for any server at `url` (another process, too); `adminKey` is the key when none is given. */

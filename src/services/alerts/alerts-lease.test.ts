@@ -13,7 +13,7 @@ import type { Principal } from '../principal.js';
 // No endpoint is watched here: only the leases are under test.
 const NO_ENDPOINTS: AlertSources = {
   endpointNames: () => [],
-  requestTotals: () => ({ requests: 0, errors: 0, latencyCounts: [] }),
+  trafficTotals: () => [],
   driftOf: () => Promise.reject(new Error('no endpoints in this test')),
 };
 

@@ -8,9 +8,9 @@
  * timeout, retried with exponential backoff (./webhooks.ts).
  *
  * Values: `drift` is the largest feature PSI over the window (serving/drift.ts); the others come
- * from this node's request counters, sampled at every evaluation (./traffic-window.ts), so with
- * several API nodes they are the owner's own traffic only. No data in the window (no logged
- * rows, no requests) gives the value null, and the alert is then ok.
+ * from the request counters of every API node, which each node publishes to the store at every
+ * pass and the owner sums over the window (./traffic-window.ts). No data in the window (no logged
+ * rows; no requests, for latency and error rate) gives the value null, and the alert is then ok.
  *
  * Times come from the injected clock (evaluations, windows, leases, retry schedule), so tests
  * step through time without sleeping.
@@ -24,8 +24,7 @@ import type { AlertDeliveriesTable, AlertsTable } from '../../infra/store/tables
 import type { AlertDeliveryView, AlertMetric, AlertOp, AlertState, AlertView, CreateAlertBody } from '../../api/schemas-alerts.js';
 import type { Principal } from '../principal.js';
 import type { DriftQuery, DriftReport } from '../serving/drift.js';
-import type { RequestTotals } from '../serving/metrics.js';
-import { histogramQuantileMs, sumFigures, TrafficWindows, type WindowFigures } from './traffic-window.js';
+import { EndpointTraffic, histogramQuantileMs, type TrafficTotals } from './traffic-window.js';
 import { DEFAULT_WEBHOOK_POLICY, postWebhook, retryDelayMs, webhookUrlProblem, type WebhookPolicy } from './webhooks.js';
 
 const HISTORY = 100;
@@ -34,7 +33,8 @@ const DELIVERIES_SHOWN = 50;
 /** Where values come from: the serving service (ServingService implements it). */
 export interface AlertSources {
   endpointNames(tenantId: string): string[];
-  requestTotals(tenantId: string, name: string): RequestTotals;
+  /** This node's counters of every endpoint, published at each pass. */
+  trafficTotals: TrafficTotals;
   driftOf(tenantId: string, name: string, q: DriftQuery): Promise<DriftReport>;
 }
 
@@ -59,7 +59,7 @@ interface Evaluation {
 export class AlertService {
   private readonly clock: () => number;
   private readonly policy: WebhookPolicy;
-  private readonly windows = new TrafficWindows();
+  private readonly traffic: EndpointTraffic;
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> = Promise.resolve();
   private readonly sending = new Map<string, Promise<void>>();
@@ -68,6 +68,7 @@ export class AlertService {
   constructor(private readonly o: AlertServiceOptions) {
     this.clock = o.clock ?? Date.now;
     this.policy = { ...DEFAULT_WEBHOOK_POLICY, ...o.webhook };
+    this.traffic = new EndpointTraffic(o.db, o.logger, () => o.serving.trafficTotals(), this.clock);
   }
 
   start(): void {
@@ -76,20 +77,22 @@ export class AlertService {
     void this.tick();
   }
 
-  /** Stops evaluating and hands this node's leases back (another node takes over at its next pass). */
+  /** Stops evaluating, publishes this node's last traffic and hands its leases back (another node takes over at its next pass). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.pass;
+    await this.traffic.publish().catch((err: unknown) => this.o.logger.warn({ err }, "publishing this node's last traffic failed"));
     await Promise.allSettled(this.sending.values());
     await this.o.db.updateTable('alerts').set({ owner_node: null, lease_until: null }).where('owner_node', '=', this.o.nodeId).execute().catch(() => undefined);
   }
 
-  /** One pass (serialized with the timer's): take or renew leases, evaluate what this node owns, start due deliveries. */
+  /** One pass (serialized with the timer's): publish this node's traffic, take or renew leases, evaluate what this node owns, start due deliveries. */
   tick(): Promise<void> {
     this.pass = this.pass.then(async () => {
       if (this.stopped) return;
       try {
+        await this.traffic.publish();
         const owned = await this.claim();
         await this.evaluate(owned);
         await this.deliverDue();
@@ -172,26 +175,10 @@ export class AlertService {
 
   private async evaluate(owned: AlertsTable[]): Promise<void> {
     const now = this.clock();
-    // Sample the counters of every endpoint a traffic alert of this node watches, once per pass.
-    const keep = new Set<string>();
-    const longest = new Map<string, number>();
-    for (const a of owned) {
-      if (a.metric === 'drift') continue;
-      for (const name of this.watched(a)) {
-        const k = `${a.tenant_id}\0${name}`;
-        keep.add(k);
-        longest.set(k, Math.max(longest.get(k) ?? 0, a.window_seconds * 1000));
-      }
-    }
-    for (const [k, ms] of longest) {
-      const [tenant, name] = k.split('\0') as [string, string];
-      this.windows.sample(k, now, this.o.serving.requestTotals(tenant, name), ms);
-    }
-    this.windows.forget(keep);
     for (const a of owned) {
       let e: Evaluation;
       try {
-        e = a.metric === 'drift' ? await this.driftValue(a, now) : this.trafficValue(a);
+        e = a.metric === 'drift' ? await this.driftValue(a, now) : await this.trafficValue(a);
       } catch (err) {
         e = { value: null, message: (err as Error).message };
       }
@@ -219,15 +206,13 @@ export class AlertService {
     return { value: best, message: best === null ? notes.join(' ') || 'no data' : null };
   }
 
-  private trafficValue(a: AlertsTable): Evaluation {
+  private async trafficValue(a: AlertsTable): Promise<Evaluation> {
     const names = this.watched(a);
-    const figures = sumFigures(names.map((n) => this.windows.window(`${a.tenant_id}\0${n}`, a.window_seconds * 1000)).filter((f): f is WindowFigures => f !== undefined));
-    if (!figures) {
-      return { value: null, message: names.length === 0 ? 'the tenant has no endpoints' : 'no figures yet: the window starts at the first evaluation on this node' };
-    }
+    if (names.length === 0) return { value: null, message: 'the tenant has no endpoints' };
+    const figures = await this.traffic.window(a.tenant_id, names, a.window_seconds * 1000);
     const metric = a.metric as AlertMetric;
     if (metric === 'requestsPerSecond') return { value: figures.requests / figures.seconds, message: null };
-    if (figures.requests === 0) return { value: null, message: `no requests in the last ${Math.round(figures.seconds)} seconds` };
+    if (figures.requests === 0) return { value: null, message: `no requests in the last ${figures.seconds} seconds` };
     if (metric === 'errorRate') return { value: figures.errors / figures.requests, message: null };
     return { value: histogramQuantileMs(figures.latencyCounts, 0.99) ?? null, message: null };
   }

@@ -1,70 +1,98 @@
 /**
- * Request figures of a window from cumulative counters: the evaluator samples each watched
- * endpoint's counters (ServingMetrics.totals, this node's own) at every evaluation and
- * differences the newest sample with the newest one at least a window old (or the oldest kept,
- * while this node has watched for less than a window). p99 is read from the latency histogram
- * as Prometheus' histogram_quantile does: linear within the bucket holding the 99th percentile.
+ * Request figures of a window over every API node: each node publishes, at every alerts pass,
+ * what its endpoints' counters (ServingMetrics, in memory, untouched on the request path) grew by
+ * since its last publish, added to the 5-second slot of `endpoint_traffic` (one row per tenant,
+ * endpoint and slot holds the sum of all nodes: services/serving/hourly-usage.ts's upsert). The
+ * evaluating node publishes its own first, then sums the slots that start inside the window. The
+ * latency histogram has fixed buckets (REQUEST_LATENCY_BUCKETS), so the nodes' histograms add up
+ * and p99 is read from the sum as Prometheus' histogram_quantile does: linear within the bucket
+ * holding the 99th percentile. Another node's last pass-worth (one AIAAS_ALERTS_INTERVAL_MS) may
+ * not be in yet; a node killed loses what it had not published. Slots older than the longest
+ * window (7 days) are deleted, once a minute, by every node.
  */
+import type { Kysely } from 'kysely';
+import type { Logger } from '../../infra/logger.js';
+import type { Db } from '../../infra/store/database.js';
+import { HourlyUsage } from '../serving/hourly-usage.js';
 import { REQUEST_LATENCY_BUCKETS, type RequestTotals } from '../serving/metrics.js';
 
+export const TRAFFIC_SLOT_MS = 5_000;
+/** The longest alert window (schemas-alerts.ts) and a slot. */
+const KEEP_MS = 7 * 86_400_000 + TRAFFIC_SLOT_MS;
+const EXPIRE_EVERY_MS = 60_000;
+
+const LATENCY = Array.from({ length: REQUEST_LATENCY_BUCKETS.length + 1 }, (_, i) => `latency_${i}` as const);
+type Column = 'requests' | 'errors' | (typeof LATENCY)[number];
+const COLUMNS: readonly Column[] = ['requests', 'errors', ...LATENCY];
+
 export interface WindowFigures {
-  /** Seconds the figures cover (shorter than the window while this node has not watched that long). */
+  /** The window's seconds (requests/s is requests over them). */
   seconds: number;
   requests: number;
   errors: number;
   latencyCounts: number[];
 }
 
-interface Sample {
-  at: number;
-  totals: RequestTotals;
+/** This node's request counters per endpoint (ServingService implements it). */
+export type TrafficTotals = () => Array<{ tenant: string; endpoint: string; totals: RequestTotals }>;
+
+export class EndpointTraffic {
+  private readonly usage: HourlyUsage<Column>;
+  /** What was published of each endpoint's counters. */
+  private published = new Map<string, RequestTotals>();
+  private expiredAt = -Infinity;
+  // Read through the untyped handle as HourlyUsage writes: the latency columns are made from a count.
+  private readonly db: Kysely<any>;
+
+  constructor(db: Db, private readonly logger: Logger, private readonly totals: TrafficTotals, private readonly clock: () => number) {
+    this.db = db as unknown as Kysely<any>;
+    this.usage = new HourlyUsage(db, logger, 'endpoint_traffic', COLUMNS, { slotColumn: 'slot', slotMs: TRAFFIC_SLOT_MS, clock });
+  }
+
+  /** Adds this node's traffic since the last publish to the store (a failed write is kept for the next). */
+  async publish(): Promise<void> {
+    const seen = new Map<string, RequestTotals>();
+    for (const { tenant, endpoint, totals } of this.totals()) {
+      const k = `${tenant}\0${endpoint}`;
+      seen.set(k, totals);
+      const grown = growth(this.published.get(k), totals);
+      if (grown.requests > 0) this.usage.add(tenant, endpoint, amounts(grown));
+    }
+    this.published = seen;
+    await this.usage.flush();
+    const now = this.clock();
+    if (now - this.expiredAt < EXPIRE_EVERY_MS) return;
+    this.expiredAt = now;
+    await this.db.deleteFrom('endpoint_traffic').where('slot', '<', new Date(now - KEEP_MS).toISOString()).execute()
+      .catch((err: unknown) => this.logger.warn({ err }, 'deleting expired traffic slots failed; the next publish retries'));
+  }
+
+  /** The figures of `endpoints` of `tenant` over every node in the window ending now (slots starting inside it). */
+  async window(tenant: string, endpoints: string[], windowMs: number): Promise<WindowFigures> {
+    const from = new Date(this.clock() - windowMs).toISOString();
+    const row = await this.db.selectFrom('endpoint_traffic')
+      .select((eb) => COLUMNS.map((col) => eb.fn.sum<number>(col).as(col)))
+      .where('tenant_id', '=', tenant).where('endpoint', 'in', endpoints).where('slot', '>', from)
+      .executeTakeFirst() as Record<Column, unknown> | undefined;
+    const n = (col: Column) => Number(row?.[col] ?? 0);
+    return { seconds: windowMs / 1000, requests: n('requests'), errors: n('errors'), latencyCounts: LATENCY.map(n) };
+  }
 }
 
-export class TrafficWindows {
-  private readonly samples = new Map<string, Sample[]>();
-
-  /** Records the counters of `key` at `at` (ms) and forgets samples older than `keepMs` (one before is kept). */
-  sample(key: string, at: number, totals: RequestTotals, keepMs: number): void {
-    const list = this.samples.get(key) ?? [];
-    list.push({ at, totals });
-    let drop = 0;
-    while (drop + 1 < list.length && list[drop + 1]!.at <= at - keepMs) drop++;
-    if (drop) list.splice(0, drop);
-    this.samples.set(key, list);
-  }
-
-  /** The figures of the window ending at the newest sample; undefined before a second sample. */
-  window(key: string, windowMs: number): WindowFigures | undefined {
-    const list = this.samples.get(key);
-    if (!list || list.length < 2) return undefined;
-    const last = list[list.length - 1]!;
-    let base = list[0]!;
-    for (const s of list) if (s.at <= last.at - windowMs) base = s;
-    if (base === last || last.at <= base.at) return undefined;
-    // The counters restarted (the endpoint was deleted and made again): count from zero.
-    const b = last.totals.requests < base.totals.requests ? undefined : base.totals;
-    return {
-      seconds: (last.at - base.at) / 1000,
-      requests: last.totals.requests - (b?.requests ?? 0),
-      errors: last.totals.errors - (b?.errors ?? 0),
-      latencyCounts: last.totals.latencyCounts.map((c, i) => c - (b?.latencyCounts[i] ?? 0)),
-    };
-  }
-
-  forget(keep: Set<string>): void {
-    for (const k of this.samples.keys()) if (!keep.has(k)) this.samples.delete(k);
-  }
-}
-
-/** Adds figures of several endpoints (an alert on all of a tenant's endpoints). */
-export function sumFigures(all: WindowFigures[]): WindowFigures | undefined {
-  if (all.length === 0) return undefined;
+/** What counters grew by since `before`; counters that went back (the endpoint was made again) count from zero. */
+function growth(before: RequestTotals | undefined, now: RequestTotals): RequestTotals {
+  const b = before && now.requests >= before.requests ? before : undefined;
   return {
-    seconds: Math.max(...all.map((f) => f.seconds)),
-    requests: all.reduce((a, f) => a + f.requests, 0),
-    errors: all.reduce((a, f) => a + f.errors, 0),
-    latencyCounts: all[0]!.latencyCounts.map((_, i) => all.reduce((a, f) => a + (f.latencyCounts[i] ?? 0), 0)),
+    requests: now.requests - (b?.requests ?? 0),
+    errors: now.errors - (b?.errors ?? 0),
+    latencyCounts: now.latencyCounts.map((c, i) => c - (b?.latencyCounts[i] ?? 0)),
   };
+}
+
+function amounts(t: RequestTotals): Record<Column, number> {
+  const a = { requests: t.requests, errors: t.errors } as Record<Column, number>;
+  LATENCY.forEach((col, i) => { a[col] = t.latencyCounts[i] ?? 0; });
+  return a;
 }
 
 /** The q-quantile (0..1) of a latency histogram, in ms; undefined without observations. */

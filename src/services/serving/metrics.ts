@@ -23,7 +23,7 @@ export interface GenerationGauges {
 /** Upper bounds (seconds) of the request latency histogram's buckets. */
 export const REQUEST_LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] as const;
 
-/** One endpoint's request counters on this node since it started (alerts difference two of them over a window). */
+/** One endpoint's request counters on this node since it started (alerts publish what they grew by, services/alerts/traffic-window.ts). */
 export interface RequestTotals {
   requests: number;
   /** Requests answered with a 5xx status. */
@@ -201,17 +201,20 @@ export class ServingMetrics {
     return s;
   }
 
-  /** The endpoint's request counters on this node (zeros before its first request). */
-  totals(tenant: string, endpoint: string): RequestTotals {
-    const s = this.series.get(`${tenant}\0${endpoint}`);
-    if (!s) return { requests: 0, errors: 0, latencyCounts: new Array<number>(REQUEST_LATENCY_BUCKETS.length + 1).fill(0) };
-    let requests = 0;
-    let errors = 0;
-    for (const [status, c] of s.requests) {
-      requests += c.value;
-      if (status >= 500) errors += c.value;
+  /** Every endpoint's request counters on this node since its first request (alerts publish their growth to the store). */
+  allTotals(): Array<{ tenant: string; endpoint: string; totals: RequestTotals }> {
+    const out = [];
+    for (const [k, s] of this.series) {
+      const [tenant, endpoint] = k.split('\0') as [string, string];
+      let requests = 0;
+      let errors = 0;
+      for (const [status, c] of s.requests) {
+        requests += c.value;
+        if (status >= 500) errors += c.value;
+      }
+      out.push({ tenant, endpoint, totals: { requests, errors, latencyCounts: Array.from(s.latency.counts) } });
     }
-    return { requests, errors, latencyCounts: Array.from(s.latency.counts) };
+    return out;
   }
 
   /** Forgets an endpoint's series (it was deleted). */

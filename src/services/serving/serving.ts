@@ -557,9 +557,9 @@ export class ServingService {
     return this.predictionLog.list(this.plane.find(p, name), q);
   }
 
-  /** An endpoint's request counters on this node (alerts on latency, errors and requests/s read them). */
-  requestTotals(tenantId: string, name: string): RequestTotals {
-    return this.metrics.totals(tenantId, name);
+  /** Every endpoint's request counters on this node (alerts publish them for latency, errors and requests/s). */
+  trafficTotals(): Array<{ tenant: string; endpoint: string; totals: RequestTotals }> {
+    return this.metrics.allTotals();
   }
 
   /** The names of a tenant's endpoints (alerts without an endpoint watch all of them). */
