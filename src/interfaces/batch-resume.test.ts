@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { until } from './testing/jobs-helpers.js';
-import { spawnServer } from './testing/server-process.js';
+import { spawnServer, stopProcess } from './testing/server-process.js';
 import { EXAMPLES } from './testing/test-server.js';
 
 const KEY = 'aiaas_batch_resume_test_admin_key_0123456789';
@@ -84,11 +84,7 @@ test('kill -9 of the server mid batch_predict: the job resumes after its last ke
       assert.ok(rows.every((r: { prediction: unknown }) => r.prediction === 'yes' || r.prediction === 'no'));
     }
   } finally {
-    if (second && second.exitCode === null) {
-      const exited = new Promise((r) => second!.once('exit', r));
-      second.kill('SIGTERM');
-      await exited;
-    }
+    await stopProcess(second);
     fs.rmSync(home, { recursive: true, force: true });
   }
 });

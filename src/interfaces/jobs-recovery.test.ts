@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive, until } from './testing/jobs-helpers.js';
-import { spawnServer } from './testing/server-process.js';
+import { spawnServer, stopProcess } from './testing/server-process.js';
 
 const KEY = 'aiaas_recovery_test_admin_key_0123456789';
 
@@ -67,11 +67,7 @@ test('kill -9 of the server mid-job: on restart the job resumes from its checkpo
     const ready = await fetch(`${url2}/readyz`).then((r) => r.json()) as { checks: Record<string, string> };
     assert.equal(ready.checks.scheduler, 'ok');
   } finally {
-    if (second && second.exitCode === null) {
-      const exited = new Promise((r) => second!.once('exit', r));
-      second.kill('SIGTERM');
-      await exited;
-    }
+    await stopProcess(second);
     fs.rmSync(home, { recursive: true, force: true });
   }
 });

@@ -50,3 +50,11 @@ export function spawnServer(home: string, env: Record<string, string> = {}, opts
   });
   return { child, ready, exited, output: () => out, printed };
 }
+
+/** SIGTERM to a process still running, resolved once it has exited (a test's cleanup). */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
