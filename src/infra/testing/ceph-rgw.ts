@@ -105,7 +105,8 @@ async function startOsd(root: string, conf: string, ceph: (...args: string[]) =>
   const id = (await retry(() => ceph('osd', 'create', uuid))).stdout.trim();
   fs.mkdirSync(path.join(root, 'osd', `osd.${id}`), { recursive: true });
   await run('ceph-osd', ['-c', conf, '-i', id, '--mkfs', '--osd-uuid', uuid]);
-  await ceph('osd', 'crush', 'add', `osd.${id}`, '1', 'root=default', 'host=localhost');
+  // Can still be refused (EPERM: "problem getting command descriptions from mon") while the monitor settles.
+  await retry(() => ceph('osd', 'crush', 'add', `osd.${id}`, '1', 'root=default', 'host=localhost'));
   daemon('ceph-osd', ['-c', conf, '-i', id, '-f']);
 }
 
