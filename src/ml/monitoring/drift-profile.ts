@@ -69,7 +69,7 @@ export function profileTable(table: RawTable, rows: ArrayLike<number>, names: re
   for (const name of names) {
     const c = table.columns.find((x) => x.name === name);
     if (!c || c.type === 'text') continue;
-    if (isNumeric(c)) out.push(numericProfile(name, Float64Array.from(rows, (r) => c.values[r]!)));
+    if (isNumeric(c)) out.push(sortedProfile(name, presentSorted(c.values, rows), rows.length));
     else out.push(categoricalProfile(name, Array.from(rows, (r) => (c.codes[r]! < 0 ? null : c.dictionary[c.codes[r]!]!))));
   }
   return out;
@@ -80,7 +80,11 @@ export function profileOf(name: string, v: Values): FeatureProfile {
 }
 
 export function numericProfile(name: string, values: ArrayLike<number>): NumericProfile {
-  const sorted = presentSorted(values);
+  return sortedProfile(name, presentSorted(values), values.length);
+}
+
+/** The profile of `total` values whose present ones are `sorted`. */
+function sortedProfile(name: string, sorted: Float64Array, total: number): NumericProfile {
   const edges: number[] = [];
   if (sorted.length > 0) {
     for (let k = 1; k < NUMERIC_BINS; k++) {
@@ -88,7 +92,7 @@ export function numericProfile(name: string, values: ArrayLike<number>): Numeric
       if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
     }
   }
-  const profile: NumericProfile = { name, kind: 'numeric', edges, counts: [], missing: values.length - sorted.length, present: sorted.length, sketch: sketchOf(sorted) };
+  const profile: NumericProfile = { name, kind: 'numeric', edges, counts: [], missing: total - sorted.length, present: sorted.length, sketch: sketchOf(sorted) };
   profile.counts = numericBins(profile, sorted).slice(0, edges.length + 1);
   return profile;
 }
@@ -156,11 +160,16 @@ function numericBins(profile: Pick<NumericProfile, 'edges'>, sorted: Float64Arra
   return counts;
 }
 
-function presentSorted(values: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(values.length);
+/**
+ * The finite values, sorted: of all `values`, or of `values[rows[i]]` (one pass that gathers and
+ * filters; a wide table's profile is mostly this, e.g. 785 MNIST columns × 8,000 rows).
+ */
+function presentSorted(values: ArrayLike<number>, rows?: ArrayLike<number>): Float64Array {
+  const count = rows ? rows.length : values.length;
+  const out = new Float64Array(count);
   let n = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
+  for (let i = 0; i < count; i++) {
+    const v = values[rows ? rows[i]! : i]!;
     if (Number.isFinite(v)) out[n++] = v;
   }
   return out.subarray(0, n).sort();
