@@ -244,6 +244,14 @@ describe('language models through the job API', () => {
       assert.match(r.body.error.message, message, `${JSON.stringify(over)}: ${r.text}`);
     }
     assert.equal((await s.call('POST', '/v1/jobs', { key: acme.developer, json: student({ teacher: { model: 'no-such-gpt' } }) })).status, 404);
+    // A classifier has no next-token probabilities to teach.
+    assert.equal((await s.call('POST', '/v1/datasets?name=iris', { key: acme.developer, body: fs.readFileSync(path.join(EXAMPLES, 'iris.csv')) })).status, 201);
+    const lr = await waitJob(s, (await submit(s, { type: 'train', name: 'iris-lr', dataset: 'iris', target: 'species', model: { kind: 'logistic_regression' } }, acme.developer)).id, { key: acme.viewer });
+    assert.equal(lr.status, 'succeeded', JSON.stringify(lr.error));
+    const notLm = await s.call('POST', '/v1/jobs', { key: acme.developer, json: student({ teacher: { model: 'iris-lr' } }) });
+    assert.equal(notLm.status, 422, notLm.text);
+    assert.equal(notLm.body.error.code, 'teacher_mismatch');
+    assert.match(notLm.body.error.message, /is a logistic_regression; a language model learns from a causal_lm teacher/);
     // Another tenant's model is not there for it, as a missing one (it gets a corpus of its own first).
     const body = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 300).join('\n');
     assert.equal((await s.call('POST', '/v1/datasets?name=kjv-slice&format=text', { key: other.developer, body })).status, 201);
