@@ -19,9 +19,10 @@ export interface RawTable {
 
 export async function loadTable(reader: ColumnarReader, skip: readonly string[] = []): Promise<RawTable> {
   const columns: RawColumn[] = [];
+  const source = skip.length === 0 ? await reader.whole() : reader;
   for (const c of reader.columns) {
     if (skip.includes(c.name)) continue;
-    const data = await reader.column(c.name);
+    const data = await source.column(c.name);
     if ('values' in data) columns.push({ name: c.name, type: c.type as 'number' | 'integer', values: data.values });
     else if (c.type === 'boolean') columns.push({ name: c.name, type: 'boolean', values: booleanValues(data.codes, data.dictionary) });
     else columns.push({ name: c.name, type: c.type as 'category' | 'text', codes: data.codes, dictionary: data.dictionary });

@@ -81,6 +81,22 @@ describe('training profile', () => {
     close(featureDrift(p, { kind: 'numeric', values: Float64Array.from({ length: 10_000 }, (_, i) => i) }).ks!.statistic, 0, 1e-3);
   });
 
+  test('integer columns (counted, not sorted by comparison) profile as the same values a quarter off', () => {
+    // Pixel-like values with missing ones, a narrow range and a negative one: the counting path;
+    // + 0.25 makes them non-integers, the comparison sort's path. Their profiles differ by the shift.
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const ints = Float64Array.from({ length: 5_000 }, () => (next() < 0.05 ? NaN : next() < 0.6 ? 0 : Math.floor(next() * 300) - 20));
+    const a = numericProfile('pixel', ints);
+    const b = numericProfile('pixel', ints.map((v) => v + 0.25));
+    assert.deepEqual(a.counts, b.counts);
+    assert.equal(a.missing, b.missing);
+    assert.equal(a.sketch.length, SKETCH_POINTS);
+    a.edges.forEach((e, i) => close(e + 0.25, b.edges[i]!));
+    a.sketch.forEach((v, i) => close(v + 0.25, b.sketch[i]!));
+    assert.ok(a.sketch.every((v, i) => i === 0 || v >= a.sketch[i - 1]!), 'the sketch is sorted');
+  });
+
   test('categories: rows per category, missing, the share of unseen ones and PSI with a bin for them', () => {
     const p = categoricalProfile('c', ['a', 'a', 'b', null]);
     assert.deepEqual({ categories: p.categories, counts: p.counts, missing: p.missing, other: p.other }, { categories: ['a', 'b'], counts: [2, 1], missing: 1, other: 0 });
