@@ -516,6 +516,9 @@ class BufferSource implements ByteSource {
   async close(): Promise<void> {}
 }
 
+/** The largest file `whole()` reads at once (a table's decoded numbers take up to twice its bytes anyway). */
+const WHOLE_FILE_MAX = 256 * 1024 * 1024;
+
 /**
  * Reads a columnar file. `open` reads only the footer; `column` reads one column's chunks;
  * `rows` reads only the byte ranges of the requested rows. Call `close` when done (files).
@@ -561,10 +564,11 @@ export class ColumnarReader {
   /**
    * This reader over the whole file read at once, for reading every column: one read instead of
    * one per column chunk (a wide table's columns, each an await on the file system, were most of
-   * its load). The caller closes both readers.
+   * its load). Above WHOLE_FILE_MAX bytes it is this reader: the file's copy would add to the
+   * decoded table's memory. The caller closes both readers.
    */
   async whole(): Promise<ColumnarReader> {
-    if (this.src instanceof BufferSource) return this;
+    if (this.src instanceof BufferSource || this.src.size > WHOLE_FILE_MAX) return this;
     const buf = Buffer.allocUnsafe(this.src.size);
     await this.src.read(buf, 0);
     return new ColumnarReader(new BufferSource(buf), this.footer);
