@@ -58,7 +58,7 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   const kept = features.map((n) => column(table, n)).filter((c) => !dropped.has(c.name));
   const numCols = kept.filter(isNumeric);
   const catCols = kept.filter((c): c is Extract<RawColumn, { codes: Int32Array }> => !isNumeric(c));
-  const work = numCols.map((c) => pick(c.values, trainRows));
+  const work = new WorkColumns(numCols.map((c) => c.values), trainRows);
   const imputed = new Set<string>();
   const catFill = new Map<string, string>();
   const encoded = new Set<string>();
@@ -82,9 +82,9 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
         const values = numCols.map((c, j) => {
           if (!selected(s, c.name)) return NaN;
           imputed.add(c.name);
-          return numericFill(s.strategy, s.value, work[j]!, c.name);
+          return numericFill(s.strategy, s.value, work.get(j), c.name);
         });
-        if (values.some((v) => !Number.isNaN(v))) ops.push(apply(work, { op: 'fill', values }));
+        if (values.some((v) => !Number.isNaN(v))) ops.push(work.apply({ op: 'fill', values }));
         for (const c of catCols) {
           if (!selected(s, c.name)) continue;
           catFill.set(c.name, categoryFill(s.strategy, s.value, c, trainRows));
@@ -92,16 +92,17 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
         break;
       }
       case 'clip_outliers': {
-        const bounds = numCols.map((c, j) => (selected(s, c.name) ? outlierBounds(work[j]!, s.method, s.threshold) : [-Infinity, Infinity]));
-        ops.push(apply(work, { op: 'clip', lo: bounds.map((b) => b[0]!), hi: bounds.map((b) => b[1]!) }));
+        const bounds = numCols.map((c, j) => (selected(s, c.name) ? outlierBounds(work.get(j), s.method, s.threshold) : [-Infinity, Infinity]));
+        ops.push(work.apply({ op: 'clip', lo: bounds.map((b) => b[0]!), hi: bounds.map((b) => b[1]!) }));
         break;
       }
       case 'standardize':
       case 'minmax':
       case 'scale': {
-        const shared = s.op === 'minmax' && s.shared ? sharedRange(numCols.flatMap((c, j) => (selected(s, c.name) ? [work[j]!] : []))) : undefined;
-        const pairs = numCols.map((c, j) => (selected(s, c.name) ? shared ?? affineFor(s, work[j]!) : [0, 1]));
-        ops.push(apply(work, { op: 'affine', sub: pairs.map((p) => p[0]!), mul: pairs.map((p) => p[1]!) }));
+        const shared = s.op === 'minmax' && s.shared ? sharedRange(numCols.flatMap((c, j) => (selected(s, c.name) ? [work.get(j)] : []))) : undefined;
+        // A fixed factor reads no values: the columns stay unmade (an image's 785 of them).
+        const pairs = numCols.map((c, j) => (!selected(s, c.name) ? [0, 1] : s.op === 'scale' ? [0, s.factor] : shared ?? affineFor(s, work.get(j))));
+        ops.push(work.apply({ op: 'affine', sub: pairs.map((p) => p[0]!), mul: pairs.map((p) => p[1]!) }));
         break;
       }
       case 'one_hot':
@@ -125,7 +126,7 @@ export function fitPreprocessing(table: RawTable, features: string[], trainRows:
   }
   if (!o.modelHandlesMissing) {
     numCols.forEach((c, j) => {
-      const missing = countMissing(work[j]!);
+      const missing = work.missing(j);
       if (missing > 0) {
         throw new InvalidInputError('missing_values', `Column '${c.name}' has ${missing} missing values in the training rows and this model kind cannot handle them: add {"op": "impute", "strategy": "median"} to 'preprocessing' (or use "preprocessing": "auto").`, { column: c.name, missing });
       }
@@ -166,23 +167,65 @@ function fitTextColumn(c: Extract<RawColumn, { codes: Int32Array }>, input: numb
   return fitted;
 }
 
-/** Applies a fitted op to the working columns in place (one tight loop per column and op). */
-function apply(work: Float64Array[], op: NumericOp): NumericOp {
-  work.forEach((col, j) => {
-    if (op.op === 'fill') {
-      const v = op.values[j]!;
-      for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) col[i] = v;
-    } else if (op.op === 'clip') {
-      const lo = op.lo[j]!;
-      const hi = op.hi[j]!;
-      for (let i = 0; i < col.length; i++) col[i] = Math.min(Math.max(col[i]!, lo), hi); // NaN stays NaN
-    } else {
-      const sub = op.sub[j]!;
-      const mul = op.mul[j]!;
-      for (let i = 0; i < col.length; i++) col[i] = (col[i]! - sub) * mul;
+/**
+ * The training rows' values of each numeric column with the ops fitted so far applied, made when a
+ * step first reads a column (a copy per column and a pass per op over a wide table's every column
+ * were most of its preprocessing fit, though a fixed scale reads none of them).
+ */
+class WorkColumns {
+  private readonly made: (Float64Array | undefined)[];
+  private readonly applied: NumericOp[] = [];
+
+  constructor(private readonly source: Float64Array[], private readonly rows: Int32Array) {
+    this.made = new Array<Float64Array | undefined>(source.length);
+  }
+
+  get(j: number): Float64Array {
+    let col = this.made[j];
+    if (!col) {
+      col = pick(this.source[j]!, this.rows);
+      for (const op of this.applied) applyTo(col, op, j);
+      this.made[j] = col;
     }
-  });
-  return op;
+    return col;
+  }
+
+  /** Applies a fitted op to the columns made so far, and to those made later. */
+  apply(op: NumericOp): NumericOp {
+    this.applied.push(op);
+    this.made.forEach((col, j) => col && applyTo(col, op, j));
+    return op;
+  }
+
+  /**
+   * Missing values of column j after the ops. An unmade column had no fill of its own (a fill's
+   * values come from reading it), and clip and affine keep missing values missing and present ones
+   * present: its raw training values tell.
+   */
+  missing(j: number): number {
+    const col = this.made[j];
+    if (col) return countMissing(col);
+    const values = this.source[j]!;
+    let n = 0;
+    for (let i = 0; i < this.rows.length; i++) if (Number.isNaN(values[this.rows[i]!]!)) n++;
+    return n;
+  }
+}
+
+/** Applies a fitted op to column j in place (one tight loop). */
+function applyTo(col: Float64Array, op: NumericOp, j: number): void {
+  if (op.op === 'fill') {
+    const v = op.values[j]!;
+    for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) col[i] = v;
+  } else if (op.op === 'clip') {
+    const lo = op.lo[j]!;
+    const hi = op.hi[j]!;
+    for (let i = 0; i < col.length; i++) col[i] = Math.min(Math.max(col[i]!, lo), hi); // NaN stays NaN
+  } else {
+    const sub = op.sub[j]!;
+    const mul = op.mul[j]!;
+    for (let i = 0; i < col.length; i++) col[i] = (col[i]! - sub) * mul;
+  }
 }
 
 function countMissing(col: Float64Array): number {
@@ -264,7 +307,11 @@ function affineFor(s: Extract<Step, { op: 'standardize' | 'minmax' | 'scale' }>,
   }
   let min = Infinity;
   let max = -Infinity;
-  for (const x of xs) [min, max] = [Math.min(min, x), Math.max(max, x)];
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
   return [min, max > min ? 1 / (max - min) : 1];
 }
 
@@ -272,7 +319,13 @@ function affineFor(s: Extract<Step, { op: 'standardize' | 'minmax' | 'scale' }>,
 function sharedRange(cols: Float64Array[]): [number, number] {
   let min = Infinity;
   let max = -Infinity;
-  for (const col of cols) for (const x of col) if (!Number.isNaN(x)) [min, max] = [Math.min(min, x), Math.max(max, x)];
+  for (const col of cols) {
+    for (let i = 0; i < col.length; i++) {
+      const x = col[i]!; // NaN (missing) fails both
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+  }
   return Number.isFinite(min) && max > min ? [min, 1 / (max - min)] : [0, 1];
 }
 

@@ -64,6 +64,18 @@ test('impute, clip, standardize and one-hot are fitted on training rows and run 
   expected.forEach((v, i) => assert.ok(Math.abs(out[i]! - v) < 1e-5, `out[${i}] = ${out[i]}, expected ${v}`));
 });
 
+test('a column first read by a later step sees the earlier steps applied; an unread one still has its missing values counted', () => {
+  // scale reads no values, so 'income' is first read by clip_outliers: on [2, 4, 6, 8, 10] (scaled), q1 4, q3 8 → [−2, 14].
+  const steps = planSteps([{ op: 'scale', factor: 2 }, { op: 'clip_outliers', method: 'iqr', columns: ['income'] }], info);
+  const fitted = fitPreprocessing(table, ['income'], Int32Array.from([0, 1, 2, 3, 4]), steps, { modelHandlesMissing: false });
+  const clip = fitted.numericOps[1]!;
+  assert.ok(clip.op === 'clip' && clip.lo[0] === -2 && clip.hi[0] === 14, JSON.stringify(clip));
+  // 'age' is never read by a step, and its missing training value is still found.
+  assert.throws(() => fitPreprocessing(table, ['age', 'income'], Int32Array.from([0, 1, 2, 3, 4]), steps, { modelHandlesMissing: false }),
+    /Column 'age' has 1 missing values/);
+  assert.doesNotThrow(() => fitPreprocessing(table, ['age', 'income'], Int32Array.from([0, 1, 3, 4]), steps, { modelHandlesMissing: false }));
+});
+
 test('unknown categories at serving time become all zeros', async () => {
   const fitted = fitPreprocessing(table, ['income', 'city'], Int32Array.from([0, 1, 2]), planSteps([{ op: 'one_hot' }, { op: 'minmax' }], info), { modelHandlesMissing: false });
   assert.deepEqual(fitted.featureNames, ['income', 'city=paris', 'city=rome']);
