@@ -11,7 +11,9 @@
  *   Distillation: an MLP student (784 → 128 → 10, 20 epochs) on the first 1,000 training rows, trained alone and from the CNN
  *     (trained on all 8,000) as teacher (T = 4, α = 0.5), same seed and epochs: the distilled student beats the one trained alone
  *     on the test split. (On all 8,000 rows a 3-epoch student gains nothing: it is underfit, not short of data; see docs/benchmarks.md.)
- * BENCH_ONLY=distill runs the distillation line alone (it trains the CNN teacher, not the MLP).
+ *   Language models: a char-level GPT student (2 layers, 4 heads, dim 64, context 128, 300 steps) on kjv.txt, trained alone and
+ *     distilled (T 2, α 0.5) from bench:lm's GPT (4 layers, dim 128, 600 steps), same seed and steps: held-out valLoss side by side.
+ * BENCH_ONLY=distill runs the MNIST distillation line alone (it trains the CNN teacher, not the MLP); BENCH_ONLY=distill-lm the language-model one.
  * Latency is the job's own measurement (p50, source and result interleaved in one process, one thread):
  * on a loaded machine only the ratios mean anything. Env: PYTHON (default /usr/bin/python3), BENCH_SEED.
  */
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     };
     const only = process.env.BENCH_ONLY;
     const check = (ok: boolean, what: string) => goals.push(`${ok ? 'PASS' : 'MISS'} ${what}`);
+    if (only === 'distill-lm') return await lmDistillation(client, check);
     await done(client, await client.jobs.train({ ...base, name: 'mnist-cnn', model: { kind: 'cnn' }, training: { epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 1e-3 } }));
     await distillation(client, base, check);
     if (only === 'distill') return;
@@ -140,6 +143,27 @@ async function distillation(client: AiaasClient, base: Omit<TrainRequest, 'name'
     `| distilled from the CNN (T 4, α 0.5; teacher ${(100 * t).toFixed(2)}) | ${(100 * b).toFixed(2)} (${pts(b - a)}) | ${Number(taught.test.logLoss).toFixed(4)} |`,
   ].join('\n'));
   check(b > a, `distilled student ${(100 * b).toFixed(2)} beats the same student alone ${(100 * a).toFixed(2)} (${pts(b - a)} points)`);
+}
+
+/** A small GPT alone and distilled from a larger one (same seed and steps) on kjv.txt: held-out loss side by side. */
+async function lmDistillation(client: AiaasClient, check: (ok: boolean, what: string) => void): Promise<void> {
+  await client.datasets.upload(fs.readFileSync(path.join(data, 'kjv.txt.gz')), { name: 'kjv', filename: 'kjv.txt.gz', format: 'text' });
+  const lm = (name: string, model: Record<string, unknown>, steps: number, extra: Record<string, unknown> = {}) => ({
+    name, dataset: 'kjv', task: 'language_modeling', text: 'text', model: { kind: 'causal_lm', context: 128, ...model },
+    training: { steps, batchSize: 32, learningRate: 1e-3, weightDecay: 0.1, schedule: { kind: 'cosine', warmupSteps: 50 }, clipNorm: 1, seed }, ...extra,
+  }) as unknown as TrainRequest;
+  const big = (await done(client, await client.jobs.train(lm('kjv-teacher', { layers: 4, heads: 4, dim: 128 }, 600, { tokenizer: { kind: 'char' } })))).metrics as unknown as TrainMetrics;
+  const small = { layers: 2, heads: 4, dim: 64 };
+  const alone = (await done(client, await client.jobs.train(lm('kjv-small-alone', small, 300, { tokenizer: { kind: 'char' } })))).metrics as unknown as TrainMetrics;
+  const taught = (await done(client, await client.jobs.train(lm('kjv-small-distilled', small, 300, { teacher: { model: 'kjv-teacher', version: 1, temperature: 2, alpha: 0.5 } })))).metrics as unknown as TrainMetrics;
+  const [a, b, t] = [Number(alone.test.valLoss), Number(taught.test.valLoss), Number(big.test.valLoss)];
+  const tps = (m: TrainMetrics) => Math.round(Number((m.training as unknown as Record<string, unknown>).tokensPerSecond));
+  console.log([
+    `| student (causal_lm 2 layers, dim 64, context 128, 300 steps, seed ${seed}) | held-out valLoss | perplexity | tokens/s |`, '| --- | --- | --- | --- |',
+    `| alone | ${a.toFixed(4)} | ${Number(alone.test.perplexity).toFixed(3)} | ${tps(alone)} |`,
+    `| distilled from the 4-layer dim-128 GPT (T 2, α 0.5; teacher valLoss ${t.toFixed(4)}) | ${b.toFixed(4)} (${b - a >= 0 ? '+' : ''}${(b - a).toFixed(4)}) | ${Number(taught.test.perplexity).toFixed(3)} | ${tps(taught)} |`,
+  ].join('\n'));
+  check(b < a, `distilled GPT student's valLoss ${b.toFixed(4)} below the same student alone ${a.toFixed(4)}`);
 }
 
 await main();

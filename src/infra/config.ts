@@ -100,6 +100,8 @@ export interface Config {
   cpu: number;
   memoryMb: number;
   gpus: number;
+  /** AIAAS_SPARE_WORKERS: worker processes the local node agent keeps started ahead of need, so a job starts without a process start (0: none). */
+  spareWorkers: number;
   /** Replicas (model copies, one thread each) this server runs over all endpoints of all tenants. */
   servingMaxReplicas: number;
   /** Logged prediction rows held in memory waiting to be written (more are dropped and counted). */
@@ -214,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     cpu,
     memoryMb: int(env, 'AIAAS_MEMORY_MB', Math.floor((os.totalmem() / 2 ** 20) * 0.8), 64),
     gpus: int(env, 'AIAAS_GPUS', 0),
+    spareWorkers: int(env, 'AIAAS_SPARE_WORKERS', 2),
     servingMaxReplicas: int(env, 'AIAAS_SERVING_MAX_REPLICAS', 4 * cpu, 1),
     predictionLogQueueRows: int(env, 'AIAAS_PREDICTION_LOG_QUEUE_ROWS', 100_000, 1),
     predictionLogQueueBytes: int(env, 'AIAAS_PREDICTION_LOG_QUEUE_BYTES', 64 * 2 ** 20, 1024),

@@ -10,7 +10,7 @@
 import { gradients } from '../autodiff.js';
 import { emitGraph, tensorValue } from '../emit.js';
 import { Graph, type Tensor } from '../graph.js';
-import { sparseCategoricalCrossEntropy } from '../losses.js';
+import { distillationLoss, sparseCategoricalCrossEntropy, type Distillation } from '../losses.js';
 import type { ModelDef } from '../../onnx/model.js';
 import { add, argmax, cast, compare, reduceSum, softmax } from '../ops/index.js';
 import { applyUpdate, type OptimizerSpec, slotCount } from '../optimizers.js';
@@ -39,12 +39,15 @@ function lossAndCorrect(logits: Tensor, y: Tensor) {
   };
 }
 
-export function buildTextClassifierTrainProgram(enc: TextEncoder, optimizer: OptimizerSpec, window: number, dropout?: { rate: number; seed: number }): TrainProgram {
+/** The training step; with `distillation` it also takes the teacher's softened probabilities `soft` [N, K] (losses.ts distillationLoss). */
+export function buildTextClassifierTrainProgram(enc: TextEncoder, optimizer: OptimizerSpec, window: number, dropout?: { rate: number; seed: number }, distillation?: Distillation): TrainProgram {
   const g = new Graph('float32');
   const W = g.placeholder('W', [enc.weights.length]);
   const f = buildForward(enc, window, W, dropout);
   const y = g.placeholder('y', ['N'], 'int64');
-  const { loss, correct } = lossAndCorrect(f.logits, y);
+  const { loss: hard, correct } = lossAndCorrect(f.logits, y);
+  const soft = distillation ? g.placeholder('soft', ['N', enc.config.outputs]) : undefined;
+  const loss = soft ? distillationLoss(hard, f.logits, soft, distillation!, false) : hard;
   const grad = pack(gradients(loss, enc.params.map((p) => f.params.get(p.name)!)));
   const lr = g.placeholder('lr', []);
   const step = g.placeholder('step', []);
@@ -52,7 +55,7 @@ export function buildTextClassifierTrainProgram(enc: TextEncoder, optimizer: Opt
   const slots = Array.from({ length: slotCount(optimizer) }, (_, i) => g.placeholder(`slot${i}`, [enc.weights.length]));
   const mask = optimizer.type === 'adamw' ? g.constant(enc.decayMask, [enc.decayMask.length]) : undefined;
   const upd = applyUpdate(optimizer, W, grad, slots, nextStep, lr, mask);
-  return { graph: g, x: f.x, y, noises: [], lr, step, W, slots, out: { W: upd.w, slots: upd.slots, step: nextStep, loss, correct } };
+  return { graph: g, x: f.x, y, soft, noises: [], lr, step, W, slots, out: { W: upd.w, slots: upd.slots, step: nextStep, loss, correct } };
 }
 
 /** Mean loss and correct count of a batch: inputs W, x, y. */

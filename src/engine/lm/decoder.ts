@@ -17,7 +17,7 @@ import { Graph, type Tensor } from '../graph.js';
 import { layerNormalization, matmul, transpose } from '../ops/index.js';
 import { modelOf } from '../runtime.js';
 import { cachedTransformerBlock, embed } from '../transformer/index.js';
-import { GPT_EPSILON, type Gpt } from './gpt.js';
+import { createGpt, GPT_EPSILON, type Gpt, type GptConfig } from './gpt.js';
 
 export const pastName = (layer: number, kind: 'key' | 'value') => `past_key_values.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value') => `present.${layer}.${kind}`;
@@ -105,4 +105,27 @@ export function gptDecoderModel(gpt: Gpt): ModelDef {
     initializers: true,
   });
   return modelOf(graph, { 'aiaas.kind': 'causal_lm', 'aiaas.config': JSON.stringify(c) });
+}
+
+/**
+ * The GPT a decoder graph of gptDecoderModel holds: its config from the model's `aiaas.config`
+ * metadata and its weights from the initializers named as the parameters. Undefined for a graph
+ * laid out otherwise (an imported folder, or a version whose weights were quantized or cast), so
+ * that a caller can say why it cannot use it.
+ */
+export function gptFromDecoder(model: ModelDef): Gpt | undefined {
+  let config: GptConfig;
+  try {
+    config = JSON.parse(model.metadata?.['aiaas.config'] ?? '') as GptConfig;
+  } catch {
+    return undefined;
+  }
+  const gpt = createGpt(config);
+  const byName = new Map((model.graph.initializers ?? []).map((t) => [t.name, t]));
+  for (const p of gpt.params) {
+    const t = byName.get(p.name);
+    if (!t || !(t.data instanceof Float32Array) || t.data.length !== p.size || t.dims.join() !== p.shape.join()) return undefined;
+    gpt.weights.set(t.data, p.offset);
+  }
+  return gpt;
 }

@@ -1,9 +1,9 @@
 /** Language models in the engine: a GPT, its programs and its training loop. */
 export { checkGptConfig, createGpt, gptLogits, gptParams, GPT_EPSILON, initParams, transformerTrunk, type Gpt, type GptConfig } from './gpt.js';
-export { buildLmTrainProgram, lmEvalModel, lmLogitsModel } from './program.js';
+export { buildLmTrainProgram, lmEvalModel, lmLogitsModel, type LmTeacher } from './program.js';
 export { lmLearningRate, type LmSchedule } from './schedule.js';
-export { sample, trainLm, type LmCheckpoint, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
-export { gptDecoderModel, pastName, presentName } from './decoder.js';
+export { evaluateLm, sample, trainLm, type LmCheckpoint, type LmEval, type LmHistory, type LmTrainOptions } from './train.js';
+export { gptDecoderModel, gptFromDecoder, pastName, presentName } from './decoder.js';
 export { createTextEncoder, textEncoderLogits, type TextEncoder, type TextEncoderConfig } from './encoder.js';
 export { buildTextClassifierTrainProgram, padIdOf, textClassifierEvalModel, textClassifierInferenceModel } from './classifier-program.js';
 export { trainTextClassifier, type TextClassifierHistory, type TextClassifierTrainOptions } from './train-classifier.js';

@@ -13,7 +13,10 @@ import { unpack } from '../program.js';
 import { gradCheck } from '../testing/gradcheck.js';
 import { Rng } from '../init.js';
 import { createGpt, gptLogits, lmLearningRate, trainLm, type GptConfig, type LmCheckpoint } from './index.js';
-import { gptDecoderModel } from './decoder.js';
+import { gptDecoderModel, gptFromDecoder } from './decoder.js';
+import { decodeModel } from '../../onnx/decode.js';
+import { encodeModel } from '../../onnx/model.js';
+import { evaluateLm } from './train.js';
 import { buildLmTrainProgram, lmEvalModel, lmLogitsModel } from './program.js';
 
 describe('GPT', () => {
@@ -148,5 +151,25 @@ describe('training on ONNX Runtime', () => {
     const [full, sampled] = [await run(), await run(2)];
     assert.equal(sampled[1]!.valLoss, full[1]!.valLoss, 'the final valLoss is over all windows either way');
     assert.notEqual(sampled[0]!.valLoss, full[0]!.valLoss, 'an earlier one over 2 of the 49 windows');
+  });
+
+  test('distillation: a student learns what its teacher predicts (alpha 1), not what its own text says (alpha 0); the teacher is read back from its decoder graph', async () => {
+    // The teacher learned "abcd…" (next = id + 1); the student's text steps by 2 ("acac…", "bdbd…").
+    const teacher = createGpt({ ...config, context: 16, dim: 24 }, 5);
+    await trainLm(teacher, ids, undefined, { ...options, sampleTokens: 0, evalEvery: undefined });
+    const read = gptFromDecoder(decodeModel(encodeModel(gptDecoderModel(teacher))))!;
+    assert.deepEqual(read.config, teacher.config);
+    assert.deepEqual(read.weights, teacher.weights);
+    assert.ok((await evaluateLm(read, ids.subarray(500), 8)).valAccuracy === 1, 'the teacher predicts its own text');
+    const twos = Int32Array.from({ length: 600 }, (_, i) => ((i % 2) * 2 + (i >> 6)) % 4);
+    const student = async (alpha: number) => {
+      const gpt = createGpt(config, 0);
+      await trainLm(gpt, twos, undefined, { ...options, steps: 400, sampleTokens: 0, evalEvery: undefined, teacher: { gpt: read, temperature: 1, alpha } });
+      return { byTeacher: (await evaluateLm(gpt, ids, 8)).valAccuracy!, byText: (await evaluateLm(gpt, twos, 8)).valAccuracy! };
+    };
+    const [taught, alone] = [await student(1), await student(0)];
+    assert.ok(taught.byTeacher > 0.9, `the distilled student predicts the teacher's next tokens: ${taught.byTeacher}`);
+    assert.ok(alone.byText > 0.8 && alone.byTeacher < 0.5, `with alpha 0 it learns its text: ${JSON.stringify(alone)}`);
+    await assert.rejects(trainLm(createGpt({ ...config, vocabSize: 5 }), Int32Array.from(ids), undefined, { ...options, steps: 1, teacher: { gpt: read, temperature: 1, alpha: 1 } }), /teacher of 4 tokens/);
   });
 });

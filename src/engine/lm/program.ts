@@ -7,9 +7,9 @@
 import { gradients } from '../autodiff.js';
 import { emitGraph } from '../emit.js';
 import { Graph, type Tensor } from '../graph.js';
-import { tokenCrossEntropy } from '../losses.js';
+import { distillationLoss, tokenCrossEntropy, type Distillation } from '../losses.js';
 import type { ModelDef } from '../../onnx/model.js';
-import { add, argmax, cast, compare, reduceSum, reshape } from '../ops/index.js';
+import { add, argmax, cast, compare, div, reduceSum, reshape, softmax } from '../ops/index.js';
 import { applyUpdate, type OptimizerSpec, slotCount } from '../optimizers.js';
 import { pack, unpack, type TrainProgram } from '../program.js';
 import { modelOf } from '../runtime.js';
@@ -42,11 +42,28 @@ function buildForward(gpt: Gpt, window: number, dropout?: { rate: number; seed: 
   return { graph, W, x, y, params, logits, labels, loss, correct };
 }
 
-/** The training step over windows of `window` tokens, for program.ts' stepModel / loopModel. */
-export function buildLmTrainProgram(gpt: Gpt, optimizer: OptimizerSpec, window: number, dropout?: { rate: number; seed: number }): TrainProgram {
+/** Distilling from a larger GPT of the same vocabulary: its weights (held as a constant), T and α. */
+export interface LmTeacher extends Distillation {
+  gpt: Gpt;
+}
+
+/**
+ * The teacher's next-token probabilities of the same windows softened at T, [N·T, vocab]: its
+ * forward pass runs inside the training step (no host round trip for vocabulary-wide targets),
+ * and depends on no student weight, so autodiff leaves it out of the backward pass.
+ */
+function teacherTargets(t: LmTeacher, x: Tensor): Tensor {
+  const W = x.graph.constant(t.gpt.weights, [t.gpt.weights.length]);
+  const params = unpack(W, t.gpt.params);
+  return softmax(div(gptLogits(t.gpt.config, (name) => params.get(name)!, x), t.temperature), -1);
+}
+
+/** The training step over windows of `window` tokens, for program.ts' stepModel / loopModel; with a teacher, the distillation loss. */
+export function buildLmTrainProgram(gpt: Gpt, optimizer: OptimizerSpec, window: number, dropout?: { rate: number; seed: number }, teacher?: LmTeacher): TrainProgram {
   const f = buildForward(gpt, window, dropout);
   const g = f.graph;
-  const grad = pack(gradients(f.loss, gpt.params.map((p) => f.params.get(p.name)!)));
+  const loss = teacher ? distillationLoss(f.loss, f.logits, teacherTargets(teacher, f.x), teacher, false) : f.loss;
+  const grad = pack(gradients(loss, gpt.params.map((p) => f.params.get(p.name)!)));
   const lr = g.placeholder('lr', []);
   const step = g.placeholder('step', []);
   const nextStep = add(step, 1);
@@ -55,7 +72,7 @@ export function buildLmTrainProgram(gpt: Gpt, optimizer: OptimizerSpec, window: 
   const upd = applyUpdate(optimizer, f.W, grad, slots, nextStep, lr, mask);
   return {
     graph: g, x: f.x, y: f.y, noises: [], lr, step, W: f.W, slots,
-    out: { W: upd.w, slots: upd.slots, step: nextStep, loss: f.loss, correct: f.correct },
+    out: { W: upd.w, slots: upd.slots, step: nextStep, loss, correct: f.correct },
   };
 }
 

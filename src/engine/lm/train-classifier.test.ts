@@ -35,3 +35,22 @@ test('trains to high held-out accuracy; the inference graph labels the held-out 
   const correct = [...labels].filter((l, i) => Number(l) === val.y[i]).length;
   assert.equal(correct / 128, last.valAccuracy);
 });
+
+test('distillation feeds each row its own soft targets: one-hot targets at T 1, alpha 1 train exactly as the labels do; a teacher that disagrees pulls the other way', async () => {
+  const config = { vocabSize: 4, context: 8, layers: 1, heads: 2, dim: 8, outputs: 2 };
+  const train = data(96, 3);
+  const o = { epochs: 2, batchSize: 16, seed: 4, optimizer: { type: 'adamw' as const, learningRate: 3e-3, weightDecay: 0.01 } };
+  const plain = createTextEncoder(config, 1);
+  await trainTextClassifier(plain, train, undefined, o);
+  const oneHot = new Float32Array(96 * 2);
+  train.y.forEach((c, r) => (oneHot[r * 2 + c] = 1));
+  const same = createTextEncoder(config, 1);
+  await trainTextClassifier(same, train, undefined, { ...o, distillation: { temperature: 1, alpha: 1, soft: oneHot } });
+  const gap = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  // A row given another row's targets (a shuffled feed) would train other weights.
+  assert.ok(gap(plain.weights, same.weights) < 1e-5, `weights differ by ${gap(plain.weights, same.weights)}`);
+  const flipped = oneHot.map((v) => 1 - v);
+  const contrary = createTextEncoder(config, 1);
+  await trainTextClassifier(contrary, train, undefined, { ...o, distillation: { temperature: 1, alpha: 1, soft: flipped } });
+  assert.ok(gap(plain.weights, contrary.weights) > 1e-3, 'the soft targets reach the loss');
+});

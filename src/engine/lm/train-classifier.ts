@@ -9,6 +9,7 @@ import type * as ort from 'onnxruntime-node';
 import { CancelledError, InvalidInputError } from '../../infra/errors.js';
 import { Rng } from '../init.js';
 import type { EpochMetrics } from '../network.js';
+import type { Distillation } from '../losses.js';
 import { type OptimizerSpec, slotCount } from '../optimizers.js';
 import { loopModel } from '../program.js';
 import { f32, i64, openSession, type RuntimeOptions } from '../runtime.js';
@@ -34,6 +35,11 @@ export interface TextClassifierTrainOptions extends RuntimeOptions {
   dropout?: number;
   /** Steps per runtime call (default 50). */
   stepsPerCall?: number;
+  /**
+   * Knowledge distillation: the teacher's probabilities softened at `temperature` for every
+   * training row (rows × classes, losses.ts softenProbabilities), mixed with the labels by `alpha`.
+   */
+  distillation?: Distillation & { soft: Float32Array };
   onEpoch?(m: EpochMetrics): void | Promise<void>;
   signal?: AbortSignal;
 }
@@ -59,7 +65,10 @@ export async function trainTextClassifier(enc: TextEncoder, train: TextWindows, 
   const base = optimizer.learningRate ?? 1e-3;
   const perCall = Math.max(1, o.stepsPerCall ?? 50);
   const seed = o.seed ?? 0;
-  const session = await openSession(loopModel(buildTextClassifierTrainProgram(enc, optimizer, window, { rate: o.dropout ?? 0, seed })), o);
+  const k = enc.config.outputs;
+  const d = o.distillation;
+  if (d && d.soft.length !== n * k) throw new Error(`engine: distillation needs ${n} × ${k} soft targets, got ${d.soft.length}`);
+  const session = await openSession(loopModel(buildTextClassifierTrainProgram(enc, optimizer, window, { rate: o.dropout ?? 0, seed }, d)), o);
   const evalSession = val && val.y.length ? await openSession(textClassifierEvalModel(enc, window), o) : undefined;
   let W = enc.weights;
   let slots: Float32Array[] = Array.from({ length: slotCount(optimizer) }, () => new Float32Array(W.length));
@@ -68,6 +77,7 @@ export async function trainTextClassifier(enc: TextEncoder, train: TextWindows, 
   const epochs: EpochMetrics[] = [];
   const x = new BigInt64Array(perCall * batch * window);
   const y = new BigInt64Array(perCall * batch);
+  const soft = d ? new Float32Array(perCall * batch * k) : undefined;
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const perm = new Rng(seed, 31, epoch).permutation(n);
@@ -82,12 +92,14 @@ export async function trainTextClassifier(enc: TextEncoder, train: TextWindows, 
           const r = perm[first * batch + i]!;
           x.set(train.x.subarray(r * window, (r + 1) * window), i * window);
           y[i] = BigInt(train.y[r]!);
+          soft?.set(d!.soft.subarray(r * k, (r + 1) * k), i * k);
         }
         const rates = Float32Array.from({ length: steps }, (_, i) => lmLearningRate(base, step + i, total, o.warmupSteps ?? 0, o.schedule));
         const feeds: Record<string, ort.Tensor> = {
           M: i64(BigInt64Array.of(BigInt(steps)), []), W: f32(W, [W.length]), step: f32(Float32Array.of(step), []),
           x_all: i64(x.subarray(0, rows * window), [steps, batch, window]), y_all: i64(y.subarray(0, rows), [steps, batch]), lr_all: f32(rates, [steps]),
         };
+        if (soft) feeds.soft_all = f32(soft.subarray(0, rows * k), [steps, batch, k]);
         slots.forEach((v, i) => { feeds[`slot${i}`] = f32(v, [v.length]); });
         const out = await session.run(feeds);
         W = out.W_out!.data as Float32Array;

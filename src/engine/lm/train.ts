@@ -16,7 +16,7 @@ import { type OptimizerSpec, slotCount } from '../optimizers.js';
 import { loopModel } from '../program.js';
 import { f32, i64, openSession, type RuntimeOptions } from '../runtime.js';
 import type { Gpt } from './gpt.js';
-import { lmEvalModel, lmLogitsModel, buildLmTrainProgram } from './program.js';
+import { lmEvalModel, lmLogitsModel, buildLmTrainProgram, type LmTeacher } from './program.js';
 import { lmLearningRate, type LmSchedule } from './schedule.js';
 import { chooseToken, GREEDY } from './sampling.js';
 
@@ -50,6 +50,11 @@ export interface LmTrainOptions extends RuntimeOptions {
   samplePrompt?: number[];
   /** Sampling temperature; 0 is greedy. */
   temperature?: number;
+  /**
+   * Knowledge distillation from a GPT of the same vocabulary (context ≥ the window): the loss mixes
+   * its next-token probabilities softened at T with the text's next tokens (losses.ts distillationLoss).
+   */
+  teacher?: LmTeacher;
   onEval?(e: LmEval): void | Promise<void>;
   /** After every evaluation: what resuming needs (with the model's weights, updated in place). */
   onCheckpoint?(c: LmCheckpoint): void | Promise<void>;
@@ -99,7 +104,7 @@ export async function trainLm(gpt: Gpt, train: Int32Array, val: Int32Array | und
   const perCall = Math.max(1, o.stepsPerCall ?? 50);
   const evalEvery = o.evalEvery ?? o.steps;
   const seed = o.seed ?? 0;
-  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window, { rate: o.dropout ?? 0, seed })), o);
+  const session = await openSession(loopModel(buildLmTrainProgram(gpt, optimizer, window, { rate: o.dropout ?? 0, seed }, o.teacher)), o);
   const evalSession = val ? await openSession(lmEvalModel(gpt, window), o) : undefined;
   const sampler = (o.sampleTokens ?? 0) > 0 ? await openSession(lmLogitsModel(gpt, window), o) : undefined;
   const state: State = {
@@ -165,6 +170,10 @@ function checkOptions(gpt: Gpt, train: Int32Array, val: Int32Array | undefined, 
     throw new InvalidInputError('corpus_too_short', `The held-out text has ${val.length} tokens, fewer than one window of ${window + 1}. Hold out more lines (split.validation) or lower model.context.`, {
       field: 'split.validation', tokens: val.length, window: window + 1,
     });
+  }
+  const t = o.teacher?.gpt.config;
+  if (t && (t.vocabSize !== gpt.config.vocabSize || t.context < window)) {
+    throw new Error(`engine: a teacher of ${t.vocabSize} tokens and ${t.context} positions cannot teach a model of ${gpt.config.vocabSize} tokens over windows of ${window}`);
   }
   for (const [name, tokens] of [['training', train], ['held-out', val]] as const) {
     if (tokens?.some((t) => t < 0 || t >= gpt.config.vocabSize)) throw new Error(`engine: a ${name} token id is outside the vocabulary of ${gpt.config.vocabSize}`);
@@ -240,6 +249,17 @@ async function validate(s: ort.InferenceSession, gpt: Gpt, val: Int32Array, wind
   }
   const valLoss = loss / total;
   return { valLoss, perplexity: Math.exp(valLoss), valAccuracy: correct / (total * window) };
+}
+
+/** A GPT's loss, perplexity and next-token accuracy over every full window of held-out tokens (a teacher's, beside its student's). */
+export async function evaluateLm(gpt: Gpt, val: Int32Array, window: number, o: RuntimeOptions = {}): Promise<Pick<LmEval, 'valLoss' | 'perplexity' | 'valAccuracy'>> {
+  if (val.length < window + 1) throw new Error(`engine: ${val.length} held-out tokens make no window of ${window + 1}`);
+  const s = await openSession(lmEvalModel(gpt, window), o);
+  try {
+    return await validate(s, gpt, val, window);
+  } finally {
+    await s.release();
+  }
 }
 
 /** Continues `prompt` by `n` tokens, one forward pass per token over the last `window` tokens. */

@@ -213,4 +213,48 @@ describe('language models through the job API', () => {
     }
     assert.equal((await s.call('GET', '/v1/jobs?limit=500', { key: acme.developer })).body.data.length, before);
   });
+
+  test('a smaller GPT distilled from a trained one: its teacher\'s tokenizer, lineage.teacher, the teacher scored on the same held-out text; refusals', async () => {
+    assert.ok(trained, 'needs the trained model (the teacher)');
+    const student = (over: Record<string, unknown> = {}) => job({ name: 'kjv-student', tokenizer: undefined, model: { ...TINY, dim: 8 }, teacher: { model: 'kjv-tiny', version: 1, temperature: 2, alpha: 0.7 }, ...over });
+    const done = await waitJob(s, (await submit(s, student(), acme.developer)).id, { key: acme.viewer });
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    const v = (await s.call('GET', '/v1/models/kjv-student/versions/1', { key: acme.viewer })).body;
+    const t = (await s.call('GET', '/v1/models/kjv-tiny/versions/1', { key: acme.viewer })).body;
+    assert.deepEqual(v.lineage.teacher, { model: 'kjv-tiny', version: 1, temperature: 2, alpha: 0.7 });
+    assert.deepEqual(v.lineage.params.tokenizer, t.lineage.params.tokenizer, 'the student tokenizes as its teacher');
+    const d = done.metrics.distillation;
+    assert.deepEqual([d.teacher, d.temperature, d.alpha], [{ model: 'kjv-tiny', version: 1 }, 2, 0.7]);
+    // Same dataset, split, tokenizer and window: the teacher's figures on the student's held-out text are its own test figures.
+    assert.ok(Math.abs(d.teacherTest.valLoss - t.metrics.test.valLoss) < 1e-3, `${d.teacherTest.valLoss} vs ${t.metrics.test.valLoss}`);
+    assert.ok(Number.isFinite(done.metrics.test.valLoss));
+    assert.ok(done.metrics.training.parameters < trained.metrics.training.parameters);
+
+    const cases: [Record<string, unknown>, number, string, string, RegExp][] = [
+      [{ tokenizer: { kind: 'char' } }, 422, 'invalid_train_spec', 'tokenizer', /uses its teacher's tokenizer/],
+      [{ model: { ...TINY, dim: 8, context: 32 } }, 422, 'invalid_train_spec', 'model.context', /over the teacher's 16 positions/],
+      [{ teacher: { model: 'kjv-tiny', temp: 2 } }, 422, 'invalid_train_spec', 'teacher.temp', /did you mean 'temperature'/],
+      [{ teacher: { model: 'kjv-tiny', alpha: 3 } }, 422, 'invalid_train_spec', 'teacher.alpha', /teacher\.alpha/],
+    ];
+    for (const [over, status, code, field, message] of cases) {
+      const r = await s.call('POST', '/v1/jobs', { key: acme.developer, json: student(over) });
+      assert.equal(r.status, status, `${JSON.stringify(over)}: ${r.text}`);
+      assert.equal(r.body.error.code, code, `${JSON.stringify(over)}: ${r.text}`);
+      assert.equal(r.body.error.details.field, field, `${JSON.stringify(over)}: ${r.text}`);
+      assert.match(r.body.error.message, message, `${JSON.stringify(over)}: ${r.text}`);
+    }
+    assert.equal((await s.call('POST', '/v1/jobs', { key: acme.developer, json: student({ teacher: { model: 'no-such-gpt' } }) })).status, 404);
+    // A classifier has no next-token probabilities to teach.
+    assert.equal((await s.call('POST', '/v1/datasets?name=iris', { key: acme.developer, body: fs.readFileSync(path.join(EXAMPLES, 'iris.csv')) })).status, 201);
+    const lr = await waitJob(s, (await submit(s, { type: 'train', name: 'iris-lr', dataset: 'iris', target: 'species', model: { kind: 'logistic_regression' } }, acme.developer)).id, { key: acme.viewer });
+    assert.equal(lr.status, 'succeeded', JSON.stringify(lr.error));
+    const notLm = await s.call('POST', '/v1/jobs', { key: acme.developer, json: student({ teacher: { model: 'iris-lr' } }) });
+    assert.equal(notLm.status, 422, notLm.text);
+    assert.equal(notLm.body.error.code, 'teacher_mismatch');
+    assert.match(notLm.body.error.message, /is a logistic_regression; a language model learns from a causal_lm teacher/);
+    // Another tenant's model is not there for it, as a missing one (it gets a corpus of its own first).
+    const body = gunzipSync(fs.readFileSync(path.join(EXAMPLES, 'kjv.txt.gz'))).toString('utf8').split('\n').slice(0, 300).join('\n');
+    assert.equal((await s.call('POST', '/v1/datasets?name=kjv-slice&format=text', { key: other.developer, body })).status, 201);
+    assert.equal((await s.call('POST', '/v1/jobs', { key: other.developer, json: student() })).status, 404);
+  });
 });

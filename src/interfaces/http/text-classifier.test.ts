@@ -111,4 +111,21 @@ describe('text_classifier', () => {
     await refused({ model: { ...MODEL, hidden: [4] } }, 'model.hidden');
     await refused({ model: { kind: 'svm' }, tokenizer: { kind: 'char' } }, 'tokenizer');
   });
+
+  test('a text_classifier distilled from a tf-idf logistic regression: lineage.teacher, the teacher scored on the same test rows', async () => {
+    const teach = await job({ name: 'topics-lr', testDataset: 'fortunes-test', preprocessing: [{ op: 'tfidf', columns: ['text'], ngrams: [1, 2], sublinearTf: true }], model: { kind: 'logistic_regression' } });
+    assert.equal(teach.status, 202, teach.text);
+    const lr = await waitJob(s, teach.body.id, { key: acme.developer });
+    assert.equal(lr.status, 'succeeded', `${lr.error}`);
+    const r = await job({ name: 'topics-student', testDataset: 'fortunes-test', model: MODEL, training: { epochs: 2, batchSize: 16 }, teacher: { model: 'topics-lr', temperature: 2, alpha: 0.5 } });
+    assert.equal(r.status, 202, r.text);
+    const done = await waitJob(s, r.body.id, { key: acme.developer });
+    assert.equal(done.status, 'succeeded', `${done.error}`);
+    const v = (await s.call('GET', '/v1/models/topics-student/versions/1', { key: acme.viewer })).body;
+    assert.equal(v.kind, 'text_classifier');
+    assert.deepEqual(v.lineage.teacher, { model: 'topics-lr', version: 1, temperature: 2, alpha: 0.5 });
+    assert.equal(done.metrics.distillation.teacherTest.accuracy, lr.metrics.test.accuracy, 'the teacher scored on the same test rows as in its own job');
+    const other_ = await s.call('POST', '/v1/jobs', { key: other.developer, json: { type: 'train', name: 'x', dataset: 'fortunes-small', target: 'topic', model: MODEL, teacher: { model: 'topics-lr' } } });
+    assert.equal(other_.status, 422, 'the other tenant has no such dataset either');
+  });
 });

@@ -16,6 +16,8 @@ export interface StartPayload {
   module: string;
   /** Blob hash of the last checkpoint, if any. */
   checkpoint: string | null;
+  /** Environment variables of this job (its id, thread counts), set before its code runs: a spare worker was started without them. */
+  env?: Record<string, string>;
 }
 
 export type ToWorker =

@@ -65,6 +65,7 @@ export async function runWorker(): Promise<void> {
   let checkpointId = 0;
 
   async function execute(job: StartPayload): Promise<void> {
+    Object.assign(process.env, job.env);
     const ctx: JobContext = {
       jobId: job.jobId, tenantId: job.tenantId, type: job.type, name: job.name, spec: job.spec, attempt: job.attempt,
       principal: job.principal, signal: controller.signal, resources: job.resources, threads: job.threads,
@@ -105,4 +106,8 @@ export async function runWorker(): Promise<void> {
   }
 
   await send({ t: 'ready' });
+  // A spare worker imports the module its next job most likely runs while it waits (the import at
+  // start then finds it loaded or loading); a failure here is the start's to report.
+  const preload = process.env.AIAAS_WORKER_PRELOAD;
+  if (preload && !started) import(preload).catch(() => undefined);
 }

@@ -11,6 +11,7 @@ import type { JobsTable } from '../../infra/store/tables-jobs.js';
 import type { AbortReason, Progress } from './job-type.js';
 import type { JobStore, NewEvent, RunEnd } from './job-store.js';
 import { startRun, type RunExit, type RunHandle } from './process-runner.js';
+import { SpareWorkers } from './spare-workers.js';
 import type { Principal, Role } from '../principal.js';
 
 /** Why a run was asked to stop: a job's abort reason, its node shutting down, or (Slurm) a requeue Slurm will restart. */
@@ -28,7 +29,14 @@ export interface JobRunOptions {
   gpuIds?: number[];
   /** Extra environment of the child process. */
   env?: Record<string, string>;
+  /** Workers started ahead (the local agent's): the run takes one when it fits, else forks its own. */
+  spares?: SpareWorkers;
   onEnded?(run: JobRun): void;
+}
+
+/** The environment every worker of this node gets (a spare is started with it). */
+export function workerEnv(cfg: Config, extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', ...blobEnv(cfg.blobs), ...extra };
 }
 
 const FLUSH_MS = 100;
@@ -70,18 +78,18 @@ export class JobRun {
       keyId: job.created_by ?? '', keyName: '', role: (job.created_role ?? 'developer') as Role,
       tenantId: job.tenant_id, keyTenantId: job.tenant_id, endpoint: null,
     };
-    const cfg = this.o.config;
-    const env: Record<string, string | undefined> = {
-      ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', ...blobEnv(cfg.blobs), AIAAS_JOB_ID: job.id,
-      CUDA_VISIBLE_DEVICES: gpuIds.join(','), OMP_NUM_THREADS: String(threads), UV_THREADPOOL_SIZE: String(Math.max(4, threads)), ...this.o.env,
+    const perJob: Record<string, string> = {
+      AIAAS_JOB_ID: job.id, CUDA_VISIBLE_DEVICES: gpuIds.join(','), OMP_NUM_THREADS: String(threads), UV_THREADPOOL_SIZE: String(Math.max(4, threads)),
     };
+    const env = { ...workerEnv(this.o.config, {}), ...perJob, ...this.o.env };
+    const spare = !this.o.env && SpareWorkers.fits({ threads, gpuIds }) ? this.o.spares?.take(job.memory_mb) : undefined;
     try {
       this.handle = startRun({
-        workerEntry: this.o.workerEntry, memoryMb: job.memory_mb, env,
+        workerEntry: this.o.workerEntry, memoryMb: job.memory_mb, env, spare,
         job: {
           jobId: job.id, tenantId: job.tenant_id, type: job.type, name: job.name, spec: JSON.parse(job.spec), attempt: job.attempt,
           principal, resources: { cpu: job.cpu, memoryMb: job.memory_mb, gpu: job.gpu, gpuIds }, threads, module: this.o.module,
-          checkpoint: job.checkpoint_blob,
+          checkpoint: job.checkpoint_blob, env: perJob,
         },
         hooks: {
           progress: (p) => { this.progress = p; this.queue({ kind: 'progress', data: { ...p } }); },

@@ -21,7 +21,9 @@ import { nowIso } from '../../infra/ids.js';
 import type { JobsTable } from '../../infra/store/tables-jobs.js';
 import type { JobOutcome, Resources } from './job-type.js';
 import type { JobStore } from './job-store.js';
-import { JobRun, type StopReason } from './job-run.js';
+import { pathToFileURL } from 'node:url';
+import { JobRun, workerEnv, type StopReason } from './job-run.js';
+import { SpareWorkers } from './spare-workers.js';
 import type { Executor } from './executor.js';
 
 export interface AgentOptions {
@@ -46,9 +48,17 @@ export class NodeAgent implements Executor {
   private timer?: NodeJS.Timeout;
   private stopping = false;
   private beating?: Promise<void>;
+  private readonly spares?: SpareWorkers;
 
   constructor(private readonly o: AgentOptions) {
     this.nodeId = o.nodeId;
+    const count = o.config.spareWorkers;
+    if (count > 0) this.spares = new SpareWorkers({ workerEntry: o.workerEntry, env: workerEnv(o.config), count });
+  }
+
+  /** Idle spare worker processes (spare-workers.ts). */
+  get spareWorkers(): number {
+    return this.spares?.size ?? 0;
   }
 
   get capacity(): Resources {
@@ -75,6 +85,12 @@ export class NodeAgent implements Executor {
     this.timer = setInterval(() => { void this.beat(); }, every);
     // In the server the HTTP listener keeps the process up; a worker node lives by this timer.
     if (this.o.kind === 'embedded') this.timer.unref();
+    // The first spare is for a train job at its default heap (the most common first job).
+    this.refill(2048, this.o.moduleOf?.('train'));
+  }
+
+  private refill(memoryMb: number, module: string | undefined): void {
+    this.spares?.fill(memoryMb, module && (module.startsWith('file:') ? module : pathToFileURL(module).href));
   }
 
   /** One heartbeat: node and jobs; picks up control flags and jobs placed here by another process. */
@@ -114,12 +130,14 @@ export class NodeAgent implements Executor {
   /** Starts a run of a job claimed for this node (idempotent per job and attempt). */
   launch(job: JobsTable): void {
     if (this.runs.has(job.id) || this.stopping) return;
+    const module = this.o.moduleOf?.(job.type) ?? job.module;
     const run = new JobRun(job, {
       store: this.o.store, config: this.o.config, logger: this.o.logger, nodeId: this.nodeId, workerEntry: this.o.workerEntry,
-      module: this.o.moduleOf?.(job.type) ?? job.module,
+      module, spares: this.spares,
       onEnded: () => {
         this.runs.delete(job.id);
         this.o.onRunEnded?.();
+        if (!this.stopping) this.refill(job.memory_mb, module);
       },
     });
     this.runs.set(job.id, run);
@@ -154,6 +172,7 @@ export class NodeAgent implements Executor {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    await this.spares?.stop();
     await this.beating;
     const waits = [...this.runs.values()].map((r) => {
       r.abort('shutdown');

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AbortReason, JobOutcome, Progress } from './job-type.js';
 import type { FromWorker, StartPayload, ToWorker } from './job-process-protocol.js';
+import type { SpareWorker } from './spare-workers.js';
 
 export type RunExit =
   | { kind: 'done'; outcome: JobOutcome }
@@ -28,6 +29,8 @@ export interface RunOptions {
   memoryMb: number;
   env: Record<string, string | undefined>;
   hooks: RunHooks;
+  /** A worker started ahead (spare-workers.ts) to run this job in instead of a new process; `job.env` then carries the per-job variables. */
+  spare?: SpareWorker;
 }
 
 export interface RunHandle {
@@ -43,12 +46,17 @@ const MAX_LINE = 4000;
 const STDERR_TAIL = 4000;
 
 export function startRun(opts: RunOptions): RunHandle {
-  const child: ChildProcess = fork(opts.workerEntry, [], {
+  const child: ChildProcess = opts.spare?.child ?? fork(opts.workerEntry, [], {
     execArgv: [`--max-old-space-size=${Math.max(16, Math.floor(opts.memoryMb))}`],
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
   });
+  if (opts.spare) {
+    // A running job keeps its process' parent alive, as a new worker would.
+    child.ref();
+    (child.channel as { ref?: () => void } | undefined)?.ref?.();
+  }
   let final: RunExit | undefined;
   let stderrTail = '';
   const send = (m: ToWorker) => {
@@ -61,6 +69,8 @@ export function startRun(opts: RunOptions): RunHandle {
     opts.hooks.log(l, 'stderr');
   });
 
+  // A spare that said `ready` before it was handed over is started now.
+  if (opts.spare?.ready) send({ t: 'start', job: opts.job });
   child.on('message', (raw) => {
     const m = raw as FromWorker;
     switch (m.t) {

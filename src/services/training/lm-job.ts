@@ -14,9 +14,11 @@ import { trainingServices } from './job-services.js';
 import type { DatasetService } from '../datasets.js';
 import { signatureFromGraph } from '../registry.js';
 import type { Principal } from '../principal.js';
-import { createGpt, trainLm, type Gpt, type LmCheckpoint, type LmEval } from '../../engine/lm/index.js';
+import { createGpt, evaluateLm, gptFromDecoder, trainLm, type Gpt, type LmCheckpoint, type LmEval, type LmTeacher } from '../../engine/lm/index.js';
+import { decodeModel } from '../../onnx/decode.js';
+import type { RegistryService } from '../registry.js';
 import { inspectModel } from '../../engine/inspect-model.js';
-import { buildTokenizer, type TextTokenizer } from '../../ml/text/index.js';
+import { buildTokenizer, readTokenizerJson, type TextTokenizer } from '../../ml/text/index.js';
 import { hfFolder } from '../../ml/lm/hf-folder.js';
 import { loadTable, column } from '../../ml/training-table.js';
 import { InvalidInputError } from '../../infra/errors.js';
@@ -37,8 +39,9 @@ export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
   ctx.progress({ fraction: 0, message: 'loading the text' });
   const lines = await readLines(datasets, principal, spec);
   const { train, heldOut } = splitLines(lines, spec.split.validation);
-  ctx.progress({ fraction: 0.02, message: `fitting the ${spec.tokenizer.kind} tokenizer` });
-  const tokenizer = buildTokenizer(spec.tokenizer, () => (spec.tokenizer.kind === 'bpe' ? train.lines : [train.text]));
+  const teacher = spec.teacher ? await loadTeacher(registry, ctx) : undefined;
+  ctx.progress({ fraction: 0.02, message: teacher ? `reading the teacher's ${spec.tokenizer.kind} tokenizer` : `fitting the ${spec.tokenizer.kind} tokenizer` });
+  const tokenizer = teacher?.tokenizer ?? buildTokenizer(spec.tokenizer, () => (spec.tokenizer.kind === 'bpe' ? train.lines : [train.text]));
   const trainIds = Int32Array.from(tokenizer.encode(train.text));
   const valIds = Int32Array.from(tokenizer.encode(heldOut.text));
   const m = spec.model;
@@ -46,8 +49,11 @@ export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
   ctx.log(`training a causal_lm (${m.layers} layers, ${m.heads} heads, dim ${m.dim}, context ${m.context}, ${gpt.weights.length} parameters) on ${trainIds.length} tokens, validating on ${valIds.length}; ${spec.tokenizer.kind} vocabulary of ${tokenizer.vocabSize}`);
   const resume = await loadResume(ctx, gpt);
   const entries: HistoryEntry[] = [];
-  const history = await trainModel(ctx, gpt, tokenizer, trainIds, valIds, resume, entries);
+  if (teacher) ctx.log(`distilling from version ${teacher.ref.version} of ${teacher.ref.model} (${teacher.gpt.gpt.weights.length} parameters; temperature ${teacher.gpt.temperature}, alpha ${teacher.gpt.alpha})`);
+  const history = await trainModel(ctx, gpt, tokenizer, trainIds, valIds, resume, entries, teacher?.gpt);
   const last = history.evals[history.evals.length - 1]!;
+  // The teacher scored on the student's held-out windows, beside the student's test figures.
+  const teacherTest = teacher ? roundAll(await evaluateLm(teacher.gpt.gpt, valIds, m.context, { intraOpThreads: ctx.threads })) : undefined;
   const metrics = {
     test: { valLoss: round(last.valLoss!), perplexity: round(last.perplexity!), valAccuracy: round(last.valAccuracy!) },
     training: {
@@ -57,6 +63,9 @@ export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
     },
     // A resumed job's entries before its checkpoint were reported by the earlier attempt: keep what this one saw.
     history: entries,
+    ...(teacher && teacherTest ? {
+      distillation: { teacher: { model: teacher.ref.model, version: teacher.ref.version }, temperature: teacher.gpt.temperature, alpha: teacher.gpt.alpha, teacherTest },
+    } : {}),
   };
   ctx.progress({ fraction: 0.97, message: 'registering the model version' });
   const files = hfFolder(gpt, tokenizer);
@@ -66,7 +75,7 @@ export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
   ctx.signal.throwIfAborted();
   const version = await registry.registerVersion(ctx.tenantId, {
     name: spec.name, artifact, kind: 'causal_lm', task: 'language_modeling', signature, metrics, source: 'trained', files,
-    lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion },
+    lineage: { job: ctx.jobId, dataset: spec.dataset, datasetVersion: spec.datasetVersion, ...(spec.teacher ? { teacher: spec.teacher } : {}) },
     params: { ...spec, tokenizer: { ...spec.tokenizer, vocabSize: tokenizer.vocabSize } },
   });
   ctx.log(`registered ${version.name} version ${version.version}`);
@@ -74,7 +83,7 @@ export async function runLm(ctx: JobContext<LmSpec>): Promise<JobOutcome> {
 }
 
 async function trainModel(
-  ctx: JobContext<LmSpec>, gpt: Gpt, tokenizer: TextTokenizer, trainIds: Int32Array, valIds: Int32Array, resume: LmCheckpoint | undefined, entries: HistoryEntry[],
+  ctx: JobContext<LmSpec>, gpt: Gpt, tokenizer: TextTokenizer, trainIds: Int32Array, valIds: Int32Array, resume: LmCheckpoint | undefined, entries: HistoryEntry[], teacher?: LmTeacher,
 ) {
   const t = ctx.spec.training;
   return trainLm(gpt, trainIds, valIds, {
@@ -82,7 +91,7 @@ async function trainModel(
     optimizer: { type: 'adamw', learningRate: t.learningRate, weightDecay: t.weightDecay, ...(t.clipNorm !== undefined ? { clipNorm: t.clipNorm } : {}) },
     warmupSteps: t.schedule.warmupSteps, schedule: t.schedule.kind,
     sampleTokens: SAMPLE_TOKENS, samplePrompt: [valIds[0]!], temperature: 0.8,
-    intraOpThreads: ctx.threads, signal: ctx.signal, resume,
+    intraOpThreads: ctx.threads, signal: ctx.signal, resume, teacher,
     onEval: (e) => { entries.push(report(ctx, tokenizer, e, valIds[0]!)); },
     onCheckpoint: (c) => ctx.checkpoint.save(encodeLmCheckpoint(gpt.weights, c)),
   });
@@ -115,6 +124,25 @@ function report(ctx: JobContext<LmSpec>, tokenizer: TextTokenizer, e: LmEval, pr
   if (sample !== undefined) ctx.log(`sample at step ${e.step}: ${JSON.stringify(sample)}`);
   return entry;
 }
+
+/**
+ * The teacher of a distilled language model: the version pinned at submission, its tokenizer
+ * (the student's, so both predict over one vocabulary) and its GPT read back from its graph.
+ */
+async function loadTeacher(registry: RegistryService, ctx: JobContext<LmSpec>): Promise<{ ref: NonNullable<LmSpec['teacher']>; tokenizer: TextTokenizer; gpt: LmTeacher }> {
+  const ref = ctx.spec.teacher!;
+  ctx.progress({ fraction: 0.01, message: `reading the teacher (version ${ref.version} of ${ref.model})` });
+  const version = await registry.resolve(ctx.tenantId, ref.model, ref.version);
+  const which = `teacher: version ${ref.version} of '${ref.model}'`;
+  const json = await registry.readFile(version, 'tokenizer.json');
+  const gpt = gptFromDecoder(decodeModel(await registry.readArtifact(version)));
+  if (!json || !gpt) throw new InvalidInputError('teacher_mismatch', `${which} has no ${json ? 'float32 GPT weights in its graph' : 'tokenizer.json'}; distil from a causal_lm trained on this platform.`, { field: 'teacher' });
+  const tokenizer = readTokenizerJson(JSON.parse(json.toString('utf8')));
+  if (tokenizer.vocabSize !== gpt.config.vocabSize) throw new InvalidInputError('teacher_mismatch', `${which}: its tokenizer has ${tokenizer.vocabSize} tokens, its graph ${gpt.config.vocabSize}.`, { field: 'teacher' });
+  return { ref, tokenizer, gpt: { gpt, temperature: ref.temperature, alpha: ref.alpha } };
+}
+
+const roundAll = <T extends Record<string, number | undefined>>(o: T): T => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === undefined ? v : round(v)])) as T;
 
 /** The worker process' peak resident set so far (it runs this job only): weights, runtime arenas, data. */
 const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;

@@ -15,6 +15,8 @@ import type { DatasetService, DatasetVersion } from '../datasets.js';
 import type { Principal } from '../principal.js';
 import { assertName } from '../tenants.js';
 import { fail, isObject, num, onlyFields } from './spec-fields.js';
+import type { RegistryService } from '../registry.js';
+import { lmTeacherShape, resolveTeacher, type LmTeacherShape, type TeacherSpec } from './teacher.js';
 
 export interface LmSpec {
   name: string;
@@ -40,9 +42,11 @@ export interface LmSpec {
   split: { validation: number };
   /** Evaluate (valLoss, a sample) every this many steps. */
   evalEvery: number;
+  /** Distillation from a causal_lm trained here (pinned at submission); the student then uses the teacher's tokenizer. */
+  teacher?: TeacherSpec;
 }
 
-const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'task', 'text', 'tokenizer', 'model', 'training', 'split'];
+const TOP_FIELDS = ['name', 'dataset', 'datasetVersion', 'task', 'text', 'tokenizer', 'model', 'training', 'split', 'teacher'];
 const TOKENIZER_FIELDS = ['kind', 'vocabSize'];
 const MODEL_FIELDS = ['kind', 'layers', 'heads', 'dim', 'context', 'dropout'];
 const TRAINING_FIELDS = ['steps', 'epochs', 'batchSize', 'optimizer', 'learningRate', 'weightDecay', 'schedule', 'clipNorm', 'seed'];
@@ -61,7 +65,7 @@ export function isLmSpec(raw: Record<string, unknown>): boolean {
   return raw.task === 'language_modeling' || (isObject(raw.model) && raw.model.kind === 'causal_lm');
 }
 
-export async function validateLmSpec(raw: Record<string, unknown>, ctx: { principal: Principal; datasets: DatasetService }): Promise<LmSpec> {
+export async function validateLmSpec(raw: Record<string, unknown>, ctx: { principal: Principal; datasets: DatasetService; registry?: RegistryService }): Promise<LmSpec> {
   onlyFields(raw, TOP_FIELDS, '', 'a language-model train job');
   if (raw.task !== 'language_modeling') throw fail('task', `a causal_lm model is trained with task 'language_modeling'; got ${JSON.stringify(raw.task)}.`);
   if (typeof raw.name !== 'string') throw fail('name', 'the model name is required, e.g. "kjv-gpt".');
@@ -71,19 +75,33 @@ export async function validateLmSpec(raw: Record<string, unknown>, ctx: { princi
   const textField = raw.text ?? 'text';
   if (typeof textField !== 'string') throw fail('text', 'must be the name of the text column, e.g. "text".');
   const column = textColumn(dataset, textField);
-  const tokenizer = parseTokenizer(raw.tokenizer);
+  const teacher = raw.teacher === undefined ? undefined : await parseLmTeacher(raw, ctx);
+  const tokenizer = teacher ? { kind: teacher.shape.tokenizer.kind as TokenizerKind } : parseTokenizer(raw.tokenizer);
   const model = parseModel(raw.model);
+  if (teacher && model.context > teacher.shape.model.context) {
+    throw fail('model.context', `${model.context} is over the teacher's ${teacher.shape.model.context} positions: the teacher predicts every position of the student's windows. Lower model.context.`, { teacherContext: teacher.shape.model.context });
+  }
   const split = parseSplit(raw.split);
   const trainChars = estimatedTrainChars(column, split.validation);
-  const vocab = expectedVocab(tokenizer, column, trainChars);
+  const vocab = teacher ? teacher.shape.tokenizer.vocabSize : expectedVocab(tokenizer, column, trainChars);
   checkGptConfig({ ...model, vocabSize: vocab });
   const training = parseTraining(raw.training, trainChars, tokenizer.kind, model.context);
   checkSize(model, vocab, training.batchSize);
   checkWindow(tokenizer.kind, trainChars, column, split.validation, model.context);
   return {
     name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, task: 'language_modeling', text: textField,
-    tokenizer, model, training, split, evalEvery: Math.max(1, Math.ceil(training.steps / 10)),
+    tokenizer, model, training, split, evalEvery: Math.max(1, Math.ceil(training.steps / 10)), ...(teacher ? { teacher: teacher.ref } : {}),
   };
+}
+
+/** `teacher` of a language model: a causal_lm trained here, whose tokenizer the student takes (so `tokenizer` is not given). */
+async function parseLmTeacher(raw: Record<string, unknown>, ctx: { principal: Principal; registry?: RegistryService }): Promise<{ ref: TeacherSpec; shape: LmTeacherShape }> {
+  const { ref, teacher } = await resolveTeacher(raw.teacher, ctx);
+  const shape = lmTeacherShape(teacher);
+  if (raw.tokenizer !== undefined) {
+    throw fail('tokenizer', `a distilled language model uses its teacher's tokenizer (${shape.tokenizer.kind}, ${shape.tokenizer.vocabSize} tokens), so that both predict over the same vocabulary; leave tokenizer out.`);
+  }
+  return { ref, shape };
 }
 
 async function findDataset(ctx: { principal: Principal; datasets: DatasetService }, ref: string, version: unknown): Promise<DatasetVersion> {

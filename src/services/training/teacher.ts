@@ -18,7 +18,7 @@ import type { EncodedTarget } from './target.js';
 import { importedFeeds, runVersion } from './version-feeds.js';
 import { scoreOutputs } from './evaluate.js';
 import type { ClassificationMetrics } from '../../ml/metrics/classification.js';
-import { NEURAL_KINDS } from '../../api/training-types.js';
+import { NEURAL_KINDS, TEXT_KINDS } from '../../api/training-types.js';
 
 export type TeacherSpec = TeacherRef;
 
@@ -32,22 +32,53 @@ export async function parseTeacher(
   raw: unknown, ctx: { principal: Principal; registry?: RegistryService },
   student: { kind: string; task: string; dataset: DatasetVersion; target: ColumnProfile },
 ): Promise<TeacherSpec> {
+  const students: readonly string[] = [...NEURAL_KINDS, ...TEXT_KINDS];
+  if (!students.includes(student.kind)) {
+    throw new InvalidInputError('not_available', `teacher: a ${student.kind} is not trained by gradient descent, so it cannot learn from a teacher's probabilities; the student must be one of ${students.join(', ')} (or a causal_lm, from a causal_lm teacher).`, { field: 'model.kind' });
+  }
+  if (student.task !== 'classification') throw fail('teacher', 'distillation learns class probabilities: the student must be a classifier (task "classification").');
+  const { ref, teacher } = await resolveTeacher(raw, ctx);
+  checkTeacher(teacher, student.dataset, student.target);
+  return { ...ref, model: teacher.name, version: teacher.version };
+}
+
+/** The fields every teacher has (model, version, temperature, alpha), and the version they name (another tenant's is a 404, as a missing one). */
+export async function resolveTeacher(raw: unknown, ctx: { principal: Principal; registry?: RegistryService }): Promise<{ ref: TeacherSpec; teacher: ModelVersion }> {
   if (!isObject(raw)) throw fail('teacher', 'must be an object like {"model": "big-mlp", "version": 1, "temperature": 2, "alpha": 0.5}.');
   onlyFields(raw, FIELDS, 'teacher');
   if (!ctx.registry) throw fail('teacher', 'distillation is available in train jobs, not inside a tune job.');
-  if (!(NEURAL_KINDS as readonly string[]).includes(student.kind)) {
-    throw new InvalidInputError('not_available', `teacher: distilling into a ${student.kind} is not available yet in this version; the student must be one of ${NEURAL_KINDS.join(', ')} (a network trained by gradient descent).`, { field: 'model.kind' });
-  }
-  if (student.task !== 'classification') throw fail('teacher', 'distillation learns class probabilities: the student must be a classifier (task "classification").');
   if (typeof raw.model !== 'string' || !raw.model) throw fail('teacher.model', 'name the teacher model, e.g. "model": "big-mlp".');
-  const ref = raw.version ?? 'latest';
-  if (typeof ref !== 'number' && typeof ref !== 'string') throw fail('teacher.version', 'a version number, a stage name or "latest".');
+  const version = raw.version ?? 'latest';
+  if (typeof version !== 'number' && typeof version !== 'string') throw fail('teacher.version', 'a version number, a stage name or "latest".');
   const temperature = raw.temperature === undefined ? 2 : num(raw.temperature, 'teacher.temperature', 0.1, 100);
   const alpha = raw.alpha === undefined ? 0.5 : num(raw.alpha, 'teacher.alpha', 0, 1);
-  // Another tenant's model is a 404, as a missing one.
-  const teacher = await ctx.registry.getVersion(ctx.principal, raw.model, ref);
-  checkTeacher(teacher, student.dataset, student.target);
-  return { model: teacher.name, version: teacher.version, temperature, alpha };
+  const teacher = await ctx.registry.getVersion(ctx.principal, raw.model, version);
+  return { ref: { model: teacher.name, version: teacher.version, temperature, alpha }, teacher };
+}
+
+/** A language model's teacher as its lineage records it: the shape and tokenizer of a causal_lm trained here. */
+export interface LmTeacherShape {
+  model: { layers: number; heads: number; dim: number; context: number };
+  tokenizer: { kind: string; vocabSize: number };
+}
+
+/**
+ * What a causal_lm student needs of its teacher, known before the job runs: a causal_lm trained
+ * here (its weights are GPT parameters the engine can run inside the student's training step),
+ * not an imported folder nor an optimized copy (int8/int4/fp16 weights).
+ */
+export function lmTeacherShape(t: ModelVersion): LmTeacherShape {
+  const which = `version ${t.version} of '${t.name}'`;
+  if (t.kind !== 'causal_lm') throw mismatch(`${which} is a ${t.kind}; a language model learns from a causal_lm teacher (its next-token probabilities).`, { teacherKind: t.kind });
+  if (t.lineage.optimizedFrom) {
+    const f = t.lineage.optimizedFrom;
+    throw mismatch(`${which} was made by ${f.method} from version ${f.version} of '${f.model}': its weights are no longer float32 GPT parameters. Distil from version ${f.version}.`, { optimizedFrom: f });
+  }
+  const p = t.lineage.params as { model?: LmTeacherShape['model']; tokenizer?: LmTeacherShape['tokenizer'] };
+  if (t.source !== 'trained' || !p.model || !p.tokenizer?.vocabSize) {
+    throw mismatch(`${which} was imported; a language-model teacher must be a causal_lm trained on this platform (the student runs its weights inside its training step).`, { source: t.source });
+  }
+  return { model: p.model, tokenizer: p.tokenizer };
 }
 
 /** What the dataset's profile tells before the job runs: a classifier, as many classes, columns it can read. */

@@ -21,6 +21,8 @@ import { InvalidInputError } from '../../infra/errors.js';
 import type { TextClassifierModel } from './text-classifier-spec.js';
 import type { TrainHooks } from './pipeline.js';
 import type { EncodedTarget } from './target.js';
+import { probabilitiesOf } from './teacher.js';
+import { softenProbabilities } from '../../engine/losses.js';
 import type { TrainSpec } from './train-spec.js';
 
 export interface FittedTextClassifier {
@@ -46,9 +48,15 @@ export async function fitTextClassifier(spec: TrainSpec, table: RawTable, target
   hooks.log?.(`training a text_classifier (${m.layers} layers, ${m.heads} heads, dim ${m.dim}, context ${m.context}, ${enc.weights.length} parameters) on ${n - nVal} texts, validating on ${nVal}; ${tokenizer.vocabSize} characters`);
   const batch = Math.min(t.batchSize, n - nVal);
   const totalSteps = Math.floor((n - nVal) / batch) * t.epochs;
+  // Distillation: the teacher's probabilities of the training rows (not the held-out ones), softened at T.
+  const teacher = hooks.teacher;
+  const distillation = teacher ? {
+    temperature: teacher.temperature, alpha: teacher.alpha,
+    soft: softenProbabilities(probabilitiesOf(teacher, rows.subarray(0, n - nVal)), teacher.classes, teacher.temperature),
+  } : undefined;
   const history = await trainTextClassifier(enc, windows(0, n - nVal), nVal ? windows(n - nVal, n) : undefined, {
     epochs: t.epochs, batchSize: t.batchSize, optimizer: optimizerOf(t), seed: spec.split.seed, dropout: m.dropout,
-    ...scheduleOf(t, totalSteps), intraOpThreads: hooks.threads, signal: hooks.signal,
+    ...scheduleOf(t, totalSteps), intraOpThreads: hooks.threads, signal: hooks.signal, distillation,
     onEpoch: (e) => {
       hooks.epochMetrics?.({ ...e });
       hooks.progress?.(0.1 + 0.75 * (e.epoch / t.epochs), `epoch ${e.epoch}/${t.epochs}`, e.epoch, t.epochs);

@@ -113,7 +113,7 @@ export async function validateTrainSpec(raw: Record<string, unknown>, ctx: SpecC
     const parts = checkTextClassifier(raw, dataset, task, raw.target, training.batchSize);
     return {
       name: raw.name, dataset: dataset.id, datasetVersion: dataset.version, target: raw.target, task, split, testDataset,
-      preprocessing: 'auto', steps: [], model: { ...parts.model }, text: parts.text, tokenizer: parts.tokenizer, training, importanceRepeats, cv,
+      preprocessing: 'auto', steps: [], model: { ...parts.model }, text: parts.text, tokenizer: parts.tokenizer, training, importanceRepeats, cv, ...(teacher ? { teacher } : {}),
     };
   }
   for (const f of TEXT_FIELDS) if (raw[f] !== undefined) throw fail(f, `applies to text_classifier models (and language models) only; model.kind '${model.kind}' reads text columns through a {"op": "tfidf"} preprocessing step.`);

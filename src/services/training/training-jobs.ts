@@ -5,7 +5,6 @@
 import type { JobType, JobTypeRegistry } from '../jobs/job-type.js';
 import type { DatasetService } from '../datasets.js';
 import type { RegistryService } from '../registry.js';
-import { InvalidInputError } from '../../infra/errors.js';
 import { isNeural, isText, validateTrainSpec, type TrainSpec } from './train-spec.js';
 import { validateTuneSpec, type TuneSpec } from './tune-spec.js';
 import { isLmSpec, validateLmSpec, type LmSpec } from './lm-spec.js';
@@ -23,10 +22,7 @@ export const trainJob: JobType<TrainSpec | LmSpec, TrainingPlatform> = {
   defaultResources: { cpu: 1, memoryMb: 2048, gpu: 0 },
   async validate(raw, { principal, platform, name }) {
     if (isLmSpec(raw)) {
-      if (raw.teacher !== undefined) {
-        throw new InvalidInputError('not_available', 'teacher: distilling a language model is not available yet in this version; distillation applies to mlp, cnn and sequential classifiers.', { field: 'teacher' });
-      }
-      const spec = await validateLmSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets });
+      const spec = await validateLmSpec({ ...raw, ...(name !== undefined ? { name } : {}) }, { principal, datasets: platform.datasets, registry: platform.registry });
       // The training loop runs inside ONNX Runtime; a second thread helps its larger MatMuls when granted.
       return { spec, name: spec.name, resources: { cpu: 1, memoryMb: 2048 } };
     }
