@@ -19,6 +19,7 @@ import { endpointShadow } from './migrations/0011-endpoint-shadow.js';
 import { alerts } from './migrations/0012-alerts.js';
 import { predictionLogRequests } from './migrations/0013-prediction-log-requests.js';
 import { endpointTraffic } from './migrations/0014-endpoint-traffic.js';
+import { predictionLogPacks } from './migrations/0015-prediction-log-packs.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '0012_alerts': alerts,
   '0013_prediction_log_requests': predictionLogRequests,
   '0014_endpoint_traffic': endpointTraffic,
+  '0015_prediction_log_packs': predictionLogPacks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

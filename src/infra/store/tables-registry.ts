@@ -69,21 +69,24 @@ export interface PredictionUsageTable {
 }
 
 /**
- * One logged request (services/serving/prediction-log.ts): its body (`input`) and answer
- * (`output`) as JSON text, split into its `rows` predicted rows when read.
+ * Logged requests of one endpoint and version from one flush (services/serving/prediction-log-records.ts,
+ * migration 0015): their bodies (`inputs`) and answers (`outputs`), UTF-8 JSON text one after
+ * another as bytes, found by `request_index` (JSON: `[atMs, requestId, latencyMs, rows, inputBytes,
+ * outputBytes]` per request, in the order written), split into rows when read.
  */
-export interface PredictionLogRequestsTable {
+export interface PredictionLogPacksTable {
   id: string;
   tenant_id: string;
   endpoint_id: string;
-  at: string;
-  request_id: string;
   version: number;
-  latency_ms: number;
+  first_at: string;
+  last_at: string;
+  requests: number;
   rows: number;
-  input: string;
-  output: string;
   array_tensor: string | null;
+  request_index: string;
+  inputs: Uint8Array;
+  outputs: Uint8Array;
 }
 
 /** Per-tenant serving quotas; null: the default (services/serving/quotas.ts). */
@@ -100,6 +103,6 @@ export interface RegistryTables {
   model_versions: ModelVersionsTable;
   endpoints: EndpointsTable;
   prediction_usage: PredictionUsageTable;
-  prediction_log_requests: PredictionLogRequestsTable;
+  prediction_log_packs: PredictionLogPacksTable;
   serving_quotas: ServingQuotasTable;
 }

@@ -154,7 +154,7 @@ describeEachEngine('prediction logging', (engine) => {
     assert.equal((await s.call('POST', '/v1/endpoints/doomed/predict', { key: owner.developer, json: { instances: [iris(1.4), iris(2)] } })).status, 200);
     assert.equal((await allLogged(s, owner.developer, 'doomed')).length, 2);
     assert.equal((await s.call('DELETE', '/v1/endpoints/doomed', { key: owner.developer })).status, 200);
-    const left = await s.server.platform.db.selectFrom('prediction_log_requests').select('id').where('endpoint_id', '=', ep.id).execute();
+    const left = await s.server.platform.db.selectFrom('prediction_log_packs').select('id').where('endpoint_id', '=', ep.id).execute();
     assert.equal(left.length, 0);
     await deploy(s, owner.developer, 'doomed', 'iris', { logging: { sampleRate: 1 } });
     assert.equal((await allLogged(s, owner.developer, 'doomed')).length, 0);

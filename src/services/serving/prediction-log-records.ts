@@ -1,18 +1,25 @@
 /**
- * What the prediction log keeps: one store record per logged request (`prediction_log_requests`),
- * its body and answer as JSON text and its row count, split into rows only when read.
+ * What the prediction log keeps: logged requests packed into store records
+ * (`prediction_log_packs`, migration 0015), up to PACK_REQUESTS requests (or about PACK_BYTES of
+ * text) of one endpoint and version from one flush per record: their bodies and answers (UTF-8
+ * JSON text, as bytes) one after another, an index of each request's time, id, latency, row count
+ * and byte lengths, and the pack's time range. Split into requests and rows only when read.
+ *
+ * Packing is what makes the writer cheap: one record per request took a store page (4 KB for a
+ * 2.2 KB MNIST request) of its own, written to SQLite's WAL and checkpointed again, ~4 syscalls
+ * per request; a pack fills its overflow pages whole and is one insert for hundreds of requests.
  *
  * Queued requests travel to the writer in columns (`LogBatch`: typed arrays, strings, and every raw
  * body in one buffer that is moved, not copied), so that the main thread's share of a logged
- * request is a copy of its body and a few pushes, and the writer's a string slice and a share of
- * a multi-row insert. Nothing is parsed or printed again on the way in (a raw body a replica
- * checked and answered is kept as sent); only the tensor transports (feeds and output tensors)
- * have their rows printed, by the writer.
+ * request is a copy of its body and a few pushes, and the writer's an index entry and a share of
+ * one insert: a pack's bodies that lie one after another in that buffer go to the store as one
+ * slice of it, never decoded into a string (nor encoded back by the driver). Nothing is parsed or
+ * printed again on the way in (a raw body a replica checked and answered is kept as sent); only
+ * the tensor transports (feeds and output tensors) have their rows printed, by the writer.
  */
-import { CompiledQuery } from 'kysely';
 import { newId } from '../../infra/ids.js';
-import { isPostgres, type Db } from '../../infra/store/database.js';
-import type { PredictionLogRequestsTable } from '../../infra/store/tables-registry.js';
+import type { Db } from '../../infra/store/database.js';
+import type { PredictionLogPacksTable } from '../../infra/store/tables-registry.js';
 import { feedRows, type RawRow } from './codec/feed-rows.js';
 import { readPredictBody, toPredictions, type Feeds, type Prediction } from './codec/instances.js';
 import type { PredictSpec } from './codec/predict-body.js';
@@ -48,79 +55,130 @@ export interface WriteResult {
   errors: string[];
 }
 
-const COLUMNS = ['id', 'tenant_id', 'endpoint_id', 'at', 'request_id', 'version', 'latency_ms', 'rows', 'input', 'output', 'array_tensor'] as const;
-/** Records per INSERT (11 values each, far below SQLite's and PostgreSQL's parameter limits); a batch's rest goes by tens and ones, so three statements serve every batch. */
-const CHUNKS = [100, 10, 1];
+/** Requests per pack at most, and the texts' bytes a pack stops taking more at (a larger request is a pack of its own). */
+export const PACK_REQUESTS = 256;
+export const PACK_BYTES = 256 * 1024;
 
-/** Writes a batch in one transaction: requests whose tensors cannot be printed are skipped (and counted as failed). */
+/** A request's texts, on its way into a pack: a raw body's range of the batch's buffer, or a printed one. */
+interface PackItem {
+  item: number;
+  /** The printed input of a tensor call (raw bodies: undefined, the range below). */
+  input?: string;
+  start: number;
+  end: number;
+  inputBytes: number;
+  output: string;
+  outputBytes: number;
+}
+
+interface OpenPack {
+  endpoint: number;
+  spec: number;
+  items: PackItem[];
+  bytes: number;
+}
+
+/** Writes a batch in one transaction, packed: requests whose tensors cannot be printed are skipped (and counted as failed). */
 export async function writeBatch(db: Db, batch: LogBatch): Promise<WriteResult> {
   const result: WriteResult = { written: {}, failed: {}, errors: [] };
   const add = (to: Record<string, number>, id: string, n: number) => (to[id] = (to[id] ?? 0) + n);
-  const n = batch.endpoint.length;
-  const body = Buffer.from(batch.bodies, 0, n > 0 ? batch.bodyEnds[n - 1] : 0);
-  const tensorCalls = new Map(batch.tensorCalls.map((c) => [c.item, c]));
-  const arrayTensors = batch.specs.map((s) => s.signature.tensors.find((t) => t.dtype !== 'string')?.name ?? 'input');
-  const base = newId('pl');
-  const values: unknown[] = [];
-  const endpoints: string[] = [];
-  const rows: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ep = batch.endpoints[batch.endpoint[i]!];
-    if (!ep) continue;
-    const spec = batch.specs[batch.spec[i]!]!;
-    let input: string, output: string, arrayTensor: string | null;
-    const tensors = tensorCalls.get(i);
-    if (tensors) {
-      try {
-        input = JSON.stringify({ instances: feedRows(spec.signature, tensors.feeds, batch.rows[i]!) });
-        output = JSON.stringify({ predictions: toPredictions(spec.signature, spec.roles, tensors.outputs, batch.rows[i]!) });
-      } catch (err) {
-        add(result.failed, ep.endpointId, batch.rows[i]!);
-        result.errors.push(`a logged prediction could not be read back: ${(err as Error).message}`);
-        continue;
-      }
-      arrayTensor = null;
-    } else {
-      input = body.toString('utf8', i > 0 ? batch.bodyEnds[i - 1] : 0, batch.bodyEnds[i]);
-      output = batch.answers[i]!;
-      arrayTensor = arrayTensors[batch.spec[i]!]!;
-    }
-    values.push(`${base}_${String(i).padStart(6, '0')}`, ep.tenantId, ep.endpointId, new Date(batch.at[i]!).toISOString(), batch.requestIds[i],
-      spec.version, batch.latencyMs[i], batch.rows[i], input, output, arrayTensor);
-    endpoints.push(ep.endpointId);
-    rows.push(batch.rows[i]!);
-  }
-  if (endpoints.length === 0) return result;
+  const body = Buffer.from(batch.bodies);
+  const packs = packItems(batch, result, add);
+  if (packs.length === 0) return result;
+  const records = packs.map((p) => packRecord(batch, body, p));
   try {
     await db.transaction().execute(async (trx) => {
-      const pg = isPostgres(trx);
-      for (let at = 0; at < endpoints.length;) {
-        const size = CHUNKS.find((c) => c <= endpoints.length - at)!;
-        await trx.executeQuery(CompiledQuery.raw(insertSql(size, pg), values.slice(at * COLUMNS.length, (at + size) * COLUMNS.length)));
-        at += size;
-      }
+      for (const r of records) await trx.insertInto('prediction_log_packs').values(r).execute();
     });
-    for (let i = 0; i < endpoints.length; i++) add(result.written, endpoints[i]!, rows[i]!);
+    for (const r of records) add(result.written, r.endpoint_id, r.rows);
   } catch (err) {
-    for (let i = 0; i < endpoints.length; i++) add(result.failed, endpoints[i]!, rows[i]!);
+    for (const r of records) add(result.failed, r.endpoint_id, r.rows);
     result.errors.push(`prediction log write failed: ${(err as Error).message}`);
   }
   return result;
 }
 
-const insertTexts = new Map<string, string>();
-
-/** INSERT of `records` records, with the placeholders of SQLite (?) or PostgreSQL ($n). */
-function insertSql(records: number, pg: boolean): string {
-  const key = `${records}:${pg}`;
-  let text = insertTexts.get(key);
-  if (!text) {
-    let p = 0;
-    const tuple = () => `(${COLUMNS.map(() => (pg ? `$${++p}` : '?')).join(', ')})`;
-    text = `insert into prediction_log_requests (${COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array.from({ length: records }, tuple).join(', ')}`;
-    insertTexts.set(key, text);
+/** The batch's requests grouped into packs by endpoint and spec (in the order queued), each closed when full. */
+function packItems(batch: LogBatch, result: WriteResult, add: (to: Record<string, number>, id: string, n: number) => void): OpenPack[] {
+  const tensorCalls = new Map(batch.tensorCalls.map((c) => [c.item, c]));
+  const open = new Map<number, OpenPack>();
+  const packs: OpenPack[] = [];
+  for (let i = 0; i < batch.endpoint.length; i++) {
+    const e = batch.endpoint[i]!;
+    const ep = batch.endpoints[e];
+    if (!ep) continue;
+    const s = batch.spec[i]!;
+    const start = i > 0 ? batch.bodyEnds[i - 1]! : 0;
+    const item: PackItem = { item: i, start, end: batch.bodyEnds[i]!, inputBytes: batch.bodyEnds[i]! - start, output: batch.answers[i]!, outputBytes: 0 };
+    const tensors = tensorCalls.get(i);
+    if (tensors) {
+      const spec = batch.specs[s]!;
+      try {
+        item.input = JSON.stringify({ instances: feedRows(spec.signature, tensors.feeds, batch.rows[i]!) });
+        item.output = JSON.stringify({ predictions: toPredictions(spec.signature, spec.roles, tensors.outputs, batch.rows[i]!) });
+      } catch (err) {
+        add(result.failed, ep.endpointId, batch.rows[i]!);
+        result.errors.push(`a logged prediction could not be read back: ${(err as Error).message}`);
+        continue;
+      }
+      item.inputBytes = Buffer.byteLength(item.input);
+    }
+    item.outputBytes = Buffer.byteLength(item.output);
+    // One open pack per (endpoint, spec): a spec is one version of one model.
+    const key = e * batch.specs.length + s;
+    let pack = open.get(key);
+    if (!pack || pack.items.length >= PACK_REQUESTS || pack.bytes + item.inputBytes + item.outputBytes > PACK_BYTES) {
+      pack = { endpoint: e, spec: s, items: [], bytes: 0 };
+      open.set(key, pack);
+      packs.push(pack);
+    }
+    pack.items.push(item);
+    pack.bytes += item.inputBytes + item.outputBytes;
   }
-  return text;
+  return packs;
+}
+
+/** A pack as its store record: the raw bodies that lie one after another in the batch's buffer go as one slice of it. */
+function packRecord(batch: LogBatch, body: Buffer, pack: OpenPack): PredictionLogPacksTable {
+  const ep = batch.endpoints[pack.endpoint]!;
+  const spec = batch.specs[pack.spec]!;
+  const inputs: Buffer[] = [];
+  let run = -1;
+  let runEnd = -1;
+  const index: string[] = [];
+  let first = Infinity;
+  let last = -Infinity;
+  let rows = 0;
+  for (const it of pack.items) {
+    if (it.input === undefined && it.start === runEnd) {
+      runEnd = it.end;
+    } else {
+      if (run >= 0) inputs.push(body.subarray(run, runEnd));
+      if (it.input !== undefined) {
+        inputs.push(Buffer.from(it.input));
+        run = runEnd = -1;
+      } else {
+        run = it.start;
+        runEnd = it.end;
+      }
+    }
+    // Whole milliseconds, as an ISO time keeps them (Date truncates the same way).
+    const at = Math.floor(batch.at[it.item]!);
+    if (at < first) first = at;
+    if (at > last) last = at;
+    rows += batch.rows[it.item]!;
+    index.push(`[${at},${JSON.stringify(batch.requestIds[it.item])},${batch.latencyMs[it.item]},${batch.rows[it.item]},${it.inputBytes},${it.outputBytes}]`);
+  }
+  if (run >= 0) inputs.push(body.subarray(run, runEnd));
+  return {
+    id: newId('pl'), tenant_id: ep.tenantId, endpoint_id: ep.endpointId, version: spec.version,
+    first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString(), requests: pack.items.length, rows,
+    // A tensor call's rows are printed as objects, so the name only serves the raw bodies' rows of numbers.
+    array_tensor: spec.signature.tensors.find((t) => t.dtype !== 'string')?.name ?? 'input',
+    request_index: `[${index.join(',')}]`,
+    inputs: inputs.length === 1 ? inputs[0]! : Buffer.concat(inputs),
+    outputs: Buffer.from(pack.items.map((it) => it.output).join('')),
+  };
 }
 
 /** A logged row, as it is read back. */
@@ -129,8 +187,52 @@ export interface LoggedRow {
   output: Prediction;
 }
 
-/** A stored request split into its rows (a row of numbers sent as a bare array shown as `{"<input tensor>": [...]}`). */
-export function recordRows(r: Pick<PredictionLogRequestsTable, 'input' | 'output' | 'array_tensor'>): LoggedRow[] {
+/** One request of a pack: its place in the pack (`index`, in the order written) and its texts' byte ranges. */
+export interface PackedRequest {
+  index: number;
+  at: string;
+  requestId: string;
+  latencyMs: number;
+  rows: number;
+  input: [number, number];
+  output: [number, number];
+}
+
+/** A stored pack, read: its requests newest first (by `at`, then the later written first), each split into rows on demand. */
+export class LoggedPack {
+  readonly requests: PackedRequest[];
+  private readonly inputs: Buffer;
+  private readonly outputs: Buffer;
+
+  constructor(private readonly record: Pick<PredictionLogPacksTable, 'request_index' | 'inputs' | 'outputs' | 'array_tensor'>) {
+    const entries = JSON.parse(record.request_index) as Array<[number, string, number, number, number, number]>;
+    let inAt = 0;
+    let outAt = 0;
+    const requests = entries.map(([atMs, requestId, latencyMs, rows, inBytes, outBytes], index) => {
+      const r = { atMs, index, requestId, latencyMs, rows, input: [inAt, inAt + inBytes] as [number, number], output: [outAt, outAt + outBytes] as [number, number] };
+      inAt += inBytes;
+      outAt += outBytes;
+      return r;
+    });
+    requests.sort((a, b) => b.atMs - a.atMs || b.index - a.index);
+    this.requests = requests.map(({ atMs, ...r }) => ({ ...r, at: new Date(atMs).toISOString() }));
+    this.inputs = asBuffer(record.inputs);
+    this.outputs = asBuffer(record.outputs);
+  }
+
+  /** A request's rows, first to last. */
+  rows(r: PackedRequest): LoggedRow[] {
+    return recordRows({ input: this.inputs.toString('utf8', ...r.input), output: this.outputs.toString('utf8', ...r.output), array_tensor: this.record.array_tensor });
+  }
+}
+
+/** The drivers' bytes (Buffers both, but typed as any Uint8Array) as a Buffer, without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A logged request's texts split into its rows (a row of numbers sent as a bare array shown as `{"<input tensor>": [...]}`). */
+export function recordRows(r: { input: string; output: string; array_tensor: string | null }): LoggedRow[] {
   const instances = readPredictBody(JSON.parse(r.input)).instances;
   const predictions = (JSON.parse(r.output) as { predictions?: unknown }).predictions;
   if (!Array.isArray(instances)) return [];

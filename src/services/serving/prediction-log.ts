@@ -1,17 +1,25 @@
 /**
  * Prediction logging: the rows of a sampled share of an endpoint's requests (its
  * `logging.sampleRate`), with their answers, version, latency, request id and time, kept in the
- * store for GET …/predictions and drift: one record per request (`prediction_log_requests`: the
- * body and the answer as JSON text, and the row count), split into its rows when read.
+ * store for GET …/predictions and drift: many requests of one endpoint and version per record
+ * (`prediction_log_packs`: their bodies and answers as JSON text one after another, with an index),
+ * split into requests and rows when read (./prediction-log-records.ts).
  *
  * Nothing of it runs on the request path but a coin toss and a push: the data plane hands over
  * the request as it already holds it (feeds and output tensors, or the raw JSON body and the
  * answer text a replica wrote), and a bounded queue keeps it in columns (./prediction-log-queue.ts).
  * When the queue is flushed (a timer, or a full batch, after the request has been answered) it
- * goes as one message to the writer thread (./prediction-log-writer.ts), which inserts it in one
- * transaction on a store connection of its own (without store options, for tests, the same code
+ * goes as one message to the writer thread (./prediction-log-writer.ts), which packs it and inserts
+ * the packs in one transaction on a store connection of its own (without store options, for tests, the same code
  * runs inline). When the queue is full a request's rows are dropped and counted
  * (`aiaas_prediction_log_dropped_rows_total`), never waited for.
+ *
+ * Newest first, as reads give rows: packs by their latest request (`last_at`, then id), within a
+ * pack its requests by `at` (then the later written first), within a request its rows last to
+ * first. A pack holds one flush, so across packs written at about the same time (two nodes, or a
+ * request that finished after a flush began) the order by `at` is only approximate, by up to
+ * about one flush interval; a page's cursor names (pack, request, row), so paging is exact: every
+ * row once.
  */
 import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
@@ -25,7 +33,7 @@ import type { Prediction } from './codec/instances.js';
 import type { PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
 import { LogQueue } from './prediction-log-queue.js';
-import { recordRows, writeBatch, type LogBatch, type LoggedCall, type LoggedRow, type WriteResult } from './prediction-log-records.js';
+import { LoggedPack, writeBatch, type LogBatch, type LoggedCall, type LoggedRow, type WriteResult } from './prediction-log-records.js';
 import type { FromWriter, ToWriter } from './prediction-log-writer.js';
 
 export type { LoggedCall } from './prediction-log-records.js';
@@ -74,8 +82,24 @@ export interface PredictionQuery {
 
 export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
-/** Records (requests) read per query at most while a page or a drift window is filled (each has a row at least, so as many as the rows still wanted). */
-const READ_REQUESTS = 1000;
+/** Packs listed per query while a page or a drift window is filled (their ids and times only: each pack is read when its turn comes). */
+const LIST_PACKS = 100;
+
+/** Where a page ends: the last row given, by its pack (and the pack's place in the order), request (its index in the pack) and row. */
+interface Cursor {
+  lastAt: string;
+  id: string;
+  request: number;
+  row: number;
+}
+
+/** Which packs a read wants: an endpoint's, overlapping [from, to), of one version or all. */
+interface PackRange {
+  endpointId: string;
+  from?: string;
+  to?: string;
+  version?: number;
+}
 
 export class PredictionLog {
   private queue = new LogQueue();
@@ -185,65 +209,75 @@ export class PredictionLog {
   async discard(endpointId: string): Promise<void> {
     this.queue.discard(endpointId);
     await this.flushing;
-    await this.db.deleteFrom('prediction_log_requests').where('endpoint_id', '=', endpointId).execute();
+    await this.db.deleteFrom('prediction_log_packs').where('endpoint_id', '=', endpointId).execute();
   }
 
   /**
-   * The logged predictions of an endpoint, newest first (a request's rows last to first), one page
-   * at a time (`next` is the cursor of the next: the last row's request and index).
+   * The logged predictions of an endpoint, newest first (see the order above), one page at a time
+   * (`next` is the cursor of the next: the last row's pack, request and row).
    */
   async list(ep: Endpoint, q: PredictionQuery): Promise<{ data: LoggedPrediction[]; next: string | null }> {
     await this.flush();
     const limit = q.limit ?? DEFAULT_PAGE;
     const data: LoggedPrediction[] = [];
-    let last: { at: string; id: string; row: number } | undefined;
-    // The cursor's own request is read again, for its rows before the cursor's; later queries start past the last record read.
-    let after: { at: string; id: string; row: number; inclusive: boolean } | undefined = q.cursor ? { ...readCursor(q.cursor), inclusive: true } : undefined;
-    for (;;) {
-      let query = this.db.selectFrom('prediction_log_requests').selectAll().where('endpoint_id', '=', ep.row.id);
-      if (q.from) query = query.where('at', '>=', q.from);
-      if (q.to) query = query.where('at', '<', q.to);
-      if (after) {
-        const { at, id, inclusive } = after;
-        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', inclusive ? '<=' : '<', id)])]));
-      }
-      const chunk = Math.min(READ_REQUESTS, limit + 1 - data.length);
-      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(chunk).execute();
-      for (const r of records) {
-        const rows = recordRows(r);
-        const below = after?.inclusive && r.id === after.id && r.at === after.at ? after.row : rows.length;
-        for (let i = Math.min(below, rows.length) - 1; i >= 0; i--) {
+    let last: Cursor | undefined;
+    const resume = q.cursor ? readCursor(q.cursor) : undefined;
+    for await (const { pack, id, lastAt, version } of this.packs({ endpointId: ep.row.id, from: q.from, to: q.to }, resume)) {
+      const { requests } = pack;
+      // The cursor's own request is read again, for its rows before the cursor's.
+      const resumed = resume && id === resume.id ? requests.findIndex((r) => r.index === resume.request) : -1;
+      for (let k = Math.max(resumed, 0); k < requests.length; k++) {
+        const r = requests[k]!;
+        if (!inRange(r.at, q.from, q.to)) continue;
+        const rows = pack.rows(r);
+        for (let i = Math.min(k === resumed ? resume!.row : rows.length, rows.length) - 1; i >= 0; i--) {
           if (data.length === limit) return { data, next: writeCursor(last!) };
-          data.push({ at: r.at, requestId: r.request_id, version: r.version, latencyMs: r.latency_ms, ...rows[i]! });
-          last = { at: r.at, id: r.id, row: i };
+          data.push({ at: r.at, requestId: r.requestId, version, latencyMs: r.latencyMs, ...rows[i]! });
+          last = { lastAt, id, request: r.index, row: i };
         }
       }
-      const end = records[records.length - 1];
-      if (records.length < chunk || !end) return { data, next: null };
-      after = { at: end.at, id: end.id, row: 0, inclusive: false };
     }
+    return { data, next: null };
   }
 
   /** The inputs and outputs `version` of an endpoint logged in [from, to) (for drift), newest first, at most `max` rows. */
   async window(ep: Endpoint, version: number, from: string, to: string, max: number): Promise<LoggedRow[]> {
     await this.flush();
     const out: LoggedRow[] = [];
-    let after: { at: string; id: string } | undefined;
-    while (out.length < max) {
-      let query = this.db.selectFrom('prediction_log_requests').select(['at', 'id', 'input', 'output', 'array_tensor'])
-        .where('endpoint_id', '=', ep.row.id).where('at', '>=', from).where('at', '<', to).where('version', '=', version);
-      if (after) {
-        const { at, id } = after;
-        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
+    for await (const { pack } of this.packs({ endpointId: ep.row.id, from, to, version })) {
+      for (const r of pack.requests) {
+        if (!inRange(r.at, from, to)) continue;
+        out.push(...pack.rows(r).reverse());
+        if (out.length >= max) return out.slice(0, max);
       }
-      const chunk = Math.min(READ_REQUESTS, max - out.length);
-      const records = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(chunk).execute();
-      for (const r of records) out.push(...recordRows(r).reverse());
-      const end = records[records.length - 1];
-      if (records.length < chunk || !end) break;
-      after = end;
     }
-    return out.slice(0, max);
+    return out;
+  }
+
+  /**
+   * The packs that may hold requests in `range`, newest first (by `last_at`, then id), from the
+   * cursor's pack on (itself included) if there is one; each read when the caller gets to it.
+   */
+  private async *packs(range: PackRange, from?: Cursor): AsyncGenerator<{ pack: LoggedPack; id: string; lastAt: string; version: number }> {
+    let after = from ? { lastAt: from.lastAt, id: from.id, inclusive: true } : undefined;
+    for (;;) {
+      let query = this.db.selectFrom('prediction_log_packs').select(['id', 'last_at']).where('endpoint_id', '=', range.endpointId);
+      if (range.from) query = query.where('last_at', '>=', range.from);
+      if (range.to) query = query.where('first_at', '<', range.to);
+      if (range.version !== undefined) query = query.where('version', '=', range.version);
+      if (after) {
+        const { lastAt, id, inclusive } = after;
+        query = query.where((eb) => eb.or([eb('last_at', '<', lastAt), eb.and([eb('last_at', '=', lastAt), eb('id', inclusive ? '<=' : '<', id)])]));
+      }
+      const listed = await query.orderBy('last_at', 'desc').orderBy('id', 'desc').limit(LIST_PACKS).execute();
+      for (const { id, last_at } of listed) {
+        const r = await this.db.selectFrom('prediction_log_packs').select(['version', 'request_index', 'inputs', 'outputs', 'array_tensor']).where('id', '=', id).executeTakeFirst();
+        if (r) yield { pack: new LoggedPack(r), id, lastAt: last_at, version: r.version }; // else purged meanwhile
+      }
+      const end = listed[listed.length - 1];
+      if (listed.length < LIST_PACKS || !end) return;
+      after = { lastAt: end.last_at, id: end.id, inclusive: false };
+    }
   }
 
   /** This log's clock (ms since the epoch): the end of a drift window. */
@@ -251,13 +285,17 @@ export class PredictionLog {
     return this.options.now();
   }
 
-  /** Deletes the rows older than their endpoint's retention (each node may do it: deleting twice is harmless). */
+  /**
+   * Deletes the rows older than their endpoint's retention (each node may do it: deleting twice is
+   * harmless). A pack goes when its LAST request is past the retention, so its earlier requests may
+   * outlive it by up to a flush interval.
+   */
   async purge(): Promise<void> {
     const now = this.options.now();
     this.lastPurge = now;
     for (const ep of this.endpoints()) {
       const before = new Date(now - ep.settings.logging.retentionDays * 86_400_000).toISOString();
-      await this.db.deleteFrom('prediction_log_requests').where('endpoint_id', '=', ep.row.id).where('at', '<', before).execute();
+      await this.db.deleteFrom('prediction_log_packs').where('endpoint_id', '=', ep.row.id).where('last_at', '<', before).execute();
     }
   }
 
@@ -284,16 +322,27 @@ function callBytes(call: LoggedCall): number {
   return n;
 }
 
-function writeCursor(c: { at: string; id: string; row: number }): string {
-  return Buffer.from(JSON.stringify([c.at, c.id, c.row])).toString('base64url');
+/** `at` (ISO 8601, as stored) within [from, to). */
+function inRange(at: string, from?: string, to?: string): boolean {
+  return (from === undefined || at >= from) && (to === undefined || at < to);
 }
 
-function readCursor(cursor: string): { at: string; id: string; row: number } {
+function writeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.lastAt, c.id, c.request, c.row])).toString('base64url');
+}
+
+function readCursor(cursor: string): Cursor {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'string' && Number.isInteger(v[2]) && v[2] >= 0) return { at: v[0], id: v[1], row: v[2] };
+    if (Array.isArray(v) && v.length === 4 && typeof v[0] === 'string' && typeof v[1] === 'string' && isIndex(v[2]) && isIndex(v[3])) {
+      return { lastAt: v[0], id: v[1], request: v[2], row: v[3] };
+    }
   } catch {
     /* refused below */
   }
   throw new InvalidInputError('invalid_cursor', "'cursor' is not one this API gave: pass the `next` of the previous page as it is.", { field: 'cursor' });
+}
+
+function isIndex(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0;
 }
