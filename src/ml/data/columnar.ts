@@ -565,7 +565,7 @@ export class ColumnarReader {
    * This reader over the whole file read at once, for reading every column: one read instead of
    * one per column chunk (a wide table's columns, each an await on the file system, were most of
    * its load). Above WHOLE_FILE_MAX bytes it is this reader: the file's copy would add to the
-   * decoded table's memory. The caller closes both readers.
+   * decoded table's memory. The reader returned holds no file: closing this one is enough.
    */
   async whole(): Promise<ColumnarReader> {
     if (this.src instanceof BufferSource || this.src.size > WHOLE_FILE_MAX) return this;

@@ -92,8 +92,7 @@ export async function runWorker(): Promise<void> {
         };
       })()),
     };
-    const moduleUrl = job.module.startsWith('file:') ? job.module : pathToFileURL(job.module).href;
-    const mod = (await import(moduleUrl)) as Partial<JobModule>;
+    const mod = (await import(moduleUrl(job.module))) as Partial<JobModule>;
     if (typeof mod.run !== 'function') throw new Error(`job module ${job.module} exports no run(ctx) function`);
     const outcome = (await mod.run(ctx)) ?? {};
     if (controller.signal.aborted) {
@@ -109,5 +108,10 @@ export async function runWorker(): Promise<void> {
   // A spare worker imports the module its next job most likely runs while it waits (the import at
   // start then finds it loaded or loading); a failure here is the start's to report.
   const preload = process.env.AIAAS_WORKER_PRELOAD;
-  if (preload && !started) import(preload).catch(() => undefined);
+  if (preload && !started) import(moduleUrl(preload)).catch(() => undefined);
+}
+
+/** A job module's path or file URL as the URL it is imported by (the same for the preload and the start, so the second finds the first). */
+function moduleUrl(module: string): string {
+  return module.startsWith('file:') ? module : pathToFileURL(module).href;
 }

@@ -35,8 +35,8 @@ export interface JobRunOptions {
 }
 
 /** The environment every worker of this node gets (a spare is started with it). */
-export function workerEnv(cfg: Config, extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', ...blobEnv(cfg.blobs), ...extra };
+export function workerEnv(cfg: Config): Record<string, string | undefined> {
+  return { ...process.env, AIAAS_HOME: cfg.home, AIAAS_DATABASE_URL: cfg.databaseUrl ?? '', ...blobEnv(cfg.blobs) };
 }
 
 const FLUSH_MS = 100;
@@ -81,7 +81,7 @@ export class JobRun {
     const perJob: Record<string, string> = {
       AIAAS_JOB_ID: job.id, CUDA_VISIBLE_DEVICES: gpuIds.join(','), OMP_NUM_THREADS: String(threads), UV_THREADPOOL_SIZE: String(Math.max(4, threads)),
     };
-    const env = { ...workerEnv(this.o.config, {}), ...perJob, ...this.o.env };
+    const env = { ...workerEnv(this.o.config), ...perJob, ...this.o.env };
     const spare = !this.o.env && SpareWorkers.fits({ threads, gpuIds }) ? this.o.spares?.take(job.memory_mb) : undefined;
     try {
       this.handle = startRun({

@@ -21,7 +21,6 @@ import { nowIso } from '../../infra/ids.js';
 import type { JobsTable } from '../../infra/store/tables-jobs.js';
 import type { JobOutcome, Resources } from './job-type.js';
 import type { JobStore } from './job-store.js';
-import { pathToFileURL } from 'node:url';
 import { JobRun, workerEnv, type StopReason } from './job-run.js';
 import { SpareWorkers } from './spare-workers.js';
 import type { Executor } from './executor.js';
@@ -90,7 +89,7 @@ export class NodeAgent implements Executor {
   }
 
   private refill(memoryMb: number, module: string | undefined): void {
-    this.spares?.fill(memoryMb, module && (module.startsWith('file:') ? module : pathToFileURL(module).href));
+    this.spares?.fill(memoryMb, module);
   }
 
   /** One heartbeat: node and jobs; picks up control flags and jobs placed here by another process. */

@@ -1,7 +1,6 @@
 /**
  * Spare workers: a job handed a process started ahead runs there (same pid), with its own
- * environment applied and its module imported while the spare waited; spares that do not fit
- * are not taken, and stop() leaves no process behind.
+ * environment applied; spares that do not fit are not taken, and stop() leaves no process behind.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +25,7 @@ const job = (id: string): StartPayload => ({
 const hooks = { progress: () => undefined, metrics: () => undefined, log: () => undefined, checkpoint: async () => undefined };
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-test('a job runs in the spare started ahead, with its environment and its module preloaded; stop() kills idle spares', async () => {
+test('a job runs in the spare started ahead, with its own environment applied; stop() kills idle spares', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-spares-'));
   const spares = new SpareWorkers({ workerEntry: WORKER_ENTRY, env: { ...process.env, AIAAS_HOME: home }, count: 1 });
   try {

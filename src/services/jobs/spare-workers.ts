@@ -40,7 +40,7 @@ export class SpareWorkers {
 
   /** Whether a job with these resources can run in a spare. */
   static fits(job: { threads: number; gpuIds: number[] }): boolean {
-    return job.gpuIds.length === 0 && Math.max(SPARE_THREADPOOL, job.threads) === SPARE_THREADPOOL;
+    return job.gpuIds.length === 0 && job.threads <= SPARE_THREADPOOL;
   }
 
   /** An idle spare started with this heap limit, now the caller's (undefined: none). */
