@@ -151,7 +151,7 @@ describe('jobs on Slurm: two API nodes, PostgreSQL, an S3 bucket, two Slurm node
       const done = await waitJob(b, job.id, { key: t.developer });
       assert.equal(done.status, 'succeeded', done.error);
       assert.ok(done.attempts.length >= 2, JSON.stringify(done.attempts));
-      assert.equal(done.attempts[0].outcome, 'requeued');
+      assert.equal(done.attempts[0].outcome, 'requeued', JSON.stringify(done.attempts));
       const last = done.attempts.at(-1);
       assert.equal(last.pid, slurmId, 'the same Slurm job, restarted by Slurm');
       assert.equal(last.resumedFromCheckpoint, true);

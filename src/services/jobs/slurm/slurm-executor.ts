@@ -94,8 +94,12 @@ export class SlurmExecutor implements Executor {
     this.capacity = open.reduce((a, n) => ({ cpu: a.cpu + n.cpus, memoryMb: a.memoryMb + n.memoryMb, gpu: a.gpu + n.gpus }), { cpu: 0, memoryMb: 0, gpu: 0 });
     this.largest = open.reduce((a, n) => ({ cpu: Math.max(a.cpu, n.cpus), memoryMb: Math.max(a.memoryMb, n.memoryMb), gpu: Math.max(a.gpu, n.gpus) }), { cpu: 0, memoryMb: 0, gpu: 0 });
     await this.heartbeatNode();
+    // The runs before Slurm's jobs: a run whose Slurm job id was recorded (by any API node) before
+    // this read is in the list read after it, so one missing from that list has really ended. Read
+    // the other way round, another node's submission between the two reads looks like a vanished job.
+    const runs = await this.o.store.runningOn(this.nodeId);
     this.jobs = (await this.rest.jobs()).filter((j) => j.name.startsWith(SLURM_JOB_PREFIX));
-    await this.reconcile(this.jobs);
+    await this.reconcile(runs, this.jobs);
   }
 
   private async heartbeatNode(): Promise<void> {
@@ -164,10 +168,10 @@ export class SlurmExecutor implements Executor {
     await this.rest.cancel(slurmJobId);
   }
 
-  private async reconcile(jobs: SlurmJob[]): Promise<void> {
+  private async reconcile(runs: JobsTable[], jobs: SlurmJob[]): Promise<void> {
     const byId = new Map(jobs.map((j) => [j.jobId, j]));
     const leaseMs = this.o.config.scheduler.leaseSeconds * 1000;
-    for (const row of await this.o.store.runningOn(this.nodeId)) {
+    for (const row of runs) {
       if (this.submitting.has(row.id)) continue;
       if (row.worker_pid === null) {
         // Claimed but not submitted: the API node that claimed it died on the way.
