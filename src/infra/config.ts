@@ -150,6 +150,8 @@ export interface AlertsConfig {
   webhookMaxDelayMs: number;
   /** AIAAS_WEBHOOK_CONCURRENCY: attempts in flight at once on this node. */
   webhookConcurrency: number;
+  /** AIAAS_WEBHOOK_PRIVATE_ADDRESSES: `allow` (default) or `deny` webhooks to loopback and private addresses; link-local ones are always refused. */
+  webhookPrivateAddresses: 'allow' | 'deny';
 }
 
 type Env = Record<string, string | undefined>;
@@ -193,6 +195,14 @@ function num(env: Env, name: string, fallback: number): number {
     throw new InternalError('bad_config', `${name}=${raw} is not a non-negative number; unset it or fix its value.`, { variable: name });
   }
   return n;
+}
+
+/** One of a few words. */
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw badConfig(name, `${name}=${raw} is not one of ${allowed.map((a) => `'${a}'`).join(', ')}; unset it (${fallback}) or use one of those.`);
+  return raw as T;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -254,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
       webhookBaseDelayMs: int(env, 'AIAAS_WEBHOOK_RETRY_MS', 5_000, 1),
       webhookMaxDelayMs: int(env, 'AIAAS_WEBHOOK_RETRY_MAX_MS', 15 * 60_000, 1),
       webhookConcurrency: int(env, 'AIAAS_WEBHOOK_CONCURRENCY', 8, 1),
+      webhookPrivateAddresses: oneOf(env, 'AIAAS_WEBHOOK_PRIVATE_ADDRESSES', ['allow', 'deny'] as const, 'allow'),
     },
   };
 }

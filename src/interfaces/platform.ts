@@ -91,7 +91,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const alerts = new AlertService({
     db, serving, logger: logger.child({ component: 'alerts' }), nodeId: `${config.nodeName}/${newId('node')}`, clock: config.clock,
     intervalMs: a.intervalMs, leaseMs: Math.max(config.scheduler.leaseSeconds * 1000, 3 * a.intervalMs),
-    webhook: { timeoutMs: a.webhookTimeoutMs, maxAttempts: a.webhookMaxAttempts, baseDelayMs: a.webhookBaseDelayMs, maxDelayMs: a.webhookMaxDelayMs, concurrency: a.webhookConcurrency },
+    webhook: { timeoutMs: a.webhookTimeoutMs, maxAttempts: a.webhookMaxAttempts, baseDelayMs: a.webhookBaseDelayMs, maxDelayMs: a.webhookMaxDelayMs, concurrency: a.webhookConcurrency, privateAddresses: a.webhookPrivateAddresses },
   });
   registerTrainingJobs(jobs.types);
   registerOptimizeJobs(jobs.types);

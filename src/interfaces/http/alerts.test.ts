@@ -84,6 +84,10 @@ describe('alerts', () => {
     assert.equal(scheme.body.error.code, 'invalid_webhook_url');
     assert.match(scheme.body.error.message, /http or https/);
     assert.equal((await post({ ...good, webhook: { url: 'not a url', secret: SECRET } })).body.error.code, 'invalid_webhook_url');
+    const metadata = await post({ ...good, webhook: { url: 'http://169.254.169.254/latest/meta-data/', secret: SECRET } });
+    assert.equal(metadata.status, 422, metadata.text);
+    assert.equal(metadata.body.error.code, 'invalid_webhook_url');
+    assert.match(metadata.body.error.message, /webhook\.url: 169\.254\.169\.254 is a link-local/);
     const endpoint = await post({ ...good, endpoint: 'nowhere' });
     assert.equal(endpoint.status, 422);
     assert.equal(endpoint.body.error.code, 'unknown_endpoint');

@@ -106,7 +106,7 @@ export class AlertService {
   // ---- the API ----
 
   async create(p: Principal, body: CreateAlertBody): Promise<AlertView> {
-    const problem = webhookUrlProblem(body.webhook.url);
+    const problem = webhookUrlProblem(body.webhook.url, this.policy.privateAddresses);
     if (problem) throw new InvalidInputError('invalid_webhook_url', `webhook.url: ${problem}.`, { field: 'webhook.url' });
     if (!Number.isFinite(body.threshold)) throw new InvalidInputError('invalid_threshold', 'threshold must be a finite number.', { field: 'threshold' });
     if (body.metric === 'errorRate' && (body.threshold < 0 || body.threshold > 1)) {
@@ -271,7 +271,7 @@ export class AlertService {
   }
 
   private async attempt(id: string, url: string, secret: string, body: string, before: number): Promise<void> {
-    const outcome = await postWebhook(url, secret, id, body, this.policy.timeoutMs);
+    const outcome = await postWebhook(url, secret, id, body, this.policy);
     const now = this.clock();
     const at = new Date(now).toISOString();
     const attempts = before + 1;

@@ -6,6 +6,9 @@
  * min(maxDelay, baseDelay × 2^(attempt−1)), up to maxAttempts; then the delivery is marked failed.
  */
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { addressProblem, guardedLookup, literalAddress, type PrivateAddresses } from './webhook-addresses.js';
 
 export interface WebhookPolicy {
   /** One attempt's time limit, ms. */
@@ -15,9 +18,11 @@ export interface WebhookPolicy {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Whether loopback and private addresses may be called (link-local ones never are). */
+  privateAddresses: PrivateAddresses;
 }
 
-export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { timeoutMs: 10_000, concurrency: 8, maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 15 * 60_000 };
+export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { timeoutMs: 10_000, concurrency: 8, maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 15 * 60_000, privateAddresses: 'allow' };
 
 export function signature(secret: string, body: string): string {
   return 'sha256=' + createHmac('sha256', secret).update(body, 'utf8').digest('hex');
@@ -34,33 +39,43 @@ export interface AttemptOutcome {
   error: string | null;
 }
 
-/** One POST of a delivery; never throws. */
-export async function postWebhook(url: string, secret: string, deliveryId: string, body: string, timeoutMs: number): Promise<AttemptOutcome> {
-  try {
-    const res = await fetch(url, {
+/** One POST of a delivery, to an address the policy allows (webhook-addresses.ts); never throws. */
+export async function postWebhook(url: string, secret: string, deliveryId: string, body: string, o: { timeoutMs: number; privateAddresses: PrivateAddresses }): Promise<AttemptOutcome> {
+  const u = new URL(url);
+  const literal = literalAddress(u.hostname);
+  const refused = literal ? addressProblem(literal, o.privateAddresses) : undefined;
+  if (refused) return { ok: false, status: null, error: refused };
+  const payload = Buffer.from(body, 'utf8');
+  return new Promise((resolve) => {
+    const req = (u.protocol === 'https:' ? https : http).request(u, {
       method: 'POST',
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      // Redirects are not followed (a node's request module does not follow them).
+      signal: AbortSignal.timeout(o.timeoutMs),
+      lookup: guardedLookup(o.privateAddresses),
       headers: {
         'content-type': 'application/json',
+        'content-length': payload.length,
         'user-agent': 'aiaas-alerts/1',
         'x-aiaas-signature': signature(secret, body),
         'x-aiaas-delivery': deliveryId,
       },
-      body,
+    }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
+      resolve({ ok, status, error: ok ? null : `the receiver answered HTTP ${status}` });
     });
-    await res.body?.cancel().catch(() => undefined);
-    const ok = res.status >= 200 && res.status < 300;
-    return { ok, status: res.status, error: ok ? null : `the receiver answered HTTP ${res.status}` };
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.cause?.message ?? e.message;
-    return { ok: false, status: null, error: why };
-  }
+    req.on('error', (err: Error & { code?: string }) => {
+      const why = err.name === 'AbortError' || err.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms`
+        : err.code === 'EADDRREFUSED' ? err.message : err.code ?? err.message;
+      resolve({ ok: false, status: null, error: why });
+    });
+    req.end(payload);
+  });
 }
 
-/** The URL a webhook may have: absolute http(s), without credentials in it. Returns the problem, or undefined. */
-export function webhookUrlProblem(raw: string): string | undefined {
+/** The URL a webhook may have: absolute http(s), without credentials in it, not an IP address the policy refuses (names are checked when sent). Returns the problem, or undefined. */
+export function webhookUrlProblem(raw: string, privateAddresses: PrivateAddresses): string | undefined {
   let u: URL;
   try {
     u = new URL(raw);
@@ -69,5 +84,6 @@ export function webhookUrlProblem(raw: string): string | undefined {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return `the URL's scheme is ${u.protocol.replace(':', '')}; webhooks are POSTed over http or https only`;
   if (u.username || u.password) return 'the URL carries a user name or password; authenticate the receiver with the signature (webhook.secret) instead';
-  return undefined;
+  const literal = literalAddress(u.hostname);
+  return literal ? addressProblem(literal, privateAddresses) : undefined;
 }
