@@ -119,3 +119,29 @@ test('sparse one-hot data takes the sparse-histogram path and is learned as well
   const { train } = loadExampleSplit('diabetes');
   assert.equal(fitGradientBoosting(train.x, train.target, { maxIter: 2 }).info.sparseHistograms, false);
 });
+
+test('one tree an iteration on 2 threads: helpers build the histograms and the trees are the same bit for bit', () => {
+  const rng = new Rng(9);
+  const n = 6000;
+  const F = 12;
+  // Missing values in two features: their bins take the histograms' last cell.
+  const data = Float64Array.from({ length: n * F }, (_, j) => (j % F >= 10 && rng.float() < 0.1 ? NaN : rng.float()));
+  const x: Matrix = { data, rows: n, cols: F };
+  const signal = (i: number): number => Math.sin(6 * data[i * F]!) + data[i * F + 1]! * data[i * F + 2]! + (Number.isNaN(data[i * F + 10]!) ? 0.5 : 0);
+  const targets: Target[] = [
+    { task: 'regression', y: Float64Array.from({ length: n }, (_, i) => signal(i) + 0.1 * rng.float()) },
+    { task: 'classification', classCount: 2, y: Int32Array.from({ length: n }, (_, i) => (signal(i) + 0.3 * rng.float() > 0.8 ? 1 : 0)) },
+  ];
+  const params = { maxIter: 30, earlyStopping: false };
+  for (const target of targets) {
+    const one = fitGradientBoosting(x, target, params, { threads: 1 });
+    const two = fitGradientBoosting(x, target, params, { threads: 2 });
+    assert.equal(one.info.histogramThreads, 1);
+    assert.equal(two.info.histogramThreads, 2, target.task);
+    assert.deepEqual(two.trees, one.trees, target.task);
+    assert.equal(two.info.trainLoss, one.info.trainLoss);
+  }
+  // Small data stays on one thread (starting helpers would cost more than they save).
+  const small = { data: data.subarray(0, 500 * F), rows: 500, cols: F };
+  assert.equal(fitGradientBoosting(small, { task: 'regression', y: Float64Array.from({ length: 500 }, (_, i) => signal(i)) }, params, { threads: 2 }).info.histogramThreads, 1);
+});

@@ -13,7 +13,8 @@
  *
  * Sparse data (mostly one bin per feature, e.g. one-hot blocks or image backgrounds) switches to
  * CSR rows of the non-default cells; each node's default cells come from its totals (LightGBM's
- * trick). With `threads` > 1, a multi-class iteration's per-class trees grow on helper threads.
+ * trick). With `threads` > 1, a multi-class iteration's per-class trees grow on helper threads;
+ * with one tree an iteration (regression, binary), helpers build a share of each large node's histograms.
  */
 import { trainTestSplit, takeRows } from '../metrics/validation.js';
 import { binMatrix, fitBinThresholds } from './trees/binning.js';
@@ -142,8 +143,12 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   const raw = new Float64Array(nt * O);
   for (let i = 0; i < nt; i++) for (let k = 0; k < O; k++) raw[i * O + k] = baseScore[k]!;
   // Per class, in shared memory for the helper threads: gradients, hessians and each row's raw-score update.
-  const helpers = helperThreads(opts.threads, O > 1 && nt * F * P.maxIter >= 2_000_000, O);
-  const alloc = (length: number): Float64Array => (helpers > 0 ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length));
+  // Multi-class: helpers grow whole trees (one per class); one tree an iteration: helpers build
+  // a share of each large node's histograms (histogram-team.ts).
+  const pays = nt * F * P.maxIter >= 2_000_000;
+  const helpers = helperThreads(opts.threads, O > 1 && pays, O);
+  const histHelpers = helperThreads(opts.threads, O === 1 && pays, F);
+  const alloc = (length: number): Float64Array => (helpers + histHelpers > 0 ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length));
   const grad = alloc(nt * O); // class-major: grad[k * nt + i]
   const hess = alloc(isClf ? nt * O : 0);
   const delta = alloc(nt * O);
@@ -160,7 +165,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
   const valScores: number[] = [];
   if (rawVal) valScores.push(-meanLoss(rawVal, yVal!, O, isClf));
 
-  const grower = new BoostingGrower(binned.bins, nt, F, thresholds, P);
+  const grower = new BoostingGrower(binned.bins, nt, F, thresholds, P, histHelpers > 0 ? { helpers: histHelpers, grad, hess: isClf ? hess : null } : null);
   const pool = helpers > 0
     ? new TreeThreadPool(helpers, { kind: 'boosting', bins: shared(binned.bins), n: nt, F, thresholds, options: P, grad, hess: isClf ? hess : null, delta })
     : null;
@@ -196,6 +201,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
     }
   } finally {
     pool?.close();
+    grower.close();
   }
   // A number, not a one-element array: a push after the try/finally deoptimised this function on every fit.
   const trainLoss = meanLoss(raw, yTrain, O, isClf);
@@ -206,7 +212,7 @@ export function fitGradientBoosting(x: Matrix, target: Target, params: GradientB
     params: { ...P, maxLeafNodes: P.maxLeafNodes === Number.MAX_SAFE_INTEGER ? null : P.maxLeafNodes,
       maxDepth: P.maxDepth === Number.MAX_SAFE_INTEGER ? null : P.maxDepth },
     info: {
-      iterations, earlyStopping: early, sparseHistograms: grower.sparse, trainLoss,
+      iterations, earlyStopping: early, sparseHistograms: grower.sparse, histogramThreads: grower.threaded ? histHelpers + 1 : 1, trainLoss,
       validationLoss: valScores.length ? -valScores[valScores.length - 1]! : undefined,
       validationLosses: valScores.length ? valScores.map((s) => -s) : undefined,
     },

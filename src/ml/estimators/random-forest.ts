@@ -120,18 +120,18 @@ export function fitRandomForest(x: Matrix, target: Target, params: RandomForestP
     : null;
   const trees: TreeState[] = new Array<TreeState>(P.nEstimators);
   try {
-    // Thread j grows trees j, j + T, j + 2T, …; the caller is thread 0.
-    const T = helpers + 1;
-    const share = (j: number): number[] => seeds.filter((_, t) => t % T === j);
-    for (let j = 1; j < T; j++) pool!.send(j - 1, { seeds: share(j), draws });
+    // Every thread takes the next tree not yet taken (a shared counter) until none is left, so a
+    // thread slowed by other work on the machine grows fewer trees instead of holding up the fit.
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    for (let j = 0; j < helpers; j++) pool!.send(j, { seeds, draws, next });
     const grower = new ForestGrower(binned.bins, n, F, thresholds, target, options, mtry);
     const weights = new Float64Array(n);
-    const own = share(0);
-    own.forEach((seed, a) => {
-      trees[a * T] = growForestTree(grower, seed, draws, weights);
-      if ((a + 1) % 10 === 0 || a + 1 === own.length) opts.onProgress?.((a + 1) / own.length, `tree ${Math.min(P.nEstimators, (a + 1) * T)}/${P.nEstimators}`);
-    });
-    for (let j = 1; j < T; j++) pool!.receive<TreeState[]>(j - 1).forEach((tree, a) => { trees[j + a * T] = tree; });
+    for (let t = Atomics.add(next, 0, 1), own = 0; t < seeds.length; t = Atomics.add(next, 0, 1)) {
+      trees[t] = growForestTree(grower, seeds[t]!, draws, weights);
+      if (++own % 10 === 0) opts.onProgress?.(Math.min(1, Atomics.load(next, 0) / seeds.length), `tree ${Math.min(P.nEstimators, Atomics.load(next, 0))}/${P.nEstimators}`);
+    }
+    for (let j = 0; j < helpers; j++) for (const [t, tree] of pool!.receive<Array<[number, TreeState]>>(j)) trees[t] = tree;
+    opts.onProgress?.(1, `tree ${P.nEstimators}/${P.nEstimators}`);
   } finally {
     pool?.close();
   }

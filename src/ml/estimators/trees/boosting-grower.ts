@@ -7,6 +7,7 @@
  */
 import { canSplitHessian } from './criteria.js';
 import { RowHistograms, SparseRows, rowMajorBins } from './histogram.js';
+import { HistogramTeam } from './histogram-team.js';
 import { partition, splitThreshold } from './partition.js';
 import { BestSplit, GradientScan } from './split-scan.js';
 import { TreeBuilder } from './tree.js';
@@ -47,6 +48,14 @@ interface GrowNode {
   split: SplitInfo | null;
 }
 
+/** Helper threads that build a tree's dense histograms with the caller, and the per-fit gradients they read. */
+export interface HistogramHelpers {
+  helpers: number;
+  /** The arrays every `grow` is given (shared memory). */
+  grad: Float64Array;
+  hess: Float64Array | null;
+}
+
 export interface GrownLeaf {
   node: number;
   start: number;
@@ -74,6 +83,8 @@ export class BoostingGrower {
   /** CSR rows of the non-default cells when the data is sparse, else the dense builder (row-major bins). */
   private readonly sparseRows: SparseRows | null;
   private readonly dense: RowHistograms | null;
+  /** With helper threads (dense data only), the team that builds the histograms. */
+  private readonly team: HistogramTeam | null;
 
   constructor(
     private readonly bins: Uint8Array,
@@ -81,8 +92,8 @@ export class BoostingGrower {
     F: number,
     private readonly thresholds: Float64Array[],
     private readonly P: BoostingGrowOptions,
+    threads: HistogramHelpers | null = null,
   ) {
-    this.indices = new Int32Array(n);
     this.nBins = Int32Array.from(thresholds, (t) => t.length + 1);
     this.partScratch = new Int32Array(n);
     this.offset = new Int32Array(F + 1);
@@ -90,13 +101,29 @@ export class BoostingGrower {
     this.histSize = this.offset[F]! * 3;
     this.scanner = new GradientScan(P.minSamplesLeaf, P.l2);
     this.sparseRows = SparseRows.of(bins, n, this.offset);
-    this.dense = this.sparseRows ? null : new RowHistograms(rowMajorBins(bins, n, F), F, this.offset, this.nBins);
+    const onTeam = threads !== null && threads.helpers > 0 && this.sparseRows === null;
+    this.indices = onTeam ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+    const rowBins = this.sparseRows ? null : rowMajorBins(bins, n, F, onTeam);
+    this.dense = rowBins ? new RowHistograms(rowBins, F, this.offset, this.nBins) : null;
+    this.team = onTeam
+      ? new HistogramTeam(threads.helpers, { rowBins: rowBins!, n, F, offset: this.offset, nBins: this.nBins, indices: this.indices, grad: threads.grad, hess: threads.hess })
+      : null;
     this.F = F;
     this.active = new Int32Array(8 * F);
   }
 
   get sparse(): boolean {
     return this.sparseRows !== null;
+  }
+
+  /** Whether helper threads build the histograms. */
+  get threaded(): boolean {
+    return this.team !== null;
+  }
+
+  /** Stops the helper threads, if any. */
+  close(): void {
+    this.team?.close();
   }
 
   /** Grows a tree on gradients g and hessians h (null: all 1, the squared error). */
@@ -189,7 +216,7 @@ export class BoostingGrower {
   }
 
   private take(): Float64Array {
-    return this.pool.pop() ?? new Float64Array(this.histSize);
+    return this.pool.pop() ?? (this.team ? this.team.allocate(this.histSize) : new Float64Array(this.histSize));
   }
 
   private release(node: GrowNode): void {
@@ -200,7 +227,8 @@ export class BoostingGrower {
   private buildHist(node: GrowNode): void {
     const { g, h } = this;
     if (this.sparseRows) this.sparseRows.build(this.indices, node.start, node.end, g, h, node.hist!, node.g, node.h, node.end - node.start, this.active, node.activeAt, node.nActive);
-    else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, this.active, node.activeAt, node.nActive);
+    else if (this.team) this.team.build(node.hist!, node.start, node.end, g, h, this.active, node.activeAt, node.nActive);
+    else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, this.active, node.activeAt, node.nActive, 2 * node.nActive >= this.F);
   }
 
   private findSplit(node: GrowNode): SplitInfo | null {

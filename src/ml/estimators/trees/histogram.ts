@@ -96,9 +96,12 @@ export class RowHistograms {
     this.first = new Int32Array(F);
   }
 
-  /** The histograms of rows indices[start, end) into `hist` (g, h by row id; h null: all 1). */
-  /** The active features are active[at, at + nActive). */
-  build(hist: Float64Array, indices: Int32Array, start: number, end: number, g: Float64Array, h: Float64Array | null, active: Int32Array, at0: number, nActive: number): void {
+  /**
+   * The histograms of rows indices[start, end) into `hist` (g, h by row id; h null: all 1) for the
+   * features active[at, at + nActive). `clearAll`: clear the whole array first (one fill for most
+   * features), else only these features' blocks (other threads may be writing the rest).
+   */
+  build(hist: Float64Array, indices: Int32Array, start: number, end: number, g: Float64Array, h: Float64Array | null, active: Int32Array, at0: number, nActive: number, clearAll: boolean): void {
     const { rowBins: bins, F, offset, nBins, lane, feature, first } = this;
     const count = end - start;
     let nLaned = 0;
@@ -108,7 +111,7 @@ export class RowHistograms {
       feature[at] = f;
       first[at] = offset[f]! * 3;
     }
-    if (2 * nActive >= F) hist.fill(0);
+    if (clearAll) hist.fill(0);
     else for (let a = 0; a < nActive; a++) zero(hist, first[a]!, first[a]! + (nBins[feature[a]!]! + 1) * 3);
     for (let a = 0; a < nLaned; a++) zero(lane, first[a]!, first[a]! + (nBins[feature[a]!]! + 1) * 3);
     let p = start;
@@ -155,9 +158,9 @@ export class RowHistograms {
   }
 }
 
-/** The row-major copy (`[row * F + f]`) of column-major bins (`[f * n + row]`). */
-export function rowMajorBins(bins: Uint8Array, n: number, F: number): Uint8Array {
-  const out = new Uint8Array(n * F);
+/** The row-major copy (`[row * F + f]`) of column-major bins (`[f * n + row]`), in shared memory if asked. */
+export function rowMajorBins(bins: Uint8Array, n: number, F: number, inShared = false): Uint8Array {
+  const out = inShared ? new Uint8Array(new SharedArrayBuffer(n * F)) : new Uint8Array(n * F);
   for (let f = 0; f < F; f++) for (let i = 0, c = f * n; i < n; i++) out[i * F + f] = bins[c + i]!;
   return out;
 }

@@ -8,11 +8,13 @@
  */
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import type { TeamSetup } from './histogram-team.js';
 
-/** What a helper is set up with (tree-worker.ts): a grower of either kind over shared data. */
+/** What a helper is set up with (tree-worker.ts): a grower of either kind, or a histogram-team member, over shared data. */
 export type HelperSetup =
   | { kind: 'forest'; bins: Uint8Array; n: number; F: number; thresholds: Float64Array[]; target: unknown; options: unknown; mtry: number }
-  | { kind: 'boosting'; bins: Uint8Array; n: number; F: number; thresholds: Float64Array[]; options: unknown; grad: Float64Array; hess: Float64Array | null; delta: Float64Array };
+  | { kind: 'boosting'; bins: Uint8Array; n: number; F: number; thresholds: Float64Array[]; options: unknown; grad: Float64Array; hess: Float64Array | null; delta: Float64Array }
+  | ({ kind: 'histograms' } & TeamSetup);
 
 interface Helper {
   worker: Worker;
