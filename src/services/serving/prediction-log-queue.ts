@@ -1,8 +1,10 @@
 /**
  * The prediction log's queue, on the main thread: the requests offered since the last flush, kept
- * in the columns of a LogBatch as they come (a raw body copied into one growing buffer, the rest
- * pushed onto arrays), so that a flush hands the writer one cheap message: no object per request
- * to clone, and the bodies' buffer moved rather than copied.
+ * in the columns of a LogBatch as they come (a raw body, the answer and the request id each copied
+ * into a growing buffer of their own, numbers pushed onto arrays), so that a flush hands the
+ * writer one cheap message: three buffers moved rather than copied, and no string or object per
+ * request to clone (cloning the answers and ids was about half of a logged request's cost on this
+ * thread), nor held for a second until the next flush (into the old generation, for a major GC).
  */
 import type { PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
@@ -27,15 +29,16 @@ export class LogQueue {
   private rowCounts!: number[];
   private at!: number[];
   private latencyMs!: number[];
-  private requestIds!: string[];
-  private answers!: string[];
   private bodyEnds!: number[];
+  private answerEnds!: number[];
+  private requestIdEnds!: number[];
   private tensorCalls!: LogBatch['tensorCalls'];
-  private bodies!: Buffer;
-  private used!: number;
+  private bodies!: Bytes;
+  private answers!: Bytes;
+  private requestIds!: Bytes;
 
   constructor() {
-    this.reset(INITIAL_BYTES);
+    this.reset();
   }
 
   get length(): number {
@@ -56,21 +59,20 @@ export class LogQueue {
       this.specs.push(spec);
     }
     if ('json' in call) {
-      this.reserve(call.json.byteLength);
-      this.bodies.set(call.json, this.used);
-      this.used += call.json.byteLength;
-      this.answers.push(call.answer);
+      this.bodies.add(call.json);
+      this.answers.write(call.answer);
     } else {
       this.tensorCalls.push({ item: this.endpoint.length, feeds: call.feeds, outputs: call.outputs });
-      this.answers.push('');
     }
-    this.bodyEnds.push(this.used);
+    this.bodyEnds.push(this.bodies.used);
+    this.answerEnds.push(this.answers.used);
+    this.requestIds.write(requestId);
+    this.requestIdEnds.push(this.requestIds.used);
     this.endpoint.push(e);
     this.spec.push(s);
     this.rowCounts.push(rows);
     this.at.push(atMs);
     this.latencyMs.push(latencyMs);
-    this.requestIds.push(requestId);
     this.rows += rows;
     this.bytes += bytes;
     this.epRows[e]! += rows;
@@ -93,17 +95,19 @@ export class LogQueue {
       specs: this.specs,
       endpoints: this.eps.map((ep, e) => (ep.deleted || this.discarded.has(e) ? null : { tenantId: ep.row.tenant_id, endpointId: ep.row.id })),
       endpoint: Uint32Array.from(this.endpoint), spec: Uint32Array.from(this.spec), rows: Uint32Array.from(this.rowCounts),
-      at: Float64Array.from(this.at), latencyMs: Float64Array.from(this.latencyMs), requestIds: this.requestIds,
-      bodies: this.bodies.buffer as ArrayBuffer, bodyEnds: Uint32Array.from(this.bodyEnds), answers: this.answers, tensorCalls: this.tensorCalls,
+      at: Float64Array.from(this.at), latencyMs: Float64Array.from(this.latencyMs),
+      bodies: this.bodies.buffer(), bodyEnds: Uint32Array.from(this.bodyEnds),
+      answers: this.answers.buffer(), answerEnds: Uint32Array.from(this.answerEnds),
+      requestIds: this.requestIds.buffer(), requestIdEnds: Uint32Array.from(this.requestIdEnds), tensorCalls: this.tensorCalls,
     };
     const endpoints = this.eps;
-    // The next batch's buffer: as large as this one needed (not as large as it ever grew).
-    this.reset(Math.max(INITIAL_BYTES, this.used));
+    // The next batch's buffers: as large as this one needed (not as large as they ever grew).
+    this.reset(this.bodies.used, this.answers.used, this.requestIds.used);
     return { batch, endpoints };
   }
 
-  private reset(bodyBytes: number): void {
-    this.rows = this.bytes = this.used = 0;
+  private reset(bodyBytes = 0, answerBytes = 0, idBytes = 0): void {
+    this.rows = this.bytes = 0;
     this.specs = [];
     this.specIndex = new Map();
     this.eps = [];
@@ -116,17 +120,47 @@ export class LogQueue {
     this.rowCounts = [];
     this.at = [];
     this.latencyMs = [];
-    this.requestIds = [];
-    this.answers = [];
     this.bodyEnds = [];
+    this.answerEnds = [];
+    this.requestIdEnds = [];
     this.tensorCalls = [];
-    this.bodies = Buffer.allocUnsafeSlow(bodyBytes);
+    this.bodies = new Bytes(bodyBytes);
+    this.answers = new Bytes(answerBytes);
+    this.requestIds = new Bytes(idBytes);
+  }
+}
+
+/** Bytes appended one after another into a buffer that grows (doubling), then moved to the writer whole. */
+class Bytes {
+  used = 0;
+  private buf: Buffer;
+
+  constructor(bytes: number) {
+    // A buffer of its own (not a slice of Node's pool), so that it can be moved.
+    this.buf = Buffer.allocUnsafeSlow(Math.max(INITIAL_BYTES, bytes));
+  }
+
+  add(bytes: Uint8Array): void {
+    this.reserve(bytes.byteLength);
+    this.buf.set(bytes, this.used);
+    this.used += bytes.byteLength;
+  }
+
+  /** A string as UTF-8. */
+  write(text: string): void {
+    this.reserve(3 * text.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    this.used += this.buf.write(text, this.used, 'utf8');
+  }
+
+  /** The whole buffer (its first `used` bytes are the data); this object is not used after. */
+  buffer(): ArrayBuffer {
+    return this.buf.buffer as ArrayBuffer;
   }
 
   private reserve(n: number): void {
-    if (this.used + n <= this.bodies.length) return;
-    const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.bodies.length, this.used + n));
-    this.bodies.copy(grown, 0, 0, this.used);
-    this.bodies = grown;
+    if (this.used + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.buf.length, this.used + n));
+    this.buf.copy(grown, 0, 0, this.used);
+    this.buf = grown;
   }
 }

@@ -9,11 +9,12 @@
  * 2.2 KB MNIST request) of its own, written to SQLite's WAL and checkpointed again, ~4 syscalls
  * per request; a pack fills its overflow pages whole and is one insert for hundreds of requests.
  *
- * Queued requests travel to the writer in columns (`LogBatch`: typed arrays, strings, and every raw
- * body in one buffer that is moved, not copied), so that the main thread's share of a logged
- * request is a copy of its body and a few pushes, and the writer's an index entry and a share of
- * one insert: a pack's bodies that lie one after another in that buffer go to the store as one
- * slice of it, never decoded into a string (nor encoded back by the driver). Nothing is parsed or
+ * Queued requests travel to the writer in columns (`LogBatch`: typed arrays, and the raw bodies,
+ * the answers and the request ids each in one buffer that is moved, not copied), so that the main
+ * thread's share of a logged request is three copies and a few pushes, and the writer's an index
+ * entry and a share of one insert: a pack's bodies (and answers) that lie one after another in
+ * those buffers go to the store as one slice of them, never decoded into a string (nor encoded
+ * back by the driver). Nothing is parsed or
  * printed again on the way in (a raw body a replica checked and answered is kept as sent); only
  * the tensor transports (feeds and output tensors) have their rows printed, by the writer.
  */
@@ -38,12 +39,15 @@ export interface LogBatch {
   /** When each request was received, ms since the epoch. */
   at: Float64Array;
   latencyMs: Float64Array;
-  requestIds: string[];
   /** The raw bodies one after another, item i's ending at bodyEnds[i] (a tensor call's is empty). */
   bodies: ArrayBuffer;
   bodyEnds: Uint32Array;
-  /** The answers a replica wrote ('' for a tensor call). */
-  answers: string[];
+  /** The answers a replica wrote, UTF-8, likewise (a tensor call's is empty: printed by the writer). */
+  answers: ArrayBuffer;
+  answerEnds: Uint32Array;
+  /** The request ids, UTF-8, likewise. */
+  requestIds: ArrayBuffer;
+  requestIdEnds: Uint32Array;
   /** The tensor calls, by item. */
   tensorCalls: Array<{ item: number; feeds: Feeds; outputs: Feeds }>;
 }
@@ -59,15 +63,11 @@ export interface WriteResult {
 export const PACK_REQUESTS = 256;
 export const PACK_BYTES = 256 * 1024;
 
-/** A request's texts, on its way into a pack: a raw body's range of the batch's buffer, or a printed one. */
+/** A request's texts, on its way into a pack: a raw call's ranges of the batch's buffers, or a tensor call's printed texts. */
 interface PackItem {
   item: number;
-  /** The printed input of a tensor call (raw bodies: undefined, the range below). */
-  input?: string;
-  start: number;
-  end: number;
+  printed?: { input: Buffer; output: Buffer };
   inputBytes: number;
-  output: string;
   outputBytes: number;
 }
 
@@ -82,10 +82,10 @@ interface OpenPack {
 export async function writeBatch(db: Db, batch: LogBatch): Promise<WriteResult> {
   const result: WriteResult = { written: {}, failed: {}, errors: [] };
   const add = (to: Record<string, number>, id: string, n: number) => (to[id] = (to[id] ?? 0) + n);
-  const body = Buffer.from(batch.bodies);
   const packs = packItems(batch, result, add);
   if (packs.length === 0) return result;
-  const records = packs.map((p) => packRecord(batch, body, p));
+  const texts: BatchTexts = { bodies: Buffer.from(batch.bodies), answers: Buffer.from(batch.answers), requestIds: Buffer.from(batch.requestIds) };
+  const records = packs.map((p) => packRecord(batch, texts, p));
   try {
     await db.transaction().execute(async (trx) => {
       for (const r of records) await trx.insertInto('prediction_log_packs').values(r).execute();
@@ -108,22 +108,22 @@ function packItems(batch: LogBatch, result: WriteResult, add: (to: Record<string
     const ep = batch.endpoints[e];
     if (!ep) continue;
     const s = batch.spec[i]!;
-    const start = i > 0 ? batch.bodyEnds[i - 1]! : 0;
-    const item: PackItem = { item: i, start, end: batch.bodyEnds[i]!, inputBytes: batch.bodyEnds[i]! - start, output: batch.answers[i]!, outputBytes: 0 };
+    const item: PackItem = { item: i, inputBytes: batch.bodyEnds[i]! - start(batch.bodyEnds, i), outputBytes: batch.answerEnds[i]! - start(batch.answerEnds, i) };
     const tensors = tensorCalls.get(i);
     if (tensors) {
       const spec = batch.specs[s]!;
       try {
-        item.input = JSON.stringify({ instances: feedRows(spec.signature, tensors.feeds, batch.rows[i]!) });
-        item.output = JSON.stringify({ predictions: toPredictions(spec.signature, spec.roles, tensors.outputs, batch.rows[i]!) });
+        const input = Buffer.from(JSON.stringify({ instances: feedRows(spec.signature, tensors.feeds, batch.rows[i]!) }));
+        const output = Buffer.from(JSON.stringify({ predictions: toPredictions(spec.signature, spec.roles, tensors.outputs, batch.rows[i]!) }));
+        item.printed = { input, output };
+        item.inputBytes = input.byteLength;
+        item.outputBytes = output.byteLength;
       } catch (err) {
         add(result.failed, ep.endpointId, batch.rows[i]!);
         result.errors.push(`a logged prediction could not be read back: ${(err as Error).message}`);
         continue;
       }
-      item.inputBytes = Buffer.byteLength(item.input);
     }
-    item.outputBytes = Buffer.byteLength(item.output);
     // One open pack per (endpoint, spec): a spec is one version of one model.
     const key = e * batch.specs.length + s;
     let pack = open.get(key);
@@ -138,47 +138,92 @@ function packItems(batch: LogBatch, result: WriteResult, add: (to: Record<string
   return packs;
 }
 
-/** A pack as its store record: the raw bodies that lie one after another in the batch's buffer go as one slice of it. */
-function packRecord(batch: LogBatch, body: Buffer, pack: OpenPack): PredictionLogPacksTable {
+/** Where item i's bytes start in a column of ends (the previous item's end). */
+function start(ends: Uint32Array, i: number): number {
+  return i > 0 ? ends[i - 1]! : 0;
+}
+
+/** The batch's buffers, as Buffers. */
+interface BatchTexts {
+  bodies: Buffer;
+  answers: Buffer;
+  requestIds: Buffer;
+}
+
+/** A pack as its store record: raw bodies (and answers) that lie one after another in the batch's buffers go as one slice of them. */
+function packRecord(batch: LogBatch, texts: BatchTexts, pack: OpenPack): PredictionLogPacksTable {
   const ep = batch.endpoints[pack.endpoint]!;
   const spec = batch.specs[pack.spec]!;
-  const inputs: Buffer[] = [];
-  let run = -1;
-  let runEnd = -1;
+  const inputs = new Slices(texts.bodies);
+  const outputs = new Slices(texts.answers);
   const index: string[] = [];
   let first = Infinity;
   let last = -Infinity;
   let rows = 0;
   for (const it of pack.items) {
-    if (it.input === undefined && it.start === runEnd) {
-      runEnd = it.end;
+    const i = it.item;
+    if (it.printed) {
+      inputs.push(it.printed.input);
+      outputs.push(it.printed.output);
     } else {
-      if (run >= 0) inputs.push(body.subarray(run, runEnd));
-      if (it.input !== undefined) {
-        inputs.push(Buffer.from(it.input));
-        run = runEnd = -1;
-      } else {
-        run = it.start;
-        runEnd = it.end;
-      }
+      inputs.range(start(batch.bodyEnds, i), batch.bodyEnds[i]!);
+      outputs.range(start(batch.answerEnds, i), batch.answerEnds[i]!);
     }
     // Whole milliseconds, as an ISO time keeps them (Date truncates the same way).
-    const at = Math.floor(batch.at[it.item]!);
+    const at = Math.floor(batch.at[i]!);
     if (at < first) first = at;
     if (at > last) last = at;
-    rows += batch.rows[it.item]!;
-    index.push(`[${at},${JSON.stringify(batch.requestIds[it.item])},${batch.latencyMs[it.item]},${batch.rows[it.item]},${it.inputBytes},${it.outputBytes}]`);
+    rows += batch.rows[i]!;
+    const id = texts.requestIds.toString('utf8', start(batch.requestIdEnds, i), batch.requestIdEnds[i]!);
+    index.push(`[${at},${PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id)},${batch.latencyMs[i]},${batch.rows[i]},${it.inputBytes},${it.outputBytes}]`);
   }
-  if (run >= 0) inputs.push(body.subarray(run, runEnd));
   return {
     id: newId('pl'), tenant_id: ep.tenantId, endpoint_id: ep.endpointId, version: spec.version,
     first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString(), requests: pack.items.length, rows,
     // A tensor call's rows are printed as objects, so the name only serves the raw bodies' rows of numbers.
     array_tensor: spec.signature.tensors.find((t) => t.dtype !== 'string')?.name ?? 'input',
     request_index: `[${index.join(',')}]`,
-    inputs: inputs.length === 1 ? inputs[0]! : Buffer.concat(inputs),
-    outputs: Buffer.from(pack.items.map((it) => it.output).join('')),
+    inputs: inputs.bytes(),
+    outputs: outputs.bytes(),
   };
+}
+
+/** A request id that is its own JSON string (as the HTTP edge's ids all are): no escaping to do. */
+const PLAIN_ID = /^[A-Za-z0-9._:-]*$/;
+
+/** A record's bytes, gathered as slices of one buffer (adjacent ranges joined into one) and printed texts. */
+class Slices {
+  private readonly parts: Buffer[] = [];
+  private from = -1;
+  private to = -1;
+
+  constructor(private readonly source: Buffer) {}
+
+  range(from: number, to: number): void {
+    if (from === this.to) {
+      this.to = to;
+      return;
+    }
+    this.close();
+    this.from = from;
+    this.to = to;
+  }
+
+  push(bytes: Buffer): void {
+    this.close();
+    this.parts.push(bytes);
+  }
+
+  /** All of it: a slice of the source (no copy) when it is one range. */
+  bytes(): Buffer {
+    this.close();
+    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+  }
+
+  private close(): void {
+    if (this.from >= 0) this.parts.push(this.source.subarray(this.from, this.to));
+    this.from = this.to = -1;
+  }
 }
 
 /** A logged row, as it is read back. */

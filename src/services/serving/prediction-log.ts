@@ -170,7 +170,7 @@ export class PredictionLog {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       w.ref();
-      w.postMessage({ type: 'write', id, batch } satisfies ToWriter, [batch.bodies]);
+      w.postMessage({ type: 'write', id, batch } satisfies ToWriter, [batch.bodies, batch.answers, batch.requestIds]);
     });
   }
 
