@@ -128,6 +128,8 @@ export class BoostingGrower {
 
   /** Grows a tree on gradients g and hessians h (null: all 1, the squared error). */
   grow(g: Float64Array, h: Float64Array | null): { tree: TreeBuilder; leaves: GrownLeaf[] } {
+    // The team's helpers read the gradients they were set up with: a tree on others would mix the two.
+    if (this.team && !this.team.reads(g, h)) throw new Error('BoostingGrower: a threaded grower grows on the gradients it was set up with');
     this.g = g;
     this.h = h;
     const { n, P } = this;
@@ -227,7 +229,7 @@ export class BoostingGrower {
   private buildHist(node: GrowNode): void {
     const { g, h } = this;
     if (this.sparseRows) this.sparseRows.build(this.indices, node.start, node.end, g, h, node.hist!, node.g, node.h, node.end - node.start, this.active, node.activeAt, node.nActive);
-    else if (this.team) this.team.build(node.hist!, node.start, node.end, g, h, this.active, node.activeAt, node.nActive);
+    else if (this.team) this.team.build(node.hist!, node.start, node.end, this.active, node.activeAt, node.nActive);
     else this.dense!.build(node.hist!, this.indices, node.start, node.end, g, h, this.active, node.activeAt, node.nActive, 2 * node.nActive >= this.F);
   }
 

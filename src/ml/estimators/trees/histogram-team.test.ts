@@ -26,6 +26,8 @@ test('a histogram team (1 and 3 helpers, with and without hessians) writes the c
   for (const [helpers, h] of [[1, hess], [1, null], [3, hess]] as const) {
     const team = new HistogramTeam(helpers, { rowBins, n, F, offset, nBins, indices, grad, hess: h });
     try {
+      assert.ok(team.reads(grad.subarray(0, n), h), 'its own gradients, as a view from their start');
+      assert.ok(!team.reads(Float64Array.from(grad), h), 'a copy is not what the helpers read');
       const hist = team.allocate(size);
       const cases: Array<[number, number, number[]]> = [
         [0, n, [0, 1, 2, 3, 4, 5, 6, 7, 8]],
@@ -38,7 +40,7 @@ test('a histogram team (1 and 3 helpers, with and without hessians) writes the c
         const want = new Float64Array(size);
         single.build(want, indices, start, end, grad, h, active, 0, active.length, true);
         hist.fill(NaN); // a cell the team forgets to clear shows
-        team.build(hist, start, end, grad, h, active, 0, active.length);
+        team.build(hist, start, end, active, 0, active.length);
         for (const f of feats) {
           for (let c = offset[f]! * 3; c < offset[f + 1]! * 3; c++) assert.equal(hist[c], want[c], `helpers ${helpers} feature ${f} cell ${c}`);
         }

@@ -74,10 +74,10 @@ export class HistogramTeam {
 
   /**
    * The node histogram of rows indices[start, end) over features active[at, at + nActive), as
-   * `RowHistograms.build` (g, h: the arrays the team was set up with; hist: from `allocate`).
+   * `RowHistograms.build` over the gradients the team was set up with (hist: from `allocate`).
    */
-  build(hist: Float64Array, start: number, end: number, g: Float64Array, h: Float64Array | null, active: Int32Array, at: number, nActive: number): void {
-    const { F, offset, indices } = this.setup;
+  build(hist: Float64Array, start: number, end: number, active: Int32Array, at: number, nActive: number): void {
+    const { F, offset, indices, grad: g, hess: h } = this.setup;
     const helpers = this.pool.size;
     if ((end - start) * nActive < TEAM_MIN_WORK || nActive <= helpers) {
       this.local.build(hist, indices, start, end, g, h, active, at, nActive, 2 * nActive >= F);
@@ -111,6 +111,12 @@ export class HistogramTeam {
     }
     this.local.build(hist, indices, start, end, g, h, this.mine, 0, mineCount, false);
     for (let j = 0; j < helpers; j++) this.wait(j, seq);
+  }
+
+  /** Whether g and h are the gradients the team was set up with (the same memory, from its start). */
+  reads(g: Float64Array, h: Float64Array | null): boolean {
+    const same = (a: Float64Array | null, b: Float64Array | null) => a === b || (!!a && !!b && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length <= b.length);
+    return same(g, this.setup.grad) && same(h, this.setup.hess);
   }
 
   private wait(j: number, seq: number): void {
