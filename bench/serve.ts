@@ -38,11 +38,21 @@ const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const ONLY_OURS = process.env.BENCH_ONLY === 'ours';
 const ONLY_LOGGING = process.env.BENCH_ONLY === 'logging';
 const ONLY_SHADOW = process.env.BENCH_ONLY === 'shadow';
+/** BENCH_THREADS=1: the logging comparison also prints each server thread's CPU per request. */
+const THREADS = process.env.BENCH_THREADS === '1';
 const SHADOW_PERCENT = Number(process.env.BENCH_SHADOW_PERCENT ?? 100);
 /** The peer and our endpoint take turns in this many slices of BENCH_SECONDS / ROUNDS each. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 
 const children: ChildProcess[] = [];
+
+/** Stops everything started, waiting for our server (the first child) to exit: it writes its profile (BENCH_NODE_ARGS=--cpu-prof) as it exits. */
+async function stopServer(): Promise<void> {
+  const server = children[0]!;
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  stopAll();
+  await exited;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -138,6 +148,22 @@ async function batchStats(base: string, key: string): Promise<{ runs: number; ro
 }
 
 /** CPU seconds of a process's main thread and of all its threads (Linux /proc). */
+/** CPU seconds of each of the server's threads, by tid (with its name), for BENCH_THREADS=1's breakdown. */
+function threadTimes(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.split(') ')[1]!.split(' ');
+      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return out;
+}
+
 function cpuTimes(pid: number): { main: number; all: number } {
   const tick = 100; // USER_HZ
   const read = (file: string) => {
@@ -181,21 +207,31 @@ async function loggingComparison(base: string, dev: string, admin: string, body:
   const loggedRuns: WrkResult[] = [];
   const cpu = { plain: 0, logged: 0 };
   const all = { plain: 0, logged: 0 };
+  const threads = { plain: new Map<string, number>(), logged: new Map<string, number>() };
   for (let i = 0; i < ROUNDS; i++) {
     for (const [name, runs, k] of [['mnist', plainRuns, 'plain'], ['mnist-logged', loggedRuns, 'logged']] as const) {
       const c0 = cpuTimes(pid);
+      const t0 = THREADS ? threadTimes(pid) : undefined;
       runs.push(await wrk(url(name), body, headers, slice, dir));
       // The rows of this run are written by the next flush (within a second): wait for it to be counted here.
       await new Promise((r) => setTimeout(r, 1500));
       const c1 = cpuTimes(pid);
       cpu[k] += c1.main - c0.main;
       all[k] += c1.all - c0.all;
+      if (t0) for (const [t, v] of threadTimes(pid)) threads[k].set(t, (threads[k].get(t) ?? 0) + v - (t0.get(t) ?? 0));
     }
   }
   const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
   const sum = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*endpoint="mnist-logged"[^}]*\\} (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
   const plain = pool(plainRuns);
   const logged = pool(loggedRuns);
+  if (THREADS) {
+    // Per thread, µs per request of each run (threads busy under 1 µs in both left out).
+    const us = (k: 'plain' | 'logged', t: string) => ((threads[k].get(t) ?? 0) * 1e6) / (k === 'plain' ? plain.requests : logged.requests);
+    for (const t of new Set([...threads.plain.keys(), ...threads.logged.keys()])) {
+      if (us('plain', t) >= 1 || us('logged', t) >= 1) process.stdout.write(`    thread ${t}: ${fmt(us('logged', t), 1)} vs ${fmt(us('plain', t), 1)} µs per request\n`);
+    }
+  }
   return {
     plain, logged, ratio: logged.rps / plain.rps, perRound: loggedRuns.map((r, i) => r.rps / plainRuns[i]!.rps),
     loggedRows: sum('aiaas_prediction_log_rows_total'), droppedRows: sum('aiaas_prediction_log_dropped_rows_total'),
@@ -302,7 +338,7 @@ async function main(): Promise<number> {
         at: new Date().toISOString(), cores: os.availableParallelism(), loadAverage: os.loadavg(), seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS,
         ...l, plain: { ...l.plain, quantiles: undefined }, logged: { ...l.logged, quantiles: undefined },
       }, null, 2) + '\n');
-      stopAll();
+      await stopServer();
       return l.ratio >= 0.9 ? 0 : 1;
     }
 
@@ -332,10 +368,7 @@ async function main(): Promise<number> {
       // CPU per request (less sensitive to a loaded machine than requests/s).
       const us = (a: number, b: number) => fmt(((b - a) * 1e6) / r.requests, 0);
       process.stdout.write(`  aiaas (batching maxBatchSize 32): ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, errors ${r.errors}, mean batch ${fmt(mean, 1)} rows; CPU per request: main thread ${us(c0.main, c1.main)} µs, whole server ${us(c0.all, c1.all)} µs\n`);
-      const server = children[0]!;
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      stopAll();
-      await exited; // the server writes its profile (BENCH_NODE_ARGS=--cpu-prof) as it exits
+      await stopServer();
       return 0;
     }
 

@@ -21,8 +21,11 @@ export interface BlobInfo {
 export interface BlobStore {
   /** Streams bytes in; past `maxBytes` it stops with a 413 and leaves nothing behind. */
   put(source: AsyncIterable<Uint8Array> | Uint8Array, opts?: { maxBytes?: number }): Promise<BlobInfo>;
-  /** Takes ownership of a file the caller wrote at a path from `scratchPath()`. */
-  putFile(file: string): Promise<BlobInfo>;
+  /**
+   * Takes ownership of a file the caller wrote at a path from `scratchPath()`. `hashed`: its
+   * SHA-256 and size as the caller computed them while writing it (not read back to hash it).
+   */
+  putFile(file: string, hashed?: { hash: string; size: number }): Promise<BlobInfo>;
   /** A fresh path for a scratch file on the same volume as the store (cheap rename). */
   scratchPath(suffix?: string): string;
   read(hash: string): Promise<Buffer>;
@@ -70,8 +73,8 @@ export class LocalBlobStore implements BlobStore {
     return this.commit(tmp, hash, size);
   }
 
-  async putFile(file: string): Promise<BlobInfo> {
-    const { hash, size } = await hashFile(file);
+  async putFile(file: string, hashed?: { hash: string; size: number }): Promise<BlobInfo> {
+    const { hash, size } = hashed ?? (await hashFile(file));
     return this.commit(file, hash, size);
   }
 

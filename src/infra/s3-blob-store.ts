@@ -67,10 +67,10 @@ export class S3BlobStore implements BlobStore {
     return this.commit(tmp, hash, size);
   }
 
-  async putFile(file: string): Promise<BlobInfo> {
+  async putFile(file: string, known?: { hash: string; size: number }): Promise<BlobInfo> {
     let hashed;
     try {
-      hashed = await hashFile(file);
+      hashed = known ?? (await hashFile(file));
     } catch (err) {
       await fsp.rm(file, { force: true });
       throw err;

@@ -76,7 +76,7 @@ export async function createPlatform(config: Config, logger: Logger = createLogg
   const refs = new BlobRefs(db, blobs);
   const registry = new RegistryService(db, blobs, refs, config.modelMaxBytes);
   const changes = await openChangeFeed(db, { databaseUrl: config.databaseUrl, pollMs: config.changePollMs, nodeName: config.nodeName, logger });
-  const serving = new ServingService(db, changes, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas, predictionLog: { queueRows: config.predictionLogQueueRows, queueBytes: config.predictionLogQueueBytes, store: { home: config.home, databaseUrl: config.databaseUrl } } });
+  const serving = new ServingService(db, blobs, refs, changes, registry, logger, metrics, { maxReplicas: config.servingMaxReplicas, predictionLog: { queueRows: config.predictionLogQueueRows, queueBytes: config.predictionLogQueueBytes, thread: true } });
   const jobs: JobSystem<Platform> = new JobSystem<Platform>({
     db, refs, config, logger, metrics, platform: () => platform,
     workerEntry: fileURLToPath(new URL('./job-process.js', import.meta.url)),

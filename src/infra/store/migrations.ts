@@ -20,6 +20,7 @@ import { alerts } from './migrations/0012-alerts.js';
 import { predictionLogRequests } from './migrations/0013-prediction-log-requests.js';
 import { endpointTraffic } from './migrations/0014-endpoint-traffic.js';
 import { predictionLogPacks } from './migrations/0015-prediction-log-packs.js';
+import { predictionLogSegments } from './migrations/0016-prediction-log-segments.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '0013_prediction_log_requests': predictionLogRequests,
   '0014_endpoint_traffic': endpointTraffic,
   '0015_prediction_log_packs': predictionLogPacks,
+  '0016_prediction_log_segments': predictionLogSegments,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -85,8 +85,13 @@ export interface PredictionLogPacksTable {
   rows: number;
   array_tensor: string | null;
   request_index: string;
+  /** The texts, in records of migration 0015; empty in records whose texts are in a segment (`blob`). */
   inputs: Uint8Array;
   outputs: Uint8Array;
+  /** The segment (a blob) holding the texts from `blob_offset` on, `blob_bytes` of them (inputs, then outputs); null: in `inputs` and `outputs`. */
+  blob: string | null;
+  blob_offset: number;
+  blob_bytes: number;
 }
 
 /** Per-tenant serving quotas; null: the default (services/serving/quotas.ts). */

@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import { LocalBlobStore } from '../../infra/blob-store.js';
 import { DomainError } from '../../infra/errors.js';
 import { createLogger } from '../../infra/logger.js';
 import { openStore, type Db } from '../../infra/store/database.js';
+import { BlobRefs } from '../blob-refs.js';
 import type { Principal, Role } from '../principal.js';
 import { DataPlane } from './data-plane.js';
 import { Endpoint } from './endpoint.js';
@@ -21,9 +23,11 @@ import { DEFAULT_SETTINGS } from './settings.js';
 
 let home: string;
 let db: Db;
+let blobs: LocalBlobStore;
 before(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-plane-'));
   db = await openStore({ home });
+  blobs = new LocalBlobStore(path.join(home, 'blobs'));
 });
 after(async () => {
   await db.destroy();
@@ -46,7 +50,7 @@ function principal(tenantId: string, role: Role = 'developer', endpoint: string 
 }
 
 function newPlane(registry = new Registry(), meter = new PredictionMeter(db, createLogger('silent', 'test'))): DataPlane {
-  return new DataPlane(new ServingMetrics(registry, { pools: () => [] }), meter, new PredictionLog(db, createLogger('silent', 'test'), registry, () => []));
+  return new DataPlane(new ServingMetrics(registry, { pools: () => [] }), meter, new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), registry, () => []));
 }
 
 function plane() {

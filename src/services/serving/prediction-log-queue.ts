@@ -5,12 +5,17 @@
  * writer one cheap message: three buffers moved rather than copied, and no string or object per
  * request to clone (cloning the answers and ids was about half of a logged request's cost on this
  * thread), nor held for a second until the next flush (into the old generation, for a major GC).
+ * The writer gives the buffers back once their batch is written, and the queue fills them again:
+ * a new 2-10 MB buffer per flush counted as external memory, for which V8 ran a full collection
+ * every few flushes (on its helper threads: a fifth of logging's cost per request).
  */
 import type { PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
 import type { LogBatch, LoggedCall } from './prediction-log-records.js';
 
 const INITIAL_BYTES = 64 * 1024;
+/** Buffers kept for reuse at most: two batches' (one being written while the next fills). */
+const SPARE_BUFFERS = 6;
 
 export class LogQueue {
   /** Rows and bytes held (bodies, answers, tensors: what the queue's bounds count). */
@@ -36,6 +41,8 @@ export class LogQueue {
   private bodies!: Bytes;
   private answers!: Bytes;
   private requestIds!: Bytes;
+  /** Buffers given back (by `recycle`) for the next batches, largest last. */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor() {
     this.reset();
@@ -89,6 +96,12 @@ export class LogQueue {
     }
   }
 
+  /** Takes back a written batch's buffers (they are the queue's to fill again; the batch is not read after). */
+  recycle(buffers: ArrayBuffer[]): void {
+    for (const b of buffers) if (b.byteLength > 0 && this.spare.length < SPARE_BUFFERS) this.spare.push(b);
+    this.spare.sort((a, b) => a.byteLength - b.byteLength);
+  }
+
   /** Everything queued, as a batch (with the endpoints its items name), and an empty queue. */
   take(): { batch: LogBatch; endpoints: Endpoint[] } {
     const batch: LogBatch = {
@@ -124,21 +137,26 @@ export class LogQueue {
     this.answerEnds = [];
     this.requestIdEnds = [];
     this.tensorCalls = [];
-    this.bodies = new Bytes(bodyBytes);
-    this.answers = new Bytes(answerBytes);
-    this.requestIds = new Bytes(idBytes);
+    this.bodies = new Bytes(this.buffer(bodyBytes));
+    this.answers = new Bytes(this.buffer(answerBytes));
+    this.requestIds = new Bytes(this.buffer(idBytes));
+  }
+
+  /** A spare buffer of at least `bytes` and a quarter more (the smallest such), or a new one: a batch a little larger than the last grows none. */
+  private buffer(bytes: number): Buffer {
+    const want = Math.max(INITIAL_BYTES, Math.ceil(bytes * 1.25));
+    const i = this.spare.findIndex((b) => b.byteLength >= want);
+    // A buffer of its own (not a slice of Node's pool), so that it can be moved.
+    return i >= 0 ? Buffer.from(this.spare.splice(i, 1)[0]!) : Buffer.allocUnsafeSlow(want);
   }
 }
 
 /** Bytes appended one after another into a buffer that grows (doubling), then moved to the writer whole. */
 class Bytes {
   used = 0;
-  private buf: Buffer;
 
-  constructor(bytes: number) {
-    // A buffer of its own (not a slice of Node's pool), so that it can be moved.
-    this.buf = Buffer.allocUnsafeSlow(Math.max(INITIAL_BYTES, bytes));
-  }
+  /** `buf`: a buffer of its own, whole (not a slice of Node's pool), so that it can be moved. */
+  constructor(private buf: Buffer) {}
 
   add(bytes: Uint8Array): void {
     this.reserve(bytes.byteLength);

@@ -18,8 +18,13 @@
  * printed again on the way in (a raw body a replica checked and answered is kept as sent); only
  * the tensor transports (feeds and output tensors) have their rows printed, by the writer.
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import type { BlobStore } from '../../infra/blob-store.js';
 import { newId } from '../../infra/ids.js';
 import type { Db } from '../../infra/store/database.js';
+import type { BlobRefs } from '../blob-refs.js';
 import type { PredictionLogPacksTable } from '../../infra/store/tables-registry.js';
 import { feedRows, type RawRow } from './codec/feed-rows.js';
 import { readPredictBody, toPredictions, type Feeds, type Prediction } from './codec/instances.js';
@@ -76,30 +81,132 @@ interface OpenPack {
   spec: number;
   items: PackItem[];
   bytes: number;
+  rows: number;
 }
 
-/** Writes a batch in one transaction, packed: requests whose tensors cannot be printed are skipped (and counted as failed). */
-export async function writeBatch(db: Db, batch: LogBatch): Promise<WriteResult> {
+/** A batch packed by `packBatch`: its packs' records, and the segment file that holds their texts (null: nothing to store). */
+export interface PackedBatch {
+  records: PredictionLogPacksTable[];
+  segment: { file: string; hash: string; size: number } | null;
+  /** Requests that could not be packed (counted as failed), so far. */
+  result: WriteResult;
+}
+
+/** Who holds a segment in `blob_refs`: each of its packs (they are deleted one by one, by their endpoint's retention). */
+export const PACK_OWNER = 'prediction_log_pack';
+
+/**
+ * Packs a batch: its requests grouped into pack records, whose texts are written one pack after
+ * another into one new file, `segmentFile` (hashed as written: the blob store takes the hash as
+ * it is). Synchronous and without the store: the writer thread runs it. Requests whose tensors
+ * cannot be printed are skipped (and counted as failed).
+ */
+export function packBatch(batch: LogBatch, segmentFile: string): PackedBatch {
   const result: WriteResult = { written: {}, failed: {}, errors: [] };
-  const add = (to: Record<string, number>, id: string, n: number) => (to[id] = (to[id] ?? 0) + n);
-  const packs = packItems(batch, result, add);
-  if (packs.length === 0) return result;
+  const packs = packItems(batch, result);
+  if (packs.length === 0) return { records: [], segment: null, result };
   const texts: BatchTexts = { bodies: Buffer.from(batch.bodies), answers: Buffer.from(batch.answers), requestIds: Buffer.from(batch.requestIds) };
-  const records = packs.map((p) => packRecord(batch, texts, p));
+  const segment = new SegmentFile(segmentFile);
   try {
-    await db.transaction().execute(async (trx) => {
-      for (const r of records) await trx.insertInto('prediction_log_packs').values(r).execute();
-    });
-    for (const r of records) add(result.written, r.endpoint_id, r.rows);
+    const records = packs.map((p) => packRecord(batch, texts, p, segment));
+    const { hash, size } = segment.close();
+    for (const r of records) r.blob = hash;
+    return { records, segment: { file: segmentFile, hash, size }, result };
   } catch (err) {
-    for (const r of records) add(result.failed, r.endpoint_id, r.rows);
+    segment.abandon();
+    for (const p of packs) countRows(result.failed, batch.endpoints[p.endpoint]!.endpointId, p.rows);
     result.errors.push(`prediction log write failed: ${(err as Error).message}`);
+    return { records: [], segment: null, result };
+  }
+}
+
+/**
+ * Stores a packed batch: its segment into the blob store, then its records (and each record's
+ * hold on the segment) in one transaction. On failure nothing is kept: the segment is deleted
+ * unless another batch's records hold the same bytes.
+ */
+export async function storePacks(db: Db, refs: BlobRefs, blobs: BlobStore, packed: PackedBatch): Promise<WriteResult> {
+  const { records, segment, result } = packed;
+  if (!segment) return result;
+  let stored = false;
+  try {
+    await blobs.putFile(segment.file, segment);
+    stored = true;
+    await db.transaction().execute(async (trx) => {
+      for (const r of records) {
+        await trx.insertInto('prediction_log_packs').values(r).execute();
+        await refs.hold(trx, [segment.hash], PACK_OWNER, r.id);
+      }
+    });
+    for (const r of records) countRows(result.written, r.endpoint_id, r.rows);
+  } catch (err) {
+    for (const r of records) countRows(result.failed, r.endpoint_id, r.rows);
+    result.errors.push(`prediction log write failed: ${(err as Error).message}`);
+    if (stored) await refs.collect([segment.hash]).catch(() => undefined);
+    else await fsp.rm(segment.file, { force: true });
   }
   return result;
 }
 
+function countRows(to: Record<string, number>, id: string, n: number): void {
+  to[id] = (to[id] ?? 0) + n;
+}
+
+/** A segment being written: texts appended (their SHA-256 computed on the way), owner-only. */
+class SegmentFile {
+  size = 0;
+  private readonly fd: number;
+  private readonly hasher = createHash('sha256');
+
+  constructor(private readonly file: string) {
+    this.fd = fs.openSync(file, 'wx', 0o600);
+  }
+
+  /** Appends the parts one after another; returns where the first starts. */
+  append(parts: Buffer[]): number {
+    const at = this.size;
+    for (const p of parts) this.hasher.update(p);
+    let left = parts.reduce((n, p) => n + p.byteLength, 0);
+    this.size += left;
+    // A regular file takes a writev whole; the loop is for the rare short write.
+    while (left > 0) {
+      const n = fs.writevSync(this.fd, parts);
+      left -= n;
+      parts = dropBytes(parts, n);
+    }
+    return at;
+  }
+
+  close(): { hash: string; size: number } {
+    fs.closeSync(this.fd);
+    return { hash: this.hasher.digest('hex'), size: this.size };
+  }
+
+  abandon(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* closed already */
+    }
+    fs.rmSync(this.file, { force: true });
+  }
+}
+
+/** `parts` without their first `n` bytes. */
+function dropBytes(parts: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (n >= p.byteLength) n -= p.byteLength;
+    else {
+      out.push(n > 0 ? p.subarray(n) : p);
+      n = 0;
+    }
+  }
+  return out;
+}
+
 /** The batch's requests grouped into packs by endpoint and spec (in the order queued), each closed when full. */
-function packItems(batch: LogBatch, result: WriteResult, add: (to: Record<string, number>, id: string, n: number) => void): OpenPack[] {
+function packItems(batch: LogBatch, result: WriteResult): OpenPack[] {
   const tensorCalls = new Map(batch.tensorCalls.map((c) => [c.item, c]));
   const open = new Map<number, OpenPack>();
   const packs: OpenPack[] = [];
@@ -119,7 +226,7 @@ function packItems(batch: LogBatch, result: WriteResult, add: (to: Record<string
         item.inputBytes = input.byteLength;
         item.outputBytes = output.byteLength;
       } catch (err) {
-        add(result.failed, ep.endpointId, batch.rows[i]!);
+        countRows(result.failed, ep.endpointId, batch.rows[i]!);
         result.errors.push(`a logged prediction could not be read back: ${(err as Error).message}`);
         continue;
       }
@@ -128,12 +235,13 @@ function packItems(batch: LogBatch, result: WriteResult, add: (to: Record<string
     const key = e * batch.specs.length + s;
     let pack = open.get(key);
     if (!pack || pack.items.length >= PACK_REQUESTS || pack.bytes + item.inputBytes + item.outputBytes > PACK_BYTES) {
-      pack = { endpoint: e, spec: s, items: [], bytes: 0 };
+      pack = { endpoint: e, spec: s, items: [], bytes: 0, rows: 0 };
       open.set(key, pack);
       packs.push(pack);
     }
     pack.items.push(item);
     pack.bytes += item.inputBytes + item.outputBytes;
+    pack.rows += batch.rows[i]!;
   }
   return packs;
 }
@@ -150,8 +258,11 @@ interface BatchTexts {
   requestIds: Buffer;
 }
 
-/** A pack as its store record: raw bodies (and answers) that lie one after another in the batch's buffers go as one slice of them. */
-function packRecord(batch: LogBatch, texts: BatchTexts, pack: OpenPack): PredictionLogPacksTable {
+/**
+ * A pack as its store record, its texts appended to the segment (inputs, then outputs): raw
+ * bodies (and answers) that lie one after another in the batch's buffers go as one slice of them.
+ */
+function packRecord(batch: LogBatch, texts: BatchTexts, pack: OpenPack, segment: SegmentFile): PredictionLogPacksTable {
   const ep = batch.endpoints[pack.endpoint]!;
   const spec = batch.specs[pack.spec]!;
   const inputs = new Slices(texts.bodies);
@@ -183,17 +294,22 @@ function packRecord(batch: LogBatch, texts: BatchTexts, pack: OpenPack): Predict
     // A tensor call's rows are printed as objects, so the name only serves the raw bodies' rows of numbers.
     array_tensor: spec.signature.tensors.find((t) => t.dtype !== 'string')?.name ?? 'input',
     request_index: `[${index.join(',')}]`,
-    inputs: inputs.bytes(),
-    outputs: outputs.bytes(),
+    inputs: EMPTY,
+    outputs: EMPTY,
+    blob: null, // the segment's hash, once it is written whole
+    blob_offset: segment.append([...inputs.parts(), ...outputs.parts()]),
+    blob_bytes: pack.bytes,
   };
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** A request id that is its own JSON string (as the HTTP edge's ids all are): no escaping to do. */
 const PLAIN_ID = /^[A-Za-z0-9._:-]*$/;
 
 /** A record's bytes, gathered as slices of one buffer (adjacent ranges joined into one) and printed texts. */
 class Slices {
-  private readonly parts: Buffer[] = [];
+  private readonly gathered: Buffer[] = [];
   private from = -1;
   private to = -1;
 
@@ -211,17 +327,17 @@ class Slices {
 
   push(bytes: Buffer): void {
     this.close();
-    this.parts.push(bytes);
+    this.gathered.push(bytes);
   }
 
-  /** All of it: a slice of the source (no copy) when it is one range. */
-  bytes(): Buffer {
+  /** All of it, as slices of the source and printed texts (none copied). */
+  parts(): Buffer[] {
     this.close();
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    return this.gathered;
   }
 
   private close(): void {
-    if (this.from >= 0) this.parts.push(this.source.subarray(this.from, this.to));
+    if (this.from >= 0) this.gathered.push(this.source.subarray(this.from, this.to));
     this.from = this.to = -1;
   }
 }
@@ -249,7 +365,8 @@ export class LoggedPack {
   private readonly inputs: Buffer;
   private readonly outputs: Buffer;
 
-  constructor(private readonly record: Pick<PredictionLogPacksTable, 'request_index' | 'inputs' | 'outputs' | 'array_tensor'>) {
+  /** `texts`: the record's own inputs and outputs (records of migration 0015), or its bytes of a segment (inputs, then outputs). */
+  constructor(private readonly record: Pick<PredictionLogPacksTable, 'request_index' | 'array_tensor'>, texts: Pick<PredictionLogPacksTable, 'inputs' | 'outputs'> | Uint8Array) {
     const entries = JSON.parse(record.request_index) as Array<[number, string, number, number, number, number]>;
     let inAt = 0;
     let outAt = 0;
@@ -261,13 +378,51 @@ export class LoggedPack {
     });
     requests.sort((a, b) => b.atMs - a.atMs || b.index - a.index);
     this.requests = requests.map(({ atMs, ...r }) => ({ ...r, at: new Date(atMs).toISOString() }));
-    this.inputs = asBuffer(record.inputs);
-    this.outputs = asBuffer(record.outputs);
+    if (texts instanceof Uint8Array) {
+      const bytes = asBuffer(texts);
+      this.inputs = bytes.subarray(0, inAt);
+      this.outputs = bytes.subarray(inAt, inAt + outAt);
+    } else {
+      this.inputs = asBuffer(texts.inputs);
+      this.outputs = asBuffer(texts.outputs);
+    }
   }
 
   /** A request's rows, first to last. */
   rows(r: PackedRequest): LoggedRow[] {
     return recordRows({ input: this.inputs.toString('utf8', ...r.input), output: this.outputs.toString('utf8', ...r.output), array_tensor: this.record.array_tensor });
+  }
+}
+
+/**
+ * Reads packs' bytes out of their segments, keeping the last segment open (a page's packs are
+ * mostly of one segment). A segment deleted meanwhile (its packs purged) reads as null.
+ */
+export class SegmentReader {
+  private open: { hash: string; file: FileHandle | null } | undefined;
+
+  constructor(private readonly blobs: BlobStore) {}
+
+  async read(hash: string, offset: number, bytes: number): Promise<Buffer | null> {
+    if (this.open?.hash !== hash) {
+      await this.close();
+      this.open = { hash, file: await fsp.open(await this.blobs.localPath(hash), 'r').catch(() => null) };
+    }
+    const file = this.open.file;
+    if (!file) return null;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    while (at < bytes) {
+      const { bytesRead } = await file.read(out, at, bytes - at, offset + at);
+      if (bytesRead === 0) throw new Error(`prediction log segment ${hash} ends before byte ${offset + bytes}`);
+      at += bytesRead;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.open?.file?.close();
+    this.open = undefined;
   }
 }
 

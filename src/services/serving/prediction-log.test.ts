@@ -13,6 +13,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { LocalBlobStore } from '../../infra/blob-store.js';
 import { createLogger } from '../../infra/logger.js';
 import { openStore, type Db } from '../../infra/store/database.js';
 import { predictionLogs } from '../../infra/store/migrations/0006-prediction-logs.js';
@@ -22,6 +23,7 @@ import type { PredictionLogPacksTable } from '../../infra/store/tables-registry.
 import { ManualClock } from '../../infra/testing/manual-clock.js';
 import { storeTest } from '../../infra/testing/store-engines.js';
 import { irisClassifier } from '../../ml/testing/onnx-fixtures.js';
+import { BlobRefs } from '../blob-refs.js';
 import { outputRoles, type Feeds } from './codec/instances.js';
 import { Endpoint } from './endpoint.js';
 import { PredictionLog } from './prediction-log.js';
@@ -30,9 +32,12 @@ import { DEFAULT_SETTINGS, settingsFrom } from './settings.js';
 
 let home: string;
 let db: Db;
+/** Where the logs' segments go (of every store engine's logs). */
+let blobs: LocalBlobStore;
 before(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-predlog-'));
   db = await openStore({ home });
+  blobs = new LocalBlobStore(path.join(home, 'blobs'));
 });
 after(async () => {
   await db.destroy();
@@ -66,7 +71,7 @@ function call(rows: number): { feeds: Feeds; outputs: Feeds } {
 test('an endpoint logs the share of requests its sampleRate says, every row of a logged request', async () => {
   const ep = endpoint('ep_sampled', { sampleRate: 0.25 });
   const draws = [0.1, 0.3, 0.24, 0.25, 0.9, 0.0];
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep], { random: () => draws.shift()! });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { random: () => draws.shift()! });
   for (let i = 0; i < 6; i++) log.offer(ep, spec, call(2), 2, performance.now(), `req${i}`);
   const { data } = await log.list(ep, {});
   assert.deepEqual([...new Set(data.map((r) => r.requestId))].sort(), ['req0', 'req2', 'req5'], 'the draws below 0.25');
@@ -78,7 +83,7 @@ test('an endpoint logs the share of requests its sampleRate says, every row of a
 test('rows older than the retention are deleted; younger ones are kept', async () => {
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const ep = endpoint('ep_retained', { sampleRate: 1, retentionDays: 2 });
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now, purgeMs: 3_600_000 });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now, purgeMs: 3_600_000 });
   log.offer(ep, spec, call(1), 1, performance.now(), 'old');
   await log.flush();
   clock.advance(36 * 3_600_000);
@@ -94,7 +99,7 @@ storeTest('a pack is deleted when its last request is past the retention, not it
   const db = await engine.open();
   const clock = new ManualClock(Date.parse('2026-02-01T00:00:00Z'));
   const ep = endpoint('ep_retained_pack', { sampleRate: 1, retentionDays: 2 });
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now, purgeMs: 3_600_000 });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now, purgeMs: 3_600_000 });
   log.offer(ep, spec, call(1), 1, performance.now(), 'early');
   clock.advance(36 * 3_600_000);
   log.offer(ep, spec, call(1), 1, performance.now(), 'late');
@@ -110,7 +115,7 @@ storeTest('a pack is deleted when its last request is past the retention, not it
 storeTest('discard forgets queued rows and deletes written ones', async (engine) => {
   const db = await engine.open();
   const ep = endpoint('ep_discarded', { sampleRate: 1 });
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep]);
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep]);
   log.offer(ep, spec, call(3), 3, performance.now());
   await log.flush();
   log.offer(ep, spec, call(2), 2, performance.now());
@@ -120,10 +125,52 @@ storeTest('discard forgets queued rows and deletes written ones', async (engine)
   assert.equal(left.length, 0);
 });
 
+storeTest('texts live in segments (one blob per flush) held by their packs: a segment goes with the last pack that holds it', async (engine) => {
+  const db = await engine.open();
+  const segmentsOf = async (ids: string[]) => {
+    const rows = await db.selectFrom('prediction_log_packs').select(['blob', 'inputs', 'outputs', 'blob_bytes']).where('endpoint_id', 'in', ids).execute();
+    for (const r of rows) assert.ok(r.blob && r.inputs.byteLength === 0 && r.outputs.byteLength === 0 && r.blob_bytes > 0, 'texts out of the record');
+    return new Set(rows.map((r) => r.blob!));
+  };
+  const held = async (hash: string) => (await db.selectFrom('blob_refs').select('owner_id').where('hash', '=', hash).execute()).length;
+  const clock = new ManualClock(Date.parse('2026-04-01T00:00:00Z'));
+  const short = endpoint('ep_seg_short', { sampleRate: 1, retentionDays: 1 });
+  const long = endpoint('ep_seg_long', { sampleRate: 1, retentionDays: 30 });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [short, long], { now: clock.now, purgeMs: 3_600_000 });
+  // One flush, two endpoints: two packs in one segment.
+  log.offer(short, spec, rawCall([[1, 2, 3, 4]], [{ label: 'a' }]), 1, performance.now(), 'short-1');
+  log.offer(long, spec, rawCall([[5, 6, 7, 8]], [{ label: 'b' }]), 1, performance.now(), 'long-1');
+  await log.flush();
+  const [segment, ...others] = await segmentsOf([short.row.id, long.row.id]);
+  assert.ok(segment && others.length === 0, 'one segment for the flush');
+  assert.ok(await blobs.has(segment));
+  assert.equal(await held(segment), 2, 'held by both packs');
+  assert.deepEqual((await log.list(long, {})).data.map((r) => [r.requestId, r.input, r.output]), [['long-1', { features: [5, 6, 7, 8] }, { label: 'b' }]]);
+  // The short retention passes: its pack goes, the segment stays for the other.
+  clock.advance(2 * 86_400_000);
+  await log.flush();
+  assert.deepEqual((await log.list(short, {})).data, []);
+  assert.ok(await blobs.has(segment), 'still held by the long endpoint');
+  assert.equal(await held(segment), 1);
+  assert.equal((await log.list(long, {})).data.length, 1);
+  // The same texts again (another flush): the same blob, held by two packs more; deleting the endpoints releases all of it.
+  log.offer(short, spec, rawCall([[1, 2, 3, 4]], [{ label: 'a' }]), 1, performance.now(), 'short-2');
+  log.offer(long, spec, rawCall([[5, 6, 7, 8]], [{ label: 'b' }]), 1, performance.now(), 'long-2');
+  await log.flush();
+  assert.deepEqual([...(await segmentsOf([short.row.id, long.row.id]))], [segment], 'identical bytes: one blob');
+  assert.equal(await held(segment), 3);
+  await log.discard(long.row.id);
+  assert.equal(await held(segment), 1);
+  assert.deepEqual((await log.list(short, {})).data.map((r) => r.requestId), ['short-2']);
+  await log.discard(short.row.id);
+  assert.equal(await held(segment), 0);
+  assert.equal(await blobs.has(segment), false, 'no pack holds it: deleted');
+});
+
 test('a queue full by rows or by bytes drops the request and counts its rows', async () => {
   const ep = endpoint('ep_full', { sampleRate: 1 });
   const registry = new Registry();
-  const log = new PredictionLog(db, createLogger('silent', 'test'), registry, () => [ep], { queueRows: 3, queueBytes: 400 });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), registry, () => [ep], { queueRows: 3, queueBytes: 400 });
   const body = (n: number) => {
     const text = JSON.stringify({ instances: Array.from({ length: n }, () => ({ sepal_length: 1, sepal_width: 1, petal_length: 1, petal_width: 1, color: 'red' })) });
     const answer = JSON.stringify({ predictions: Array.from({ length: n }, () => ({ label: 'setosa' })), model: 'iris', version: 1 });
@@ -139,7 +186,7 @@ test('a queue full by rows or by bytes drops the request and counts its rows', a
 storeTest('raw bodies are kept as sent, packed into one record, and read back row by row across pages', async (engine) => {
   const db = await engine.open();
   const ep = endpoint('ep_raw', { sampleRate: 1 });
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep]);
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep]);
   const sent: Array<{ id: string; rows: unknown[]; predictions: unknown[] }> = [];
   for (let i = 0; i < 4; i++) {
     // Rows of numbers (shown under the input tensor's name) and named rows; bodies as Node hands them over: slices of a shared buffer.
@@ -193,7 +240,7 @@ storeTest('pages cross packs: cursors inside a pack and inside a request, with f
   const db = await engine.open();
   const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
   const ep = endpoint('ep_paged', { sampleRate: 1 });
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now });
   const sent: Array<{ id: string; at: number; rows: unknown[]; predictions: unknown[] }> = [];
   for (let flush = 0; flush < 3; flush++) {
     for (let i = 0; i < 4; i++) {
@@ -234,7 +281,10 @@ storeTest('packs of two nodes whose times overlap: ordered by their last request
   const clocks = [new ManualClock(t0), new ManualClock(t0)];
   // One after another: two SQLite connections of one process must not wait for each other's write lock (it blocks the thread).
   const logs: PredictionLog[] = [];
-  for (const clock of clocks) logs.push(new PredictionLog(await engine.open(), createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now }));
+  for (const clock of clocks) {
+    const db = await engine.open();
+    logs.push(new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { now: clock.now }));
+  }
   // Node 0 logs at seconds 1, 3, 5 and node 1 at 2, 4, 6: one pack each, their time ranges overlapping.
   for (let second = 1; second <= 6; second++) {
     const n = (second + 1) % 2;
@@ -256,7 +306,7 @@ storeTest('tensor calls and raw bodies of one flush share a pack, and each reque
   const other = endpoint('ep_mixed_other', { sampleRate: 1 });
   // A clock that stands still: every request of the same millisecond.
   const clock = new ManualClock(Date.parse('2026-03-03T00:00:00Z'));
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep, other], { now: clock.now });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep, other], { now: clock.now });
   // Raw bodies lie one after another in the batch's buffer and go as slices of it; a tensor call's
   // printed input, and another endpoint's body between two of ours, break a run of slices.
   log.offer(ep, spec, rawCall([[1, 1, 1, 1]], [{ label: 'r1' }]), 1, performance.now(), 'raw1');
@@ -287,7 +337,7 @@ storeTest('tensor calls and raw bodies of one flush share a pack, and each reque
 
 test('a flush of more requests than a pack takes is split into packs, by requests and by bytes', async () => {
   const ep = endpoint('ep_split', { sampleRate: 1 });
-  const log = new PredictionLog(db, createLogger('silent', 'test'), new Registry(), () => [ep], { batchRows: 100_000 });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { batchRows: 100_000 });
   for (let i = 0; i < PACK_REQUESTS * 2 + 88; i++) log.offer(ep, spec, rawCall([[i, 0, 0, 0]], [{ label: 'setosa' }]), 1, performance.now(), `n${i}`);
   const big = 'x'.repeat(PACK_BYTES * 0.6);
   for (let i = 0; i < 3; i++) log.offer(ep, spec, rawCall([{ color: big, sepal_length: i }], [{ label: 'setosa' }]), 1, performance.now(), `big${i}`);
@@ -322,7 +372,7 @@ storeTest('rows of the older layouts (migrations 0006 and 0013) are carried over
       ['pl_1_000000', 't', 'ep', 2, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1, 1],
       ['pl_2_000000', 't', 'ep', 3, '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z', 1, 2],
     ]);
-    const read = packs.map((p) => new LoggedPack(p)).map((pack) => pack.requests.map((r) => ({ ...r, rows: pack.rows(r) })));
+    const read = packs.map((p) => new LoggedPack(p, p)).map((pack) => pack.requests.map((r) => ({ ...r, rows: pack.rows(r) })));
     assert.deepEqual(read.map((rs) => rs.map(({ at, requestId, latencyMs }) => ({ at, requestId, latencyMs }))), [
       [{ at: '2026-01-01T00:00:00.000Z', requestId: 'req', latencyMs: 1.5 }],
       [{ at: '2026-01-02T00:00:00.000Z', requestId: 'req "2"', latencyMs: 0.25 }],

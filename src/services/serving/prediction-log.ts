@@ -2,15 +2,17 @@
  * Prediction logging: the rows of a sampled share of an endpoint's requests (its
  * `logging.sampleRate`), with their answers, version, latency, request id and time, kept in the
  * store for GET …/predictions and drift: many requests of one endpoint and version per record
- * (`prediction_log_packs`: their bodies and answers as JSON text one after another, with an index),
- * split into requests and rows when read (./prediction-log-records.ts).
+ * (`prediction_log_packs`: an index of the requests, and where their bodies and answers, JSON text
+ * one after another, lie in a segment: one blob per flush), split into requests and rows when read
+ * (./prediction-log-records.ts).
  *
  * Nothing of it runs on the request path but a coin toss and a push: the data plane hands over
  * the request as it already holds it (feeds and output tensors, or the raw JSON body and the
  * answer text a replica wrote), and a bounded queue keeps it in columns (./prediction-log-queue.ts).
  * When the queue is flushed (a timer, or a full batch, after the request has been answered) it
- * goes as one message to the writer thread (./prediction-log-writer.ts), which packs it and inserts
- * the packs in one transaction on a store connection of its own (without store options, for tests, the same code
+ * goes as one message to the writer thread (./prediction-log-writer.ts), which packs it and writes
+ * the packs' texts into a segment file; this thread then inserts the packs' records (a few per
+ * flush) and gives the segment to the blob store (without the thread, for tests, the same code
  * runs inline). When the queue is full a request's rows are dropped and counted
  * (`aiaas_prediction_log_dropped_rows_total`), never waited for.
  *
@@ -27,13 +29,15 @@ import { InvalidInputError } from '../../infra/errors.js';
 import { newId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import { SeriesCounter } from '../../infra/prometheus-series.js';
-import type { Db, StoreOptions } from '../../infra/store/database.js';
+import type { BlobStore } from '../../infra/blob-store.js';
+import type { Db } from '../../infra/store/database.js';
+import type { BlobRefs } from '../blob-refs.js';
 import type { RawRow } from './codec/feed-rows.js';
 import type { Prediction } from './codec/instances.js';
 import type { PredictSpec } from './codec/predict-body.js';
 import type { Endpoint } from './endpoint.js';
 import { LogQueue } from './prediction-log-queue.js';
-import { LoggedPack, writeBatch, type LogBatch, type LoggedCall, type LoggedRow, type WriteResult } from './prediction-log-records.js';
+import { LoggedPack, PACK_OWNER, SegmentReader, packBatch, storePacks, type LogBatch, type LoggedCall, type LoggedRow, type PackedBatch, type WriteResult } from './prediction-log-records.js';
 import type { FromWriter, ToWriter } from './prediction-log-writer.js';
 
 export type { LoggedCall } from './prediction-log-records.js';
@@ -55,8 +59,8 @@ export interface PredictionLogOptions {
   now: () => number;
   /** The share of requests logged is decided with this (a number in [0, 1)). */
   random: () => number;
-  /** Where the writer thread opens its own connection; without it batches are written inline (tests). */
-  store?: StoreOptions;
+  /** Packs batches on a thread of their own; false: inline (tests). */
+  thread?: boolean;
 }
 
 export const DEFAULT_LOG_OPTIONS: PredictionLogOptions = {
@@ -84,6 +88,8 @@ export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 /** Packs listed per query while a page or a drift window is filled (their ids and times only: each pack is read when its turn comes). */
 const LIST_PACKS = 100;
+/** Packs deleted per statement (a bound on its parameters). */
+const DELETE_PACKS = 500;
 
 /** Where a page ends: the last row given, by its pack (and the pack's place in the order), request (its index in the pack) and row. */
 interface Cursor {
@@ -111,10 +117,10 @@ export class PredictionLog {
   private readonly written: SeriesCounter<'tenant' | 'endpoint'>;
   private readonly options: PredictionLogOptions;
   private writer: Worker | undefined;
-  private readonly waiting = new Map<number, (r: WriteResult) => void>();
+  private readonly waiting = new Map<number, (p: PackedBatch) => void>();
   private seq = 0;
 
-  constructor(private readonly db: Db, private readonly logger: Logger, registry: Registry,
+  constructor(private readonly db: Db, private readonly blobs: BlobStore, private readonly refs: BlobRefs, private readonly logger: Logger, registry: Registry,
     private readonly endpoints: () => Iterable<Endpoint>, options: Partial<PredictionLogOptions> = {}) {
     this.options = { ...DEFAULT_LOG_OPTIONS, ...options };
     this.lastPurge = this.options.now();
@@ -124,7 +130,7 @@ export class PredictionLog {
 
   /** Writes the queue out every `flushMs` from now on (the timer keeps no process alive). */
   start(): void {
-    if (this.options.store) this.startWriter(this.options.store);
+    if (this.options.thread) this.startWriter();
     this.timer = setInterval(() => void this.flush(), this.options.flushMs);
     this.timer.unref();
   }
@@ -143,11 +149,12 @@ export class PredictionLog {
     }
   }
 
-  private startWriter(store: StoreOptions): void {
-    const w = new Worker(WRITER_URL, { workerData: store });
+  private startWriter(): void {
+    const w = new Worker(WRITER_URL);
     w.unref();
     w.on('message', (m: FromWriter) => {
-      this.waiting.get(m.id)?.(m.result);
+      this.queue.recycle(m.buffers);
+      this.waiting.get(m.id)?.(m.packed);
       this.waiting.delete(m.id);
       // Idle, the thread keeps no process alive; a batch being written does.
       if (this.waiting.size === 0) w.unref();
@@ -155,22 +162,31 @@ export class PredictionLog {
     w.on('error', (err) => this.logger.error({ err }, 'the prediction log writer failed'));
     w.on('exit', () => {
       // Batches it held are lost: counted as failed, and later ones are written inline.
-      for (const done of this.waiting.values()) done({ written: {}, failed: {}, errors: ['the prediction log writer exited'] });
+      for (const done of this.waiting.values()) done({ records: [], segment: null, result: { written: {}, failed: {}, errors: ['the prediction log writer exited'] } });
       this.waiting.clear();
       if (this.writer === w) this.writer = undefined;
     });
     this.writer = w;
   }
 
-  /** A batch written by the writer thread (or inline without one). */
-  private write(batch: LogBatch): Promise<WriteResult> {
+  /** A batch packed by the writer thread (or inline without one), then stored. */
+  private async write(batch: LogBatch): Promise<WriteResult> {
+    return storePacks(this.db, this.refs, this.blobs, await this.pack(batch));
+  }
+
+  private pack(batch: LogBatch): Promise<PackedBatch> {
+    const segmentFile = this.blobs.scratchPath('.log');
     const w = this.writer;
-    if (!w) return writeBatch(this.db, batch);
+    if (!w) {
+      const packed = packBatch(batch, segmentFile);
+      this.queue.recycle([batch.bodies, batch.answers, batch.requestIds]);
+      return Promise.resolve(packed);
+    }
     const id = ++this.seq;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       w.ref();
-      w.postMessage({ type: 'write', id, batch } satisfies ToWriter, [batch.bodies, batch.answers, batch.requestIds]);
+      w.postMessage({ type: 'write', id, batch, segmentFile } satisfies ToWriter, [batch.bodies, batch.answers, batch.requestIds]);
     });
   }
 
@@ -209,7 +225,7 @@ export class PredictionLog {
   async discard(endpointId: string): Promise<void> {
     this.queue.discard(endpointId);
     await this.flushing;
-    await this.db.deleteFrom('prediction_log_packs').where('endpoint_id', '=', endpointId).execute();
+    await this.deletePacks(endpointId);
   }
 
   /**
@@ -259,6 +275,15 @@ export class PredictionLog {
    * cursor's pack on (itself included) if there is one; each read when the caller gets to it.
    */
   private async *packs(range: PackRange, from?: Cursor): AsyncGenerator<{ pack: LoggedPack; id: string; lastAt: string; version: number }> {
+    const segments = new SegmentReader(this.blobs);
+    try {
+      yield* this.packsFrom(range, segments, from);
+    } finally {
+      await segments.close();
+    }
+  }
+
+  private async *packsFrom(range: PackRange, segments: SegmentReader, from?: Cursor): AsyncGenerator<{ pack: LoggedPack; id: string; lastAt: string; version: number }> {
     let after = from ? { lastAt: from.lastAt, id: from.id, inclusive: true } : undefined;
     for (;;) {
       let query = this.db.selectFrom('prediction_log_packs').select(['id', 'last_at']).where('endpoint_id', '=', range.endpointId);
@@ -271,8 +296,9 @@ export class PredictionLog {
       }
       const listed = await query.orderBy('last_at', 'desc').orderBy('id', 'desc').limit(LIST_PACKS).execute();
       for (const { id, last_at } of listed) {
-        const r = await this.db.selectFrom('prediction_log_packs').select(['version', 'request_index', 'inputs', 'outputs', 'array_tensor']).where('id', '=', id).executeTakeFirst();
-        if (r) yield { pack: new LoggedPack(r), id, lastAt: last_at, version: r.version }; // else purged meanwhile
+        const r = await this.db.selectFrom('prediction_log_packs').select(['version', 'request_index', 'inputs', 'outputs', 'array_tensor', 'blob', 'blob_offset', 'blob_bytes']).where('id', '=', id).executeTakeFirst();
+        const texts = r?.blob ? await segments.read(r.blob, r.blob_offset, r.blob_bytes) : r;
+        if (r && texts) yield { pack: new LoggedPack(r, texts), id, lastAt: last_at, version: r.version }; // else purged meanwhile
       }
       const end = listed[listed.length - 1];
       if (listed.length < LIST_PACKS || !end) return;
@@ -294,8 +320,23 @@ export class PredictionLog {
     const now = this.options.now();
     this.lastPurge = now;
     for (const ep of this.endpoints()) {
-      const before = new Date(now - ep.settings.logging.retentionDays * 86_400_000).toISOString();
-      await this.db.deleteFrom('prediction_log_packs').where('endpoint_id', '=', ep.row.id).where('last_at', '<', before).execute();
+      await this.deletePacks(ep.row.id, new Date(now - ep.settings.logging.retentionDays * 86_400_000).toISOString());
+    }
+  }
+
+  /** Deletes an endpoint's packs (those whose last request is before `before`, if given), and the segments no pack holds any more. */
+  private async deletePacks(endpointId: string, before?: string): Promise<void> {
+    for (;;) {
+      let query = this.db.selectFrom('prediction_log_packs').select(['id', 'blob']).where('endpoint_id', '=', endpointId);
+      if (before) query = query.where('last_at', '<', before);
+      const gone = await query.limit(DELETE_PACKS).execute();
+      if (gone.length === 0) return;
+      const ids = gone.map((p) => p.id);
+      await this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('blob_refs').where('owner_type', '=', PACK_OWNER).where('owner_id', 'in', ids).execute();
+        await trx.deleteFrom('prediction_log_packs').where('id', 'in', ids).execute();
+      });
+      await this.refs.collect(gone.flatMap((p) => (p.blob ? [p.blob] : [])));
     }
   }
 

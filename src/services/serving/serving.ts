@@ -22,6 +22,7 @@
  * it serve what they already have queued before their replicas close.
  */
 import { endpointDrift, type DriftQuery, type DriftReport } from './drift.js';
+import type { BlobStore } from '../../infra/blob-store.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Db } from '../../infra/store/database.js';
 import { isPostgres, isUniqueViolation } from '../../infra/store/database.js';
@@ -31,6 +32,7 @@ import { newId, nowIso } from '../../infra/ids.js';
 import type { EndpointsTable } from '../../infra/store/tables-registry.js';
 import type { Signature } from '../../ml/signature.js';
 import { allocate, outputRoles, type Feeds } from './codec/instances.js';
+import type { BlobRefs } from '../blob-refs.js';
 import type { Principal } from '../principal.js';
 import type { ModelVersion, RegistryService } from '../registry.js';
 import { assertName } from '../tenants.js';
@@ -99,8 +101,11 @@ export class ServingService {
   private syncing?: Promise<void>;
   private resync = false;
 
+  /** `blobs` and `refs`: where the prediction log keeps its segments. */
   constructor(
     private readonly db: Db,
+    blobs: BlobStore,
+    refs: BlobRefs,
     private readonly changes: ChangeFeed,
     private readonly registry: RegistryService,
     private readonly logger: Logger,
@@ -121,7 +126,7 @@ export class ServingService {
       },
     });
     this.meter = new PredictionMeter(db, logger);
-    this.predictionLog = new PredictionLog(db, logger, promRegistry, () => this.plane.all(), limits.predictionLog);
+    this.predictionLog = new PredictionLog(db, blobs, refs, logger, promRegistry, () => this.plane.all(), limits.predictionLog);
     this.plane = new DataPlane(this.metrics, this.meter, this.predictionLog);
   }
 
