@@ -6,6 +6,9 @@ import type { Db } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import { nowIso } from '../infra/ids.js';
 
+/** Rows per multi-row insert (a bound on its parameters: SQLite takes 32,766). */
+const ROWS_PER_INSERT = 1000;
+
 export class BlobRefs {
   constructor(private readonly db: Db, private readonly blobs: BlobStore) {}
 
@@ -13,6 +16,15 @@ export class BlobRefs {
     const at = nowIso();
     for (const hash of new Set(hashes)) {
       await db.insertInto('blob_refs').values({ hash, owner_type: ownerType, owner_id: ownerId, created_at: at }).execute();
+    }
+  }
+
+  /** One blob held by many objects of a type (one insert). */
+  async holdBy(db: Db, hash: string, ownerType: string, ownerIds: string[]): Promise<void> {
+    const at = nowIso();
+    for (let i = 0; i < ownerIds.length; i += ROWS_PER_INSERT) {
+      const rows = ownerIds.slice(i, i + ROWS_PER_INSERT).map((ownerId) => ({ hash, owner_type: ownerType, owner_id: ownerId, created_at: at }));
+      await db.insertInto('blob_refs').values(rows).execute();
     }
   }
 

@@ -66,7 +66,9 @@ export interface WriteResult {
 
 /** Requests per pack at most, and the texts' bytes a pack stops taking more at (a larger request is a pack of its own). */
 export const PACK_REQUESTS = 256;
-export const PACK_BYTES = 256 * 1024;
+export const PACK_BYTES = 1024 * 1024;
+/** Records per insert statement (15 parameters each). */
+const RECORDS_PER_INSERT = 100;
 
 /** A request's texts, on its way into a pack: a raw call's ranges of the batch's buffers, or a tensor call's printed texts. */
 interface PackItem {
@@ -133,10 +135,9 @@ export async function storePacks(db: Db, refs: BlobRefs, blobs: BlobStore, packe
     await blobs.putFile(segment.file, segment);
     stored = true;
     await db.transaction().execute(async (trx) => {
-      for (const r of records) {
-        await trx.insertInto('prediction_log_packs').values(r).execute();
-        await refs.hold(trx, [segment.hash], PACK_OWNER, r.id);
-      }
+      // Multi-row inserts: a statement costs more than its rows (about 40 µs each through Kysely on SQLite).
+      for (let i = 0; i < records.length; i += RECORDS_PER_INSERT) await trx.insertInto('prediction_log_packs').values(records.slice(i, i + RECORDS_PER_INSERT)).execute();
+      await refs.holdBy(trx, segment.hash, PACK_OWNER, records.map((r) => r.id));
     });
     for (const r of records) countRows(result.written, r.endpoint_id, r.rows);
   } catch (err) {

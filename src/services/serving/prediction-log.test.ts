@@ -167,6 +167,21 @@ storeTest('texts live in segments (one blob per flush) held by their packs: a se
   assert.equal(await blobs.has(segment), false, 'no pack holds it: deleted');
 });
 
+test('the writer thread packs at the lowest priority (it takes the CPU predictions leave), and what it packs reads back', { skip: process.platform !== 'linux' && 'thread priorities are read from /proc' }, async () => {
+  const ep = endpoint('ep_threaded', { sampleRate: 1 });
+  const niceOf = () => fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+  assert.ok(!niceOf().includes(19), 'no thread at nice 19 before');
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep], { thread: true });
+  log.start();
+  try {
+    log.offer(ep, spec, rawCall([[1, 2, 3, 4]], [{ label: 'a' }]), 1, performance.now(), 'threaded');
+    assert.deepEqual((await log.list(ep, {})).data.map((r) => [r.requestId, r.input]), [['threaded', { features: [1, 2, 3, 4] }]]);
+    assert.equal(niceOf().filter((n) => n === 19).length, 1, 'one thread, the writer, at nice 19');
+  } finally {
+    await log.stop();
+  }
+});
+
 test('a queue full by rows or by bytes drops the request and counts its rows', async () => {
   const ep = endpoint('ep_full', { sampleRate: 1 });
   const registry = new Registry();
