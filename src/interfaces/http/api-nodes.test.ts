@@ -21,6 +21,7 @@ import { engineSkip } from '../../infra/testing/store-engines.js';
 import { enginesRequired, postgresCluster } from '../../infra/testing/postgres-cluster.js';
 import { cephMissing, s3Server } from '../../infra/testing/ceph-rgw.js';
 import { LISTENER_APPLICATION } from '../../infra/store/change-feed.js';
+import { openBlobStore } from '../../infra/open-blob-store.js';
 
 const skip = engineSkip('postgres') ?? (enginesRequired() ? undefined : cephMissing());
 const octet = { 'content-type': 'application/octet-stream' };
@@ -127,6 +128,38 @@ describe('several API nodes on one PostgreSQL and one bucket', { skip }, () => {
     const gone = await predictOn(b, 'iris');
     assert.equal(gone.status, 404, gone.text);
     assert.deepEqual(b.server.platform.serving.servingUse(t.id), { endpoints: 0, replicas: 0 }, 'B holds no replicas of it');
+  });
+
+  test('predictions logged on A are read on B (their segments in the bucket); deleting the endpoint on B deletes them', async () => {
+    const r = await a.call('POST', '/v1/endpoints', { key: t.developer, json: { name: 'logged', model: 'iris', version: 1, replicas: { min: 1, max: 1 }, logging: { sampleRate: 1 } } });
+    assert.equal(r.status, 201, r.text);
+    await until('logged ready on A', async () => (await a.call('GET', '/v1/endpoints/logged', { key: t.viewer })).body?.status === 'ready');
+    await onB('logged', (ep) => ep?.status === 'ready');
+    for (const petal of [1.1, 1.2, 1.3]) assert.equal((await predictOn(a, 'logged', petal)).status, 200);
+    // A writes its queue within a second (its flush timer); B reads what the store and the bucket hold.
+    const page = await until("A's rows on B", async () => {
+      const g = await b.call('GET', '/v1/endpoints/logged/predictions', { key: t.viewer });
+      return g.body?.data?.length === 3 ? g.body : undefined;
+    });
+    assert.deepEqual(page.data.map((p: { input: { petal_length: number } }) => p.input.petal_length).sort(), [1.1, 1.2, 1.3]);
+    assert.equal(page.data[0].output.label, irisExpected(page.data[0].input.petal_length));
+    const foreign = await b.call('GET', '/v1/endpoints/logged/predictions', { key: other });
+    assert.equal(foreign.status, 404, 'another tenant sees no log');
+    const store = new pg.Client({ connectionString: env.AIAAS_DATABASE_URL });
+    await store.connect();
+    try {
+      const held = async () => (await store.query("select distinct hash from blob_refs where owner_type = 'prediction_log_pack'")).rows.map((x) => x.hash as string);
+      const segments = await held();
+      assert.ok(segments.length >= 1, 'the packs hold their segments');
+      assert.equal((await b.call('DELETE', '/v1/endpoints/logged', { key: t.developer })).status, 200);
+      assert.deepEqual(await held(), []);
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-bucket-view-'));
+      const bucket = await openBlobStore(home, { url: env.AIAAS_BLOB_URL, endpoint: env.AIAAS_S3_ENDPOINT, region: env.AIAAS_S3_REGION!, accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, cacheBytes: 0 });
+      for (const hash of segments) assert.equal(await bucket.has(hash), false, `segment ${hash} deleted from the bucket`);
+      fs.rmSync(home, { recursive: true, force: true });
+    } finally {
+      await store.end();
+    }
   });
 
   test("a tenant's quota holds across nodes: creates through A and B at once take its last room once", async () => {
