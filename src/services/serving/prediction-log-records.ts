@@ -108,14 +108,15 @@ export function packBatch(batch: LogBatch, segmentFile: string): PackedBatch {
   const packs = packItems(batch, result);
   if (packs.length === 0) return { records: [], segment: null, result };
   const texts: BatchTexts = { bodies: Buffer.from(batch.bodies), answers: Buffer.from(batch.answers), requestIds: Buffer.from(batch.requestIds) };
-  const segment = new SegmentFile(segmentFile);
+  let segment: SegmentFile | undefined;
   try {
-    const records = packs.map((p) => packRecord(batch, texts, p, segment));
-    const { hash, size } = segment.close();
+    const file = (segment = new SegmentFile(segmentFile));
+    const records = packs.map((p) => packRecord(batch, texts, p, file));
+    const { hash, size } = file.close();
     for (const r of records) r.blob = hash;
     return { records, segment: { file: segmentFile, hash, size }, result };
   } catch (err) {
-    segment.abandon();
+    segment?.abandon();
     for (const p of packs) countRows(result.failed, batch.endpoints[p.endpoint]!.endpointId, p.rows);
     result.errors.push(`prediction log write failed: ${(err as Error).message}`);
     return { records: [], segment: null, result };
@@ -397,20 +398,22 @@ export class LoggedPack {
 
 /**
  * Reads packs' bytes out of their segments, keeping the last segment open (a page's packs are
- * mostly of one segment). A segment deleted meanwhile (its packs purged) reads as null.
+ * mostly of one segment). A segment that cannot be opened reads as an error the caller judges
+ * (its packs purged meanwhile, or a segment lost).
  */
 export class SegmentReader {
-  private open: { hash: string; file: FileHandle | null } | undefined;
+  private open: { hash: string; file: FileHandle | Error } | undefined;
 
   constructor(private readonly blobs: BlobStore) {}
 
-  async read(hash: string, offset: number, bytes: number): Promise<Buffer | null> {
+  async read(hash: string, offset: number, bytes: number): Promise<Buffer | Error> {
     if (this.open?.hash !== hash) {
       await this.close();
-      this.open = { hash, file: await fsp.open(await this.blobs.localPath(hash), 'r').catch(() => null) };
+      const file = await this.blobs.localPath(hash).then((p) => fsp.open(p, 'r')).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      this.open = { hash, file };
     }
     const file = this.open.file;
-    if (!file) return null;
+    if (file instanceof Error) return file;
     const out = Buffer.allocUnsafe(bytes);
     let at = 0;
     while (at < bytes) {
@@ -422,8 +425,9 @@ export class SegmentReader {
   }
 
   async close(): Promise<void> {
-    await this.open?.file?.close();
+    const file = this.open?.file;
     this.open = undefined;
+    if (file && !(file instanceof Error)) await file.close();
   }
 }
 

@@ -182,6 +182,18 @@ test('the writer thread packs at the lowest priority (it takes the CPU predictio
   }
 });
 
+test('a pack whose segment is lost says so when read, rather than reading as empty', async () => {
+  const ep = endpoint('ep_lost_segment', { sampleRate: 1 });
+  const log = new PredictionLog(db, blobs, new BlobRefs(db, blobs), createLogger('silent', 'test'), new Registry(), () => [ep]);
+  log.offer(ep, spec, rawCall([[1, 2, 3, 4]], [{ label: 'a' }]), 1, performance.now(), 'lost');
+  await log.flush();
+  const { blob } = await db.selectFrom('prediction_log_packs').select('blob').where('endpoint_id', '=', ep.row.id).executeTakeFirstOrThrow();
+  await blobs.delete(blob!);
+  await assert.rejects(log.list(ep, {}), new RegExp(`segment ${blob} of pack pl_\\w+ cannot be read`));
+  await log.discard(ep.row.id);
+  assert.deepEqual((await log.list(ep, {})).data, [], 'deleted with the endpoint: nothing to read');
+});
+
 test('a queue full by rows or by bytes drops the request and counts its rows', async () => {
   const ep = endpoint('ep_full', { sampleRate: 1 });
   const registry = new Registry();

@@ -297,8 +297,15 @@ export class PredictionLog {
       const listed = await query.orderBy('last_at', 'desc').orderBy('id', 'desc').limit(LIST_PACKS).execute();
       for (const { id, last_at } of listed) {
         const r = await this.db.selectFrom('prediction_log_packs').select(['version', 'request_index', 'inputs', 'outputs', 'array_tensor', 'blob', 'blob_offset', 'blob_bytes']).where('id', '=', id).executeTakeFirst();
-        const texts = r?.blob ? await segments.read(r.blob, r.blob_offset, r.blob_bytes) : r;
-        if (r && texts) yield { pack: new LoggedPack(r, texts), id, lastAt: last_at, version: r.version }; // else purged meanwhile
+        if (!r) continue; // purged meanwhile
+        const texts = r.blob ? await segments.read(r.blob, r.blob_offset, r.blob_bytes) : r;
+        if (texts instanceof Error) {
+          // A pack purged meanwhile takes its segment with it; one still listed lost its texts.
+          const still = await this.db.selectFrom('prediction_log_packs').select('id').where('id', '=', id).executeTakeFirst();
+          if (!still) continue;
+          throw new Error(`the prediction log's segment ${r.blob} of pack ${id} cannot be read: ${texts.message}`);
+        }
+        yield { pack: new LoggedPack(r, texts), id, lastAt: last_at, version: r.version };
       }
       const end = listed[listed.length - 1];
       if (listed.length < LIST_PACKS || !end) return;
