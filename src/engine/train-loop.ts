@@ -6,13 +6,14 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { CancelledError, InvalidInputError } from '../infra/errors.js';
+import { OthersLoad } from '../infra/others-load.js';
 import { checkDataset, type Dataset, exampleSize, targetSize } from './data.js';
 import { Rng } from './init.js';
 import { type Distillation, sparseLabels } from './losses.js';
 import type { EpochMetrics, Network, TrainingState } from './network.js';
 import { defaultLearningRate, type OptimizerSpec, type ScheduleSpec, scheduledRate, slotCount } from './optimizers.js';
 import { buildTrainProgram, evalModel, layerOutputsModel, loopModel, softWidth, stepModel, type TrainProgram } from './program.js';
-import { f32, i64, openSession, type RuntimeOptions, withSession } from './runtime.js';
+import { f32, i64, openSession, spinWhenFree, type RuntimeOptions, withSession } from './runtime.js';
 
 export interface EarlyStopping {
   patience: number;
@@ -159,11 +160,15 @@ export async function fit(net: Network, data: Dataset, o: FitOptions): Promise<H
   const n = checkDataset(net, train);
   if (val) checkDataset(net, val, 'validation data');
   if (o.distillation) checkDistillation(net, train, o.distillation);
+  const threads = o.intraOpThreads ?? 1;
+  // Measured while the program is built: whether other processes leave the cores free to spin on.
+  const load = o.spinning === undefined && threads > 1 ? OthersLoad.start() : undefined;
   const state = trainingState(net, o);
   const mode = o.mode ?? 'loop';
   const program = buildTrainProgram(net, state.optimizer, o.distillation);
-  const session = await openSession(mode === 'loop' ? loopModel(program) : stepModel(program), o);
-  const evalSession = val ? await openSession(evalModel(net), o) : undefined;
+  const ro: RuntimeOptions = { ...o, spinning: o.spinning ?? (await spinWhenFree(threads, load)) };
+  const session = await openSession(mode === 'loop' ? loopModel(program) : stepModel(program), ro);
+  const evalSession = val ? await openSession(evalModel(net), ro) : undefined;
   const full = Math.floor(n / batch);
   const rem = n - full * batch;
   const stepsPerEpoch = full + (rem ? 1 : 0);
