@@ -29,11 +29,13 @@ async function openSqlite(home: string): Promise<Db> {
   const dbFile = path.join(home, 'aiaas.db');
   ownerOnly(dbFile);
   const file = new SqliteDatabase(dbFile);
-  // WAL lets readers proceed while a writer commits; busy_timeout waits out a competing writer
-  // (a worker process) instead of failing at once.
-  file.pragma('journal_mode = WAL');
-  file.pragma('synchronous = NORMAL');
+  // busy_timeout waits out a competing writer (a worker process) instead of failing at once. WAL
+  // lets readers proceed while a writer commits; switching a new file to it needs the file to
+  // itself, and SQLite answers "database is locked" at once, without waiting, when another
+  // process (a second node opening the same fresh home) holds it meanwhile: retried.
   file.pragma('busy_timeout = 5000');
+  await whileBusy(() => file.pragma('journal_mode = WAL'), 5000);
+  file.pragma('synchronous = NORMAL');
   file.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }) });
   // Kysely takes no migration lock on SQLite: two processes opening a fresh home at once (a server
@@ -48,6 +50,20 @@ async function openSqlite(home: string): Promise<Db> {
     throw err;
   }
   return db;
+}
+
+/** Runs `fn` again while SQLite reports the database busy or locked, for up to `ms`. */
+async function whileBusy<T>(fn: () => T, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') || Date.now() > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
+  }
 }
 
 /**
