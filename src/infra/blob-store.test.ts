@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { BlobStore } from './blob-store.js';
+import { HashedFile, type BlobStore } from './blob-store.js';
 import type { BlobConfig } from './config.js';
 import { openBlobStore } from './open-blob-store.js';
 import { cephMissing, s3Server, type S3Server } from './testing/ceph-rgw.js';
@@ -57,6 +57,20 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 for (const kind of stores) {
   describe(`blob store [${kind.name}]`, { skip: kind.skip }, () => {
+    test('a file written while hashed (HashedFile) goes in under its true hash, its parts at the offsets it gave', async () => {
+      const { store } = await kind.open();
+      const parts = [randomBytes(1000), randomBytes(70_000), Buffer.alloc(0), randomBytes(5)];
+      const scratch = store.scratchPath('.test');
+      const file = new HashedFile(scratch);
+      assert.deepEqual([file.append(parts.slice(0, 2)), file.append(parts.slice(2))], [0, 71_000]);
+      const whole = Buffer.concat(parts);
+      const hashed = file.close();
+      assert.deepEqual(hashed, { hash: sha(whole), size: whole.length });
+      const info = await store.putFile(scratch, hashed);
+      assert.deepEqual(info, { ...hashed, created: true });
+      assert.deepEqual(await store.read(info.hash), whole);
+    });
+
     test('stores streamed bytes under their hash and gives them back every way', async () => {
       const { store } = await kind.open();
       const bytes = randomBytes(300_000);

@@ -153,6 +153,51 @@ export async function writeHashed(source: AsyncIterable<Uint8Array> | Uint8Array
   return { hash: hasher.digest('hex'), size };
 }
 
+/**
+ * A new file (owner-only) written synchronously while hashing it: `writeHashed` for a caller
+ * that has its bytes at hand as buffers and cannot afford a stream per file (the prediction
+ * log's writer thread, a segment per flush). Hand it to `putFile` with the hash `close` gives.
+ */
+export class HashedFile {
+  size = 0;
+  private readonly fd: number;
+  private readonly hasher = createHash('sha256');
+
+  constructor(private readonly file: string) {
+    this.fd = fs.openSync(file, 'wx', FILE_MODE);
+  }
+
+  /** Appends the parts one after another; returns the offset the first starts at. */
+  append(parts: Buffer[]): number {
+    const at = this.size;
+    let bytes = 0;
+    for (const p of parts) {
+      this.hasher.update(p);
+      bytes += p.byteLength;
+    }
+    // A regular file takes a writev whole (short only past 2 GB); anything else is an error.
+    const written = fs.writevSync(this.fd, parts);
+    if (written !== bytes) throw new Error(`short write to ${this.file}: ${written} of ${bytes} bytes`);
+    this.size += bytes;
+    return at;
+  }
+
+  close(): { hash: string; size: number } {
+    fs.closeSync(this.fd);
+    return { hash: this.hasher.digest('hex'), size: this.size };
+  }
+
+  /** Closes and deletes the file (after a failure). */
+  abandon(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* closed already */
+    }
+    fs.rmSync(this.file, { force: true });
+  }
+}
+
 /** The SHA-256 and size of a file's bytes. */
 export async function hashFile(file: string): Promise<{ hash: string; size: number }> {
   const hasher = createHash('sha256');

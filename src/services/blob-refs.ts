@@ -6,7 +6,7 @@ import type { Db } from '../infra/store/database.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import { nowIso } from '../infra/ids.js';
 
-/** Rows per multi-row insert (a bound on its parameters: SQLite takes 32,766). */
+/** Owners per multi-row statement (a bound on its parameters: SQLite takes 32,766). */
 const ROWS_PER_INSERT = 1000;
 
 export class BlobRefs {
@@ -32,6 +32,18 @@ export class BlobRefs {
     const rows = await db.selectFrom('blob_refs').select('hash').where('owner_type', '=', ownerType).where('owner_id', '=', ownerId).execute();
     await db.deleteFrom('blob_refs').where('owner_type', '=', ownerType).where('owner_id', '=', ownerId).execute();
     return rows.map((r) => r.hash);
+  }
+
+  /** What many objects of a type held, released (one delete per ROWS_PER_INSERT of them): the hashes to collect. */
+  async releaseBy(db: Db, ownerType: string, ownerIds: string[]): Promise<string[]> {
+    const hashes = new Set<string>();
+    for (let i = 0; i < ownerIds.length; i += ROWS_PER_INSERT) {
+      const ids = ownerIds.slice(i, i + ROWS_PER_INSERT);
+      const rows = await db.selectFrom('blob_refs').select('hash').where('owner_type', '=', ownerType).where('owner_id', 'in', ids).execute();
+      for (const r of rows) hashes.add(r.hash);
+      await db.deleteFrom('blob_refs').where('owner_type', '=', ownerType).where('owner_id', 'in', ids).execute();
+    }
+    return [...hashes];
   }
 
   /** Deletes those of `hashes` that no object holds. Call after the releasing transaction commits. */

@@ -18,10 +18,8 @@
  * printed again on the way in (a raw body a replica checked and answered is kept as sent); only
  * the tensor transports (feeds and output tensors) have their rows printed, by the writer.
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
-import type { BlobStore } from '../../infra/blob-store.js';
+import { HashedFile, type BlobStore } from '../../infra/blob-store.js';
 import { newId } from '../../infra/ids.js';
 import type { Db } from '../../infra/store/database.js';
 import type { BlobRefs } from '../blob-refs.js';
@@ -108,11 +106,11 @@ export function packBatch(batch: LogBatch, segmentFile: string): PackedBatch {
   const packs = packItems(batch, result);
   if (packs.length === 0) return { records: [], segment: null, result };
   const texts: BatchTexts = { bodies: Buffer.from(batch.bodies), answers: Buffer.from(batch.answers), requestIds: Buffer.from(batch.requestIds) };
-  let segment: SegmentFile | undefined;
+  let segment: HashedFile | undefined;
   try {
-    const file = (segment = new SegmentFile(segmentFile));
-    const records = packs.map((p) => packRecord(batch, texts, p, file));
-    const { hash, size } = file.close();
+    segment = new HashedFile(segmentFile);
+    const records = packs.map((p) => packRecord(batch, texts, p, segment!));
+    const { hash, size } = segment.close();
     for (const r of records) r.blob = hash;
     return { records, segment: { file: segmentFile, hash, size }, result };
   } catch (err) {
@@ -152,59 +150,6 @@ export async function storePacks(db: Db, refs: BlobRefs, blobs: BlobStore, packe
 
 function countRows(to: Record<string, number>, id: string, n: number): void {
   to[id] = (to[id] ?? 0) + n;
-}
-
-/** A segment being written: texts appended (their SHA-256 computed on the way), owner-only. */
-class SegmentFile {
-  size = 0;
-  private readonly fd: number;
-  private readonly hasher = createHash('sha256');
-
-  constructor(private readonly file: string) {
-    this.fd = fs.openSync(file, 'wx', 0o600);
-  }
-
-  /** Appends the parts one after another; returns where the first starts. */
-  append(parts: Buffer[]): number {
-    const at = this.size;
-    for (const p of parts) this.hasher.update(p);
-    let left = parts.reduce((n, p) => n + p.byteLength, 0);
-    this.size += left;
-    // A regular file takes a writev whole; the loop is for the rare short write.
-    while (left > 0) {
-      const n = fs.writevSync(this.fd, parts);
-      left -= n;
-      parts = dropBytes(parts, n);
-    }
-    return at;
-  }
-
-  close(): { hash: string; size: number } {
-    fs.closeSync(this.fd);
-    return { hash: this.hasher.digest('hex'), size: this.size };
-  }
-
-  abandon(): void {
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      /* closed already */
-    }
-    fs.rmSync(this.file, { force: true });
-  }
-}
-
-/** `parts` without their first `n` bytes. */
-function dropBytes(parts: Buffer[], n: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (const p of parts) {
-    if (n >= p.byteLength) n -= p.byteLength;
-    else {
-      out.push(n > 0 ? p.subarray(n) : p);
-      n = 0;
-    }
-  }
-  return out;
 }
 
 /** The batch's requests grouped into packs by endpoint and spec (in the order queued), each closed when full. */
@@ -264,7 +209,7 @@ interface BatchTexts {
  * A pack as its store record, its texts appended to the segment (inputs, then outputs): raw
  * bodies (and answers) that lie one after another in the batch's buffers go as one slice of them.
  */
-function packRecord(batch: LogBatch, texts: BatchTexts, pack: OpenPack, segment: SegmentFile): PredictionLogPacksTable {
+function packRecord(batch: LogBatch, texts: BatchTexts, pack: OpenPack, segment: HashedFile): PredictionLogPacksTable {
   const ep = batch.endpoints[pack.endpoint]!;
   const spec = batch.specs[pack.spec]!;
   const inputs = new Slices(texts.bodies);

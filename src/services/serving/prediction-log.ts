@@ -334,16 +334,15 @@ export class PredictionLog {
   /** Deletes an endpoint's packs (those whose last request is before `before`, if given), and the segments no pack holds any more. */
   private async deletePacks(endpointId: string, before?: string): Promise<void> {
     for (;;) {
-      let query = this.db.selectFrom('prediction_log_packs').select(['id', 'blob']).where('endpoint_id', '=', endpointId);
+      let query = this.db.selectFrom('prediction_log_packs').select('id').where('endpoint_id', '=', endpointId);
       if (before) query = query.where('last_at', '<', before);
-      const gone = await query.limit(DELETE_PACKS).execute();
-      if (gone.length === 0) return;
-      const ids = gone.map((p) => p.id);
-      await this.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('blob_refs').where('owner_type', '=', PACK_OWNER).where('owner_id', 'in', ids).execute();
+      const ids = (await query.limit(DELETE_PACKS).execute()).map((p) => p.id);
+      if (ids.length === 0) return;
+      const released = await this.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('prediction_log_packs').where('id', 'in', ids).execute();
+        return this.refs.releaseBy(trx, PACK_OWNER, ids);
       });
-      await this.refs.collect(gone.flatMap((p) => (p.blob ? [p.blob] : [])));
+      await this.refs.collect(released);
     }
   }
 
